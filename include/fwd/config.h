@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - the checked form of a rules file (DESIGN.md section 3).
+ *
+ * config_load() reads a YAML rules file with libyaml and returns a complete,
+ * caller-owned struct fwd_config, or NULL with every problem recorded in a
+ * struct fwd_diags as "FILE:LINE:COLUMN: error: TEXT". Nothing here runs on
+ * the packet path. Every match field is normalised to sorted, disjoint,
+ * inclusive ranges, so negation, lists and $sets are gone after loading:
+ * the compiler and the oracle only ever see plain sets.
+ */
+#ifndef FWD_CONFIG_H
+#define FWD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef unsigned __int128 fwd_u128;
+
+#define FWD_NAME_MAX	64	/* rule and set names, bytes without NUL */
+#define FWD_IFNAMSIZ	16	/* as IFNAMSIZ, with the NUL */
+#define FWD_NOPORT	65536u	/* port value of a packet that carries no ports */
+
+/* Where a node stands in the rules file; 1-based, as editors count. */
+struct fwd_pos {
+	uint32_t line;
+	uint32_t col;
+};
+
+/* Diagnostics, in the order they were found. */
+struct fwd_diags {
+	const char *file;	/* name printed in front of each message */
+	unsigned errors;
+	unsigned warnings;
+	char *text;		/* "FILE:L:C: error: ...\n" lines, NUL-terminated */
+	size_t len, cap;
+};
+
+void diags_init(struct fwd_diags *d, const char *file);
+void diags_free(struct fwd_diags *d);
+__attribute__((format(printf, 3, 4)))
+void diag_error(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
+__attribute__((format(printf, 3, 4)))
+void diag_warning(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
+
+/* Inclusive ranges. A set with n == 0 matches nothing. */
+struct fwd_prange {
+	uint32_t lo, hi;	/* 0..65535 */
+};
+struct fwd_portset {
+	uint32_t n;
+	struct fwd_prange *r;
+};
+
+struct fwd_a4range {
+	uint32_t lo, hi;	/* host byte order */
+};
+struct fwd_a6range {
+	fwd_u128 lo, hi;	/* host order: bit 127 is the first bit on the wire */
+};
+struct fwd_addrset {
+	uint32_t n4, n6;
+	struct fwd_a4range *v4;
+	struct fwd_a6range *v6;
+};
+
+/* One element of `in:`: "eth0" (exact), "eth+" (prefix "eth"), "!x" (not x). */
+struct fwd_ifpat {
+	char name[FWD_IFNAMSIZ];
+	bool prefix;
+	bool neg;
+};
+struct fwd_ifset {
+	uint32_t n;
+	struct fwd_ifpat *p;	/* matches when any element matches */
+};
+
+enum fwd_action {
+	FWD_ALLOW,
+	FWD_DROP,
+	FWD_FORWARD,
+};
+
+/* Bits of fwd_rule.present: which match fields the rule names. */
+enum {
+	FWD_F_PROTO = 1u << 0,
+	FWD_F_SRC = 1u << 1,
+	FWD_F_DST = 1u << 2,
+	FWD_F_SPORT = 1u << 3,
+	FWD_F_DPORT = 1u << 4,
+	FWD_F_IN = 1u << 5,
+};
+
+/* `to:` of a forward rule. port == 0 keeps the packet's destination port. */
+struct fwd_target {
+	uint8_t family;		/* 4 or 6 */
+	fwd_u128 addr;		/* host order, as the address sets */
+	uint16_t port;
+};
+
+enum fwd_log {
+	FWD_LOG_INHERIT = -1,
+	FWD_LOG_NO = 0,
+	FWD_LOG_YES = 1,
+};
+
+struct fwd_rule {
+	char name[FWD_NAME_MAX + 1];
+	struct fwd_pos pos;		/* of the rule's `- ` item */
+	uint32_t present;		/* FWD_F_* */
+	uint8_t protos[32];		/* bitmap of IP protocol numbers; all ones if absent */
+	struct fwd_addrset src, dst;	/* meaningful when present */
+	struct fwd_portset sport, dport;
+	struct fwd_ifset in;
+	enum fwd_action action;
+	struct fwd_target to;		/* FWD_FORWARD only */
+	enum fwd_log log;
+};
+
+enum fwd_logmode {
+	FWD_LOGMODE_NONE,
+	FWD_LOGMODE_DROPS,
+	FWD_LOGMODE_ALL,
+};
+
+/* One entry of `tests:`. */
+struct fwd_test {
+	struct fwd_pos pos;
+	char *packet;		/* "tcp 203.0.113.9:40000 198.51.100.7:22 [in=eth0]" */
+	char *expect;		/* "drop", "allow ssh-admins", "forward to=1.2.3.4:80" */
+};
+
+enum fwd_inspect {
+	FWD_INSPECT_NEW,	/* only conntrack NEW is queued (default) */
+	FWD_INSPECT_EVERY,	/* every packet is queued */
+};
+enum fwd_fail {
+	FWD_FAIL_CLOSED,	/* queued packets are dropped while fwd is down */
+	FWD_FAIL_OPEN,
+};
+enum fwd_logsink {
+	FWD_SINK_DEFAULT,	/* syslog, or stderr with --foreground */
+	FWD_SINK_SYSLOG,
+	FWD_SINK_STDERR,
+	FWD_SINK_FILE,
+};
+enum fwd_logfmt {
+	FWD_FMT_KV,
+	FWD_FMT_JSON,
+};
+
+/* The `daemon:` section. Zero/NULL fields mean "not given". */
+struct fwd_daemon {
+	uint32_t queues;		/* 0: one per CPU */
+	uint32_t queue_num;		/* first queue number */
+	bool queue_num_set;
+	enum fwd_inspect inspect;
+	enum fwd_fail fail;
+	enum fwd_logsink log_sink;
+	enum fwd_logfmt log_format;
+	char *log_file;			/* FWD_SINK_FILE */
+	uint32_t log_rate;		/* events per second per rule; 0: default */
+	uint32_t log_burst;
+	char *metrics_file;
+	uint32_t metrics_interval;	/* seconds */
+};
+
+struct fwd_config {
+	enum fwd_action default_action;	/* FWD_ALLOW or FWD_DROP */
+	enum fwd_action malformed_action;	/* FWD_ALLOW or FWD_DROP; default drop */
+	enum fwd_logmode log;
+	uint32_t nrules;
+	struct fwd_rule *rules;
+	uint32_t ntests;
+	struct fwd_test *tests;
+	struct fwd_daemon daemon;
+};
+
+/*
+ * Read and check PATH. On success returns the config (d->errors == 0; warnings
+ * may be recorded). On failure returns NULL with d->errors > 0. Never reads
+ * more than FWD_CONFIG_MAX bytes.
+ */
+#define FWD_CONFIG_MAX (16u << 20)
+struct fwd_config *config_load(const char *path, struct fwd_diags *d);
+/* The same from memory; d->file names the input in messages. */
+struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d);
+void config_free(struct fwd_config *c);
+
+/* Evaluate a rule's `in:` against an interface name ("" when unknown). */
+bool ifset_match(const struct fwd_ifset *s, const char *name);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * explain.h - one packet, written the way an operator writes it, judged
+ * against a compiled table: "tcp 203.0.113.9:40000 198.51.100.7:22 in=eth0".
+ * Used by `fwd explain`, the policy tests of `fwd check`, and the control
+ * socket's live explain.
+ */
+#ifndef FWD_EXPLAIN_H
+#define FWD_EXPLAIN_H
+
+#include <stddef.h>
+#include "fwd/ruleset.h"
+
+/*
+ * Parse "PROTO SRC DST [in=IFACE]" (PROTO: tcp, udp, icmp, icmpv6; SRC/DST:
+ * ADDR:PORT, [V6]:PORT, or a bare address for ICMP). Fills K (iface left 0)
+ * and IFNAME ("" when no in=). Returns 0, or -1 with a message in ERR.
+ */
+int explain_parse(const char *line, struct fwd_key *k, char ifname[FWD_IFNAMSIZ],
+		  char *err, size_t errlen);
+
+/* Same, from the three or four words of a command line. */
+int explain_parse_argv(const char *proto, const char *src, const char *dst,
+		       const char *iface, struct fwd_key *k, char ifname[FWD_IFNAMSIZ],
+		       char *err, size_t errlen);
+
+/*
+ * Judge K on RS and write "allow rule=NAME", "drop rule=default" or
+ * "forward to=ADDR:PORT rule=NAME" into OUT. Returns the rule index or -1.
+ */
+int explain_verdict(const struct fwd_ruleset *rs, const struct fwd_key *k,
+		    char *out, size_t outlen);
+
+/* Write ADDR or ADDR:PORT ([V6]:PORT) of a target or key address into OUT. */
+void format_addr(char *out, size_t outlen, unsigned family, fwd_u128 addr);
+void format_target(char *out, size_t outlen, const struct fwd_target *t, uint32_t dport);
+
+/*
+ * Run the `tests:` of C against RS; each failure is an error at the test's
+ * position. Returns the number that failed.
+ */
+unsigned explain_run_tests(const struct fwd_config *c, const struct fwd_ruleset *rs,
+			   struct fwd_diags *d);
+
+#endif

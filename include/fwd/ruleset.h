@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ruleset.h - the compiled, immutable rule table and its lookup.
+ *
+ * ruleset_compile() turns a checked struct fwd_config into a struct
+ * fwd_ruleset that owns copies of everything the packet path needs; it can be
+ * published with one atomic pointer store and freed with ruleset_free() once
+ * no reader can see it. classify() never allocates, locks or blocks.
+ */
+#ifndef FWD_RULESET_H
+#define FWD_RULESET_H
+
+#include <stdint.h>
+#include "fwd/config.h"
+
+/* What the classifier looks at. All numbers in host byte order. */
+struct fwd_key {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t proto;		/* IPPROTO_* */
+	uint16_t iface;		/* class from ruleset_iface_class() */
+	uint32_t sport;		/* 0..65535, or FWD_NOPORT */
+	uint32_t dport;
+	fwd_u128 src;		/* IPv4: the address in the low 32 bits */
+	fwd_u128 dst;
+};
+
+/* What the packet path needs to know of a rule once it matched. */
+struct fwd_rule_info {
+	const char *name;
+	uint32_t line;
+	enum fwd_action action;
+	struct fwd_target to;
+	bool log;		/* the rule's log flag, the file's `log:` resolved */
+	uint32_t mark;		/* packet mark for FWD_FORWARD, else 0 */
+};
+
+struct fwd_ruleset;
+
+struct fwd_ruleset *ruleset_compile(const struct fwd_config *c);
+void ruleset_free(struct fwd_ruleset *rs);
+
+/* Index of the first matching rule, or -1 when none matches (the default). */
+int classify(const struct fwd_ruleset *rs, const struct fwd_key *k);
+
+/* Interface class of NAME ("" when unknown) for fwd_key.iface. Off the packet path. */
+uint16_t ruleset_iface_class(const struct fwd_ruleset *rs, const char *name);
+
+uint32_t ruleset_nrules(const struct fwd_ruleset *rs);
+const struct fwd_rule_info *ruleset_rule(const struct fwd_ruleset *rs, uint32_t i);
+enum fwd_action ruleset_default(const struct fwd_ruleset *rs);
+bool ruleset_default_log(const struct fwd_ruleset *rs);
+size_t ruleset_memory(const struct fwd_ruleset *rs);	/* bytes held */
+
+/*
+ * Shadow analysis: warn for each rule whose every packet an earlier single
+ * rule already matches: "rule 'X' is never reached: rule 'Y' (line N)
+ * matches first". Returns the number of warnings.
+ */
+unsigned ruleset_shadows(const struct fwd_config *c, struct fwd_diags *d);
+
+/* Forward marks: FWD_MARK_BASE | rule index, in the bits FWD_MARK_MASK. */
+#define FWD_MARK_BASE	0x0f000000u
+#define FWD_MARK_MASK	0xff000000u
+
+#endif

@@ -1,0 +1,26 @@
+#!/bin/sh
+# Install the Debian packages fwd needs to build, test and run, skipping those
+# already present. Idempotent; needs root (or sudo) only when something is missing.
+set -eu
+
+PKGS="build-essential pkg-config
+libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
+libcap-ng-dev libseccomp-dev libcmocka-dev
+iptables iproute2 python3 python3-scapy python3-yaml
+clang libclang-rt-dev valgrind tmux procps"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps.sh: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
