@@ -28,7 +28,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 DEPSTAMP  := build/.deps-ok
 
-.PHONY: all deps check unit golden e2e asan bench fuzz demo install uninstall clean
+.PHONY: all deps check unit golden e2e asan bench fuzz demo install uninstall deb clean
 all: $(B)/fwd
 
 # Every target that compiles or runs fwd makes sure the Debian packages are there.
@@ -65,8 +65,8 @@ unit: $(UNIT_BIN)
 golden: $(B)/fwd
 	@sh tests/golden/run.sh $(B)/fwd
 
-e2e: $(B)/fwd
-	@sh tests/e2e/run.sh $(B)/fwd
+e2e: $(B)/fwd $(UNIT_BIN)
+	@sh tests/e2e/run.sh $(B)/fwd $(B)
 
 # The unit and golden tests again, built with ASan and UBSan by clang.
 asan:
@@ -87,11 +87,69 @@ fuzz:
 demo: $(B)/fwd
 	@sh tests/demo.sh $(B)/fwd
 
+# Installation paths. /etc is not under PREFIX: the unit and fwd's default
+# -c name /etc/fwd/rules.yaml. systemd also reads units from
+# /usr/local/lib/systemd/system, so the unit follows PREFIX too.
+SYSCONFDIR ?= /etc
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/fwd
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+MANPAGES   := packaging/man/fwd.8 packaging/man/fwd-rules.5
+EXAMPLES   := $(wildcard rules/*.yaml)
+ETCFILES   := fwd/rules.yaml:rules/default.yaml logrotate.d/fwd:packaging/fwd.logrotate
+
+# The files under /etc are an operator's: installed when absent, never
+# overwritten, and removed by uninstall only while unchanged.
 install: $(B)/fwd
 	install -D -m 0755 $(B)/fwd $(DESTDIR)$(SBINDIR)/fwd
+	@for m in $(MANPAGES); do \
+		s=$${m##*.}; d=$(DESTDIR)$(MANDIR)/man$$s; \
+		echo "install $$m -> $$d/$${m##*/}.gz"; \
+		mkdir -p $$d && gzip -9n -c $$m >$$d/$${m##*/}.gz && chmod 0644 $$d/$${m##*/}.gz || exit 1; \
+	done
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR)/examples
+	sed -e 's|/usr/sbin/fwd|$(SBINDIR)/fwd|g' -e 's|/etc/fwd/|$(SYSCONFDIR)/fwd/|g' \
+		packaging/fwd.service >$(DESTDIR)$(UNITDIR)/fwd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/fwd.service
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	@for e in $(ETCFILES); do \
+		f=$(DESTDIR)$(SYSCONFDIR)/$${e%%:*}; \
+		if [ -e $$f ]; then echo "keep $$f (exists)"; \
+		else echo "install $${e#*:} -> $$f"; install -D -m 0644 $${e#*:} $$f || exit 1; fi; \
+	done
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/fwd
+	rm -f $(DESTDIR)$(SBINDIR)/fwd $(DESTDIR)$(UNITDIR)/fwd.service
+	rm -f $(DESTDIR)$(MANDIR)/man8/fwd.8.gz $(DESTDIR)$(MANDIR)/man5/fwd-rules.5.gz
+	rm -rf $(DESTDIR)$(DOCDIR)
+	@for e in $(ETCFILES); do \
+		f=$(DESTDIR)$(SYSCONFDIR)/$${e%%:*}; \
+		if [ -e $$f ] && ! cmp -s $$f $${e#*:}; then echo "keep $$f (changed)"; \
+		else rm -f $$f; fi; \
+	done
+	@rmdir $(DESTDIR)$(SYSCONFDIR)/fwd 2>/dev/null || true
+
+# build/fwd_VERSION_ARCH.deb: `make install` into a staging root, the control
+# file from packaging/debian by dpkg-gencontrol (library dependencies by
+# dpkg-shlibdeps), packed by dpkg-deb. No debhelper and no fakeroot needed.
+DEBABS  = $(abspath $(B))
+DEBROOT = $(DEBABS)/debroot
+deb: $(B)/fwd
+	rm -rf $(DEBROOT) && mkdir -p $(DEBROOT)/DEBIAN
+	$(MAKE) --no-print-directory install B=$(B) DESTDIR=$(DEBROOT) PREFIX=/usr \
+		SYSCONFDIR=/etc UNITDIR=/lib/systemd/system >/dev/null
+	strip --strip-unneeded --remove-section=.comment --remove-section=.note \
+		$(DEBROOT)/usr/sbin/fwd
+	install -D -m 0644 packaging/debian/copyright $(DEBROOT)/usr/share/doc/fwd/copyright
+	gzip -9n -c packaging/debian/changelog >$(DEBROOT)/usr/share/doc/fwd/changelog.Debian.gz
+	cd $(DEBROOT) && find etc -type f | sed 's|^|/|' | sort >DEBIAN/conffiles
+	cd $(DEBROOT) && find usr lib -type f | sort | xargs md5sum >DEBIAN/md5sums
+	cd packaging && dpkg-shlibdeps -T$(DEBABS)/deb.substvars \
+		$(DEBROOT)/usr/sbin/fwd
+	cd packaging && dpkg-gencontrol -pfwd -P$(DEBROOT) \
+		-T$(DEBABS)/deb.substvars -f$(DEBABS)/deb.files -Vmisc:Depends=
+	dpkg-deb --root-owner-group -Zxz --build $(DEBROOT) build
+	@rm -f $(DEBABS)/deb.substvars $(DEBABS)/deb.files
 
 clean:
 	rm -rf build

@@ -29,6 +29,7 @@ void diags_free(struct fwd_diags *d)
 	d->len = d->cap = 0;
 }
 
+__attribute__((format(printf, 4, 0)))
 static void diag_append(struct fwd_diags *d, struct fwd_pos pos, const char *kind,
 			const char *fmt, va_list ap)
 {

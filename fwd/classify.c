@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+/*
+ * classify.c - the packet path's lookup: packet key -> first matching rule.
+ *
+ * The compiled table (struct fwd_ruleset in include/fwd/table.h, built by
+ * compile.c) is a per-field decomposition (Lakshman/Stiliadis) with
+ * aggregated bit vectors (Baboescu/Varghese):
+ *
+ *   - Each field's value line is cut into elementary intervals at the ends
+ *     of every rule's ranges. All values of one interval are accepted by the
+ *     same rules, so each interval carries one bit vector of nrules bits
+ *     (bit r set: rule r accepts the value; a rule that does not name the
+ *     field accepts everything). Identical vectors are stored once: a field
+ *     maps a value to a "class", a class to a vector.
+ *   - Value -> class: proto by a 256-entry table; sport and dport by a
+ *     65537-entry table of uint16 (entry 65536 is FWD_NOPORT, accepted only
+ *     by rules without that port field); IPv4 src/dst by the interval starts,
+ *     a 65537-entry index on the top 16 bits narrowing a binary search to the
+ *     few starts inside one /16; IPv6 src/dst by binary search over 128-bit
+ *     starts. v4 and v6 have separate classes, so a rule naming only v4
+ *     addresses has its bit clear in every v6 class. The input interface is
+ *     classed off the packet path (ruleset_iface_class(): exact pattern,
+ *     else longest prefix pattern, else "no pattern"); the key carries the
+ *     class.
+ *   - A packet matches rule r iff bit r is set in the vector of every field,
+ *     so the first match is the lowest set bit of the AND of at most six
+ *     vectors. Each vector has an aggregate, one bit per 64-bit word saying
+ *     whether the word is nonzero; only words whose aggregate bit is set in
+ *     every field are ANDed, in rule order, and the first nonzero word
+ *     answers. Fields that no rule names are left out of the AND entirely.
+ *
+ * Lookup cost is a few table reads plus a walk over nrules/4096 aggregate
+ * words and the (usually one or two) candidate words: it does not grow with
+ * a linear scan's rule count. classify() reads only the table: no
+ * allocation, lock or syscall.
+ */
+#include "fwd/table.h"
+
+/* The vectors of one packet, one per field the rules name. */
+struct lookup {
+	unsigned n;
+	const uint64_t *v[6];
+	const uint64_t *a[6];
+};
+
+static inline void lookup_add(struct lookup *l, const struct fwd_ruleset *rs, int fld,
+			      uint32_t cls)
+{
+	const struct fwd_bvset *bs = &rs->f[fld];
+
+	l->v[l->n] = bs->bits + (size_t)cls * rs->words;
+	l->a[l->n] = bs->agg + (size_t)cls * rs->aggw;
+	l->n++;
+}
+
+static inline uint32_t v4_class(const struct fwd_v4map *m, uint32_t a)
+{
+	uint32_t lo = m->idx[a >> 16], hi = m->idx[(a >> 16) + 1];
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi + 1) / 2;
+
+		if (m->start[mid] <= a)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return m->cls[lo];
+}
+
+static inline uint32_t v6_class(const struct fwd_v6map *m, fwd_u128 a)
+{
+	uint32_t lo = 0, hi = m->n - 1;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi + 1) / 2;
+
+		if (m->start[mid] <= a)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	return m->cls[lo];
+}
+
+static inline uint32_t port_index(uint32_t p)
+{
+	return p > FWD_NOPORT ? FWD_NOPORT : p;
+}
+
+static inline void lookup_fill(struct lookup *l, const struct fwd_ruleset *rs,
+			       const struct fwd_key *k)
+{
+	uint32_t used = rs->used;
+
+	l->n = 0;
+	if (used & FWD_F_DPORT)
+		lookup_add(l, rs, FWD_FLD_DPORT, rs->dport_cls[port_index(k->dport)]);
+	if (used & FWD_F_SRC) {
+		if (k->family == 4)
+			lookup_add(l, rs, FWD_FLD_SRC4, v4_class(&rs->src4, (uint32_t)k->src));
+		else
+			lookup_add(l, rs, FWD_FLD_SRC6, v6_class(&rs->src6, k->src));
+	}
+	if (used & FWD_F_DST) {
+		if (k->family == 4)
+			lookup_add(l, rs, FWD_FLD_DST4, v4_class(&rs->dst4, (uint32_t)k->dst));
+		else
+			lookup_add(l, rs, FWD_FLD_DST6, v6_class(&rs->dst6, k->dst));
+	}
+	if (used & FWD_F_PROTO)
+		lookup_add(l, rs, FWD_FLD_PROTO, rs->proto_cls[k->proto]);
+	if (used & FWD_F_SPORT)
+		lookup_add(l, rs, FWD_FLD_SPORT, rs->sport_cls[port_index(k->sport)]);
+	if (used & FWD_F_IN)
+		lookup_add(l, rs, FWD_FLD_IN,
+			   k->iface < rs->f[FWD_FLD_IN].ncls ? k->iface : rs->if_none);
+}
+
+static inline uint64_t and_word(const struct lookup *l, const uint64_t *const *v, uint32_t w)
+{
+	uint64_t x = v[0][w];
+
+	for (unsigned f = 1; f < l->n && x; f++)	/* most selective field first */
+		x &= v[f][w];
+	return x;
+}
+
+int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
+{
+	struct lookup l;
+
+	if (!rs->nrules)
+		return -1;
+	lookup_fill(&l, rs, k);
+	if (!l.n)
+		return 0;
+	for (uint32_t aw = 0; aw < rs->aggw; aw++) {
+		uint64_t m = and_word(&l, l.a, aw);
+
+		while (m) {
+			uint32_t w = aw * 64 + (uint32_t)__builtin_ctzll(m);
+			uint64_t x = and_word(&l, l.v, w);
+
+			if (x)
+				return (int)(w * 64 + (uint32_t)__builtin_ctzll(x));
+			m &= m - 1;
+		}
+	}
+	return -1;
+}
+
+bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, uint64_t *out)
+{
+	struct lookup l;
+	uint64_t any = 0;
+
+	lookup_fill(&l, rs, k);
+	for (uint32_t w = 0; w < rs->words; w++) {
+		if (l.n)
+			out[w] = and_word(&l, l.v, w);
+		else if (w + 1 < rs->words || !(rs->nrules % 64))
+			out[w] = rs->nrules ? ~0ull : 0;
+		else
+			out[w] = (1ull << (rs->nrules % 64)) - 1;
+		any |= out[w];
+	}
+	return any != 0;
+}

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cmd_check.c - `fwd check` and `fwd explain` (DESIGN.md section 2): the
+ * rules file judged without any kernel involvement. Exit codes: 0 ok, 1 an
+ * invalid file, packet or failed policy test, 2 usage or I/O error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fwd/cmd.h"
+#include "fwd/config.h"
+#include "fwd/explain.h"
+#include "fwd/ruleset.h"
+
+#define CHECK_USAGE	"usage: fwd check FILE"
+#define EXPLAIN_USAGE	"usage: fwd explain [--in IFACE] FILE PROTO SRC DST | fwd explain FILE -"
+
+static const char check_help[] =
+	CHECK_USAGE "\n"
+	"\n"
+	"Validate a rules file: print every problem on stderr as FILE:LINE:COLUMN:\n"
+	"error: TEXT (or warning:), run its policy tests, and on success print\n"
+	"\"FILE: ok, N rules\" on stdout.\n"
+	"\n"
+	"Exit status: 0 valid, 1 invalid or a policy test failed, 2 usage or I/O error.\n";
+
+static const char explain_help[] =
+	EXPLAIN_USAGE "\n"
+	"\n"
+	"Judge one packet against FILE without any kernel involvement and print\n"
+	"\"VERDICT rule=NAME\", where VERDICT is allow, drop or forward to=ADDR:PORT\n"
+	"and NAME is the matching rule, or default.\n"
+	"\n"
+	"  PROTO     tcp, udp, icmp or icmpv6\n"
+	"  SRC, DST  ADDR:PORT or [V6ADDR]:PORT; a bare address for icmp/icmpv6\n"
+	"  --in IFACE  the input interface\n"
+	"\n"
+	"With -, read one packet per line on stdin (PROTO SRC DST [in=IFACE]) and\n"
+	"print one line per packet, in order; a bad line prints \"error: TEXT\".\n"
+	"Blank lines and lines starting with # are skipped.\n"
+	"\n"
+	"Exit status: 0 ok, 1 invalid FILE or packet, 2 usage or I/O error.\n";
+
+static int usage_error(const char *usage, const char *cmd, const char *why)
+{
+	fprintf(stderr, "fwd %s: %s; %s (try 'fwd %s --help')\n", cmd, why, usage, cmd);
+	return 2;
+}
+
+/* Open errors are I/O errors (exit 2), not an invalid file (exit 1). */
+static int readable(const char *cmd, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct stat st;
+
+	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		fprintf(stderr, "fwd %s: cannot read '%s': is a directory\n", cmd, path);
+		return -1;
+	}
+	if (!f) {
+		fprintf(stderr, "fwd %s: cannot open '%s': %s\n", cmd, path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+struct dline {
+	const char *s;
+	size_t len;
+	unsigned long line, col;
+	size_t seq;
+};
+
+static int dline_cmp(const void *a, const void *b)
+{
+	const struct dline *x = a, *y = b;
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->col != y->col)
+		return x->col < y->col ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Where "FILE:L:C: ..." points; messages without a position sort first. */
+static void dline_pos(struct dline *dl, const char *file)
+{
+	size_t fl = strlen(file);
+	char *end;
+
+	dl->line = dl->col = 0;
+	if (strncmp(dl->s, file, fl) || dl->s[fl] != ':')
+		return;
+	dl->line = strtoul(dl->s + fl + 1, &end, 10);
+	if (*end == ':')
+		dl->col = strtoul(end + 1, NULL, 10);
+}
+
+/*
+ * Print the diagnostics in file order, the way compilers do, although the
+ * loader finds them section by section and the policy tests run last.
+ */
+static void print_diags(const struct fwd_diags *d)
+{
+	struct dline *v;
+	size_t n = 0, i;
+	const char *p;
+
+	if (!d->text || !d->len)
+		return;
+	for (p = d->text; *p; p++)
+		n += *p == '\n';
+	v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		fputs(d->text, stderr);
+		return;
+	}
+	for (p = d->text, i = 0; *p && i <= n; i++) {
+		const char *nl = strchr(p, '\n');
+
+		v[i].s = p;
+		v[i].len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		v[i].seq = i;
+		dline_pos(&v[i], d->file);
+		p += v[i].len;
+	}
+	qsort(v, i, sizeof(*v), dline_cmp);
+	for (n = 0; n < i; n++)
+		fwrite(v[n].s, 1, v[n].len, stderr);
+	free(v);
+}
+
+/* Load and compile PATH; prints diagnostics; returns the exit code on failure. */
+static int load(const char *cmd, const char *path, struct fwd_diags *d, struct fwd_config **c,
+		struct fwd_ruleset **rs)
+{
+	*rs = NULL;
+	if (readable(cmd, path))
+		return 2;
+	*c = config_load(path, d);
+	if (!*c) {
+		print_diags(d);
+		return 1;
+	}
+	*rs = ruleset_compile(*c);
+	if (!*rs) {
+		fprintf(stderr, "fwd %s: %s: cannot compile the rules: out of memory\n", cmd, path);
+		config_free(*c);
+		return 2;
+	}
+	return 0;
+}
+
+int cmd_check(int argc, char **argv)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_diags d;
+	unsigned failed;
+	int rc;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(check_help, stdout);
+		return 0;
+	}
+	if (argc != 2)
+		return usage_error(CHECK_USAGE, "check", argc < 2 ? "missing FILE" : "too many arguments");
+	if (argv[1][0] == '-' && argv[1][1])
+		return usage_error(CHECK_USAGE, "check", "unknown option");
+	diags_init(&d, argv[1]);
+	rc = load("check", argv[1], &d, &c, &rs);
+	if (rc) {
+		diags_free(&d);
+		return rc;
+	}
+	ruleset_shadows(c, &d);
+	failed = explain_run_tests(c, rs, &d);
+	print_diags(&d);
+	if (!failed) {
+		printf("%s: ok, %u rule%s", argv[1], c->nrules, c->nrules == 1 ? "" : "s");
+		if (c->ntests)
+			printf(", %u test%s passed", c->ntests, c->ntests == 1 ? "" : "s");
+		printf("\n");
+	}
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+	return failed ? 1 : 0;
+}
+
+static int explain_one(const struct fwd_ruleset *rs, char **w, const char *iface)
+{
+	char ifname[FWD_IFNAMSIZ], err[512], out[256];
+	struct fwd_key k;
+
+	if (explain_parse_argv(w[0], w[1], w[2], iface, &k, ifname, err, sizeof(err))) {
+		fprintf(stderr, "fwd explain: %s\n", err);
+		return 1;
+	}
+	k.iface = ruleset_iface_class(rs, ifname);
+	explain_verdict(rs, &k, out, sizeof(out));
+	printf("%s\n", out);
+	return 0;
+}
+
+/* One packet per stdin line; IFACE is the default for lines without in=. */
+static int explain_batch(const struct fwd_ruleset *rs, const char *iface)
+{
+	char ifname[FWD_IFNAMSIZ], err[512], out[256], *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int rc = 0;
+
+	while ((n = getline(&line, &cap, stdin)) >= 0) {
+		struct fwd_key k;
+		char *s = line + strspn(line, " \t");
+
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (!*s || *s == '#')
+			continue;
+		if (explain_parse(s, &k, ifname, err, sizeof(err))) {
+			printf("error: %s\n", err);
+			rc = 1;
+			continue;
+		}
+		if (!ifname[0] && iface)
+			snprintf(ifname, sizeof(ifname), "%s", iface);
+		k.iface = ruleset_iface_class(rs, ifname);
+		explain_verdict(rs, &k, out, sizeof(out));
+		printf("%s\n", out);
+		fflush(stdout);
+	}
+	free(line);
+	return rc;
+}
+
+/* Split the options off: --in IFACE, --in=IFACE, --help. Returns -1 on bad usage. */
+static int explain_opts(int argc, char **argv, const char **iface, char **pos, int *npos)
+{
+	*npos = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--in") && i + 1 < argc)
+			*iface = argv[++i];
+		else if (!strncmp(argv[i], "--in=", 5))
+			*iface = argv[i] + 5;
+		else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
+			return -1;
+		else if (*npos < 4)
+			pos[(*npos)++] = argv[i];
+		else
+			return -1;
+	}
+	return 0;
+}
+
+int cmd_explain(int argc, char **argv)
+{
+	const char *iface = NULL;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_diags d;
+	char *pos[4];
+	int npos, rc;
+
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(explain_help, stdout);
+			return 0;
+		}
+	if (explain_opts(argc, argv, &iface, pos, &npos))
+		return usage_error(EXPLAIN_USAGE, "explain", "bad option or too many arguments");
+	if (npos != 4 && !(npos == 2 && !strcmp(pos[1], "-")))
+		return usage_error(EXPLAIN_USAGE, "explain", "expected FILE PROTO SRC DST or FILE -");
+	if (iface && !iface[0])
+		return usage_error(EXPLAIN_USAGE, "explain", "--in needs an interface name");
+	diags_init(&d, pos[0]);
+	rc = load("explain", pos[0], &d, &c, &rs);
+	if (rc) {
+		diags_free(&d);
+		return rc;
+	}
+	print_diags(&d);
+	rc = npos == 2 ? explain_batch(rs, iface) : explain_one(rs, pos + 1, iface);
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+	return rc;
+}

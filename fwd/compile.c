@@ -1,0 +1,890 @@
+// SPDX-License-Identifier: MIT
+/*
+ * compile.c - struct fwd_config -> the immutable table classify() reads.
+ *
+ * Runs off the packet path (start-up, reload, `fwd check`). The table layout
+ * and the reasons for it are described at the top of classify.c. Each field
+ * is built by one sweep over its value domain: a range of a rule switches the
+ * rule's bit on where it starts and off past its end, so the cost is the
+ * number of ranges plus the number of elementary intervals times the vector
+ * length, not rules times intervals. Identical vectors are interned into one
+ * class.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/table.h"
+
+/* Distinct bit vectors of one field, found by hashing. */
+struct interner {
+	uint32_t words;
+	uint32_t n, cap;
+	uint64_t *vecs;
+	uint32_t *htab;		/* class id + 1, 0 = empty */
+	uint32_t hmask;
+};
+
+static uint64_t vec_hash(const uint64_t *v, uint32_t words)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+
+	for (uint32_t i = 0; i < words; i++) {
+		h ^= v[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static int interner_init(struct interner *in, uint32_t words)
+{
+	memset(in, 0, sizeof(*in));
+	in->words = words;
+	in->hmask = 255;
+	in->htab = calloc(in->hmask + 1, sizeof(*in->htab));
+	return in->htab ? 0 : -ENOMEM;
+}
+
+static void interner_free(struct interner *in)
+{
+	free(in->vecs);
+	free(in->htab);
+	memset(in, 0, sizeof(*in));
+}
+
+static int interner_grow(struct interner *in)
+{
+	uint32_t nmask = in->hmask * 2 + 1;
+	uint32_t *nt = calloc(nmask + 1, sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	for (uint32_t id = 0; id < in->n; id++) {
+		uint32_t h = (uint32_t)vec_hash(in->vecs + (size_t)id * in->words, in->words);
+
+		while (nt[h & nmask])
+			h++;
+		nt[h & nmask] = id + 1;
+	}
+	free(in->htab);
+	in->htab = nt;
+	in->hmask = nmask;
+	return 0;
+}
+
+static int interner_add(struct interner *in, const uint64_t *v, uint32_t *id)
+{
+	size_t sz = (size_t)in->words * sizeof(*v);
+	uint32_t h = (uint32_t)vec_hash(v, in->words);
+	uint32_t e;
+
+	for (; (e = in->htab[h & in->hmask]); h++) {
+		if (!memcmp(in->vecs + (size_t)(e - 1) * in->words, v, sz)) {
+			*id = e - 1;
+			return 0;
+		}
+	}
+	if (in->n == in->cap) {
+		uint32_t ncap = in->cap ? in->cap * 2 : 16;
+		uint64_t *nv = realloc(in->vecs, (size_t)ncap * sz);
+
+		if (!nv)
+			return -ENOMEM;
+		in->vecs = nv;
+		in->cap = ncap;
+	}
+	memcpy(in->vecs + (size_t)in->n * in->words, v, sz);
+	in->htab[h & in->hmask] = in->n + 1;
+	*id = in->n++;
+	if (in->n * 2 > in->hmask)
+		return interner_grow(in);
+	return 0;
+}
+
+/* Hand the interned vectors to the table, with their aggregates. */
+static int interner_finish(struct interner *in, struct fwd_ruleset *rs, struct fwd_bvset *bs)
+{
+	uint32_t words = rs->words, aggw = rs->aggw;
+
+	bs->ncls = in->n;
+	bs->bits = in->vecs;
+	in->vecs = NULL;
+	bs->agg = calloc((size_t)in->n * aggw + 1, sizeof(*bs->agg));
+	if (!bs->agg)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < in->n; c++)
+		for (uint32_t w = 0; w < words; w++)
+			if (bs->bits[(size_t)c * words + w])
+				bs->agg[(size_t)c * aggw + w / 64] |= 1ull << (w % 64);
+	rs->mem += (size_t)in->n * (words + aggw) * sizeof(uint64_t);
+	return 0;
+}
+
+static inline void bit_set(uint64_t *v, uint32_t r)
+{
+	v[r / 64] |= 1ull << (r % 64);
+}
+
+static inline void bit_clr(uint64_t *v, uint32_t r)
+{
+	v[r / 64] &= ~(1ull << (r % 64));
+}
+
+/* One end of a rule's range on a field's value line. */
+struct event {
+	fwd_u128 at;
+	uint32_t rule;
+	int delta;		/* +1 where a range starts, -1 past its end */
+};
+
+struct sweep {
+	struct event *ev;
+	size_t n, cap;
+	fwd_u128 max;		/* largest value of the domain */
+	/* output: elementary intervals */
+	fwd_u128 *start;
+	uint32_t *cls;
+	uint32_t nint;
+};
+
+static int sweep_add(struct sweep *s, uint32_t rule, fwd_u128 lo, fwd_u128 hi)
+{
+	if (lo > hi)
+		return 0;
+	if (s->n + 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		struct event *ne = realloc(s->ev, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		s->ev = ne;
+		s->cap = ncap;
+	}
+	s->ev[s->n++] = (struct event){ lo, rule, +1 };
+	if (hi < s->max)
+		s->ev[s->n++] = (struct event){ hi + 1, rule, -1 };
+	return 0;
+}
+
+static int event_cmp(const void *a, const void *b)
+{
+	const struct event *x = a, *y = b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->delta - y->delta;
+}
+
+/*
+ * Walk the events in order; after each distinct position the current vector
+ * (rules without the field, plus rules with a range covering the position)
+ * is interned. Equal neighbours are merged. Per-rule counters make
+ * overlapping ranges of one rule harmless.
+ */
+static int sweep_run(struct sweep *s, struct interner *in, const uint64_t *base, uint32_t nrules)
+{
+	uint32_t *cnt = calloc(nrules + 1, sizeof(*cnt));
+	uint64_t *cur = malloc((size_t)in->words * sizeof(*cur));
+	size_t i = 0;
+	int err = -ENOMEM;
+
+	s->start = malloc((s->n + 1) * sizeof(*s->start));
+	s->cls = malloc((s->n + 1) * sizeof(*s->cls));
+	if (!cnt || !cur || !s->start || !s->cls)
+		goto out;
+	memcpy(cur, base, (size_t)in->words * sizeof(*cur));
+	if (s->n)
+		qsort(s->ev, s->n, sizeof(*s->ev), event_cmp);
+	s->nint = 0;
+	for (fwd_u128 at = 0;;) {
+		uint32_t id;
+
+		for (; i < s->n && s->ev[i].at == at; i++) {
+			struct event *e = &s->ev[i];
+
+			cnt[e->rule] += (uint32_t)e->delta;
+			if (cnt[e->rule])
+				bit_set(cur, e->rule);
+			else
+				bit_clr(cur, e->rule);
+		}
+		err = interner_add(in, cur, &id);
+		if (err)
+			goto out;
+		if (!s->nint || s->cls[s->nint - 1] != id) {
+			s->start[s->nint] = at;
+			s->cls[s->nint++] = id;
+		}
+		if (i >= s->n)
+			break;
+		at = s->ev[i].at;
+	}
+	err = 0;
+out:
+	free(cnt);
+	free(cur);
+	return err;
+}
+
+static void sweep_free(struct sweep *s)
+{
+	free(s->ev);
+	free(s->start);
+	free(s->cls);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Which parts of a rule a field reads. */
+enum fld_src { FS_SPORT, FS_DPORT, FS_SRC4, FS_SRC6, FS_DST4, FS_DST6 };
+
+static int field_events(const struct fwd_config *c, enum fld_src f, struct sweep *s, uint64_t *base)
+{
+	static const uint32_t bit[] = { FWD_F_SPORT, FWD_F_DPORT, FWD_F_SRC, FWD_F_SRC,
+					FWD_F_DST, FWD_F_DST };
+	int err = 0;
+
+	for (uint32_t r = 0; r < c->nrules && !err; r++) {
+		const struct fwd_rule *ru = &c->rules[r];
+		const struct fwd_portset *ps = f == FS_SPORT ? &ru->sport : &ru->dport;
+		const struct fwd_addrset *as = f <= FS_SRC6 ? &ru->src : &ru->dst;
+
+		if (!(ru->present & bit[f])) {
+			bit_set(base, r);
+			continue;
+		}
+		if (f == FS_SPORT || f == FS_DPORT)
+			for (uint32_t k = 0; k < ps->n && !err; k++)
+				err = sweep_add(s, r, ps->r[k].lo, ps->r[k].hi);
+		else if (f == FS_SRC4 || f == FS_DST4)
+			for (uint32_t k = 0; k < as->n4 && !err; k++)
+				err = sweep_add(s, r, as->v4[k].lo, as->v4[k].hi);
+		else
+			for (uint32_t k = 0; k < as->n6 && !err; k++)
+				err = sweep_add(s, r, as->v6[k].lo, as->v6[k].hi);
+	}
+	return err;
+}
+
+/* Sweep field F and intern its classes; S keeps the intervals. */
+static int build_field(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld_src f,
+		       struct sweep *s, struct interner *in)
+{
+	uint64_t *base = calloc(rs->words, sizeof(*base));
+	int err = -ENOMEM;
+
+	if (!base)
+		return err;
+	err = interner_init(in, rs->words);
+	if (!err)
+		err = field_events(c, f, s, base);
+	if (!err)
+		err = sweep_run(s, in, base, rs->nrules);
+	free(base);
+	return err;
+}
+
+static int build_ports(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld_src f)
+{
+	struct sweep s = { .max = 65535 };
+	struct interner in;
+	uint16_t *tab = malloc(FWD_NPORTS * sizeof(*tab));
+	uint64_t *noport = calloc(rs->words, sizeof(*noport));
+	uint32_t id;
+	int err = -ENOMEM;
+
+	if (!tab || !noport)
+		goto out;
+	err = build_field(rs, c, f, &s, &in);
+	for (uint32_t r = 0; r < c->nrules; r++)
+		if (!(c->rules[r].present & (f == FS_SPORT ? FWD_F_SPORT : FWD_F_DPORT)))
+			bit_set(noport, r);
+	if (!err)
+		err = interner_add(&in, noport, &id);
+	if (!err && in.n > 65535)
+		err = -ENOSPC;
+	if (err)
+		goto out_in;
+	for (uint32_t k = 0; k < s.nint; k++) {
+		uint32_t end = k + 1 < s.nint ? (uint32_t)s.start[k + 1] : 65536;
+
+		for (uint32_t p = (uint32_t)s.start[k]; p < end; p++)
+			tab[p] = (uint16_t)s.cls[k];
+	}
+	tab[FWD_NOPORT] = (uint16_t)id;
+	err = interner_finish(&in, rs, &rs->f[f == FS_SPORT ? FWD_FLD_SPORT : FWD_FLD_DPORT]);
+	if (f == FS_SPORT)
+		rs->sport_cls = tab;
+	else
+		rs->dport_cls = tab;
+	tab = NULL;
+	rs->mem += FWD_NPORTS * sizeof(*tab);
+out_in:
+	interner_free(&in);
+out:
+	sweep_free(&s);
+	free(tab);
+	free(noport);
+	return err;
+}
+
+static int build_v4(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld_src f)
+{
+	struct fwd_v4map *m = f == FS_SRC4 ? &rs->src4 : &rs->dst4;
+	struct sweep s = { .max = 0xffffffffu };
+	struct interner in;
+	int err = build_field(rs, c, f, &s, &in);
+
+	if (err)
+		goto out;
+	m->n = s.nint;
+	m->start = malloc(s.nint * sizeof(*m->start));
+	m->idx = malloc(65537 * sizeof(*m->idx));
+	m->cls = s.cls;
+	s.cls = NULL;
+	err = -ENOMEM;
+	if (!m->start || !m->idx)
+		goto out;
+	for (uint32_t k = 0; k < s.nint; k++)
+		m->start[k] = (uint32_t)s.start[k];
+	for (uint32_t h = 0, k = 0; h < 65536; h++) {
+		while (k + 1 < s.nint && m->start[k + 1] <= h << 16)
+			k++;
+		m->idx[h] = k;
+	}
+	m->idx[65536] = s.nint - 1;
+	rs->mem += s.nint * 8 + 65537 * 4;
+	err = interner_finish(&in, rs, &rs->f[f == FS_SRC4 ? FWD_FLD_SRC4 : FWD_FLD_DST4]);
+out:
+	interner_free(&in);
+	sweep_free(&s);
+	return err;
+}
+
+static int build_v6(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld_src f)
+{
+	struct fwd_v6map *m = f == FS_SRC6 ? &rs->src6 : &rs->dst6;
+	struct sweep s = { .max = ~(fwd_u128)0 };
+	struct interner in;
+	int err = build_field(rs, c, f, &s, &in);
+
+	if (!err) {
+		m->n = s.nint;
+		m->start = s.start;
+		m->cls = s.cls;
+		s.start = NULL;
+		s.cls = NULL;
+		rs->mem += s.nint * (sizeof(fwd_u128) + 4);
+		err = interner_finish(&in, rs, &rs->f[f == FS_SRC6 ? FWD_FLD_SRC6 : FWD_FLD_DST6]);
+	}
+	interner_free(&in);
+	sweep_free(&s);
+	return err;
+}
+
+static int build_proto(struct fwd_ruleset *rs, const struct fwd_config *c)
+{
+	uint64_t *v = malloc(rs->words * sizeof(*v));
+	struct interner in;
+	int err = -ENOMEM;
+
+	if (!v)
+		return err;
+	err = interner_init(&in, rs->words);
+	for (uint32_t p = 0; p < 256 && !err; p++) {
+		uint32_t id;
+
+		memset(v, 0, rs->words * sizeof(*v));
+		for (uint32_t r = 0; r < c->nrules; r++)
+			if (c->rules[r].protos[p / 8] & (1u << (p % 8)))
+				bit_set(v, r);
+		err = interner_add(&in, v, &id);
+		rs->proto_cls[p] = (uint16_t)id;
+	}
+	if (!err)
+		err = interner_finish(&in, rs, &rs->f[FWD_FLD_PROTO]);
+	interner_free(&in);
+	free(v);
+	return err;
+}
+
+/* A stand-in for every name in one interface class (see classify.c). */
+enum rep_kind { REP_NONE, REP_EXACT, REP_PREFIX };
+
+static bool starts_with(const char *s, const char *pre)
+{
+	return !strncmp(s, pre, strlen(pre));
+}
+
+static bool rep_matches(const struct fwd_ifset *set, enum rep_kind kind, const char *name)
+{
+	for (uint32_t k = 0; k < set->n; k++) {
+		const struct fwd_ifpat *p = &set->p[k];
+		bool m;
+
+		if (p->prefix)
+			m = kind != REP_NONE && starts_with(name, p->name);
+		else
+			m = kind == REP_EXACT && !strcmp(name, p->name);
+		if (m != p->neg)
+			return true;
+	}
+	return false;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct fwd_ifrep *)a)->name, ((const struct fwd_ifrep *)b)->name);
+}
+
+static size_t dedupe_reps(struct fwd_ifrep *v, size_t n)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (!o || strcmp(v[o - 1].name, v[i].name))
+			v[o++] = v[i];
+	return o;
+}
+
+/* Sorted, unique exact and prefix pattern names of every rule. */
+static int collect_ifreps(struct fwd_ruleset *rs, const struct fwd_config *c)
+{
+	size_t total = 0;
+
+	for (uint32_t r = 0; r < c->nrules; r++)
+		if (c->rules[r].present & FWD_F_IN)
+			total += c->rules[r].in.n;
+	rs->exact = calloc(total + 1, sizeof(*rs->exact));
+	rs->prefix = calloc(total + 1, sizeof(*rs->prefix));
+	if (!rs->exact || !rs->prefix)
+		return -ENOMEM;
+	for (uint32_t r = 0; r < c->nrules; r++) {
+		const struct fwd_ifset *s = &c->rules[r].in;
+
+		if (!(c->rules[r].present & FWD_F_IN))
+			continue;
+		for (uint32_t k = 0; k < s->n; k++) {
+			struct fwd_ifrep *d = s->p[k].prefix ? &rs->prefix[rs->nprefix++]
+							     : &rs->exact[rs->nexact++];
+
+			memcpy(d->name, s->p[k].name, FWD_IFNAMSIZ);
+			d->name[FWD_IFNAMSIZ - 1] = 0;
+		}
+	}
+	qsort(rs->exact, rs->nexact, sizeof(*rs->exact), name_cmp);
+	qsort(rs->prefix, rs->nprefix, sizeof(*rs->prefix), name_cmp);
+	rs->nexact = (uint32_t)dedupe_reps(rs->exact, rs->nexact);
+	rs->nprefix = (uint32_t)dedupe_reps(rs->prefix, rs->nprefix);
+	rs->mem += (rs->nexact + rs->nprefix) * sizeof(struct fwd_ifrep);
+	return 0;
+}
+
+static int iface_class_of(struct fwd_ruleset *rs, const struct fwd_config *c, uint64_t *v,
+			  struct interner *in, enum rep_kind kind, const char *name, uint32_t *id)
+{
+	memset(v, 0, rs->words * sizeof(*v));
+	for (uint32_t r = 0; r < c->nrules; r++)
+		if (!(c->rules[r].present & FWD_F_IN) || rep_matches(&c->rules[r].in, kind, name))
+			bit_set(v, r);
+	return interner_add(in, v, id);
+}
+
+static int build_iface(struct fwd_ruleset *rs, const struct fwd_config *c)
+{
+	uint64_t *v = malloc(rs->words * sizeof(*v));
+	struct interner in;
+	int err = -ENOMEM;
+
+	if (!v)
+		return err;
+	err = interner_init(&in, rs->words);
+	if (!err)
+		err = collect_ifreps(rs, c);
+	if (!err)
+		err = iface_class_of(rs, c, v, &in, REP_NONE, "", &rs->if_none);
+	for (uint32_t k = 0; k < rs->nexact && !err; k++)
+		err = iface_class_of(rs, c, v, &in, REP_EXACT, rs->exact[k].name, &rs->exact[k].cls);
+	for (uint32_t k = 0; k < rs->nprefix && !err; k++)
+		err = iface_class_of(rs, c, v, &in, REP_PREFIX, rs->prefix[k].name,
+				     &rs->prefix[k].cls);
+	if (!err && in.n > 65535)
+		err = -ENOSPC;
+	if (!err)
+		err = interner_finish(&in, rs, &rs->f[FWD_FLD_IN]);
+	interner_free(&in);
+	free(v);
+	return err;
+}
+
+static bool resolve_log(const struct fwd_config *c, enum fwd_action a, enum fwd_log l)
+{
+	if (l != FWD_LOG_INHERIT)
+		return l == FWD_LOG_YES;
+	if (c->log == FWD_LOGMODE_ALL)
+		return true;
+	return c->log == FWD_LOGMODE_DROPS && a == FWD_DROP;
+}
+
+/* Per-rule facts for the verdict, with the names copied after the array. */
+static int build_info(struct fwd_ruleset *rs, const struct fwd_config *c)
+{
+	size_t sz = (size_t)c->nrules * (sizeof(*rs->info) + FWD_NAME_MAX + 1);
+	char *names;
+
+	rs->info = calloc(1, sz + 1);
+	if (!rs->info)
+		return -ENOMEM;
+	names = (char *)(rs->info + c->nrules);
+	for (uint32_t r = 0; r < c->nrules; r++) {
+		const struct fwd_rule *ru = &c->rules[r];
+		struct fwd_rule_info *ri = &rs->info[r];
+		char *nm = names + (size_t)r * (FWD_NAME_MAX + 1);
+
+		memcpy(nm, ru->name, FWD_NAME_MAX);
+		ri->name = nm;
+		ri->line = ru->pos.line;
+		ri->action = ru->action;
+		ri->to = ru->to;
+		ri->log = resolve_log(c, ru->action, ru->log);
+		ri->mark = ru->action == FWD_FORWARD ? FWD_MARK_BASE + r : 0;
+		rs->used |= ru->present;
+	}
+	rs->mem += sz;
+	return 0;
+}
+
+struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
+{
+	struct fwd_ruleset *rs = calloc(1, sizeof(*rs));
+	int err;
+
+	if (!rs)
+		return NULL;
+	rs->nrules = c->nrules;
+	rs->words = (c->nrules + 63) / 64 ? (c->nrules + 63) / 64 : 1;
+	rs->aggw = (rs->words + 63) / 64;
+	rs->dflt = c->default_action;
+	rs->dflt_log = resolve_log(c, c->default_action, FWD_LOG_INHERIT);
+	rs->mem = sizeof(*rs);
+	err = build_info(rs, c);
+	if (!err)
+		err = build_proto(rs, c);
+	if (!err)
+		err = build_ports(rs, c, FS_SPORT);
+	if (!err)
+		err = build_ports(rs, c, FS_DPORT);
+	if (!err)
+		err = build_v4(rs, c, FS_SRC4);
+	if (!err)
+		err = build_v6(rs, c, FS_SRC6);
+	if (!err)
+		err = build_v4(rs, c, FS_DST4);
+	if (!err)
+		err = build_v6(rs, c, FS_DST6);
+	if (!err)
+		err = build_iface(rs, c);
+	if (err) {
+		ruleset_free(rs);
+		errno = -err;
+		return NULL;
+	}
+	return rs;
+}
+
+void ruleset_free(struct fwd_ruleset *rs)
+{
+	if (!rs)
+		return;
+	for (int f = 0; f < FWD_NFLD; f++) {
+		free(rs->f[f].bits);
+		free(rs->f[f].agg);
+	}
+	free(rs->info);
+	free(rs->sport_cls);
+	free(rs->dport_cls);
+	free(rs->src4.start);
+	free(rs->src4.cls);
+	free(rs->src4.idx);
+	free(rs->dst4.start);
+	free(rs->dst4.cls);
+	free(rs->dst4.idx);
+	free(rs->src6.start);
+	free(rs->src6.cls);
+	free(rs->dst6.start);
+	free(rs->dst6.cls);
+	free(rs->exact);
+	free(rs->prefix);
+	free(rs);
+}
+
+/*
+ * A name's class is that of its exact pattern, else of its longest prefix
+ * pattern, else the class of names no pattern mentions.
+ */
+uint16_t ruleset_iface_class(const struct fwd_ruleset *rs, const char *name)
+{
+	struct fwd_ifrep key = { .name = "" };
+	const struct fwd_ifrep *hit;
+	size_t best = 0;
+	uint32_t cls = rs->if_none;
+
+	if (!name)
+		name = "";
+	strncpy(key.name, name, FWD_IFNAMSIZ - 1);
+	hit = bsearch(&key, rs->exact, rs->nexact, sizeof(key), name_cmp);
+	if (hit)
+		return (uint16_t)hit->cls;
+	for (uint32_t k = 0; k < rs->nprefix; k++) {
+		size_t len = strlen(rs->prefix[k].name);
+
+		if (len >= best && starts_with(key.name, rs->prefix[k].name)) {
+			best = len;
+			cls = rs->prefix[k].cls;
+		}
+	}
+	return (uint16_t)cls;
+}
+
+uint32_t ruleset_nrules(const struct fwd_ruleset *rs)
+{
+	return rs->nrules;
+}
+
+const struct fwd_rule_info *ruleset_rule(const struct fwd_ruleset *rs, uint32_t i)
+{
+	return i < rs->nrules ? &rs->info[i] : NULL;
+}
+
+enum fwd_action ruleset_default(const struct fwd_ruleset *rs)
+{
+	return rs->dflt;
+}
+
+bool ruleset_default_log(const struct fwd_ruleset *rs)
+{
+	return rs->dflt_log;
+}
+
+size_t ruleset_memory(const struct fwd_ruleset *rs)
+{
+	return rs->mem;
+}
+
+/*
+ * Shadow analysis. Rule j is never reached when one earlier rule i accepts
+ * every packet j accepts. Any such i accepts j's corner points, so the
+ * candidates are the rules the table says match two corners of j (lowest and
+ * highest value of every field); only those get the exact per-field subset
+ * test. That keeps `fwd check` near-linear in the number of rules.
+ */
+
+/* Is every range of A inside one range of B? Both sorted; B disjoint. */
+#define DEFINE_SUBSET(fn, type)						\
+static bool fn(const type *a, uint32_t na, const type *b, uint32_t nb)	\
+{									\
+	uint32_t k = 0;							\
+									\
+	for (uint32_t i = 0; i < na; i++) {				\
+		while (k < nb && b[k].hi < a[i].lo)			\
+			k++;						\
+		if (k == nb || b[k].lo > a[i].lo || b[k].hi < a[i].hi)	\
+			return false;					\
+	}								\
+	return true;							\
+}
+DEFINE_SUBSET(prange_subset, struct fwd_prange)
+DEFINE_SUBSET(a4_subset, struct fwd_a4range)
+DEFINE_SUBSET(a6_subset, struct fwd_a6range)
+
+static const struct fwd_a4range all_v4 = { 0, 0xffffffffu };
+static const struct fwd_a6range all_v6 = { 0, ~(fwd_u128)0 };
+
+static bool ports_cover(const struct fwd_rule *i, const struct fwd_rule *j, uint32_t bit)
+{
+	const struct fwd_portset *pi = bit == FWD_F_SPORT ? &i->sport : &i->dport;
+	const struct fwd_portset *pj = bit == FWD_F_SPORT ? &j->sport : &j->dport;
+
+	if (!(i->present & bit))
+		return true;
+	/* without the field j also takes packets that carry no ports */
+	return (j->present & bit) && prange_subset(pj->r, pj->n, pi->r, pi->n);
+}
+
+/* Can rule R accept a packet of family F at all? */
+static bool family_ok(const struct fwd_rule *r, int f)
+{
+	if ((r->present & FWD_F_SRC) && !(f == 4 ? r->src.n4 : r->src.n6))
+		return false;
+	return !(r->present & FWD_F_DST) || (f == 4 ? r->dst.n4 : r->dst.n6);
+}
+
+static bool addrs_cover(const struct fwd_addrset *si, bool ipres, const struct fwd_addrset *sj,
+			bool jpres, int f)
+{
+	if (!ipres)
+		return true;
+	if (f == 4)
+		return jpres ? a4_subset(sj->v4, sj->n4, si->v4, si->n4)
+			     : a4_subset(&all_v4, 1, si->v4, si->n4);
+	return jpres ? a6_subset(sj->v6, sj->n6, si->v6, si->n6)
+		     : a6_subset(&all_v6, 1, si->v6, si->n6);
+}
+
+static bool test_bit(const uint64_t *v, uint32_t r)
+{
+	return v[r / 64] >> (r % 64) & 1;
+}
+
+static bool iface_cover(const struct fwd_ruleset *rs, const struct fwd_rule *i, uint32_t ri,
+			uint32_t rj)
+{
+	const struct fwd_bvset *bs = &rs->f[FWD_FLD_IN];
+
+	if (!(i->present & FWD_F_IN))
+		return true;
+	for (uint32_t c = 0; c < bs->ncls; c++) {
+		const uint64_t *v = bs->bits + (size_t)c * rs->words;
+
+		if (test_bit(v, rj) && !test_bit(v, ri))
+			return false;
+	}
+	return true;
+}
+
+static bool rule_covers(const struct fwd_ruleset *rs, const struct fwd_config *c, uint32_t ri,
+			uint32_t rj)
+{
+	const struct fwd_rule *i = &c->rules[ri], *j = &c->rules[rj];
+
+	for (int b = 0; b < 32; b++)
+		if (j->protos[b] & ~i->protos[b])
+			return false;
+	if (!ports_cover(i, j, FWD_F_SPORT) || !ports_cover(i, j, FWD_F_DPORT))
+		return false;
+	for (int f = 4; f <= 6; f += 2) {
+		if (!family_ok(j, f))
+			continue;
+		if (!addrs_cover(&i->src, i->present & FWD_F_SRC, &j->src,
+				 j->present & FWD_F_SRC, f) ||
+		    !addrs_cover(&i->dst, i->present & FWD_F_DST, &j->dst,
+				 j->present & FWD_F_DST, f))
+			return false;
+	}
+	return iface_cover(rs, i, ri, rj);
+}
+
+static bool pick_port(const struct fwd_rule *r, uint32_t bit, bool hi, uint32_t *out)
+{
+	const struct fwd_portset *ps = bit == FWD_F_SPORT ? &r->sport : &r->dport;
+
+	if (!(r->present & bit)) {
+		*out = hi ? 65535 : FWD_NOPORT;
+		return true;
+	}
+	if (!ps->n)
+		return false;
+	*out = hi ? ps->r[ps->n - 1].hi : ps->r[0].lo;
+	return true;
+}
+
+static fwd_u128 pick_addr(const struct fwd_addrset *s, bool present, int f, bool hi)
+{
+	if (!present)
+		return hi ? (f == 4 ? all_v4.hi : all_v6.hi) : 0;
+	if (f == 4)
+		return hi ? s->v4[s->n4 - 1].hi : s->v4[0].lo;
+	return hi ? s->v6[s->n6 - 1].hi : s->v6[0].lo;
+}
+
+static bool pick_iface(const struct fwd_ruleset *rs, uint32_t rj, bool hi, uint16_t *out)
+{
+	const struct fwd_bvset *bs = &rs->f[FWD_FLD_IN];
+
+	for (uint32_t k = 0; k < bs->ncls; k++) {
+		uint32_t c = hi ? bs->ncls - 1 - k : k;
+
+		if (test_bit(bs->bits + (size_t)c * rs->words, rj)) {
+			*out = (uint16_t)c;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The lowest (HI false) or highest corner of rule RJ; false if RJ is empty. */
+static bool corner(const struct fwd_ruleset *rs, const struct fwd_config *c, uint32_t rj,
+		   bool hi, struct fwd_key *k)
+{
+	const struct fwd_rule *r = &c->rules[rj];
+	int p, f;
+
+	memset(k, 0, sizeof(*k));
+	for (p = 0; p < 256; p++) {
+		int q = hi ? 255 - p : p;
+
+		if (r->protos[q / 8] & (1u << (q % 8)))
+			break;
+	}
+	if (p == 256)
+		return false;
+	k->proto = (uint8_t)(hi ? 255 - p : p);
+	f = family_ok(r, hi ? 6 : 4) ? (hi ? 6 : 4) : (hi ? 4 : 6);
+	if (!family_ok(r, f))
+		return false;
+	k->family = (uint8_t)f;
+	k->src = pick_addr(&r->src, r->present & FWD_F_SRC, f, hi);
+	k->dst = pick_addr(&r->dst, r->present & FWD_F_DST, f, hi);
+	if (!pick_port(r, FWD_F_SPORT, hi, &k->sport) || !pick_port(r, FWD_F_DPORT, hi, &k->dport))
+		return false;
+	return pick_iface(rs, rj, hi, &k->iface);
+}
+
+static bool first_cover(const struct fwd_ruleset *rs, const struct fwd_config *c, uint32_t rj,
+			uint64_t *va, uint64_t *vb, uint32_t *ri)
+{
+	struct fwd_key ka, kb;
+
+	if (!corner(rs, c, rj, false, &ka) || !corner(rs, c, rj, true, &kb))
+		return false;
+	if (!ruleset_match_all(rs, &ka, va) || !ruleset_match_all(rs, &kb, vb))
+		return false;
+	for (uint32_t w = 0; w <= rj / 64; w++) {
+		uint64_t m = va[w] & vb[w];
+
+		if (w == rj / 64)
+			m &= (1ull << (rj % 64)) - 1;
+		for (; m; m &= m - 1) {
+			*ri = w * 64 + (uint32_t)__builtin_ctzll(m);
+			if (rule_covers(rs, c, *ri, rj))
+				return true;
+		}
+	}
+	return false;
+}
+
+unsigned ruleset_shadows(const struct fwd_config *c, struct fwd_diags *d)
+{
+	struct fwd_ruleset *rs = ruleset_compile(c);
+	uint64_t *va, *vb;
+	unsigned n = 0;
+
+	if (!rs)
+		return 0;
+	va = malloc(rs->words * sizeof(*va));
+	vb = malloc(rs->words * sizeof(*vb));
+	for (uint32_t j = 1; va && vb && j < c->nrules; j++) {
+		uint32_t i;
+
+		if (!first_cover(rs, c, j, va, vb, &i))
+			continue;
+		diag_warning(d, c->rules[j].pos,
+			     "rule '%s' is never reached: rule '%s' (line %u) matches first",
+			     c->rules[j].name, c->rules[i].name, c->rules[i].pos.line);
+		n++;
+	}
+	free(va);
+	free(vb);
+	ruleset_free(rs);
+	return n;
+}

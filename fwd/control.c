@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: MIT
+/*
+ * control.c - the control socket: the daemon's side (one thread, one request
+ * per connection) and the clients `fwd stats` and `fwd reload`.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "fwd/cmd.h"
+#include "fwd/control.h"
+#include "fwd/queue.h"
+
+/* ---- growing string ------------------------------------------------------ */
+
+struct sbuf {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = (b->cap + (size_t)n + 1) * 2;
+		char *s = realloc(b->s, cap);
+
+		if (!s) {
+			b->oom = true;
+			return;
+		}
+		b->s = s;
+		b->cap = cap;
+	}
+}
+
+/* A JSON string body: quotes, backslashes and control bytes escaped. */
+static void sb_json_str(struct sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			sb_printf(b, "\\%c", c);
+		else if (c < 0x20 || c >= 0x7f)
+			sb_printf(b, "\\u%04x", c);
+		else
+			sb_printf(b, "%c", c);
+	}
+}
+
+/* ---- counters ------------------------------------------------------------ */
+
+static const char *action_name(enum fwd_action a)
+{
+	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : "drop";
+}
+
+struct totals {
+	uint64_t dflt_packets, dflt_bytes, received, enobufs, malformed_total;
+	uint64_t malformed[FWD_PKT_NREASONS];
+	uint64_t queue_dropped, user_dropped;
+	struct fwd_log_stats log;
+};
+
+static void worker_totals(struct fwd_state *st, struct totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < st->nworkers; i++) {
+		struct fwd_wstats *s = &st->workers[i].stats;
+		uint64_t qd, ud;
+
+		t->dflt_packets += ctr_get(&s->dflt_packets);
+		t->dflt_bytes += ctr_get(&s->dflt_bytes);
+		t->received += ctr_get(&s->received);
+		t->enobufs += ctr_get(&s->enobufs);
+		for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
+			t->malformed[r] += ctr_get(&s->malformed[r]);
+		queue_proc_drops(st->workers[i].queue, &qd, &ud);
+		t->queue_dropped += qd;
+		t->user_dropped += ud;
+	}
+	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
+		t->malformed_total += t->malformed[r];
+	log_stats(&t->log);
+}
+
+static void rule_totals(struct fwd_live *l, uint32_t i, uint64_t *p, uint64_t *b)
+{
+	*p = l->carry_packets[i];
+	*b = l->carry_bytes[i];
+	for (unsigned w = 0; w < l->nworkers; w++) {
+		*p += ctr_get(&l->ctr[w][i].packets);
+		*b += ctr_get(&l->ctr[w][i].bytes);
+	}
+}
+
+static void stats_json(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
+		       const struct totals *t)
+{
+	const char *sep = "";
+
+	sb_printf(b, "{\"rules\":[");
+	for (uint32_t i = 0; i < l->nrules; i++) {
+		uint64_t p, by;
+
+		rule_totals(l, i, &p, &by);
+		sb_printf(b, "%s{\"name\":\"", i ? "," : "");
+		sb_json_str(b, l->names[i]);
+		sb_printf(b, "\",\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
+			  action_name(ruleset_rule(l->rs, i)->action), p, by);
+	}
+	sb_printf(b, "],\"default\":{\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%"
+		  PRIu64 "},", action_name(ruleset_default(l->rs)), t->dflt_packets,
+		  t->dflt_bytes);
+	sb_printf(b, "\"malformed\":{\"total\":%" PRIu64 ",\"reasons\":{", t->malformed_total);
+	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++) {
+		if (!t->malformed[r])
+			continue;
+		sb_printf(b, "%s\"%s\":%" PRIu64, sep, packet_reason_name(r), t->malformed[r]);
+		sep = ",";
+	}
+	sb_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
+		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64 "},",
+		  st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+	sb_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
+		  st->reloads_ok, st->reloads_failed);
+	sb_printf(b, "\"log\":{\"written\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"suppressed\":%"
+		  PRIu64 "}}\n", t->log.written, t->log.dropped, t->log.suppressed);
+}
+
+static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
+			const struct totals *t)
+{
+	int w = 7;	/* strlen("default") */
+
+	for (uint32_t i = 0; i < l->nrules; i++)
+		if ((int)strlen(l->names[i]) > w)
+			w = (int)strlen(l->names[i]);
+	sb_printf(b, "%-*s  %-7s  %12s  %14s\n", w, "rule", "action", "packets", "bytes");
+	for (uint32_t i = 0; i < l->nrules; i++) {
+		uint64_t p, by;
+
+		rule_totals(l, i, &p, &by);
+		sb_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n", w, l->names[i],
+			  action_name(ruleset_rule(l->rs, i)->action), p, by);
+	}
+	sb_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n\n", w, "default",
+		  action_name(ruleset_default(l->rs)), t->dflt_packets, t->dflt_bytes);
+	sb_printf(b, "malformed:  %" PRIu64 "\n", t->malformed_total);
+	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
+		if (t->malformed[r])
+			sb_printf(b, "  %-14s %" PRIu64 "\n", packet_reason_name(r), t->malformed[r]);
+	sb_printf(b, "queue:      %u queues, received %" PRIu64 ", enobufs %" PRIu64
+		  ", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n", st->nworkers,
+		  t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+	sb_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
+		  st->reloads_failed);
+	sb_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64
+		  "\n", t->log.written, t->log.dropped, t->log.suppressed);
+}
+
+char *control_stats(struct fwd_state *st, bool json)
+{
+	struct sbuf b = { 0 };
+	struct totals t;
+
+	pthread_mutex_lock(&st->lock);
+	worker_totals(st, &t);
+	if (json)
+		stats_json(&b, st, st->live, &t);
+	else
+		stats_table(&b, st, st->live, &t);
+	pthread_mutex_unlock(&st->lock);
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/* ---- server -------------------------------------------------------------- */
+
+static struct {
+	struct fwd_state *st;
+	int fd;
+	int wake[2];		/* written to stop the thread */
+	pthread_t thread;
+	bool running;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+} C = { .fd = -1, .wake = { -1, -1 } };
+
+static void write_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Read one request line; returns its length or -1 (timeout, too long, closed). */
+static int read_request(int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	while (len < cap - 1) {
+		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+		char *nl;
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		buf[len] = '\0';
+		nl = memchr(buf, '\n', len);
+		if (nl) {
+			*nl = '\0';
+			len = (size_t)(nl - buf);
+			if (len && buf[len - 1] == '\r')
+				buf[--len] = '\0';
+			return (int)len;
+		}
+	}
+	buf[len] = '\0';
+	/* A request without its newline is accepted when the peer shut down. */
+	return len && len < cap - 1 ? (int)len : -1;
+}
+
+static void answer_reload(int fd)
+{
+	struct fwd_diags d;
+	char line[64];
+	int n;
+
+	diags_init(&d, C.st->config_path);
+	n = live_reload(C.st, &d);
+	if (n >= 0) {
+		snprintf(line, sizeof(line), "ok: %d rules\n", n);
+		write_all(fd, line, strlen(line));
+	} else if (d.text && d.len) {
+		write_all(fd, d.text, d.len);
+	} else {
+		write_all(fd, "error: reload failed\n", 21);
+	}
+	diags_free(&d);
+}
+
+static void serve(int fd)
+{
+	char req[FWD_CONTROL_MAX + 2];
+	struct timeval tv = { .tv_sec = 2 };
+	char *out;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (read_request(fd, req, sizeof(req)) < 0) {
+		const char *e = "error: expected one request line of at most 256 bytes\n";
+
+		write_all(fd, e, strlen(e));
+		return;
+	}
+	if (!strcmp(req, "stats") || !strcmp(req, "stats json")) {
+		out = control_stats(C.st, req[5] != '\0');
+		if (out)
+			write_all(fd, out, strlen(out));
+		else
+			write_all(fd, "error: out of memory\n", 21);
+		free(out);
+	} else if (!strcmp(req, "reload")) {
+		answer_reload(fd);
+	} else {
+		char e[FWD_CONTROL_MAX + 64], esc[FWD_CONTROL_MAX * 4 + 1];
+
+		log_escape(esc, sizeof(esc), req);
+		snprintf(e, sizeof(e), "error: unknown request '%.200s'\n", esc);
+		write_all(fd, e, strlen(e));
+	}
+}
+
+static void *control_main(void *arg)
+{
+	struct pollfd p[2] = { { .fd = C.fd, .events = POLLIN },
+			       { .fd = C.wake[0], .events = POLLIN } };
+
+	(void)arg;
+	for (;;) {
+		int fd;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		fd = accept4(C.fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		serve(fd);
+		close(fd);
+	}
+	return NULL;
+}
+
+static int sock_addr(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+/* 0 when nobody answers on PATH (and a stale file is gone), else -errno. */
+static int claim_path(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int e;
+
+	if (fd < 0)
+		return -errno;
+	e = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	close(fd);
+	if (!e)
+		return -EADDRINUSE;
+	if (errno == ECONNREFUSED)
+		unlink(sa->sun_path);
+	return 0;
+}
+
+static int listen_on(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	int fd, e = sock_addr(&sa, path);
+
+	if (!e)
+		e = claim_path(&sa);
+	if (e == -EADDRINUSE) {
+		snprintf(err, errlen, "another fwd is running: it answers on '%s'", path);
+		return e;
+	}
+	if (e) {
+		snprintf(err, errlen, "control socket '%s': %s", path, strerror(-e));
+		return e;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "control socket '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int control_start(struct fwd_state *st, const char *path, char *err, size_t errlen)
+{
+	int e, fd = listen_on(path, err, errlen);
+
+	if (fd < 0)
+		return fd;
+	if (pipe2(C.wake, O_CLOEXEC) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		goto out_close;
+	}
+	C.st = st;
+	C.fd = fd;
+	snprintf(C.path, sizeof(C.path), "%s", path);
+	e = -pthread_create(&C.thread, NULL, control_main, NULL);
+	if (e) {
+		snprintf(err, errlen, "control thread: %s", strerror(-e));
+		goto out_close;
+	}
+	C.running = true;
+	return 0;
+
+out_close:
+	close(fd);
+	unlink(path);
+	C.fd = -1;
+	return e;
+}
+
+void control_stop(void)
+{
+	if (C.running) {
+		if (write(C.wake[1], "x", 1) < 0)
+			pthread_cancel(C.thread);
+		pthread_join(C.thread, NULL);
+		C.running = false;
+	}
+	if (C.fd >= 0) {
+		close(C.fd);
+		unlink(C.path);
+		C.fd = -1;
+	}
+	for (int i = 0; i < 2; i++)
+		if (C.wake[i] >= 0)
+			close(C.wake[i]);
+	C.wake[0] = C.wake[1] = -1;
+}
+
+/* ---- clients ------------------------------------------------------------- */
+
+/* Send REQ to the daemon at PATH; the answer in *OUT (malloc'd). 0 or -errno. */
+static int request(const char *path, const char *req, char **out)
+{
+	struct sockaddr_un sa;
+	struct sbuf b = { 0 };
+	char buf[4096];
+	ssize_t n;
+	int fd, e = sock_addr(&sa, path);
+
+	if (e)
+		return e;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = -errno;
+		close(fd);
+		return e;
+	}
+	write_all(fd, req, strlen(req));
+	shutdown(fd, SHUT_WR);
+	sb_printf(&b, "%s", "");
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		sb_printf(&b, "%.*s", (int)n, buf);
+	close(fd);
+	if (b.oom) {
+		free(b.s);
+		return -ENOMEM;
+	}
+	*out = b.s;
+	return 0;
+}
+
+static const struct option client_opts[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Parse [--socket PATH] [--json]; exit code for usage errors, or -1 to go on. */
+static int client_args(int argc, char **argv, const char *usage, bool json_ok,
+		       const char **path, bool *json)
+{
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:h", client_opts, NULL)) != -1) {
+		if (c == 's') {
+			*path = optarg;
+		} else if (c == 'j' && json_ok) {
+			*json = true;
+		} else if (c == 'h') {
+			printf("usage: %s\n", usage);
+			return 0;
+		} else {
+			fprintf(stderr, "usage: %s\n", usage);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "fwd: unexpected argument '%s'; usage: %s\n", argv[optind], usage);
+		return 2;
+	}
+	return -1;
+}
+
+static int ask(const char *path, const char *req, char **out)
+{
+	int e = request(path, req, out);
+
+	if (e)
+		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-e));
+	return e;
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	const char *path = FWD_SOCKET_DEFAULT;
+	bool json = false;
+	char *out = NULL;
+	int rc = client_args(argc, argv, "fwd stats [--socket PATH] [--json]", true, &path, &json);
+
+	if (rc >= 0)
+		return rc;
+	if (ask(path, json ? "stats json\n" : "stats\n", &out))
+		return 2;
+	rc = strncmp(out, "error:", 6) ? 0 : 1;
+	fputs(out, rc ? stderr : stdout);
+	free(out);
+	return rc;
+}
+
+int cmd_reload(int argc, char **argv)
+{
+	const char *path = FWD_SOCKET_DEFAULT;
+	bool json = false;
+	char *out = NULL;
+	int rc = client_args(argc, argv, "fwd reload [--socket PATH]", false, &path, &json);
+
+	if (rc >= 0)
+		return rc;
+	if (ask(path, "reload\n", &out))
+		return 2;
+	rc = strncmp(out, "ok:", 3) ? 1 : 0;
+	fputs(out, rc ? stderr : stdout);
+	free(out);
+	return rc;
+}

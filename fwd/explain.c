@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: MIT
+/*
+ * explain.c - judge one packet, written the way an operator writes it,
+ * against a compiled table. The same code answers `fwd explain`, runs the
+ * policy tests of `fwd check`, and serves the control socket's explain, so
+ * all three always agree with the packet path's classify().
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/explain.h"
+
+#define LINE_MAX_WORDS	8
+
+struct endpoint {
+	unsigned family;
+	fwd_u128 addr;
+	uint32_t port;		/* FWD_NOPORT when absent */
+};
+
+static fwd_u128 bytes_to_u128(const unsigned char *b, int nbytes)
+{
+	fwd_u128 v = 0;
+
+	for (int i = 0; i < nbytes; i++)
+		v = v << 8 | b[i];
+	return v;
+}
+
+static unsigned parse_addr(const char *s, fwd_u128 *a)
+{
+	unsigned char b[16];
+
+	if (inet_pton(AF_INET, s, b) == 1) {
+		*a = bytes_to_u128(b, 4);
+		return 4;
+	}
+	if (inet_pton(AF_INET6, s, b) == 1) {
+		*a = bytes_to_u128(b, 16);
+		return 6;
+	}
+	return 0;
+}
+
+static bool parse_port(const char *s, uint32_t *port)
+{
+	uint32_t v = 0;
+
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 65535)
+			return false;
+		v = v * 10 + (uint32_t)(*s - '0');
+	}
+	if (v > 65535)
+		return false;
+	*port = v;
+	return true;
+}
+
+/* "1.2.3.4:80", "1.2.3.4", "[2001:db8::1]:80", "[2001:db8::1]", "2001:db8::1". */
+static bool parse_endpoint(const char *s, struct endpoint *e)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *port = NULL, *colon;
+	bool bracket = s[0] == '[';
+	size_t hl;
+
+	e->port = FWD_NOPORT;
+	if (bracket) {
+		const char *rb = strchr(s, ']');
+
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return false;
+		hl = (size_t)(rb - s - 1);
+		s++;
+		port = rb[1] ? rb + 2 : NULL;
+	} else {
+		colon = strchr(s, ':');
+		hl = colon && !strchr(colon + 1, ':') ? (size_t)(colon - s) : strlen(s);
+		port = s[hl] ? s + hl + 1 : NULL;
+	}
+	if (hl >= sizeof(host))
+		return false;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	e->family = parse_addr(host, &e->addr);
+	if (!e->family || (bracket && e->family != 6))
+		return false;
+	return !port || parse_port(port, &e->port);
+}
+
+static int proto_of(const char *s)
+{
+	if (!strcmp(s, "tcp"))
+		return IPPROTO_TCP;
+	if (!strcmp(s, "udp"))
+		return IPPROTO_UDP;
+	if (!strcmp(s, "icmp"))
+		return IPPROTO_ICMP;
+	if (!strcmp(s, "icmpv6"))
+		return IPPROTO_ICMPV6;
+	return -1;
+}
+
+/* Ports are required for tcp/udp and forbidden for icmp, as on the wire. */
+static int check_endpoint(const char *what, const char *s, int proto, struct endpoint *e,
+			  char *err, size_t errlen)
+{
+	bool ports = proto == IPPROTO_TCP || proto == IPPROTO_UDP;
+
+	if (!parse_endpoint(s, e)) {
+		snprintf(err, errlen, "invalid %s '%s'; expected ADDR%s", what, s,
+			 ports ? ":PORT or [V6]:PORT" : "");
+		return -1;
+	}
+	if (ports && e->port == FWD_NOPORT) {
+		snprintf(err, errlen, "%s '%s' needs a port for %s", what, s,
+			 proto == IPPROTO_TCP ? "tcp" : "udp");
+		return -1;
+	}
+	if (!ports && e->port != FWD_NOPORT) {
+		snprintf(err, errlen, "%s '%s' has a port, but %s carries none", what, s,
+			 proto == IPPROTO_ICMP ? "icmp" : "icmpv6");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_iface(const char *iface, char ifname[FWD_IFNAMSIZ], char *err, size_t errlen)
+{
+	size_t len = iface ? strlen(iface) : 0;
+
+	ifname[0] = '\0';
+	if (!iface)
+		return 0;
+	if (len == 0 || len >= FWD_IFNAMSIZ || strcspn(iface, "/: \t") != len) {
+		snprintf(err, errlen, "invalid interface '%s'", iface);
+		return -1;
+	}
+	memcpy(ifname, iface, len + 1);
+	return 0;
+}
+
+static int family_proto(int proto, unsigned family, char *err, size_t errlen)
+{
+	if (proto == IPPROTO_ICMP && family != 4) {
+		snprintf(err, errlen, "icmp is IPv4; use icmpv6 for IPv6 addresses");
+		return -1;
+	}
+	if (proto == IPPROTO_ICMPV6 && family != 6) {
+		snprintf(err, errlen, "icmpv6 is IPv6; use icmp for IPv4 addresses");
+		return -1;
+	}
+	return 0;
+}
+
+int explain_parse_argv(const char *proto, const char *src, const char *dst,
+		       const char *iface, struct fwd_key *k, char ifname[FWD_IFNAMSIZ],
+		       char *err, size_t errlen)
+{
+	struct endpoint s, d;
+	int p = proto_of(proto);
+
+	memset(k, 0, sizeof(*k));
+	ifname[0] = '\0';
+	if (p < 0) {
+		snprintf(err, errlen, "unknown protocol '%s'; expected tcp, udp, icmp or icmpv6",
+			 proto);
+		return -1;
+	}
+	if (check_endpoint("source", src, p, &s, err, errlen) ||
+	    check_endpoint("destination", dst, p, &d, err, errlen))
+		return -1;
+	if (s.family != d.family) {
+		snprintf(err, errlen, "source '%s' and destination '%s' are of different families",
+			 src, dst);
+		return -1;
+	}
+	if (family_proto(p, s.family, err, errlen) || parse_iface(iface, ifname, err, errlen))
+		return -1;
+	k->family = (uint8_t)s.family;
+	k->proto = (uint8_t)p;
+	k->sport = s.port;
+	k->dport = d.port;
+	k->src = s.addr;
+	k->dst = d.addr;
+	return 0;
+}
+
+int explain_parse(const char *line, struct fwd_key *k, char ifname[FWD_IFNAMSIZ],
+		  char *err, size_t errlen)
+{
+	char buf[1024], *w[LINE_MAX_WORDS], *save = NULL;
+	int n = 0;
+
+	if (strlen(line) >= sizeof(buf)) {
+		snprintf(err, errlen, "line too long");
+		return -1;
+	}
+	strcpy(buf, line);
+	for (char *t = strtok_r(buf, " \t\r\n", &save); t; t = strtok_r(NULL, " \t\r\n", &save)) {
+		if (n == LINE_MAX_WORDS)
+			break;
+		w[n++] = t;
+	}
+	if (n < 3 || n > 4) {
+		snprintf(err, errlen, "expected 'PROTO SRC DST [in=IFACE]', got '%s'", line);
+		return -1;
+	}
+	if (n == 4 && strncmp(w[3], "in=", 3)) {
+		snprintf(err, errlen, "unexpected '%s'; expected in=IFACE", w[3]);
+		return -1;
+	}
+	return explain_parse_argv(w[0], w[1], w[2], n == 4 ? w[3] + 3 : NULL, k, ifname, err,
+				  errlen);
+}
+
+void format_addr(char *out, size_t outlen, unsigned family, fwd_u128 addr)
+{
+	unsigned char b[16];
+	int nbytes = family == 4 ? 4 : 16;
+
+	for (int i = nbytes - 1; i >= 0; i--) {
+		b[i] = (unsigned char)(addr & 0xff);
+		addr >>= 8;
+	}
+	if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, b, out, (socklen_t)outlen) && outlen)
+		out[0] = '\0';
+}
+
+/* A target port of 0 keeps the packet's DPORT; with no port at all, the address alone. */
+void format_target(char *out, size_t outlen, const struct fwd_target *t, uint32_t dport)
+{
+	char a[INET6_ADDRSTRLEN];
+	uint32_t port = t->port ? t->port : dport;
+
+	format_addr(a, sizeof(a), t->family, t->addr);
+	if (port == 0 || port == FWD_NOPORT)
+		snprintf(out, outlen, t->family == 6 ? "[%s]" : "%s", a);
+	else
+		snprintf(out, outlen, t->family == 6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+int explain_verdict(const struct fwd_ruleset *rs, const struct fwd_key *k,
+		    char *out, size_t outlen)
+{
+	const struct fwd_rule_info *ri;
+	char to[INET6_ADDRSTRLEN + 16];
+	int i = classify(rs, k);
+
+	if (i < 0) {
+		snprintf(out, outlen, "%s rule=default",
+			 ruleset_default(rs) == FWD_ALLOW ? "allow" : "drop");
+		return -1;
+	}
+	ri = ruleset_rule(rs, (uint32_t)i);
+	switch (ri->action) {
+	case FWD_FORWARD:
+		format_target(to, sizeof(to), &ri->to, k->dport);
+		snprintf(out, outlen, "forward to=%s rule=%s", to, ri->name);
+		break;
+	case FWD_ALLOW:
+		snprintf(out, outlen, "allow rule=%s", ri->name);
+		break;
+	default:
+		snprintf(out, outlen, "drop rule=%s", ri->name);
+		break;
+	}
+	return i;
+}
+
+/*
+ * Does the verdict line GOT ("forward to=A:P rule=N") satisfy EXPECT
+ * ("forward", "forward to=A:P", "forward N", "forward to=A:P N")? Targets are
+ * compared after formatting, so "[2001:db8:0::5]:80" equals "[2001:db8::5]:80".
+ */
+static bool expect_matches(const char *expect, const char *got)
+{
+	char e[1024], g[1024], *ew[4], *gw[4], *s1 = NULL, *s2 = NULL;
+	int ne = 0, ng = 0, i = 1;
+
+	if (strlen(expect) >= sizeof(e) || strlen(got) >= sizeof(g))
+		return false;
+	strcpy(e, expect);
+	strcpy(g, got);
+	for (char *t = strtok_r(e, " \t", &s1); t && ne < 4; t = strtok_r(NULL, " \t", &s1))
+		ew[ne++] = t;
+	for (char *t = strtok_r(g, " ", &s2); t && ng < 4; t = strtok_r(NULL, " ", &s2))
+		gw[ng++] = t;
+	if (ne == 0 || ng < 2 || strcmp(ew[0], gw[0]))
+		return false;
+	if (i < ne && !strncmp(ew[i], "to=", 3)) {
+		struct endpoint x, y;
+
+		if (ng < 3 || !parse_endpoint(ew[i] + 3, &x) || !parse_endpoint(gw[1] + 3, &y) ||
+		    x.family != y.family || x.addr != y.addr || x.port != y.port)
+			return false;
+		i++;
+	}
+	if (i < ne && strcmp(ew[i], strchr(gw[ng - 1], '=') + 1))
+		return false;
+	return true;
+}
+
+static bool run_test(const struct fwd_test *t, const struct fwd_ruleset *rs,
+		     struct fwd_diags *d)
+{
+	char ifname[FWD_IFNAMSIZ], err[256], got[256];
+	struct fwd_key k;
+
+	if (explain_parse(t->packet, &k, ifname, err, sizeof(err))) {
+		diag_error(d, t->pos, "invalid test packet '%s': %s", t->packet, err);
+		return false;
+	}
+	k.iface = ruleset_iface_class(rs, ifname);
+	explain_verdict(rs, &k, got, sizeof(got));
+	if (expect_matches(t->expect, got))
+		return true;
+	diag_error(d, t->pos, "test failed: '%s' gives '%s', expected '%s'", t->packet, got,
+		   t->expect);
+	return false;
+}
+
+unsigned explain_run_tests(const struct fwd_config *c, const struct fwd_ruleset *rs,
+			   struct fwd_diags *d)
+{
+	unsigned failed = 0;
+
+	for (uint32_t i = 0; i < c->ntests; i++)
+		failed += !run_test(&c->tests[i], rs, d);
+	return failed;
+}

@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hooks.c - fwd's own iptables chains: the queue and the DNAT for forward.
+ *
+ * The rules are rendered as iptables-restore text and applied with
+ * --noflush, one transaction per table, so a reload never leaves a window
+ * in which packets bypass fwd and other chains are never touched. Declaring
+ * ":FWD-QUEUE - [0:0]" in a --noflush restore creates or flushes that chain
+ * only. The jump rules are checked with -C first, so they are added once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+
+#include "fwd/hooks.h"
+
+#define JUMP_MANGLE	1u
+#define JUMP_NAT	2u
+#define JUMP_MAX_DEL	16	/* jump rules deleted per chain before giving up */
+
+/* Forward rules, from a compiled table or from a plain array. */
+struct rule_src {
+	const struct fwd_ruleset *rs;
+	const struct fwd_rule_info *arr;
+	size_t n;
+};
+
+static const struct fwd_rule_info *rule_at(const struct rule_src *s, size_t i)
+{
+	return s->rs ? ruleset_rule(s->rs, (uint32_t)i) : &s->arr[i];
+}
+
+/* Append-only text buffer; remembers overflow instead of failing each call. */
+struct tbuf {
+	char *p;
+	size_t len, pos;
+	bool full;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void tb_printf(struct tbuf *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (t->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(t->p + t->pos, t->len - t->pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= t->len - t->pos) {
+		t->full = true;
+		return;
+	}
+	t->pos += (size_t)n;
+}
+
+/* ADDR, ADDR:PORT or [V6ADDR]:PORT, as --to-destination takes it. */
+static void format_dest(char *out, size_t len, const struct fwd_target *to)
+{
+	char a[INET6_ADDRSTRLEN];
+	uint8_t b[16];
+	uint32_t v4;
+
+	if (to->family == 4) {
+		v4 = htonl((uint32_t)to->addr);
+		inet_ntop(AF_INET, &v4, a, sizeof(a));
+	} else {
+		for (int i = 0; i < 16; i++)
+			b[i] = (uint8_t)(to->addr >> (120 - 8 * i));
+		inet_ntop(AF_INET6, b, a, sizeof(a));
+	}
+	if (!to->port)
+		snprintf(out, len, "%s", a);
+	else if (to->family == 4)
+		snprintf(out, len, "%s:%u", a, to->port);
+	else
+		snprintf(out, len, "[%s]:%u", a, to->port);
+}
+
+/* Rule names go into a comment only when iptables-save shows them verbatim. */
+static bool name_is_plain(const char *s)
+{
+	if (!s || !*s || strlen(s) > 200)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}
+
+static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
+{
+	if (hc->queues == 1)
+		tb_printf(t, "-A %s -j NFQUEUE --queue-num %u", FWD_HOOKS_QUEUE_CHAIN,
+			  hc->queue_base);
+	else
+		tb_printf(t, "-A %s -j NFQUEUE --queue-balance %u:%u", FWD_HOOKS_QUEUE_CHAIN,
+			  hc->queue_base, hc->queue_base + hc->queues - 1);
+	if (hc->fail == FWD_FAIL_OPEN)
+		tb_printf(t, " --queue-bypass");
+	if (hc->queues > 1)
+		tb_printf(t, " --queue-cpu-fanout");
+	tb_printf(t, "\n");
+}
+
+/*
+ * Established and related traffic RETURNs rather than ACCEPTs: it is not
+ * queued either way, and RETURN lets the operator's own mangle PREROUTING
+ * rules behind our jump (connmark restore, policy routing marks) still see it.
+ */
+static void render_mangle(struct tbuf *t, const struct fwd_hooks_conf *hc, unsigned jumps)
+{
+	const char *c = FWD_HOOKS_QUEUE_CHAIN;
+
+	tb_printf(t, "*mangle\n:%s - [0:0]\n", c);
+	if (jumps & JUMP_MANGLE)
+		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
+	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
+	if (hc->inspect == FWD_INSPECT_NEW) {
+		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
+		tb_printf(t, "-A %s -m conntrack --ctstate INVALID -j DROP\n", c);
+	}
+	render_queue_target(t, hc);
+	tb_printf(t, "COMMIT\n");
+}
+
+/*
+ * One DNAT rule per forward rule. A target port needs a protocol with ports
+ * (iptables insists), so such a rule gets a line for TCP and one for UDP,
+ * then an address-only line for anything else the rule forwarded (ICMP).
+ */
+static void render_dnat(struct tbuf *t, const struct fwd_rule_info *ri)
+{
+	static const char *const protos[] = { " -p tcp", " -p udp", "" };
+	struct fwd_target addr_only = ri->to;
+	char dest[INET6_ADDRSTRLEN + 16];
+	size_t first = ri->to.port ? 0 : 2;
+
+	addr_only.port = 0;
+	for (size_t i = first; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		format_dest(dest, sizeof(dest), protos[i][0] ? &ri->to : &addr_only);
+		tb_printf(t, "-A %s%s -m mark --mark 0x%08x/0xffffffff", FWD_HOOKS_DNAT_CHAIN,
+			  protos[i], ri->mark);
+		if (name_is_plain(ri->name))
+			tb_printf(t, " -m comment --comment %s:%s", FWD_HOOKS_COMMENT, ri->name);
+		tb_printf(t, " -j DNAT --to-destination %s\n", dest);
+	}
+}
+
+static void render_nat(struct tbuf *t, int family, const struct rule_src *s, unsigned jumps)
+{
+	const char *c = FWD_HOOKS_DNAT_CHAIN;
+	const struct fwd_rule_info *ri;
+
+	tb_printf(t, "*nat\n:%s - [0:0]\n", c);
+	if (jumps & JUMP_NAT)
+		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
+	for (size_t i = 0; i < s->n; i++) {
+		ri = rule_at(s, i);
+		if (ri && ri->action == FWD_FORWARD && ri->to.family == family)
+			render_dnat(t, ri);
+	}
+	tb_printf(t, "COMMIT\n");
+}
+
+static int render(int family, const struct fwd_hooks_conf *hc, const struct rule_src *s,
+		  unsigned jumps, char *buf, size_t len)
+{
+	struct tbuf t = { .p = buf, .len = len };
+
+	if ((family != 4 && family != 6) || !hc || !buf || !len)
+		return -EINVAL;
+	if (hc->queues < 1 || hc->queues > 65536 || hc->queue_base > 65536 - hc->queues)
+		return -EINVAL;
+	buf[0] = '\0';
+	render_mangle(&t, hc, jumps);
+	render_nat(&t, family, s, jumps);
+	if (t.full)
+		return -ENOSPC;
+	return (int)t.pos;
+}
+
+int hooks_render(int family, const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs,
+		 char *buf, size_t len)
+{
+	struct rule_src s = { .rs = rs, .n = rs ? ruleset_nrules(rs) : 0 };
+
+	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT, buf, len);
+}
+
+int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
+		       const struct fwd_rule_info *rules, size_t n, char *buf, size_t len)
+{
+	struct rule_src s = { .arr = rules, .n = rules ? n : 0 };
+
+	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT, buf, len);
+}
+
+/* /usr/sbin/NAME or /sbin/NAME into OUT; false when neither is executable. */
+static bool find_tool(const char *name, char *out, size_t len)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/sbin" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(out, len, "%s/%s", dirs[i], name);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* In the child: stdin from IN (or /dev/null), stdout/stderr muted if QUIET. */
+static void child_exec(char *const argv[], int in, bool quiet)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		_exit(127);
+	if (dup2(in >= 0 ? in : null, 0) < 0)
+		_exit(127);
+	if (quiet && (dup2(null, 1) < 0 || dup2(null, 2) < 0))
+		_exit(127);
+	execv(argv[0], argv);
+	_exit(127);
+}
+
+/*
+ * Run ARGV with INPUT as its standard input (held in a memfd, so neither a
+ * pipe that fills up nor SIGPIPE can get in the way). Returns the exit
+ * status, or -errno when it could not run.
+ */
+static int run(char *const argv[], const char *input, size_t inlen, bool quiet)
+{
+	int in = -1, status, err;
+	pid_t pid;
+
+	if (input) {
+		in = memfd_create("fwd-hooks", MFD_CLOEXEC);
+		if (in < 0)
+			return -errno;
+		errno = 0;
+		if (write(in, input, inlen) != (ssize_t)inlen || lseek(in, 0, SEEK_SET) != 0) {
+			err = errno ? -errno : -EIO;
+			close(in);
+			return err;
+		}
+	}
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		if (in >= 0)
+			close(in);
+		return err;
+	}
+	if (pid == 0)
+		child_exec(argv, in, quiet);
+	if (in >= 0)
+		close(in);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (!WIFEXITED(status))
+		return -ECHILD;
+	return WEXITSTATUS(status);
+}
+
+/*
+ * execv() takes char *const[] for historical reasons and never writes to
+ * it; the casts below go through uintptr_t to say so without -Wcast-qual.
+ */
+
+/* Is fwd's jump rule in TABLE's PREROUTING? OP "-C" checks, "-D" deletes one. */
+static int jump_op(const char *tool, const char *op, const char *table, const char *chain)
+{
+	const char *argv[] = { tool, "-w", "-t", table, op, "PREROUTING", "-m", "comment",
+			       "--comment", FWD_HOOKS_COMMENT, "-j", chain, NULL };
+
+	return run((char *const *)(uintptr_t)argv, NULL, 0, true);
+}
+
+static int restore(const char *tool, const char *text, size_t len)
+{
+	const char *argv[] = { tool, "-w", "--noflush", NULL };
+	int r = run((char *const *)(uintptr_t)argv, text, len, false);
+
+	if (r > 0) {
+		fprintf(stderr, "fwd: hooks: %s exited with status %d\n", tool, r);
+		return -EIO;
+	}
+	return r;
+}
+
+struct family_tools {
+	const char *name;		/* for messages */
+	char cmd[64];			/* iptables or ip6tables */
+	char restore[64];
+};
+
+static int tools_for(int family, struct family_tools *ft)
+{
+	const char *cmd = family == 4 ? "iptables" : "ip6tables";
+	char rname[32];
+
+	ft->name = cmd;
+	snprintf(rname, sizeof(rname), "%s-restore", cmd);
+	if (!find_tool(cmd, ft->cmd, sizeof(ft->cmd)) ||
+	    !find_tool(rname, ft->restore, sizeof(ft->restore))) {
+		fprintf(stderr, "fwd: hooks: %s or %s not found in /usr/sbin or /sbin\n", cmd,
+			rname);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static int install_family(int family, const struct fwd_hooks_conf *hc,
+			  const struct rule_src *s)
+{
+	struct family_tools ft;
+	unsigned jumps = 0;
+	size_t cap = 1024 + s->n * 768;	/* three DNAT lines of < 256 bytes each */
+	char *text;
+	int r;
+
+	r = tools_for(family, &ft);
+	if (r < 0)
+		return r;
+	if (jump_op(ft.cmd, "-C", "mangle", FWD_HOOKS_QUEUE_CHAIN) != 0)
+		jumps |= JUMP_MANGLE;
+	if (jump_op(ft.cmd, "-C", "nat", FWD_HOOKS_DNAT_CHAIN) != 0)
+		jumps |= JUMP_NAT;
+	text = malloc(cap);
+	if (!text)
+		return -ENOMEM;
+	r = render(family, hc, s, jumps, text, cap);
+	if (r >= 0)
+		r = restore(ft.restore, text, (size_t)r);
+	free(text);
+	return r;
+}
+
+static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
+{
+	int r;
+
+	r = install_family(4, hc, s);
+	if (r < 0) {
+		fprintf(stderr, "fwd: hooks: installing IPv4 chains failed: %s\n", strerror(-r));
+		return r;
+	}
+	r = install_family(6, hc, s);
+	if (r < 0)
+		fprintf(stderr, "fwd: hooks: IPv6 unusable (%s), IPv4 only\n", strerror(-r));
+	return 0;
+}
+
+int hooks_install(const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs)
+{
+	struct rule_src s = { .rs = rs, .n = rs ? ruleset_nrules(rs) : 0 };
+
+	return install(hc, &s);
+}
+
+int hooks_install_rules(const struct fwd_hooks_conf *hc, const struct fwd_rule_info *rules,
+			size_t n)
+{
+	struct rule_src s = { .arr = rules, .n = rules ? n : 0 };
+
+	return install(hc, &s);
+}
+
+/* Delete every copy of fwd's jump rule in TABLE, then the chain itself. */
+static int remove_family(int family)
+{
+	static const char text[] =
+		"*mangle\n:" FWD_HOOKS_QUEUE_CHAIN " - [0:0]\n-X " FWD_HOOKS_QUEUE_CHAIN "\nCOMMIT\n"
+		"*nat\n:" FWD_HOOKS_DNAT_CHAIN " - [0:0]\n-X " FWD_HOOKS_DNAT_CHAIN "\nCOMMIT\n";
+	struct family_tools ft;
+	int r;
+
+	r = tools_for(family, &ft);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < JUMP_MAX_DEL; i++)
+		if (jump_op(ft.cmd, "-D", "mangle", FWD_HOOKS_QUEUE_CHAIN) != 0)
+			break;
+	for (int i = 0; i < JUMP_MAX_DEL; i++)
+		if (jump_op(ft.cmd, "-D", "nat", FWD_HOOKS_DNAT_CHAIN) != 0)
+			break;
+	return restore(ft.restore, text, sizeof(text) - 1);
+}
+
+int hooks_remove(void)
+{
+	int r;
+
+	r = remove_family(6);
+	if (r < 0)
+		fprintf(stderr, "fwd: hooks: removing IPv6 chains failed: %s\n", strerror(-r));
+	r = remove_family(4);
+	if (r < 0)
+		fprintf(stderr, "fwd: hooks: removing IPv4 chains failed: %s\n", strerror(-r));
+	return r;
+}

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * live.c - building, publishing and retiring the state workers judge
+ * packets by (include/fwd/live.h). Everything here runs off the packet path:
+ * it allocates, reads files and waits for RCU grace periods freely.
+ */
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include "fwd/live.h"
+
+struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
+{
+	struct if_nameindex *ifs = if_nameindex(), *i;
+	struct fwd_ifmap *m;
+	uint32_t n = 1;
+
+	for (i = ifs; i && i->if_index; i++)
+		if (i->if_index >= n)
+			n = i->if_index + 1;
+	m = calloc(1, sizeof(*m) + n * sizeof(m->cls[0]));
+	if (!m)
+		goto out;
+	m->n = n;
+	m->unknown = ruleset_iface_class(rs, "");
+	for (uint32_t k = 0; k < n; k++)
+		m->cls[k] = m->unknown;
+	for (i = ifs; i && i->if_index; i++)
+		m->cls[i->if_index] = ruleset_iface_class(rs, i->if_name);
+out:
+	if (ifs)
+		if_freenameindex(ifs);
+	return m;
+}
+
+void live_free(struct fwd_live *l)
+{
+	if (!l)
+		return;
+	for (unsigned w = 0; l->ctr && w < l->nworkers; w++)
+		free(l->ctr[w]);
+	for (uint32_t i = 0; l->names && i < l->nrules; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l->ctr);
+	free(l->carry_packets);
+	free(l->carry_bytes);
+	free(l->ifmap);
+	ruleset_free(l->rs);
+	free(l);
+}
+
+static int live_alloc_counters(struct fwd_live *l)
+{
+	uint32_t n = l->nrules ? l->nrules : 1;
+	size_t sz = ((n * sizeof(struct fwd_rule_ctr)) + 63) & ~(size_t)63;
+
+	l->ctr = calloc(l->nworkers, sizeof(*l->ctr));
+	l->carry_packets = calloc(n, sizeof(uint64_t));
+	l->carry_bytes = calloc(n, sizeof(uint64_t));
+	l->names = calloc(n, sizeof(char *));
+	if (!l->ctr || !l->carry_packets || !l->carry_bytes || !l->names)
+		return -ENOMEM;
+	for (unsigned w = 0; w < l->nworkers; w++) {
+		/* one block per worker, cache-line aligned: no false sharing */
+		l->ctr[w] = aligned_alloc(64, sz);
+		if (!l->ctr[w])
+			return -ENOMEM;
+		memset(l->ctr[w], 0, sz);
+	}
+	for (uint32_t i = 0; i < l->nrules; i++) {
+		l->names[i] = strdup(ruleset_rule(l->rs, i)->name);
+		if (!l->names[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
+			  unsigned nworkers)
+{
+	struct fwd_live *l = calloc(1, sizeof(*l));
+
+	if (!l) {
+		ruleset_free(rs);
+		return NULL;
+	}
+	l->rs = rs;
+	l->nrules = ruleset_nrules(rs);
+	l->nworkers = nworkers;
+	l->malformed = c->malformed_action == FWD_ALLOW ? FWD_ALLOW : FWD_DROP;
+	l->log_rate = c->daemon.log_rate ? c->daemon.log_rate : FWD_LOG_RATE_DEFAULT;
+	l->log_burst = c->daemon.log_burst ? c->daemon.log_burst : FWD_LOG_BURST_DEFAULT;
+	l->ifmap = ifmap_build(rs);
+	if (!l->ifmap || live_alloc_counters(l)) {
+		live_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void live_publish_first(struct fwd_state *st, struct fwd_live *l)
+{
+	rcu_assign_pointer(st->live, l);
+}
+
+/* Totals of OLD rule J: what it carried plus what every worker counted. */
+static void old_totals(struct fwd_live *old, uint32_t j, uint64_t *p, uint64_t *b)
+{
+	*p = old->carry_packets[j];
+	*b = old->carry_bytes[j];
+	for (unsigned w = 0; w < old->nworkers; w++) {
+		*p += ctr_get(&old->ctr[w][j].packets);
+		*b += ctr_get(&old->ctr[w][j].bytes);
+	}
+}
+
+/* Rules that keep their name keep their counts. */
+static void carry_counters(struct fwd_live *l, struct fwd_live *old)
+{
+	for (uint32_t i = 0; i < l->nrules; i++)
+		for (uint32_t j = 0; j < old->nrules; j++)
+			if (!strcmp(l->names[i], old->names[j])) {
+				old_totals(old, j, &l->carry_packets[i], &l->carry_bytes[i]);
+				break;
+			}
+}
+
+void live_replace(struct fwd_state *st, struct fwd_live *l)
+{
+	struct fwd_live *old;
+
+	l->gen = st->live ? st->live->gen + 1 : 1;
+	old = rcu_xchg_pointer(&st->live, l);
+	if (!old)
+		return;
+	/* After this no worker reads OLD: its counters are final. */
+	synchronize_rcu();
+	carry_counters(l, old);
+	live_free(old);
+}
+
+int live_refresh_ifmap(struct fwd_state *st)
+{
+	struct fwd_live *l = st->live;
+	struct fwd_ifmap *m, *old;
+
+	if (!l)
+		return 0;
+	m = ifmap_build(l->rs);
+	if (!m)
+		return -ENOMEM;
+	old = rcu_xchg_pointer(&l->ifmap, m);
+	synchronize_rcu();
+	free(old);
+	return 0;
+}
+
+static void reload_log_conf(const struct fwd_state *st, const struct fwd_config *c)
+{
+	struct fwd_log_conf lc = {
+		.sink = c->daemon.log_sink,
+		.fmt = c->daemon.log_format,
+		.file = c->daemon.log_file,
+		.foreground = st->foreground,
+	};
+
+	if (log_configure(&lc))
+		log_warn("cannot open the log file '%s', keeping the old sink",
+			 c->daemon.log_file ? c->daemon.log_file : "");
+}
+
+int live_reload(struct fwd_state *st, struct fwd_diags *d)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_live *l;
+	int n = -1;
+
+	pthread_mutex_lock(&st->lock);
+	c = config_load(st->config_path, d);
+	rs = c ? ruleset_compile(c) : NULL;
+	if (c && !rs)
+		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot compile the rules: out of memory");
+	l = rs ? live_new(rs, c, st->nworkers) : NULL;
+	if (rs && !l)
+		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
+	if (!l) {
+		st->reloads_failed++;
+		log_warn("reload failed, keeping the old rules:\n%s", d->text ? d->text : "");
+		goto out;
+	}
+	n = (int)l->nrules;
+	live_replace(st, l);
+	reload_log_conf(st, c);
+	st->hooks.inspect = c->daemon.inspect;
+	if (!st->no_hooks && hooks_install(&st->hooks, st->live->rs))
+		log_warn("reload: re-installing the kernel hooks failed; the old ones stay");
+	st->reloads_ok++;
+	log_info("reloaded rules from %s: %d rules", st->config_path, n);
+out:
+	config_free(c);
+	pthread_mutex_unlock(&st->lock);
+	return n;
+}
+
+int link_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = -errno;
+
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+void link_event(struct fwd_state *st, int link_fd)
+{
+	char buf[8192];
+	bool any = false;
+
+	/* The content does not matter: any link change rebuilds the whole map. */
+	for (;;) {
+		ssize_t n = recv(link_fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0 || (n < 0 && errno == ENOBUFS)) {
+			any = true;
+			continue;
+		}
+		break;
+	}
+	if (!any)
+		return;
+	pthread_mutex_lock(&st->lock);
+	if (live_refresh_ifmap(st))
+		log_warn("cannot rebuild the interface map: out of memory");
+	pthread_mutex_unlock(&st->lock);
+}

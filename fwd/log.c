@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: MIT
+/*
+ * log.c - the log sink: synchronous daemon messages, and the asynchronous
+ * pipeline for packet events (per-worker SPSC rings drained by one logger
+ * thread). The packet path only ever calls ring_push() and bucket_take(),
+ * which neither lock, allocate nor make a syscall.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "fwd/log.h"
+#include "fwd/packet.h"
+
+/* ---- ring ---------------------------------------------------------------- */
+
+int ring_init(struct fwd_ring *r, uint32_t capacity)
+{
+	if (capacity < 2 || (capacity & (capacity - 1)))
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	r->ev = calloc(capacity, sizeof(*r->ev));
+	if (!r->ev)
+		return -ENOMEM;
+	r->mask = capacity - 1;
+	return 0;
+}
+
+void ring_free(struct fwd_ring *r)
+{
+	free(r->ev);
+	r->ev = NULL;
+}
+
+bool ring_push(struct fwd_ring *r, const struct fwd_log_event *ev)
+{
+	uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+	uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+
+	if (head - tail > r->mask) {
+		uint64_t d = atomic_load_explicit(&r->dropped, memory_order_relaxed);
+
+		atomic_store_explicit(&r->dropped, d + 1, memory_order_relaxed);
+		return false;
+	}
+	r->ev[head & r->mask] = *ev;
+	/* Release: the consumer that sees the new head sees the event too. */
+	atomic_store_explicit(&r->head, head + 1, memory_order_release);
+	return true;
+}
+
+bool ring_pop(struct fwd_ring *r, struct fwd_log_event *ev)
+{
+	uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint32_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+	uint64_t n;
+
+	if (tail == head)
+		return false;
+	*ev = r->ev[tail & r->mask];
+	/* Release: the producer may reuse the slot only after we copied it. */
+	atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+	n = atomic_load_explicit(&r->popped, memory_order_relaxed);
+	atomic_store_explicit(&r->popped, n + 1, memory_order_relaxed);
+	return true;
+}
+
+/* ---- rate limit ---------------------------------------------------------- */
+
+bool bucket_take(struct fwd_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t burst)
+{
+	uint64_t cap = (uint64_t)(burst ? burst : 1) * 1000;
+
+	if (!b->primed) {
+		b->milli = cap;
+		b->last_ms = now_ms;
+		b->primed = true;
+	}
+	if (now_ms > b->last_ms) {
+		/* rate tokens per second = rate milli-tokens per millisecond */
+		uint64_t add = (now_ms - b->last_ms) * rate;
+
+		b->milli = b->milli + add > cap ? cap : b->milli + add;
+		b->last_ms = now_ms;
+	}
+	if (b->milli < 1000) {
+		b->suppressed++;
+		return false;
+	}
+	b->milli -= 1000;
+	return true;
+}
+
+uint64_t log_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- formatting ---------------------------------------------------------- */
+
+size_t log_escape(char *out, size_t outlen, const char *in)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=';
+
+		if (plain && o + 1 < outlen) {
+			out[o++] = (char)c;
+			continue;
+		}
+		if (plain || o + 4 >= outlen)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static void addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
+{
+	if (family == 4) {
+		struct in_addr v4 = { .s_addr = htonl((uint32_t)a) };
+
+		inet_ntop(AF_INET, &v4, out, (socklen_t)outlen);
+	} else if (family == 6) {
+		struct in6_addr v6;
+
+		for (int i = 15; i >= 0; i--, a >>= 8)
+			v6.s6_addr[i] = (uint8_t)a;
+		inet_ntop(AF_INET6, &v6, out, (socklen_t)outlen);
+	} else {
+		snprintf(out, outlen, "-");
+	}
+}
+
+static void proto_str(char *out, size_t outlen, unsigned proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP: snprintf(out, outlen, "tcp"); break;
+	case IPPROTO_UDP: snprintf(out, outlen, "udp"); break;
+	case IPPROTO_ICMP: snprintf(out, outlen, "icmp"); break;
+	case IPPROTO_ICMPV6: snprintf(out, outlen, "icmpv6"); break;
+	default: snprintf(out, outlen, "%u", proto); break;
+	}
+}
+
+static const char *action_str(unsigned a)
+{
+	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : "drop";
+}
+
+/* "ADDR:PORT" or "[V6]:PORT" of a forward target; port 0 keeps DPORT. */
+static void target_str(char *out, size_t outlen, const struct fwd_log_event *ev)
+{
+	char a[INET6_ADDRSTRLEN];
+	unsigned port = ev->to.port ? ev->to.port : ev->dport;
+
+	addr_str(a, sizeof(a), ev->to.family, ev->to.addr);
+	if (port > 65535)
+		snprintf(out, outlen, ev->to.family == 6 ? "[%s]" : "%s", a);
+	else
+		snprintf(out, outlen, ev->to.family == 6 ? "[%s]:%u" : "%s:%u", a, port);
+}
+
+struct ev_text {
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char proto[8], in[4 * FWD_IFNAMSIZ + 1], rule[4 * (FWD_NAME_MAX + 1)], to[64];
+	bool ports;
+};
+
+static void ev_text(struct ev_text *t, const struct fwd_log_event *ev, const char *ifname)
+{
+	addr_str(t->src, sizeof(t->src), ev->family, ev->src);
+	addr_str(t->dst, sizeof(t->dst), ev->family, ev->dst);
+	proto_str(t->proto, sizeof(t->proto), ev->proto);
+	if (ifname && *ifname)
+		log_escape(t->in, sizeof(t->in), ifname);
+	else
+		snprintf(t->in, sizeof(t->in), "-");
+	log_escape(t->rule, sizeof(t->rule), ev->rule);
+	t->to[0] = '\0';
+	if (ev->type == FWD_EV_VERDICT && ev->action == FWD_FORWARD)
+		target_str(t->to, sizeof(t->to), ev);
+	t->ports = ev->type == FWD_EV_VERDICT && ev->sport <= 65535 && ev->dport <= 65535;
+}
+
+/* snprintf that never reports more than it wrote. */
+static size_t clamp(int n, size_t outlen)
+{
+	if (n < 0)
+		return 0;
+	return (size_t)n < outlen ? (size_t)n : outlen - 1;
+}
+
+size_t log_format_kv(char *out, size_t outlen, const struct fwd_log_event *ev,
+		     const char *ifname)
+{
+	struct ev_text t;
+	int n;
+
+	ev_text(&t, ev, ifname);
+	if (ev->type == FWD_EV_MALFORMED)
+		n = snprintf(out, outlen, "fwd: malformed reason=%s in=%s proto=%s src=%s dst=%s",
+			     packet_reason_name(ev->reason), t.in, t.proto, t.src, t.dst);
+	else if (t.ports)
+		n = snprintf(out, outlen, "fwd: %s rule=%s%s%s in=%s proto=%s src=%s spt=%u dst=%s dpt=%u",
+			     action_str(ev->action), t.rule, *t.to ? " to=" : "", t.to, t.in,
+			     t.proto, t.src, ev->sport, t.dst, ev->dport);
+	else
+		n = snprintf(out, outlen, "fwd: %s rule=%s%s%s in=%s proto=%s src=%s dst=%s",
+			     action_str(ev->action), t.rule, *t.to ? " to=" : "", t.to, t.in,
+			     t.proto, t.src, t.dst);
+	return clamp(n, outlen);
+}
+
+/* JSON string body: escape quotes, backslashes and every non-printable byte. */
+static size_t json_str(char *out, size_t outlen, const char *in)
+{
+	size_t o = 0;
+
+	for (; *in && o + 7 < outlen; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)snprintf(out + o, outlen - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static void json_time(char *out, size_t outlen, const struct timespec *ts)
+{
+	struct tm tm;
+	char base[32], zone[8];
+
+	localtime_r(&ts->tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);
+	snprintf(out, outlen, "%s.%06ld%s", base, ts->tv_nsec / 1000, zone);
+}
+
+size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
+		       const char *ifname, const struct timespec *ts)
+{
+	struct ev_text t;
+	char when[48], in[4 * FWD_IFNAMSIZ + 1], rule[6 * (FWD_NAME_MAX + 1)];
+	char spt[32] = "", dpt[32] = "", extra[128] = "";
+
+	ev_text(&t, ev, ifname);
+	json_time(when, sizeof(when), ts);
+	json_str(in, sizeof(in), ifname ? ifname : "");
+	json_str(rule, sizeof(rule), ev->rule);
+	if (t.ports) {
+		snprintf(spt, sizeof(spt), ",\"src_port\":%u", ev->sport);
+		snprintf(dpt, sizeof(dpt), ",\"dest_port\":%u", ev->dport);
+	}
+	if (ev->type == FWD_EV_MALFORMED)
+		snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"",
+			 packet_reason_name(ev->reason));
+	else if (*t.to)
+		snprintf(extra, sizeof(extra), ",\"to\":\"%s\"", t.to);
+	return clamp(snprintf(out, outlen,
+			      "{\"timestamp\":\"%s\",\"event_type\":\"%s\",\"src_ip\":\"%s\"%s"
+			      ",\"dest_ip\":\"%s\"%s,\"proto\":\"%s\",\"action\":\"%s\",\"rule\":\"%s\""
+			      ",\"in_iface\":\"%s\"%s}",
+			      when, ev->type == FWD_EV_MALFORMED ? "malformed" : "verdict",
+			      t.src, spt, t.dst, dpt, t.proto,
+			      action_str(ev->action),
+			      ev->type == FWD_EV_MALFORMED ? "malformed" : rule, in, extra),
+		     outlen);
+}
+
+size_t log_format_suppressed(char *out, size_t outlen, enum fwd_logfmt fmt,
+			     const struct fwd_log_event *ev, const struct timespec *ts)
+{
+	char rule[6 * (FWD_NAME_MAX + 1)], when[48];
+	unsigned long long n = (unsigned long long)ev->suppressed;
+
+	if (fmt == FWD_FMT_KV) {
+		log_escape(rule, sizeof(rule), ev->rule);
+		return clamp(snprintf(out, outlen, "fwd: suppressed %llu events rule=%s", n, rule),
+			     outlen);
+	}
+	json_str(rule, sizeof(rule), ev->rule);
+	json_time(when, sizeof(when), ts);
+	return clamp(snprintf(out, outlen,
+			      "{\"timestamp\":\"%s\",\"event_type\":\"suppressed\",\"rule\":\"%s\","
+			      "\"count\":%llu}", when, rule, n), outlen);
+}
+
+/* ---- sink ---------------------------------------------------------------- */
+
+static struct {
+	pthread_mutex_t lock;		/* the sink: fd, format, syslog */
+	enum fwd_logsink sink;		/* resolved: never FWD_SINK_DEFAULT */
+	enum fwd_logfmt fmt;
+	char *file;
+	int fd;				/* stderr or the file */
+	bool syslog_open;
+	_Atomic uint64_t written;
+	_Atomic uint64_t suppressed;
+	/* logger thread */
+	pthread_t thread;
+	bool running;
+	_Atomic bool stop;
+	unsigned nrings;
+	struct fwd_ring *rings;
+} L = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.sink = FWD_SINK_STDERR,
+	.fd = 2,
+};
+
+static int open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+/* Under L.lock: switch to C's sink. */
+static int apply_conf(const struct fwd_log_conf *c)
+{
+	enum fwd_logsink sink = c->sink;
+	int fd = 2;
+
+	if (sink == FWD_SINK_DEFAULT)
+		sink = c->foreground ? FWD_SINK_STDERR : FWD_SINK_SYSLOG;
+	if (sink == FWD_SINK_FILE) {
+		if (!c->file)
+			return -EINVAL;
+		fd = open_file(c->file);
+		if (fd < 0)
+			return -errno;
+	}
+	if (L.fd > 2)
+		close(L.fd);
+	free(L.file);
+	L.file = c->file && sink == FWD_SINK_FILE ? strdup(c->file) : NULL;
+	L.fd = fd;
+	if (sink == FWD_SINK_SYSLOG && !L.syslog_open) {
+		openlog("fwd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		L.syslog_open = true;
+	}
+	L.sink = sink;
+	L.fmt = c->fmt;
+	return 0;
+}
+
+int log_open(const struct fwd_log_conf *c)
+{
+	int err;
+
+	pthread_mutex_lock(&L.lock);
+	err = apply_conf(c);
+	pthread_mutex_unlock(&L.lock);
+	return err;
+}
+
+int log_configure(const struct fwd_log_conf *c)
+{
+	return log_open(c);
+}
+
+void log_reopen(void)
+{
+	pthread_mutex_lock(&L.lock);
+	if (L.sink == FWD_SINK_FILE && L.file) {
+		int fd = open_file(L.file);
+
+		if (fd >= 0) {
+			if (L.fd > 2)
+				close(L.fd);
+			L.fd = fd;
+		}
+	}
+	pthread_mutex_unlock(&L.lock);
+}
+
+void log_close(void)
+{
+	pthread_mutex_lock(&L.lock);
+	if (L.fd > 2)
+		close(L.fd);
+	L.fd = 2;
+	free(L.file);
+	L.file = NULL;
+	if (L.syslog_open)
+		closelog();
+	L.syslog_open = false;
+	L.sink = FWD_SINK_STDERR;
+	pthread_mutex_unlock(&L.lock);
+}
+
+/* Under L.lock: one line to the sink. Files get a timestamp in front. */
+static void emit(int prio, const char *line, size_t len)
+{
+	char buf[8192];
+	size_t off = 0;
+
+	if (L.sink == FWD_SINK_SYSLOG) {
+		/* syslog adds "fwd[pid]: " itself */
+		if (L.fmt == FWD_FMT_KV && !strncmp(line, "fwd: ", 5))
+			line += 5;
+		syslog(prio, "%s", line);
+		return;
+	}
+	if (L.sink == FWD_SINK_FILE && L.fmt == FWD_FMT_KV) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		json_time(buf, sizeof(buf), &ts);
+		off = strlen(buf);
+		buf[off++] = ' ';
+	}
+	if (len > sizeof(buf) - off - 1)
+		len = sizeof(buf) - off - 1;
+	memcpy(buf + off, line, len);
+	off += len;
+	buf[off++] = '\n';
+	/* a log write that fails has nowhere to be reported */
+	if (write(L.fd, buf, off) < 0)
+		return;
+}
+
+__attribute__((format(printf, 3, 0)))
+static void vlog(int prio, const char *level, const char *fmt, va_list ap)
+{
+	char msg[4000], js[4096], line[sizeof(js) + 256];
+	char *p, *nl;
+	bool first = true;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	pthread_mutex_lock(&L.lock);
+	if (L.fmt == FWD_FMT_JSON && L.sink != FWD_SINK_SYSLOG) {
+		struct timespec ts;
+		char when[48];
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		json_time(when, sizeof(when), &ts);
+		json_str(js, sizeof(js), msg);
+		snprintf(line, sizeof(line),
+			 "{\"timestamp\":\"%s\",\"event_type\":\"message\",\"level\":\"%s\","
+			 "\"message\":\"%s\"}", when, level, js);
+		emit(prio, line, strlen(line));
+		pthread_mutex_unlock(&L.lock);
+		return;
+	}
+	/* One message may span lines (reload diagnostics): the first is prefixed. */
+	for (p = msg; *p; p = nl ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		if (*p || first) {
+			int n = snprintf(line, sizeof(line), "%s%s", first ? "fwd: " : "", p);
+
+			emit(prio, line, clamp(n, sizeof(line)));
+		}
+		first = false;
+		if (!nl)
+			break;
+	}
+	pthread_mutex_unlock(&L.lock);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_INFO, "info", fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, "warning", fmt, ap);
+	va_end(ap);
+}
+
+void log_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_ERR, "error", fmt, ap);
+	va_end(ap);
+}
+
+/* ---- logger thread ------------------------------------------------------- */
+
+static void write_event(const struct fwd_log_event *ev)
+{
+	char line[1024], ifname[IF_NAMESIZE] = "";
+	struct timespec ts;
+	size_t n;
+	int prio = ev->type == FWD_EV_MALFORMED ? LOG_WARNING : LOG_NOTICE;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ev->ifindex && !if_indextoname(ev->ifindex, ifname))
+		snprintf(ifname, sizeof(ifname), "if%u", ev->ifindex);
+	pthread_mutex_lock(&L.lock);
+	if (ev->suppressed) {
+		n = log_format_suppressed(line, sizeof(line), L.fmt, ev, &ts);
+		emit(LOG_NOTICE, line, n);
+		atomic_fetch_add_explicit(&L.suppressed, ev->suppressed, memory_order_relaxed);
+	}
+	if (L.fmt == FWD_FMT_JSON)
+		n = log_format_json(line, sizeof(line), ev, ifname, &ts);
+	else
+		n = log_format_kv(line, sizeof(line), ev, ifname);
+	emit(prio, line, n);
+	pthread_mutex_unlock(&L.lock);
+	atomic_fetch_add_explicit(&L.written, 1, memory_order_relaxed);
+}
+
+static unsigned drain(void)
+{
+	struct fwd_log_event ev;
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < L.nrings; i++)
+		for (unsigned k = 0; k < 256 && ring_pop(&L.rings[i], &ev); k++, n++)
+			write_event(&ev);
+	return n;
+}
+
+static void *logger_main(void *arg)
+{
+	const struct timespec nap = { .tv_nsec = 10 * 1000 * 1000 };
+
+	(void)arg;
+	while (!atomic_load(&L.stop))
+		if (!drain())
+			nanosleep(&nap, NULL);
+	while (drain())
+		;
+	return NULL;
+}
+
+int log_start(unsigned nrings, uint32_t capacity)
+{
+	int err;
+
+	L.rings = calloc(nrings, sizeof(*L.rings));
+	if (!L.rings)
+		return -ENOMEM;
+	for (unsigned i = 0; i < nrings; i++) {
+		err = ring_init(&L.rings[i], capacity);
+		if (err)
+			goto out_free_rings;
+		L.nrings = i + 1;
+	}
+	atomic_store(&L.stop, false);
+	err = -pthread_create(&L.thread, NULL, logger_main, NULL);
+	if (err)
+		goto out_free_rings;
+	L.running = true;
+	return 0;
+
+out_free_rings:
+	for (unsigned i = 0; i < L.nrings; i++)
+		ring_free(&L.rings[i]);
+	free(L.rings);
+	L.rings = NULL;
+	L.nrings = 0;
+	return err;
+}
+
+struct fwd_ring *log_ring(unsigned i)
+{
+	return i < L.nrings ? &L.rings[i] : NULL;
+}
+
+void log_stop(void)
+{
+	if (L.running) {
+		atomic_store(&L.stop, true);
+		pthread_join(L.thread, NULL);
+		L.running = false;
+	}
+	for (unsigned i = 0; i < L.nrings; i++)
+		ring_free(&L.rings[i]);
+	free(L.rings);
+	L.rings = NULL;
+	L.nrings = 0;
+}
+
+void log_stats(struct fwd_log_stats *s)
+{
+	s->written = atomic_load_explicit(&L.written, memory_order_relaxed);
+	s->suppressed = atomic_load_explicit(&L.suppressed, memory_order_relaxed);
+	s->dropped = 0;
+	for (unsigned i = 0; i < L.nrings; i++)
+		s->dropped += atomic_load_explicit(&L.rings[i].dropped, memory_order_relaxed);
+}

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: MIT
+/*
+ * run.c - `fwd run`: load the rules, install the hooks, start the logger,
+ * the workers and the control socket, then wait on signals (signalfd: no
+ * work in signal handlers) and link changes until told to stop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <urcu-qsbr.h>
+
+#include "fwd/cmd.h"
+#include "fwd/control.h"
+#include "fwd/hooks.h"
+#include "fwd/live.h"
+#include "fwd/log.h"
+#include "fwd/queue.h"
+
+#define RUN_USAGE "fwd run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] " \
+		  "[--socket PATH] [--pidfile PATH] [--no-hooks]"
+#define LOG_RING_EVENTS	4096
+
+struct run_opts {
+	const char *config;
+	const char *socket;
+	const char *pidfile;
+	long queues;		/* -1: not given */
+	long queue_num;
+	bool foreground;
+	bool no_hooks;
+};
+
+static const struct option run_longopts[] = {
+	{ "config", required_argument, NULL, 'c' },
+	{ "foreground", no_argument, NULL, 'f' },
+	{ "queues", required_argument, NULL, 'q' },
+	{ "queue-num", required_argument, NULL, 'n' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "pidfile", required_argument, NULL, 'p' },
+	{ "no-hooks", no_argument, NULL, 'H' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static bool parse_num(const char *s, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_opts(int argc, char **argv, struct run_opts *o)
+{
+	int c;
+
+	*o = (struct run_opts){ .config = "/etc/fwd/rules.yaml", .socket = FWD_SOCKET_DEFAULT,
+				.queues = -1, .queue_num = -1 };
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "c:h", run_longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'f': o->foreground = true; break;
+		case 's': o->socket = optarg; break;
+		case 'p': o->pidfile = optarg; break;
+		case 'H': o->no_hooks = true; break;
+		case 'q':
+			if (!parse_num(optarg, 1024, &o->queues) || !o->queues) {
+				fprintf(stderr, "fwd: --queues '%s': expected 1..1024\n", optarg);
+				return 2;
+			}
+			break;
+		case 'n':
+			if (!parse_num(optarg, 65535, &o->queue_num)) {
+				fprintf(stderr, "fwd: --queue-num '%s': expected 0..65535\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			printf("usage: %s\n", RUN_USAGE);
+			return 0;
+		default:
+			fprintf(stderr, "usage: %s\n", RUN_USAGE);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "fwd: unexpected argument '%s'; usage: %s\n", argv[optind], RUN_USAGE);
+		return 2;
+	}
+	return -1;
+}
+
+/* ---- sd_notify, without libsystemd --------------------------------------- */
+
+static void notify(const char *msg)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd;
+
+	if (!path || (*path != '/' && *path != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	len = strlen(path);
+	memcpy(sa.sun_path, path, len);
+	if (*path == '@')
+		sa.sun_path[0] = '\0';	/* abstract namespace */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
+	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
+	close(fd);
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Half of WATCHDOG_USEC in ms, or -1 when systemd wants no keep-alive. */
+static int watchdog_ms(void)
+{
+	const char *s = getenv("WATCHDOG_USEC");
+	unsigned long long us;
+
+	if (!s || sscanf(s, "%llu", &us) != 1 || !us)
+		return -1;
+	us /= 2000;
+	return us ? (us > 1000000 ? 1000000 : (int)us) : 1;
+}
+
+/* ---- start-up ------------------------------------------------------------ */
+
+struct daemon {
+	struct fwd_state st;
+	struct run_opts o;
+	bool hooks_installed;
+	bool log_started;
+	unsigned opened;	/* workers whose queue is bound */
+};
+
+static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
+{
+	long n;
+
+	if (o->queues > 0)
+		return (unsigned)o->queues;
+	if (c->daemon.queues)
+		return c->daemon.queues;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
+}
+
+/* Print what --no-hooks leaves to the operator. */
+static int print_hooks(const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs)
+{
+	static const int families[] = { 4, 6 };
+
+	for (size_t i = 0; i < 2; i++) {
+		size_t cap = 1 << 16;
+		char *buf = NULL;
+		int n = -ENOSPC;
+
+		while (n == -ENOSPC && cap <= (1u << 28)) {
+			free(buf);
+			buf = malloc(cap);
+			n = buf ? hooks_render(families[i], hc, rs, buf, cap) : -ENOMEM;
+			cap *= 4;
+		}
+		if (n < 0) {
+			fprintf(stderr, "fwd: cannot render the IPv%d hooks: %s\n", families[i],
+				strerror(-n));
+			free(buf);
+			return -1;
+		}
+		printf("# %s\n", families[i] == 4 ? "iptables-restore --noflush" :
+		       "ip6tables-restore --noflush");
+		fwrite(buf, 1, (size_t)n, stdout);
+		free(buf);
+	}
+	fflush(stdout);
+	return 0;
+}
+
+static int load(struct daemon *dm, struct fwd_config **cp, struct fwd_ruleset **rsp)
+{
+	struct fwd_diags d;
+
+	diags_init(&d, dm->o.config);
+	*cp = config_load(dm->o.config, &d);
+	if (d.text && d.len)
+		fputs(d.text, stderr);
+	diags_free(&d);
+	if (!*cp)
+		return -1;
+	*rsp = ruleset_compile(*cp);
+	if (!*rsp) {
+		fprintf(stderr, "fwd: %s: cannot compile the rules: out of memory\n", dm->o.config);
+		config_free(*cp);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_queues(struct daemon *dm, enum fwd_fail fail)
+{
+	struct fwd_state *st = &dm->st;
+	char err[256];
+
+	st->workers = calloc(st->nworkers, sizeof(*st->workers));
+	if (!st->workers)
+		return -1;
+	for (unsigned i = 0; i < st->nworkers; i++) {
+		struct fwd_worker *w = &st->workers[i];
+
+		w->id = i;
+		w->queue = (uint16_t)(st->queue_base + i);
+		w->st = st;
+		if (queue_open(w, fail, err, sizeof(err)) < 0) {
+			fprintf(stderr, "fwd: %s\n", err);
+			return -1;
+		}
+		dm->opened = i + 1;
+	}
+	return 0;
+}
+
+static int start_threads(struct daemon *dm)
+{
+	struct fwd_state *st = &dm->st;
+	int e = log_start(st->nworkers, LOG_RING_EVENTS);
+
+	if (e) {
+		fprintf(stderr, "fwd: cannot start the logger: %s\n", strerror(-e));
+		return -1;
+	}
+	dm->log_started = true;
+	for (unsigned i = 0; i < st->nworkers; i++) {
+		st->workers[i].ring = log_ring(i);
+		e = queue_start(&st->workers[i]);
+		if (e) {
+			fprintf(stderr, "fwd: cannot start worker %u: %s\n", i, strerror(-e));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f) ? -errno : 0;
+}
+
+static int setup_log(const struct daemon *dm, const struct fwd_config *c)
+{
+	struct fwd_log_conf lc = {
+		.sink = c->daemon.log_sink,
+		.fmt = c->daemon.log_format,
+		.file = c->daemon.log_file,
+		.foreground = dm->o.foreground,
+	};
+	int e = log_open(&lc);
+
+	if (e)
+		fprintf(stderr, "fwd: cannot open the log '%s': %s\n",
+			c->daemon.log_file ? c->daemon.log_file : "", strerror(-e));
+	return e;
+}
+
+static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
+{
+	struct fwd_state *st = &dm->st;
+	char err[256];
+	int e;
+
+	e = control_start(st, dm->o.socket, err, sizeof(err));
+	if (e) {
+		fprintf(stderr, "fwd: %s\n", err);
+		return -1;
+	}
+	if (open_queues(dm, c->daemon.fail))
+		return -1;
+	if (!st->no_hooks) {
+		e = hooks_install(&st->hooks, st->live->rs);
+		if (e) {
+			fprintf(stderr, "fwd: cannot install the kernel hooks: %s\n", strerror(-e));
+			return -1;
+		}
+		dm->hooks_installed = true;
+	}
+	return start_threads(dm);
+}
+
+/* Everything up to the main loop. Returns 0, or the exit code. */
+static int start(struct daemon *dm)
+{
+	struct fwd_state *st = &dm->st;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_live *l;
+	unsigned nq;
+	int rc = 1;
+
+	if (load(dm, &c, &rs))
+		return 1;
+	nq = default_queues(c, &dm->o);
+	st->queue_base = dm->o.queue_num >= 0 ? (uint32_t)dm->o.queue_num :
+			 c->daemon.queue_num_set ? c->daemon.queue_num : 0;
+	if (st->queue_base + nq > 65536) {
+		fprintf(stderr, "fwd: queues %u..%u: past queue 65535\n", st->queue_base,
+			st->queue_base + nq - 1);
+		goto out_free;
+	}
+	st->hooks = (struct fwd_hooks_conf){ .queue_base = st->queue_base, .queues = nq,
+					     .inspect = c->daemon.inspect, .fail = c->daemon.fail };
+	if (st->no_hooks && print_hooks(&st->hooks, rs))
+		goto out_free;
+	if (setup_log(dm, c))
+		goto out_free;
+	st->nworkers = nq;
+	l = live_new(rs, c, nq);
+	rs = NULL;
+	if (!l) {
+		fprintf(stderr, "fwd: out of memory\n");
+		goto out_free;
+	}
+	live_publish_first(st, l);
+	if (start_kernel_side(dm, c))
+		goto out_free;
+	log_info("started: %u queues from %u, inspect %s, fail %s", nq, st->queue_base,
+		 c->daemon.inspect == FWD_INSPECT_EVERY ? "every-packet" : "new-connections",
+		 c->daemon.fail == FWD_FAIL_OPEN ? "open" : "closed");
+	if (dm->o.pidfile && write_pidfile(dm->o.pidfile))
+		log_warn("cannot write the pidfile '%s': %s", dm->o.pidfile, strerror(errno));
+	rc = 0;
+out_free:
+	ruleset_free(rs);
+	config_free(c);
+	return rc;
+}
+
+/* Undo whatever start() did, in reverse. */
+static void stop(struct daemon *dm)
+{
+	struct fwd_state *st = &dm->st;
+
+	/* Hooks first: packets stop coming while the workers still answer. */
+	if (dm->hooks_installed && hooks_remove())
+		log_warn("removing the kernel hooks failed; see 'iptables -t mangle -S'");
+	atomic_store(&fwd_queue_stop, true);
+	for (unsigned i = 0; i < dm->opened; i++)
+		queue_close(&st->workers[i]);
+	control_stop();
+	if (dm->o.pidfile)
+		unlink(dm->o.pidfile);
+	if (dm->log_started)
+		log_stop();
+	free(st->workers);
+	live_free(st->live);
+	st->live = NULL;
+}
+
+/* ---- main loop ----------------------------------------------------------- */
+
+static void reload(struct daemon *dm)
+{
+	struct fwd_diags d;
+	char msg[64];
+
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, mono_us());
+	notify(msg);
+	diags_init(&d, dm->st.config_path);
+	live_reload(&dm->st, &d);
+	diags_free(&d);
+	notify("READY=1");
+}
+
+/* Returns false when the daemon must stop. */
+static bool on_signal(struct daemon *dm, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			reload(dm);
+			break;
+		case SIGUSR1:
+			log_reopen();
+			break;
+		case SIGTERM:
+		case SIGINT:
+			return false;
+		}
+	}
+	return true;
+}
+
+static void main_loop(struct daemon *dm, int sfd)
+{
+	int link_fd = link_open();
+	int wd = watchdog_ms();
+	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+			       { .fd = link_fd, .events = POLLIN } };
+
+	if (link_fd < 0)
+		log_warn("cannot follow link changes: %s", strerror(-link_fd));
+	if (wd > 0)
+		notify("WATCHDOG=1");
+	for (;;) {
+		int n = poll(p, link_fd >= 0 ? 2 : 1, wd);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		if (wd > 0)
+			notify("WATCHDOG=1");
+		if (n <= 0)
+			continue;
+		if (p[0].revents && !on_signal(dm, sfd))
+			break;
+		if (link_fd >= 0 && p[1].revents)
+			link_event(&dm->st, link_fd);
+	}
+	if (link_fd >= 0)
+		close(link_fd);
+}
+
+static int block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGPIPE);
+	/* Blocked before any thread starts, so every thread inherits the mask. */
+	if (pthread_sigmask(SIG_BLOCK, set, NULL))
+		return -1;
+	sigdelset(set, SIGPIPE);
+	return signalfd(-1, set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct daemon dm = { 0 };
+	sigset_t set;
+	int rc, sfd;
+
+	rc = parse_opts(argc, argv, &dm.o);
+	if (rc >= 0)
+		return rc;
+	pthread_mutex_init(&dm.st.lock, NULL);
+	dm.st.config_path = dm.o.config;
+	dm.st.no_hooks = dm.o.no_hooks;
+	dm.st.foreground = dm.o.foreground;
+	sfd = block_signals(&set);
+	if (sfd < 0) {
+		fprintf(stderr, "fwd: signalfd: %s\n", strerror(errno));
+		return 1;
+	}
+	rc = start(&dm);
+	if (!rc) {
+		notify("READY=1");
+		main_loop(&dm, sfd);
+		notify("STOPPING=1");
+	}
+	stop(&dm);
+	if (!rc)
+		log_info("stopped");
+	log_close();
+	close(sfd);
+	return rc;
+}

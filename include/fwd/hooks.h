@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hooks.h - the kernel side: fwd's own iptables chains (DESIGN.md section 4).
+ *
+ * fwd owns two chains per family and touches nothing else beyond one jump
+ * rule each, marked with the comment "fwd":
+ *
+ *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: loopback returns;
+ *                     in stateful mode established/related traffic returns
+ *                     and invalid traffic is dropped; the rest goes to
+ *                     NFQUEUE (--queue-num or --queue-balance, --queue-bypass
+ *                     when failing open, --queue-cpu-fanout with more than one
+ *                     queue).
+ *   nat FWD-DNAT      jumped to from nat PREROUTING: DNAT for each forward
+ *                     rule whose target is of that family, keyed on the
+ *                     packet mark fwd's verdict sets (exact match). A target
+ *                     port takes a -p tcp and a -p udp line, then an
+ *                     address-only line for other protocols; a target
+ *                     without port one address-only line.
+ *
+ * Changes go through iptables-restore / ip6tables-restore --noflush, so each
+ * table changes in one transaction and other chains are left alone. The
+ * binaries are run with fork+exec from /usr/sbin or /sbin (no shell).
+ * None of this runs on the packet path.
+ */
+#ifndef FWD_HOOKS_H
+#define FWD_HOOKS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fwd/ruleset.h"
+
+#define FWD_HOOKS_QUEUE_CHAIN	"FWD-QUEUE"
+#define FWD_HOOKS_DNAT_CHAIN	"FWD-DNAT"
+#define FWD_HOOKS_COMMENT	"fwd"
+
+struct fwd_hooks_conf {
+	uint32_t queue_base;		/* first NFQUEUE number */
+	uint32_t queues;		/* how many, >= 1 */
+	enum fwd_inspect inspect;	/* new connections only, or every packet */
+	enum fwd_fail fail;		/* open: --queue-bypass */
+};
+
+/*
+ * Write the iptables-restore text (FAMILY 4) or ip6tables-restore text
+ * (FAMILY 6) for a --noflush restore into BUF: both tables, fwd's chains
+ * declared (which flushes them), their rules, and the two jump rules. RS may
+ * be NULL: no forward rules. Returns the length written (NUL not counted),
+ * -EINVAL for a bad family or queue range, -ENOSPC when LEN is too small.
+ */
+int hooks_render(int family, const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs,
+		 char *buf, size_t len);
+
+/* The same from an array of N rule infos (those not FWD_FORWARD are skipped). */
+int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
+		       const struct fwd_rule_info *rules, size_t n, char *buf, size_t len);
+
+/*
+ * Install or replace fwd's chains for both families, one restore per family
+ * (atomic per table). Idempotent: a jump rule already there is not added
+ * again. When IPv6 is unusable (no ip6tables, or its restore fails) a
+ * warning goes to stderr and IPv4 stands. Returns 0 or -errno (IPv4 failed).
+ */
+int hooks_install(const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs);
+int hooks_install_rules(const struct fwd_hooks_conf *hc, const struct fwd_rule_info *rules,
+			size_t n);
+
+/*
+ * Remove the jump rules and delete fwd's chains in both families. Succeeds
+ * when they are already gone. Returns 0 or -errno.
+ */
+int hooks_remove(void);
+
+#endif

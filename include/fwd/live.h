@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * live.h - the state the running daemon publishes to its workers.
+ *
+ * One struct fwd_live holds everything a packet is judged by: the compiled
+ * table, the per-worker per-rule counters and log buckets sized for it, and
+ * the malformed verdict. Workers read it under liburcu's QSBR flavour; a
+ * reload builds a complete new one off the packet path and publishes it with
+ * one rcu_xchg_pointer(), then frees the old one after synchronize_rcu().
+ * The ifindex -> interface class map hangs off it behind its own RCU
+ * pointer, so link changes republish only the map.
+ *
+ * Everything that changes the published state, and `stats`, runs under
+ * st->lock: they are off the packet path and must see a consistent table.
+ */
+#ifndef FWD_LIVE_H
+#define FWD_LIVE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwd/config.h"
+#include "fwd/hooks.h"
+#include "fwd/log.h"
+#include "fwd/ruleset.h"
+
+/* One rule's counters and log bucket in one worker. Only that worker writes. */
+struct fwd_rule_ctr {
+	_Atomic uint64_t packets;
+	_Atomic uint64_t bytes;
+	struct fwd_bucket bucket;
+};
+
+/* Interface index -> class of fwd_key.iface, for the table it was built for. */
+struct fwd_ifmap {
+	uint32_t n;
+	uint16_t unknown;		/* class of an index beyond the map */
+	uint16_t cls[];
+};
+
+struct fwd_live {
+	struct fwd_ruleset *rs;
+	uint32_t gen;
+	uint32_t nrules;
+	unsigned nworkers;
+	struct fwd_ifmap *ifmap;	/* RCU pointer of its own */
+	struct fwd_rule_ctr **ctr;	/* [worker][rule], each cache-line aligned */
+	uint64_t *carry_packets;	/* [rule]: counts carried over reloads */
+	uint64_t *carry_bytes;
+	enum fwd_action malformed;	/* verdict of unparsable packets */
+	uint32_t log_rate, log_burst;
+	char **names;			/* [rule], copies for carrying counters over */
+};
+
+struct fwd_worker;
+
+/* The daemon, as `run` sets it up and control/reload see it. */
+struct fwd_state {
+	struct fwd_live *live;		/* RCU-published */
+	pthread_mutex_t lock;		/* reload, ifmap, stats */
+	const char *config_path;
+	unsigned nworkers;
+	struct fwd_worker *workers;
+	uint32_t queue_base;
+	struct fwd_hooks_conf hooks;
+	bool no_hooks;
+	bool foreground;
+	uint64_t reloads_ok, reloads_failed;
+};
+
+/* Increment a counter only its owner writes; readers load it relaxed. */
+static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+static inline uint64_t ctr_get(_Atomic uint64_t *c)
+{
+	return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/*
+ * Build a complete live state for RS (taken over) and C (its daemon and
+ * malformed settings) with counters for NWORKERS workers. NULL on ENOMEM.
+ */
+struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
+			  unsigned nworkers);
+/* Free L and everything it owns. Only once no reader can see it. */
+void live_free(struct fwd_live *l);
+
+/* Build the ifindex -> class map of RS from the interfaces present now. */
+struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs);
+static inline uint16_t ifmap_class(const struct fwd_ifmap *m, uint32_t ifindex)
+{
+	return ifindex < m->n ? m->cls[ifindex] : m->unknown;
+}
+
+/* Publish NEW as the first state (no old one). */
+void live_publish_first(struct fwd_state *st, struct fwd_live *l);
+/*
+ * Under st->lock: publish L, wait for every worker to leave the old state,
+ * carry the counters of rules that kept their name, free the old state.
+ */
+void live_replace(struct fwd_state *st, struct fwd_live *l);
+/* Under st->lock: rebuild and republish the interface map (links changed). */
+int live_refresh_ifmap(struct fwd_state *st);
+
+/*
+ * Reload the rules file: load, compile, publish, re-sync the hooks. On
+ * failure the old table stays and D holds the diagnostics. Returns the new
+ * number of rules, or -1. Takes st->lock itself and logs the outcome.
+ */
+int live_reload(struct fwd_state *st, struct fwd_diags *d);
+
+/* rtnetlink socket that reports link changes (RTMGRP_LINK); -errno on failure. */
+int link_open(void);
+/* Drain LINK_FD and refresh the interface map if anything came. */
+void link_event(struct fwd_state *st, int link_fd);
+
+#endif

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * table.h - layout of the compiled rule table, shared by its builder
+ * (fwd/compile.c) and its readers (fwd/classify.c). Private to those two
+ * files: everyone else uses include/fwd/ruleset.h. The design is described at
+ * the top of fwd/classify.c.
+ */
+#ifndef FWD_TABLE_H
+#define FWD_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "fwd/ruleset.h"
+
+#define FWD_NPORTS	65537u		/* 0..65535 and FWD_NOPORT */
+
+/* The distinct rule bit vectors ("classes") of one field. */
+struct fwd_bvset {
+	uint32_t ncls;
+	uint64_t *bits;		/* ncls * words: bit r set = rule r accepts this class */
+	uint64_t *agg;		/* ncls * aggw: bit w set = bits[w] != 0 */
+};
+
+/* Elementary intervals of one address family of src or dst. */
+struct fwd_v4map {
+	uint32_t n;
+	uint32_t *start;	/* n ascending interval starts, start[0] == 0 */
+	uint32_t *cls;
+	uint32_t *idx;		/* 65537: last interval starting at or below h << 16 */
+};
+struct fwd_v6map {
+	uint32_t n;
+	fwd_u128 *start;
+	uint32_t *cls;
+};
+
+/* One interface representative: an exact name, a prefix, or neither. */
+struct fwd_ifrep {
+	char name[FWD_IFNAMSIZ];
+	uint32_t cls;
+};
+
+enum {
+	FWD_FLD_PROTO,
+	FWD_FLD_SPORT,
+	FWD_FLD_DPORT,
+	FWD_FLD_SRC4,
+	FWD_FLD_SRC6,
+	FWD_FLD_DST4,
+	FWD_FLD_DST6,
+	FWD_FLD_IN,
+	FWD_NFLD,
+};
+
+struct fwd_ruleset {
+	uint32_t nrules;
+	uint32_t words;		/* 64-bit words per class bit vector */
+	uint32_t aggw;		/* words per aggregate */
+	uint32_t used;		/* FWD_F_* named by at least one rule */
+	enum fwd_action dflt;
+	bool dflt_log;
+	struct fwd_rule_info *info;
+	uint16_t proto_cls[256];
+	uint16_t *sport_cls;	/* FWD_NPORTS entries */
+	uint16_t *dport_cls;
+	struct fwd_v4map src4, dst4;
+	struct fwd_v6map src6, dst6;
+	uint32_t nexact, nprefix;
+	struct fwd_ifrep *exact;	/* sorted by name */
+	struct fwd_ifrep *prefix;	/* sorted by name */
+	uint32_t if_none;		/* class of a name no pattern names */
+	struct fwd_bvset f[FWD_NFLD];
+	size_t mem;
+};
+
+/*
+ * Bit vector (rs->words words) of every rule matching K, for the shadow
+ * analysis. Returns false when no rule matches.
+ */
+bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, uint64_t *out);
+
+#endif

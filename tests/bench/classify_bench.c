@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: MIT
+/*
+ * classify_bench.c - lookups per second of classify() and of the linear
+ * oracle for 10 / 100 / 1,000 / 10,000 realistic rules, compile time and
+ * table memory. Prints a markdown table and writes it to argv[1].
+ *
+ * Rules are mostly tcp/udp with a dport or a small range, half with a src
+ * CIDR, some IPv6, some `in:`, some negations, loaded through
+ * config_parse(). Packets are drawn from the rules' own values (and some at
+ * random), 64K distinct keys walked in order, so many hit rules and the
+ * caches see a realistic spread; every result is summed into a volatile.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fwd/ruleset.h"
+#include "oracle.h"
+
+#define NPKT 65536
+
+static uint64_t rng = 0x243f6a8885a308d3ull;
+
+static uint32_t below(uint32_t n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (uint32_t)(rng % n);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (b->len + (size_t)n + 1 > b->cap) {
+		b->cap = (b->len + (size_t)n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (!b->s)
+			abort();
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static void put_rule(struct buf *b, int i)
+{
+	static const char *const ifs[] = { "eth0", "eth+", "wan0", "\"!lo\"" };
+	uint32_t port = below(4) ? 1 + below(10000) : 1 + below(65000);
+
+	put(b, "  - name: r%d\n    proto: %s\n", i, below(3) ? "tcp" : "udp");
+	if (below(2)) {
+		bool neg = !below(10);
+
+		put(b, "    src: %s%u.%u.%u.0/24%s\n", neg ? "\"!" : "", 10 + below(100),
+		    below(256), below(256), neg ? "\"" : "");
+	}
+	else if (!below(5))
+		put(b, "    src: \"2001:db8:%x::/48\"\n", below(65536));
+	if (below(5))
+		put(b, "    dport: %u\n", port);
+	else
+		put(b, "    dport: %u-%u\n", port, port + below(20));
+	if (!below(8))
+		put(b, "    in: %s\n", ifs[below(4)]);
+	put(b, "    action: %s\n", below(2) ? "allow" : "drop");
+}
+
+static struct fwd_config *make_rules(int n)
+{
+	struct buf b = { 0 };
+	struct fwd_diags d;
+	struct fwd_config *c;
+
+	put(&b, "version: 1\ndefault: drop\nrules:\n");
+	for (int i = 0; i < n; i++)
+		put_rule(&b, i);
+	diags_init(&d, "bench");
+	c = config_parse(b.s, b.len, &d);
+	if (!c) {
+		fprintf(stderr, "bench ruleset rejected:\n%s", d.text ? d.text : "");
+		exit(1);
+	}
+	diags_free(&d);
+	free(b.s);
+	return c;
+}
+
+static const char *const ifnames[] = { "eth0", "eth1", "wan0", "lo" };
+
+/* A packet aimed at a random rule, or (1 in 4) anywhere. */
+static void make_packet(const struct fwd_config *c, const struct fwd_ruleset *rs,
+			struct fwd_key *k, const char **ifname)
+{
+	const struct fwd_rule *r = &c->rules[below(c->nrules)];
+	bool aim = below(4);
+
+	memset(k, 0, sizeof(*k));
+	k->family = (r->present & FWD_F_SRC) && r->src.n6 && !r->src.n4 ? 6 : 4;
+	k->proto = aim ? (r->protos[0] & 0x40 ? 6 : 17) : (below(2) ? 6 : 17);
+	k->sport = 1024 + below(60000);
+	k->dport = aim ? r->dport.r[0].lo + below(r->dport.r[0].hi - r->dport.r[0].lo + 1)
+		       : below(65536);
+	if (k->family == 4)
+		k->src = aim && r->src.n4 ? r->src.v4[0].lo + below(256) : 0x0a000000u + below(1u << 24);
+	else
+		k->src = r->src.n6 ? r->src.v6[0].lo + below(1000) : 0;
+	k->dst = k->family == 4 ? 0xc0a80000u + below(65536) : (fwd_u128)0x20010db8u << 96;
+	*ifname = ifnames[below(4)];
+	k->iface = ruleset_iface_class(rs, *ifname);
+}
+
+static volatile long sink;
+
+static double rate_classify(const struct fwd_ruleset *rs, const struct fwd_key *keys, long n)
+{
+	double t0 = now();
+	long s = 0;
+
+	for (long i = 0; i < n; i++)
+		s += classify(rs, &keys[i & (NPKT - 1)]);
+	sink += s;
+	return (double)n / (now() - t0);
+}
+
+static double rate_oracle(const struct fwd_config *c, const struct fwd_key *keys,
+			  const char *const *ifn, long n)
+{
+	double t0 = now();
+	long s = 0;
+
+	for (long i = 0; i < n; i++)
+		s += oracle_classify(c, &keys[i & (NPKT - 1)], ifn[i & (NPKT - 1)]);
+	sink += s;
+	return (double)n / (now() - t0);
+}
+
+static int dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median5(double *v)
+{
+	qsort(v, 5, sizeof(*v), dcmp);
+	return v[2];
+}
+
+struct row {
+	int nrules;
+	double cls, orc, compile_ms, hit;
+	size_t mem;
+};
+
+static void bench_one(int nrules, struct row *row, struct fwd_key *keys, const char **ifn)
+{
+	struct fwd_config *c = make_rules(nrules);
+	struct fwd_ruleset *rs;
+	double t0 = now(), rc[5], ro[5];
+	long hits = 0;
+
+	rs = ruleset_compile(c);
+	row->compile_ms = (now() - t0) * 1e3;
+	if (!rs)
+		abort();
+	for (int i = 0; i < NPKT; i++) {
+		make_packet(c, rs, &keys[i], &ifn[i]);
+		hits += classify(rs, &keys[i]) >= 0;
+	}
+	for (int r = 0; r < 5; r++) {
+		rc[r] = rate_classify(rs, keys, 20L * NPKT);
+		ro[r] = rate_oracle(c, keys, ifn, nrules >= 1000 ? NPKT / 4 : 4L * NPKT);
+	}
+	row->nrules = nrules;
+	row->cls = median5(rc);
+	row->orc = median5(ro);
+	row->mem = ruleset_memory(rs);
+	row->hit = 100.0 * (double)hits / NPKT;
+	ruleset_free(rs);
+	config_free(c);
+}
+
+static void print_table(FILE *f, const struct row *rows, int n)
+{
+	fprintf(f, "| rules | classify lookups/s | oracle lookups/s | speed-up | packets hitting a rule "
+		   "| compile ms | table memory |\n");
+	fprintf(f, "|------:|-------------------:|-----------------:|---------:|------:|-----------:"
+		   "|-------------:|\n");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "| %d | %.1f M | %.2f M | %.0fx | %.0f%% | %.1f | %.2f MiB |\n",
+			rows[i].nrules, rows[i].cls / 1e6, rows[i].orc / 1e6,
+			rows[i].cls / rows[i].orc, rows[i].hit, rows[i].compile_ms,
+			(double)rows[i].mem / (1 << 20));
+}
+
+int main(int argc, char **argv)
+{
+	static const int sizes[] = { 10, 100, 1000, 10000 };
+	struct fwd_key *keys = calloc(NPKT, sizeof(*keys));
+	const char **ifn = calloc(NPKT, sizeof(*ifn));
+	struct row rows[4];
+	FILE *f;
+
+	if (!keys || !ifn)
+		return 1;
+	for (int i = 0; i < 4; i++)
+		bench_one(sizes[i], &rows[i], keys, ifn);
+	print_table(stdout, rows, 4);
+	if (argc > 1) {
+		f = fopen(argv[1], "w");
+		if (!f) {
+			perror(argv[1]);
+			return 1;
+		}
+		print_table(f, rows, 4);
+		fclose(f);
+	}
+	free(keys);
+	free(ifn);
+	return 0;
+}

@@ -1,0 +1,752 @@
+#!/bin/sh
+# End-to-end benchmark: fwd against the bare NFQUEUE loop and the kernel alone.
+#
+#   tests/bench/e2e.sh BUILD_DIR [--quick]
+#
+# Three network namespaces, sender -- gateway -- sink, joined by veth pairs;
+# the gateway forwards. The generator (BUILD_DIR/bench/blast) and the sink run
+# on one CPU, the gateway's queue reader (fwd or BUILD_DIR/bench/nfq_bare) on
+# another. Rows that cannot run print SKIP with the reason. The table goes to
+# stdout and to BUILD_DIR/bench/e2e.md.
+set -u
+
+usage() {
+	echo "usage: e2e.sh BUILD_DIR [--quick]" >&2
+	exit 2
+}
+[ $# -ge 1 ] || usage
+B=$1
+shift
+QUICK=0
+for a in "$@"; do
+	case $a in
+	--quick) QUICK=1 ;;
+	*) usage ;;
+	esac
+done
+
+BIN=$B/bench
+FWD=$B/fwd
+OUT=$B/bench/e2e.md
+NCPU=$(nproc 2>/dev/null || echo 1)
+
+# Counts chosen so the full run takes under ~10 minutes and --quick under ~2.
+if [ $QUICK = 1 ]; then
+	RUNS=3 TRIAL_MS=300 ITERS=5 SAT_RUNS=3 CONN_MS=1000 BULK_S=2 PING_MS=1000
+else
+	RUNS=5 TRIAL_MS=1000 ITERS=7 SAT_RUNS=3 CONN_MS=2000 BULK_S=4 PING_MS=3000
+fi
+FLOWS=8			# UDP source ports, so flow hashing has something to spread
+CONN_PAR=8		# TCP connects in flight
+PING_MAX=200000		# the ping sender makes one syscall per packet
+
+# Namespaces and addresses; unique per run so parallel runs cannot collide.
+NS_S=fwdb-s-$$
+NS_G=fwdb-g-$$
+NS_K=fwdb-k-$$
+SND=10.77.1.2
+SNK=10.77.2.2
+if [ "$NCPU" -ge 2 ]; then
+	GEN_CPU=0 GW_CPU=1
+	[ "$NCPU" -gt 2 ] && GW_CPUS=1-$((NCPU - 1)) || GW_CPUS=1
+else
+	GEN_CPU=0 GW_CPU=0 GW_CPUS=0
+fi
+# The same as hexadecimal CPU masks, for rps_cpus.
+GEN_MASK=1
+GW_MASK=$(awk -v n="$NCPU" 'BEGIN { m = 0; for (c = 1; c < n; c++) m += 2 ^ c; printf "%x", m ? m : 1 }')
+
+T=$(mktemp -d /tmp/fwd-e2e.XXXXXX)
+RES=$T/results
+: >"$RES"
+PIDS=""
+NETNS_UP=0
+SKIP_ALL=""
+
+cleanup() {
+	for p in $PIDS; do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	if [ $NETNS_UP = 1 ]; then
+		for ns in $NS_S $NS_G $NS_K; do
+			for p in $(ip netns pids "$ns" 2>/dev/null); do
+				kill -KILL "$p" 2>/dev/null
+			done
+			ip netns del "$ns" 2>/dev/null
+		done
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "e2e: $*" >&2; }
+put() { echo "$1 $2" >>"$RES"; }
+get() { awk -v k="$1" '$1 == k { v = $0; sub(/^[^ ]+ /, "", v) } END { print v }' "$RES"; }
+track() { PIDS="$PIDS $1"; }
+untrack() { PIDS=$(echo "$PIDS" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' '); }
+nss() { ip netns exec "$NS_S" "$@"; }
+nsg() { ip netns exec "$NS_G" "$@"; }
+nsk() { ip netns exec "$NS_K" "$@"; }
+# Background jobs call `ip netns exec` directly, never through a function:
+# `func &` forks a shell, and $! would be that shell, not the program.
+median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "" }'; }
+
+# wait_for FILE PATTERN TENTHS: 0 once FILE holds a line matching PATTERN.
+wait_for() {
+	local i
+	i=0
+	while [ $i -lt "$3" ]; do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- topology
+
+setup_net() {
+	ip netns add $NS_S && ip netns add $NS_G && ip netns add $NS_K || return 1
+	NETNS_UP=1
+	ip link add s0 netns $NS_S type veth peer name g0 netns $NS_G || return 1
+	ip link add g1 netns $NS_G type veth peer name k0 netns $NS_K || return 1
+	nss ip addr add $SND/24 dev s0 && nss ip link set s0 up && nss ip link set lo up &&
+		nsg ip addr add 10.77.1.1/24 dev g0 && nsg ip link set g0 up &&
+		nsg ip addr add 10.77.2.1/24 dev g1 && nsg ip link set g1 up &&
+		nsg ip link set lo up &&
+		nsk ip addr add $SNK/24 dev k0 && nsk ip link set k0 up && nsk ip link set lo up &&
+		nss ip route add default via 10.77.1.1 &&
+		nsk ip route add default via 10.77.2.1 &&
+		nsg sysctl -qw net.ipv4.ip_forward=1 || return 1
+	# Permanent neighbours: no trial may lose its first packets to ARP.
+	mac_s0=$(nss cat /sys/class/net/s0/address)
+	mac_g0=$(nsg cat /sys/class/net/g0/address)
+	mac_g1=$(nsg cat /sys/class/net/g1/address)
+	mac_k0=$(nsk cat /sys/class/net/k0/address)
+	nss ip neigh replace 10.77.1.1 lladdr "$mac_g0" dev s0 nud permanent &&
+		nsg ip neigh replace $SND lladdr "$mac_s0" dev g0 nud permanent &&
+		nsg ip neigh replace $SNK lladdr "$mac_k0" dev g1 nud permanent &&
+		nsk ip neigh replace 10.77.2.1 lladdr "$mac_g1" dev k0 nud permanent || return 1
+	# Receive Packet Steering puts each namespace's receive work where a real
+	# box would have it: the gateway's on the gateway's CPUs, the sender's and
+	# the sink's on the generator's. Without it veth runs the receiver's
+	# softirq on the sending CPU, and the generator would pay for the gateway.
+	nss sh -c "echo $GEN_MASK >/sys/class/net/s0/queues/rx-0/rps_cpus" &&
+		nsk sh -c "echo $GEN_MASK >/sys/class/net/k0/queues/rx-0/rps_cpus" &&
+		nsg sh -c "echo $GW_MASK >/sys/class/net/g0/queues/rx-0/rps_cpus" &&
+		nsg sh -c "echo $GW_MASK >/sys/class/net/g1/queues/rx-0/rps_cpus" ||
+		echo "e2e: no RPS: receive work stays on the sending CPU" >&2
+	nsk sysctl -qw net.core.somaxconn=4096
+	nsk sysctl -qw net.ipv4.tcp_max_syn_backlog=8192
+	nss sysctl -qw net.ipv4.ip_local_port_range="10000 60999"
+}
+
+# Back to a gateway with no firewall at all: fwd's leftovers, our rules.
+gw_reset() {
+	for ipt in iptables ip6tables; do
+		for t in filter mangle nat raw; do
+			nsg $ipt -t $t -F 2>/dev/null
+			nsg $ipt -t $t -X 2>/dev/null
+		done
+		nsg $ipt -P FORWARD ACCEPT 2>/dev/null
+	done
+}
+
+# ---------------------------------------------------------------- rulesets
+
+# One rule a line: NAME PROTO SRC DST DPORT ACTION ("-" for any). The benched
+# UDP flow (sender -> sink:9000) matches the last rule, bench-udp; the sink's
+# replies match sink-replies. Nothing before them matches the benched flows.
+base_spec() {
+	cat <<-'EOF'
+	drop-telnet tcp - - 23 drop
+	ssh-admins tcp 192.168.50.0/24 - 22 allow
+	dns udp - 10.77.2.53 53 allow
+	web tcp - 10.77.2.80 80,443 allow
+	no-smtp tcp - - 25 drop
+	ntp udp 10.99.0.0/16 - 123 allow
+	no-mgmt tcp - - 8000-8099 drop
+	bench-tcp tcp 10.77.1.0/24 10.77.2.2 5201,9100 allow
+	sink-replies - 10.77.2.0/24 10.77.1.0/24 - allow
+	bench-udp udp 10.77.1.0/24 10.77.2.2 9000-9001 allow
+	EOF
+}
+
+# N realistic host and subnet rules in front of the base ones: one per
+# internal host or partner network, a service port each, allow or drop.
+filler_spec() {
+	awk -v n="$1" 'BEGIN {
+		split("22 80 443 3306 5432 6379 8080 8443 25 110 143 993", tp, " ")
+		split("53 123 161 514 1194 5060 500 4500", up, " ")
+		for (i = 0; i < n; i++) {
+			proto = i % 3 == 0 ? "udp" : "tcp"
+			if (i % 7 == 0)
+				src = sprintf("10.%d.%d.0/24", 100 + int(i / 7 / 256), int(i / 7) % 256)
+			else
+				src = sprintf("172.16.%d.%d", int(i / 256), i % 256)
+			dst = i % 5 == 0 ? sprintf("10.200.%d.%d", int(i / 250), i % 250 + 1) : "-"
+			if (i % 11 == 0)
+				port = "10000-10100"
+			else if (proto == "udp")
+				port = up[i % 8 + 1]
+			else
+				port = tp[i % 12 + 1]
+			printf "r%05d %s %s %s %s %s\n", i, proto, src, dst, port, i % 4 ? "allow" : "drop"
+		}
+	}'
+}
+
+# spec_yaml INSPECT < spec > yaml
+spec_yaml() {
+	awk -v inspect="$1" 'BEGIN {
+		print "version: 1"
+		print "default: drop"
+		print "log: none"
+		print "daemon:"
+		print "  inspect: " inspect
+		print "rules:"
+	}
+	{
+		print "  - name: " $1
+		if ($2 != "-") print "    proto: " $2
+		if ($3 != "-") print "    src: " $3
+		if ($4 != "-") print "    dst: " $4
+		if ($5 ~ /,/) print "    dport: [" $5 "]"
+		else if ($5 ~ /-/ && $5 != "-") print "    dport: \"" $5 "\""
+		else if ($5 != "-") print "    dport: " $5
+		print "    action: " $6
+	}'
+}
+
+# spec_ipt STATEFUL < spec > iptables-restore input for the FORWARD chain
+spec_ipt() {
+	awk -v stateful="$1" 'BEGIN {
+		print "*filter"
+		print ":FORWARD DROP [0:0]"
+		if (stateful) {
+			print "-A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT"
+			print "-A FORWARD -m conntrack --ctstate INVALID -j DROP"
+		}
+	}
+	{
+		r = "-A FORWARD"
+		if ($2 != "-") r = r " -p " $2
+		if ($3 != "-") r = r " -s " $3
+		if ($4 != "-") r = r " -d " $4
+		if ($5 ~ /,/) r = r " -m multiport --dports " $5
+		else if ($5 != "-") { p = $5; sub(/-/, ":", p); r = r " -m " $2 " --dport " p }
+		print r " -j " ($6 == "allow" ? "ACCEPT" : "DROP")
+	}
+	END { print "COMMIT" }'
+}
+
+make_rulesets() {
+	base_spec >"$T/10.spec"
+	{ filler_spec 9990; base_spec; } >"$T/10000.spec"
+	for n in 10 10000; do
+		spec_yaml every-packet <"$T/$n.spec" >"$B/bench/e2e-$n.yaml"
+		spec_yaml new-connections <"$T/$n.spec" >"$B/bench/e2e-$n-stateful.yaml"
+		spec_ipt 0 <"$T/$n.spec" >"$T/ipt-$n"
+		spec_ipt 1 <"$T/$n.spec" >"$T/ipt-$n-stateful"
+	done
+}
+
+# ---------------------------------------------------------------- gateways
+
+# gw_up KIND: make the gateway one of
+#   kernel-N[-stateful]      iptables rules in FORWARD, no queue
+#   bare                     nfq_bare on queue 10, every packet queued
+#   fwd-N[-stateful]-qQ      fwd with e2e-N.yaml and Q queues
+# Returns 1 with the reason in GW_ERR.
+gw_up() {
+	gw_reset
+	GW=$1 GW_PID="" GW_ERR=""
+	case $1 in
+	kernel-*)
+		nsg iptables-restore <"$T/ipt-${1#kernel-}" 2>"$T/ipt.err" ||
+			{ GW_ERR="iptables-restore: $(head -n1 "$T/ipt.err")"; return 1; }
+		;;
+	bare)
+		[ -x "$BIN/nfq_bare" ] || { GW_ERR="$BIN/nfq_bare not built"; return 1; }
+		nsg iptables -t mangle -A PREROUTING ! -i lo -j NFQUEUE --queue-num 10 ||
+			{ GW_ERR="iptables NFQUEUE rule refused"; return 1; }
+		ip netns exec "$NS_G" taskset -c $GW_CPU "$BIN/nfq_bare" 10 \
+			>"$T/bare.out" 2>"$T/bare.err" &
+		GW_PID=$!
+		track $GW_PID
+		wait_for "$T/bare.err" ready 50 ||
+			{ GW_ERR="nfq_bare: $(tail -n1 "$T/bare.err")"; gw_down; return 1; }
+		;;
+	fwd-*)
+		fwd_up "$1" || { gw_down; return 1; }
+		;;
+	esac
+	return 0
+}
+
+fwd_up() {
+	local spec q cpus
+	[ -x "$FWD" ] || { GW_ERR="$FWD not built"; return 1; }
+	spec=${1#fwd-}
+	q=${spec##*-q}
+	spec=${spec%-q*}
+	cpus=$GW_CPU
+	[ "$q" -gt 1 ] && cpus=$GW_CPUS
+	rm -f "$T/fwd.sock"
+	ip netns exec "$NS_G" taskset -c "$cpus" "$FWD" run -c "$B/bench/e2e-$spec.yaml" --foreground \
+		--queues "$q" --queue-num 0 --socket "$T/fwd.sock" --pidfile "$T/fwd.pid" \
+		2>"$T/fwd.log" &
+	GW_PID=$!
+	track $GW_PID
+	# Compiling 10,000 rules may take a while; give it 30 s.
+	if ! wait_for "$T/fwd.log" "fwd: started" 300; then
+		GW_ERR="fwd run did not start: $(grep -v '^$' "$T/fwd.log" | tail -n1)"
+		return 1
+	fi
+	if ! nsg iptables -t mangle -S 2>/dev/null | grep -q NFQUEUE; then
+		GW_ERR="fwd started but installed no NFQUEUE rule"
+		return 1
+	fi
+	return 0
+}
+
+gw_down() {
+	if [ -n "$GW_PID" ]; then
+		kill -TERM "$GW_PID" 2>/dev/null
+		wait "$GW_PID" 2>/dev/null
+		untrack "$GW_PID"
+	fi
+	GW_PID=""
+	gw_reset
+}
+
+# Packets the queue reader saw since it started, or "" for the kernel.
+gw_received() {
+	case $GW in
+	bare)
+		kill -TERM "$GW_PID" 2>/dev/null
+		wait "$GW_PID" 2>/dev/null
+		untrack "$GW_PID"
+		GW_PID=""
+		awk '{ print $2 }' "$T/bare.out"
+		;;
+	fwd-*)
+		"$FWD" stats --socket "$T/fwd.sock" --json 2>/dev/null |
+			sed -n 's/.*"received": *\([0-9]*\).*/\1/p'
+		;;
+	esac
+}
+
+# ---------------------------------------------------------------- trials
+
+sink_start() {
+	: >"$T/sink.out"
+	ip netns exec "$NS_K" taskset -c $GEN_CPU "$BIN/sink" "$1" "$2" \
+		>"$T/sink.out" 2>>"$T/sink.err" &
+	SINK_PID=$!
+	track $SINK_PID
+	wait_for "$T/sink.out" ready 50
+}
+
+sink_stop() {
+	kill -TERM "$SINK_PID" 2>/dev/null
+	wait "$SINK_PID" 2>/dev/null
+	untrack "$SINK_PID"
+	SINK_COUNT=$(tail -n1 "$T/sink.out")
+}
+
+cpu_snap() {
+	awk '/^cpu[0-9]/ { t = 0; for (i = 2; i <= NF; i++) t += $i; print $1, $5 + $6, t }' \
+		/proc/stat >"$1"
+}
+
+# Busy share of each CPU between two snapshots: "cpu0 98% cpu1 41%".
+cpu_busy() {
+	awk 'NR == FNR { idle[$1] = $2; tot[$1] = $3; next }
+	     $3 > tot[$1] { printf "%s%s %.0f%%", sep, $1, 100 * (1 - ($2 - idle[$1]) / ($3 - tot[$1])); sep = " " }' \
+		"$1" "$2"
+}
+
+# udp_trial RATE MS: one blast through the gateway; sets T_SENT T_RECV T_NS.
+udp_trial() {
+	local out
+	T_SENT=0 T_RECV=0 T_NS=1
+	sink_start udp 9000 || return 1
+	out=$(nss taskset -c $GEN_CPU "$BIN/blast" udp $SNK 9000 "$1" "$2" $FLOWS)
+	sleep 0.1	# whatever is still queued gets its verdict
+	sink_stop
+	T_SENT=$(echo "$out" | awk '{ print $2 }')
+	T_NS=$(echo "$out" | awk '{ print $4 }')
+	T_RECV=${SINK_COUNT:-0}
+	[ -n "$T_SENT" ] && [ -n "$T_NS" ]
+}
+
+# Flat out: delivered packets/s. Leaves the offered rates in $T/satoff and the
+# CPU load of the last run in $T/cpu.last (callers run this in a subshell).
+saturation() {
+	local i
+	: >"$T/sat"
+	: >"$T/satoff"
+	i=0
+	while [ $i -lt $SAT_RUNS ]; do
+		cpu_snap "$T/cpu.a"
+		udp_trial 0 $TRIAL_MS || return 1
+		cpu_snap "$T/cpu.b"
+		echo $((T_RECV * 1000000000 / T_NS)) >>"$T/sat"
+		echo $((T_SENT * 1000000000 / T_NS)) >>"$T/satoff"
+		cpu_busy "$T/cpu.a" "$T/cpu.b" >"$T/cpu.last"
+		i=$((i + 1))
+	done
+	median <"$T/sat"
+}
+
+# RFC 2544-style binary search for the highest offered rate with zero loss.
+# The upper bound is what the generator can offer, or twice the saturation
+# throughput if that is lower.
+zero_loss_once() {
+	local lo hi mid i
+	lo=0
+	hi=$1
+	i=0
+	while [ $i -lt $ITERS ]; do
+		mid=$(((lo + hi) / 2))
+		if udp_trial $mid $TRIAL_MS && [ "$T_SENT" -gt 0 ] && [ "$T_RECV" -ge "$T_SENT" ]; then
+			lo=$mid
+		else
+			hi=$mid
+		fi
+		i=$((i + 1))
+	done
+	echo $lo
+}
+
+zero_loss() {
+	local i
+	: >"$T/zl"
+	i=0
+	while [ $i -lt $RUNS ]; do
+		zero_loss_once "$1" >>"$T/zl"
+		i=$((i + 1))
+	done
+	median <"$T/zl"
+}
+
+# bench_udp KIND KEY: zero-loss rate and saturation throughput of one gateway.
+bench_udp() {
+	local sat offered hi zl seen
+	log "udp every-packet: $1"
+	if ! gw_up "$1"; then
+		put "sat.$2" "SKIP $GW_ERR"
+		put "zl.$2" "SKIP $GW_ERR"
+		log "  SKIP: $GW_ERR"
+		return
+	fi
+	sat=$(saturation)
+	if [ -z "$sat" ]; then
+		put "sat.$2" "SKIP udp trial failed: $(tail -n1 "$T/sink.err" 2>/dev/null)"
+		put "zl.$2" "SKIP udp trial failed"
+		gw_down
+		return
+	fi
+	offered=$(median <"$T/satoff")
+	hi=$((sat * 2))
+	[ $hi -gt $offered ] && hi=$offered
+	zl=$(zero_loss $hi)
+	seen=$(gw_received)
+	gw_down
+	case $1 in
+	bare | fwd-*)
+		if [ -z "$seen" ] || [ "$seen" -eq 0 ]; then
+			put "sat.$2" "SKIP the queue reader saw no packets (received=${seen:-?})"
+			put "zl.$2" "SKIP the queue reader saw no packets"
+			return
+		fi
+		;;
+	esac
+	put "sat.$2" "$sat"
+	put "zl.$2" "$zl"
+	put "cpu.$2" "$(cat "$T/cpu.last" 2>/dev/null)"
+	log "  zero-loss $zl pps, saturation $sat pps (generator offered $offered pps)"
+}
+
+# TCP connections/s through the gateway (median of RUNS).
+bench_conn() {
+	local i out v
+	log "tcp connections/s: $1"
+	if ! gw_up "$1"; then
+		put "conn.$2" "SKIP $GW_ERR"
+		return
+	fi
+	: >"$T/conn"
+	i=0
+	while [ $i -lt $RUNS ]; do
+		sink_start accept 9100 || break
+		out=$(nss taskset -c $GEN_CPU "$BIN/blast" connect $SNK 9100 $CONN_MS $CONN_PAR)
+		sink_stop
+		echo "$out" | awk '{ if ($6 > 0) printf "%d\n", $2 * 1e9 / $6 }' >>"$T/conn"
+		i=$((i + 1))
+	done
+	gw_down
+	v=$(median <"$T/conn")
+	[ -n "$v" ] && put "conn.$2" "$v" || put "conn.$2" "SKIP connect loop failed"
+	log "  $v conn/s"
+}
+
+# Bulk TCP throughput in Mbit/s (iperf3, else blast bulk into sink drain).
+bench_bulk() {
+	local i srv v
+	log "tcp bulk: $1"
+	if ! gw_up "$1"; then
+		put "bulk.$2" "SKIP $GW_ERR"
+		return
+	fi
+	: >"$T/bulk"
+	i=0
+	while [ $i -lt $RUNS ]; do
+		if command -v iperf3 >/dev/null; then
+			ip netns exec "$NS_K" taskset -c $GW_CPU iperf3 -s -1 -p 5201 \
+				>/dev/null 2>&1 &
+			srv=$!
+			track $srv
+			sleep 0.3
+			nss taskset -c $GEN_CPU iperf3 -c $SNK -p 5201 -t $BULK_S -J 2>/dev/null |
+				python3 -c 'import json, sys
+print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))' \
+				>>"$T/bulk" 2>/dev/null
+			wait $srv 2>/dev/null
+			untrack $srv
+		else
+			sink_start drain 5201 || break
+			nss taskset -c $GEN_CPU "$BIN/blast" bulk $SNK 5201 $((BULK_S * 1000)) >/dev/null
+			sleep 0.2
+			sink_stop
+			echo $((SINK_COUNT * 8 / BULK_S / 1000000)) >>"$T/bulk"
+		fi
+		i=$((i + 1))
+	done
+	gw_down
+	v=$(median <"$T/bulk")
+	[ -n "$v" ] && put "bulk.$2" "$v" || put "bulk.$2" "SKIP bulk transfer failed"
+	log "  $v Mbit/s"
+}
+
+# Round trips at RATE through the gateway, both directions inspected.
+bench_ping() {
+	local i out
+	log "latency at $3 pps: $1"
+	if ! gw_up "$1"; then
+		put "p50.$2" "SKIP $GW_ERR"
+		put "p99.$2" "SKIP $GW_ERR"
+		return
+	fi
+	: >"$T/p50"
+	: >"$T/p99"
+	i=0
+	while [ $i -lt $RUNS ]; do
+		sink_start echo 9001 || break
+		out=$(nss taskset -c $GEN_CPU "$BIN/blast" ping $SNK 9001 "$3" $PING_MS)
+		sink_stop
+		echo "$out" | awk '$4 > 0 { print $6 }' >>"$T/p50"
+		echo "$out" | awk '$4 > 0 { print $10 }' >>"$T/p99"
+		i=$((i + 1))
+	done
+	gw_down
+	put "p50.$2" "$(median <"$T/p50")"
+	put "p99.$2" "$(median <"$T/p99")"
+	log "  p50 $(get "p50.$2") us, p99 $(get "p99.$2") us"
+}
+
+# ---------------------------------------------------------------- report
+
+isnum() { case $1 in '' | SKIP* | *[!0-9.]*) return 1 ;; esac; return 0; }
+cell() {
+	local v
+	v=$(get "$1")
+	if isnum "$v"; then echo "$v"; elif [ -n "$v" ]; then echo "$v"; else echo "SKIP not run"; fi
+}
+# ratio A B: A / B to two places, or "n/a".
+ratio() {
+	local a b
+	a=$(get "$1")
+	b=$(get "$2")
+	if isnum "$a" && isnum "$b" && [ "$(echo "$b" | awk '{ print ($1 > 0) }')" = 1 ]; then
+		echo "$a $b" | awk '{ printf "%.2fx", $1 / $2 }'
+	else
+		echo "n/a"
+	fi
+}
+# verdict VALUE OP TARGET
+meets() {
+	local v
+	v=${1%x}
+	isnum "$v" || { echo "-"; return; }
+	echo "$v $2 $3" | awk '{ ok = $2 == ">=" ? $1 >= $3 : $1 < $3; print ok ? "yes" : "NO" }'
+}
+
+report() {
+	zl_note="highest offered rate with zero loss, median of $RUNS binary searches of $ITERS ${TRIAL_MS} ms trials"
+	cat <<-EOF
+	## End-to-end benchmark (tests/bench/e2e.sh$([ $QUICK = 1 ] && echo " --quick"))
+
+	$(date -u '+%Y-%m-%d %H:%M UTC'), kernel $(uname -r), $NCPU CPUs. sender -- gateway -- sink in network
+	namespaces over veth; generator and sink on CPU $GEN_CPU, the gateway's queue reader on CPU $GW_CPUS.
+	64-byte frames (18-byte UDP payload), $FLOWS flows. Note: veth softirq work runs on the sending
+	CPU, so the kernel-only rows do all forwarding on the generator's CPU.
+	$([ -n "$SKIP_ALL" ] && echo "
+	SKIP: $SKIP_ALL")
+
+	### Every-packet mode, UDP
+
+	| gateway | zero-loss pps | saturation pps (delivered) | CPU busy at saturation |
+	|---|---|---|---|
+	| fwd, 10 rules, 1 queue | $(cell zl.fwd10) | $(cell sat.fwd10) | $(cell cpu.fwd10) |
+	| fwd, 10,000 rules, 1 queue | $(cell zl.fwd10k) | $(cell sat.fwd10k) | $(cell cpu.fwd10k) |
+	| bare NFQUEUE (one verdict per packet) | $(cell zl.bare) | $(cell sat.bare) | $(cell cpu.bare) |
+	| kernel only, 10 iptables rules | $(cell zl.k10) | $(cell sat.k10) | $(cell cpu.k10) |
+	| kernel only, 10,000 iptables rules | $(cell zl.k10k) | $(cell sat.k10k) | $(cell cpu.k10k) |
+
+	zero-loss: $zl_note. saturation: delivered packets/s with the generator flat out, median of $SAT_RUNS.
+
+	### Queues (fwd, 10 rules, every packet)
+
+	| queues | zero-loss pps | saturation pps |
+	|---|---|---|
+	| 1 | $(cell zl.fwd10) | $(cell sat.fwd10) |
+	| 2 | $(cell zl.fwdq2) | $(cell sat.fwdq2) |
+	| N = $NCPU | $(cell zl.fwdqN) | $(cell sat.fwdqN) |
+
+	### Stateful mode (new connections queued), TCP
+
+	| measurement | fwd 10 rules | fwd 10,000 rules | kernel 10 rules | kernel 10,000 rules |
+	|---|---|---|---|---|
+	| new connections/s ($CONN_PAR in flight) | $(cell conn.fwd10) | $(cell conn.fwd10k) | $(cell conn.k10) | $(cell conn.k10k) |
+	| bulk TCP Mbit/s | $(cell bulk.fwd10) | - | $(cell bulk.k10) | - |
+	| bulk TCP Mbit/s, every-packet mode | $(cell bulk.fwd10e) | - | $(cell bulk.k10e) | - |
+
+	### Latency (UDP echo at $(cell pingrate) pps, both directions through the gateway)
+
+	| path | RTT p50 us | RTT p99 us |
+	|---|---|---|
+	| fwd, 10 rules, every packet | $(cell p50.fwd) | $(cell p99.fwd) |
+	| kernel only, 10 rules | $(cell p50.k) | $(cell p99.k) |
+	| added per packet (difference / 2 traversals) | $(cell p50.added) | $(cell p99.added) |
+
+	### Ratios against the targets
+
+	| ratio | value | target | met |
+	|---|---|---|---|
+	| fwd 10k rules / bare, zero-loss | $(ratio zl.fwd10k zl.bare) | >= 1.0x | $(meets "$(ratio zl.fwd10k zl.bare)" ">=" 1.0) |
+	| fwd 10k rules / bare, saturation | $(ratio sat.fwd10k sat.bare) | | |
+	| fwd 10k / 10 rules, zero-loss | $(ratio zl.fwd10k zl.fwd10) | >= 0.95x | $(meets "$(ratio zl.fwd10k zl.fwd10)" ">=" 0.95) |
+	| fwd 10k / 10 rules, saturation | $(ratio sat.fwd10k sat.fwd10) | | |
+	| fwd / kernel, 10 rules, zero-loss | $(ratio zl.fwd10 zl.k10) | | |
+	| fwd / kernel, 10k rules, zero-loss | $(ratio zl.fwd10k zl.k10k) | | |
+	| fwd / kernel, new connections/s, 10 rules | $(ratio conn.fwd10 conn.k10) | >= 0.8x | $(meets "$(ratio conn.fwd10 conn.k10)" ">=" 0.8) |
+	| fwd / kernel, new connections/s, 10k rules | $(ratio conn.fwd10k conn.k10k) | >= 0.8x | $(meets "$(ratio conn.fwd10k conn.k10k)" ">=" 0.8) |
+	| fwd / kernel, bulk TCP | $(ratio bulk.fwd10 bulk.k10) | >= 0.9x | $(meets "$(ratio bulk.fwd10 bulk.k10)" ">=" 0.9) |
+	| p99 added latency per packet, us | $(cell p99.added) | < 100 | $(meets "$(cell p99.added)" "<" 100) |
+	EOF
+}
+
+# ---------------------------------------------------------------- main
+
+# Nothing can run: one reason at the top, SKIP in every cell.
+skip_all() {
+	SKIP_ALL=$1
+	for k in zl.fwd10 sat.fwd10 zl.fwd10k sat.fwd10k zl.bare sat.bare zl.k10 sat.k10 \
+		zl.k10k sat.k10k zl.fwdq2 sat.fwdq2 zl.fwdqN sat.fwdqN conn.fwd10 conn.fwd10k \
+		conn.k10 conn.k10k bulk.fwd10 bulk.k10 bulk.fwd10e bulk.k10e p50.fwd p99.fwd \
+		p50.k p99.k p50.added p99.added pingrate; do
+		put "$k" "SKIP"
+	done
+}
+
+finish() {
+	mkdir -p "$B/bench"
+	report >"$T/report.md"
+	cp "$T/report.md" "$OUT"
+	cat "$T/report.md"
+	echo "e2e: written to $OUT" >&2
+}
+
+main() {
+	mkdir -p "$B/bench"
+	if [ "$(id -u)" != 0 ]; then
+		skip_all "not root"
+		finish
+		return 0
+	fi
+	for p in blast sink nfq_bare; do
+		if [ ! -x "$BIN/$p" ]; then
+			skip_all "$BIN/$p not built (make B=$B bench)"
+			finish
+			return 0
+		fi
+	done
+	if ! setup_net 2>"$T/net.err"; then
+		skip_all "no network namespaces: $(head -n1 "$T/net.err")"
+		finish
+		return 0
+	fi
+	make_rulesets
+	start=$(date +%s)
+
+	bench_udp kernel-10 k10
+	bench_udp kernel-10000 k10k
+	bench_udp bare bare
+	bench_udp fwd-10-q1 fwd10
+	bench_udp fwd-10000-q1 fwd10k
+	bench_udp fwd-10-q2 fwdq2
+	if [ "$NCPU" -gt 2 ]; then
+		bench_udp "fwd-10-q$NCPU" fwdqN
+	elif [ "$NCPU" = 2 ]; then
+		put zl.fwdqN "same as 2 queues (N = 2)"
+		put sat.fwdqN "same as 2 queues (N = 2)"
+	else
+		put zl.fwdqN "same as 1 queue (N = 1)"
+		put sat.fwdqN "same as 1 queue (N = 1)"
+	fi
+
+	bench_conn fwd-10-stateful-q1 fwd10
+	bench_conn fwd-10000-stateful-q1 fwd10k
+	bench_conn kernel-10-stateful k10
+	bench_conn kernel-10000-stateful k10k
+	bench_bulk fwd-10-stateful-q1 fwd10
+	bench_bulk kernel-10-stateful k10
+	bench_bulk fwd-10-q1 fwd10e
+	bench_bulk kernel-10 k10e
+
+	# Latency at half fwd's zero-loss rate (the kernel's when fwd has none).
+	zl=$(get zl.fwd10)
+	isnum "$zl" || zl=$(get zl.k10)
+	if isnum "$zl" && [ "$zl" -gt 0 ]; then
+		rate=$((zl / 2))
+		[ $rate -gt $PING_MAX ] && rate=$PING_MAX
+		[ $rate -lt 1000 ] && rate=1000
+		put pingrate "$rate"
+		bench_ping fwd-10-q1 fwd $rate
+		bench_ping kernel-10 k $rate
+		for p in p50 p99; do
+			f=$(get $p.fwd)
+			k=$(get $p.k)
+			if isnum "$f" && isnum "$k"; then
+				put $p.added "$(echo "$f $k" | awk '{ printf "%.1f", ($1 - $2) / 2 }')"
+			else
+				put $p.added "SKIP needs both fwd and kernel"
+			fi
+		done
+	else
+		skip_all_ping="no zero-loss rate to take half of"
+		for k in p50.fwd p99.fwd p50.k p99.k p50.added p99.added pingrate; do
+			put $k "SKIP $skip_all_ping"
+		done
+	fi
+	log "done in $(($(date +%s) - start)) s"
+	finish
+}
+
+main

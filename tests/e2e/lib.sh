@@ -1,0 +1,383 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - shared code of fwd's end-to-end tests (bash; sourced by test_*.sh).
+#
+# A test calls `e2e_init "$@"` (arguments: FWD_BINARY BUILD_DIR), then
+# `topo_up`, starts servers and fwd, makes assertions and ends with
+# `e2e_finish`. Exit codes: 0 pass, 1 fail, 77 skip.
+#
+# Topology, in three fresh namespaces named after this shell's pid:
+#
+#   client                  gateway (fwd runs here)                 server
+#   veth-c 10.10.1.2/24 --- veth-gw-c 10.10.1.1  veth-gw-s 10.10.2.1 --- veth-s 10.10.2.2/24
+#          fd00:1::2/64               fd00:1::1            fd00:2::1            fd00:2::2/64
+#
+# Nothing runs in the host's namespace except reading files; the host's
+# iptables are never touched. An EXIT trap kills everything this test
+# started and deletes the namespaces, on success, failure and Ctrl-C alike.
+
+PY=/usr/bin/python3
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$E2E_DIR/../.." && pwd)
+
+NS_C="fwd-e2e-c-$$"
+NS_G="fwd-e2e-g-$$"
+NS_S="fwd-e2e-s-$$"
+# Fixed MACs, so neighbour entries can be permanent: no ARP or neighbour
+# discovery traffic runs through fwd while a test counts packets.
+MAC_C=02:fd:00:01:00:02
+MAC_GC=02:fd:00:01:00:01
+MAC_GS=02:fd:00:02:00:01
+MAC_S=02:fd:00:02:00:02
+
+E2E_FAILS=0
+E2E_BG_PIDS=()
+E2E_NS_MADE=()
+FWD_PID=""
+TEST_NAME=$(basename "$0" .sh)
+
+say() { printf '%s: %s\n' "$TEST_NAME" "$*"; }
+
+skip() {
+	printf 'SKIP %s: %s\n' "$TEST_NAME" "$*"
+	exit 77
+}
+
+# Why end-to-end tests cannot run here, or nothing when they can.
+e2e_unavailable() {
+	local probe="fwd-e2e-probe-$$" err
+	[ "$(id -u)" = 0 ] || { echo "not root"; return; }
+	for t in ip iptables ip6tables iptables-save ip6tables-save timeout; do
+		command -v "$t" >/dev/null 2>&1 || { echo "$t not found"; return; }
+	done
+	[ -x "$PY" ] || { echo "$PY not found"; return; }
+	if ! err=$(ip netns add "$probe" 2>&1); then
+		echo "ip netns add failed: $err"
+		return
+	fi
+	if ! err=$(ip netns exec "$probe" iptables -t mangle -A PREROUTING \
+			-j NFQUEUE --queue-num 0 2>&1); then
+		ip netns del "$probe" 2>/dev/null
+		echo "NFQUEUE unavailable: $err"
+		return
+	fi
+	if ! err=$(ip netns exec "$probe" ip6tables -t mangle -A PREROUTING \
+			-j NFQUEUE --queue-num 0 2>&1); then
+		ip netns del "$probe" 2>/dev/null
+		echo "NFQUEUE unavailable for IPv6: $err"
+		return
+	fi
+	ip netns del "$probe" 2>/dev/null
+}
+
+e2e_init() {
+	FWD=${1:?usage: $0 FWD_BINARY [BUILD_DIR]}
+	BUILD_DIR=${2:-$(dirname "$FWD")}
+	case $FWD in /*) ;; *) FWD="$PWD/$FWD" ;; esac
+	local why
+	if [ -z "${E2E_PREFLIGHT_OK:-}" ]; then
+		why=$(e2e_unavailable)
+		[ -z "$why" ] || skip "$why"
+	fi
+	if [ ! -x "$FWD" ]; then
+		say "FAIL: fwd binary '$FWD' not found or not executable"
+		exit 1
+	fi
+	T=$(mktemp -d "/tmp/fwd-e2e-$TEST_NAME.XXXXXX")
+	SOCK="$T/fwd.sock"
+	PIDFILE="$T/fwd.pid"
+	FWD_LOG="$T/fwd.log"
+	: >"$FWD_LOG"
+	trap e2e_cleanup EXIT
+	trap 'say "interrupted"; exit 130' INT
+	trap 'say "terminated (timeout?)"; exit 143' TERM
+}
+
+e2e_cleanup() {
+	local rc=$? pid ns
+	trap - EXIT INT TERM
+	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -s "${FWD_LOG:-/nonexistent}" ]; then
+		say "fwd log (last 40 lines):"
+		tail -n 40 "$FWD_LOG" | sed 's/^/    | /'
+	fi
+	for pid in $FWD_PID "${E2E_BG_PIDS[@]}"; do
+		{ kill -KILL "$pid" && wait "$pid"; } 2>/dev/null
+	done
+	# Anything else still running inside our own namespaces was started by
+	# this test (ip netns exec children); end it by pid.
+	for ns in "${E2E_NS_MADE[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -KILL "$pid" 2>/dev/null
+		done
+	done
+	for ns in "${E2E_NS_MADE[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "${T:-}" ] && [ -d "$T" ]; then
+		if [ -n "${E2E_KEEP:-}" ]; then say "kept $T"; else rm -rf "$T"; fi
+	fi
+	exit "$rc"
+}
+
+e2e_finish() {
+	if [ "$E2E_FAILS" -gt 0 ]; then
+		say "FAILED: $E2E_FAILS assertion(s)"
+		exit 1
+	fi
+	say "ok"
+	exit 0
+}
+
+# --- assertions: each prints what it expected and what it got ---------
+
+fail() {
+	say "FAIL: $*"
+	E2E_FAILS=$((E2E_FAILS + 1))
+}
+
+pass() { say "ok: $*"; }
+
+assert_eq() {	# DESC EXPECTED ACTUAL
+	if [ "$2" == "$3" ]; then pass "$1 (= $3)"; else fail "$1: expected '$2', got '$3'"; fi
+}
+
+assert_ge() {	# DESC MIN ACTUAL
+	if [[ "$3" =~ ^[0-9]+$ ]] && [ "$3" -ge "$2" ]; then
+		pass "$1 ($3 >= $2)"
+	else
+		fail "$1: expected >= $2, got '$3'"
+	fi
+}
+
+assert_range() {	# DESC MIN MAX ACTUAL
+	if [[ "$4" =~ ^[0-9]+$ ]] && [ "$4" -ge "$2" ] && [ "$4" -le "$3" ]; then
+		pass "$1 ($4 in $2..$3)"
+	else
+		fail "$1: expected $2..$3, got '$4'"
+	fi
+}
+
+assert_grep() {	# DESC ERE FILE
+	if grep -Eq -- "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1: no line of $(basename "$3") matches /$2/"
+	fi
+}
+
+assert_no_grep() {	# DESC ERE FILE
+	local hit
+	if hit=$(grep -Em1 -- "$2" "$3"); then
+		fail "$1: expected no line matching /$2/, got '$hit'"
+	else
+		pass "$1"
+	fi
+}
+
+# Poll COMMAND... every 0.1 s until it succeeds or SECONDS pass.
+wait_for() {	# SECONDS COMMAND...
+	local deadline=$(($(date +%s%N) + $1 * 1000000000))
+	shift
+	while ! "$@"; do
+		[ "$(date +%s%N)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# --- topology -----------------------------------------------------------
+
+ns_name() {	# c|g|s
+	case $1 in c) echo "$NS_C" ;; g) echo "$NS_G" ;; s) echo "$NS_S" ;; *) echo "$1" ;; esac
+}
+
+nsx() {	# c|g|s COMMAND...
+	local ns
+	ns=$(ns_name "$1")
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+ns_new() {
+	ip netns add "$1" || { say "FAIL: ip netns add $1"; exit 1; }
+	E2E_NS_MADE+=("$1")
+	ip netns exec "$1" ip link set lo up
+	# No router solicitations or DAD: fewer packets through fwd.
+	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.router_solicitations=0 \
+		net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.accept_dad=0
+}
+
+topo_up() {
+	ns_new "$NS_C"
+	ns_new "$NS_G"
+	ns_new "$NS_S"
+	ip -n "$NS_G" link add veth-gw-c address $MAC_GC type veth \
+		peer name veth-c address $MAC_C netns "$NS_C" || exit 1
+	ip -n "$NS_G" link add veth-gw-s address $MAC_GS type veth \
+		peer name veth-s address $MAC_S netns "$NS_S" || exit 1
+	nsx g sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+
+	topo_if c veth-c 10.10.1.2/24 fd00:1::2/64
+	topo_if g veth-gw-c 10.10.1.1/24 fd00:1::1/64
+	topo_if g veth-gw-s 10.10.2.1/24 fd00:2::1/64
+	topo_if s veth-s 10.10.2.2/24 fd00:2::2/64
+	nsx c ip route add default via 10.10.1.1
+	nsx c ip -6 route add default via fd00:1::1
+	nsx s ip route add default via 10.10.2.1
+	nsx s ip -6 route add default via fd00:2::1
+
+	topo_neigh c veth-c 10.10.1.1 fd00:1::1 $MAC_GC
+	topo_neigh g veth-gw-c 10.10.1.2 fd00:1::2 $MAC_C
+	topo_neigh g veth-gw-s 10.10.2.2 fd00:2::2 $MAC_S
+	topo_neigh s veth-s 10.10.2.1 fd00:2::1 $MAC_GS
+}
+
+topo_if() {	# NS IFACE V4 V6
+	nsx "$1" ip addr add "$3" dev "$2"
+	nsx "$1" ip addr add "$4" dev "$2" nodad
+	nsx "$1" ip link set "$2" up
+}
+
+topo_neigh() {	# NS IFACE V4 V6 MAC
+	nsx "$1" ip neigh replace "$3" lladdr "$5" dev "$2" nud permanent
+	nsx "$1" ip -6 neigh replace "$4" lladdr "$5" dev "$2" nud permanent
+}
+
+# --- background processes in the namespaces -------------------------------
+
+# A simple command put in the background is exec'd by the forked shell, and
+# `ip netns exec` execs its command too, so $! is the process itself (a
+# function in the background would leave a subshell in between).
+bg() {	# NS LOGFILE COMMAND...  (pid in BG_PID)
+	local ns log=$2
+	ns=$(ns_name "$1")
+	shift 2
+	ip netns exec "$ns" "$@" >>"$log" 2>&1 &
+	BG_PID=$!
+	E2E_BG_PIDS+=("$BG_PID")
+}
+
+alive() {	# PID: running and not a zombie
+	local state
+	[ -r "/proc/$1/stat" ] || return 1
+	state=$(sed 's/.*) \([A-Za-z]\).*/\1/' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# Echo servers in the server namespace; arrivals go to $T/events.
+servers_start() {	# echo.py options (--tcp P,P --udp P ...)
+	local ready="$T/echo.ready"
+	rm -f "$ready"
+	: >>"$T/events"
+	bg s "$T/echo.log" "$PY" "$E2E_DIR/echo.py" --events "$T/events" --ready "$ready" "$@"
+	ECHO_PID=$BG_PID
+	wait_for 10 test -e "$ready" || { say "FAIL: echo server did not start"; cat "$T/echo.log"; exit 1; }
+}
+
+# Arrivals at the server for PROTO PORT (from any client address).
+server_seen() {	# PROTO PORT [PEER]
+	grep -c "^$1 $2 ${3:-}" "$T/events"
+}
+
+# Client in the client namespace; prints the answer or timeout/refused.
+client() {	# tcp|udp HOST PORT [client.py options]
+	nsx c "$PY" "$E2E_DIR/client.py" "$@"
+}
+
+# --- fwd ------------------------------------------------------------------
+
+# Start fwd in the gateway namespace and wait until its control socket
+# answers. Extra arguments go to `fwd run`.
+fwd_start() {	# RULES [ARGS...]
+	local rules=$1
+	shift
+	FWD_RULES=$rules
+	echo "--- fwd run -c $rules $* ($(date +%T.%N))" >>"$FWD_LOG"
+	ip netns exec "$NS_G" "$FWD" run -c "$rules" --foreground --socket "$SOCK" \
+		--pidfile "$PIDFILE" "$@" >>"$FWD_LOG" 2>&1 &
+	FWD_PID=$!
+	FWD_START_MS=$(now_ms)
+	if ! fwd_wait_ready 10; then
+		fail "fwd did not answer 'fwd stats' within 10 s (pid $FWD_PID)"
+		e2e_finish
+	fi
+}
+
+fwd_ready() {
+	alive "$FWD_PID" || return 2
+	nsx g "$FWD" stats --socket "$SOCK" >/dev/null 2>&1
+}
+
+fwd_wait_ready() {	# SECONDS
+	local deadline=$(($(now_ms) + $1 * 1000)) rc
+	while :; do
+		fwd_ready
+		rc=$?
+		[ $rc = 0 ] && return 0
+		[ $rc = 2 ] && { say "fwd exited during start-up"; return 1; }
+		[ "$(now_ms)" -lt "$deadline" ] || return 1
+		sleep 0.05
+	done
+}
+
+# SIGTERM and wait; FWD_STATUS is fwd's exit status (or "hung").
+fwd_stop() {
+	FWD_STATUS=none
+	[ -n "$FWD_PID" ] || return 0
+	kill -TERM "$FWD_PID" 2>/dev/null
+	if wait_for 10 fwd_gone; then
+		wait "$FWD_PID" 2>/dev/null
+		FWD_STATUS=$?
+	else
+		FWD_STATUS=hung
+		kill -KILL "$FWD_PID" 2>/dev/null
+		wait "$FWD_PID" 2>/dev/null
+	fi
+	FWD_PID=""
+}
+
+fwd_gone() { ! alive "$FWD_PID"; }
+
+fwd_kill9() {
+	kill -KILL "$FWD_PID" 2>/dev/null
+	wait "$FWD_PID" 2>/dev/null
+	FWD_PID=""
+}
+
+fwd_hup() { kill -HUP "$FWD_PID"; }
+
+# `fwd stats --json` into FILE; fails the test when it is not JSON.
+stats() {	# FILE
+	if ! nsx g "$FWD" stats --socket "$SOCK" --json >"$1" 2>"$1.err"; then
+		fail "fwd stats --json failed: $(cat "$1.err")"
+		return 1
+	fi
+	"$PY" "$E2E_DIR/jget.py" "$1" >/dev/null || { fail "fwd stats --json is not a JSON object: $(head -c 300 "$1")"; return 1; }
+}
+
+jget() {	# FILE PATH...
+	"$PY" "$E2E_DIR/jget.py" "$@"
+}
+
+# Wait until fwd's log has at least N lines matching ERE (logging is
+# asynchronous).
+log_wait() {	# N ERE [SECONDS]
+	wait_for "${3:-3}" log_has "$1" "$2"
+}
+
+log_has() { [ "$(grep -Ec -- "$2" "$FWD_LOG")" -ge "$1" ]; }
+
+log_count() { grep -Ec -- "$1" "$FWD_LOG"; }
+
+# Sanitizer reports in fwd's log fail any test (the ASan build runs the same
+# tests).
+assert_no_sanitizer_report() {
+	assert_no_grep "no sanitizer report in fwd's log" \
+		'ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|SUMMARY: .*Sanitizer' \
+		"$FWD_LOG"
+}
+
+# Write a rules file atomically (fwd may read it at any moment on reload).
+rules_put() {	# SOURCE DEST
+	cp "$1" "$2.tmp" && mv -f "$2.tmp" "$2"
+}

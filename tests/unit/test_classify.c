@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_classify.c - small hand-made rulesets with known answers: first match
+ * wins, the default, family separation, packets without ports, interface
+ * classes, rule info, and shadow warnings that must and must not appear.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fwd/ruleset.h"
+#include "oracle.h"
+
+static struct fwd_config *load(const char *yaml)
+{
+	struct fwd_diags d;
+	struct fwd_config *c;
+
+	diags_init(&d, "test");
+	c = config_parse(yaml, strlen(yaml), &d);
+	if (!c)
+		fprintf(stderr, "%s", d.text ? d.text : "");
+	diags_free(&d);
+	assert_non_null(c);
+	return c;
+}
+
+static struct fwd_key key4(uint8_t proto, uint32_t src, uint32_t sport, uint32_t dst,
+			   uint32_t dport)
+{
+	struct fwd_key k = { .family = 4, .proto = proto, .sport = sport, .dport = dport };
+
+	k.src = src;
+	k.dst = dst;
+	return k;
+}
+
+/* classify() on K via IFNAME, checked against the oracle too. */
+static int judge(const struct fwd_config *c, const struct fwd_ruleset *rs, struct fwd_key k,
+		 const char *ifname)
+{
+	int got;
+
+	k.iface = ruleset_iface_class(rs, ifname);
+	got = classify(rs, &k);
+	assert_int_equal(got, oracle_classify(c, &k, ifname));
+	return got;
+}
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (b) << 16 | (c) << 8 | (d))
+
+static void test_first_match_and_default(void **state)
+{
+	struct fwd_config *c = load("version: 1\ndefault: drop\nlog: drops\nrules:\n"
+				    "  - {name: ssh, proto: tcp, dport: 22, action: allow}\n"
+				    "  - {name: lan, src: 10.0.0.0/8, action: drop}\n"
+				    "  - {name: web, proto: tcp, dport: [80, 443], action: forward, to: 192.168.1.5:8080}\n");
+	struct fwd_ruleset *rs = ruleset_compile(c);
+	const struct fwd_rule_info *ri;
+
+	(void)state;
+	assert_non_null(rs);
+	assert_int_equal(judge(c, rs, key4(6, IP(10, 1, 1, 1), 1234, IP(1, 2, 3, 4), 22), ""), 0);
+	assert_int_equal(judge(c, rs, key4(6, IP(10, 1, 1, 1), 1234, IP(1, 2, 3, 4), 80), ""), 1);
+	assert_int_equal(judge(c, rs, key4(6, IP(11, 1, 1, 1), 1234, IP(1, 2, 3, 4), 443), ""), 2);
+	assert_int_equal(judge(c, rs, key4(17, IP(11, 1, 1, 1), 1234, IP(1, 2, 3, 4), 443), ""), -1);
+	assert_int_equal(ruleset_nrules(rs), 3);
+	assert_int_equal(ruleset_default(rs), FWD_DROP);
+	assert_true(ruleset_default_log(rs));
+	ri = ruleset_rule(rs, 1);
+	assert_string_equal(ri->name, "lan");
+	assert_true(ri->log);
+	assert_int_equal(ri->mark, 0);
+	ri = ruleset_rule(rs, 2);
+	assert_false(ri->log);
+	assert_int_equal(ri->action, FWD_FORWARD);
+	assert_int_equal(ri->mark, FWD_MARK_BASE + 2);
+	assert_int_equal(ri->to.port, 8080);
+	assert_null(ruleset_rule(rs, 3));
+	assert_true(ruleset_memory(rs) > 0);
+	ruleset_free(rs);
+	config_free(c);
+}
+
+static void test_family_and_noport(void **state)
+{
+	struct fwd_config *c = load("version: 1\ndefault: allow\nrules:\n"
+				    "  - {name: v4, src: 0.0.0.0/0, proto: tcp, action: drop}\n"
+				    "  - {name: dns, dport: 53, action: drop}\n"
+				    "  - {name: v6, src: \"2000::/3\", action: drop}\n"
+				    "  - {name: anyport, proto: udp, action: allow}\n");
+	struct fwd_ruleset *rs = ruleset_compile(c);
+	struct fwd_key k6 = { .family = 6, .proto = 6, .sport = 1, .dport = 80 };
+
+	(void)state;
+	assert_non_null(rs);
+	assert_int_equal(judge(c, rs, key4(6, 1, 1, 2, 80), ""), 0);
+	assert_int_equal(judge(c, rs, key4(17, 1, 1, 2, 53), ""), 1);
+	/* no ports: the dport rule must not match, the later rule does */
+	assert_int_equal(judge(c, rs, key4(17, 1, FWD_NOPORT, 2, FWD_NOPORT), ""), 3);
+	assert_int_equal(judge(c, rs, key4(1, 1, FWD_NOPORT, 2, FWD_NOPORT), ""), -1);
+	/* a v4-only rule never matches v6, even with the same low bits */
+	k6.src = 1;
+	assert_int_equal(judge(c, rs, k6, ""), -1);
+	k6.src = (fwd_u128)0x2001 << 112 | 1;
+	assert_int_equal(judge(c, rs, k6, ""), 2);
+	ruleset_free(rs);
+	config_free(c);
+}
+
+static void test_iface_classes(void **state)
+{
+	struct fwd_config *c = load("version: 1\ndefault: drop\nrules:\n"
+				    "  - {name: lo, in: lo, action: allow}\n"
+				    "  - {name: eth1, in: eth1, action: drop}\n"
+				    "  - {name: eths, in: eth+, action: allow}\n"
+				    "  - {name: notwan, in: \"!wan0\", action: drop}\n");
+	struct fwd_ruleset *rs = ruleset_compile(c);
+	struct fwd_key k = key4(6, 1, 1, 2, 3);
+
+	(void)state;
+	assert_non_null(rs);
+	assert_int_equal(judge(c, rs, k, "lo"), 0);
+	assert_int_equal(judge(c, rs, k, "eth1"), 1);
+	assert_int_equal(judge(c, rs, k, "eth0"), 2);
+	assert_int_equal(judge(c, rs, k, "eth"), 2);
+	assert_int_equal(judge(c, rs, k, "eth10"), 2);
+	assert_int_equal(judge(c, rs, k, "wan0"), -1);
+	assert_int_equal(judge(c, rs, k, "wan1"), 3);
+	assert_int_equal(judge(c, rs, k, ""), 3);
+	assert_int_equal(ruleset_iface_class(rs, "eth0"), ruleset_iface_class(rs, "eth7"));
+	assert_int_not_equal(ruleset_iface_class(rs, "eth0"), ruleset_iface_class(rs, "eth1"));
+	ruleset_free(rs);
+	config_free(c);
+}
+
+/* The text of the shadow warnings of YAML. */
+static unsigned shadows(const char *yaml, char *out, size_t outlen)
+{
+	struct fwd_config *c = load(yaml);
+	struct fwd_diags d;
+	unsigned n;
+
+	diags_init(&d, "test");
+	n = ruleset_shadows(c, &d);
+	snprintf(out, outlen, "%s", d.text ? d.text : "");
+	diags_free(&d);
+	config_free(c);
+	return n;
+}
+
+static void test_shadow_yes(void **state)
+{
+	char txt[4096];
+
+	(void)state;
+	assert_int_equal(shadows("version: 1\ndefault: drop\nrules:\n"
+				 "  - {name: wide, proto: tcp, dport: 1-1000, action: allow}\n"
+				 "  - {name: ok, proto: udp, dport: 22, action: allow}\n"
+				 "  - {name: narrow, proto: tcp, src: 10.0.0.0/8, dport: 22, action: drop}\n",
+				 txt, sizeof(txt)), 1);
+	assert_non_null(strstr(txt, "test:6:"));
+	assert_non_null(strstr(txt, "warning: rule 'narrow' is never reached: rule 'wide' (line 4) matches first"));
+	/* the second of two identical rules, and a negation covering a range */
+	assert_int_equal(shadows("version: 1\ndefault: drop\nrules:\n"
+				 "  - {name: a, in: eth+, dport: \"!22\", action: allow}\n"
+				 "  - {name: b, in: eth0, dport: 23-80, action: allow}\n"
+				 "  - {name: c, in: eth+, dport: \"!22\", action: drop}\n",
+				 txt, sizeof(txt)), 2);
+	assert_non_null(strstr(txt, "rule 'b' is never reached: rule 'a'"));
+	assert_non_null(strstr(txt, "rule 'c' is never reached: rule 'a'"));
+}
+
+static void test_shadow_no(void **state)
+{
+	char txt[4096];
+
+	(void)state;
+	/* a port rule does not cover a rule without ports (packets with no ports) */
+	assert_int_equal(shadows("version: 1\ndefault: drop\nrules:\n"
+				 "  - {name: p, dport: 0-65535, action: allow}\n"
+				 "  - {name: all, action: drop}\n", txt, sizeof(txt)), 0);
+	/* a v4 source does not cover both families */
+	assert_int_equal(shadows("version: 1\ndefault: drop\nrules:\n"
+				 "  - {name: v4, src: 0.0.0.0/0, action: allow}\n"
+				 "  - {name: any, proto: tcp, action: drop}\n", txt, sizeof(txt)), 0);
+	/* only the union of two rules covers the third: not one rule alone */
+	assert_int_equal(shadows("version: 1\ndefault: drop\nrules:\n"
+				 "  - {name: lo, dport: 1-100, action: allow}\n"
+				 "  - {name: hi, dport: 101-200, action: allow}\n"
+				 "  - {name: mid, dport: 50-150, action: drop}\n", txt, sizeof(txt)), 0);
+	/* interfaces: eth+ does not cover a negated interface */
+	assert_int_equal(shadows("version: 1\ndefault: drop\nrules:\n"
+				 "  - {name: e, in: eth+, action: allow}\n"
+				 "  - {name: ne, in: \"!eth0\", action: drop}\n", txt, sizeof(txt)), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_match_and_default),
+		cmocka_unit_test(test_family_and_noport),
+		cmocka_unit_test(test_iface_classes),
+		cmocka_unit_test(test_shadow_yes),
+		cmocka_unit_test(test_shadow_no),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,675 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_diff.c - differential test of the compiled classifier.
+ *
+ * Random rulesets (ports, ranges, $sets, negations, v4/v6, protocols,
+ * interfaces with prefix wildcards and negation) are written as YAML and
+ * loaded with config_parse(). Each random packet is judged three ways that
+ * must agree: classify() on the compiled table, the linear oracle over the
+ * loaded config, and a third matcher over the generator's own description of
+ * the rules (negations and set references unresolved), which catches a
+ * loader that resolves them wrongly. Every shadow warning is checked too:
+ * no packet may match the shadowed rule without matching the rule named.
+ *
+ * Seeded and reproducible: FWD_SEED=N reruns one seed.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "fwd/ruleset.h"
+#include "oracle.h"
+
+#define MAXE 4		/* elements per list */
+#define NSETS 6
+
+static uint64_t rng;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static uint32_t below(uint32_t n)
+{
+	return (uint32_t)(rnd() % n);
+}
+
+/* ---- the generator's own description of a ruleset ---------------------- */
+
+struct pelem {			/* port element: range or $set, maybe negated */
+	bool neg;
+	int set;		/* -1: the range below */
+	uint32_t lo, hi;
+};
+struct aelem {			/* address element: CIDR or $set, maybe negated */
+	bool neg;
+	int set;
+	int fam;
+	fwd_u128 lo, hi;
+	char text[64];
+};
+struct ielem {
+	bool neg, prefix;
+	char name[16];
+};
+struct grule {
+	bool v4only;		/* forward rule: only its target's family (rules.c) */
+	int nproto;		/* 0: field absent */
+	int proto[MAXE];	/* -1 any */
+	bool proto_neg[MAXE];
+	int nsrc, ndst, nsport, ndport, nin;
+	struct aelem src[MAXE], dst[MAXE];
+	struct pelem sport[MAXE], dport[MAXE];
+	struct ielem in[MAXE];
+};
+struct gpset {
+	int n;
+	struct pelem e[MAXE];	/* never neg, never set */
+};
+struct gaset {
+	int n;
+	struct aelem e[MAXE];	/* maybe neg, never set */
+};
+struct gen {
+	int nrules;
+	struct grule *r;
+	struct gpset ps[NSETS];
+	struct gaset as[NSETS];
+};
+
+/* Values rules are built from, so packets can hit them. */
+static const uint32_t port_pool[] = { 0, 1, 22, 53, 80, 443, 1023, 1024, 8080, 65535 };
+static const uint32_t v4_pool[] = { 0x0a000000, 0x0a010200, 0xc0a80100, 0xc6336400,
+				    0xcb007100, 0x7f000001, 0xffffffff, 0x00000000 };
+static const char *const if_pool[] = { "eth0", "eth1", "eth10", "wan", "wan0", "lo", "br-lan",
+				       "e" };
+static const int proto_pool[] = { 6, 17, 1, 58, -1 };
+static const char *const proto_name[] = { "tcp", "udp", "icmp", "icmpv6", "any" };
+
+static fwd_u128 v6_base(int i)
+{
+	static const uint64_t hi[] = { 0x20010db800000000ull, 0x20010db800010000ull,
+				       0xfe80000000000000ull, 0x0ull };
+
+	return (fwd_u128)hi[i % 4] << 64 | (uint64_t)(i / 4);
+}
+
+static void gen_port(struct pelem *e)
+{
+	uint32_t a = port_pool[below(10)], b;
+
+	e->set = -1;
+	e->neg = below(6) == 0;
+	a = below(3) ? a : below(65536);
+	b = below(3) ? a : a + below(2000);
+	e->lo = a;
+	e->hi = b > 65535 ? 65535 : b;
+}
+
+static void gen_cidr(struct aelem *e)
+{
+	e->set = -1;
+	e->neg = false;
+	if (below(3)) {
+		unsigned len = 8 + below(25);
+		uint32_t base = v4_pool[below(8)] ^ (below(4) ? 0 : (uint32_t)rnd());
+		uint32_t mask = len == 32 ? ~0u : ~(~0u >> len);
+
+		e->fam = 4;
+		e->lo = base & mask;
+		e->hi = (base & mask) | ~mask;
+		snprintf(e->text, sizeof(e->text), "%u.%u.%u.%u/%u", (base & mask) >> 24,
+			 ((base & mask) >> 16) & 255, ((base & mask) >> 8) & 255, base & mask & 255,
+			 len);
+	} else {
+		unsigned len = 16 + below(113);
+		fwd_u128 base = v6_base((int)below(12));
+		fwd_u128 mask = len == 128 ? ~(fwd_u128)0 : ~(~(fwd_u128)0 >> len);
+		uint64_t h = (uint64_t)((base & mask) >> 64);
+
+		e->fam = 6;
+		e->lo = base & mask;
+		e->hi = (base & mask) | ~mask;
+		snprintf(e->text, sizeof(e->text), "%x:%x:%x:%x::%x/%u", (unsigned)(h >> 48),
+			 (unsigned)(h >> 32) & 0xffff, (unsigned)(h >> 16) & 0xffff,
+			 (unsigned)h & 0xffff, (unsigned)(base & mask & 0xffff), len);
+	}
+}
+
+static void gen_sets(struct gen *g)
+{
+	for (int s = 0; s < NSETS; s++) {
+		g->ps[s].n = 1 + (int)below(MAXE);
+		for (int k = 0; k < g->ps[s].n; k++) {
+			gen_port(&g->ps[s].e[k]);
+			g->ps[s].e[k].neg = false;
+		}
+		g->as[s].n = 1 + (int)below(MAXE);
+		for (int k = 0; k < g->as[s].n; k++)
+			gen_cidr(&g->as[s].e[k]);
+		/* a negated element inside a set, never of a /0 */
+		g->as[s].e[0].neg = below(4) == 0;
+	}
+}
+
+static int gen_ports(struct pelem *e)
+{
+	int n = below(2) ? 0 : 1 + (int)below(MAXE);
+
+	for (int k = 0; k < n; k++) {
+		gen_port(&e[k]);
+		if (!below(5))
+			e[k].set = (int)below(NSETS);
+	}
+	return n;
+}
+
+static int gen_addrs(struct aelem *e)
+{
+	int n = below(2) ? 0 : 1 + (int)below(MAXE);
+
+	for (int k = 0; k < n; k++) {
+		gen_cidr(&e[k]);
+		e[k].neg = below(6) == 0;
+		if (!below(5))
+			e[k].set = (int)below(NSETS);
+	}
+	return n;
+}
+
+/* A forward rule's src/dst must keep an address of its target's family. */
+static void keep_v4(struct aelem *e, int n)
+{
+	if (!n)
+		return;
+	do
+		gen_cidr(&e[n - 1]);
+	while (e[n - 1].fam != 4);
+}
+
+static void gen_rule(struct grule *r, bool forward)
+{
+	memset(r, 0, sizeof(*r));
+	r->v4only = forward;
+	r->nproto = below(3) ? 1 + (int)below(2) : 0;
+	for (int k = 0; k < r->nproto; k++) {
+		r->proto[k] = (int)below(5);
+		r->proto_neg[k] = below(8) == 0;
+	}
+	r->nsrc = gen_addrs(r->src);
+	r->ndst = below(2) ? gen_addrs(r->dst) : 0;
+	r->nsport = below(4) ? 0 : gen_ports(r->sport);
+	r->ndport = gen_ports(r->dport);
+	if ((r->nsport || r->ndport) && r->nproto) {	/* ports need tcp or udp */
+		r->proto[0] = (int)below(2);
+		r->proto_neg[0] = false;
+	}
+	if (forward) {
+		keep_v4(r->src, r->nsrc);
+		keep_v4(r->dst, r->ndst);
+	}
+	r->nin = below(4) ? 0 : 1 + (int)below(3);
+	for (int k = 0; k < r->nin; k++) {
+		const char *nm = if_pool[below(8)];
+
+		r->in[k].neg = below(5) == 0;
+		r->in[k].prefix = below(3) == 0;
+		snprintf(r->in[k].name, sizeof(r->in[k].name), "%.*s", r->in[k].prefix ?
+			 (int)(1 + below((uint32_t)strlen(nm))) : 15, nm);
+	}
+}
+
+/* ---- the generator's matcher ---------------------------------------------- */
+
+static bool pelem_match(const struct gen *g, const struct pelem *e, uint32_t p)
+{
+	bool m = false;
+
+	if (e->set < 0)
+		m = e->lo <= p && p <= e->hi;
+	for (int k = 0; e->set >= 0 && k < g->ps[e->set].n; k++)
+		m |= g->ps[e->set].e[k].lo <= p && p <= g->ps[e->set].e[k].hi;
+	return m != e->neg;
+}
+
+static bool ports_match(const struct gen *g, const struct pelem *e, int n, uint32_t p)
+{
+	if (!n)
+		return true;
+	if (p == FWD_NOPORT)
+		return false;
+	for (int k = 0; k < n; k++)
+		if (pelem_match(g, &e[k], p))
+			return true;
+	return false;
+}
+
+/* A negated address matches only its own family (see rules.c addr_scalar()). */
+static bool cidr_match(const struct aelem *e, int fam, fwd_u128 a)
+{
+	if (e->fam != fam)
+		return false;
+	return (e->lo <= a && a <= e->hi) != e->neg;
+}
+
+static bool aelem_match(const struct gen *g, const struct aelem *e, int fam, fwd_u128 a)
+{
+	const struct gaset *s;
+	bool has = false, in = false;
+
+	if (e->set < 0)
+		return cidr_match(e, fam, a);
+	s = &g->as[e->set];
+	for (int k = 0; k < s->n; k++) {
+		has |= s->e[k].fam == fam;	/* prefixes >= 8: never empty */
+		in |= cidr_match(&s->e[k], fam, a);
+	}
+	return e->neg ? has && !in : in;
+}
+
+static bool addrs_match(const struct gen *g, const struct aelem *e, int n, int fam, fwd_u128 a)
+{
+	if (!n)
+		return true;
+	for (int k = 0; k < n; k++)
+		if (aelem_match(g, &e[k], fam, a))
+			return true;
+	return false;
+}
+
+static bool gproto_match(const struct grule *r, int proto)
+{
+	if (!r->nproto)
+		return true;
+	for (int k = 0; k < r->nproto; k++) {
+		int p = proto_pool[r->proto[k]];
+		bool m = p < 0 || p == proto;
+
+		if (m != r->proto_neg[k])
+			return true;
+	}
+	return false;
+}
+
+static bool gin_match(const struct grule *r, const char *name)
+{
+	if (!r->nin)
+		return true;
+	for (int k = 0; k < r->nin; k++) {
+		const struct ielem *e = &r->in[k];
+		bool m = e->prefix ? !strncmp(name, e->name, strlen(e->name)) : !strcmp(name, e->name);
+
+		if (m != e->neg)
+			return true;
+	}
+	return false;
+}
+
+static bool grule_match(const struct gen *g, const struct grule *r, const struct fwd_key *k,
+			const char *ifname)
+{
+	return (!r->v4only || k->family == 4) && gproto_match(r, k->proto) &&
+	       addrs_match(g, r->src, r->nsrc, k->family, k->src) &&
+	       addrs_match(g, r->dst, r->ndst, k->family, k->dst) &&
+	       ports_match(g, r->sport, r->nsport, k->sport) &&
+	       ports_match(g, r->dport, r->ndport, k->dport) && gin_match(r, ifname);
+}
+
+static int gen_classify(const struct gen *g, const struct fwd_key *k, const char *ifname)
+{
+	for (int i = 0; i < g->nrules; i++)
+		if (grule_match(g, &g->r[i], k, ifname))
+			return i;
+	return -1;
+}
+
+/* ---- YAML ------------------------------------------------------------------ */
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (b->len + (size_t)n + 1 > b->cap) {
+		b->cap = (b->len + (size_t)n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		assert_non_null(b->s);
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static void put_pelem(struct buf *b, const struct pelem *e)
+{
+	if (e->set >= 0)
+		put(b, "\"%s$p%d\"", e->neg ? "!" : "", e->set);
+	else if (e->lo == e->hi)
+		put(b, "\"%s%u\"", e->neg ? "!" : "", e->lo);
+	else
+		put(b, "\"%s%u-%u\"", e->neg ? "!" : "", e->lo, e->hi);
+}
+
+static void put_aelem(struct buf *b, const struct aelem *e)
+{
+	if (e->set >= 0)
+		put(b, "\"%s$a%d\"", e->neg ? "!" : "", e->set);
+	else
+		put(b, "\"%s%s\"", e->neg ? "!" : "", e->text);
+}
+
+static void put_ports(struct buf *b, const char *key, const struct pelem *e, int n)
+{
+	if (!n)
+		return;
+	put(b, "    %s: [", key);
+	for (int k = 0; k < n; k++) {
+		put(b, k ? ", " : "");
+		put_pelem(b, &e[k]);
+	}
+	put(b, "]\n");
+}
+
+static void put_addrs(struct buf *b, const char *key, const struct aelem *e, int n)
+{
+	if (!n)
+		return;
+	put(b, "    %s: [", key);
+	for (int k = 0; k < n; k++) {
+		put(b, k ? ", " : "");
+		put_aelem(b, &e[k]);
+	}
+	put(b, "]\n");
+}
+
+static void put_rule(struct buf *b, int i, const struct grule *r)
+{
+	static const char *const act[] = { "allow", "drop", "forward\n    to: 10.9.8.7:80" };
+
+	put(b, "  - name: r%d\n", i);
+	if (r->nproto) {
+		put(b, "    proto: [");
+		for (int k = 0; k < r->nproto; k++)
+			put(b, "%s\"%s%s\"", k ? ", " : "", r->proto_neg[k] ? "!" : "",
+			    proto_name[r->proto[k]]);
+		put(b, "]\n");
+	}
+	put_addrs(b, "src", r->src, r->nsrc);
+	put_addrs(b, "dst", r->dst, r->ndst);
+	put_ports(b, "sport", r->sport, r->nsport);
+	put_ports(b, "dport", r->dport, r->ndport);
+	if (r->nin) {
+		put(b, "    in: [");
+		for (int k = 0; k < r->nin; k++)
+			put(b, "%s\"%s%s%s\"", k ? ", " : "", r->in[k].neg ? "!" : "", r->in[k].name,
+			    r->in[k].prefix ? "+" : "");
+		put(b, "]\n");
+	}
+	put(b, "    action: %s\n", act[i % 3]);
+}
+
+static char *gen_yaml(const struct gen *g)
+{
+	struct buf b = { 0 };
+
+	put(&b, "version: 1\ndefault: drop\nsets:\n");
+	for (int s = 0; s < NSETS; s++) {
+		put(&b, "  p%d: [", s);
+		for (int k = 0; k < g->ps[s].n; k++) {
+			put(&b, k ? ", " : "");
+			put_pelem(&b, &g->ps[s].e[k]);
+		}
+		put(&b, "]\n  a%d: [", s);
+		for (int k = 0; k < g->as[s].n; k++) {
+			put(&b, k ? ", " : "");
+			put_aelem(&b, &g->as[s].e[k]);
+		}
+		put(&b, "]\n");
+	}
+	put(&b, "rules:\n");
+	for (int i = 0; i < g->nrules; i++)
+		put_rule(&b, i, &g->r[i]);
+	return b.s;
+}
+
+/* ---- packets ------------------------------------------------------------------- */
+
+/* A value near a rule's edge, inside it, or anywhere. */
+static fwd_u128 near(fwd_u128 lo, fwd_u128 hi, fwd_u128 max)
+{
+	switch (below(6)) {
+	case 0: return lo;
+	case 1: return hi;
+	case 2: return lo ? lo - 1 : lo;
+	case 3: return hi < max ? hi + 1 : hi;
+	case 4: return hi - lo + 1 ? lo + ((fwd_u128)rnd() << 64 | rnd()) % (hi - lo + 1) :
+				     ((fwd_u128)rnd() << 64 | rnd()) & max;
+	default: return ((fwd_u128)rnd() << 64 | rnd()) & max;
+	}
+}
+
+static fwd_u128 pick_addr(const struct gen *g, const struct grule *r, int fam, bool src)
+{
+	const struct aelem *e = src ? r->src : r->dst;
+	int n = src ? r->nsrc : r->ndst;
+	fwd_u128 max = fam == 4 ? 0xffffffffu : ~(fwd_u128)0;
+	const struct aelem *x;
+
+	if (!n)
+		return near(0, max, max);
+	x = &e[below((uint32_t)n)];
+	if (x->set >= 0)
+		x = &g->as[x->set].e[below((uint32_t)g->as[x->set].n)];
+	if (x->fam != fam)
+		return near(0, max, max);
+	return near(x->lo, x->hi, max);
+}
+
+static uint32_t pick_port(const struct gen *g, const struct pelem *e, int n)
+{
+	const struct pelem *x;
+
+	if (!below(8))
+		return FWD_NOPORT;
+	if (!n)
+		return (uint32_t)near(0, 65535, 65535);
+	x = &e[below((uint32_t)n)];
+	if (x->set >= 0)
+		x = &g->ps[x->set].e[below((uint32_t)g->ps[x->set].n)];
+	return (uint32_t)near(x->lo, x->hi, 65535);
+}
+
+static const char *pick_if(const struct grule *r, char *tmp)
+{
+	static const char *const extra[] = { "", "eth", "eth2", "wan7", "br-lan0", "x" };
+
+	if (r->nin && below(2)) {
+		const struct ielem *e = &r->in[below((uint32_t)r->nin)];
+
+		snprintf(tmp, 16, "%s%s", e->name, e->prefix && below(2) ? "9" : "");
+		return tmp;
+	}
+	return below(2) ? if_pool[below(8)] : extra[below(6)];
+}
+
+/* A packet aimed at a random rule's values, so rules get hit. */
+static const char *gen_packet(const struct gen *g, int ri, struct fwd_key *k, char *tmp)
+{
+	const struct grule *r = &g->r[ri];
+	static const int protos[] = { 6, 17, 1, 58, 0, 255 };
+
+	memset(k, 0, sizeof(*k));
+	k->family = below(2) ? 4 : 6;
+	if (r->nsrc && !r->src[0].neg && r->src[0].set < 0 && below(4))
+		k->family = (uint8_t)r->src[0].fam;
+	k->proto = (uint8_t)(r->nproto && below(4) ? (proto_pool[r->proto[0]] < 0 ? 6 :
+			      proto_pool[r->proto[0]]) : protos[below(6)]);
+	k->src = pick_addr(g, r, k->family, true);
+	k->dst = pick_addr(g, r, k->family, false);
+	k->sport = pick_port(g, r->sport, r->nsport);
+	k->dport = pick_port(g, r->dport, r->ndport);
+	return pick_if(r, tmp);
+}
+
+/* ---- the test ---------------------------------------------------------------------- */
+
+static uint64_t seed;
+static const char *cur_yaml;	/* printed with a mismatch when small */
+static unsigned long packets, hits, shadows;
+
+static void print_key(const struct fwd_key *k, const char *ifname)
+{
+	fprintf(stderr, "  packet: family=%u proto=%u src=%016llx%016llx dst=%016llx%016llx "
+		"sport=%u dport=%u in='%s'\n", k->family, k->proto,
+		(unsigned long long)(k->src >> 64), (unsigned long long)k->src,
+		(unsigned long long)(k->dst >> 64), (unsigned long long)k->dst, k->sport, k->dport,
+		ifname);
+}
+
+static void check_packet(const struct gen *g, const struct fwd_config *c,
+			 const struct fwd_ruleset *rs, struct fwd_key *k, const char *ifname)
+{
+	int got, want, mine;
+
+	k->iface = ruleset_iface_class(rs, ifname);
+	got = classify(rs, k);
+	want = oracle_classify(c, k, ifname);
+	mine = gen_classify(g, k, ifname);
+	packets++;
+	hits += want >= 0;
+	if (got == want && want == mine)
+		return;
+	fprintf(stderr, "mismatch: %d rules, seed %llu: classify=%d oracle=%d generator=%d\n",
+		g->nrules, (unsigned long long)seed, got, want, mine);
+	print_key(k, ifname);
+	if (g->nrules <= 20)
+		fprintf(stderr, "%s", cur_yaml);
+	fail();
+}
+
+/* "rule 'rJ' is never reached: rule 'rI' (line N)": J and I from one line. */
+static const char *next_shadow(const char *s, int *j, int *i)
+{
+	const char *w = s ? strstr(s, "warning: rule 'r") : NULL;
+
+	if (!w || sscanf(w, "warning: rule 'r%d' is never reached: rule 'r%d'", j, i) != 2)
+		return NULL;
+	return w + 1;
+}
+
+/* No packet aimed at the shadowed rule may match it without the earlier one. */
+static void check_shadows(const struct gen *g, const struct fwd_config *c)
+{
+	struct fwd_diags d;
+	const char *p;
+	int j, i;
+	char tmp[16];
+
+	diags_init(&d, "gen");
+	ruleset_shadows(c, &d);
+	for (p = next_shadow(d.text, &j, &i); p; p = next_shadow(p, &j, &i)) {
+		assert_true(i < j);
+		shadows++;
+		for (int n = 0; n < 200; n++) {
+			struct fwd_key k;
+			const char *ifname = gen_packet(g, j, &k, tmp);
+
+			if (oracle_rule_matches(&c->rules[j], &k, ifname) &&
+			    !oracle_rule_matches(&c->rules[i], &k, ifname)) {
+				fprintf(stderr, "wrong shadow warning, seed %llu: r%d by r%d\n",
+					(unsigned long long)seed, j, i);
+				print_key(&k, ifname);
+				fail();
+			}
+		}
+	}
+	diags_free(&d);
+}
+
+static void one_round(int nrules, int npackets)
+{
+	struct gen g = { .nrules = nrules };
+	struct fwd_diags d;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	char *yaml, tmp[16];
+
+	g.r = calloc((size_t)nrules, sizeof(*g.r));
+	assert_non_null(g.r);
+	gen_sets(&g);
+	for (int i = 0; i < nrules; i++)
+		gen_rule(&g.r[i], i % 3 == 2);
+	yaml = gen_yaml(&g);
+	cur_yaml = yaml;
+	diags_init(&d, "gen");
+	c = config_parse(yaml, strlen(yaml), &d);
+	if (!c)
+		fprintf(stderr, "seed %llu: generated file rejected:\n%s\n%s",
+			(unsigned long long)seed, d.text ? d.text : "", yaml);
+	assert_non_null(c);
+	assert_int_equal(c->nrules, (unsigned)nrules);
+	rs = ruleset_compile(c);
+	assert_non_null(rs);
+	assert_int_equal(ruleset_nrules(rs), (unsigned)nrules);
+	for (int n = 0; n < npackets; n++) {
+		struct fwd_key k;
+		const char *ifname = gen_packet(&g, (int)below((uint32_t)nrules), &k, tmp);
+
+		check_packet(&g, c, rs, &k, ifname);
+	}
+	check_shadows(&g, c);
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+	free(yaml);
+	free(g.r);
+}
+
+static void test_random_rulesets(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 120; round++) {
+		int nrules = round % 3 == 0 ? 1 + (int)below(10) :
+			     round % 3 == 1 ? 10 + (int)below(90) : 100 + (int)below(901);
+
+		one_round(nrules, 1000);
+	}
+	printf("test_diff: seed %llu, %lu packets, %lu matched a rule, %lu shadow warnings checked\n",
+	       (unsigned long long)seed, packets, hits, shadows);
+	assert_true(packets >= 100000);
+	assert_true(hits * 4 > packets);	/* the packets must exercise the rules */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_random_rulesets),
+	};
+	const char *env = getenv("FWD_SEED");
+
+	seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL);
+	printf("test_diff: seed %llu (rerun with FWD_SEED=%llu)\n", (unsigned long long)seed,
+	       (unsigned long long)seed);
+	rng = seed * 0x9e3779b97f4a7c15ull + 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_hooks.c - the iptables-restore text fwd installs, checked line by
+ * line against the expected text (the hooks' golden files, inline).
+ *
+ * With an argument the binary is the driver of tests/e2e/test_hooks.sh:
+ *   test_hooks --install FILE   install fwd's chains for rules file FILE
+ *   test_hooks --remove         remove them
+ * Both refuse to run unless FWD_TEST_HOST_NETNS names the inode of another
+ * network namespace than their own: a test must never change the host's
+ * firewall.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "fwd/hooks.h"
+
+static const struct fwd_hooks_conf stateful1 = {
+	.queue_base = 0, .queues = 1, .inspect = FWD_INSPECT_NEW, .fail = FWD_FAIL_CLOSED,
+};
+static const struct fwd_hooks_conf every4 = {
+	.queue_base = 10, .queues = 4, .inspect = FWD_INSPECT_EVERY, .fail = FWD_FAIL_OPEN,
+};
+
+static const char nat_empty[] =
+	"*nat\n"
+	":FWD-DNAT - [0:0]\n"
+	"-I PREROUTING -m comment --comment fwd -j FWD-DNAT\n"
+	"COMMIT\n";
+
+static void test_stateful_one_queue_fail_closed(void **state)
+{
+	static const char want[] =
+		"*mangle\n"
+		":FWD-QUEUE - [0:0]\n"
+		"-I PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
+		"-A FWD-QUEUE -i lo -j RETURN\n"
+		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
+		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n"
+		"-A FWD-QUEUE -j NFQUEUE --queue-num 0\n"
+		"COMMIT\n";
+	char buf[4096], full[4096];
+
+	(void)state;
+	snprintf(full, sizeof(full), "%s%s", want, nat_empty);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		int n = hooks_render(fam, &stateful1, NULL, buf, sizeof(buf));
+
+		assert_int_equal(n, (int)strlen(full));
+		assert_string_equal(buf, full);
+	}
+}
+
+static void test_every_packet_four_queues_fail_open(void **state)
+{
+	static const char want[] =
+		"*mangle\n"
+		":FWD-QUEUE - [0:0]\n"
+		"-I PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
+		"-A FWD-QUEUE -i lo -j RETURN\n"
+		"-A FWD-QUEUE -j NFQUEUE --queue-balance 10:13 --queue-bypass --queue-cpu-fanout\n"
+		"COMMIT\n";
+	char buf[4096], full[4096];
+
+	(void)state;
+	snprintf(full, sizeof(full), "%s%s", want, nat_empty);
+	assert_int_equal(hooks_render(4, &every4, NULL, buf, sizeof(buf)), (int)strlen(full));
+	assert_string_equal(buf, full);
+}
+
+static void test_one_queue_fail_open(void **state)
+{
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[4096];
+
+	(void)state;
+	hc.queue_base = 7;
+	hc.fail = FWD_FAIL_OPEN;
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "-A FWD-QUEUE -j NFQUEUE --queue-num 7 --queue-bypass\n"));
+	assert_null(strstr(buf, "fanout"));
+}
+
+/* Rules straight from an array: non-forward rules and other families skipped. */
+static void test_forward_rules_array(void **state)
+{
+	const struct fwd_rule_info rules[] = {
+		{ .name = "ssh", .action = FWD_ALLOW },
+		{ .name = "web-to-dmz", .action = FWD_FORWARD, .mark = 0x0f000001,
+		  .to = { .family = 4, .addr = 0xc0a80a05, .port = 80 } },
+		{ .name = "v6 web", .action = FWD_FORWARD, .mark = 0x0f000002,
+		  .to = { .family = 6, .addr = (fwd_u128)0x20010db8 << 96 | 5, .port = 8443 } },
+		{ .name = "same-port", .action = FWD_FORWARD, .mark = 0x0f000003,
+		  .to = { .family = 4, .addr = 0x0a000001, .port = 0 } },
+		{ .name = "v6-same-port", .action = FWD_FORWARD, .mark = 0x0f000004,
+		  .to = { .family = 6, .addr = 1, .port = 0 } },
+	};
+	static const char want4[] =
+		"*nat\n"
+		":FWD-DNAT - [0:0]\n"
+		"-I PREROUTING -m comment --comment fwd -j FWD-DNAT\n"
+		"-A FWD-DNAT -p tcp -m mark --mark 0x0f000001/0xffffffff -m comment --comment fwd:web-to-dmz"
+		" -j DNAT --to-destination 192.168.10.5:80\n"
+		"-A FWD-DNAT -p udp -m mark --mark 0x0f000001/0xffffffff -m comment --comment fwd:web-to-dmz"
+		" -j DNAT --to-destination 192.168.10.5:80\n"
+		"-A FWD-DNAT -m mark --mark 0x0f000001/0xffffffff -m comment --comment fwd:web-to-dmz"
+		" -j DNAT --to-destination 192.168.10.5\n"
+		"-A FWD-DNAT -m mark --mark 0x0f000003/0xffffffff -m comment --comment fwd:same-port"
+		" -j DNAT --to-destination 10.0.0.1\n"
+		"COMMIT\n";
+	static const char want6[] =
+		"*nat\n"
+		":FWD-DNAT - [0:0]\n"
+		"-I PREROUTING -m comment --comment fwd -j FWD-DNAT\n"
+		"-A FWD-DNAT -p tcp -m mark --mark 0x0f000002/0xffffffff"	/* name not plain */
+		" -j DNAT --to-destination [2001:db8::5]:8443\n"
+		"-A FWD-DNAT -p udp -m mark --mark 0x0f000002/0xffffffff"
+		" -j DNAT --to-destination [2001:db8::5]:8443\n"
+		"-A FWD-DNAT -m mark --mark 0x0f000002/0xffffffff"
+		" -j DNAT --to-destination 2001:db8::5\n"
+		"-A FWD-DNAT -m mark --mark 0x0f000004/0xffffffff -m comment --comment fwd:v6-same-port"
+		" -j DNAT --to-destination ::1\n"
+		"COMMIT\n";
+	size_t n = sizeof(rules) / sizeof(rules[0]);
+	char buf[4096];
+
+	(void)state;
+	assert_true(hooks_render_rules(4, &stateful1, rules, n, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, want4));
+	assert_string_equal(strstr(buf, "*nat\n"), want4);
+	assert_true(hooks_render_rules(6, &stateful1, rules, n, buf, sizeof(buf)) > 0);
+	assert_string_equal(strstr(buf, "*nat\n"), want6);
+}
+
+/* The same through the real rules compiler. */
+static void test_forward_rules_compiled(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"default: drop\n"
+		"rules:\n"
+		"  - name: ssh\n"
+		"    proto: tcp\n"
+		"    dport: 22\n"
+		"    action: allow\n"
+		"  - name: web4\n"
+		"    proto: tcp\n"
+		"    dport: 8080\n"
+		"    action: forward\n"
+		"    to: 192.168.10.5:80\n"
+		"  - name: web6\n"
+		"    proto: tcp\n"
+		"    dport: 8443\n"
+		"    action: forward\n"
+		"    to: \"[2001:db8::5]:443\"\n";
+	struct fwd_diags d;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	char buf[4096], want[512];
+
+	(void)state;
+	diags_init(&d, "hooks.yaml");
+	c = config_parse(yaml, sizeof(yaml) - 1, &d);
+	if (!c)
+		fail_msg("%s", d.text ? d.text : "config_parse failed");
+	rs = ruleset_compile(c);
+	assert_non_null(rs);
+	assert_int_equal(ruleset_nrules(rs), 3);
+
+	assert_true(hooks_render(4, &stateful1, rs, buf, sizeof(buf)) > 0);
+	snprintf(want, sizeof(want), "-A FWD-DNAT -p tcp -m mark --mark 0x%08x/0xffffffff -m "
+		 "comment --comment fwd:web4 -j DNAT --to-destination 192.168.10.5:80\n",
+		 ruleset_rule(rs, 1)->mark);
+	assert_non_null(strstr(buf, want));
+	assert_null(strstr(buf, "web6"));
+	assert_null(strstr(buf, "ssh"));
+
+	assert_true(hooks_render(6, &stateful1, rs, buf, sizeof(buf)) > 0);
+	snprintf(want, sizeof(want), "-A FWD-DNAT -p udp -m mark --mark 0x%08x/0xffffffff -m "
+		 "comment --comment fwd:web6 -j DNAT --to-destination [2001:db8::5]:443\n",
+		 ruleset_rule(rs, 2)->mark);
+	assert_non_null(strstr(buf, want));
+	assert_null(strstr(buf, "web4"));
+	assert_int_not_equal(ruleset_rule(rs, 1)->mark, ruleset_rule(rs, 2)->mark);
+
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+}
+
+static void test_render_errors(void **state)
+{
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[4096];
+
+	(void)state;
+	assert_int_equal(hooks_render(5, &hc, NULL, buf, sizeof(buf)), -EINVAL);
+	hc.queues = 0;
+	assert_int_equal(hooks_render(4, &hc, NULL, buf, sizeof(buf)), -EINVAL);
+	hc.queues = 2;
+	hc.queue_base = 65535;			/* 65535:65536 is no queue range */
+	assert_int_equal(hooks_render(4, &hc, NULL, buf, sizeof(buf)), -EINVAL);
+	hc.queue_base = 65534;
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "--queue-balance 65534:65535 "));
+	assert_int_equal(hooks_render(4, &stateful1, NULL, buf, 100), -ENOSPC);
+}
+
+/*
+ * The e2e driver must not touch the firewall of the host it runs on. The
+ * script passes the inode of its own (the host's) network namespace in
+ * FWD_TEST_HOST_NETNS; the driver runs only in a different one. PID 1's
+ * namespace is checked too when it is readable.
+ */
+static int in_own_netns(void)
+{
+	const char *host = getenv("FWD_TEST_HOST_NETNS");
+	struct stat self, init;
+	char *end;
+	unsigned long long ino;
+
+	if (!host || !*host || stat("/proc/self/ns/net", &self) < 0)
+		return 0;
+	errno = 0;
+	ino = strtoull(host, &end, 10);
+	if (errno || *end || ino == (unsigned long long)self.st_ino)
+		return 0;
+	if (stat("/proc/1/ns/net", &init) == 0 && init.st_ino == self.st_ino)
+		return 0;
+	return 1;
+}
+
+static int driver_install(const char *path)
+{
+	struct fwd_hooks_conf hc = stateful1;
+	struct fwd_diags d;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	int r;
+
+	diags_init(&d, path);
+	c = config_load(path, &d);
+	if (!c) {
+		fprintf(stderr, "%s", d.text ? d.text : "config_load failed\n");
+		diags_free(&d);
+		return 1;
+	}
+	rs = ruleset_compile(c);
+	if (c->daemon.queues)
+		hc.queues = c->daemon.queues;
+	hc.queue_base = c->daemon.queue_num;
+	hc.inspect = c->daemon.inspect;
+	hc.fail = c->daemon.fail;
+	r = rs ? hooks_install(&hc, rs) : -ENOMEM;
+	if (r < 0)
+		fprintf(stderr, "hooks_install: %s\n", strerror(-r));
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+	return r < 0;
+}
+
+static int driver(int argc, char **argv)
+{
+	if (!in_own_netns()) {
+		fprintf(stderr, "test_hooks: %s refused: run it with ip netns exec and "
+			"FWD_TEST_HOST_NETNS set to the host's netns inode\n", argv[1]);
+		return 2;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--install"))
+		return driver_install(argv[2]);
+	if (argc == 2 && !strcmp(argv[1], "--remove"))
+		return hooks_remove() < 0;
+	fprintf(stderr, "usage: test_hooks [--install FILE | --remove]\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stateful_one_queue_fail_closed),
+		cmocka_unit_test(test_every_packet_four_queues_fail_open),
+		cmocka_unit_test(test_one_queue_fail_open),
+		cmocka_unit_test(test_forward_rules_array),
+		cmocka_unit_test(test_forward_rules_compiled),
+		cmocka_unit_test(test_render_errors),
+	};
+
+	if (argc > 1)
+		return driver(argc, argv);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_rules.c - the loader's normalisation: what a field says in YAML and
+ * the ranges it becomes (negation, lists, sets, services, ranges, v6), and
+ * the files it must reject.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "fwd/config.h"
+
+static struct fwd_config *load(const char *yaml, struct fwd_diags *d)
+{
+	diags_init(d, "t.yaml");
+	return config_parse(yaml, strlen(yaml), d);
+}
+
+/* Load a file with one rule whose body is BODY (already indented). */
+static struct fwd_config *rule(const char *body)
+{
+	char buf[4096];
+	struct fwd_diags d;
+	struct fwd_config *c;
+
+	snprintf(buf, sizeof(buf),
+		 "version: 1\nsets:\n  web: [80, 443, 8000-8099]\n"
+		 "  nets: [10.0.0.0/8, \"2001:db8::/32\"]\n"
+		 "rules:\n  - name: r\n%s    action: allow\n", body);
+	c = load(buf, &d);
+	if (!c)
+		fprintf(stderr, "%s", d.text ? d.text : "");
+	diags_free(&d);
+	assert_non_null(c);
+	assert_int_equal(c->nrules, 1);
+	return c;
+}
+
+/* The first error of a file that must be rejected. */
+static void rejects(const char *yaml, const char *needle)
+{
+	struct fwd_diags d;
+	struct fwd_config *c = load(yaml, &d);
+
+	assert_null(c);
+	assert_true(d.errors > 0);
+	if (!strstr(d.text, needle))
+		fail_msg("expected '%s' in:\n%s", needle, d.text);
+	diags_free(&d);
+}
+
+static void assert_ports(const struct fwd_portset *p, const uint32_t *want, uint32_t n)
+{
+	assert_int_equal(p->n, n);
+	for (uint32_t i = 0; i < n; i++) {
+		assert_int_equal(p->r[i].lo, want[2 * i]);
+		assert_int_equal(p->r[i].hi, want[2 * i + 1]);
+	}
+}
+
+static void test_port_forms(void **state)
+{
+	struct fwd_config *c;
+	static const uint32_t list[] = { 22, 22, 80, 80, 443, 443, 1024, 2048, 8000, 8099 };
+	static const uint32_t neg[] = { 0, 21, 23, 65535 };
+	static const uint32_t ge[] = { 1024, 65535 };
+	static const uint32_t lt[] = { 0, 1023 };
+
+	(void)state;
+	c = rule("    proto: tcp\n    dport: [22, $web, \"1024:2048\", 443]\n");
+	assert_true(c->rules[0].present & FWD_F_DPORT);
+	assert_false(c->rules[0].present & FWD_F_SPORT);
+	assert_ports(&c->rules[0].dport, list, 5);
+	config_free(c);
+
+	c = rule("    proto: tcp\n    dport: \"!22\"\n    sport: \">=1024\"\n");
+	assert_ports(&c->rules[0].dport, neg, 2);
+	assert_ports(&c->rules[0].sport, ge, 1);
+	config_free(c);
+
+	c = rule("    dport: \"<1024\"\n");
+	assert_ports(&c->rules[0].dport, lt, 1);
+	config_free(c);
+
+	/* Overlapping and adjacent ranges merge into one. */
+	c = rule("    dport: [10-20, 15-30, 31, 5-9]\n");
+	{
+		static const uint32_t m[] = { 5, 31 };
+
+		assert_ports(&c->rules[0].dport, m, 1);
+	}
+	config_free(c);
+}
+
+static void test_services(void **state)
+{
+	struct fwd_config *c;
+	static const uint32_t ssh[] = { 22, 22 };
+	static const uint32_t dom[] = { 53, 53 };
+
+	(void)state;
+	c = rule("    proto: tcp\n    dport: ssh\n");
+	assert_ports(&c->rules[0].dport, ssh, 1);
+	config_free(c);
+	/* No proto: the union of tcp and udp. */
+	c = rule("    dport: domain\n");
+	assert_ports(&c->rules[0].dport, dom, 1);
+	config_free(c);
+	/* "ssh" is tcp only in /etc/services. */
+	rejects("version: 1\nrules:\n  - {name: a, proto: udp, dport: ssh, action: drop}\n",
+		"unknown service 'ssh' for udp");
+}
+
+static void test_addresses(void **state)
+{
+	struct fwd_config *c;
+	const struct fwd_addrset *a;
+
+	(void)state;
+	c = rule("    src: [10.1.0.0/16, 10.0.0.0/16, 192.168.1.1]\n");
+	a = &c->rules[0].src;
+	assert_int_equal(a->n4, 2);
+	assert_int_equal(a->n6, 0);
+	assert_int_equal(a->v4[0].lo, 0x0a000000);
+	assert_int_equal(a->v4[0].hi, 0x0a01ffff);
+	assert_int_equal(a->v4[1].lo, 0xc0a80101);
+	assert_int_equal(a->v4[1].hi, 0xc0a80101);
+	config_free(c);
+
+	c = rule("    dst: \"2001:db8::/32\"\n");
+	a = &c->rules[0].dst;
+	assert_int_equal(a->n6, 1);
+	assert_true(a->v6[0].lo == (fwd_u128)0x20010db8 << 96);
+	assert_true(a->v6[0].hi == ((fwd_u128)0x20010db8 << 96 | (((fwd_u128)1 << 96) - 1)));
+	config_free(c);
+}
+
+/* "!x" complements within each family x names, and only those. */
+static void test_negation(void **state)
+{
+	struct fwd_config *c;
+	const struct fwd_addrset *a;
+
+	(void)state;
+	c = rule("    src: \"!10.0.0.0/8\"\n");
+	a = &c->rules[0].src;
+	assert_int_equal(a->n6, 0);
+	assert_int_equal(a->n4, 2);
+	assert_int_equal(a->v4[0].lo, 0);
+	assert_int_equal(a->v4[0].hi, 0x09ffffff);
+	assert_int_equal(a->v4[1].lo, 0x0b000000);
+	assert_int_equal(a->v4[1].hi, 0xffffffff);
+	config_free(c);
+
+	c = rule("    src: \"!$nets\"\n");
+	a = &c->rules[0].src;
+	assert_int_equal(a->n4, 2);
+	assert_int_equal(a->n6, 2);
+	assert_true(a->v6[0].lo == 0);
+	assert_true(a->v6[0].hi == ((fwd_u128)0x20010db8 << 96) - 1);
+	assert_true(a->v6[1].hi == ~(fwd_u128)0);
+	config_free(c);
+}
+
+static void test_proto_iface(void **state)
+{
+	struct fwd_config *c;
+	const struct fwd_rule *r;
+
+	(void)state;
+	c = rule("    proto: [tcp, udp]\n    in: [eth+, \"!wan0\"]\n");
+	r = &c->rules[0];
+	assert_true(r->present & FWD_F_PROTO);
+	assert_true(r->protos[6 / 8] & (1u << (6 % 8)));
+	assert_true(r->protos[17 / 8] & (1u << (17 % 8)));
+	assert_false(r->protos[1 / 8] & (1u << (1 % 8)));
+	assert_int_equal(r->in.n, 2);
+	assert_string_equal(r->in.p[0].name, "eth");
+	assert_true(r->in.p[0].prefix);
+	assert_true(r->in.p[1].neg);
+	assert_true(ifset_match(&r->in, "eth0"));
+	assert_true(ifset_match(&r->in, "lan0"));	/* not wan0 */
+	config_free(c);
+
+	c = rule("    in: eth+\n");
+	r = &c->rules[0];
+	assert_true(ifset_match(&r->in, "eth7"));
+	assert_false(ifset_match(&r->in, "wlan0"));
+	assert_int_equal(r->protos[0], 0xff);	/* no proto: all bits */
+	assert_false(r->present & FWD_F_PROTO);
+	config_free(c);
+}
+
+static void test_forward_family(void **state)
+{
+	struct fwd_diags d;
+	struct fwd_config *c;
+
+	(void)state;
+	c = load("version: 1\nrules:\n"
+		 "  - {name: f, dport: 8080, action: forward, to: \"[2001:db8::5]\"}\n"
+		 "  - {name: g, src: [10.0.0.0/8, \"fd00::/8\"], action: forward, to: 10.0.0.9:80}\n",
+		 &d);
+	assert_non_null(c);
+	assert_int_equal(c->rules[0].to.family, 6);
+	assert_int_equal(c->rules[0].to.port, 0);
+	assert_true(c->rules[0].present & FWD_F_SRC);
+	assert_int_equal(c->rules[0].src.n4, 0);
+	assert_int_equal(c->rules[0].src.n6, 1);
+	assert_int_equal(c->rules[1].to.port, 80);
+	assert_int_equal(c->rules[1].src.n4, 1);
+	assert_int_equal(c->rules[1].src.n6, 0);
+	config_free(c);
+	diags_free(&d);
+}
+
+static void test_rejects(void **state)
+{
+	(void)state;
+	rejects("", "no document");
+	rejects("- 1\n", "top level must be a mapping");
+	rejects("version: 1\nrules: []\n---\nversion: 1\n", "second YAML document");
+	rejects("version: 1\nrules: []\nx: &a 1\n", "anchors and aliases are not allowed");
+	rejects("version: 1\nrules:\n  - {name: a, dport: 70000, action: drop}\n",
+		"t.yaml:3:22: error: port '70000' is above 65535");
+	rejects("version: 1\nrules:\n  - {name: a, dport: 80-22, action: drop}\n",
+		"range 80-22 is reversed");
+	rejects("version: 1\nrules:\n  - {name: a, src: 10.0.0.1/24, action: drop}\n",
+		"10.0.0.1/24 has host bits set; the network is 10.0.0.0/24");
+	rejects("version: 1\nrules:\n  - {name: a, src: $foo, action: drop}\n",
+		"unknown set '$foo'");
+	rejects("version: 1\nrules:\n  - {name: a, action: drop, to: 1.2.3.4}\n",
+		"to: without action: forward");
+	rejects("version: 1\nrules:\n  - {name: a, proto: icmp, dport: 1, action: drop}\n",
+		"carry no ports");
+	rejects("version: 1\nrules:\n  - {name: a, action: drop}\n  - {name: a, action: drop}\n",
+		"duplicate rule name 'a'");
+	rejects("version: 1\nrules:\n  - {name: a, dprot: 1, action: drop}\n",
+		"unknown key 'dprot' in rule 'a'");
+	rejects("version: 1\nsets: {p: [22], a: [10.0.0.0/8]}\n"
+		"rules:\n  - {name: a, src: $p, action: drop}\n",
+		"'$p' is a set of ports, used as addresses");
+	rejects("version: 1\nrules: []\nversion: 1\n", "duplicate key 'version'");
+}
+
+/* Every problem is reported, not just the first. */
+static void test_all_errors(void **state)
+{
+	struct fwd_diags d;
+
+	(void)state;
+	assert_null(load("version: 2\nrules:\n  - {name: a, dport: 70000, action: drop}\n"
+			 "  - {name: b, src: 1.2.3.4/33, action: nope}\n", &d));
+	assert_int_equal(d.errors, 4);
+	diags_free(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_port_forms),
+		cmocka_unit_test(test_services),
+		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_negation),
+		cmocka_unit_test(test_proto_iface),
+		cmocka_unit_test(test_forward_family),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_all_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
