@@ -36,21 +36,39 @@
  */
 #include "fwd/table.h"
 
-/* The vectors of one packet, one per field the rules name. */
+/* One field of one packet: its class's exceptions, walked in word order. */
+struct fview {
+	const uint64_t *base;
+	const struct fwd_xent *x, *xend;
+	bool dense;
+};
+
+/* A list of candidate words (a class's home bits, or the homeless rules). */
+struct hcur {
+	const struct fwd_xent *p, *end;
+};
+
 struct lookup {
-	unsigned n;
-	const uint64_t *v[6];
-	const uint64_t *a[6];
+	unsigned n, nh;
+	struct fview v[6];
+	struct hcur h[7];
 };
 
 static inline void lookup_add(struct lookup *l, const struct fwd_ruleset *rs, int fld,
 			      uint32_t cls)
 {
 	const struct fwd_bvset *bs = &rs->f[fld];
+	const struct fwd_cref *cr = &bs->cls[cls];
+	struct fview *v = &l->v[l->n++];
 
-	l->v[l->n] = bs->bits + (size_t)cls * rs->words;
-	l->a[l->n] = bs->agg + (size_t)cls * rs->aggw;
-	l->n++;
+	v->base = bs->base;
+	v->x = bs->ent + cr->x;
+	v->xend = v->x + cr->nx;
+	v->dense = cr->nx == rs->words;
+	if (cr->nh) {
+		l->h[l->nh].p = bs->ent + cr->h;
+		l->h[l->nh++].end = bs->ent + cr->h + cr->nh;
+	}
 }
 
 static inline uint32_t v4_class(const struct fwd_v4map *m, uint32_t a)
@@ -94,6 +112,7 @@ static inline void lookup_fill(struct lookup *l, const struct fwd_ruleset *rs,
 	uint32_t used = rs->used;
 
 	l->n = 0;
+	l->nh = 0;
 	if (used & FWD_F_DPORT)
 		lookup_add(l, rs, FWD_FLD_DPORT, rs->dport_cls[port_index(k->dport)]);
 	if (used & FWD_F_SRC) {
@@ -117,37 +136,81 @@ static inline void lookup_fill(struct lookup *l, const struct fwd_ruleset *rs,
 			   k->iface < rs->f[FWD_FLD_IN].ncls ? k->iface : rs->if_none);
 }
 
-static inline uint64_t and_word(const struct lookup *l, const uint64_t *const *v, uint32_t w)
+/* Word W of a field's vector; W never decreases between calls. */
+static inline uint64_t probe(struct fview *v, uint32_t w)
 {
-	uint64_t x = v[0][w];
+	uint64_t x;
 
-	for (unsigned f = 1; f < l->n && x; f++)	/* most selective field first */
-		x &= v[f][w];
+	if (v->dense)
+		return v->x[w].bits;
+	while (v->x < v->xend && v->x->w < w)
+		v->x++;
+	x = v->base[w];
+	if (v->x < v->xend && v->x->w == w)
+		x ^= v->x->bits;
 	return x;
+}
+
+/* The lowest word any candidate list still holds, with its bits ORed. */
+static inline uint32_t next_candidates(struct lookup *l, uint64_t *bits)
+{
+	uint32_t w = UINT32_MAX;
+
+	for (unsigned i = 0; i < l->nh; i++)
+		if (l->h[i].p < l->h[i].end && l->h[i].p->w < w)
+			w = l->h[i].p->w;
+	*bits = 0;
+	for (unsigned i = 0; i < l->nh; i++) {
+		if (l->h[i].p < l->h[i].end && l->h[i].p->w == w) {
+			*bits |= l->h[i].p->bits;
+			l->h[i].p++;
+		}
+	}
+	return w;
 }
 
 int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 {
 	struct lookup l;
+	uint64_t x;
+	uint32_t w;
 
 	if (!rs->nrules)
 		return -1;
 	lookup_fill(&l, rs, k);
 	if (!l.n)
 		return 0;
-	for (uint32_t aw = 0; aw < rs->aggw; aw++) {
-		uint64_t m = and_word(&l, l.a, aw);
-
-		while (m) {
-			uint32_t w = aw * 64 + (uint32_t)__builtin_ctzll(m);
-			uint64_t x = and_word(&l, l.v, w);
-
-			if (x)
-				return (int)(w * 64 + (uint32_t)__builtin_ctzll(x));
-			m &= m - 1;
-		}
+	if (rs->nany) {
+		l.h[l.nh].p = rs->any;
+		l.h[l.nh++].end = rs->any + rs->nany;
+	}
+	while ((w = next_candidates(&l, &x)) != UINT32_MAX) {
+		for (unsigned f = 0; f < l.n && x; f++)
+			x &= probe(&l.v[f], w);
+		if (x)
+			return (int)(w * 64 + (uint32_t)__builtin_ctzll(x));
 	}
 	return -1;
+}
+
+uint64_t ruleset_class_word(const struct fwd_ruleset *rs, int fld, uint32_t cls, uint32_t w)
+{
+	const struct fwd_bvset *bs = &rs->f[fld];
+	const struct fwd_cref *cr = &bs->cls[cls];
+	const struct fwd_xent *e = bs->ent + cr->x;
+	uint32_t lo = 0, hi = cr->nx;
+
+	if (cr->nx == rs->words)
+		return e[w].bits;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+
+		if (e[mid].w < w)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return bs->base[w] ^ (lo < cr->nx && e[lo].w == w ? e[lo].bits : 0);
 }
 
 bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, uint64_t *out)
@@ -157,12 +220,12 @@ bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, ui
 
 	lookup_fill(&l, rs, k);
 	for (uint32_t w = 0; w < rs->words; w++) {
-		if (l.n)
-			out[w] = and_word(&l, l.v, w);
-		else if (w + 1 < rs->words || !(rs->nrules % 64))
+		if (w + 1 < rs->words || !(rs->nrules % 64))
 			out[w] = rs->nrules ? ~0ull : 0;
 		else
 			out[w] = (1ull << (rs->nrules % 64)) - 1;
+		for (unsigned f = 0; f < l.n; f++)
+			out[w] &= probe(&l.v[f], w);
 		any |= out[w];
 	}
 	return any != 0;

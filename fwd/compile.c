@@ -102,23 +102,21 @@ static int interner_add(struct interner *in, const uint64_t *v, uint32_t *id)
 	return 0;
 }
 
-/* Hand the interned vectors to the table, with their aggregates. */
-static int interner_finish(struct interner *in, struct fwd_ruleset *rs, struct fwd_bvset *bs)
+/* Hand the interned dense vectors over; sparsify() recodes them at the end. */
+static int interner_finish(struct interner *in, struct fwd_bvset *bs)
 {
-	uint32_t words = rs->words, aggw = rs->aggw;
-
 	bs->ncls = in->n;
 	bs->bits = in->vecs;
 	in->vecs = NULL;
-	bs->agg = calloc((size_t)in->n * aggw + 1, sizeof(*bs->agg));
-	if (!bs->agg)
-		return -ENOMEM;
-	for (uint32_t c = 0; c < in->n; c++)
-		for (uint32_t w = 0; w < words; w++)
-			if (bs->bits[(size_t)c * words + w])
-				bs->agg[(size_t)c * aggw + w / 64] |= 1ull << (w % 64);
-	rs->mem += (size_t)in->n * (words + aggw) * sizeof(uint64_t);
 	return 0;
+}
+
+/* Shrink an allocation to SZ bytes; keeps P when realloc fails. */
+static void *shrink(void *p, size_t sz)
+{
+	void *n = realloc(p, sz ? sz : 1);
+
+	return n ? n : p;
 }
 
 static inline void bit_set(uint64_t *v, uint32_t r)
@@ -312,7 +310,7 @@ static int build_ports(struct fwd_ruleset *rs, const struct fwd_config *c, enum 
 			tab[p] = (uint16_t)s.cls[k];
 	}
 	tab[FWD_NOPORT] = (uint16_t)id;
-	err = interner_finish(&in, rs, &rs->f[f == FS_SPORT ? FWD_FLD_SPORT : FWD_FLD_DPORT]);
+	err = interner_finish(&in, &rs->f[f == FS_SPORT ? FWD_FLD_SPORT : FWD_FLD_DPORT]);
 	if (f == FS_SPORT)
 		rs->sport_cls = tab;
 	else
@@ -340,7 +338,7 @@ static int build_v4(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 	m->n = s.nint;
 	m->start = malloc(s.nint * sizeof(*m->start));
 	m->idx = malloc(65537 * sizeof(*m->idx));
-	m->cls = s.cls;
+	m->cls = shrink(s.cls, s.nint * sizeof(*m->cls));
 	s.cls = NULL;
 	err = -ENOMEM;
 	if (!m->start || !m->idx)
@@ -353,8 +351,8 @@ static int build_v4(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 		m->idx[h] = k;
 	}
 	m->idx[65536] = s.nint - 1;
-	rs->mem += s.nint * 8 + 65537 * 4;
-	err = interner_finish(&in, rs, &rs->f[f == FS_SRC4 ? FWD_FLD_SRC4 : FWD_FLD_DST4]);
+	rs->mem += (size_t)s.nint * (sizeof(*m->start) + sizeof(*m->cls)) + 65537 * sizeof(*m->idx);
+	err = interner_finish(&in, &rs->f[f == FS_SRC4 ? FWD_FLD_SRC4 : FWD_FLD_DST4]);
 out:
 	interner_free(&in);
 	sweep_free(&s);
@@ -370,12 +368,12 @@ static int build_v6(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 
 	if (!err) {
 		m->n = s.nint;
-		m->start = s.start;
-		m->cls = s.cls;
+		m->start = shrink(s.start, s.nint * sizeof(*m->start));
+		m->cls = shrink(s.cls, s.nint * sizeof(*m->cls));
 		s.start = NULL;
 		s.cls = NULL;
-		rs->mem += s.nint * (sizeof(fwd_u128) + 4);
-		err = interner_finish(&in, rs, &rs->f[f == FS_SRC6 ? FWD_FLD_SRC6 : FWD_FLD_DST6]);
+		rs->mem += (size_t)s.nint * (sizeof(*m->start) + sizeof(*m->cls));
+		err = interner_finish(&in, &rs->f[f == FS_SRC6 ? FWD_FLD_SRC6 : FWD_FLD_DST6]);
 	}
 	interner_free(&in);
 	sweep_free(&s);
@@ -402,7 +400,7 @@ static int build_proto(struct fwd_ruleset *rs, const struct fwd_config *c)
 		rs->proto_cls[p] = (uint16_t)id;
 	}
 	if (!err)
-		err = interner_finish(&in, rs, &rs->f[FWD_FLD_PROTO]);
+		err = interner_finish(&in, &rs->f[FWD_FLD_PROTO]);
 	interner_free(&in);
 	free(v);
 	return err;
@@ -459,6 +457,7 @@ static int collect_ifreps(struct fwd_ruleset *rs, const struct fwd_config *c)
 	rs->prefix = calloc(total + 1, sizeof(*rs->prefix));
 	if (!rs->exact || !rs->prefix)
 		return -ENOMEM;
+	rs->mem += 2 * (total + 1) * sizeof(struct fwd_ifrep);
 	for (uint32_t r = 0; r < c->nrules; r++) {
 		const struct fwd_ifset *s = &c->rules[r].in;
 
@@ -476,7 +475,6 @@ static int collect_ifreps(struct fwd_ruleset *rs, const struct fwd_config *c)
 	qsort(rs->prefix, rs->nprefix, sizeof(*rs->prefix), name_cmp);
 	rs->nexact = (uint32_t)dedupe_reps(rs->exact, rs->nexact);
 	rs->nprefix = (uint32_t)dedupe_reps(rs->prefix, rs->nprefix);
-	rs->mem += (rs->nexact + rs->nprefix) * sizeof(struct fwd_ifrep);
 	return 0;
 }
 
@@ -511,7 +509,7 @@ static int build_iface(struct fwd_ruleset *rs, const struct fwd_config *c)
 	if (!err && in.n > 65535)
 		err = -ENOSPC;
 	if (!err)
-		err = interner_finish(&in, rs, &rs->f[FWD_FLD_IN]);
+		err = interner_finish(&in, &rs->f[FWD_FLD_IN]);
 	interner_free(&in);
 	free(v);
 	return err;
@@ -550,8 +548,200 @@ static int build_info(struct fwd_ruleset *rs, const struct fwd_config *c)
 		ri->mark = ru->action == FWD_FORWARD ? FWD_MARK_BASE + r : 0;
 		rs->used |= ru->present;
 	}
-	rs->mem += sz;
+	rs->mem += sz + 1;
 	return 0;
+}
+
+/*
+ * The rule field behind each table field: a rule's home is a rule field, and
+ * src4/src6 (dst4/dst6) are one home, since each packet reads one of the two.
+ */
+static const uint32_t fld_bit[FWD_NFLD] = {
+	[FWD_FLD_PROTO] = FWD_F_PROTO, [FWD_FLD_SPORT] = FWD_F_SPORT,
+	[FWD_FLD_DPORT] = FWD_F_DPORT, [FWD_FLD_SRC4] = FWD_F_SRC,
+	[FWD_FLD_SRC6] = FWD_F_SRC,    [FWD_FLD_DST4] = FWD_F_DST,
+	[FWD_FLD_DST6] = FWD_F_DST,    [FWD_FLD_IN] = FWD_F_IN,
+};
+
+static inline bool bit_test(const uint64_t *v, uint32_t r)
+{
+	return v[r / 64] >> (r % 64) & 1;
+}
+
+/*
+ * CNT[r]: classes of BS holding rule r; base: the rules held by most classes.
+ * Counted as differences from class 0, which are few: most of a field's
+ * vector (its wildcard rules, its negations) is the same in every class.
+ */
+static int field_base(const struct fwd_ruleset *rs, struct fwd_bvset *bs, uint32_t *cnt)
+{
+	uint32_t words = rs->words;
+	const uint64_t *ref = bs->bits;
+
+	bs->base = calloc(words, sizeof(*bs->base));
+	if (!bs->base)
+		return -ENOMEM;
+	for (uint32_t c = 1; c < bs->ncls; c++) {
+		const uint64_t *v = bs->bits + (size_t)c * words;
+
+		for (uint32_t w = 0; w < words; w++)
+			for (uint64_t m = v[w] ^ ref[w]; m; m &= m - 1)
+				cnt[w * 64 + (uint32_t)__builtin_ctzll(m)]++;
+	}
+	for (uint32_t r = 0; r < rs->nrules; r++) {
+		if (bit_test(ref, r))
+			cnt[r] = bs->ncls - cnt[r];
+		if (2ull * cnt[r] > bs->ncls)
+			bit_set(bs->base, r);
+	}
+	return 0;
+}
+
+/*
+ * Rule R's home: among the rule fields the packet path reads, one where R is
+ * outside the base and held by the smallest share of classes. 0: no home.
+ */
+static uint32_t rule_home(const struct fwd_ruleset *rs, uint32_t *const *cnt, uint32_t r)
+{
+	uint64_t best_num = 1, best_den = 0;
+	uint32_t home = 0;
+
+	for (uint32_t b = 1; b <= FWD_F_IN; b <<= 1) {
+		uint64_t num = 0, den = 0;
+		bool ok = rs->used & b;
+
+		for (int f = 0; f < FWD_NFLD && ok; f++) {
+			if (fld_bit[f] != b)
+				continue;
+			ok = !bit_test(rs->f[f].base, r);
+			num += cnt[f][r];
+			den += rs->f[f].ncls;
+		}
+		if (ok && (!best_den || num * best_den < best_num * den)) {
+			best_num = num;
+			best_den = den;
+			home = b;
+		}
+	}
+	return home;
+}
+
+/* A class stores its vector whole once it differs from base in this many words. */
+static uint32_t dense_at(const struct fwd_ruleset *rs)
+{
+	return rs->words / 8 + 1;
+}
+
+static uint32_t count_nz(const uint64_t *v, const uint64_t *mask, bool xor, uint32_t words)
+{
+	uint32_t n = 0;
+
+	for (uint32_t w = 0; w < words; w++)
+		n += (xor ? v[w] ^ mask[w] : v[w] & mask[w]) != 0;
+	return n;
+}
+
+static struct fwd_xent *put_words(struct fwd_xent *e, const uint64_t *v, const uint64_t *mask,
+				  bool xor, bool all, uint32_t words)
+{
+	for (uint32_t w = 0; w < words; w++) {
+		uint64_t x = !mask ? v[w] : xor ? v[w] ^ mask[w] : v[w] & mask[w];
+
+		if (x || all)
+			*e++ = (struct fwd_xent){ x, w };
+	}
+	return e;
+}
+
+/* Recode BS's dense classes as exceptions to base plus home bits (HOME mask). */
+static int field_emit(struct fwd_ruleset *rs, struct fwd_bvset *bs, const uint64_t *home)
+{
+	uint32_t words = rs->words, n = 0;
+	struct fwd_xent *e;
+
+	bs->cls = calloc(bs->ncls + 1, sizeof(*bs->cls));
+	if (!bs->cls)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < bs->ncls; c++) {
+		const uint64_t *v = bs->bits + (size_t)c * words;
+		struct fwd_cref *cr = &bs->cls[c];
+
+		cr->nx = count_nz(v, bs->base, true, words);
+		if (cr->nx >= dense_at(rs))
+			cr->nx = words;
+		cr->nh = count_nz(v, home, false, words);
+		cr->x = n;
+		cr->h = n + cr->nx;
+		n += cr->nx + cr->nh;
+	}
+	bs->nent = n;
+	bs->ent = e = malloc(((size_t)n + 1) * sizeof(*bs->ent));
+	if (!bs->ent)
+		return -ENOMEM;
+	for (uint32_t c = 0; c < bs->ncls; c++) {
+		const uint64_t *v = bs->bits + (size_t)c * words;
+		bool dense = bs->cls[c].nx == words;
+
+		e = put_words(e, v, dense ? NULL : bs->base, true, dense, words);
+		e = put_words(e, v, home, false, false, words);
+	}
+	rs->mem += words * sizeof(*bs->base) + (bs->ncls + 1) * sizeof(*bs->cls) +
+		   ((size_t)n + 1) * sizeof(*bs->ent);
+	free(bs->bits);
+	bs->bits = NULL;
+	return 0;
+}
+
+/* HOME[f]: rules whose home is field f's rule field; the homeless go to rs->any. */
+static int emit_all(struct fwd_ruleset *rs, uint32_t *const *cnt, uint64_t *home)
+{
+	uint32_t words = rs->words;
+	uint64_t *any = home + (size_t)FWD_NFLD * words;
+	int err = 0;
+
+	for (uint32_t r = 0; r < rs->nrules; r++) {
+		uint32_t b = rule_home(rs, cnt, r);
+
+		if (!b)
+			bit_set(any, r);
+		for (int f = 0; f < FWD_NFLD; f++)
+			if (fld_bit[f] == b)
+				bit_set(home + (size_t)f * words, r);
+	}
+	for (int f = 0; f < FWD_NFLD && !err; f++)
+		err = field_emit(rs, &rs->f[f], home + (size_t)f * words);
+	if (err)
+		return err;
+	rs->nany = count_nz(any, any, false, words);
+	rs->any = malloc(((size_t)rs->nany + 1) * sizeof(*rs->any));
+	if (!rs->any)
+		return -ENOMEM;
+	put_words(rs->any, any, NULL, false, false, words);
+	rs->mem += ((size_t)rs->nany + 1) * sizeof(*rs->any);
+	return 0;
+}
+
+/*
+ * Turn the dense class vectors into the packet path's form (classify.c): a
+ * base per field, each class as its exceptions to it, and each rule's bits
+ * repeated under its home field, where the lookup finds its candidates.
+ */
+static int sparsify(struct fwd_ruleset *rs)
+{
+	uint32_t *cnt[FWD_NFLD] = { 0 };
+	uint64_t *home = calloc((size_t)(FWD_NFLD + 1) * rs->words, sizeof(*home));
+	int err = home ? 0 : -ENOMEM;
+
+	for (int f = 0; f < FWD_NFLD && !err; f++) {
+		cnt[f] = calloc(rs->nrules + 1, sizeof(*cnt[f]));
+		err = cnt[f] ? field_base(rs, &rs->f[f], cnt[f]) : -ENOMEM;
+	}
+	if (!err)
+		err = emit_all(rs, cnt, home);
+	for (int f = 0; f < FWD_NFLD; f++)
+		free(cnt[f]);
+	free(home);
+	return err;
 }
 
 struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
@@ -563,7 +753,6 @@ struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
 		return NULL;
 	rs->nrules = c->nrules;
 	rs->words = (c->nrules + 63) / 64 ? (c->nrules + 63) / 64 : 1;
-	rs->aggw = (rs->words + 63) / 64;
 	rs->dflt = c->default_action;
 	rs->dflt_log = resolve_log(c, c->default_action, FWD_LOG_INHERIT);
 	rs->mem = sizeof(*rs);
@@ -584,6 +773,8 @@ struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
 		err = build_v6(rs, c, FS_DST6);
 	if (!err)
 		err = build_iface(rs, c);
+	if (!err)
+		err = sparsify(rs);
 	if (err) {
 		ruleset_free(rs);
 		errno = -err;
@@ -598,8 +789,11 @@ void ruleset_free(struct fwd_ruleset *rs)
 		return;
 	for (int f = 0; f < FWD_NFLD; f++) {
 		free(rs->f[f].bits);
-		free(rs->f[f].agg);
+		free(rs->f[f].base);
+		free(rs->f[f].cls);
+		free(rs->f[f].ent);
 	}
+	free(rs->any);
 	free(rs->info);
 	free(rs->sport_cls);
 	free(rs->dport_cls);
@@ -731,9 +925,10 @@ static bool addrs_cover(const struct fwd_addrset *si, bool ipres, const struct f
 		     : a6_subset(&all_v6, 1, si->v6, si->n6);
 }
 
-static bool test_bit(const uint64_t *v, uint32_t r)
+/* Does interface class C accept rule R? */
+static bool class_bit(const struct fwd_ruleset *rs, uint32_t c, uint32_t r)
 {
-	return v[r / 64] >> (r % 64) & 1;
+	return ruleset_class_word(rs, FWD_FLD_IN, c, r / 64) >> (r % 64) & 1;
 }
 
 static bool iface_cover(const struct fwd_ruleset *rs, const struct fwd_rule *i, uint32_t ri,
@@ -743,12 +938,9 @@ static bool iface_cover(const struct fwd_ruleset *rs, const struct fwd_rule *i, 
 
 	if (!(i->present & FWD_F_IN))
 		return true;
-	for (uint32_t c = 0; c < bs->ncls; c++) {
-		const uint64_t *v = bs->bits + (size_t)c * rs->words;
-
-		if (test_bit(v, rj) && !test_bit(v, ri))
+	for (uint32_t c = 0; c < bs->ncls; c++)
+		if (class_bit(rs, c, rj) && !class_bit(rs, c, ri))
 			return false;
-	}
 	return true;
 }
 
@@ -804,7 +996,7 @@ static bool pick_iface(const struct fwd_ruleset *rs, uint32_t rj, bool hi, uint1
 	for (uint32_t k = 0; k < bs->ncls; k++) {
 		uint32_t c = hi ? bs->ncls - 1 - k : k;
 
-		if (test_bit(bs->bits + (size_t)c * rs->words, rj)) {
+		if (class_bit(rs, c, rj)) {
 			*out = (uint16_t)c;
 			return true;
 		}

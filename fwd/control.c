@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fwd/cmd.h"
@@ -84,17 +85,10 @@ static void sb_json_str(struct sbuf *b, const char *s)
 
 static const char *action_name(enum fwd_action a)
 {
-	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : "drop";
+	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : a == FWD_REJECT ? "reject" : "drop";
 }
 
-struct totals {
-	uint64_t dflt_packets, dflt_bytes, received, enobufs, malformed_total;
-	uint64_t malformed[FWD_PKT_NREASONS];
-	uint64_t queue_dropped, user_dropped;
-	struct fwd_log_stats log;
-};
-
-static void worker_totals(struct fwd_state *st, struct totals *t)
+void control_totals(struct fwd_state *st, struct fwd_totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; i < st->nworkers; i++) {
@@ -116,30 +110,52 @@ static void worker_totals(struct fwd_state *st, struct totals *t)
 	log_stats(&t->log);
 }
 
-static void rule_totals(struct fwd_live *l, uint32_t i, uint64_t *p, uint64_t *b)
+void control_rule_totals(const struct fwd_live *l, uint32_t i, uint64_t *p, uint64_t *b,
+			 uint64_t *last_ms)
 {
 	*p = l->carry_packets[i];
 	*b = l->carry_bytes[i];
+	*last_ms = l->carry_last_ms[i];
 	for (unsigned w = 0; w < l->nworkers; w++) {
+		uint64_t t = ctr_get(&l->ctr[w][i].last_hit_ms);
+
 		*p += ctr_get(&l->ctr[w][i].packets);
 		*b += ctr_get(&l->ctr[w][i].bytes);
+		if (t > *last_ms)
+			*last_ms = t;
 	}
 }
 
+uint64_t control_unix_time(uint64_t mono_ms)
+{
+	struct timespec rt, mono;
+	uint64_t now_ms;
+
+	if (!mono_ms)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+	now_ms = (uint64_t)mono.tv_sec * 1000 + (uint64_t)mono.tv_nsec / 1000000;
+	if (mono_ms > now_ms)
+		mono_ms = now_ms;
+	return (uint64_t)rt.tv_sec - (now_ms - mono_ms) / 1000;
+}
+
 static void stats_json(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
-		       const struct totals *t)
+		       const struct fwd_totals *t)
 {
 	const char *sep = "";
 
 	sb_printf(b, "{\"rules\":[");
 	for (uint32_t i = 0; i < l->nrules; i++) {
-		uint64_t p, by;
+		uint64_t p, by, last;
 
-		rule_totals(l, i, &p, &by);
+		control_rule_totals(l, i, &p, &by, &last);
 		sb_printf(b, "%s{\"name\":\"", i ? "," : "");
 		sb_json_str(b, l->names[i]);
-		sb_printf(b, "\",\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
-			  action_name(ruleset_rule(l->rs, i)->action), p, by);
+		sb_printf(b, "\",\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+			  ",\"last_hit\":%" PRIu64 "}", action_name(ruleset_rule(l->rs, i)->action), p,
+			  by, control_unix_time(last));
 	}
 	sb_printf(b, "],\"default\":{\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%"
 		  PRIu64 "},", action_name(ruleset_default(l->rs)), t->dflt_packets,
@@ -161,7 +177,7 @@ static void stats_json(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
 }
 
 static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
-			const struct totals *t)
+			const struct fwd_totals *t)
 {
 	int w = 7;	/* strlen("default") */
 
@@ -170,9 +186,9 @@ static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l
 			w = (int)strlen(l->names[i]);
 	sb_printf(b, "%-*s  %-7s  %12s  %14s\n", w, "rule", "action", "packets", "bytes");
 	for (uint32_t i = 0; i < l->nrules; i++) {
-		uint64_t p, by;
+		uint64_t p, by, last;
 
-		rule_totals(l, i, &p, &by);
+		control_rule_totals(l, i, &p, &by, &last);
 		sb_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n", w, l->names[i],
 			  action_name(ruleset_rule(l->rs, i)->action), p, by);
 	}
@@ -194,15 +210,59 @@ static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l
 char *control_stats(struct fwd_state *st, bool json)
 {
 	struct sbuf b = { 0 };
-	struct totals t;
+	struct fwd_totals t;
 
 	pthread_mutex_lock(&st->lock);
-	worker_totals(st, &t);
+	control_totals(st, &t);
 	if (json)
 		stats_json(&b, st, st->live, &t);
 	else
 		stats_table(&b, st, st->live, &t);
 	pthread_mutex_unlock(&st->lock);
+	if (b.oom) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
+
+/*
+ * The "top" answer: one record a line, space-separated, names escaped (no
+ * spaces), for `fwd top` to parse without a JSON reader.
+ */
+char *control_top(struct fwd_state *st)
+{
+	struct sbuf b = { 0 };
+	struct fwd_totals t;
+	struct fwd_log_top top;
+	struct fwd_live *l;
+	char name[4 * (FWD_NAME_MAX + 1)], addr[64];
+
+	log_top(&top);
+	pthread_mutex_lock(&st->lock);
+	control_totals(st, &t);
+	l = st->live;
+	sb_printf(&b, "queue %u received %" PRIu64 " enobufs %" PRIu64 " queue_dropped %" PRIu64
+		  " user_dropped %" PRIu64 "\n", st->nworkers, t.received, t.enobufs,
+		  t.queue_dropped, t.user_dropped);
+	sb_printf(&b, "default %s %" PRIu64 "\n", action_name(ruleset_default(l->rs)),
+		  t.dflt_packets);
+	for (uint32_t i = 0; i < l->nrules; i++) {
+		uint64_t p, by, last;
+
+		control_rule_totals(l, i, &p, &by, &last);
+		log_escape(name, sizeof(name), l->names[i]);
+		sb_printf(&b, "rule %s %s %" PRIu64 "\n", name,
+			  action_name(ruleset_rule(l->rs, i)->action), p);
+	}
+	pthread_mutex_unlock(&st->lock);
+	for (unsigned i = 0; i < FWD_TOP_N && top.ports[i].count; i++)
+		sb_printf(&b, "port %u %u %" PRIu64 "\n", top.ports[i].proto, top.ports[i].port,
+			  top.ports[i].count);
+	for (unsigned i = 0; i < FWD_TOP_N && top.srcs[i].count; i++) {
+		log_addr_str(addr, sizeof(addr), top.srcs[i].family, top.srcs[i].addr);
+		sb_printf(&b, "src %s %" PRIu64 "\n", addr, top.srcs[i].count);
+	}
 	if (b.oom) {
 		free(b.s);
 		return NULL;
@@ -300,6 +360,13 @@ static void serve(int fd)
 		else
 			write_all(fd, "error: out of memory\n", 21);
 		free(out);
+	} else if (!strcmp(req, "top")) {
+		out = control_top(C.st);
+		if (out)
+			write_all(fd, out, strlen(out));
+		else
+			write_all(fd, "error: out of memory\n", 21);
+		free(out);
 	} else if (!strcmp(req, "reload")) {
 		answer_reload(fd);
 	} else {
@@ -390,9 +457,26 @@ static int listen_on(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
+int control_serve(void)
+{
+	int e = -pthread_create(&C.thread, NULL, control_main, NULL);
+
+	if (!e)
+		C.running = true;
+	return e;
+}
+
 int control_start(struct fwd_state *st, const char *path, char *err, size_t errlen)
 {
-	int e, fd = listen_on(path, err, errlen);
+	int e, fd;
+
+	/* systemd's RuntimeDirectory= makes it; by hand, fwd does. */
+	if (!strcmp(path, FWD_SOCKET_DEFAULT) && mkdir(FWD_SOCKET_DIR, 0750) < 0 &&
+	    errno != EEXIST) {
+		snprintf(err, errlen, "cannot make '%s': %s", FWD_SOCKET_DIR, strerror(errno));
+		return -errno;
+	}
+	fd = listen_on(path, err, errlen);
 
 	if (fd < 0)
 		return fd;
@@ -404,12 +488,6 @@ int control_start(struct fwd_state *st, const char *path, char *err, size_t errl
 	C.st = st;
 	C.fd = fd;
 	snprintf(C.path, sizeof(C.path), "%s", path);
-	e = -pthread_create(&C.thread, NULL, control_main, NULL);
-	if (e) {
-		snprintf(err, errlen, "control thread: %s", strerror(-e));
-		goto out_close;
-	}
-	C.running = true;
 	return 0;
 
 out_close:
@@ -505,6 +583,11 @@ static int client_args(int argc, char **argv, const char *usage, bool json_ok,
 		return 2;
 	}
 	return -1;
+}
+
+int control_request(const char *path, const char *req, char **out)
+{
+	return request(path, req, out);
 }
 
 static int ask(const char *path, const char *req, char **out)

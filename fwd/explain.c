@@ -267,6 +267,9 @@ int explain_verdict(const struct fwd_ruleset *rs, const struct fwd_key *k,
 	case FWD_ALLOW:
 		snprintf(out, outlen, "allow rule=%s", ri->name);
 		break;
+	case FWD_REJECT:
+		snprintf(out, outlen, "reject rule=%s", ri->name);
+		break;
 	default:
 		snprintf(out, outlen, "drop rule=%s", ri->name);
 		break;

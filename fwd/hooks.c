@@ -189,6 +189,32 @@ static int render(int family, const struct fwd_hooks_conf *hc, const struct rule
 	return (int)t.pos;
 }
 
+/*
+ * The reject chain does not depend on the rules: a packet carries the mark
+ * only when a reject rule judged it, so the chain is the same for every table.
+ */
+int hooks_render_filter(int family, bool jumps, char *buf, size_t len)
+{
+	const char *c = FWD_HOOKS_REJECT_CHAIN;
+	const char *unreach = family == 4 ? "icmp-port-unreachable" : "icmp6-port-unreachable";
+	struct tbuf t = { .p = buf, .len = len };
+
+	if ((family != 4 && family != 6) || !buf || !len)
+		return -EINVAL;
+	buf[0] = '\0';
+	tb_printf(&t, "*filter\n:%s - [0:0]\n", c);
+	if (jumps) {
+		tb_printf(&t, "-I INPUT -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
+		tb_printf(&t, "-I FORWARD -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
+	}
+	tb_printf(&t, "-A %s -p tcp -m mark --mark 0x%08x/0xffffffff -j REJECT --reject-with tcp-reset\n",
+		  c, FWD_REJECT_MARK);
+	tb_printf(&t, "-A %s -m mark --mark 0x%08x/0xffffffff -j REJECT --reject-with %s\n", c,
+		  FWD_REJECT_MARK, unreach);
+	tb_printf(&t, "COMMIT\n");
+	return t.full ? -ENOSPC : (int)t.pos;
+}
+
 int hooks_render(int family, const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs,
 		 char *buf, size_t len)
 {
@@ -278,13 +304,19 @@ static int run(char *const argv[], const char *input, size_t inlen, bool quiet)
  * it; the casts below go through uintptr_t to say so without -Wcast-qual.
  */
 
-/* Is fwd's jump rule in TABLE's PREROUTING? OP "-C" checks, "-D" deletes one. */
-static int jump_op(const char *tool, const char *op, const char *table, const char *chain)
+/* Is fwd's jump rule in TABLE's FROM? OP "-C" checks, "-D" deletes one. */
+static int jump_op_from(const char *tool, const char *op, const char *table, const char *from,
+			const char *chain)
 {
-	const char *argv[] = { tool, "-w", "-t", table, op, "PREROUTING", "-m", "comment",
+	const char *argv[] = { tool, "-w", "-t", table, op, from, "-m", "comment",
 			       "--comment", FWD_HOOKS_COMMENT, "-j", chain, NULL };
 
 	return run((char *const *)(uintptr_t)argv, NULL, 0, true);
+}
+
+static int jump_op(const char *tool, const char *op, const char *table, const char *chain)
+{
+	return jump_op_from(tool, op, table, "PREROUTING", chain);
 }
 
 static int restore(const char *tool, const char *text, size_t len)
@@ -321,6 +353,18 @@ static int tools_for(int family, struct family_tools *ft)
 	return 0;
 }
 
+/* The reject chain; the jumps go in only when INPUT lacks ours (both go together). */
+static int install_filter(const struct family_tools *ft, int family)
+{
+	bool jumps = jump_op_from(ft->cmd, "-C", "filter", "INPUT", FWD_HOOKS_REJECT_CHAIN) != 0;
+	char text[1024];
+	int r = hooks_render_filter(family, jumps, text, sizeof(text));
+
+	if (r >= 0)
+		r = restore(ft->restore, text, (size_t)r);
+	return r;
+}
+
 static int install_family(int family, const struct fwd_hooks_conf *hc,
 			  const struct rule_src *s)
 {
@@ -344,6 +388,8 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 	if (r >= 0)
 		r = restore(ft.restore, text, (size_t)r);
 	free(text);
+	if (r >= 0)
+		r = install_filter(&ft, family);
 	return r;
 }
 
@@ -383,6 +429,8 @@ static int remove_family(int family)
 	static const char text[] =
 		"*mangle\n:" FWD_HOOKS_QUEUE_CHAIN " - [0:0]\n-X " FWD_HOOKS_QUEUE_CHAIN "\nCOMMIT\n"
 		"*nat\n:" FWD_HOOKS_DNAT_CHAIN " - [0:0]\n-X " FWD_HOOKS_DNAT_CHAIN "\nCOMMIT\n";
+	static const char ftext[] =
+		"*filter\n:" FWD_HOOKS_REJECT_CHAIN " - [0:0]\n-X " FWD_HOOKS_REJECT_CHAIN "\nCOMMIT\n";
 	struct family_tools ft;
 	int r;
 
@@ -395,6 +443,15 @@ static int remove_family(int family)
 	for (int i = 0; i < JUMP_MAX_DEL; i++)
 		if (jump_op(ft.cmd, "-D", "nat", FWD_HOOKS_DNAT_CHAIN) != 0)
 			break;
+	for (int i = 0; i < JUMP_MAX_DEL; i++)
+		if (jump_op_from(ft.cmd, "-D", "filter", "INPUT", FWD_HOOKS_REJECT_CHAIN) != 0)
+			break;
+	for (int i = 0; i < JUMP_MAX_DEL; i++)
+		if (jump_op_from(ft.cmd, "-D", "filter", "FORWARD", FWD_HOOKS_REJECT_CHAIN) != 0)
+			break;
+	r = restore(ft.restore, ftext, sizeof(ftext) - 1);
+	if (r < 0)
+		fprintf(stderr, "fwd: hooks: removing the %s chain failed\n", FWD_HOOKS_REJECT_CHAIN);
 	return restore(ft.restore, text, sizeof(text) - 1);
 }
 

@@ -52,7 +52,9 @@ void live_free(struct fwd_live *l)
 	free(l->ctr);
 	free(l->carry_packets);
 	free(l->carry_bytes);
+	free(l->carry_last_ms);
 	free(l->ifmap);
+	dyn_free(l->dyn);
 	ruleset_free(l->rs);
 	free(l);
 }
@@ -65,8 +67,9 @@ static int live_alloc_counters(struct fwd_live *l)
 	l->ctr = calloc(l->nworkers, sizeof(*l->ctr));
 	l->carry_packets = calloc(n, sizeof(uint64_t));
 	l->carry_bytes = calloc(n, sizeof(uint64_t));
+	l->carry_last_ms = calloc(n, sizeof(uint64_t));
 	l->names = calloc(n, sizeof(char *));
-	if (!l->ctr || !l->carry_packets || !l->carry_bytes || !l->names)
+	if (!l->ctr || !l->carry_packets || !l->carry_bytes || !l->carry_last_ms || !l->names)
 		return -ENOMEM;
 	for (unsigned w = 0; w < l->nworkers; w++) {
 		/* one block per worker, cache-line aligned: no false sharing */
@@ -99,7 +102,7 @@ struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
 	l->log_rate = c->daemon.log_rate ? c->daemon.log_rate : FWD_LOG_RATE_DEFAULT;
 	l->log_burst = c->daemon.log_burst ? c->daemon.log_burst : FWD_LOG_BURST_DEFAULT;
 	l->ifmap = ifmap_build(rs);
-	if (!l->ifmap || live_alloc_counters(l)) {
+	if (!l->ifmap || live_alloc_counters(l) || dyn_build(c, rs, nworkers, &l->dyn)) {
 		live_free(l);
 		return NULL;
 	}
@@ -112,13 +115,19 @@ void live_publish_first(struct fwd_state *st, struct fwd_live *l)
 }
 
 /* Totals of OLD rule J: what it carried plus what every worker counted. */
-static void old_totals(struct fwd_live *old, uint32_t j, uint64_t *p, uint64_t *b)
+static void old_totals(struct fwd_live *old, uint32_t j, uint64_t *p, uint64_t *b,
+		       uint64_t *last)
 {
 	*p = old->carry_packets[j];
 	*b = old->carry_bytes[j];
+	*last = old->carry_last_ms[j];
 	for (unsigned w = 0; w < old->nworkers; w++) {
+		uint64_t t = ctr_get(&old->ctr[w][j].last_hit_ms);
+
 		*p += ctr_get(&old->ctr[w][j].packets);
 		*b += ctr_get(&old->ctr[w][j].bytes);
+		if (t > *last)
+			*last = t;
 	}
 }
 
@@ -128,7 +137,8 @@ static void carry_counters(struct fwd_live *l, struct fwd_live *old)
 	for (uint32_t i = 0; i < l->nrules; i++)
 		for (uint32_t j = 0; j < old->nrules; j++)
 			if (!strcmp(l->names[i], old->names[j])) {
-				old_totals(old, j, &l->carry_packets[i], &l->carry_bytes[i]);
+				old_totals(old, j, &l->carry_packets[i], &l->carry_bytes[i],
+					   &l->carry_last_ms[i]);
 				break;
 			}
 }
@@ -144,6 +154,7 @@ void live_replace(struct fwd_state *st, struct fwd_live *l)
 	/* After this no worker reads OLD: its counters are final. */
 	synchronize_rcu();
 	carry_counters(l, old);
+	dyn_carry(l->dyn, old->dyn);
 	live_free(old);
 }
 
@@ -177,6 +188,16 @@ static void reload_log_conf(const struct fwd_state *st, const struct fwd_config 
 			 c->daemon.log_file ? c->daemon.log_file : "");
 }
 
+void live_set_metrics(struct fwd_state *st, const struct fwd_config *c)
+{
+	free(st->metrics_file);
+	st->metrics_file = c->daemon.metrics_file ? strdup(c->daemon.metrics_file) : NULL;
+	st->metrics_interval = c->daemon.metrics_interval ? c->daemon.metrics_interval :
+			       FWD_METRICS_INTERVAL_DEFAULT;
+	if (c->daemon.metrics_file && !st->metrics_file)
+		log_warn("out of memory: no metrics file");
+}
+
 int live_reload(struct fwd_state *st, struct fwd_diags *d)
 {
 	struct fwd_config *c;
@@ -200,6 +221,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 	n = (int)l->nrules;
 	live_replace(st, l);
 	reload_log_conf(st, c);
+	live_set_metrics(st, c);
 	st->hooks.inspect = c->daemon.inspect;
 	if (!st->no_hooks && hooks_install(&st->hooks, st->live->rs))
 		log_warn("reload: re-installing the kernel hooks failed; the old ones stay");

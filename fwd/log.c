@@ -164,7 +164,7 @@ static void proto_str(char *out, size_t outlen, unsigned proto)
 
 static const char *action_str(unsigned a)
 {
-	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : "drop";
+	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : a == FWD_REJECT ? "reject" : "drop";
 }
 
 /* "ADDR:PORT" or "[V6]:PORT" of a forward target; port 0 keeps DPORT. */
@@ -329,6 +329,7 @@ static struct {
 	_Atomic bool stop;
 	unsigned nrings;
 	struct fwd_ring *rings;
+	struct fwd_log_top top;		/* under lock */
 } L = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sink = FWD_SINK_STDERR,
@@ -514,6 +515,63 @@ void log_err(const char *fmt, ...)
 
 /* ---- logger thread ------------------------------------------------------- */
 
+/* Space-saving: a missing key replaces the lightest entry and inherits its count. */
+static void top_add(struct fwd_top_entry *e, const struct fwd_top_entry *key, uint64_t n)
+{
+	struct fwd_top_entry *min = &e[0];
+
+	for (unsigned i = 0; i < FWD_TOP_N; i++) {
+		if (e[i].count && e[i].family == key->family && e[i].proto == key->proto &&
+		    e[i].port == key->port && e[i].addr == key->addr) {
+			e[i].count += n;
+			return;
+		}
+		if (e[i].count < min->count)
+			min = &e[i];
+	}
+	*min = (struct fwd_top_entry){ .count = min->count + n, .family = key->family,
+				       .proto = key->proto, .port = key->port,
+				       .addr = key->addr };
+}
+
+/* Under L.lock: count a logged drop (suppressed ones too) in the sketches. */
+static void top_count(const struct fwd_log_event *ev)
+{
+	struct fwd_top_entry k = { .family = ev->family, .proto = ev->proto };
+	uint64_t n = 1 + ev->suppressed;
+
+	if (ev->type != FWD_EV_VERDICT || ev->action != FWD_DROP)
+		return;
+	/* the events a bucket suppressed were of the same rule: weight this one */
+	k.port = ev->dport;
+	if (ev->dport <= 65535)
+		top_add(L.top.ports, &k, n);
+	k.port = 0;
+	k.addr = ev->src;
+	top_add(L.top.srcs, &k, n);
+}
+
+static int top_cmp(const void *a, const void *b)
+{
+	const struct fwd_top_entry *x = a, *y = b;
+
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+void log_top(struct fwd_log_top *t)
+{
+	pthread_mutex_lock(&L.lock);
+	*t = L.top;
+	pthread_mutex_unlock(&L.lock);
+	qsort(t->ports, FWD_TOP_N, sizeof(t->ports[0]), top_cmp);
+	qsort(t->srcs, FWD_TOP_N, sizeof(t->srcs[0]), top_cmp);
+}
+
+void log_addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
+{
+	addr_str(out, outlen, family, a);
+}
+
 static void write_event(const struct fwd_log_event *ev)
 {
 	char line[1024], ifname[IF_NAMESIZE] = "";
@@ -525,6 +583,7 @@ static void write_event(const struct fwd_log_event *ev)
 	if (ev->ifindex && !if_indextoname(ev->ifindex, ifname))
 		snprintf(ifname, sizeof(ifname), "if%u", ev->ifindex);
 	pthread_mutex_lock(&L.lock);
+	top_count(ev);
 	if (ev->suppressed) {
 		n = log_format_suppressed(line, sizeof(line), L.fmt, ev, &ts);
 		emit(LOG_NOTICE, line, n);

@@ -24,6 +24,7 @@ static const struct {
 	{ "explain", cmd_explain, "explain [--in IFACE] FILE PROTO SRC DST | explain FILE -" },
 	{ "stats", cmd_stats, "stats [--socket PATH] [--json]" },
 	{ "reload", cmd_reload, "reload [--socket PATH]" },
+	{ "top", cmd_top, "top [--socket PATH] [--once]" },
 	{ "version", cmd_version, "version" },
 };
 

@@ -180,12 +180,26 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 
 	k->iface = ifmap_class(b->ifmap, ifindex);
 	idx = classify(b->live->rs, k);
+	if (b->live->dyn) {
+		/* Knocks are dropped (the ports look closed); dynamic sources refine idx. */
+		if (!b->now_ms)
+			b->now_ms = log_now_ms();
+		if (dyn_knock(b->live->dyn, k, b->now_ms)) {
+			add_verdict(b, id, NF_DROP, 0);
+			return;
+		}
+		idx = dyn_resolve(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms);
+	}
 	if (idx >= 0 && (uint32_t)idx < b->live->nrules) {
 		struct fwd_rule_ctr *c = &b->live->ctr[b->w->id][idx];
 
 		ri = ruleset_rule(b->live->rs, (uint32_t)idx);
 		ctr_add(&c->packets, 1);
 		ctr_add(&c->bytes, wirelen);
+		/* last hit: the burst's coarse clock (vDSO, no syscall), read once */
+		if (!b->now_ms)
+			b->now_ms = log_now_ms();
+		ctr_set(&c->last_hit_ms, b->now_ms);
 		act = ri->action;
 		log = ri->log;
 		bk = &c->bucket;
@@ -198,6 +212,8 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 	}
 	if (act == FWD_FORWARD && ri)
 		add_verdict(b, id, NF_ACCEPT, ri->mark);
+	else if (act == FWD_REJECT)
+		add_verdict(b, id, NF_ACCEPT, FWD_REJECT_MARK);
 	else
 		add_verdict(b, id, act == FWD_DROP ? NF_DROP : NF_ACCEPT, 0);
 	if (log && may_log(b, bk)) {

@@ -1137,6 +1137,43 @@ static void rule_ports(struct ld *l, struct rctx *x, int key, struct fwd_portset
 	rl_free(&r);
 }
 
+/* Index of the dynamic set NAME (without '$'), or -1. */
+static int find_dynset(const struct fwd_config *c, const char *name)
+{
+	for (uint32_t i = 0; i < c->ndynsets; i++)
+		if (!strcmp(c->dynsets[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * `src: $SET` naming a dynamic set: the static match is "any source" and the
+ * worker checks membership after classify(). Only alone, not in a list.
+ */
+static bool rule_dyn_src(struct ld *l, struct rctx *x)
+{
+	const struct ynode *v = x->f[RK_SRC];
+	int i;
+
+	if (!v || !l->c->ndynsets)
+		return false;
+	if (v->kind == Y_SEQ) {
+		for (size_t j = 0; j < v->n; j++)
+			if (v->kid[j]->kind == Y_SCALAR && v->kid[j]->s[0] == '$' &&
+			    find_dynset(l->c, v->kid[j]->s + 1) >= 0) {
+				diag_error(l->d, v->kid[j]->pos,
+					   "dynamic set '%s' must stand alone in src:, not in a list",
+					   v->kid[j]->s);
+				return true;
+			}
+		return false;
+	}
+	if (v->kind != Y_SCALAR || v->s[0] != '$' || (i = find_dynset(l->c, v->s + 1)) < 0)
+		return false;
+	x->r->dyn_src = i;
+	return true;
+}
+
 static void rule_addrs(struct ld *l, struct rctx *x, int key, struct fwd_addrset *as,
 		       uint32_t bit)
 {
@@ -1295,15 +1332,15 @@ static void forward_family(struct ld *l, struct rctx *x)
 
 static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 {
-	static const char *const actions[] = { "allow", "drop", "forward", NULL };
+	static const char *const actions[] = { "allow", "drop", "forward", "reject", NULL };
 	const struct ynode *a = x->f[RK_ACTION], *to = x->f[RK_TO];
 	int act = -1;
 
 	if (!a)
-		diag_error(l->d, item->pos, "%s has no action:; expected one of: allow, drop, forward",
+		diag_error(l->d, item->pos, "%s has no action:; expected one of: allow, drop, forward, reject",
 			   x->label);
 	else
-		act = pick(l, a, "action", actions, "allow, drop, forward");
+		act = pick(l, a, "action", actions, "allow, drop, forward, reject");
 	if (act >= 0)
 		x->r->action = (enum fwd_action)act;
 	if (act < 0)
@@ -1400,6 +1437,7 @@ static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 
 	x.r->pos = item->pos;
 	x.r->log = FWD_LOG_INHERIT;
+	x.r->dyn_src = -1;
 	if (item->kind != Y_MAP) {
 		diag_error(l->d, item->pos, "rule %u must be a mapping, not %s", idx + 1,
 			   kind_name(item));
@@ -1412,7 +1450,8 @@ static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 	rule_name(l, &x, item, idx);
 	rule_fields(l, &x, item);
 	rule_proto(l, &x);
-	rule_addrs(l, &x, RK_SRC, &x.r->src, FWD_F_SRC);
+	if (!rule_dyn_src(l, &x))
+		rule_addrs(l, &x, RK_SRC, &x.r->src, FWD_F_SRC);
 	rule_addrs(l, &x, RK_DST, &x.r->dst, FWD_F_DST);
 	rule_ports(l, &x, RK_SPORT, &x.r->sport, FWD_F_SPORT);
 	rule_ports(l, &x, RK_DPORT, &x.r->dport, FWD_F_DPORT);
@@ -1460,9 +1499,10 @@ static void check_expect(struct ld *l, const struct ynode *v)
 			w[nw++] = tok;
 		else
 			nw++;
-	if (nw == 0 || (strcmp(w[0], "allow") && strcmp(w[0], "drop") && strcmp(w[0], "forward"))) {
+	if (nw == 0 || (strcmp(w[0], "allow") && strcmp(w[0], "drop") && strcmp(w[0], "forward") &&
+			strcmp(w[0], "reject"))) {
 		diag_error(l->d, v->pos,
-			   "invalid expect '%s'; expected allow, drop or forward, then optionally to=ADDR:PORT and a rule name",
+			   "invalid expect '%s'; expected allow, drop, forward or reject, then optionally to=ADDR:PORT and a rule name",
 			   v->s);
 		return;
 	}
@@ -1691,13 +1731,230 @@ static void load_daemon(struct ld *l, const struct ynode *m)
 			daemon_key(l, m->kid[i], m->kid[i + 1], &l->c->daemon);
 }
 
+/* ---- dynamic sets and knocking ---------------------------------------- */
+
+/* "30s", "10m", "1h", "500ms" -> milliseconds, 1 ms .. 7 days. */
+static bool parse_duration(const char *s, uint32_t *ms)
+{
+	static const struct { const char *unit; uint64_t ms; } u[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	};
+	const char *e = s;
+	uint64_t n;
+	bool big = false;
+
+	while (*e >= '0' && *e <= '9')
+		e++;
+	if (e == s || !parse_dec(s, e, 1u << 30, &n, &big) || big)
+		return false;
+	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+		if (!strcmp(e, u[i].unit)) {
+			n *= u[i].ms;
+			if (n == 0 || n > 7ull * 86400 * 1000)
+				return false;
+			*ms = (uint32_t)n;
+			return true;
+		}
+	return false;
+}
+
+static bool want_duration(struct ld *l, const struct ynode *v, const char *what, uint32_t *ms)
+{
+	if (!want_scalar(l, v, what))
+		return false;
+	if (parse_duration(v->s, ms))
+		return true;
+	diag_error(l->d, v->pos,
+		   "invalid %s '%s'; expected a duration such as 500ms, 30s, 10m or 1h (at most 7 days)",
+		   what, v->s);
+	return false;
+}
+
+/* "7000/tcp" or "8000/udp". */
+static bool want_port_proto(struct ld *l, const struct ynode *v, const char *what,
+			    struct fwd_knock_step *st)
+{
+	const char *slash;
+	uint64_t port;
+	bool big = false;
+
+	if (!want_scalar(l, v, what))
+		return false;
+	slash = strchr(v->s, '/');
+	if (!slash || !parse_dec(v->s, slash, PORT_MAX, &port, &big) || big || port == 0 ||
+	    (strcmp(slash, "/tcp") && strcmp(slash, "/udp"))) {
+		diag_error(l->d, v->pos, "invalid %s '%s'; expected PORT/tcp or PORT/udp", what, v->s);
+		return false;
+	}
+	st->port = (uint16_t)port;
+	st->proto = strcmp(slash, "/tcp") ? 17 : 6;
+	return true;
+}
+
+static void dynset_key(struct ld *l, struct fwd_dynset_conf *ds, const struct ynode *k,
+		       const struct ynode *v)
+{
+	if (!strcmp(k->s, "timeout"))
+		want_duration(l, v, "timeout", &ds->timeout_ms);
+	else if (!strcmp(k->s, "max"))
+		daemon_uint(l, v, "max", 1, 1u << 22, &ds->max);
+	else
+		diag_error(l->d, k->pos,
+			   "unknown key '%s' in dynamic set '%s'; expected one of: timeout, max",
+			   k->s, ds->name);
+}
+
+static bool static_set_named(const struct ld *l, const char *name)
+{
+	for (size_t i = 0; i < l->nsets; i++)
+		if (!strcmp(l->sets[i].name, name))
+			return true;
+	return false;
+}
+
+static void load_dynset(struct ld *l, const struct ynode *k, const struct ynode *m)
+{
+	struct fwd_dynset_conf *ds = &l->c->dynsets[l->c->ndynsets];
+
+	if (k->kind != Y_SCALAR || !name_ok(k->s, FWD_NAME_MAX)) {
+		diag_error(l->d, k->pos, "invalid dynamic set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -",
+			   k->kind == Y_SCALAR ? k->s : "");
+		return;
+	}
+	if (find_dynset(l->c, k->s) >= 0 || static_set_named(l, k->s)) {
+		diag_error(l->d, k->pos, "dynamic set '%s' is defined twice (or also under sets:)",
+			   k->s);
+		return;
+	}
+	strcpy(ds->name, k->s);
+	ds->pos = k->pos;
+	ds->timeout_ms = 60000;
+	ds->max = 10000;
+	if (!want_map(l, m, "a dynamic set"))
+		return;
+	for (size_t i = 0; i + 1 < m->n; i += 2)
+		if (m->kid[i]->kind == Y_SCALAR)
+			dynset_key(l, ds, m->kid[i], m->kid[i + 1]);
+	l->c->ndynsets++;
+}
+
+static void load_dynamic(struct ld *l, const struct ynode *m)
+{
+	if (!want_map(l, m, "dynamic:"))
+		return;
+	if (m->n / 2 > FWD_DYNSETS_MAX) {
+		diag_error(l->d, m->pos, "dynamic: has %zu sets; at most %u", m->n / 2,
+			   FWD_DYNSETS_MAX);
+		return;
+	}
+	l->c->dynsets = calloc(m->n / 2 + 1, sizeof(*l->c->dynsets));
+	if (!l->c->dynsets) {
+		l->oom = true;
+		return;
+	}
+	for (size_t i = 0; i + 1 < m->n; i += 2)
+		load_dynset(l, m->kid[i], m->kid[i + 1]);
+}
+
+static void knock_sequence(struct ld *l, struct fwd_knock_conf *kc, const struct ynode *v)
+{
+	if (v->kind != Y_SEQ || v->n < 2 || v->n > FWD_KNOCK_STEPS_MAX) {
+		diag_error(l->d, v->pos, "knock sequence: must be a list of 2 to %u PORT/PROTO",
+			   FWD_KNOCK_STEPS_MAX);
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if (!want_port_proto(l, v->kid[i], "knock port", &kc->step[i]))
+			return;
+	kc->nsteps = (uint32_t)v->n;
+}
+
+static void knock_open(struct ld *l, struct fwd_knock_conf *kc, const struct ynode *m)
+{
+	if (!want_map(l, m, "knock open:"))
+		return;
+	for (size_t i = 0; i + 1 < m->n; i += 2) {
+		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+
+		if (k->kind != Y_SCALAR)
+			continue;
+		if (!strcmp(k->s, "set")) {
+			if (want_scalar(l, v, "knock set") &&
+			    (kc->set = find_dynset(l->c, v->s)) < 0)
+				diag_error(l->d, v->pos, "knock set '%s' is not a dynamic set", v->s);
+		} else if (!strcmp(k->s, "port")) {
+			want_port_proto(l, v, "knock open port", &kc->open);
+		} else {
+			diag_error(l->d, k->pos,
+				   "unknown key '%s' in knock open; expected one of: set, port", k->s);
+		}
+	}
+}
+
+static void knock_key(struct ld *l, struct fwd_knock_conf *kc, const struct ynode *k,
+		      const struct ynode *v)
+{
+	if (!strcmp(k->s, "name")) {
+		if (want_scalar(l, v, "knock name:") && name_ok(v->s, FWD_NAME_MAX))
+			strcpy(kc->name, v->s);
+		else if (v->kind == Y_SCALAR)
+			diag_error(l->d, v->pos, "invalid knock name '%s'", v->s);
+	} else if (!strcmp(k->s, "sequence")) {
+		knock_sequence(l, kc, v);
+	} else if (!strcmp(k->s, "window")) {
+		want_duration(l, v, "knock window", &kc->window_ms);
+	} else if (!strcmp(k->s, "timeout")) {
+		want_duration(l, v, "knock timeout", &kc->timeout_ms);
+	} else if (!strcmp(k->s, "open")) {
+		knock_open(l, kc, v);
+	} else {
+		diag_error(l->d, k->pos,
+			   "unknown key '%s' in knock; expected one of: name, sequence, window, open, timeout",
+			   k->s);
+	}
+}
+
+static void load_knock(struct ld *l, const struct ynode *item, struct fwd_knock_conf *kc)
+{
+	kc->pos = item->pos;
+	kc->set = -1;
+	kc->window_ms = 10000;
+	if (!want_map(l, item, "a knock"))
+		return;
+	for (size_t i = 0; i + 1 < item->n; i += 2)
+		if (item->kid[i]->kind == Y_SCALAR)
+			knock_key(l, kc, item->kid[i], item->kid[i + 1]);
+	if (!kc->name[0] || !kc->nsteps || kc->set < 0)
+		diag_error(l->d, item->pos, "a knock needs name:, sequence: and open: {set: SET}");
+	else if (!kc->timeout_ms)
+		kc->timeout_ms = l->c->dynsets[kc->set].timeout_ms;
+}
+
+static void load_knocks(struct ld *l, const struct ynode *v)
+{
+	if (v->kind != Y_SEQ || v->n > FWD_KNOCKS_MAX) {
+		diag_error(l->d, v->pos, "knock: must be a list of at most %u sequences",
+			   FWD_KNOCKS_MAX);
+		return;
+	}
+	l->c->knocks = calloc(v->n + 1, sizeof(*l->c->knocks));
+	if (!l->c->knocks) {
+		l->oom = true;
+		return;
+	}
+	l->c->nknocks = (uint32_t)v->n;
+	for (uint32_t i = 0; i < v->n; i++)
+		load_knock(l, v->kid[i], &l->c->knocks[i]);
+}
+
 /* ---- top level -------------------------------------------------------- */
 
 static const char *const top_keys[] = {
 	"version", "default", "log", "malformed", "sets", "rules", "tests", "daemon",
+	"dynamic", "knock",
 };
 enum { TK_VERSION, TK_DEFAULT, TK_LOG, TK_MALFORMED, TK_SETS, TK_RULES, TK_TESTS,
-       TK_DAEMON, TK_N };
+       TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_N };
 
 static void load_top_scalars(struct ld *l, const struct ynode *const *t)
 {
@@ -1743,7 +2000,7 @@ static void load_top(struct ld *l, const struct ynode *root)
 			t[j] = root->kid[i + 1];
 		else
 			diag_error(l->d, k->pos,
-				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon",
+				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock",
 				   k->s);
 	}
 	if (!t[TK_VERSION])
@@ -1753,6 +2010,10 @@ static void load_top(struct ld *l, const struct ynode *root)
 	load_top_scalars(l, t);
 	if (t[TK_SETS])
 		load_sets(l, t[TK_SETS]);
+	if (t[TK_DYNAMIC])
+		load_dynamic(l, t[TK_DYNAMIC]);
+	if (t[TK_KNOCK])
+		load_knocks(l, t[TK_KNOCK]);
 	if (t[TK_RULES])
 		load_rules(l, t[TK_RULES]);
 	if (t[TK_TESTS])
@@ -1853,6 +2114,8 @@ void config_free(struct fwd_config *c)
 	free(c->tests);
 	free(c->daemon.log_file);
 	free(c->daemon.metrics_file);
+	free(c->dynsets);
+	free(c->knocks);
 	free(c);
 }
 

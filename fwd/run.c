@@ -25,10 +25,12 @@
 #include "fwd/hooks.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
+#include "fwd/metrics.h"
+#include "fwd/priv.h"
 #include "fwd/queue.h"
 
 #define RUN_USAGE "fwd run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] " \
-		  "[--socket PATH] [--pidfile PATH] [--no-hooks]"
+		  "[--socket PATH] [--pidfile PATH] [--no-hooks] [--no-seccomp]"
 #define LOG_RING_EVENTS	4096
 
 struct run_opts {
@@ -39,6 +41,7 @@ struct run_opts {
 	long queue_num;
 	bool foreground;
 	bool no_hooks;
+	bool no_seccomp;
 };
 
 static const struct option run_longopts[] = {
@@ -49,6 +52,7 @@ static const struct option run_longopts[] = {
 	{ "socket", required_argument, NULL, 's' },
 	{ "pidfile", required_argument, NULL, 'p' },
 	{ "no-hooks", no_argument, NULL, 'H' },
+	{ "no-seccomp", no_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -81,6 +85,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 's': o->socket = optarg; break;
 		case 'p': o->pidfile = optarg; break;
 		case 'H': o->no_hooks = true; break;
+		case 'S': o->no_seccomp = true; break;
 		case 'q':
 			if (!parse_num(optarg, 1024, &o->queues) || !o->queues) {
 				fprintf(stderr, "fwd: --queues '%s': expected 1..1024\n", optarg);
@@ -159,6 +164,8 @@ struct daemon {
 	bool hooks_installed;
 	bool log_started;
 	unsigned opened;	/* workers whose queue is bound */
+	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
+	int metrics_err;		/* last write's error, logged once */
 };
 
 static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
@@ -315,7 +322,20 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 		}
 		dm->hooks_installed = true;
 	}
-	return start_threads(dm);
+	/* Before any thread: capabilities and filters are per thread, inherited. */
+	e = priv_drop(dm->o.no_seccomp, err, sizeof(err));
+	if (e) {
+		fprintf(stderr, "fwd: %s\n", err);
+		return -1;
+	}
+	if (start_threads(dm))
+		return -1;
+	e = control_serve();
+	if (e) {
+		fprintf(stderr, "fwd: cannot start the control thread: %s\n", strerror(-e));
+		return -1;
+	}
+	return 0;
 }
 
 /* Everything up to the main loop. Returns 0, or the exit code. */
@@ -352,6 +372,7 @@ static int start(struct daemon *dm)
 		goto out_free;
 	}
 	live_publish_first(st, l);
+	live_set_metrics(st, c);
 	if (start_kernel_side(dm, c))
 		goto out_free;
 	log_info("started: %u queues from %u, inspect %s, fail %s", nq, st->queue_base,
@@ -383,6 +404,8 @@ static void stop(struct daemon *dm)
 	if (dm->log_started)
 		log_stop();
 	free(st->workers);
+	free(st->metrics_file);
+	st->metrics_file = NULL;
 	live_free(st->live);
 	st->live = NULL;
 }
@@ -402,6 +425,21 @@ static void reload(struct daemon *dm)
 	notify("READY=1");
 }
 
+/* SIGUSR2: the `fwd stats` table to the log sink, one line each. */
+static void dump_stats(struct daemon *dm)
+{
+	char *t = control_stats(&dm->st, false), *line, *save = NULL;
+
+	if (!t) {
+		log_warn("stats: out of memory");
+		return;
+	}
+	log_info("stats:");
+	for (line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		log_info("stats: %s", line);
+	free(t);
+}
+
 /* Returns false when the daemon must stop. */
 static bool on_signal(struct daemon *dm, int sfd)
 {
@@ -415,12 +453,55 @@ static bool on_signal(struct daemon *dm, int sfd)
 		case SIGUSR1:
 			log_reopen();
 			break;
+		case SIGUSR2:
+			dump_stats(dm);
+			break;
 		case SIGTERM:
 		case SIGINT:
 			return false;
 		}
 	}
 	return true;
+}
+
+/*
+ * Write the metrics file when it is due; returns the ms until the next
+ * write, or -1 when there is no file. The path and interval may change on
+ * reload (from the control thread too), so they are read under the lock.
+ */
+static int metrics_tick(struct daemon *dm)
+{
+	struct fwd_state *st = &dm->st;
+	uint64_t now = mono_us() / 1000;
+	char *path = NULL;
+	uint64_t iv_ms;
+	int e;
+
+	pthread_mutex_lock(&st->lock);
+	if (st->metrics_file)
+		path = strdup(st->metrics_file);
+	iv_ms = (uint64_t)st->metrics_interval * 1000;
+	pthread_mutex_unlock(&st->lock);
+	if (!path)
+		return -1;
+	if (now >= dm->metrics_next_ms) {
+		e = metrics_write(st, path);
+		if (e && e != dm->metrics_err)
+			log_warn("cannot write the metrics file '%s': %s", path, strerror(-e));
+		dm->metrics_err = e;
+		dm->metrics_next_ms = now + iv_ms;
+	}
+	free(path);
+	return (int)(dm->metrics_next_ms - now);
+}
+
+static int min_timeout(int a, int b)
+{
+	if (a < 0)
+		return b;
+	if (b < 0)
+		return a;
+	return a < b ? a : b;
 }
 
 static void main_loop(struct daemon *dm, int sfd)
@@ -435,7 +516,7 @@ static void main_loop(struct daemon *dm, int sfd)
 	if (wd > 0)
 		notify("WATCHDOG=1");
 	for (;;) {
-		int n = poll(p, link_fd >= 0 ? 2 : 1, wd);
+		int n = poll(p, link_fd >= 0 ? 2 : 1, min_timeout(wd, metrics_tick(dm)));
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -459,6 +540,7 @@ static int block_signals(sigset_t *set)
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
 	sigaddset(set, SIGPIPE);
 	/* Blocked before any thread starts, so every thread inherits the mask. */
 	if (pthread_sigmask(SIG_BLOCK, set, NULL))

@@ -12,5 +12,6 @@ int cmd_explain(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

@@ -80,6 +80,7 @@ enum fwd_action {
 	FWD_ALLOW,
 	FWD_DROP,
 	FWD_FORWARD,
+	FWD_REJECT,	/* accepted with FWD_REJECT_MARK; fwd's filter chain answers it */
 };
 
 /* Bits of fwd_rule.present: which match fields the rule names. */
@@ -116,6 +117,7 @@ struct fwd_rule {
 	enum fwd_action action;
 	struct fwd_target to;		/* FWD_FORWARD only */
 	enum fwd_log log;
+	int dyn_src;			/* `src: $SET` of a dynamic set: its index, else -1 */
 };
 
 enum fwd_logmode {
@@ -166,6 +168,34 @@ struct fwd_daemon {
 	uint32_t metrics_interval;	/* seconds */
 };
 
+/* A `dynamic:` set: members added at run time, each for a time. */
+#define FWD_DYNSETS_MAX	16
+struct fwd_dynset_conf {
+	char name[FWD_NAME_MAX + 1];
+	struct fwd_pos pos;
+	uint32_t timeout_ms;		/* default lifetime of a member */
+	uint32_t max;			/* members at most (memory is bounded by it) */
+};
+
+/* A `knock:` sequence: the ports, in order, within the window, open a door. */
+#define FWD_KNOCK_STEPS_MAX	8
+struct fwd_knock_step {
+	uint8_t proto;			/* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;
+};
+struct fwd_knock_conf {
+	char name[FWD_NAME_MAX + 1];
+	struct fwd_pos pos;
+	uint32_t nsteps;
+	struct fwd_knock_step step[FWD_KNOCK_STEPS_MAX];
+	uint32_t window_ms;		/* from the first knock to the last */
+	int set;			/* index in fwd_config.dynsets */
+	struct fwd_knock_step open;	/* what the door opens; port 0: everything */
+	uint32_t timeout_ms;		/* how long it stays open */
+};
+#define FWD_KNOCKS_MAX		16
+#define FWD_KNOCK_PROGRESS_MAX	65536	/* sources with a sequence under way */
+
 struct fwd_config {
 	enum fwd_action default_action;	/* FWD_ALLOW or FWD_DROP */
 	enum fwd_action malformed_action;	/* FWD_ALLOW or FWD_DROP; default drop */
@@ -175,6 +205,10 @@ struct fwd_config {
 	uint32_t ntests;
 	struct fwd_test *tests;
 	struct fwd_daemon daemon;
+	uint32_t ndynsets;
+	struct fwd_dynset_conf *dynsets;
+	uint32_t nknocks;
+	struct fwd_knock_conf *knocks;
 };
 
 /*

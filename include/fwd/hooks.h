@@ -18,6 +18,10 @@
  *                     address-only line for other protocols; a target
  *                     without port one address-only line.
  *
+ *   filter FWD-REJECT jumped to from filter INPUT and FORWARD: packets carrying
+ *                     FWD_REJECT_MARK get REJECT (tcp-reset for TCP). Its own
+ *                     restore, after mangle and nat.
+ *
  * Changes go through iptables-restore / ip6tables-restore --noflush, so each
  * table changes in one transaction and other chains are left alone. The
  * binaries are run with fork+exec from /usr/sbin or /sbin (no shell).
@@ -26,6 +30,7 @@
 #ifndef FWD_HOOKS_H
 #define FWD_HOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "fwd/ruleset.h"
@@ -33,6 +38,15 @@
 #define FWD_HOOKS_QUEUE_CHAIN	"FWD-QUEUE"
 #define FWD_HOOKS_DNAT_CHAIN	"FWD-DNAT"
 #define FWD_HOOKS_COMMENT	"fwd"
+#define FWD_HOOKS_REJECT_CHAIN	"FWD-REJECT"
+
+/*
+ * Verdict mark of `action: reject`: the packet is accepted with this mark and
+ * filter FWD-REJECT (jumped to from INPUT and FORWARD) answers it with a TCP
+ * RST, or an ICMP/ICMPv6 port-unreachable for other protocols. Outside the
+ * forward marks' FWD_MARK_BASE byte.
+ */
+#define FWD_REJECT_MARK		0x0e000001u
 
 struct fwd_hooks_conf {
 	uint32_t queue_base;		/* first NFQUEUE number */
@@ -70,5 +84,8 @@ int hooks_install_rules(const struct fwd_hooks_conf *hc, const struct fwd_rule_i
  * when they are already gone. Returns 0 or -errno.
  */
 int hooks_remove(void);
+
+/* The filter-table text (FWD-REJECT) for FAMILY; JUMPS adds the two jump rules. */
+int hooks_render_filter(int family, bool jumps, char *buf, size_t len);
 
 #endif

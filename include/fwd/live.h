@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "fwd/config.h"
+#include "fwd/dynset.h"
 #include "fwd/hooks.h"
 #include "fwd/log.h"
 #include "fwd/ruleset.h"
@@ -31,6 +32,7 @@
 struct fwd_rule_ctr {
 	_Atomic uint64_t packets;
 	_Atomic uint64_t bytes;
+	_Atomic uint64_t last_hit_ms;	/* CLOCK_MONOTONIC_COARSE ms; 0: never */
 	struct fwd_bucket bucket;
 };
 
@@ -50,9 +52,11 @@ struct fwd_live {
 	struct fwd_rule_ctr **ctr;	/* [worker][rule], each cache-line aligned */
 	uint64_t *carry_packets;	/* [rule]: counts carried over reloads */
 	uint64_t *carry_bytes;
+	uint64_t *carry_last_ms;
 	enum fwd_action malformed;	/* verdict of unparsable packets */
 	uint32_t log_rate, log_burst;
 	char **names;			/* [rule], copies for carrying counters over */
+	struct fwd_dyn *dyn;		/* dynamic sets and knocks (fwd/knock.c); NULL: none */
 };
 
 struct fwd_worker;
@@ -69,6 +73,8 @@ struct fwd_state {
 	bool no_hooks;
 	bool foreground;
 	uint64_t reloads_ok, reloads_failed;
+	char *metrics_file;		/* daemon.metrics, under lock; NULL: none */
+	uint32_t metrics_interval;	/* seconds */
 };
 
 /* Increment a counter only its owner writes; readers load it relaxed. */
@@ -76,6 +82,12 @@ static inline void ctr_add(_Atomic uint64_t *c, uint64_t v)
 {
 	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
 			      memory_order_relaxed);
+}
+
+/* Set a value only its owner writes (a time, not a sum). */
+static inline void ctr_set(_Atomic uint64_t *c, uint64_t v)
+{
+	atomic_store_explicit(c, v, memory_order_relaxed);
 }
 
 static inline uint64_t ctr_get(_Atomic uint64_t *c)
@@ -115,6 +127,10 @@ int live_refresh_ifmap(struct fwd_state *st);
  * number of rules, or -1. Takes st->lock itself and logs the outcome.
  */
 int live_reload(struct fwd_state *st, struct fwd_diags *d);
+
+#define FWD_METRICS_INTERVAL_DEFAULT	15u	/* seconds */
+/* Under st->lock (or before any thread): take daemon.metrics from C. */
+void live_set_metrics(struct fwd_state *st, const struct fwd_config *c);
 
 /* rtnetlink socket that reports link changes (RTMGRP_LINK); -errno on failure. */
 int link_open(void);

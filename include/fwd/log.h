@@ -133,6 +133,26 @@ struct fwd_log_stats {
 };
 void log_stats(struct fwd_log_stats *s);
 
+/*
+ * Top talkers of the logged drops: the logger thread (off the packet path)
+ * keeps a space-saving sketch of destination ports and of sources, so the
+ * heaviest FWD_TOP_N of each are counted closely whatever the traffic.
+ */
+#define FWD_TOP_N	16
+struct fwd_top_entry {
+	uint64_t count;
+	uint8_t family, proto;
+	uint32_t port;			/* ports sketch */
+	fwd_u128 addr;			/* sources sketch */
+};
+struct fwd_log_top {
+	struct fwd_top_entry ports[FWD_TOP_N], srcs[FWD_TOP_N];
+};
+/* A copy of the sketches, heaviest first; unused entries have count 0. */
+void log_top(struct fwd_log_top *t);
+/* "203.0.113.9" / "2001:db8::1" of an event-style address. */
+void log_addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a);
+
 __attribute__((format(printf, 1, 2))) void log_info(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void log_warn(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void log_err(const char *fmt, ...);

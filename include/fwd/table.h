@@ -14,11 +14,29 @@
 
 #define FWD_NPORTS	65537u		/* 0..65535 and FWD_NOPORT */
 
+/*
+ * One word of a sparse vector: BITS is 64-bit word W of the vector. A class
+ * holding a dense vector stores every word in order (n == words).
+ */
+struct fwd_xent {
+	uint64_t bits;
+	uint32_t w;
+};
+
+/* Where a class's entries sit in its field's pool (see classify.c). */
+struct fwd_cref {
+	uint32_t x, nx;		/* exceptions to base (or, nx == words, the whole vector) */
+	uint32_t h, nh;		/* the bits of rules whose home is this field */
+};
+
 /* The distinct rule bit vectors ("classes") of one field. */
 struct fwd_bvset {
 	uint32_t ncls;
-	uint64_t *bits;		/* ncls * words: bit r set = rule r accepts this class */
-	uint64_t *agg;		/* ncls * aggw: bit w set = bits[w] != 0 */
+	uint64_t *base;		/* words: rules set in most classes of the field */
+	struct fwd_cref *cls;	/* ncls */
+	struct fwd_xent *ent;	/* pool of every class's entries */
+	uint32_t nent;
+	uint64_t *bits;		/* while compiling only: ncls dense vectors */
 };
 
 /* Elementary intervals of one address family of src or dst. */
@@ -55,7 +73,6 @@ enum {
 struct fwd_ruleset {
 	uint32_t nrules;
 	uint32_t words;		/* 64-bit words per class bit vector */
-	uint32_t aggw;		/* words per aggregate */
 	uint32_t used;		/* FWD_F_* named by at least one rule */
 	enum fwd_action dflt;
 	bool dflt_log;
@@ -70,6 +87,8 @@ struct fwd_ruleset {
 	struct fwd_ifrep *prefix;	/* sorted by name */
 	uint32_t if_none;		/* class of a name no pattern names */
 	struct fwd_bvset f[FWD_NFLD];
+	uint32_t nany;
+	struct fwd_xent *any;	/* nonzero words of the rules with no home field */
 	size_t mem;
 };
 
@@ -78,5 +97,8 @@ struct fwd_ruleset {
  * analysis. Returns false when no rule matches.
  */
 bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, uint64_t *out);
+
+/* Word W of class CLS's vector in field FLD. Off the packet path. */
+uint64_t ruleset_class_word(const struct fwd_ruleset *rs, int fld, uint32_t cls, uint32_t w);
 
 #endif

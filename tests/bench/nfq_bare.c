@@ -22,7 +22,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #define BARE_COPY_RANGE	128		/* IPv4/IPv6 + TCP/UDP headers */
-#define BARE_QMAXLEN	4096
+#define BARE_QMAXLEN	8192		/* as deep as fwd's queue (FWD_QUEUE_MAXLEN) */
 #define BARE_RCVBUF	(8 << 20)
 #define BARE_MSGBUF	8192		/* one config or verdict message */
 #define BARE_RXBUF	(256 << 10)	/* one receive: many packets' headers */

@@ -17,7 +17,6 @@
 
 PY=/usr/bin/python3
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$E2E_DIR/../.." && pwd)
 
 NS_C="fwd-e2e-c-$$"
 NS_G="fwd-e2e-g-$$"
@@ -270,7 +269,6 @@ servers_start() {	# echo.py options (--tcp P,P --udp P ...)
 	rm -f "$ready"
 	: >>"$T/events"
 	bg s "$T/echo.log" "$PY" "$E2E_DIR/echo.py" --events "$T/events" --ready "$ready" "$@"
-	ECHO_PID=$BG_PID
 	wait_for 10 test -e "$ready" || { say "FAIL: echo server did not start"; cat "$T/echo.log"; exit 1; }
 }
 
@@ -291,7 +289,6 @@ client() {	# tcp|udp HOST PORT [client.py options]
 fwd_start() {	# RULES [ARGS...]
 	local rules=$1
 	shift
-	FWD_RULES=$rules
 	echo "--- fwd run -c $rules $* ($(date +%T.%N))" >>"$FWD_LOG"
 	ip netns exec "$NS_G" "$FWD" run -c "$rules" --foreground --socket "$SOCK" \
 		--pidfile "$PIDFILE" "$@" >>"$FWD_LOG" 2>&1 &
@@ -314,7 +311,13 @@ fwd_wait_ready() {	# SECONDS
 		fwd_ready
 		rc=$?
 		[ $rc = 0 ] && return 0
-		[ $rc = 2 ] && { say "fwd exited during start-up"; return 1; }
+		if [ $rc = 2 ]; then
+			wait "$FWD_PID" 2>/dev/null
+			rc=$?
+			[ $rc -gt 128 ] && rc="$rc (signal $(kill -l $((rc - 128)) 2>/dev/null))"
+			say "fwd exited during start-up, status $rc"
+			return 1
+		fi
 		[ "$(now_ms)" -lt "$deadline" ] || return 1
 		sleep 0.05
 	done

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dynset.c - bounded lock-free hash tables for dynamic sets and per-source
+ * state (knock progress), shared by every worker.
+ *
+ * A slot is written only by the thread that moved its sequence number from
+ * even to odd with a CAS; it publishes the new contents by storing the next
+ * even number with release order. Readers load the number (acquire), the
+ * fields, then the number again: a change means a writer was there and the
+ * slot is skipped for this packet. Fields are atomics read relaxed, so the
+ * protocol has no data race in C11 terms. Two workers adding the same key at
+ * once can leave two copies; lookups accept either and deletes remove both.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/dynset.h"
+
+#define rlx memory_order_relaxed
+
+static uint64_t key_meta(const struct fwd_dkey *k)
+{
+	return (uint64_t)k->family << 56 | (uint64_t)k->proto << 48 | (uint64_t)k->port << 32 |
+	       k->tag;
+}
+
+/* splitmix64 finaliser over the key words: cheap and spreads sources well. */
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint32_t key_hash(const struct fwd_dkey *k)
+{
+	return (uint32_t)mix(mix((uint64_t)k->addr ^ key_meta(k)) ^ (uint64_t)(k->addr >> 64));
+}
+
+int dtable_init(struct fwd_dtable *t, uint32_t max)
+{
+	uint32_t cap = 16;
+
+	while (cap < max && cap < (1u << 24))
+		cap <<= 1;
+	memset(t, 0, sizeof(*t));
+	t->slot = calloc(cap, sizeof(*t->slot));
+	if (!t->slot)
+		return -ENOMEM;
+	t->mask = cap - 1;
+	return 0;
+}
+
+void dtable_free(struct fwd_dtable *t)
+{
+	free(t->slot);
+	t->slot = NULL;
+}
+
+size_t dtable_memory(const struct fwd_dtable *t)
+{
+	return t->slot ? ((size_t)t->mask + 1) * sizeof(*t->slot) : 0;
+}
+
+struct snap {
+	uint32_t seq;
+	uint64_t meta, a0, a1, expires, val;
+};
+
+/* A consistent copy of S, or false while a writer holds it. */
+static bool slot_read(struct fwd_dslot *s, struct snap *o)
+{
+	o->seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+	if (o->seq & 1)
+		return false;
+	o->meta = atomic_load_explicit(&s->meta, rlx);
+	o->a0 = atomic_load_explicit(&s->a0, rlx);
+	o->a1 = atomic_load_explicit(&s->a1, rlx);
+	o->expires = atomic_load_explicit(&s->expires, rlx);
+	o->val = atomic_load_explicit(&s->val, rlx);
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&s->seq, rlx) == o->seq;
+}
+
+static bool snap_is(const struct snap *o, const struct fwd_dkey *k)
+{
+	return o->meta == key_meta(k) && o->a0 == (uint64_t)k->addr &&
+	       o->a1 == (uint64_t)(k->addr >> 64);
+}
+
+/* Take S if its sequence is still SEQ (what the caller judged it by). */
+static bool slot_lock(struct fwd_dslot *s, uint32_t seq)
+{
+	return atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1,
+						       memory_order_acquire, rlx);
+}
+
+static void slot_unlock(struct fwd_dslot *s)
+{
+	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+}
+
+static struct fwd_dslot *slot_at(struct fwd_dtable *t, uint32_t h, unsigned i)
+{
+	return &t->slot[(h + i) & t->mask];
+}
+
+/* Refresh K in place when it is live in one of its slots. */
+static int refresh(struct fwd_dtable *t, const struct fwd_dkey *k, uint32_t h, uint64_t val,
+		   uint64_t expires, uint64_t now)
+{
+	struct snap o;
+
+	for (unsigned i = 0; i < FWD_DPROBE; i++) {
+		struct fwd_dslot *s = slot_at(t, h, i);
+
+		if (!slot_read(s, &o) || o.expires <= now || !snap_is(&o, k))
+			continue;
+		if (!slot_lock(s, o.seq))
+			return -EAGAIN;
+		atomic_store_explicit(&s->expires, expires, rlx);
+		atomic_store_explicit(&s->val, val, rlx);
+		slot_unlock(s);
+		return 0;
+	}
+	return 1;
+}
+
+int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uint64_t expires,
+	       uint64_t now)
+{
+	uint32_t h = key_hash(k);
+	struct fwd_dslot *victim = NULL;
+	struct snap o, vo = { 0 };
+	int r = refresh(t, k, h, val, expires, now);
+
+	if (r <= 0)
+		return r;
+	/* A free or expired slot, else the live entry that expires first. */
+	for (unsigned i = 0; i < FWD_DPROBE; i++) {
+		struct fwd_dslot *s = slot_at(t, h, i);
+
+		if (!slot_read(s, &o))
+			continue;
+		if (!victim || o.expires < vo.expires) {
+			victim = s;
+			vo = o;
+		}
+		if (o.expires <= now)
+			break;
+	}
+	if (!victim || !slot_lock(victim, vo.seq))
+		return -EAGAIN;
+	if (vo.expires > now)
+		atomic_fetch_add_explicit(&t->evicted, 1, rlx);
+	atomic_store_explicit(&victim->meta, key_meta(k), rlx);
+	atomic_store_explicit(&victim->a0, (uint64_t)k->addr, rlx);
+	atomic_store_explicit(&victim->a1, (uint64_t)(k->addr >> 64), rlx);
+	atomic_store_explicit(&victim->expires, expires, rlx);
+	atomic_store_explicit(&victim->val, val, rlx);
+	slot_unlock(victim);
+	atomic_fetch_add_explicit(&t->added, 1, rlx);
+	return 1;
+}
+
+bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, uint64_t *val,
+		uint64_t *expires)
+{
+	uint32_t h = key_hash(k);
+	struct snap o;
+
+	for (unsigned i = 0; i < FWD_DPROBE; i++) {
+		if (!slot_read(slot_at(t, h, i), &o) || o.expires <= now || !snap_is(&o, k))
+			continue;
+		if (val)
+			*val = o.val;
+		if (expires)
+			*expires = o.expires;
+		return true;
+	}
+	return false;
+}
+
+/* Free S if it still holds what O saw. */
+static bool slot_clear(struct fwd_dslot *s, const struct snap *o)
+{
+	if (!slot_lock(s, o->seq))
+		return false;
+	atomic_store_explicit(&s->expires, 0, rlx);
+	slot_unlock(s);
+	return true;
+}
+
+unsigned dtable_del(struct fwd_dtable *t, const struct fwd_dkey *k)
+{
+	uint32_t h = key_hash(k);
+	unsigned n = 0;
+	struct snap o;
+
+	for (unsigned i = 0; i < FWD_DPROBE; i++) {
+		struct fwd_dslot *s = slot_at(t, h, i);
+
+		if (slot_read(s, &o) && o.expires && snap_is(&o, k))
+			n += slot_clear(s, &o);
+	}
+	return n;
+}
+
+unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr)
+{
+	unsigned n = 0;
+	struct snap o;
+
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		struct fwd_dslot *s = &t->slot[i];
+
+		if (slot_read(s, &o) && o.expires && (uint8_t)(o.meta >> 56) == family &&
+		    o.a0 == (uint64_t)addr && o.a1 == (uint64_t)(addr >> 64))
+			n += slot_clear(s, &o);
+	}
+	return n;
+}
+
+void dtable_walk(struct fwd_dtable *t, uint64_t now,
+		 void (*fn)(void *arg, const struct fwd_dkey *k, uint64_t expires), void *arg)
+{
+	struct snap o;
+
+	for (uint32_t i = 0; i <= t->mask; i++) {
+		struct fwd_dkey k;
+
+		if (!slot_read(&t->slot[i], &o) || o.expires <= now)
+			continue;
+		k.family = (uint8_t)(o.meta >> 56);
+		k.proto = (uint8_t)(o.meta >> 48);
+		k.port = (uint16_t)(o.meta >> 32);
+		k.tag = (uint32_t)o.meta;
+		k.addr = (fwd_u128)o.a1 << 64 | o.a0;
+		fn(arg, &k, o.expires);
+	}
+}
+
+static void count_one(void *arg, const struct fwd_dkey *k, uint64_t expires)
+{
+	(void)k;
+	(void)expires;
+	(*(uint32_t *)arg)++;
+}
+
+uint32_t dtable_count(struct fwd_dtable *t, uint64_t now)
+{
+	uint32_t n = 0;
+
+	dtable_walk(t, now, count_one, &n);
+	return n;
+}

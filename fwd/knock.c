@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: MIT
+/*
+ * knock.c - the run-time side of `dynamic:` sets, `knock:` sequences and
+ * rules with `src: $SET` (see include/fwd/dynset.h).
+ *
+ * Knock progress and the sets live in separate tables: a flood of spoofed
+ * first knocks can only evict other half-done sequences (the progress table
+ * evicts the entry that expires first), never an opened door.
+ *
+ * First match stays exact: classify() treats `src: $SET` as any source; when
+ * the rule it returns fails its membership test, ruleset_match_all() gives
+ * every rule that matches statically and the next one whose dynamic
+ * condition holds (or that has none) wins.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/dynset.h"
+#include "fwd/log.h"
+#include "fwd/table.h"
+
+struct dset {
+	char name[FWD_NAME_MAX + 1];
+	uint32_t timeout_ms;
+	struct fwd_dtable t;
+};
+
+struct fwd_dyn {
+	uint32_t nsets;
+	struct dset *sets;
+	uint32_t nknocks;
+	struct fwd_knock_conf *knocks;
+	struct fwd_dtable progress;	/* tag: knock index + 1; val: steps done */
+	uint8_t knock_ports[2][65536 / 8];	/* [0] tcp, [1] udp */
+	uint32_t nrules;
+	int8_t *rule_set;		/* [rule]: dynamic set of `src:`, or -1 */
+	uint32_t words;
+	uint64_t *scratch;		/* [worker][words] */
+	_Atomic uint64_t nknock_pkts, opened, resets;
+};
+
+static int proto_slot(uint8_t proto)
+{
+	return proto == 6 ? 0 : proto == 17 ? 1 : -1;
+}
+
+static bool is_knock_port(const struct fwd_dyn *d, uint8_t proto, uint32_t port)
+{
+	int p = proto_slot(proto);
+
+	return p >= 0 && port < 65536 && (d->knock_ports[p][port / 8] & (1u << (port % 8)));
+}
+
+static int build_sets(struct fwd_dyn *d, const struct fwd_config *c)
+{
+	d->sets = calloc(c->ndynsets + 1, sizeof(*d->sets));
+	if (!d->sets)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->ndynsets; i++) {
+		strcpy(d->sets[i].name, c->dynsets[i].name);
+		d->sets[i].timeout_ms = c->dynsets[i].timeout_ms;
+		if (dtable_init(&d->sets[i].t, c->dynsets[i].max))
+			return -ENOMEM;
+		d->nsets++;
+	}
+	return 0;
+}
+
+static int build_knocks(struct fwd_dyn *d, const struct fwd_config *c)
+{
+	d->knocks = calloc(c->nknocks + 1, sizeof(*d->knocks));
+	if (!d->knocks || dtable_init(&d->progress, FWD_KNOCK_PROGRESS_MAX))
+		return -ENOMEM;
+	memcpy(d->knocks, c->knocks, c->nknocks * sizeof(*d->knocks));
+	d->nknocks = c->nknocks;
+	for (uint32_t i = 0; i < c->nknocks; i++)
+		for (uint32_t j = 0; j < c->knocks[i].nsteps; j++) {
+			const struct fwd_knock_step *st = &c->knocks[i].step[j];
+			int p = proto_slot(st->proto);
+
+			if (p >= 0)
+				d->knock_ports[p][st->port / 8] |= (uint8_t)(1u << (st->port % 8));
+		}
+	return 0;
+}
+
+static int build_rules(struct fwd_dyn *d, const struct fwd_config *c, unsigned nworkers)
+{
+	d->nrules = c->nrules;
+	d->words = (c->nrules + 63) / 64 ? (c->nrules + 63) / 64 : 1;
+	d->rule_set = calloc(c->nrules + 1, sizeof(*d->rule_set));
+	d->scratch = calloc((size_t)d->words * (nworkers ? nworkers : 1), sizeof(*d->scratch));
+	if (!d->rule_set || !d->scratch)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->nrules; i++)
+		d->rule_set[i] = (int8_t)c->rules[i].dyn_src;
+	return 0;
+}
+
+int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned nworkers,
+	      struct fwd_dyn **out)
+{
+	struct fwd_dyn *d;
+
+	(void)rs;
+	*out = NULL;
+	if (!c->ndynsets && !c->nknocks)
+		return 0;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	if (build_sets(d, c) || build_knocks(d, c) || build_rules(d, c, nworkers)) {
+		dyn_free(d);
+		return -ENOMEM;
+	}
+	*out = d;
+	return 0;
+}
+
+void dyn_free(struct fwd_dyn *d)
+{
+	if (!d)
+		return;
+	for (uint32_t i = 0; i < d->nsets; i++)
+		dtable_free(&d->sets[i].t);
+	free(d->sets);
+	dtable_free(&d->progress);
+	free(d->knocks);
+	free(d->rule_set);
+	free(d->scratch);
+	free(d);
+}
+
+struct carry {
+	struct dset *to;
+	uint64_t now;
+};
+
+static void carry_one(void *arg, const struct fwd_dkey *k, uint64_t expires)
+{
+	struct carry *cy = arg;
+
+	dtable_put(&cy->to->t, k, 0, expires, cy->now);
+}
+
+void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
+{
+	uint64_t now = log_now_ms();
+
+	if (!d || !old)
+		return;
+	for (uint32_t i = 0; i < d->nsets; i++)
+		for (uint32_t j = 0; j < old->nsets; j++)
+			if (!strcmp(d->sets[i].name, old->sets[j].name)) {
+				struct carry cy = { &d->sets[i], now };
+
+				dtable_walk(&old->sets[j].t, now, carry_one, &cy);
+			}
+}
+
+/* ---- the packet path ----------------------------------------------------- */
+
+static void open_door(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
+		      const struct fwd_key *k, uint64_t now)
+{
+	struct fwd_dkey door = {
+		.family = k->family, .proto = kc->open.proto, .port = kc->open.port,
+		.addr = k->src,
+	};
+
+	if (dtable_put(&d->sets[kc->set].t, &door, 0, now + kc->timeout_ms, now) >= 0)
+		atomic_fetch_add_explicit(&d->opened, 1, memory_order_relaxed);
+}
+
+/* Advance (or reset) the progress of K's source in sequence I. */
+static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint64_t now)
+{
+	const struct fwd_knock_conf *kc = &d->knocks[i];
+	struct fwd_dkey pk = { .family = k->family, .tag = i + 1, .addr = k->src };
+	uint64_t done = 0, expires = 0;
+	bool under_way = dtable_get(&d->progress, &pk, now, &done, &expires);
+	const struct fwd_knock_step *first = &kc->step[0];
+
+	if (!under_way)
+		done = 0;
+	if (done < kc->nsteps && kc->step[done].proto == k->proto &&
+	    kc->step[done].port == k->dport) {
+		if (done + 1 == kc->nsteps) {
+			dtable_del(&d->progress, &pk);
+			open_door(d, kc, k, now);
+		} else {
+			dtable_put(&d->progress, &pk, done + 1,
+				   under_way ? expires : now + kc->window_ms, now);
+		}
+		return;
+	}
+	if (!under_way)
+		return;
+	/* A wrong knock: start over, or from step one when it is the first port. */
+	atomic_fetch_add_explicit(&d->resets, 1, memory_order_relaxed);
+	if (first->proto == k->proto && first->port == k->dport)
+		dtable_put(&d->progress, &pk, 1, now + kc->window_ms, now);
+	else
+		dtable_del(&d->progress, &pk);
+}
+
+static bool in_sequence(const struct fwd_knock_conf *kc, const struct fwd_key *k)
+{
+	for (uint32_t j = 0; j < kc->nsteps; j++)
+		if (kc->step[j].proto == k->proto && kc->step[j].port == k->dport)
+			return true;
+	return false;
+}
+
+bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now)
+{
+	bool any = false;
+
+	if (!d || !d->nknocks || !is_knock_port(d, k->proto, k->dport))
+		return false;
+	atomic_fetch_add_explicit(&d->nknock_pkts, 1, memory_order_relaxed);
+	for (uint32_t i = 0; i < d->nknocks; i++)
+		if (in_sequence(&d->knocks[i], k)) {
+			knock_step(d, i, k, now);
+			any = true;
+		}
+	return any;
+}
+
+/* Does K meet rule I's dynamic condition (member with any port, or with its own)? */
+static bool dyn_ok(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint64_t now)
+{
+	struct fwd_dkey m = { .family = k->family, .addr = k->src };
+	struct dset *s;
+
+	if (i >= d->nrules || d->rule_set[i] < 0)
+		return true;
+	s = &d->sets[d->rule_set[i]];
+	if (dtable_get(&s->t, &m, now, NULL, NULL))
+		return true;
+	if (k->dport > 65535)
+		return false;
+	m.proto = k->proto;
+	m.port = (uint16_t)k->dport;
+	return dtable_get(&s->t, &m, now, NULL, NULL);
+}
+
+int dyn_resolve(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
+		int idx, unsigned worker, uint64_t now)
+{
+	uint64_t *bits;
+
+	if (!d || idx < 0 || dyn_ok(d, (uint32_t)idx, k, now))
+		return idx;
+	bits = d->scratch + (size_t)worker * d->words;
+	if (!ruleset_match_all(rs, k, bits))
+		return -1;
+	for (uint32_t i = (uint32_t)idx + 1; i < d->nrules; i++)
+		if ((bits[i / 64] >> (i % 64) & 1) && dyn_ok(d, i, k, now))
+			return (int)i;
+	return -1;
+}
+
+/* ---- control ------------------------------------------------------------- */
+
+int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
+{
+	unsigned char b[16];
+	uint8_t family;
+	fwd_u128 a = 0;
+
+	*removed = 0;
+	if (inet_pton(AF_INET, addr, b) == 1) {
+		family = 4;
+		for (int i = 0; i < 4; i++)
+			a = a << 8 | b[i];
+	} else if (inet_pton(AF_INET6, addr, b) == 1) {
+		family = 6;
+		for (int i = 0; i < 16; i++)
+			a = a << 8 | b[i];
+	} else {
+		return -EINVAL;
+	}
+	if (!d)
+		return 0;
+	for (uint32_t i = 0; i < d->nsets; i++)
+		*removed += dtable_del_addr(&d->sets[i].t, family, a);
+	*removed += dtable_del_addr(&d->progress, family, a);
+	return 0;
+}
+
+/* Growing text for the JSON; remembers ENOMEM. */
+struct jbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void jb_printf(struct jbuf *j, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (int tries = 0; tries < 2 && !j->oom; tries++) {
+		va_start(ap, fmt);
+		n = vsnprintf(j->p + j->len, j->cap - j->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < j->cap - j->len) {
+			j->len += (size_t)n;
+			return;
+		}
+		char *q = realloc(j->p, j->cap * 2 + (size_t)n + 1);
+
+		if (!q) {
+			j->oom = true;
+			return;
+		}
+		j->p = q;
+		j->cap = j->cap * 2 + (size_t)n + 1;
+	}
+}
+
+struct member_walk {
+	struct jbuf *j;
+	uint64_t now;
+	bool first;
+};
+
+static void member_json(void *arg, const struct fwd_dkey *k, uint64_t expires)
+{
+	struct member_walk *mw = arg;
+	unsigned char b[16];
+	char a[INET6_ADDRSTRLEN] = "";
+	int n = k->family == 4 ? 4 : 16;
+
+	for (int i = 0; i < n; i++)
+		b[i] = (unsigned char)(k->addr >> (8 * (n - 1 - i)));
+	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, b, a, sizeof(a));
+	jb_printf(mw->j, "%s{\"addr\":\"%s\"", mw->first ? "" : ",", a);
+	if (k->port)
+		jb_printf(mw->j, ",\"port\":\"%u/%s\"", k->port, k->proto == 6 ? "tcp" : "udp");
+	jb_printf(mw->j, ",\"remaining\":%" PRIu64 "}", (expires - mw->now + 999) / 1000);
+	mw->first = false;
+}
+
+char *dyn_stats_json(struct fwd_dyn *d)
+{
+	struct jbuf j = { .p = malloc(256), .cap = 256 };
+	uint64_t now = log_now_ms();
+
+	if (!j.p)
+		return NULL;
+	j.p[0] = '\0';
+	jb_printf(&j, "\"dynamic\":{\"sets\":{");
+	for (uint32_t i = 0; d && i < d->nsets; i++) {
+		struct member_walk mw = { &j, now, true };
+		struct fwd_dtable *t = &d->sets[i].t;
+
+		jb_printf(&j, "%s\"%s\":{\"evicted\":%" PRIu64 ",\"members\":[", i ? "," : "",
+			  d->sets[i].name, atomic_load(&t->evicted));
+		dtable_walk(t, now, member_json, &mw);
+		jb_printf(&j, "]}");
+	}
+	jb_printf(&j, "},\"knock\":{\"packets\":%" PRIu64 ",\"opened\":%" PRIu64
+		  ",\"resets\":%" PRIu64 ",\"in_progress\":%u,\"evicted\":%" PRIu64 "}}",
+		  d ? atomic_load(&d->nknock_pkts) : 0, d ? atomic_load(&d->opened) : 0,
+		  d ? atomic_load(&d->resets) : 0, d ? dtable_count(&d->progress, now) : 0,
+		  d ? atomic_load(&d->progress.evicted) : 0);
+	if (j.oom) {
+		free(j.p);
+		return NULL;
+	}
+	return j.p;
+}

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: MIT
+/*
+ * metrics.c - Prometheus text exposition of fwd's counters
+ * (include/fwd/metrics.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fwd/control.h"
+#include "fwd/metrics.h"
+
+size_t metrics_label_escape(char *out, size_t outlen, const char *in)
+{
+	size_t o = 0;
+
+	for (; *in; in++) {
+		char c = *in, esc = c == '\\' ? '\\' : c == '"' ? '"' : c == '\n' ? 'n' : 0;
+
+		if (esc) {
+			if (o + 2 >= outlen)
+				break;
+			out[o++] = '\\';
+			out[o++] = esc;
+		} else {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = c;
+		}
+	}
+	out[o] = '\0';
+	return o;
+}
+
+static const char *action_name(enum fwd_action a)
+{
+	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : "drop";
+}
+
+static void head(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The three per-rule families, each with its HELP/TYPE once. */
+static void rule_metrics(FILE *f, const struct fwd_live *l)
+{
+	static const char *const names[] = {
+		"fwd_rule_packets_total", "fwd_rule_bytes_total", "fwd_rule_last_hit_seconds",
+	};
+	static const char *const types[] = { "counter", "counter", "gauge" };
+	static const char *const helps[] = {
+		"Packets judged by the rule.", "Bytes of the packets judged by the rule.",
+		"Unix time of the rule's last packet; 0 for never.",
+	};
+	char rule[4 * (FWD_NAME_MAX + 1)];
+
+	for (int m = 0; m < 3; m++) {
+		head(f, names[m], types[m], helps[m]);
+		for (uint32_t i = 0; i < l->nrules; i++) {
+			uint64_t p, b, last, v;
+
+			control_rule_totals(l, i, &p, &b, &last);
+			v = m == 0 ? p : m == 1 ? b : control_unix_time(last);
+			metrics_label_escape(rule, sizeof(rule), l->names[i]);
+			fprintf(f, "%s{rule=\"%s\",action=\"%s\"} %" PRIu64 "\n", names[m], rule,
+				action_name(ruleset_rule(l->rs, i)->action), v);
+		}
+	}
+}
+
+static void counter(FILE *f, const char *name, const char *help, uint64_t v)
+{
+	head(f, name, "counter", help);
+	fprintf(f, "%s %" PRIu64 "\n", name, v);
+}
+
+static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_live *l,
+			  const struct fwd_totals *t)
+{
+	head(f, "fwd_default_packets_total", "counter", "Packets no rule matched.");
+	fprintf(f, "fwd_default_packets_total{action=\"%s\"} %" PRIu64 "\n",
+		action_name(ruleset_default(l->rs)), t->dflt_packets);
+	head(f, "fwd_default_bytes_total", "counter", "Bytes of the packets no rule matched.");
+	fprintf(f, "fwd_default_bytes_total{action=\"%s\"} %" PRIu64 "\n",
+		action_name(ruleset_default(l->rs)), t->dflt_bytes);
+	head(f, "fwd_malformed_total", "counter", "Packets fwd could not parse, by reason.");
+	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
+		fprintf(f, "fwd_malformed_total{reason=\"%s\"} %" PRIu64 "\n",
+			packet_reason_name(r), t->malformed[r]);
+	counter(f, "fwd_queue_received_total", "Packets received from the queues.", t->received);
+	counter(f, "fwd_queue_enobufs_total", "Receive buffer overruns (ENOBUFS).", t->enobufs);
+	counter(f, "fwd_queue_dropped_total", "Packets the kernel dropped: queue full.",
+		t->queue_dropped);
+	counter(f, "fwd_user_dropped_total", "Packets the kernel dropped: socket buffer full.",
+		t->user_dropped);
+	head(f, "fwd_reloads_total", "counter", "Rule reloads, by result.");
+	fprintf(f, "fwd_reloads_total{result=\"ok\"} %" PRIu64 "\n", st->reloads_ok);
+	fprintf(f, "fwd_reloads_total{result=\"failed\"} %" PRIu64 "\n", st->reloads_failed);
+	counter(f, "fwd_log_events_written_total", "Log lines written for packet events.",
+		t->log.written);
+	counter(f, "fwd_log_events_dropped_total", "Log events dropped by a full ring.",
+		t->log.dropped);
+	counter(f, "fwd_log_events_suppressed_total", "Log events suppressed by the rate limit.",
+		t->log.suppressed);
+	head(f, "fwd_rules", "gauge", "Rules in the running table.");
+	fprintf(f, "fwd_rules %" PRIu32 "\n", l->nrules);
+	head(f, "fwd_queues", "gauge", "Queues fwd serves.");
+	fprintf(f, "fwd_queues %u\n", st->nworkers);
+}
+
+char *metrics_render(struct fwd_state *st)
+{
+	struct fwd_totals t;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	bool bad;
+
+	if (!f)
+		return NULL;
+	pthread_mutex_lock(&st->lock);
+	control_totals(st, &t);
+	rule_metrics(f, st->live);
+	other_metrics(f, st, st->live, &t);
+	pthread_mutex_unlock(&st->lock);
+	bad = ferror(f);
+	if (fclose(f) || bad) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int metrics_write(struct fwd_state *st, const char *path)
+{
+	char tmp[4096];
+	char *text;
+	size_t len, off = 0;
+	int fd, e = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	text = metrics_render(st);
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		e = -errno;
+		goto out;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0 && !e)
+		e = -errno;
+	if (!e && rename(tmp, path) < 0)
+		e = -errno;
+	if (e)
+		unlink(tmp);
+out:
+	free(text);
+	return e;
+}

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+/*
+ * top.c - `fwd top`: a live view of the running daemon, redrawn every
+ * second from its "top" control request (include/fwd/control.h): verdicts
+ * per second, the busiest rules, the top dropped ports and sources, queue
+ * health. 'q' quits; --once draws one frame (two samples a second apart)
+ * and exits.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fwd/cmd.h"
+#include "fwd/control.h"
+
+#define TOP_RULES_MAX	4096
+#define TOP_SHOWN	10
+
+struct top_rule {
+	char name[4 * (FWD_NAME_MAX + 1)];
+	char action[8];
+	uint64_t packets;
+	double rate;
+};
+
+struct sample {
+	uint64_t received, enobufs, queue_dropped, user_dropped, dflt;
+	unsigned queues;
+	unsigned nrules;
+	struct top_rule rules[TOP_RULES_MAX];
+	char talkers[2][TOP_SHOWN][96];		/* ports, sources */
+	unsigned ntalkers[2];
+	double t;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *proto_name(unsigned p)
+{
+	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : "ip";
+}
+
+static void parse_line(struct sample *s, const char *line)
+{
+	struct top_rule *r = &s->rules[s->nrules];
+	char dflt[8], addr[64];
+	unsigned proto, port;
+	uint64_t n;
+
+	if (sscanf(line, "queue %u received %" SCNu64 " enobufs %" SCNu64 " queue_dropped %"
+		   SCNu64 " user_dropped %" SCNu64, &s->queues, &s->received, &s->enobufs,
+		   &s->queue_dropped, &s->user_dropped) == 5)
+		return;
+	if (sscanf(line, "default %7s %" SCNu64, dflt, &s->dflt) == 2)
+		return;
+	if (s->nrules < TOP_RULES_MAX &&
+	    sscanf(line, "rule %1023s %7s %" SCNu64, r->name, r->action, &r->packets) == 3) {
+		s->nrules++;
+		return;
+	}
+	if (s->ntalkers[0] < TOP_SHOWN &&
+	    sscanf(line, "port %u %u %" SCNu64, &proto, &port, &n) == 3) {
+		snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%s/%-5u %12" PRIu64,
+			 proto_name(proto), port, n);
+		return;
+	}
+	if (s->ntalkers[1] < TOP_SHOWN && sscanf(line, "src %63s %" SCNu64, addr, &n) == 2)
+		snprintf(s->talkers[1][s->ntalkers[1]++], 96, "%-39s %12" PRIu64, addr, n);
+}
+
+static int take(const char *path, struct sample *s)
+{
+	char *out = NULL, *line, *save = NULL;
+	int e = control_request(path, "top\n", &out);
+
+	if (e) {
+		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-e));
+		return -1;
+	}
+	if (!strncmp(out, "error:", 6)) {
+		fprintf(stderr, "fwd: the daemon at %s: %s", path, out);
+		free(out);
+		return -1;
+	}
+	memset(s, 0, sizeof(*s));
+	s->t = now_s();
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		parse_line(s, line);
+	free(out);
+	return 0;
+}
+
+static int by_rate(const void *a, const void *b)
+{
+	const struct top_rule *x = a, *y = b;
+
+	if (x->rate != y->rate)
+		return x->rate < y->rate ? 1 : -1;
+	return x->packets < y->packets ? 1 : x->packets > y->packets ? -1 : 0;
+}
+
+/* Rates of CUR against PREV (rules matched by name: a reload may reorder). */
+static void rates(struct sample *cur, const struct sample *prev)
+{
+	double dt = cur->t - prev->t > 0.001 ? cur->t - prev->t : 0.001;
+
+	for (unsigned i = 0; i < cur->nrules; i++)
+		for (unsigned j = 0; j < prev->nrules; j++)
+			if (!strcmp(cur->rules[i].name, prev->rules[j].name) &&
+			    cur->rules[i].packets >= prev->rules[j].packets) {
+				cur->rules[i].rate = (double)(cur->rules[i].packets -
+							      prev->rules[j].packets) / dt;
+				break;
+			}
+	qsort(cur->rules, cur->nrules, sizeof(cur->rules[0]), by_rate);
+}
+
+static void draw(FILE *f, const struct sample *cur, const struct sample *prev, bool clear)
+{
+	double dt = cur->t - prev->t > 0.001 ? cur->t - prev->t : 0.001;
+	double vps = cur->received >= prev->received ?
+		     (double)(cur->received - prev->received) / dt : 0;
+
+	if (clear)
+		fputs("\033[H\033[2J", f);
+	fprintf(f, "fwd top - %.0f verdicts/s   (q quits)\n\n", vps);
+	fprintf(f, "queue: %u queues, received %" PRIu64 ", enobufs %" PRIu64
+		", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n\n", cur->queues,
+		cur->received, cur->enobufs, cur->queue_dropped, cur->user_dropped);
+	fprintf(f, "%-32s %-8s %12s %14s\n", "RULE", "ACTION", "PKTS/S", "PACKETS");
+	for (unsigned i = 0; i < cur->nrules && i < TOP_SHOWN; i++)
+		fprintf(f, "%-32.32s %-8s %12.0f %14" PRIu64 "\n", cur->rules[i].name,
+			cur->rules[i].action, cur->rules[i].rate, cur->rules[i].packets);
+	fprintf(f, "%-32s %-8s %12s %14" PRIu64 "\n", "(default)", "", "", cur->dflt);
+	fprintf(f, "\nTOP DROPPED PORTS (logged)          TOP DROPPED SOURCES (logged)\n");
+	for (unsigned i = 0; i < TOP_SHOWN; i++) {
+		if (i >= cur->ntalkers[0] && i >= cur->ntalkers[1])
+			break;
+		fprintf(f, "%-35s %s\n", i < cur->ntalkers[0] ? cur->talkers[0][i] : "",
+			i < cur->ntalkers[1] ? cur->talkers[1][i] : "");
+	}
+	fflush(f);
+}
+
+/* Wait up to MS for a key; true when it was 'q'. */
+static bool quit_key(int ms)
+{
+	struct pollfd p = { .fd = 0, .events = POLLIN };
+	char c;
+
+	if (poll(&p, 1, ms) <= 0)
+		return false;
+	if (read(0, &c, 1) != 1)
+		return false;
+	return c == 'q' || c == 'Q';
+}
+
+static const struct option top_opts[] = {
+	{ "socket", required_argument, NULL, 's' },
+	{ "once", no_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+int cmd_top(int argc, char **argv)
+{
+	static const char usage[] = "fwd top [--socket PATH] [--once]";
+	static struct sample a, b;
+	struct sample *prev = &a, *cur = &b, *t;
+	const char *path = FWD_SOCKET_DEFAULT;
+	struct termios old, raw;
+	bool once = false, tty;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:h", top_opts, NULL)) != -1) {
+		if (c == 's') {
+			path = optarg;
+		} else if (c == 'o') {
+			once = true;
+		} else {
+			fprintf(c == 'h' ? stdout : stderr, "usage: %s\n", usage);
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "fwd: unexpected argument '%s'; usage: %s\n", argv[optind], usage);
+		return 2;
+	}
+	if (take(path, prev))
+		return 2;
+	if (once) {
+		sleep(1);
+		if (take(path, cur))
+			return 2;
+		rates(cur, prev);
+		draw(stdout, cur, prev, false);
+		return 0;
+	}
+	tty = isatty(0) && !tcgetattr(0, &old);
+	if (tty) {
+		raw = old;
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		tcsetattr(0, TCSANOW, &raw);
+	}
+	while (!quit_key(1000)) {
+		if (take(path, cur))
+			break;
+		rates(cur, prev);
+		draw(stdout, cur, prev, true);
+		t = prev;
+		prev = cur;
+		cur = t;
+	}
+	if (tty)
+		tcsetattr(0, TCSANOW, &old);
+	return 0;
+}

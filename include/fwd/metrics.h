@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * metrics.h - the counters in Prometheus' text exposition format, written
+ * to a file every daemon.metrics.interval seconds for node_exporter's
+ * textfile collector: rendered in memory, written to PATH.tmp, then
+ * rename()d over PATH so that a reader never sees half a file. The main
+ * loop writes it; the workers are never involved.
+ */
+#ifndef FWD_METRICS_H
+#define FWD_METRICS_H
+
+#include <stddef.h>
+
+#include "fwd/live.h"
+
+/*
+ * Copy IN into OUT (OUTLEN >= 1) as a label value: backslash, double quote
+ * and newline escaped as the format says. Truncates; returns strlen(OUT).
+ */
+size_t metrics_label_escape(char *out, size_t outlen, const char *in);
+
+/* The exposition text of ST (malloc'd), or NULL on ENOMEM. Takes st->lock. */
+char *metrics_render(struct fwd_state *st);
+
+/* Render and write to PATH atomically. 0 or -errno. */
+int metrics_write(struct fwd_state *st, const char *path);
+
+#endif
