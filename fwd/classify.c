@@ -36,22 +36,14 @@
  */
 #include "fwd/table.h"
 
-/* One field of one packet: its class's exceptions, walked in word order. */
-struct fview {
-	const uint64_t *base;
-	const struct fwd_xent *x, *xend;
-	bool dense;
-};
-
-/* A list of candidate words (a class's home bits, or the homeless rules). */
-struct hcur {
-	const struct fwd_xent *p, *end;
-};
-
+/* The classes of one packet, and the lists its candidate words come from. */
 struct lookup {
 	unsigned n, nh;
-	struct fview v[6];
-	struct hcur h[7];
+	uint8_t fld[6];
+	const struct fwd_cref *cr[6];
+	struct hcur {
+		const struct fwd_xent *p, *end;
+	} h[7];
 };
 
 static inline void lookup_add(struct lookup *l, const struct fwd_ruleset *rs, int fld,
@@ -59,12 +51,9 @@ static inline void lookup_add(struct lookup *l, const struct fwd_ruleset *rs, in
 {
 	const struct fwd_bvset *bs = &rs->f[fld];
 	const struct fwd_cref *cr = &bs->cls[cls];
-	struct fview *v = &l->v[l->n++];
 
-	v->base = bs->base;
-	v->x = bs->ent + cr->x;
-	v->xend = v->x + cr->nx;
-	v->dense = cr->nx == rs->words;
+	l->fld[l->n] = (uint8_t)fld;
+	l->cr[l->n++] = cr;
 	if (cr->nh) {
 		l->h[l->nh].p = bs->ent + cr->h;
 		l->h[l->nh++].end = bs->ent + cr->h + cr->nh;
@@ -136,18 +125,23 @@ static inline void lookup_fill(struct lookup *l, const struct fwd_ruleset *rs,
 			   k->iface < rs->f[FWD_FLD_IN].ncls ? k->iface : rs->if_none);
 }
 
-/* Word W of a field's vector; W never decreases between calls. */
-static inline uint64_t probe(struct fview *v, uint32_t w)
+/*
+ * Word W of one field's vector. A class differs from its field's base in at
+ * most words / 8 words (else it is stored whole), usually none or one, so
+ * a scan finds the exception.
+ */
+static inline uint64_t probe(const struct fwd_ruleset *rs, int fld, const struct fwd_cref *cr,
+			     uint32_t w)
 {
-	uint64_t x;
+	const struct fwd_bvset *bs = &rs->f[fld];
+	const struct fwd_xent *e = bs->ent + cr->x;
+	uint64_t x = bs->base[w];
 
-	if (v->dense)
-		return v->x[w].bits;
-	while (v->x < v->xend && v->x->w < w)
-		v->x++;
-	x = v->base[w];
-	if (v->x < v->xend && v->x->w == w)
-		x ^= v->x->bits;
+	if (cr->nx == rs->words)
+		return e[w].bits;
+	for (uint32_t i = 0; i < cr->nx && e[i].w <= w; i++)
+		if (e[i].w == w)
+			return x ^ e[i].bits;
 	return x;
 }
 
@@ -169,6 +163,16 @@ static inline uint32_t next_candidates(struct lookup *l, uint64_t *bits)
 	return w;
 }
 
+/* Up to 64 rules every class is stored whole: the answer is one AND. */
+static inline int classify_word(const struct fwd_ruleset *rs, const struct lookup *l)
+{
+	uint64_t x = ~0ull;
+
+	for (unsigned f = 0; f < l->n; f++)
+		x &= rs->f[l->fld[f]].ent[l->cr[f]->x].bits;
+	return x ? __builtin_ctzll(x) : -1;
+}
+
 int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 {
 	struct lookup l;
@@ -184,9 +188,11 @@ int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 		l.h[l.nh].p = rs->any;
 		l.h[l.nh++].end = rs->any + rs->nany;
 	}
+	if (rs->words == 1)
+		return classify_word(rs, &l);
 	while ((w = next_candidates(&l, &x)) != UINT32_MAX) {
 		for (unsigned f = 0; f < l.n && x; f++)
-			x &= probe(&l.v[f], w);
+			x &= probe(rs, l.fld[f], l.cr[f], w);
 		if (x)
 			return (int)(w * 64 + (uint32_t)__builtin_ctzll(x));
 	}
@@ -225,7 +231,7 @@ bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, ui
 		else
 			out[w] = (1ull << (rs->nrules % 64)) - 1;
 		for (unsigned f = 0; f < l.n; f++)
-			out[w] &= probe(&l.v[f], w);
+			out[w] &= probe(rs, l.fld[f], l.cr[f], w);
 		any |= out[w];
 	}
 	return any != 0;

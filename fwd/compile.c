@@ -626,10 +626,13 @@ static uint32_t rule_home(const struct fwd_ruleset *rs, uint32_t *const *cnt, ui
 	return home;
 }
 
-/* A class stores its vector whole once it differs from base in this many words. */
+/*
+ * A class stores its vector whole once it differs from base in this many
+ * words; with one word, always, so that classify() needs no base.
+ */
 static uint32_t dense_at(const struct fwd_ruleset *rs)
 {
-	return rs->words / 8 + 1;
+	return rs->words == 1 ? 0 : rs->words / 8 + 1;
 }
 
 static uint32_t count_nz(const uint64_t *v, const uint64_t *mask, bool xor, uint32_t words)
@@ -1048,7 +1051,8 @@ static bool first_cover(const struct fwd_ruleset *rs, const struct fwd_config *c
 			m &= (1ull << (rj % 64)) - 1;
 		for (; m; m &= m - 1) {
 			*ri = w * 64 + (uint32_t)__builtin_ctzll(m);
-			if (rule_covers(rs, c, *ri, rj))
+			/* a `src: $SET` rule may not match: it shadows nothing */
+			if (!(c->ndynsets && c->rules[*ri].dyn_src >= 0) && rule_covers(rs, c, *ri, rj))
 				return true;
 		}
 	}

@@ -172,6 +172,11 @@ static void stats_json(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
 		  st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped);
 	sb_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
+	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
+
+	if (dj)
+		sb_printf(b, "%s,", dj);
+	free(dj);
 	sb_printf(b, "\"log\":{\"written\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"suppressed\":%"
 		  PRIu64 "}}\n", t->log.written, t->log.dropped, t->log.suppressed);
 }
@@ -205,6 +210,11 @@ static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l
 		  st->reloads_failed);
 	sb_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64
 		  "\n", t->log.written, t->log.dropped, t->log.suppressed);
+	char *dt = dyn_stats_text(l->dyn);	/* fwd/knock.c */
+
+	if (dt)
+		sb_printf(b, "%s", dt);
+	free(dt);
 }
 
 char *control_stats(struct fwd_state *st, bool json)
@@ -369,6 +379,11 @@ static void serve(int fd)
 		free(out);
 	} else if (!strcmp(req, "reload")) {
 		answer_reload(fd);
+	} else if (!strncmp(req, "unblock ", 8)) {
+		char ans[128];
+
+		dyn_control_unblock(C.st, req + 8, ans, sizeof(ans));
+		write_all(fd, ans, strlen(ans));
 	} else {
 		char e[FWD_CONTROL_MAX + 64], esc[FWD_CONTROL_MAX * 4 + 1];
 

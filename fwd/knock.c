@@ -15,11 +15,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/cmd.h"
+#include "fwd/control.h"
 #include "fwd/dynset.h"
 #include "fwd/log.h"
 #include "fwd/table.h"
@@ -42,6 +45,8 @@ struct fwd_dyn {
 	uint32_t words;
 	uint64_t *scratch;		/* [worker][words] */
 	_Atomic uint64_t nknock_pkts, opened, resets;
+	struct fwd_scan *scan;		/* `scan:`, or NULL */
+	struct fwd_scan_conf scan_conf;	/* its ignore ranges are our copies */
 };
 
 static int proto_slot(uint8_t proto)
@@ -102,6 +107,33 @@ static int build_rules(struct fwd_dyn *d, const struct fwd_config *c, unsigned n
 	return 0;
 }
 
+static int copy_ranges(void **to, const void *from, size_t n, size_t size)
+{
+	*to = n ? malloc(n * size) : NULL;
+	if (n && !*to)
+		return -ENOMEM;
+	if (n)
+		memcpy(*to, from, n * size);
+	return 0;
+}
+
+static int build_scan(struct fwd_dyn *d, const struct fwd_config *c)
+{
+	const struct fwd_scan_conf *sc = &c->scan;
+	struct fwd_addrset *ig = &d->scan_conf.ignore;
+
+	if (!sc->on)
+		return 0;
+	d->scan_conf = *sc;
+	ig->v4 = NULL;
+	ig->v6 = NULL;
+	if (copy_ranges((void **)&ig->v4, sc->ignore.v4, sc->ignore.n4, sizeof(*ig->v4)) ||
+	    copy_ranges((void **)&ig->v6, sc->ignore.v6, sc->ignore.n6, sizeof(*ig->v6)))
+		return -ENOMEM;
+	d->scan = scan_new(sc->max, sc->ports, sc->window_ms);
+	return d->scan ? 0 : -ENOMEM;
+}
+
 int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned nworkers,
 	      struct fwd_dyn **out)
 {
@@ -109,12 +141,13 @@ int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned
 
 	(void)rs;
 	*out = NULL;
-	if (!c->ndynsets && !c->nknocks)
+	if (!c->ndynsets && !c->nknocks && !c->scan.on)
 		return 0;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
-	if (build_sets(d, c) || build_knocks(d, c) || build_rules(d, c, nworkers)) {
+	if (build_sets(d, c) || build_knocks(d, c) || build_rules(d, c, nworkers) ||
+	    build_scan(d, c)) {
 		dyn_free(d);
 		return -ENOMEM;
 	}
@@ -133,6 +166,9 @@ void dyn_free(struct fwd_dyn *d)
 	free(d->knocks);
 	free(d->rule_set);
 	free(d->scratch);
+	scan_free(d->scan);
+	free(d->scan_conf.ignore.v4);
+	free(d->scan_conf.ignore.v6);
 	free(d);
 }
 
@@ -232,6 +268,79 @@ bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now)
 	return any;
 }
 
+static bool in_ranges4(const struct fwd_a4range *r, uint32_t n, uint32_t a)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (a < r[mid].lo)
+			hi = mid;
+		else if (a > r[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static bool in_ranges6(const struct fwd_a6range *r, uint32_t n, fwd_u128 a)
+{
+	uint32_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (a < r[mid].lo)
+			hi = mid;
+		else if (a > r[mid].hi)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+static bool scan_ignored(const struct fwd_dyn *d, const struct fwd_key *k)
+{
+	const struct fwd_addrset *ig = &d->scan_conf.ignore;
+
+	if (k->family == 4)
+		return in_ranges4(ig->v4, ig->n4, (uint32_t)k->src);
+	return in_ranges6(ig->v6, ig->n6, k->src);
+}
+
+bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
+	      struct fwd_log_event *ev)
+{
+	struct dset *s;
+	struct fwd_dkey m = { .family = k->family, .addr = k->src };
+	uint32_t n;
+
+	if (!d || !d->scan || (k->proto != 6 && k->proto != 17) || k->dport > 65535)
+		return false;
+	s = &d->sets[d->scan_conf.set];
+	/* A blocked source is not counted again: one event per block. */
+	if (scan_ignored(d, k) || dtable_get(&s->t, &m, now, NULL, NULL))
+		return false;
+	n = scan_note(d->scan, k->family, k->src, (uint16_t)k->dport, now);
+	if (!n)
+		return false;
+	dtable_put(&s->t, &m, 0, now + d->scan_conf.timeout_ms, now);
+	memset(ev, 0, sizeof(*ev));
+	ev->type = FWD_EV_SCAN;
+	ev->action = FWD_DROP;
+	ev->family = k->family;
+	ev->proto = k->proto;
+	ev->src = k->src;
+	ev->dst = k->dst;
+	ev->dport = n;
+	ev->sport = (d->scan_conf.window_ms + 999) / 1000;
+	strcpy(ev->rule, s->name);
+	return true;
+}
+
 /* Does K meet rule I's dynamic condition (member with any port, or with its own)? */
 static bool dyn_ok(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint64_t now)
 {
@@ -291,6 +400,8 @@ int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
 	for (uint32_t i = 0; i < d->nsets; i++)
 		*removed += dtable_del_addr(&d->sets[i].t, family, a);
 	*removed += dtable_del_addr(&d->progress, family, a);
+	if (d->scan)
+		scan_forget(d->scan, family, a);
 	return 0;
 }
 
@@ -372,6 +483,123 @@ char *dyn_stats_json(struct fwd_dyn *d)
 		  d ? atomic_load(&d->nknock_pkts) : 0, d ? atomic_load(&d->opened) : 0,
 		  d ? atomic_load(&d->resets) : 0, d ? dtable_count(&d->progress, now) : 0,
 		  d ? atomic_load(&d->progress.evicted) : 0);
+	if (d && d->scan && !j.oom) {
+		uint64_t ev, sk, det;
+
+		scan_counters(d->scan, &ev, &sk, &det);
+		j.len--;	/* reopen the "dynamic" object */
+		jb_printf(&j, ",\"scan\":{\"detected\":%" PRIu64 ",\"tracked_max\":%u"
+			  ",\"evicted\":%" PRIu64 ",\"busy\":%" PRIu64 "}}", det,
+			  scan_capacity(d->scan), ev, sk);
+	}
+	if (j.oom) {
+		free(j.p);
+		return NULL;
+	}
+	return j.p;
+}
+
+/* ---- `fwd unblock` --------------------------------------------------------- */
+
+void dyn_control_unblock(struct fwd_state *st, const char *addr, char *ans, size_t len)
+{
+	unsigned removed = 0;
+	int e;
+
+	pthread_mutex_lock(&st->lock);
+	e = dyn_unblock(st->live->dyn, addr, &removed);
+	pthread_mutex_unlock(&st->lock);
+	if (e)
+		snprintf(ans, len, "error: invalid address '%.64s'\n", addr);
+	else
+		snprintf(ans, len, "ok: %u entries removed\n", removed);
+}
+
+int cmd_unblock(int argc, char **argv)
+{
+	const char *path = FWD_SOCKET_DEFAULT, *usage = "usage: fwd unblock [--socket PATH] ADDR\n";
+	char req[FWD_CONTROL_MAX], *out = NULL;
+	int i, rc;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(usage, stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--socket") || i + 1 >= argc) {
+			fputs(usage, stderr);
+			return 2;
+		}
+		path = argv[++i];
+	}
+	if (i + 1 != argc || strlen(argv[i]) > 64) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	snprintf(req, sizeof(req), "unblock %s\n", argv[i]);
+	if ((rc = control_request(path, req, &out))) {
+		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-rc));
+		return 2;
+	}
+	rc = strncmp(out, "ok:", 3) ? 1 : 0;
+	fputs(out, rc ? stderr : stdout);
+	free(out);
+	return rc;
+}
+
+/* ---- the text of `fwd stats` ------------------------------------------------ */
+
+struct member_text {
+	struct jbuf *j;
+	uint64_t now;
+};
+
+static void member_text(void *arg, const struct fwd_dkey *k, uint64_t expires)
+{
+	struct member_text *mt = arg;
+	unsigned char b[16];
+	char a[INET6_ADDRSTRLEN] = "";
+	int n = k->family == 4 ? 4 : 16;
+
+	for (int i = 0; i < n; i++)
+		b[i] = (unsigned char)(k->addr >> (8 * (n - 1 - i)));
+	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, b, a, sizeof(a));
+	jb_printf(mt->j, "    %s", a);
+	if (k->port)
+		jb_printf(mt->j, " %u/%s", k->port, k->proto == 6 ? "tcp" : "udp");
+	jb_printf(mt->j, "  %" PRIu64 "s left\n", (expires - mt->now + 999) / 1000);
+}
+
+char *dyn_stats_text(struct fwd_dyn *d)
+{
+	struct jbuf j = { .p = malloc(256), .cap = 256 };
+	uint64_t now = log_now_ms();
+
+	if (!j.p)
+		return NULL;
+	j.p[0] = '\0';
+	if (!d)
+		return j.p;
+	for (uint32_t i = 0; i < d->nsets; i++) {
+		struct member_text mt = { &j, now };
+		struct fwd_dtable *t = &d->sets[i].t;
+
+		jb_printf(&j, "set %s:  %u members, evicted %" PRIu64 "\n", d->sets[i].name,
+			  dtable_count(t, now), atomic_load(&t->evicted));
+		dtable_walk(t, now, member_text, &mt);
+	}
+	if (d->nknocks)
+		jb_printf(&j, "knock:      packets %" PRIu64 ", opened %" PRIu64 ", resets %" PRIu64
+			  ", in progress %u, evicted %" PRIu64 "\n", atomic_load(&d->nknock_pkts),
+			  atomic_load(&d->opened), atomic_load(&d->resets),
+			  dtable_count(&d->progress, now), atomic_load(&d->progress.evicted));
+	if (d->scan) {
+		uint64_t ev, sk, det;
+
+		scan_counters(d->scan, &ev, &sk, &det);
+		jb_printf(&j, "scan:       detected %" PRIu64 ", tracked at most %u, evicted %"
+			  PRIu64 ", busy %" PRIu64 "\n", det, scan_capacity(d->scan), ev, sk);
+	}
 	if (j.oom) {
 		free(j.p);
 		return NULL;

@@ -217,7 +217,10 @@ size_t log_format_kv(char *out, size_t outlen, const struct fwd_log_event *ev,
 	int n;
 
 	ev_text(&t, ev, ifname);
-	if (ev->type == FWD_EV_MALFORMED)
+	if (ev->type == FWD_EV_SCAN)
+		n = snprintf(out, outlen, "fwd: scan src=%s ports=%u window=%us set=%s", t.src,
+			     ev->dport, ev->sport, t.rule);
+	else if (ev->type == FWD_EV_MALFORMED)
 		n = snprintf(out, outlen, "fwd: malformed reason=%s in=%s proto=%s src=%s dst=%s",
 			     packet_reason_name(ev->reason), t.in, t.proto, t.src, t.dst);
 	else if (t.ports)
@@ -274,6 +277,10 @@ size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 	json_time(when, sizeof(when), ts);
 	json_str(in, sizeof(in), ifname ? ifname : "");
 	json_str(rule, sizeof(rule), ev->rule);
+	if (ev->type == FWD_EV_SCAN)
+		return clamp(snprintf(out, outlen, "{\"timestamp\":\"%s\",\"event_type\":\"scan\","
+				      "\"src_ip\":\"%s\",\"ports\":%u,\"window\":%u,\"set\":\"%s\"}",
+				      when, t.src, ev->dport, ev->sport, rule), outlen);
 	if (t.ports) {
 		snprintf(spt, sizeof(spt), ",\"src_port\":%u", ev->sport);
 		snprintf(dpt, sizeof(dpt), ",\"dest_port\":%u", ev->dport);

@@ -25,6 +25,7 @@ static const struct {
 	{ "stats", cmd_stats, "stats [--socket PATH] [--json]" },
 	{ "reload", cmd_reload, "reload [--socket PATH]" },
 	{ "top", cmd_top, "top [--socket PATH] [--once]" },
+	{ "unblock", cmd_unblock, "unblock [--socket PATH] ADDR" },
 	{ "version", cmd_version, "version" },
 };
 

@@ -188,6 +188,11 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 			add_verdict(b, id, NF_DROP, 0);
 			return;
 		}
+		/* A scan puts its source in the block set: this packet already meets it. */
+		struct fwd_log_event sev;
+
+		if (dyn_scan(b->live->dyn, k, b->now_ms, &sev))
+			ring_push(b->w->ring, &sev);
 		idx = dyn_resolve(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms);
 	}
 	if (idx >= 0 && (uint32_t)idx < b->live->nrules) {

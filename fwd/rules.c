@@ -1947,14 +1947,101 @@ static void load_knocks(struct ld *l, const struct ynode *v)
 		load_knock(l, v->kid[i], &l->c->knocks[i]);
 }
 
+/* ---- scan ------------------------------------------------------------- */
+
+static void scan_block(struct ld *l, struct fwd_scan_conf *sc, const struct ynode *m)
+{
+	if (!want_map(l, m, "scan block:"))
+		return;
+	for (size_t i = 0; i + 1 < m->n; i += 2) {
+		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+
+		if (k->kind != Y_SCALAR)
+			continue;
+		if (!strcmp(k->s, "set")) {
+			if (want_scalar(l, v, "scan block set") &&
+			    (sc->set = find_dynset(l->c, v->s)) < 0)
+				diag_error(l->d, v->pos,
+					   "scan block set '%s' is not a set under dynamic:", v->s);
+		} else if (!strcmp(k->s, "timeout")) {
+			want_duration(l, v, "scan block timeout", &sc->timeout_ms);
+		} else {
+			diag_error(l->d, k->pos,
+				   "unknown key '%s' in scan block; expected one of: set, timeout",
+				   k->s);
+		}
+	}
+}
+
+static void scan_ignore(struct ld *l, struct fwd_scan_conf *sc, const struct ynode *v)
+{
+	struct rl v4 = { 0 }, v6 = { 0 };
+	bool ok = true;
+
+	if (v->kind != Y_SEQ) {
+		diag_error(l->d, v->pos, "scan ignore: must be a list of addresses, not %s",
+			   kind_name(v));
+		return;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		ok &= want_scalar(l, v->kid[i], "scan ignore address") &&
+		      addr_scalar(l, v->kid[i], v->kid[i]->s, &v4, &v6, true, PCTX_RULE);
+	if (ok)
+		to_addrset(l, &v4, &v6, &sc->ignore);
+	rl_free(&v4);
+	rl_free(&v6);
+}
+
+static void scan_key(struct ld *l, struct fwd_scan_conf *sc, const struct ynode *k,
+		     const struct ynode *v)
+{
+	if (!strcmp(k->s, "ports"))
+		daemon_uint(l, v, "scan ports", 2, FWD_SCAN_PORTS_MAX, &sc->ports);
+	else if (!strcmp(k->s, "window"))
+		want_duration(l, v, "scan window", &sc->window_ms);
+	else if (!strcmp(k->s, "block"))
+		scan_block(l, sc, v);
+	else if (!strcmp(k->s, "ignore"))
+		scan_ignore(l, sc, v);
+	else if (!strcmp(k->s, "max"))
+		daemon_uint(l, v, "scan max", 16, 1u << 20, &sc->max);
+	else
+		diag_error(l->d, k->pos,
+			   "unknown key '%s' in scan; expected one of: ports, window, block, ignore, max",
+			   k->s);
+}
+
+static void load_scan(struct ld *l, const struct ynode *m)
+{
+	struct fwd_scan_conf *sc = &l->c->scan;
+
+	sc->pos = m->pos;
+	sc->set = -1;
+	sc->ports = 20;
+	sc->window_ms = 10000;
+	sc->max = 16384;
+	if (!want_map(l, m, "scan:"))
+		return;
+	for (size_t i = 0; i + 1 < m->n; i += 2)
+		if (m->kid[i]->kind == Y_SCALAR)
+			scan_key(l, sc, m->kid[i], m->kid[i + 1]);
+	if (sc->set < 0) {
+		diag_error(l->d, m->pos, "scan: needs block: {set: SET} naming a set under dynamic:");
+		return;
+	}
+	if (!sc->timeout_ms)
+		sc->timeout_ms = l->c->dynsets[sc->set].timeout_ms;
+	sc->on = true;
+}
+
 /* ---- top level -------------------------------------------------------- */
 
 static const char *const top_keys[] = {
 	"version", "default", "log", "malformed", "sets", "rules", "tests", "daemon",
-	"dynamic", "knock",
+	"dynamic", "knock", "scan",
 };
 enum { TK_VERSION, TK_DEFAULT, TK_LOG, TK_MALFORMED, TK_SETS, TK_RULES, TK_TESTS,
-       TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_N };
+       TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_SCAN, TK_N };
 
 static void load_top_scalars(struct ld *l, const struct ynode *const *t)
 {
@@ -2000,7 +2087,7 @@ static void load_top(struct ld *l, const struct ynode *root)
 			t[j] = root->kid[i + 1];
 		else
 			diag_error(l->d, k->pos,
-				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock",
+				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock, scan",
 				   k->s);
 	}
 	if (!t[TK_VERSION])
@@ -2014,6 +2101,8 @@ static void load_top(struct ld *l, const struct ynode *root)
 		load_dynamic(l, t[TK_DYNAMIC]);
 	if (t[TK_KNOCK])
 		load_knocks(l, t[TK_KNOCK]);
+	if (t[TK_SCAN])
+		load_scan(l, t[TK_SCAN]);
 	if (t[TK_RULES])
 		load_rules(l, t[TK_RULES]);
 	if (t[TK_TESTS])
@@ -2116,6 +2205,7 @@ void config_free(struct fwd_config *c)
 	free(c->daemon.metrics_file);
 	free(c->dynsets);
 	free(c->knocks);
+	free_addrset(&c->scan.ignore);
 	free(c);
 }
 

@@ -13,5 +13,6 @@ int cmd_run(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_unblock(int argc, char **argv);	/* fwd/knock.c */
 
 #endif

@@ -106,6 +106,15 @@ enum fwd_log {
 	FWD_LOG_YES = 1,
 };
 
+/* A rule's `limit: {rate: N/DUR, burst: B, per: src}` and `on_exceed:`. */
+#define FWD_LIMIT_SOURCES	16384	/* sources tracked per limited rule */
+struct fwd_limit_conf {
+	uint32_t count, per_ms;		/* refill: COUNT tokens every PER_MS */
+	uint32_t burst;			/* bucket size */
+	int add_set;			/* on_exceed: {add: SET}: its index; -1: drop only */
+	uint32_t add_timeout_ms;	/* 0: the set's own timeout */
+};
+
 struct fwd_rule {
 	char name[FWD_NAME_MAX + 1];
 	struct fwd_pos pos;		/* of the rule's `- ` item */
@@ -118,6 +127,7 @@ struct fwd_rule {
 	struct fwd_target to;		/* FWD_FORWARD only */
 	enum fwd_log log;
 	int dyn_src;			/* `src: $SET` of a dynamic set: its index, else -1 */
+	struct fwd_limit_conf *limit;	/* `limit:` per source, or NULL */
 };
 
 enum fwd_logmode {
@@ -193,6 +203,18 @@ struct fwd_knock_conf {
 	struct fwd_knock_step open;	/* what the door opens; port 0: everything */
 	uint32_t timeout_ms;		/* how long it stays open */
 };
+/* `scan:` detection: more than PORTS distinct destination ports within WINDOW. */
+#define FWD_SCAN_PORTS_MAX	64
+struct fwd_scan_conf {
+	bool on;
+	struct fwd_pos pos;
+	uint32_t ports;
+	uint32_t window_ms;
+	int set;			/* block: set, index in fwd_config.dynsets */
+	uint32_t timeout_ms;		/* block: timeout (0: the set's own) */
+	uint32_t max;			/* sources tracked; the table's bound */
+	struct fwd_addrset ignore;	/* never counted */
+};
 #define FWD_KNOCKS_MAX		16
 #define FWD_KNOCK_PROGRESS_MAX	65536	/* sources with a sequence under way */
 
@@ -209,6 +231,7 @@ struct fwd_config {
 	struct fwd_dynset_conf *dynsets;
 	uint32_t nknocks;
 	struct fwd_knock_conf *knocks;
+	struct fwd_scan_conf scan;
 };
 
 /*

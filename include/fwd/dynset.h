@@ -75,6 +75,27 @@ uint32_t dtable_count(struct fwd_dtable *t, uint64_t now);
 void dtable_walk(struct fwd_dtable *t, uint64_t now,
 		 void (*fn)(void *arg, const struct fwd_dkey *k, uint64_t expires), void *arg);
 
+/* ---- port-scan detection (fwd/scan.c) ------------------------------------ */
+
+struct fwd_scan;
+
+/* A table for at least MAX sources (fixed; never grows). NULL on ENOMEM. */
+struct fwd_scan *scan_new(uint32_t max, uint32_t ports, uint32_t window_ms);
+void scan_free(struct fwd_scan *s);
+size_t scan_memory(const struct fwd_scan *s);
+uint32_t scan_capacity(const struct fwd_scan *s);
+void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skipped,
+		   uint64_t *detected);
+/*
+ * A new connection of FAMILY/SRC to PORT at NOW. Returns the number of
+ * distinct ports when this one makes it more than `ports` in the window
+ * (once per window), else 0.
+ */
+uint32_t scan_note(struct fwd_scan *s, uint8_t family, fwd_u128 src, uint16_t port,
+		   uint64_t now);
+/* Forget FAMILY/A. Off the packet path (may wait for a worker). */
+unsigned scan_forget(struct fwd_scan *s, uint8_t family, fwd_u128 a);
+
 /* ---- the run-time state of a rules file ---------------------------------- */
 
 struct fwd_dyn;
@@ -103,9 +124,24 @@ bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now);
 int dyn_resolve(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
 		int idx, unsigned worker, uint64_t now);
 
+struct fwd_log_event;
+/*
+ * Packet path, after dyn_knock(): count K (tcp or udp) toward `scan:`. True
+ * when this packet shows its source scanning: the source was put in the
+ * block set and EV is filled as the one FWD_EV_SCAN event to log.
+ */
+bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
+	      struct fwd_log_event *ev);
+
 /* Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table. */
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed);
 /* Append `"dynamic":{...}` (no leading comma) to a malloc'd JSON text; NULL on ENOMEM. */
 char *dyn_stats_json(struct fwd_dyn *d);
+/* The same for `fwd stats` (lines, "" when nothing is dynamic); NULL on ENOMEM. */
+char *dyn_stats_text(struct fwd_dyn *d);
+
+struct fwd_state;
+/* The control request "unblock ADDR": takes st->lock; the answer line in ANS. */
+void dyn_control_unblock(struct fwd_state *st, const char *addr, char *ans, size_t len);
 
 #endif

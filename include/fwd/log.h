@@ -25,6 +25,7 @@
 enum fwd_ev_type {
 	FWD_EV_VERDICT,
 	FWD_EV_MALFORMED,
+	FWD_EV_SCAN,	/* fwd/knock.c: dport = ports seen, sport = window (s), rule = set */
 };
 
 /*
