@@ -36,14 +36,26 @@
  */
 #include "fwd/table.h"
 
-/* The classes of one packet, and the lists its candidate words come from. */
+/*
+ * One field of one packet: its class's exceptions to BASE, or (BASE NULL)
+ * its whole vector.
+ */
+struct fview {
+	const uint64_t *base;
+	const struct fwd_xent *e;
+	uint32_t nx;
+};
+
+/* A list of candidate words: a class's home bits, or the homeless rules. */
+struct hcur {
+	const struct fwd_xent *p, *end;
+	unsigned fld;		/* index in lookup.v of the field it came from */
+};
+
 struct lookup {
 	unsigned n, nh;
-	uint8_t fld[6];
-	const struct fwd_cref *cr[6];
-	struct hcur {
-		const struct fwd_xent *p, *end;
-	} h[7];
+	struct fview v[6];
+	struct hcur h[7];
 };
 
 static inline void lookup_add(struct lookup *l, const struct fwd_ruleset *rs, int fld,
@@ -51,13 +63,17 @@ static inline void lookup_add(struct lookup *l, const struct fwd_ruleset *rs, in
 {
 	const struct fwd_bvset *bs = &rs->f[fld];
 	const struct fwd_cref *cr = &bs->cls[cls];
+	struct fview *v = &l->v[l->n];
 
-	l->fld[l->n] = (uint8_t)fld;
-	l->cr[l->n++] = cr;
+	v->base = cr->nx == rs->words ? NULL : bs->base;
+	v->e = bs->ent + cr->x;
+	v->nx = cr->nx;
 	if (cr->nh) {
 		l->h[l->nh].p = bs->ent + cr->h;
-		l->h[l->nh++].end = bs->ent + cr->h + cr->nh;
+		l->h[l->nh].end = bs->ent + cr->h + cr->nh;
+		l->h[l->nh++].fld = l->n;
 	}
+	l->n++;
 }
 
 static inline uint32_t v4_class(const struct fwd_v4map *m, uint32_t a)
@@ -130,23 +146,22 @@ static inline void lookup_fill(struct lookup *l, const struct fwd_ruleset *rs,
  * most words / 8 words (else it is stored whole), usually none or one, so
  * a scan finds the exception.
  */
-static inline uint64_t probe(const struct fwd_ruleset *rs, int fld, const struct fwd_cref *cr,
-			     uint32_t w)
+static inline uint64_t probe(const struct fview *v, uint32_t w)
 {
-	const struct fwd_bvset *bs = &rs->f[fld];
-	const struct fwd_xent *e = bs->ent + cr->x;
-	uint64_t x = bs->base[w];
-
-	if (cr->nx == rs->words)
-		return e[w].bits;
-	for (uint32_t i = 0; i < cr->nx && e[i].w <= w; i++)
-		if (e[i].w == w)
-			return x ^ e[i].bits;
-	return x;
+	if (!v->base)
+		return v->e[w].bits;
+	for (uint32_t i = 0; i < v->nx && v->e[i].w <= w; i++)
+		if (v->e[i].w == w)
+			return v->base[w] ^ v->e[i].bits;
+	return v->base[w];
 }
 
-/* The lowest word any candidate list still holds, with its bits ORed. */
-static inline uint32_t next_candidates(struct lookup *l, uint64_t *bits)
+/*
+ * The lowest word any candidate list still holds, with its bits ORed. *SKIP
+ * is the field those bits all came from (they are in its vector), or
+ * l->n when several lists (or the homeless rules) gave bits.
+ */
+static inline uint32_t next_candidates(struct lookup *l, uint64_t *bits, unsigned *skip)
 {
 	uint32_t w = UINT32_MAX;
 
@@ -154,9 +169,11 @@ static inline uint32_t next_candidates(struct lookup *l, uint64_t *bits)
 		if (l->h[i].p < l->h[i].end && l->h[i].p->w < w)
 			w = l->h[i].p->w;
 	*bits = 0;
+	*skip = l->n + 1;
 	for (unsigned i = 0; i < l->nh; i++) {
 		if (l->h[i].p < l->h[i].end && l->h[i].p->w == w) {
 			*bits |= l->h[i].p->bits;
+			*skip = *skip > l->n ? l->h[i].fld : l->n;
 			l->h[i].p++;
 		}
 	}
@@ -164,18 +181,19 @@ static inline uint32_t next_candidates(struct lookup *l, uint64_t *bits)
 }
 
 /* Up to 64 rules every class is stored whole: the answer is one AND. */
-static inline int classify_word(const struct fwd_ruleset *rs, const struct lookup *l)
+static inline int classify_word(const struct lookup *l)
 {
 	uint64_t x = ~0ull;
 
 	for (unsigned f = 0; f < l->n; f++)
-		x &= rs->f[l->fld[f]].ent[l->cr[f]->x].bits;
+		x &= l->v[f].e->bits;
 	return x ? __builtin_ctzll(x) : -1;
 }
 
 int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 {
 	struct lookup l;
+	unsigned skip;
 	uint64_t x;
 	uint32_t w;
 
@@ -186,13 +204,15 @@ int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 		return 0;
 	if (rs->nany) {
 		l.h[l.nh].p = rs->any;
-		l.h[l.nh++].end = rs->any + rs->nany;
+		l.h[l.nh].end = rs->any + rs->nany;
+		l.h[l.nh++].fld = l.n;
 	}
 	if (rs->words == 1)
-		return classify_word(rs, &l);
-	while ((w = next_candidates(&l, &x)) != UINT32_MAX) {
+		return classify_word(&l);
+	while ((w = next_candidates(&l, &x, &skip)) != UINT32_MAX) {
 		for (unsigned f = 0; f < l.n && x; f++)
-			x &= probe(rs, l.fld[f], l.cr[f], w);
+			if (f != skip)
+				x &= probe(&l.v[f], w);
 		if (x)
 			return (int)(w * 64 + (uint32_t)__builtin_ctzll(x));
 	}
@@ -231,7 +251,7 @@ bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, ui
 		else
 			out[w] = (1ull << (rs->nrules % 64)) - 1;
 		for (unsigned f = 0; f < l.n; f++)
-			out[w] &= probe(rs, l.fld[f], l.cr[f], w);
+			out[w] &= probe(&l.v[f], w);
 		any |= out[w];
 	}
 	return any != 0;

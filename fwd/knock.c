@@ -33,6 +33,20 @@ struct dset {
 	struct fwd_dtable t;
 };
 
+/*
+ * A rule's `limit:`: per-source token buckets in a bounded table, the value
+ * packing the tokens (thousandths) low and the time of the last refill (ms,
+ * modulo 2^32) high. Two workers updating one source at once may lose an
+ * update: the limit is then a little loose, never stuck.
+ */
+struct dlimit {
+	struct fwd_limit_conf conf;
+	bool on;
+	char name[FWD_NAME_MAX + 1];
+	struct fwd_dtable t;
+	_Atomic uint64_t limited;
+};
+
 struct fwd_dyn {
 	uint32_t nsets;
 	struct dset *sets;
@@ -46,6 +60,7 @@ struct fwd_dyn {
 	uint64_t *scratch;		/* [worker][words] */
 	_Atomic uint64_t nknock_pkts, opened, resets;
 	struct fwd_scan *scan;		/* `scan:`, or NULL */
+	struct dlimit *limit;		/* [rule] */
 	struct fwd_scan_conf scan_conf;	/* its ignore ranges are our copies */
 };
 
@@ -117,6 +132,33 @@ static int copy_ranges(void **to, const void *from, size_t n, size_t size)
 	return 0;
 }
 
+static bool any_limit(const struct fwd_config *c)
+{
+	for (uint32_t i = 0; i < c->nrules; i++)
+		if (c->rules[i].limit)
+			return true;
+	return false;
+}
+
+static int build_limits(struct fwd_dyn *d, const struct fwd_config *c)
+{
+	d->limit = calloc(c->nrules + 1, sizeof(*d->limit));
+	if (!d->limit)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < c->nrules; i++) {
+		struct dlimit *dl = &d->limit[i];
+
+		strcpy(dl->name, c->rules[i].name);
+		if (!c->rules[i].limit)
+			continue;
+		dl->conf = *c->rules[i].limit;
+		if (dtable_init(&dl->t, FWD_LIMIT_SOURCES))
+			return -ENOMEM;
+		dl->on = true;
+	}
+	return 0;
+}
+
 static int build_scan(struct fwd_dyn *d, const struct fwd_config *c)
 {
 	const struct fwd_scan_conf *sc = &c->scan;
@@ -141,13 +183,13 @@ int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned
 
 	(void)rs;
 	*out = NULL;
-	if (!c->ndynsets && !c->nknocks && !c->scan.on)
+	if (!c->ndynsets && !c->nknocks && !c->scan.on && !any_limit(c))
 		return 0;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
 	if (build_sets(d, c) || build_knocks(d, c) || build_rules(d, c, nworkers) ||
-	    build_scan(d, c)) {
+	    build_scan(d, c) || build_limits(d, c)) {
 		dyn_free(d);
 		return -ENOMEM;
 	}
@@ -166,6 +208,9 @@ void dyn_free(struct fwd_dyn *d)
 	free(d->knocks);
 	free(d->rule_set);
 	free(d->scratch);
+	for (uint32_t i = 0; d->limit && i < d->nrules; i++)
+		dtable_free(&d->limit[i].t);
+	free(d->limit);
 	scan_free(d->scan);
 	free(d->scan_conf.ignore.v4);
 	free(d->scan_conf.ignore.v6);
@@ -318,7 +363,8 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	struct fwd_dkey m = { .family = k->family, .addr = k->src };
 	uint32_t n;
 
-	if (!d || !d->scan || (k->proto != 6 && k->proto != 17) || k->dport > 65535)
+	if (!d || !d->scan || (k->proto != 6 && k->proto != 17) || k->dport > 65535 ||
+	    is_knock_port(d, k->proto, k->dport))
 		return false;
 	s = &d->sets[d->scan_conf.set];
 	/* A blocked source is not counted again: one event per block. */
@@ -338,6 +384,51 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	ev->dport = n;
 	ev->sport = (d->scan_conf.window_ms + 999) / 1000;
 	strcpy(ev->rule, s->name);
+	return true;
+}
+
+/* Take a token of K's source in DL at NOW; false when the bucket is empty. */
+static bool limit_take(struct dlimit *dl, const struct fwd_key *k, uint64_t now)
+{
+	struct fwd_dkey m = { .family = k->family, .addr = k->src };
+	const struct fwd_limit_conf *lc = &dl->conf;
+	uint64_t full = (uint64_t)lc->burst * 1000, milli = full, val, exp;
+	uint64_t refill_ms = (uint64_t)lc->burst * lc->per_ms / lc->count + 1;
+
+	if (dtable_get(&dl->t, &m, now, &val, &exp)) {
+		uint32_t since = (uint32_t)now - (uint32_t)(val >> 32);
+
+		milli = (val & 0xffffffffu) + (uint64_t)since * lc->count * 1000 / lc->per_ms;
+		if (milli > full)
+			milli = full;
+	}
+	if (milli < 1000) {
+		/* keep the partial token, and the time it was counted at */
+		return false;
+	}
+	milli -= 1000;
+	/* Once full again the entry may go: a fresh one starts full too. */
+	dtable_put(&dl->t, &m, (uint64_t)(uint32_t)now << 32 | milli, now + refill_ms, now);
+	return true;
+}
+
+bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64_t now)
+{
+	struct dlimit *dl;
+
+	if (!d || !d->limit || rule >= d->nrules || !d->limit[rule].on)
+		return false;
+	dl = &d->limit[rule];
+	if (limit_take(dl, k, now))
+		return false;
+	atomic_fetch_add_explicit(&dl->limited, 1, memory_order_relaxed);
+	if (dl->conf.add_set >= 0) {
+		struct dset *s = &d->sets[dl->conf.add_set];
+		struct fwd_dkey m = { .family = k->family, .addr = k->src };
+		uint32_t t = dl->conf.add_timeout_ms ? dl->conf.add_timeout_ms : s->timeout_ms;
+
+		dtable_put(&s->t, &m, 0, now + t, now);
+	}
 	return true;
 }
 
@@ -483,6 +574,19 @@ char *dyn_stats_json(struct fwd_dyn *d)
 		  d ? atomic_load(&d->nknock_pkts) : 0, d ? atomic_load(&d->opened) : 0,
 		  d ? atomic_load(&d->resets) : 0, d ? dtable_count(&d->progress, now) : 0,
 		  d ? atomic_load(&d->progress.evicted) : 0);
+	if (d && d->limit && !j.oom) {
+		bool first = true;
+
+		j.len--;	/* reopen the "dynamic" object */
+		jb_printf(&j, ",\"limited\":{");
+		for (uint32_t i = 0; i < d->nrules; i++)
+			if (d->limit[i].on) {
+				jb_printf(&j, "%s\"%s\":%" PRIu64, first ? "" : ",", d->limit[i].name,
+					  atomic_load(&d->limit[i].limited));
+				first = false;
+			}
+		jb_printf(&j, "}}");
+	}
 	if (d && d->scan && !j.oom) {
 		uint64_t ev, sk, det;
 
@@ -593,6 +697,10 @@ char *dyn_stats_text(struct fwd_dyn *d)
 			  ", in progress %u, evicted %" PRIu64 "\n", atomic_load(&d->nknock_pkts),
 			  atomic_load(&d->opened), atomic_load(&d->resets),
 			  dtable_count(&d->progress, now), atomic_load(&d->progress.evicted));
+	for (uint32_t i = 0; d->limit && i < d->nrules; i++)
+		if (d->limit[i].on)
+			jb_printf(&j, "limited:    rule %s %" PRIu64 "\n", d->limit[i].name,
+				  atomic_load(&d->limit[i].limited));
 	if (d->scan) {
 		uint64_t ev, sk, det;
 

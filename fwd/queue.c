@@ -194,6 +194,11 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 		if (dyn_scan(b->live->dyn, k, b->now_ms, &sev))
 			ring_push(b->w->ring, &sev);
 		idx = dyn_resolve(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms);
+		/* Past its per-source limit the rule's packet is dropped (counted there). */
+		if (idx >= 0 && dyn_limit(b->live->dyn, (uint32_t)idx, k, b->now_ms)) {
+			add_verdict(b, id, NF_DROP, 0);
+			return;
+		}
 	}
 	if (idx >= 0 && (uint32_t)idx < b->live->nrules) {
 		struct fwd_rule_ctr *c = &b->live->ctr[b->w->id][idx];

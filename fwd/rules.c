@@ -1002,9 +1002,10 @@ static int pick(struct ld *l, const struct ynode *v, const char *what,
 
 static const char *const rule_keys[] = {
 	"name", "proto", "src", "dst", "sport", "dport", "in", "action", "to", "log", "comment",
+	"limit", "on_exceed",
 };
 enum { RK_NAME, RK_PROTO, RK_SRC, RK_DST, RK_SPORT, RK_DPORT, RK_IN, RK_ACTION, RK_TO,
-       RK_LOG, RK_COMMENT, RK_N };
+       RK_LOG, RK_COMMENT, RK_LIMIT, RK_ON_EXCEED, RK_N };
 
 struct rctx {
 	struct fwd_rule *r;
@@ -1426,10 +1427,12 @@ static void rule_fields(struct ld *l, struct rctx *x, const struct ynode *item)
 			continue;
 		}
 		diag_error(l->d, k->pos,
-			   "unknown key '%s' in %s; expected one of: name, proto, src, dst, sport, dport, in, action, to, log, comment",
+			   "unknown key '%s' in %s; expected one of: name, proto, src, dst, sport, dport, in, action, to, log, comment, limit, on_exceed",
 			   k->s, x->label);
 	}
 }
+
+static void rule_limit(struct ld *l, struct rctx *x);
 
 static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 {
@@ -1458,6 +1461,7 @@ static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 	rule_in(l, &x);
 	rule_action(l, &x, item);
 	rule_misc(l, &x);
+	rule_limit(l, &x);
 }
 
 static void load_rules(struct ld *l, const struct ynode *v)
@@ -2034,6 +2038,117 @@ static void load_scan(struct ld *l, const struct ynode *m)
 	sc->on = true;
 }
 
+/* ---- limit: on a rule ------------------------------------------------- */
+
+/* "5/30s", "10/m", "100/1h": COUNT tokens every DURATION. */
+static void limit_rate(struct ld *l, struct fwd_limit_conf *lc, const struct ynode *v)
+{
+	const char *slash;
+	char dur[32];
+	uint64_t n;
+	bool big = false;
+
+	if (!want_scalar(l, v, "limit rate"))
+		return;
+	slash = strchr(v->s, '/');
+	if (slash && strlen(slash + 1) < sizeof(dur) - 1) {
+		/* "N/s" means "N/1s" */
+		snprintf(dur, sizeof(dur), "%s%s", slash[1] >= '0' && slash[1] <= '9' ? "" : "1",
+			 slash + 1);
+		if (parse_dec(v->s, slash, 1000000, &n, &big) && !big && n > 0 &&
+		    parse_duration(dur, &lc->per_ms)) {
+			lc->count = (uint32_t)n;
+			return;
+		}
+	}
+	diag_error(l->d, v->pos,
+		   "invalid limit rate '%s'; expected COUNT/DURATION such as 5/30s or 100/m", v->s);
+}
+
+static void limit_key(struct ld *l, struct fwd_limit_conf *lc, const struct ynode *k,
+		      const struct ynode *v)
+{
+	if (!strcmp(k->s, "rate")) {
+		limit_rate(l, lc, v);
+	} else if (!strcmp(k->s, "burst")) {
+		daemon_uint(l, v, "limit burst", 1, 1000000, &lc->burst);
+	} else if (!strcmp(k->s, "per")) {
+		if (want_scalar(l, v, "limit per") && strcmp(v->s, "src"))
+			diag_error(l->d, v->pos, "invalid limit per '%s'; expected src", v->s);
+	} else {
+		diag_error(l->d, k->pos,
+			   "unknown key '%s' in limit; expected one of: rate, burst, per", k->s);
+	}
+}
+
+static void limit_exceed(struct ld *l, struct rctx *x, struct fwd_limit_conf *lc,
+			 const struct ynode *v)
+{
+	if (v->kind == Y_SCALAR) {
+		if (strcmp(v->s, "drop"))
+			diag_error(l->d, v->pos,
+				   "invalid on_exceed '%s' in %s; expected drop or {add: SET, timeout: DURATION}",
+				   v->s, x->label);
+		return;
+	}
+	if (!want_map(l, v, "on_exceed:"))
+		return;
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		const struct ynode *k = v->kid[i], *w = v->kid[i + 1];
+
+		if (k->kind != Y_SCALAR)
+			continue;
+		if (!strcmp(k->s, "add")) {
+			if (want_scalar(l, w, "on_exceed add") &&
+			    (lc->add_set = find_dynset(l->c, w->s)) < 0)
+				diag_error(l->d, w->pos,
+					   "on_exceed add '%s' is not a set under dynamic:", w->s);
+		} else if (!strcmp(k->s, "timeout")) {
+			want_duration(l, w, "on_exceed timeout", &lc->add_timeout_ms);
+		} else {
+			diag_error(l->d, k->pos,
+				   "unknown key '%s' in on_exceed; expected one of: add, timeout",
+				   k->s);
+		}
+	}
+	if (lc->add_set < 0 && !v->n)
+		diag_error(l->d, v->pos, "on_exceed: {add: SET} needs add:");
+}
+
+static void rule_limit(struct ld *l, struct rctx *x)
+{
+	const struct ynode *v = x->f[RK_LIMIT], *e = x->f[RK_ON_EXCEED];
+	struct fwd_limit_conf *lc;
+
+	if (!v) {
+		if (e)
+			diag_error(l->d, e->pos, "on_exceed: in %s needs limit:", x->label);
+		return;
+	}
+	if (!want_map(l, v, "limit:"))
+		return;
+	lc = calloc(1, sizeof(*lc));
+	if (!lc) {
+		l->oom = true;
+		return;
+	}
+	lc->add_set = -1;
+	x->r->limit = lc;
+	bool rate = false;
+
+	for (size_t i = 0; i + 1 < v->n; i += 2)
+		if (v->kid[i]->kind == Y_SCALAR) {
+			limit_key(l, lc, v->kid[i], v->kid[i + 1]);
+			rate |= !strcmp(v->kid[i]->s, "rate");
+		}
+	if (!rate)
+		diag_error(l->d, v->pos, "limit: in %s needs rate: COUNT/DURATION", x->label);
+	if (!lc->burst)
+		lc->burst = lc->count;
+	if (e)
+		limit_exceed(l, x, lc, e);
+}
+
 /* ---- top level -------------------------------------------------------- */
 
 static const char *const top_keys[] = {
@@ -2194,6 +2309,7 @@ void config_free(struct fwd_config *c)
 		free(r->sport.r);
 		free(r->dport.r);
 		free(r->in.p);
+		free(r->limit);
 	}
 	free(c->rules);
 	for (uint32_t i = 0; i < c->ntests; i++) {

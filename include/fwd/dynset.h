@@ -133,6 +133,13 @@ struct fwd_log_event;
 bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	      struct fwd_log_event *ev);
 
+/*
+ * Packet path, once rule RULE decided K: true when RULE has a `limit:` and
+ * K's source has used up its tokens: K is then dropped (counted as limited;
+ * with on_exceed: {add: SET} its source joins SET).
+ */
+bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64_t now);
+
 /* Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table. */
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed);
 /* Append `"dynamic":{...}` (no leading comma) to a malloc'd JSON text; NULL on ENOMEM. */

@@ -246,6 +246,126 @@ static void test_exhaustion(void **state)
 	kctx_down(&x);
 }
 
+/* More than 20 distinct ports is a scan, reported once per window. */
+static void test_scan_threshold(void **state)
+{
+	struct fwd_scan *s = scan_new(64, 20, 10000);
+	uint32_t a = 0x0a000001, b = 0x0a000002;
+
+	(void)state;
+	assert_non_null(s);
+	for (uint16_t p = 1; p <= 20; p++) {
+		assert_int_equal(scan_note(s, 4, a, p, 100 + p), 0);
+		assert_int_equal(scan_note(s, 4, a, p, 200 + p), 0);	/* repeats don't count */
+	}
+	assert_int_equal(scan_note(s, 4, b, 5, 300), 0);		/* others have their own */
+	assert_int_equal(scan_note(s, 4, a, 21, 400), 21);
+	assert_int_equal(scan_note(s, 4, a, 22, 401), 0);		/* once */
+	/* IPv6 with the same low bits is another source */
+	assert_int_equal(scan_note(s, 6, a, 23, 402), 0);
+	scan_free(s);
+}
+
+/* Ports older than the window are forgotten. */
+static void test_scan_window(void **state)
+{
+	struct fwd_scan *s = scan_new(64, 20, 10000);
+	uint32_t a = 0x0a000001;
+
+	(void)state;
+	for (uint16_t p = 1; p <= 20; p++)
+		assert_int_equal(scan_note(s, 4, a, p, 1000), 0);
+	assert_int_equal(scan_note(s, 4, a, 21, 11000), 0);	/* a new window */
+	for (uint16_t p = 22; p <= 40; p++)
+		assert_int_equal(scan_note(s, 4, a, p, 12000), 0);
+	assert_int_equal(scan_note(s, 4, a, 41, 12500), 21);
+	scan_free(s);
+}
+
+/* A million spoofed sources: memory is fixed, evictions counted, detection still works. */
+static void test_scan_flood(void **state)
+{
+	struct fwd_scan *s = scan_new(4096, 20, 10000);
+	size_t mem = scan_memory(s);
+	uint64_t ev, sk, det;
+	uint32_t cap = scan_capacity(s), scanner = 0x0a0a0a0a;
+
+	(void)state;
+	assert_true(cap >= 4096 && cap < 2 * 4096 + 4);
+	for (uint32_t i = 0; i < 1000000; i++)
+		assert_int_equal(scan_note(s, 4, 0xc0000000u + i, (uint16_t)(i % 7 + 1), 5000), 0);
+	assert_int_equal(scan_memory(s), mem);
+	scan_counters(s, &ev, &sk, &det);
+	assert_true(ev >= 1000000 - cap);
+	assert_int_equal(det, 0);
+	for (uint16_t p = 1; p <= 20; p++)
+		assert_int_equal(scan_note(s, 4, scanner, p, 6000), 0);
+	assert_int_equal(scan_note(s, 4, scanner, 99, 6001), 21);
+	scan_free(s);
+}
+
+static const char scan_yaml[] =
+	"version: 1\n"
+	"dynamic:\n"
+	"  scanners: {timeout: 10m}\n"
+	"knock:\n"
+	"  - {name: k, sequence: [7000/tcp, 8000/tcp], open: {set: scanners}}\n"
+	"scan: {ports: 5, window: 10s, block: {set: scanners, timeout: 1m},"
+	" ignore: [10.9.0.0/16, 'fd00::/8']}\n"
+	"rules:\n"
+	"  - {name: scanners, src: $scanners, action: drop}\n"
+	"  - {name: web, proto: tcp, dport: 80, action: allow}\n";
+
+/* dyn_scan(): the set, the event, ignore: and knock ports. */
+static void test_scan_dyn(void **state)
+{
+	struct fwd_diags dg;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d;
+	struct fwd_log_event ev;
+	struct fwd_key k;
+	char line[256];
+	uint32_t a = 0xcb007109, ig = 0x0a090001;	/* 203.0.113.9, 10.9.0.1 */
+
+	(void)state;
+	diags_init(&dg, "scan");
+	c = config_parse(scan_yaml, sizeof(scan_yaml) - 1, &dg);
+	if (!c)
+		fail_msg("%s", dg.text);
+	diags_free(&dg);
+	rs = ruleset_compile(c);
+	assert_int_equal(dyn_build(c, rs, 1, &d), 0);
+	k = pkt(a, 6, 80);
+	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 100), 1);
+	for (uint32_t p = 1; p <= 5; p++) {
+		k = pkt(a, 6, p);
+		assert_false(dyn_scan(d, &k, 100, &ev));
+		k = pkt(ig, 6, p);
+		assert_false(dyn_scan(d, &k, 100, &ev));
+		k = pkt(ig, 6, p + 10);
+		assert_false(dyn_scan(d, &k, 100, &ev));
+	}
+	k = pkt(a, 6, 7000);					/* a knock port: not counted */
+	assert_false(dyn_scan(d, &k, 100, &ev));
+	k = pkt(a, 1, FWD_NOPORT);				/* no ports: not counted */
+	assert_false(dyn_scan(d, &k, 100, &ev));
+	k = pkt(a, 17, 6);
+	assert_true(dyn_scan(d, &k, 100, &ev));
+	log_format_kv(line, sizeof(line), &ev, "");
+	assert_string_equal(line, "fwd: scan src=203.0.113.9 ports=6 window=10s set=scanners");
+	k = pkt(a, 6, 7);
+	assert_false(dyn_scan(d, &k, 101, &ev));		/* blocked: not counted again */
+	k = pkt(a, 6, 80);
+	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 200), 0);
+	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 100 + 60000), 1);
+	k = pkt(ig, 6, 80);
+	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 200), 1);
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +374,10 @@ int main(void)
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_knock),
 		cmocka_unit_test(test_exhaustion),
+		cmocka_unit_test(test_scan_threshold),
+		cmocka_unit_test(test_scan_window),
+		cmocka_unit_test(test_scan_flood),
+		cmocka_unit_test(test_scan_dyn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
