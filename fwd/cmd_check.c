@@ -12,11 +12,12 @@
 
 #include "fwd/cmd.h"
 #include "fwd/config.h"
+#include "fwd/control.h"
 #include "fwd/explain.h"
 #include "fwd/ruleset.h"
 
 #define CHECK_USAGE	"usage: fwd check FILE"
-#define EXPLAIN_USAGE	"usage: fwd explain [--in IFACE] FILE PROTO SRC DST | fwd explain FILE -"
+#define EXPLAIN_USAGE	"usage: fwd explain [--in IFACE] FILE PROTO SRC DST | fwd explain FILE - | fwd explain --live [--socket PATH] PROTO SRC DST"
 
 static const char check_help[] =
 	CHECK_USAGE "\n"
@@ -41,6 +42,9 @@ static const char explain_help[] =
 	"With -, read one packet per line on stdin (PROTO SRC DST [in=IFACE]) and\n"
 	"print one line per packet, in order; a bad line prints \"error: TEXT\".\n"
 	"Blank lines and lines starting with # are skipped.\n"
+	"\n"
+	"With --live, the running daemon (at --socket PATH, default\n"
+	"" FWD_SOCKET_DEFAULT ") judges the packet against the table in force.\n"
 	"\n"
 	"Exit status: 0 ok, 1 invalid FILE or packet, 2 usage or I/O error.\n";
 
@@ -241,6 +245,35 @@ static int explain_batch(const struct fwd_ruleset *rs, const char *iface)
 }
 
 /* Split the options off: --in IFACE, --in=IFACE, --help. Returns -1 on bad usage. */
+/* Set by --live (and --socket): judge against the running daemon's table. */
+static const char *live_socket;
+
+/*
+ * `fwd explain --live PROTO SRC DST`: the daemon parses and judges the packet
+ * against the table in force, so the answer is the one the packet path gives.
+ */
+static int explain_live(char **w, const char *iface)
+{
+	char req[FWD_CONTROL_MAX + 1], *out = NULL;
+	int n, rc, e;
+
+	n = snprintf(req, sizeof(req), "explain %s %s %s%s%s\n", w[0], w[1], w[2],
+		     iface ? " in=" : "", iface ? iface : "");
+	if (n < 0 || (size_t)n >= sizeof(req)) {
+		fprintf(stderr, "fwd explain: request too long\n");
+		return 2;
+	}
+	e = control_request(live_socket, req, &out);
+	if (e) {
+		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", live_socket, strerror(-e));
+		return 2;
+	}
+	rc = strncmp(out, "error:", 6) ? 0 : 1;
+	fputs(out, rc ? stderr : stdout);
+	free(out);
+	return rc;
+}
+
 static int explain_opts(int argc, char **argv, const char **iface, char **pos, int *npos)
 {
 	*npos = 0;
@@ -249,6 +282,10 @@ static int explain_opts(int argc, char **argv, const char **iface, char **pos, i
 			*iface = argv[++i];
 		else if (!strncmp(argv[i], "--in=", 5))
 			*iface = argv[i] + 5;
+		else if (!strcmp(argv[i], "--live"))
+			live_socket = live_socket ? live_socket : FWD_SOCKET_DEFAULT;
+		else if (!strcmp(argv[i], "--socket") && i + 1 < argc)
+			live_socket = argv[++i];
 		else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
 			return -1;
 		else if (*npos < 4)
@@ -275,6 +312,11 @@ int cmd_explain(int argc, char **argv)
 		}
 	if (explain_opts(argc, argv, &iface, pos, &npos))
 		return usage_error(EXPLAIN_USAGE, "explain", "bad option or too many arguments");
+	if (live_socket) {
+		if (npos != 3)
+			return usage_error(EXPLAIN_USAGE, "explain", "--live takes PROTO SRC DST");
+		return explain_live(pos, iface);
+	}
 	if (npos != 4 && !(npos == 2 && !strcmp(pos[1], "-")))
 		return usage_error(EXPLAIN_USAGE, "explain", "expected FILE PROTO SRC DST or FILE -");
 	if (iface && !iface[0])

@@ -22,6 +22,7 @@
 
 #include "fwd/cmd.h"
 #include "fwd/control.h"
+#include "fwd/explain.h"
 #include "fwd/queue.h"
 
 /* ---- growing string ------------------------------------------------------ */
@@ -349,6 +350,30 @@ static void answer_reload(int fd)
 	diags_free(&d);
 }
 
+/*
+ * "explain PROTO SRC DST [in=IFACE]": judge one packet against the table in
+ * force. The lock keeps the live state from being replaced meanwhile; the
+ * workers never take it.
+ */
+static void answer_explain(int fd, const char *line)
+{
+	char ifname[FWD_IFNAMSIZ], err[160], out[320];
+	struct fwd_ruleset *rs;
+	struct fwd_key k;
+
+	if (explain_parse(line, &k, ifname, err, sizeof(err))) {
+		snprintf(out, sizeof(out), "error: %s\n", err);
+	} else {
+		pthread_mutex_lock(&C.st->lock);
+		rs = C.st->live->rs;
+		k.iface = ruleset_iface_class(rs, ifname);
+		explain_verdict(rs, &k, out, sizeof(out) - 1);
+		pthread_mutex_unlock(&C.st->lock);
+		strcat(out, "\n");
+	}
+	write_all(fd, out, strlen(out));
+}
+
 static void serve(int fd)
 {
 	char req[FWD_CONTROL_MAX + 2];
@@ -379,6 +404,8 @@ static void serve(int fd)
 		free(out);
 	} else if (!strcmp(req, "reload")) {
 		answer_reload(fd);
+	} else if (!strncmp(req, "explain ", 8)) {
+		answer_explain(fd, req + 8);
 	} else if (!strncmp(req, "unblock ", 8)) {
 		char ans[128];
 
