@@ -8,7 +8,8 @@
  * rule's bit on where it starts and off past its end, so the cost is the
  * number of ranges plus the number of elementary intervals times the vector
  * length, not rules times intervals. Identical vectors are interned into one
- * class.
+ * class. sparsify() then recodes every field's classes as exceptions to a
+ * shared base plus per-class home bits, and frees the dense vectors.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -673,8 +674,6 @@ static int field_emit(struct fwd_ruleset *rs, struct fwd_bvset *bs, const uint64
 		if (cr->nx >= dense_at(rs))
 			cr->nx = words;
 		cr->nh = count_nz(v, home, false, words);
-		cr->x = n;
-		cr->h = n + cr->nx;
 		n += cr->nx + cr->nh;
 	}
 	bs->nent = n;
@@ -683,9 +682,13 @@ static int field_emit(struct fwd_ruleset *rs, struct fwd_bvset *bs, const uint64
 		return -ENOMEM;
 	for (uint32_t c = 0; c < bs->ncls; c++) {
 		const uint64_t *v = bs->bits + (size_t)c * words;
-		bool dense = bs->cls[c].nx == words;
+		struct fwd_cref *cr = &bs->cls[c];
+		bool dense = cr->nx == words;
 
+		cr->base = dense ? NULL : bs->base;
+		cr->x = e;
 		e = put_words(e, v, dense ? NULL : bs->base, true, dense, words);
+		cr->h = e;
 		e = put_words(e, v, home, false, false, words);
 	}
 	rs->mem += words * sizeof(*bs->base) + (bs->ncls + 1) * sizeof(*bs->cls) +

@@ -23,10 +23,15 @@ struct fwd_xent {
 	uint32_t w;
 };
 
-/* Where a class's entries sit in its field's pool (see classify.c). */
+/*
+ * One class, ready for the lookup: its exceptions to BASE, or with BASE
+ * NULL its whole vector (nx == words), and its home bits. The pointers point
+ * into its field's pool.
+ */
 struct fwd_cref {
-	uint32_t x, nx;		/* exceptions to base (or, nx == words, the whole vector) */
-	uint32_t h, nh;		/* the bits of rules whose home is this field */
+	const uint64_t *base;
+	const struct fwd_xent *x, *h;
+	uint32_t nx, nh;
 };
 
 /* The distinct rule bit vectors ("classes") of one field. */
