@@ -304,31 +304,61 @@ static void write_all(int fd, const char *s, size_t len)
 	}
 }
 
-/* Read one request line; returns its length or -1 (timeout, too long, closed). */
-static int read_request(int fd, char *buf, size_t cap)
-{
-	size_t len = 0;
+/*
+ * Connections waiting for their request line. The thread never blocks on
+ * one client: it reads whatever each has sent (MSG_DONTWAIT) and answers a
+ * line once it is complete, so clients that connect and hang, or trickle,
+ * cost a slot until their deadline and nothing else.
+ */
+#define CONN_SLOTS	64
+#define CONN_TIMEOUT_MS	2000
 
-	while (len < cap - 1) {
-		ssize_t n = recv(fd, buf + len, cap - 1 - len, 0);
+struct conn {
+	int fd;			/* -1: free */
+	uint64_t deadline;	/* CLOCK_MONOTONIC ms */
+	size_t len;
+	char buf[FWD_CONTROL_MAX + 2];
+};
+
+static uint64_t conn_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read what C's peer sent so far: 1 when C->buf holds a whole request line
+ * (newline and CR removed), 0 to wait for more, -1 when it is too long or
+ * the peer left without one.
+ */
+static int conn_read(struct conn *c)
+{
+	size_t cap = sizeof(c->buf);
+
+	while (c->len < cap - 1) {
+		ssize_t n = recv(c->fd, c->buf + c->len, cap - 1 - c->len, MSG_DONTWAIT);
 		char *nl;
 
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return 0;
 		if (n <= 0)
 			break;
-		len += (size_t)n;
-		buf[len] = '\0';
-		nl = memchr(buf, '\n', len);
+		c->len += (size_t)n;
+		c->buf[c->len] = '\0';
+		nl = memchr(c->buf, '\n', c->len);
 		if (nl) {
 			*nl = '\0';
-			len = (size_t)(nl - buf);
-			if (len && buf[len - 1] == '\r')
-				buf[--len] = '\0';
-			return (int)len;
+			c->len = (size_t)(nl - c->buf);
+			if (c->len && c->buf[c->len - 1] == '\r')
+				c->buf[--c->len] = '\0';
+			return 1;
 		}
 	}
-	buf[len] = '\0';
+	c->buf[c->len] = '\0';
 	/* A request without its newline is accepted when the peer shut down. */
-	return len && len < cap - 1 ? (int)len : -1;
+	return c->len && c->len < cap - 1 ? 1 : -1;
 }
 
 static void answer_reload(int fd)
@@ -374,15 +404,36 @@ static void answer_explain(int fd, const char *line)
 	write_all(fd, out, strlen(out));
 }
 
-static void serve(int fd)
+/*
+ * "rollback SECONDS PREVFILE": the watcher of `fwd apply` (fwd/apply.c) has
+ * put PREVFILE back as the rules file because nobody confirmed; say so in
+ * the daemon's log, where the operator looks, then reload as "reload" does.
+ */
+static void answer_rollback(int fd, const char *arg)
 {
-	char req[FWD_CONTROL_MAX + 2];
+	char esc[FWD_CONTROL_MAX * 4 + 1];
+	unsigned secs;
+	int off = 0;
+
+	if (sscanf(arg, "%u %n", &secs, &off) != 1 || !off || !arg[off]) {
+		const char *e = "error: expected 'rollback SECONDS PREVFILE'\n";
+
+		write_all(fd, e, strlen(e));
+		return;
+	}
+	log_escape(esc, sizeof(esc), arg + off);
+	log_warn("apply not confirmed in %us, rolled back to %s", secs, esc);
+	answer_reload(fd);
+}
+
+/* Answer REQ on FD; NULL: the client sent no acceptable request. */
+static void serve(int fd, const char *req)
+{
 	struct timeval tv = { .tv_sec = 2 };
 	char *out;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (read_request(fd, req, sizeof(req)) < 0) {
+	if (!req) {
 		const char *e = "error: expected one request line of at most 256 bytes\n";
 
 		write_all(fd, e, strlen(e));
@@ -406,6 +457,8 @@ static void serve(int fd)
 		answer_reload(fd);
 	} else if (!strncmp(req, "explain ", 8)) {
 		answer_explain(fd, req + 8);
+	} else if (!strncmp(req, "rollback ", 9)) {
+		answer_rollback(fd, req + 9);
 	} else if (!strncmp(req, "unblock ", 8)) {
 		char ans[128];
 
@@ -420,28 +473,85 @@ static void serve(int fd)
 	}
 }
 
+static void conn_close(struct conn *c)
+{
+	close(c->fd);
+	c->fd = -1;
+}
+
+/* Take a new connection; when every slot is taken, the oldest one goes. */
+static void conn_accept(struct conn *cs, uint64_t now)
+{
+	struct conn *c = NULL;
+	int fd = accept4(C.fd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (unsigned i = 0; i < CONN_SLOTS; i++) {
+		if (cs[i].fd < 0) {
+			c = &cs[i];
+			break;
+		}
+		if (!c || cs[i].deadline < c->deadline)
+			c = &cs[i];
+	}
+	if (c->fd >= 0)
+		conn_close(c);
+	c->fd = fd;
+	c->len = 0;
+	c->deadline = now + CONN_TIMEOUT_MS;
+}
+
+/* Answer C when its request is complete or its time is up. */
+static void conn_step(struct conn *c, uint64_t now, bool readable)
+{
+	int r = readable ? conn_read(c) : 0;
+
+	if (!r && now < c->deadline)
+		return;
+	serve(c->fd, r > 0 ? c->buf : NULL);
+	conn_close(c);
+}
+
 static void *control_main(void *arg)
 {
-	struct pollfd p[2] = { { .fd = C.fd, .events = POLLIN },
-			       { .fd = C.wake[0], .events = POLLIN } };
+	static struct conn cs[CONN_SLOTS];
+	struct pollfd p[2 + CONN_SLOTS];
 
 	(void)arg;
+	for (unsigned i = 0; i < CONN_SLOTS; i++)
+		cs[i].fd = -1;
 	for (;;) {
-		int fd;
+		uint64_t now = conn_now_ms(), next = UINT64_MAX;
+		unsigned n = 2;
+		int to;
 
-		if (poll(p, 2, -1) < 0) {
+		p[0] = (struct pollfd){ .fd = C.fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = C.wake[0], .events = POLLIN };
+		for (unsigned i = 0; i < CONN_SLOTS; i++) {
+			/* An unused entry (fd -1) is ignored by poll(). */
+			p[n++] = (struct pollfd){ .fd = cs[i].fd, .events = POLLIN | POLLRDHUP };
+			if (cs[i].fd >= 0 && cs[i].deadline < next)
+				next = cs[i].deadline;
+		}
+		to = next == UINT64_MAX ? -1 : next <= now ? 0 : (int)(next - now);
+		if (poll(p, n, to) < 0) {
 			if (errno == EINTR)
 				continue;
 			break;
 		}
 		if (p[1].revents)
 			break;
-		fd = accept4(C.fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		serve(fd);
-		close(fd);
+		now = conn_now_ms();
+		for (unsigned i = 0; i < CONN_SLOTS; i++)
+			if (cs[i].fd >= 0)
+				conn_step(&cs[i], now, p[2 + i].revents != 0);
+		if (p[0].revents)
+			conn_accept(cs, now);
 	}
+	for (unsigned i = 0; i < CONN_SLOTS; i++)
+		if (cs[i].fd >= 0)
+			conn_close(&cs[i]);
 	return NULL;
 }
 

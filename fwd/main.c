@@ -26,6 +26,8 @@ static const struct {
 	{ "reload", cmd_reload, "reload [--socket PATH]" },
 	{ "top", cmd_top, "top [--socket PATH] [--once]" },
 	{ "unblock", cmd_unblock, "unblock [--socket PATH] ADDR" },
+	{ "apply", cmd_apply, "apply [--socket PATH] [-c LIVEFILE] NEWFILE [--confirm DURATION]" },
+	{ "confirm", cmd_confirm, "confirm [--socket PATH]" },
 	{ "version", cmd_version, "version" },
 };
 

@@ -8,6 +8,8 @@
  *   "stats json"   the counters as one JSON object (the daemon contract)
  *   "reload"       "ok: N rules", or the diagnostics of the failed reload
  *   "top"          the records `fwd top` draws (see control_top())
+ *   "rollback SECONDS PREVFILE"  from `fwd apply`'s watcher (fwd/apply.c):
+ *                  log the unconfirmed apply, then answer as "reload"
  * Anything else gets "error: ..." and the connection is closed. Serving a
  * request never blocks the workers: counters are read while they run.
  */
