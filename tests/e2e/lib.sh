@@ -256,11 +256,15 @@ bg() {	# NS LOGFILE COMMAND...  (pid in BG_PID)
 	E2E_BG_PIDS+=("$BG_PID")
 }
 
-alive() {	# PID: running and not a zombie
+# PID runs and is not a zombie. kill -0 decides existence (it also succeeds
+# for a zombie this shell has not reaped yet, hence the state check); an
+# unreadable or odd /proc entry never counts as dead, so a glitch there
+# cannot make a test `wait` for a process that is still running.
+alive() {	# PID
 	local state
-	[ -r "/proc/$1/stat" ] || return 1
-	state=$(sed 's/.*) \([A-Za-z]\).*/\1/' "/proc/$1/stat" 2>/dev/null)
-	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+	kill -0 "$1" 2>/dev/null || return 1
+	state=$(sed -n 's/.*) \([A-Za-z]\) .*/\1/p' "/proc/$1/stat" 2>/dev/null)
+	[ "$state" != Z ] && [ "$state" != X ]
 }
 
 # Echo servers in the server namespace; arrivals go to $T/events.
@@ -300,9 +304,11 @@ fwd_start() {	# RULES [ARGS...]
 	fi
 }
 
+# 0: the socket answers; 1: not yet; 2: fwd is gone. (`fwd stats` itself
+# exits 2 when it cannot connect, so its status is not passed on.)
 fwd_ready() {
 	alive "$FWD_PID" || return 2
-	nsx g "$FWD" stats --socket "$SOCK" >/dev/null 2>&1
+	nsx g "$FWD" stats --socket "$SOCK" >/dev/null 2>&1 || return 1
 }
 
 fwd_wait_ready() {	# SECONDS
