@@ -28,7 +28,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 DEPSTAMP  := build/.deps-ok
 
-.PHONY: all deps check unit golden e2e asan bench fuzz demo install uninstall deb clean
+.PHONY: all deps check unit golden e2e asan bench fuzz soak demo install uninstall deb clean
 all: $(B)/fwd
 
 # Every target that compiles or runs fwd makes sure the Debian packages are there.
@@ -83,6 +83,10 @@ bench: $(B)/fwd $(BENCH_BIN)
 
 fuzz:
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# Not part of check: SOAK_SECONDS (default 600) of load and churn.
+soak: $(B)/fwd $(B)/bench/blast
+	@bash tests/soak/soak.sh $(B)/fwd $(B)
 
 demo: $(B)/fwd
 	@sh tests/demo.sh $(B)/fwd

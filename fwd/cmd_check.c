@@ -5,10 +5,12 @@
  * invalid file, packet or failed policy test, 2 usage or I/O error.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fwd/cmd.h"
 #include "fwd/config.h"
@@ -55,21 +57,32 @@ static int usage_error(const char *usage, const char *cmd, const char *why)
 }
 
 /* Open errors are I/O errors (exit 2), not an invalid file (exit 1). */
+/*
+ * An unreadable FILE is an I/O error (exit 2), not an invalid one. Opened
+ * without blocking and checked to be a regular file, so a FIFO or a device
+ * given by mistake is refused instead of hanging the check.
+ */
 static int readable(const char *cmd, const char *path)
 {
-	FILE *f = fopen(path, "r");
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	const char *why = NULL;
 	struct stat st;
 
-	if (f && fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-		fclose(f);
-		fprintf(stderr, "fwd %s: cannot read '%s': is a directory\n", cmd, path);
-		return -1;
-	}
-	if (!f) {
+	if (fd < 0) {
 		fprintf(stderr, "fwd %s: cannot open '%s': %s\n", cmd, path, strerror(errno));
 		return -1;
 	}
-	fclose(f);
+	if (fstat(fd, &st) < 0)
+		why = strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		why = "is a directory";
+	else if (!S_ISREG(st.st_mode))
+		why = "is not a regular file";
+	close(fd);
+	if (why) {
+		fprintf(stderr, "fwd %s: cannot read '%s': %s\n", cmd, path, why);
+		return -1;
+	}
 	return 0;
 }
 

@@ -394,7 +394,7 @@ static struct nlmsghdr *cfg_msg(char *buf, size_t *len, uint16_t queue, uint32_t
 
 static int queue_configure(struct fwd_worker *w, enum fwd_fail fail)
 {
-	char buf[1024];
+	char buf[1024] = { 0 };	/* attribute padding goes on the wire */
 	size_t len = 0;
 	struct nlmsghdr *nlh;
 	uint32_t flags = NFQA_CFG_F_GSO | (fail == FWD_FAIL_OPEN ? NFQA_CFG_F_FAIL_OPEN : 0);

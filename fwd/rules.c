@@ -12,11 +12,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "fwd/config.h"
@@ -737,7 +739,9 @@ static int parse_cidr(struct ld *l, const struct ynode *n, const char *s, fwd_u1
 				   (unsigned)plen, s, bits);
 		return 0;
 	}
-	mask = plen == (uint64_t)bits ? 0 : ((fwd_u128)1 << (bits - plen)) - 1;
+	/* A shift by the full 128 bits is undefined: ::/0 is spelled out. */
+	mask = plen == (uint64_t)bits ? 0 : plen == 0 ? ~(fwd_u128)0 >> (128 - bits) :
+	       ((fwd_u128)1 << (bits - plen)) - 1;
 	if (a & mask) {
 		u128_to_text(fam, a & ~mask, net, sizeof(net));
 		if (report)
@@ -2258,22 +2262,50 @@ struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d
 	return l.c;
 }
 
-struct fwd_config *config_load(const char *path, struct fwd_diags *d)
+/*
+ * Open PATH for config_load(): a regular file only. O_NONBLOCK, so that a
+ * FIFO put in its place cannot block the daemon's reload forever; the size
+ * is checked before a byte is read, so a huge file costs nothing.
+ */
+static FILE *config_open(const char *path, struct fwd_diags *d)
 {
-	struct fwd_config *c = NULL;
 	struct stat st;
-	char *buf;
-	size_t len;
-	FILE *f = fopen(path, "r");
+	FILE *f;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 
-	if (!f) {
+	if (fd < 0) {
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot stat: %s", strerror(errno));
+	} else if (S_ISDIR(st.st_mode)) {
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "is a directory");
-		goto out_close;
+	} else if (!S_ISREG(st.st_mode)) {
+		diag_error(d, (struct fwd_pos){ 0, 0 },
+			   "is not a regular file (a FIFO, socket or device)");
+	} else if (st.st_size > (off_t)FWD_CONFIG_MAX) {
+		diag_error(d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes (%lld)",
+			   FWD_CONFIG_MAX, (long long)st.st_size);
+	} else {
+		f = fdopen(fd, "r");
+		if (f)
+			return f;
+		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot open: %s", strerror(errno));
 	}
+	close(fd);
+	return NULL;
+}
+
+struct fwd_config *config_load(const char *path, struct fwd_diags *d)
+{
+	struct fwd_config *c = NULL;
+	char *buf;
+	size_t len;
+	FILE *f = config_open(path, d);
+
+	if (!f)
+		return NULL;
 	/* Read one byte more than allowed to tell "too large" from "exactly at the limit". */
 	buf = malloc(FWD_CONFIG_MAX + 1);
 	if (!buf) {
