@@ -3,18 +3,22 @@
 #
 # Three network namespaces, made here and removed on any exit:
 #
-#   client  veth-c 10.10.1.2 fd00:1::2
+#   client  veth-c 10.10.1.2 fd00:1::2, and 10.10.1.3 (the port scanner)
 #      |
 #   gateway veth-gw-c 10.10.1.1 fd00:1::1   veth-gw-s 10.10.2.1 fd00:2::1   (fwd runs here)
 #      |
 #   server  veth-s 10.10.2.2 fd00:2::2      (python listeners: tcp 22 23 80 3306, udp 53)
 #
 # fwd runs on the gateway with rules/demo.yaml. Each step sends real traffic
-# from the client and compares what happened with what the rules say (`fwd
-# explain` on the live file), and with which counter `fwd stats` moved. The
-# last step edits the live file and sends SIGHUP. The host's own links,
-# addresses and iptables are never touched: both ends of every veth are
-# created inside the namespaces.
+# from the client and compares what happened with what the rules say, and
+# with which counter `fwd stats` moved. What the rules say is `fwd explain`
+# on the live file as it stands for that source at that moment: explain has
+# no run-time state, so a rule with `src: $SET` of a dynamic set is kept
+# only while the daemon reports the source as a member (view.py). A knock
+# opens ssh for the client; a scan from its second address gets that address
+# blocked. The last steps edit the live file and send SIGHUP. The host's own
+# links, addresses and iptables are never touched: both ends of every veth
+# are created inside the namespaces.
 set -u
 
 FWD=${1:?usage: demo.sh FWD_BINARY}
@@ -76,7 +80,7 @@ die() {
 	exit 1
 }
 
-NSTEPS=7
+NSTEPS=15
 inns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
 
 # --- helpers run inside the namespaces --------------------------------------
@@ -121,15 +125,15 @@ while True:
 EOF
 
 cat >"$TMP/probe.py" <<'EOF'
-# probe.py PROTO SRC SPORT DST DPORT: one connection attempt from a fixed
-# source port; prints "reply TEXT", "timeout" or "refused".
+# probe.py PROTO SRC SPORT DST DPORT [TIMEOUT]: one connection attempt from a
+# fixed source port; prints "reply TEXT", "timeout" or "refused".
 import socket, sys
 proto, src, sport, dst, dport = sys.argv[1:6]
 fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
 kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
 s = socket.socket(fam, kind)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.settimeout(2.0)
+s.settimeout(float(sys.argv[6]) if len(sys.argv) > 6 else 2.0)
 try:
     s.bind((src, int(sport)))
     s.connect((dst, int(dport)))
@@ -154,14 +158,90 @@ else:
     print(sum(r["packets"] for r in st["rules"] if r["name"] == sys.argv[2]))
 EOF
 
-# The live file after the reload: one more rule in front, allowing telnet.
-# The policy tests are left out because they still describe the old policy.
+cat >"$TMP/scan.py" <<'EOF'
+# scan.py SRC DST FIRST LAST: a connect scan of ports FIRST..LAST, every
+# connection opened at once as scanners do; after 0.8 s (before the first
+# SYN retransmission) prints "OPEN REFUSED SILENT", counts of ports.
+import select, socket, sys, time
+src, dst, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+pending = []
+for port in range(first, last + 1):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setblocking(False)
+    s.bind((src, 0))
+    s.connect_ex((dst, port))
+    pending.append(s)
+opened = refused = 0
+end = time.monotonic() + 0.8
+while pending and time.monotonic() < end:
+    _, done, _ = select.select([], pending, [], max(0, end - time.monotonic()))
+    for s in done:
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+            opened += 1
+        else:
+            refused += 1
+        pending.remove(s)
+        s.close()
+print(opened, refused, len(pending))
+EOF
+
+# view.py LIVE STATS.json SRC PROTO DPORT OUT: the live rules as they stand
+# for one packet from SRC now. `fwd explain` reads `src: $SET` of a dynamic
+# set as any source; here such a rule keeps matching (without its src:) only
+# while fwd's stats list SRC as a member of SET (a member with a port counts
+# for that port alone), and is left out otherwise.
+cat >"$TMP/view.py" <<'EOF'
+import ipaddress, json, sys, yaml
+live, stats, src, proto, dport, out = sys.argv[1:7]
+doc = yaml.safe_load(open(live))
+dynamic = doc.get("dynamic") or {}
+sets = json.load(open(stats)).get("dynamic", {}).get("sets", {})
+me = ipaddress.ip_address(src)
+def member(name):
+    return any(ipaddress.ip_address(m["addr"]) == me and
+               m.get("port") in (None, "%s/%s" % (dport, proto))
+               for m in sets.get(name, {}).get("members", []))
+rules = []
+for r in doc["rules"]:
+    s = r.get("src")
+    if isinstance(s, str) and s[:1] == "$" and s[1:] in dynamic:
+        if not member(s[1:]):
+            continue
+        r = {k: v for k, v in r.items() if k != "src"}
+    rules.append(r)
+doc["rules"] = rules
+doc.pop("tests", None)
+open(out, "w").write(yaml.safe_dump(doc, sort_keys=False))
+EOF
+
+# dyn.py STATS.json count KEY: a counter under "dynamic" (knock.opened,
+# scan.detected). dyn.py STATS.json member SET ADDR: "PORT NNs" ("any NNs"
+# for a member without a port) when ADDR is in SET, nothing otherwise.
+cat >"$TMP/dyn.py" <<'EOF'
+import ipaddress, json, sys
+d = json.load(open(sys.argv[1])).get("dynamic", {})
+if sys.argv[2] == "count":
+    for k in sys.argv[3].split("."):
+        d = d.get(k, {})
+    print(d if isinstance(d, int) else 0)
+else:
+    me = ipaddress.ip_address(sys.argv[4])
+    for m in d.get("sets", {}).get(sys.argv[3], {}).get("members", []):
+        if ipaddress.ip_address(m["addr"]) == me:
+            print("%s %ds" % (m.get("port", "any"), m["remaining"]))
+EOF
+
+# The live file after the reload: one more rule, allowing telnet, right
+# after the rule that blocks scanners (which stay blocked). The policy tests
+# are left out because they still describe the old policy.
 cat >"$TMP/edit.py" <<'EOF'
 import sys, yaml
 doc = yaml.safe_load(open(sys.argv[1]))
 doc.pop("tests", None)
-doc["rules"].insert(0, {"name": "telnet-after-reload", "proto": "tcp",
-                        "dport": 23, "action": "allow", "log": True})
+block = "$" + str(((doc.get("scan") or {}).get("block") or {}).get("set"))
+at = next((i + 1 for i, r in enumerate(doc["rules"]) if r.get("src") == block), 0)
+doc["rules"].insert(at, {"name": "telnet-after-reload", "proto": "tcp",
+                         "dport": 23, "action": "allow", "log": True})
 open(sys.argv[2], "w").write(yaml.safe_dump(doc, sort_keys=False))
 EOF
 
@@ -195,6 +275,7 @@ setup() {
 	inns "$S" ip link set veth-s address 02:fd:00:02:00:02
 	inns "$C" ip addr add 10.10.1.2/24 dev veth-c
 	inns "$C" ip addr add fd00:1::2/64 dev veth-c nodad
+	inns "$C" ip addr add 10.10.1.3/24 dev veth-c
 	inns "$G" ip addr add 10.10.1.1/24 dev veth-gw-c
 	inns "$G" ip addr add fd00:1::1/64 dev veth-gw-c nodad
 	inns "$G" ip addr add 10.10.2.1/24 dev veth-gw-s
@@ -207,6 +288,8 @@ setup() {
 	done
 	neigh "$C" veth-c 10.10.1.1 fd00:1::1 02:fd:00:01:00:01
 	neigh "$G" veth-gw-c 10.10.1.2 fd00:1::2 02:fd:00:01:00:02
+	inns "$G" ip neigh replace 10.10.1.3 lladdr 02:fd:00:01:00:02 dev veth-gw-c \
+		nud permanent
 	neigh "$G" veth-gw-s 10.10.2.2 fd00:2::2 02:fd:00:02:00:02
 	neigh "$S" veth-s 10.10.2.1 fd00:2::1 02:fd:00:02:00:01
 	inns "$C" ip route add default via 10.10.1.1
@@ -255,20 +338,25 @@ stats_json() {
 	"$FWD" stats --socket "$SOCK" --json >"$1" 2>/dev/null
 }
 
-# What `fwd explain` says the verdict is, e.g. "allow rule=ssh".
+# What the rules say the verdict is, e.g. "allow rule=ssh": `fwd explain` on
+# the live file as it stands for SRC by the dynamic sets in STATS.json.
 expected() {
-	proto=$1 src=$2 sport=$3 dst=$4 dport=$5
+	proto=$1 src=$2 sport=$3 dst=$4 dport=$5 stats=$6
+	$PY "$TMP/view.py" "$LIVE" "$stats" "$src" "$proto" "$dport" "$TMP/view.yaml" ||
+		{ echo "error: view.py failed"; return; }
 	case $src in *:*) src="[$src]" ;; esac
 	case $dst in *:*) dst="[$dst]" ;; esac
-	"$FWD" explain --in veth-gw-c "$LIVE" "$proto" "$src:$sport" "$dst:$dport" 2>&1 | head -n1
+	"$FWD" explain --in veth-gw-c "$TMP/view.yaml" "$proto" "$src:$sport" "$dst:$dport" 2>&1 |
+		head -n1
 }
 
-# What the traffic shows: allow, drop, forward to=ADDR:PORT, or refused.
+# What the traffic shows: allow, drop, forward to=ADDR:PORT, or reject (the
+# connection was refused: a TCP reset or an ICMP port-unreachable).
 observed() {
 	want_dst=$1 want_dport=$2 out=$3
 	case $out in
 	timeout) echo drop ;;
-	refused) echo refused ;;
+	refused) echo reject ;;
 	"reply served by udp port $want_dport "*) echo allow ;;
 	"reply served by $want_dst:$want_dport "*) echo allow ;;
 	"reply served by "*)
@@ -282,10 +370,10 @@ observed() {
 step() {
 	proto=$1 src=$2 sport=$3 dst=$4 dport=$5
 	N=$((N + 1))
-	want=$(expected "$proto" "$src" "$sport" "$dst" "$dport")
+	stats_json "$TMP/before.json" || echo "  (fwd stats failed)"
+	want=$(expected "$proto" "$src" "$sport" "$dst" "$dport" "$TMP/before.json")
 	verdict=${want% rule=*}
 	rule=${want##* rule=}
-	stats_json "$TMP/before.json" || echo "  (fwd stats failed)"
 	out=$(inns "$C" $PY "$TMP/probe.py" "$proto" "$src" "$sport" "$dst" "$dport")
 	got=$(observed "$dst" "$dport" "$out")
 	sleep 0.2
@@ -297,6 +385,7 @@ step() {
 	case $got in
 	allow) word=allowed ;;
 	drop) word=dropped ;;
+	reject) word=refused ;;
 	forward*) word="forwarded ${got#forward }" ;;
 	*) word="$got" ;;
 	esac
@@ -310,6 +399,72 @@ step() {
 	fi
 	logged=$(grep -F "spt=$sport " "$FLOG" | grep -E "dpt=$dport( |$)" | tail -n1)
 	[ -n "$logged" ] && echo "      logged: $logged"
+}
+
+# knock SRC SPORT DST PROTO/PORT...: the knock sequence from SRC, one probe
+# per knock with source ports from SPORT on. Every knock must go unanswered
+# (fwd drops knocks), fwd must count one more door opened, and SRC must be in
+# the set doors.
+knock() {
+	src=$1 sport=$2 dst=$3
+	shift 3
+	N=$((N + 1))
+	stats_json "$TMP/before.json" || echo "  (fwd stats failed)"
+	seq='' outs='' silent=1
+	for k in "$@"; do
+		out=$(inns "$C" $PY "$TMP/probe.py" "${k#*/}" "$src" "$sport" "$dst" "${k%/*}" 0.3)
+		[ "$out" = timeout ] || silent=
+		seq="$seq${seq:+, }${k#*/} ${k%/*}"
+		outs="$outs${outs:+, }$out"
+		sport=$((sport + 1))
+	done
+	sleep 0.2
+	stats_json "$TMP/after.json"
+	before=$($PY "$TMP/dyn.py" "$TMP/before.json" count knock.opened 2>/dev/null || echo 0)
+	after=$($PY "$TMP/dyn.py" "$TMP/after.json" count knock.opened 2>/dev/null || echo 0)
+	door=$($PY "$TMP/dyn.py" "$TMP/after.json" member doors "$src" 2>/dev/null)
+	if [ -n "$silent" ] && [ "$after" -gt "$before" ] && [ -n "$door" ]; then
+		OK=$((OK + 1))
+		printf '  %-40s %-26s (knock ssh)\n' "knock $seq" "no answer, door opened"
+		echo "      fwd stats: set doors holds $src for ${door% *}, ${door#* } left"
+	else
+		printf '  %-40s UNEXPECTED: probes said "%s", doors opened %s -> %s, %s\n' \
+			"knock $seq" "$outs" "$before" "$after" "${door:-$src not in doors}"
+	fi
+}
+
+# scan SRC DST FIRST LAST: a connect scan from SRC. fwd must log one "fwd:
+# scan" line for SRC, count one more scan detected, and put SRC in the set
+# scanners.
+scan() {
+	src=$1 dst=$2 first=$3 last=$4
+	N=$((N + 1))
+	stats_json "$TMP/before.json" || echo "  (fwd stats failed)"
+	n0=$(grep -c "fwd: scan src=$src " "$FLOG")
+	res=$(inns "$C" $PY "$TMP/scan.py" "$src" "$dst" "$first" "$last")
+	for _ in $(seq 20); do
+		[ "$(grep -c "fwd: scan src=$src " "$FLOG")" -gt "$n0" ] && break
+		sleep 0.1
+	done
+	stats_json "$TMP/after.json"
+	before=$($PY "$TMP/dyn.py" "$TMP/before.json" count scan.detected 2>/dev/null || echo 0)
+	after=$($PY "$TMP/dyn.py" "$TMP/after.json" count scan.detected 2>/dev/null || echo 0)
+	blocked=$($PY "$TMP/dyn.py" "$TMP/after.json" member scanners "$src" 2>/dev/null)
+	logged=$(grep "fwd: scan src=$src " "$FLOG" | tail -n1)
+	# shellcheck disable=SC2086 # three numbers, split on purpose
+	set -- $res
+	word="${3:-?} silent, ${2:-?} refused"
+	case ${1:-0} in 0) ;; *) word="$1 open, $word" ;; esac
+	if [ $# -eq 3 ] && [ -n "$logged" ] && [ "$after" -gt "$before" ] && [ -n "$blocked" ]; then
+		OK=$((OK + 1))
+		printf '  %-40s %-26s (scan detected)\n' "tcp $src -> $dst:$first-$last" "$word"
+	else
+		printf '  %-40s %-26s UNEXPECTED: scans detected %s -> %s, %s\n' \
+			"tcp $src -> $dst:$first-$last" "$word" "$before" "$after" \
+			"${blocked:-$src not in scanners}"
+	fi
+	[ -n "$logged" ] && echo "      logged: $logged"
+	[ -n "$blocked" ] && echo "      fwd stats: set scanners holds $src, ${blocked#* } left"
 }
 
 reload() {
@@ -333,16 +488,34 @@ start_fwd
 echo "demo: fwd runs on the gateway with $(basename "$RULES")"
 echo
 echo "Traffic from the client:"
-step tcp 10.10.1.2 40001 10.10.2.2 22
-step udp 10.10.1.2 40002 10.10.2.2 53
+step udp 10.10.1.2 40001 10.10.2.2 53
+step udp fd00:1::2 40002 fd00:2::2 53
 step tcp 10.10.1.2 40003 10.10.2.2 23
-step tcp fd00:1::2 40004 fd00:2::2 22
-step tcp 10.10.1.2 40005 10.10.2.2 3306
-step tcp 10.10.1.2 40006 10.10.1.1 8080
+step tcp 10.10.1.2 40004 10.10.2.2 3306
+step tcp 10.10.1.2 40005 10.10.1.1 8080
+echo
+echo "Knocking: ssh is closed until the client knocks tcp 7000, udp 8000, tcp 9000:"
+step tcp 10.10.1.2 40011 10.10.2.2 22
+knock 10.10.1.2 40012 10.10.2.2 7000/tcp 8000/udp 9000/tcp
+step tcp 10.10.1.2 40015 10.10.2.2 22
+echo "  (the door is for that source alone: the client's IPv6 address did not knock)"
+step tcp fd00:1::2 40016 fd00:2::2 22
+echo
+echo "A port scan from the client's second address, 10.10.1.3:"
+step tcp 10.10.1.3 40021 10.10.1.1 8080
+scan 10.10.1.3 10.10.2.2 10 39
+echo "  (the scanner is blocked, even where it was allowed; the client is not)"
+step tcp 10.10.1.3 40022 10.10.1.1 8080
+step tcp 10.10.1.2 40023 10.10.1.1 8080
+echo
+echo "fwd stats, its dynamic part, before the reload:"
+"$FWD" stats --socket "$SOCK" 2>&1 | sed -n '/^set /,$s/^./  &/p'
 echo
 echo "Reload: the live rules file gets a rule allowing tcp 23; SIGHUP:"
 reload
-step tcp 10.10.1.2 40007 10.10.2.2 23
+step tcp 10.10.1.2 40031 10.10.2.2 23
+echo "  (dynamic sets keep their members across a reload: the scanner stays blocked)"
+step tcp 10.10.1.3 40032 10.10.2.2 23
 
 sleep 0.3
 echo

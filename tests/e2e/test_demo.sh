@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # test_demo.sh FWD_BINARY BUILD_DIR - `make demo` works and leaves no trace.
 #
-# Runs tests/demo.sh and requires its summary line to say every step
-# behaved as the rules say, and its exit status to agree. Then compares the
+# Runs tests/demo.sh and requires its summary line to say every one of its
+# 15 steps behaved as the rules say, and its exit status to agree; among
+# them a knock that opened ssh and a scan that got its source blocked, each
+# with its own line in the output. Then compares the
 # host's network namespaces, links and iptables/ip6tables rule sets from
 # before and after (sorted, counters and comments removed): the demo must
 # leave the host exactly as it found it.
@@ -49,10 +51,20 @@ if ! [[ $last =~ ^demo:\ ([0-9]+)\ of\ ([0-9]+)\ steps\ behaved\ as\ the\ rules\
 	fail "the demo's last line is not its summary: '$last'"
 fi
 ok=${BASH_REMATCH[1]} total=${BASH_REMATCH[2]}
-if [ "$ok" != "$total" ] || [ "$total" -lt 6 ]; then
+if [ "$ok" != "$total" ] || [ "$total" != 15 ]; then
 	show_out
-	fail "$last"
+	fail "$last (15 steps expected)"
 fi
+# The steps that passed must include the knock and the scan: a door opened
+# and then used, a scan logged, and the scanner dropped by its set's rule.
+for want in 'knock .* no answer, door opened ' '10\.10\.1\.2 -> .*:22 +allowed +\(rule ssh-knocked\)' \
+	'logged: fwd: scan src=10\.10\.1\.3 ' 'set scanners holds 10\.10\.1\.3' \
+	'tcp 10\.10\.1\.3 -> .*:8080 +dropped +\(rule scanners\)'; do
+	if ! grep -qE -- "$want" "$T/out"; then
+		show_out
+		fail "the demo's output has no '$want'"
+	fi
+done
 if [ "$rc" != 0 ]; then
 	show_out
 	fail "the summary says '$last' but demo.sh exited $rc"
