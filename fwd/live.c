@@ -198,6 +198,28 @@ void live_set_metrics(struct fwd_state *st, const struct fwd_config *c)
 		log_warn("out of memory: no metrics file");
 }
 
+/*
+ * The kernel side of a reload, before the new table is published: a table
+ * and hooks change together or not at all. If installing the new hooks
+ * fails (even for one family only), the old ones are put back.
+ */
+static int reload_hooks(struct fwd_state *st, const struct fwd_ruleset *rs,
+			enum fwd_inspect inspect)
+{
+	struct fwd_hooks_conf hc = st->hooks;
+
+	if (st->no_hooks)
+		return 0;
+	hc.inspect = inspect;
+	if (hooks_install(&hc, rs)) {
+		if (hooks_install(&st->hooks, st->live->rs))
+			log_warn("reload: restoring the old kernel hooks failed too");
+		return -1;
+	}
+	st->hooks = hc;
+	return 0;
+}
+
 int live_reload(struct fwd_state *st, struct fwd_diags *d)
 {
 	struct fwd_config *c;
@@ -218,13 +240,17 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload failed, keeping the old rules:\n%s", d->text ? d->text : "");
 		goto out;
 	}
+	if (reload_hooks(st, l->rs, c->daemon.inspect)) {
+		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot install the kernel hooks");
+		live_free(l);
+		st->reloads_failed++;
+		log_warn("reload failed, keeping the old rules and hooks:\n%s", d->text ? d->text : "");
+		goto out;
+	}
 	n = (int)l->nrules;
 	live_replace(st, l);
 	reload_log_conf(st, c);
 	live_set_metrics(st, c);
-	st->hooks.inspect = c->daemon.inspect;
-	if (!st->no_hooks && hooks_install(&st->hooks, st->live->rs))
-		log_warn("reload: re-installing the kernel hooks failed; the old ones stay");
 	st->reloads_ok++;
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);
 out:
