@@ -19,7 +19,7 @@
 #include "fwd/ruleset.h"
 
 #define CHECK_USAGE	"usage: fwd check FILE"
-#define EXPLAIN_USAGE	"usage: fwd explain [--in IFACE] FILE PROTO SRC DST | fwd explain FILE - | fwd explain --live [--socket PATH] PROTO SRC DST"
+#define EXPLAIN_USAGE	"usage: fwd explain [--in IFACE] [--member SET[,SET...]] FILE PROTO SRC DST | fwd explain FILE - | fwd explain --live [--socket PATH] PROTO SRC DST"
 
 static const char check_help[] =
 	CHECK_USAGE "\n"
@@ -40,8 +40,13 @@ static const char explain_help[] =
 	"  PROTO     tcp, udp, icmp or icmpv6\n"
 	"  SRC, DST  ADDR:PORT or [V6ADDR]:PORT; a bare address for icmp/icmpv6\n"
 	"  --in IFACE  the input interface\n"
+	"  --member SET[,SET...]  the dynamic sets the source is in\n"
 	"\n"
-	"With -, read one packet per line on stdin (PROTO SRC DST [in=IFACE]) and\n"
+	"Dynamic sets are empty, as when fwd starts, so a rule with src: $SET does\n"
+	"not match unless --member (member= on a line) names SET.\n"
+	"\n"
+	"With -, read one packet per line on stdin (PROTO SRC DST [in=IFACE]\n"
+	"[member=SET[,SET...]]) and\n"
 	"print one line per packet, in order; a bad line prints \"error: TEXT\".\n"
 	"Blank lines and lines starting with # are skipped.\n"
 	"\n"
@@ -210,46 +215,68 @@ int cmd_check(int argc, char **argv)
 	return failed ? 1 : 0;
 }
 
-static int explain_one(const struct fwd_ruleset *rs, char **w, const char *iface)
+/* Options of `fwd explain` besides the positional words. */
+struct explain_opt {
+	const char *iface;	/* --in */
+	const char *member;	/* --member */
+};
+
+static int explain_one(const struct fwd_config *c, const struct fwd_ruleset *rs, char **w,
+		       const struct explain_opt *o)
 {
 	char ifname[FWD_IFNAMSIZ], err[512], out[256];
 	struct fwd_key k;
+	uint32_t member = 0;
 
-	if (explain_parse_argv(w[0], w[1], w[2], iface, &k, ifname, err, sizeof(err))) {
+	if (explain_parse_argv(w[0], w[1], w[2], o->iface, &k, ifname, err, sizeof(err)) ||
+	    (o->member && explain_members(c, o->member, &member, err, sizeof(err)))) {
 		fprintf(stderr, "fwd explain: %s\n", err);
 		return 1;
 	}
 	k.iface = ruleset_iface_class(rs, ifname);
-	explain_verdict(rs, &k, out, sizeof(out));
+	explain_verdict(rs, &k, member, out, sizeof(out));
 	printf("%s\n", out);
 	return 0;
 }
 
-/* One packet per stdin line; IFACE is the default for lines without in=. */
-static int explain_batch(const struct fwd_ruleset *rs, const char *iface)
+/*
+ * One packet per stdin line; --in and --member are the defaults for lines
+ * without in= or member=.
+ */
+static int explain_batch(const struct fwd_config *c, const struct fwd_ruleset *rs,
+			 const struct explain_opt *o)
 {
 	char ifname[FWD_IFNAMSIZ], err[512], out[256], *line = NULL;
+	uint32_t dflt_member = 0;
 	size_t cap = 0;
 	ssize_t n;
 	int rc = 0;
 
+	if (o->member && explain_members(c, o->member, &dflt_member, err, sizeof(err))) {
+		fprintf(stderr, "fwd explain: %s\n", err);
+		return 1;
+	}
+
 	while ((n = getline(&line, &cap, stdin)) >= 0) {
 		struct fwd_key k;
+		uint32_t member;
 		char *s = line + strspn(line, " \t");
 
 		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 			line[--n] = '\0';
 		if (!*s || *s == '#')
 			continue;
-		if (explain_parse(s, &k, ifname, err, sizeof(err))) {
+		if (explain_parse(s, c, &k, ifname, &member, err, sizeof(err))) {
 			printf("error: %s\n", err);
 			rc = 1;
 			continue;
 		}
-		if (!ifname[0] && iface)
-			snprintf(ifname, sizeof(ifname), "%s", iface);
+		if (!ifname[0] && o->iface)
+			snprintf(ifname, sizeof(ifname), "%s", o->iface);
+		if (!member)
+			member = dflt_member;
 		k.iface = ruleset_iface_class(rs, ifname);
-		explain_verdict(rs, &k, out, sizeof(out));
+		explain_verdict(rs, &k, member, out, sizeof(out));
 		printf("%s\n", out);
 		fflush(stdout);
 	}
@@ -265,13 +292,14 @@ static const char *live_socket;
  * `fwd explain --live PROTO SRC DST`: the daemon parses and judges the packet
  * against the table in force, so the answer is the one the packet path gives.
  */
-static int explain_live(char **w, const char *iface)
+static int explain_live(char **w, const struct explain_opt *o)
 {
 	char req[FWD_CONTROL_MAX + 1], *out = NULL;
 	int n, rc, e;
 
-	n = snprintf(req, sizeof(req), "explain %s %s %s%s%s\n", w[0], w[1], w[2],
-		     iface ? " in=" : "", iface ? iface : "");
+	n = snprintf(req, sizeof(req), "explain %s %s %s%s%s%s%s\n", w[0], w[1], w[2],
+		     o->iface ? " in=" : "", o->iface ? o->iface : "",
+		     o->member ? " member=" : "", o->member ? o->member : "");
 	if (n < 0 || (size_t)n >= sizeof(req)) {
 		fprintf(stderr, "fwd explain: request too long\n");
 		return 2;
@@ -287,14 +315,18 @@ static int explain_live(char **w, const char *iface)
 	return rc;
 }
 
-static int explain_opts(int argc, char **argv, const char **iface, char **pos, int *npos)
+static int explain_opts(int argc, char **argv, struct explain_opt *o, char **pos, int *npos)
 {
 	*npos = 0;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--in") && i + 1 < argc)
-			*iface = argv[++i];
+			o->iface = argv[++i];
 		else if (!strncmp(argv[i], "--in=", 5))
-			*iface = argv[i] + 5;
+			o->iface = argv[i] + 5;
+		else if (!strcmp(argv[i], "--member") && i + 1 < argc)
+			o->member = argv[++i];
+		else if (!strncmp(argv[i], "--member=", 9))
+			o->member = argv[i] + 9;
 		else if (!strcmp(argv[i], "--live"))
 			live_socket = live_socket ? live_socket : FWD_SOCKET_DEFAULT;
 		else if (!strcmp(argv[i], "--socket") && i + 1 < argc)
@@ -311,7 +343,7 @@ static int explain_opts(int argc, char **argv, const char **iface, char **pos, i
 
 int cmd_explain(int argc, char **argv)
 {
-	const char *iface = NULL;
+	struct explain_opt o = { 0 };
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 	struct fwd_diags d;
@@ -323,16 +355,16 @@ int cmd_explain(int argc, char **argv)
 			fputs(explain_help, stdout);
 			return 0;
 		}
-	if (explain_opts(argc, argv, &iface, pos, &npos))
+	if (explain_opts(argc, argv, &o, pos, &npos))
 		return usage_error(EXPLAIN_USAGE, "explain", "bad option or too many arguments");
 	if (live_socket) {
 		if (npos != 3)
 			return usage_error(EXPLAIN_USAGE, "explain", "--live takes PROTO SRC DST");
-		return explain_live(pos, iface);
+		return explain_live(pos, &o);
 	}
 	if (npos != 4 && !(npos == 2 && !strcmp(pos[1], "-")))
 		return usage_error(EXPLAIN_USAGE, "explain", "expected FILE PROTO SRC DST or FILE -");
-	if (iface && !iface[0])
+	if (o.iface && !o.iface[0])
 		return usage_error(EXPLAIN_USAGE, "explain", "--in needs an interface name");
 	diags_init(&d, pos[0]);
 	rc = load("explain", pos[0], &d, &c, &rs);
@@ -341,7 +373,7 @@ int cmd_explain(int argc, char **argv)
 		return rc;
 	}
 	print_diags(&d);
-	rc = npos == 2 ? explain_batch(rs, iface) : explain_one(rs, pos + 1, iface);
+	rc = npos == 2 ? explain_batch(c, rs, &o) : explain_one(c, rs, pos + 1, &o);
 	ruleset_free(rs);
 	config_free(c);
 	diags_free(&d);

@@ -547,6 +547,7 @@ static int build_info(struct fwd_ruleset *rs, const struct fwd_config *c)
 		ri->to = ru->to;
 		ri->log = resolve_log(c, ru->action, ru->log);
 		ri->mark = ru->action == FWD_FORWARD ? FWD_MARK_BASE + r : 0;
+		ri->dyn_set = c->ndynsets ? ru->dyn_src : -1;
 		rs->used |= ru->present;
 	}
 	rs->mem += sz + 1;

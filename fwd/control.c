@@ -382,22 +382,28 @@ static void answer_reload(int fd)
 
 /*
  * "explain PROTO SRC DST [in=IFACE]": judge one packet against the table in
- * force. The lock keeps the live state from being replaced meanwhile; the
- * workers never take it.
+ * force and the daemon's real dynamic sets (so no member=). The lock keeps
+ * the live state from being replaced meanwhile; the workers never take it.
  */
 static void answer_explain(int fd, const char *line)
 {
 	char ifname[FWD_IFNAMSIZ], err[160], out[320];
-	struct fwd_ruleset *rs;
+	struct fwd_live *l;
 	struct fwd_key k;
+	uint32_t member;
+	int i;
 
-	if (explain_parse(line, &k, ifname, err, sizeof(err))) {
+	if (explain_parse(line, NULL, &k, ifname, &member, err, sizeof(err))) {
 		snprintf(out, sizeof(out), "error: %s\n", err);
 	} else {
 		pthread_mutex_lock(&C.st->lock);
-		rs = C.st->live->rs;
-		k.iface = ruleset_iface_class(rs, ifname);
-		explain_verdict(rs, &k, out, sizeof(out) - 1);
+		l = C.st->live;
+		k.iface = ruleset_iface_class(l->rs, ifname);
+		i = dyn_resolve_ctl(l->dyn, l->rs, &k, classify(l->rs, &k), log_now_ms());
+		if (i == -ENOMEM)
+			snprintf(out, sizeof(out) - 1, "error: out of memory");
+		else
+			explain_format(l->rs, &k, i, out, sizeof(out) - 1);
 		pthread_mutex_unlock(&C.st->lock);
 		strcat(out, "\n");
 	}

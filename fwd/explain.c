@@ -6,12 +6,14 @@
  * all three always agree with the packet path's classify().
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fwd/explain.h"
+#include "fwd/table.h"
 
 #define LINE_MAX_WORDS	8
 
@@ -192,12 +194,67 @@ int explain_parse_argv(const char *proto, const char *src, const char *dst,
 	return 0;
 }
 
-int explain_parse(const char *line, struct fwd_key *k, char ifname[FWD_IFNAMSIZ],
-		  char *err, size_t errlen)
+/* Set I of C named NAME (LEN bytes), or -1. */
+static int set_index(const struct fwd_config *c, const char *name, size_t len)
+{
+	for (uint32_t i = 0; i < c->ndynsets; i++)
+		if (strlen(c->dynsets[i].name) == len && !strncmp(c->dynsets[i].name, name, len))
+			return (int)i;
+	return -1;
+}
+
+int explain_members(const struct fwd_config *c, const char *list, uint32_t *member,
+		    char *err, size_t errlen)
+{
+	const char *s = list;
+
+	*member = 0;
+	do {
+		size_t len = strcspn(s, ",");
+		int i = set_index(c, s, len);
+
+		if (i < 0) {
+			snprintf(err, errlen, "unknown dynamic set '%.*s' in member=%s", (int)len, s,
+				 c->ndynsets ? "" : " (the file has no dynamic: sets)");
+			return -1;
+		}
+		*member |= 1u << i;
+		s += len;
+	} while (*s++ == ',');
+	return 0;
+}
+
+/* The optional words after DST: in=IFACE and member=SETS, each at most once. */
+static int parse_opts(char **w, int n, const char **iface, const char **member,
+		      char *err, size_t errlen)
+{
+	for (int i = 0; i < n; i++) {
+		const char **to = !strncmp(w[i], "in=", 3) ? iface :
+				  !strncmp(w[i], "member=", 7) ? member : NULL;
+
+		if (!to) {
+			snprintf(err, errlen, "unexpected '%s'; expected in=IFACE or member=SET[,SET...]",
+				 w[i]);
+			return -1;
+		}
+		if (*to) {
+			snprintf(err, errlen, "'%s': %.*s= given twice", w[i],
+				 (int)strcspn(w[i], "="), w[i]);
+			return -1;
+		}
+		*to = strchr(w[i], '=') + 1;
+	}
+	return 0;
+}
+
+int explain_parse(const char *line, const struct fwd_config *c, struct fwd_key *k,
+		  char ifname[FWD_IFNAMSIZ], uint32_t *member, char *err, size_t errlen)
 {
 	char buf[1024], *w[LINE_MAX_WORDS], *save = NULL;
+	const char *iface = NULL, *sets = NULL;
 	int n = 0;
 
+	*member = 0;
 	if (strlen(line) >= sizeof(buf)) {
 		snprintf(err, errlen, "line too long");
 		return -1;
@@ -208,16 +265,19 @@ int explain_parse(const char *line, struct fwd_key *k, char ifname[FWD_IFNAMSIZ]
 			break;
 		w[n++] = t;
 	}
-	if (n < 3 || n > 4) {
-		snprintf(err, errlen, "expected 'PROTO SRC DST [in=IFACE]', got '%s'", line);
+	if (n < 3 || n > 5) {
+		snprintf(err, errlen,
+			 "expected 'PROTO SRC DST [in=IFACE] [member=SET[,SET...]]', got '%s'", line);
 		return -1;
 	}
-	if (n == 4 && strncmp(w[3], "in=", 3)) {
-		snprintf(err, errlen, "unexpected '%s'; expected in=IFACE", w[3]);
+	if (parse_opts(w + 3, n - 3, &iface, &sets, err, errlen) ||
+	    explain_parse_argv(w[0], w[1], w[2], iface, k, ifname, err, errlen))
+		return -1;
+	if (sets && !c) {
+		snprintf(err, errlen, "member= is for offline explain");
 		return -1;
 	}
-	return explain_parse_argv(w[0], w[1], w[2], n == 4 ? w[3] + 3 : NULL, k, ifname, err,
-				  errlen);
+	return sets ? explain_members(c, sets, member, err, errlen) : 0;
 }
 
 void format_addr(char *out, size_t outlen, unsigned family, fwd_u128 addr)
@@ -246,19 +306,18 @@ void format_target(char *out, size_t outlen, const struct fwd_target *t, uint32_
 		snprintf(out, outlen, t->family == 6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
-int explain_verdict(const struct fwd_ruleset *rs, const struct fwd_key *k,
+void explain_format(const struct fwd_ruleset *rs, const struct fwd_key *k, int idx,
 		    char *out, size_t outlen)
 {
 	const struct fwd_rule_info *ri;
 	char to[INET6_ADDRSTRLEN + 16];
-	int i = classify(rs, k);
 
-	if (i < 0) {
+	if (idx < 0) {
 		snprintf(out, outlen, "%s rule=default",
 			 ruleset_default(rs) == FWD_ALLOW ? "allow" : "drop");
-		return -1;
+		return;
 	}
-	ri = ruleset_rule(rs, (uint32_t)i);
+	ri = ruleset_rule(rs, (uint32_t)idx);
 	switch (ri->action) {
 	case FWD_FORWARD:
 		format_target(to, sizeof(to), &ri->to, k->dport);
@@ -274,6 +333,46 @@ int explain_verdict(const struct fwd_ruleset *rs, const struct fwd_key *k,
 		snprintf(out, outlen, "drop rule=%s", ri->name);
 		break;
 	}
+}
+
+static bool member_ok(const struct fwd_rule_info *ri, uint32_t member)
+{
+	return ri->dyn_set < 0 || (member >> ri->dyn_set & 1);
+}
+
+/*
+ * classify() takes `src: $SET` for any source; as dyn_resolve() does on the
+ * packet path, a rule whose set does not hold the source gives way to the
+ * next matching rule whose set does (or that has none).
+ */
+static int resolve_offline(const struct fwd_ruleset *rs, const struct fwd_key *k, int idx,
+			   uint32_t member)
+{
+	uint64_t *bits;
+	int found = -1;
+
+	if (idx < 0 || member_ok(ruleset_rule(rs, (uint32_t)idx), member))
+		return idx;
+	bits = calloc(rs->words, sizeof(*bits));
+	if (!bits)
+		return -ENOMEM;
+	if (ruleset_match_all(rs, k, bits))
+		for (uint32_t i = (uint32_t)idx + 1; i < rs->nrules && found < 0; i++)
+			if ((bits[i / 64] >> (i % 64) & 1) && member_ok(ruleset_rule(rs, i), member))
+				found = (int)i;
+	free(bits);
+	return found;
+}
+
+int explain_verdict(const struct fwd_ruleset *rs, const struct fwd_key *k, uint32_t member,
+		    char *out, size_t outlen)
+{
+	int i = resolve_offline(rs, k, classify(rs, k), member);
+
+	if (i == -ENOMEM)
+		snprintf(out, outlen, "error: out of memory");
+	else
+		explain_format(rs, k, i, out, outlen);
 	return i;
 }
 
@@ -310,18 +409,19 @@ static bool expect_matches(const char *expect, const char *got)
 	return true;
 }
 
-static bool run_test(const struct fwd_test *t, const struct fwd_ruleset *rs,
-		     struct fwd_diags *d)
+static bool run_test(const struct fwd_config *c, const struct fwd_test *t,
+		     const struct fwd_ruleset *rs, struct fwd_diags *d)
 {
 	char ifname[FWD_IFNAMSIZ], err[256], got[256];
 	struct fwd_key k;
+	uint32_t member;
 
-	if (explain_parse(t->packet, &k, ifname, err, sizeof(err))) {
+	if (explain_parse(t->packet, c, &k, ifname, &member, err, sizeof(err))) {
 		diag_error(d, t->pos, "invalid test packet '%s': %s", t->packet, err);
 		return false;
 	}
 	k.iface = ruleset_iface_class(rs, ifname);
-	explain_verdict(rs, &k, got, sizeof(got));
+	explain_verdict(rs, &k, member, got, sizeof(got));
 	if (expect_matches(t->expect, got))
 		return true;
 	diag_error(d, t->pos, "test failed: '%s' gives '%s', expected '%s'", t->packet, got,
@@ -335,6 +435,6 @@ unsigned explain_run_tests(const struct fwd_config *c, const struct fwd_ruleset 
 	unsigned failed = 0;
 
 	for (uint32_t i = 0; i < c->ntests; i++)
-		failed += !run_test(&c->tests[i], rs, d);
+		failed += !run_test(c, &c->tests[i], rs, d);
 	return failed;
 }

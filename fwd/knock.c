@@ -466,6 +466,29 @@ int dyn_resolve(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fw
 	return -1;
 }
 
+/*
+ * dyn_resolve() for the control thread's live explain: the same walk, with
+ * scratch of its own, since the workers use theirs at the same time.
+ */
+int dyn_resolve_ctl(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
+		    int idx, uint64_t now)
+{
+	uint64_t *bits;
+	int found = -1;
+
+	if (!d || idx < 0 || dyn_ok(d, (uint32_t)idx, k, now))
+		return idx;
+	bits = calloc(d->words, sizeof(*bits));
+	if (!bits)
+		return -ENOMEM;
+	if (ruleset_match_all(rs, k, bits))
+		for (uint32_t i = (uint32_t)idx + 1; i < d->nrules && found < 0; i++)
+			if ((bits[i / 64] >> (i % 64) & 1) && dyn_ok(d, i, k, now))
+				found = (int)i;
+	free(bits);
+	return found;
+}
+
 /* ---- control ------------------------------------------------------------- */
 
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)

@@ -123,6 +123,13 @@ bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now);
  */
 int dyn_resolve(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
 		int idx, unsigned worker, uint64_t now);
+/*
+ * Off the packet path: dyn_resolve() for the control thread (live explain,
+ * under the state lock), with scratch memory of its own rather than a
+ * worker's. Returns the rule index, -1 (the default) or -ENOMEM.
+ */
+int dyn_resolve_ctl(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
+		    int idx, uint64_t now);
 
 struct fwd_log_event;
 /*

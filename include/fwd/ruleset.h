@@ -32,6 +32,7 @@ struct fwd_rule_info {
 	struct fwd_target to;
 	bool log;		/* the rule's log flag, the file's `log:` resolved */
 	uint32_t mark;		/* packet mark for FWD_FORWARD, else 0 */
+	int dyn_set;		/* `src: $SET`: index in fwd_config.dynsets, else -1 */
 };
 
 struct fwd_ruleset;
