@@ -13,8 +13,9 @@
 # from the client and compares what happened with what the rules say, and
 # with which counter `fwd stats` moved. What the rules say is `fwd explain`
 # on the live file as it stands for that source at that moment: explain has
-# no run-time state, so a rule with `src: $SET` of a dynamic set is kept
-# only while the daemon reports the source as a member (view.py). A knock
+# no run-time state and reads every dynamic set as empty, so a rule with
+# `src: $SET` is kept (without its src:) while the daemon reports the source
+# as a member, on that port for a door (view.py). A knock
 # opens ssh for the client; a scan from its second address gets that address
 # blocked. The last steps edit the live file and send SIGHUP. The host's own
 # links, addresses and iptables are never touched: both ends of every veth
@@ -186,10 +187,10 @@ print(opened, refused, len(pending))
 EOF
 
 # view.py LIVE STATS.json SRC PROTO DPORT OUT: the live rules as they stand
-# for one packet from SRC now. `fwd explain` reads `src: $SET` of a dynamic
-# set as any source; here such a rule keeps matching (without its src:) only
-# while fwd's stats list SRC as a member of SET (a member with a port counts
-# for that port alone), and is left out otherwise.
+# for one packet from SRC now. Offline `fwd explain` reads every dynamic set
+# as empty and its member= has no port; here a `src: $SET` rule keeps matching
+# (without its src:) only while fwd's stats list SRC as a member of SET (a
+# member with a port counts for that port alone), and is left out otherwise.
 cat >"$TMP/view.py" <<'EOF'
 import ipaddress, json, sys, yaml
 live, stats, src, proto, dport, out = sys.argv[1:7]
