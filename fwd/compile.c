@@ -287,7 +287,7 @@ static int build_ports(struct fwd_ruleset *rs, const struct fwd_config *c, enum 
 {
 	struct sweep s = { .max = 65535 };
 	struct interner in;
-	uint16_t *tab = malloc(FWD_NPORTS * sizeof(*tab));
+	uint32_t *tab = malloc(FWD_NPORTS * sizeof(*tab));
 	uint64_t *noport = calloc(rs->words, sizeof(*noport));
 	uint32_t id;
 	int err = -ENOMEM;
@@ -308,9 +308,9 @@ static int build_ports(struct fwd_ruleset *rs, const struct fwd_config *c, enum 
 		uint32_t end = k + 1 < s.nint ? (uint32_t)s.start[k + 1] : 65536;
 
 		for (uint32_t p = (uint32_t)s.start[k]; p < end; p++)
-			tab[p] = (uint16_t)s.cls[k];
+			tab[p] = s.cls[k];
 	}
-	tab[FWD_NOPORT] = (uint16_t)id;
+	tab[FWD_NOPORT] = id;
 	err = interner_finish(&in, &rs->f[f == FS_SPORT ? FWD_FLD_SPORT : FWD_FLD_DPORT]);
 	if (f == FS_SPORT)
 		rs->sport_cls = tab;
@@ -398,7 +398,7 @@ static int build_proto(struct fwd_ruleset *rs, const struct fwd_config *c)
 			if (c->rules[r].protos[p / 8] & (1u << (p % 8)))
 				bit_set(v, r);
 		err = interner_add(&in, v, &id);
-		rs->proto_cls[p] = (uint16_t)id;
+		rs->proto_cls[p] = id;
 	}
 	if (!err)
 		err = interner_finish(&in, &rs->f[FWD_FLD_PROTO]);
@@ -658,24 +658,24 @@ static struct fwd_xent *put_words(struct fwd_xent *e, const uint64_t *v, const u
 	return e;
 }
 
-/* Recode BS's dense classes as exceptions to base plus home bits (HOME mask). */
+/*
+ * Recode BS's dense classes as records (table.h): a header, the exceptions
+ * to base or the whole vector, then the home bits (HOME mask).
+ */
 static int field_emit(struct fwd_ruleset *rs, struct fwd_bvset *bs, const uint64_t *home)
 {
 	uint32_t words = rs->words, n = 0;
 	struct fwd_xent *e;
 
-	bs->cls = calloc(bs->ncls + 1, sizeof(*bs->cls));
-	if (!bs->cls)
+	bs->off = calloc(bs->ncls + 1, sizeof(*bs->off));
+	if (!bs->off)
 		return -ENOMEM;
 	for (uint32_t c = 0; c < bs->ncls; c++) {
 		const uint64_t *v = bs->bits + (size_t)c * words;
-		struct fwd_cref *cr = &bs->cls[c];
+		uint32_t nx = count_nz(v, bs->base, true, words);
 
-		cr->nx = count_nz(v, bs->base, true, words);
-		if (cr->nx >= dense_at(rs))
-			cr->nx = words;
-		cr->nh = count_nz(v, home, false, words);
-		n += cr->nx + cr->nh;
+		bs->off[c] = n;
+		n += 1 + (nx >= dense_at(rs) ? words : nx) + count_nz(v, home, false, words);
 	}
 	bs->nent = n;
 	bs->ent = e = malloc(((size_t)n + 1) * sizeof(*bs->ent));
@@ -683,16 +683,15 @@ static int field_emit(struct fwd_ruleset *rs, struct fwd_bvset *bs, const uint64
 		return -ENOMEM;
 	for (uint32_t c = 0; c < bs->ncls; c++) {
 		const uint64_t *v = bs->bits + (size_t)c * words;
-		struct fwd_cref *cr = &bs->cls[c];
-		bool dense = cr->nx == words;
+		struct fwd_xent *hd = e++;
+		bool dense = count_nz(v, bs->base, true, words) >= dense_at(rs);
+		struct fwd_xent *h = put_words(e, v, dense ? NULL : bs->base, true, dense, words);
 
-		cr->base = dense ? NULL : bs->base;
-		cr->x = e;
-		e = put_words(e, v, dense ? NULL : bs->base, true, dense, words);
-		cr->h = e;
-		e = put_words(e, v, home, false, false, words);
+		e = put_words(h, v, home, false, false, words);
+		*hd = (struct fwd_xent){ (uint64_t)(h - hd - 1), (uint32_t)(e - h) };
 	}
-	rs->mem += words * sizeof(*bs->base) + (bs->ncls + 1) * sizeof(*bs->cls) +
+	*e = (struct fwd_xent){ 0, UINT32_MAX };	/* a class with nx 0 may read x[0] */
+	rs->mem += words * sizeof(*bs->base) + (bs->ncls + 1) * sizeof(*bs->off) +
 		   ((size_t)n + 1) * sizeof(*bs->ent);
 	free(bs->bits);
 	bs->bits = NULL;
@@ -706,7 +705,8 @@ static int emit_all(struct fwd_ruleset *rs, uint32_t *const *cnt, uint64_t *home
 	uint64_t *any = home + (size_t)FWD_NFLD * words;
 	int err = 0;
 
-	for (uint32_t r = 0; r < rs->nrules; r++) {
+	/* One word is one AND (classify.c): no candidates, no home bits. */
+	for (uint32_t r = 0; r < rs->nrules && words > 1; r++) {
 		uint32_t b = rule_home(rs, cnt, r);
 
 		if (!b)
@@ -728,6 +728,28 @@ static int emit_all(struct fwd_ruleset *rs, uint32_t *const *cnt, uint64_t *home
 	return 0;
 }
 
+static void recs_of(const struct fwd_bvset *bs, uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		v[i] = bs->off[v[i]];
+}
+
+/*
+ * The value tables lead straight to class records, not to class numbers:
+ * one dependent load less per field on the packet path. The input
+ * interface stays a class number (the key carries it); off maps it.
+ */
+static void point_at_records(struct fwd_ruleset *rs)
+{
+	recs_of(&rs->f[FWD_FLD_PROTO], rs->proto_cls, 256);
+	recs_of(&rs->f[FWD_FLD_SPORT], rs->sport_cls, FWD_NPORTS);
+	recs_of(&rs->f[FWD_FLD_DPORT], rs->dport_cls, FWD_NPORTS);
+	recs_of(&rs->f[FWD_FLD_SRC4], rs->src4.cls, rs->src4.n);
+	recs_of(&rs->f[FWD_FLD_SRC6], rs->src6.cls, rs->src6.n);
+	recs_of(&rs->f[FWD_FLD_DST4], rs->dst4.cls, rs->dst4.n);
+	recs_of(&rs->f[FWD_FLD_DST6], rs->dst6.cls, rs->dst6.n);
+}
+
 /*
  * Turn the dense class vectors into the packet path's form (classify.c): a
  * base per field, each class as its exceptions to it, and each rule's bits
@@ -745,6 +767,8 @@ static int sparsify(struct fwd_ruleset *rs)
 	}
 	if (!err)
 		err = emit_all(rs, cnt, home);
+	if (!err)
+		point_at_records(rs);
 	for (int f = 0; f < FWD_NFLD; f++)
 		free(cnt[f]);
 	free(home);
@@ -797,7 +821,7 @@ void ruleset_free(struct fwd_ruleset *rs)
 	for (int f = 0; f < FWD_NFLD; f++) {
 		free(rs->f[f].bits);
 		free(rs->f[f].base);
-		free(rs->f[f].cls);
+		free(rs->f[f].off);
 		free(rs->f[f].ent);
 	}
 	free(rs->any);

@@ -24,22 +24,19 @@ struct fwd_xent {
 };
 
 /*
- * One class, ready for the lookup: its exceptions to BASE, or with BASE
- * NULL its whole vector (nx == words), and its home bits. The pointers point
- * into its field's pool.
+ * The distinct rule bit vectors ("classes") of one field. Each class is one
+ * record in the pool, so that a value's table entry leads to all of the
+ * class in one step: ent[off] is a header (bits: nx, w: nh), then nx
+ * entries, the class's exceptions to base (sparse, nx < words) or its whole
+ * vector (nx == words), then nh entries of its home bits. With one word
+ * there are no home bits. ent[nent] is a sentinel (bits 0), so that x[0] of a
+ * class with nx == 0 is always readable.
  */
-struct fwd_cref {
-	const uint64_t *base;
-	const struct fwd_xent *x, *h;
-	uint32_t nx, nh;
-};
-
-/* The distinct rule bit vectors ("classes") of one field. */
 struct fwd_bvset {
 	uint32_t ncls;
 	uint64_t *base;		/* words: rules set in most classes of the field */
-	struct fwd_cref *cls;	/* ncls */
-	struct fwd_xent *ent;	/* pool of every class's entries */
+	uint32_t *off;		/* ncls: each class's record in ent */
+	struct fwd_xent *ent;	/* pool of every class's record */
 	uint32_t nent;
 	uint64_t *bits;		/* while compiling only: ncls dense vectors */
 };
@@ -48,13 +45,13 @@ struct fwd_bvset {
 struct fwd_v4map {
 	uint32_t n;
 	uint32_t *start;	/* n ascending interval starts, start[0] == 0 */
-	uint32_t *cls;
+	uint32_t *cls;		/* class records (offsets into ent) once compiled */
 	uint32_t *idx;		/* 65537: last interval starting at or below h << 16 */
 };
 struct fwd_v6map {
 	uint32_t n;
 	fwd_u128 *start;
-	uint32_t *cls;
+	uint32_t *cls;		/* as in fwd_v4map */
 };
 
 /* One interface representative: an exact name, a prefix, or neither. */
@@ -82,9 +79,10 @@ struct fwd_ruleset {
 	enum fwd_action dflt;
 	bool dflt_log;
 	struct fwd_rule_info *info;
-	uint16_t proto_cls[256];
-	uint16_t *sport_cls;	/* FWD_NPORTS entries */
-	uint16_t *dport_cls;
+	/* Value -> class while compiling, then -> class record (offset into ent). */
+	uint32_t proto_cls[256];
+	uint32_t *sport_cls;	/* FWD_NPORTS entries */
+	uint32_t *dport_cls;
 	struct fwd_v4map src4, dst4;
 	struct fwd_v6map src6, dst6;
 	uint32_t nexact, nprefix;
