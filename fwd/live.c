@@ -203,16 +203,59 @@ void live_set_metrics(struct fwd_state *st, const struct fwd_config *c)
  * and hooks change together or not at all. If installing the new hooks
  * fails (even for one family only), the old ones are put back.
  */
-static int reload_hooks(struct fwd_state *st, const struct fwd_ruleset *rs,
-			enum fwd_inspect inspect)
+/* Append L's rule infos to OUT with the marks L's workers put on packets. */
+static size_t marked_rules(const struct fwd_live *l, struct fwd_rule_info *out)
+{
+	uint32_t n = ruleset_nrules(l->rs);
+
+	for (uint32_t i = 0; i < n; i++) {
+		out[i] = *ruleset_rule(l->rs, i);
+		if (out[i].mark)
+			out[i].mark |= l->mark_gen;
+	}
+	return n;
+}
+
+/* Install fwd's chains with the forward rules of A and, when given, B. */
+static int install_marked(const struct fwd_hooks_conf *hc, const struct fwd_live *a,
+			  const struct fwd_live *b)
+{
+	size_t n = ruleset_nrules(a->rs) + (b ? ruleset_nrules(b->rs) : 0), k;
+	struct fwd_rule_info *r = calloc(n ? n : 1, sizeof(*r));
+	int e;
+
+	if (!r)
+		return -ENOMEM;
+	k = marked_rules(a, r);
+	if (b)
+		k += marked_rules(b, r + k);
+	e = hooks_install_rules(hc, r, k);
+	free(r);
+	return e;
+}
+
+int live_install_hooks(struct fwd_state *st)
+{
+	return install_marked(&st->hooks, st->live, NULL);
+}
+
+/*
+ * The kernel side of a reload, before the new table L is published: the DNAT
+ * rules of the old and the new table side by side (their marks differ by
+ * FWD_MARK_GEN), so packets either table marks meet their own target. A
+ * table and hooks change together or not at all: if installing fails (even
+ * for one family only), the old hooks are put back.
+ */
+static int reload_hooks(struct fwd_state *st, struct fwd_live *l, enum fwd_inspect inspect)
 {
 	struct fwd_hooks_conf hc = st->hooks;
 
+	l->mark_gen = st->no_hooks ? 0 : st->live->mark_gen ^ FWD_MARK_GEN;
 	if (st->no_hooks)
 		return 0;
 	hc.inspect = inspect;
-	if (hooks_install(&hc, rs)) {
-		if (hooks_install(&st->hooks, st->live->rs))
+	if (install_marked(&hc, st->live, l)) {
+		if (live_install_hooks(st))
 			log_warn("reload: restoring the old kernel hooks failed too");
 		return -1;
 	}
@@ -240,7 +283,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload failed, keeping the old rules:\n%s", d->text ? d->text : "");
 		goto out;
 	}
-	if (reload_hooks(st, l->rs, c->daemon.inspect)) {
+	if (reload_hooks(st, l, c->daemon.inspect)) {
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot install the kernel hooks");
 		live_free(l);
 		st->reloads_failed++;
@@ -249,6 +292,9 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 	}
 	n = (int)l->nrules;
 	live_replace(st, l);
+	/* No worker holds the old table now: its DNAT rules can go. */
+	if (!st->no_hooks && live_install_hooks(st))
+		log_warn("reload: dropping the old table's DNAT rules failed; they stay unused");
 	reload_log_conf(st, c);
 	live_set_metrics(st, c);
 	st->reloads_ok++;

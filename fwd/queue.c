@@ -221,7 +221,7 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 		bk = &b->w->dflt_bucket;
 	}
 	if (act == FWD_FORWARD && ri)
-		add_verdict(b, id, NF_ACCEPT, ri->mark);
+		add_verdict(b, id, NF_ACCEPT, ri->mark | b->live->mark_gen);
 	else if (act == FWD_REJECT)
 		add_verdict(b, id, NF_ACCEPT, FWD_REJECT_MARK);
 	else

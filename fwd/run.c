@@ -315,7 +315,7 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 	if (open_queues(dm, c->daemon.fail))
 		return -1;
 	if (!st->no_hooks) {
-		e = hooks_install(&st->hooks, st->live->rs);
+		e = live_install_hooks(st);
 		if (e) {
 			fprintf(stderr, "fwd: cannot install the kernel hooks: %s\n", strerror(-e));
 			return -1;

@@ -57,6 +57,7 @@ struct fwd_live {
 	uint32_t log_rate, log_burst;
 	char **names;			/* [rule], copies for carrying counters over */
 	struct fwd_dyn *dyn;		/* dynamic sets and knocks (fwd/knock.c); NULL: none */
+	uint32_t mark_gen;		/* FWD_MARK_GEN or 0, added to forward marks */
 };
 
 struct fwd_worker;
@@ -127,6 +128,9 @@ int live_refresh_ifmap(struct fwd_state *st);
  * number of rules, or -1. Takes st->lock itself and logs the outcome.
  */
 int live_reload(struct fwd_state *st, struct fwd_diags *d);
+
+/* Install fwd's chains for the live table, its forward marks as the workers set them. */
+int live_install_hooks(struct fwd_state *st);
 
 #define FWD_METRICS_INTERVAL_DEFAULT	15u	/* seconds */
 /* Under st->lock (or before any thread): take daemon.metrics from C. */

@@ -62,5 +62,11 @@ unsigned ruleset_shadows(const struct fwd_config *c, struct fwd_diags *d);
 /* Forward marks: FWD_MARK_BASE | rule index, in the bits FWD_MARK_MASK. */
 #define FWD_MARK_BASE	0x0f000000u
 #define FWD_MARK_MASK	0xff000000u
+/*
+ * The daemon adds FWD_MARK_GEN to the marks of every other table, so during
+ * a reload the DNAT rules of the old and the new table can stand side by side
+ * (see live.c): a forwarded packet never meets the other table's target.
+ */
+#define FWD_MARK_GEN	0x00800000u
 
 #endif
