@@ -243,8 +243,9 @@ int live_install_hooks(struct fwd_state *st)
  * The kernel side of a reload, before the new table L is published: the DNAT
  * rules of the old and the new table side by side (their marks differ by
  * FWD_MARK_GEN), so packets either table marks meet their own target. A
- * table and hooks change together or not at all: if installing fails (even
- * for one family only), the old hooks are put back.
+ * table and hooks change together or not at all: if installing fails, the
+ * old hooks are put back. (hooks.c carries on with IPv4 alone where IPv6 is
+ * unusable on the host, and says so.)
  */
 static int reload_hooks(struct fwd_state *st, struct fwd_live *l, enum fwd_inspect inspect)
 {
