@@ -229,12 +229,38 @@ static void carry_one(void *arg, const struct fwd_dkey *k, uint64_t expires)
 	dtable_put(&cy->to->t, k, 0, expires, cy->now);
 }
 
+static void carry_count(_Atomic uint64_t *to, const _Atomic uint64_t *from)
+{
+	atomic_fetch_add_explicit(to, atomic_load_explicit(from, memory_order_relaxed),
+				  memory_order_relaxed);
+}
+
+/*
+ * The counters are totals since start, as the rule counters are: the old
+ * table's are added to the new one's (workers may already count there).
+ * Limit counts follow their rule's name.
+ */
+static void carry_counts(struct fwd_dyn *d, const struct fwd_dyn *old)
+{
+	if (d->nknocks && old->nknocks) {
+		carry_count(&d->nknock_pkts, &old->nknock_pkts);
+		carry_count(&d->opened, &old->opened);
+		carry_count(&d->resets, &old->resets);
+	}
+	scan_carry_counts(d->scan, old->scan);
+	for (uint32_t i = 0; d->limit && old->limit && i < d->nrules; i++)
+		for (uint32_t j = 0; d->limit[i].on && j < old->nrules; j++)
+			if (old->limit[j].on && !strcmp(d->limit[i].name, old->limit[j].name))
+				carry_count(&d->limit[i].limited, &old->limit[j].limited);
+}
+
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 {
 	uint64_t now = log_now_ms();
 
 	if (!d || !old)
 		return;
+	carry_counts(d, old);
 	for (uint32_t i = 0; i < d->nsets; i++)
 		for (uint32_t j = 0; j < old->nsets; j++)
 			if (!strcmp(d->sets[i].name, old->sets[j].name)) {

@@ -63,6 +63,21 @@ struct fwd_scan *scan_new(uint32_t max, uint32_t ports, uint32_t window_ms)
 	return s;
 }
 
+static void carry_count(_Atomic uint64_t *to, const _Atomic uint64_t *from)
+{
+	atomic_fetch_add_explicit(to, atomic_load_explicit(from, memory_order_relaxed),
+				  memory_order_relaxed);
+}
+
+void scan_carry_counts(struct fwd_scan *s, const struct fwd_scan *old)
+{
+	if (!s || !old)
+		return;
+	carry_count(&s->detected, &old->detected);
+	carry_count(&s->evicted, &old->evicted);
+	carry_count(&s->skipped, &old->skipped);
+}
+
 void scan_free(struct fwd_scan *s)
 {
 	if (!s)

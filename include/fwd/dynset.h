@@ -82,6 +82,8 @@ struct fwd_scan;
 /* A table for at least MAX sources (fixed; never grows). NULL on ENOMEM. */
 struct fwd_scan *scan_new(uint32_t max, uint32_t ports, uint32_t window_ms);
 void scan_free(struct fwd_scan *s);
+/* Add OLD's counts (detected, evicted, skipped) to S's: totals since start. */
+void scan_carry_counts(struct fwd_scan *s, const struct fwd_scan *old);
 size_t scan_memory(const struct fwd_scan *s);
 uint32_t scan_capacity(const struct fwd_scan *s);
 void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skipped,

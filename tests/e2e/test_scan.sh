@@ -77,6 +77,12 @@ assert_eq "scan.detected" 1 "$(jget "$T/s.json" dynamic.scan.detected)"
 members=$("$PY" -c 'import json,sys; print(" ".join(m["addr"] for m in json.load(open(sys.argv[1]))["dynamic"]["sets"]["scanners"]["members"]))' "$T/s.json")
 assert_eq "the scanner is the set's one member" 10.10.1.2 "$members"
 
+# A reload keeps the set's members and the counts, which are totals since start.
+assert_eq "fwd reload" ok "$(nsx g "$FWD" reload --socket "$SOCK" 2>&1 | cut -d: -f1)"
+stats "$T/s.json"
+assert_eq "scan.detected after a reload" 1 "$(jget "$T/s.json" dynamic.scan.detected)"
+assert_eq "80 still blocked for the scanner after a reload" timeout "$(from 10.10.1.2 80 1)"
+
 assert_eq "fwd unblock" "ok: 1 entries removed" "$(nsx g "$FWD" unblock --socket "$SOCK" 10.10.1.2)"
 assert_eq "80 open again after unblock" "fwd-e2e tcp 80" "$(from 10.10.1.2 80)"
 
