@@ -134,12 +134,39 @@ size_t log_escape(char *out, size_t outlen, const char *in)
 	return o;
 }
 
+/* Copy S into OUT (OUTLEN >= 1), cut to fit, NUL-terminated. */
+static void copy_str(char *out, size_t outlen, const char *s, size_t n)
+{
+	if (n > outlen - 1)
+		n = outlen - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+/* Dotted quad by hand: glibc's inet_ntop() goes through sprintf(). */
+static void ip4_str(char *out, size_t outlen, uint32_t v)
+{
+	char tmp[16];
+	size_t o = 0;
+
+	for (int sh = 24; sh >= 0; sh -= 8) {
+		unsigned b = (v >> sh) & 0xff;
+
+		if (b >= 100)
+			tmp[o++] = (char)('0' + b / 100);
+		if (b >= 10)
+			tmp[o++] = (char)('0' + b / 10 % 10);
+		tmp[o++] = (char)('0' + b % 10);
+		if (sh)
+			tmp[o++] = '.';
+	}
+	copy_str(out, outlen, tmp, o);
+}
+
 static void addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
 {
 	if (family == 4) {
-		struct in_addr v4 = { .s_addr = htonl((uint32_t)a) };
-
-		inet_ntop(AF_INET, &v4, out, (socklen_t)outlen);
+		ip4_str(out, outlen, (uint32_t)a);
 	} else if (family == 6) {
 		struct in6_addr v6;
 
@@ -153,13 +180,13 @@ static void addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
 
 static void proto_str(char *out, size_t outlen, unsigned proto)
 {
-	switch (proto) {
-	case IPPROTO_TCP: snprintf(out, outlen, "tcp"); break;
-	case IPPROTO_UDP: snprintf(out, outlen, "udp"); break;
-	case IPPROTO_ICMP: snprintf(out, outlen, "icmp"); break;
-	case IPPROTO_ICMPV6: snprintf(out, outlen, "icmpv6"); break;
-	default: snprintf(out, outlen, "%u", proto); break;
-	}
+	const char *name = proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
+			   proto == IPPROTO_ICMP ? "icmp" : proto == IPPROTO_ICMPV6 ? "icmpv6" : NULL;
+
+	if (name)
+		copy_str(out, outlen, name, strlen(name));
+	else
+		snprintf(out, outlen, "%u", proto);
 }
 
 static const char *action_str(unsigned a)
@@ -210,12 +237,83 @@ static size_t clamp(int n, size_t outlen)
 	return (size_t)n < outlen ? (size_t)n : outlen - 1;
 }
 
+/*
+ * A line built by appending, for the verdict lines a busy gateway logs most:
+ * one snprintf() with a dozen arguments costs as much as the rest of the
+ * logger's work on the line. What does not fit is cut, as snprintf() would.
+ */
+struct line {
+	char *buf;
+	size_t cap, len;		/* cap >= 1; buf[len] is NUL */
+};
+
+static void put_mem(struct line *l, const char *s, size_t n)
+{
+	if (n > l->cap - 1 - l->len)
+		n = l->cap - 1 - l->len;
+	memcpy(l->buf + l->len, s, n);
+	l->len += n;
+	l->buf[l->len] = '\0';
+}
+
+static void put_str(struct line *l, const char *s)
+{
+	put_mem(l, s, strlen(s));
+}
+
+static void put_uint(struct line *l, unsigned v)
+{
+	char d[10];
+	size_t i = sizeof(d);
+
+	do {
+		d[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put_mem(l, d + i, sizeof(d) - i);
+}
+
+/* "fwd: ACTION rule=R[ to=T] in=I proto=P src=S[ spt=N] dst=D[ dpt=N]" */
+static size_t format_verdict_kv(char *out, size_t outlen, const struct fwd_log_event *ev,
+				const struct ev_text *t)
+{
+	struct line l = { .buf = out, .cap = outlen };
+
+	put_str(&l, "fwd: ");
+	put_str(&l, action_str(ev->action));
+	put_str(&l, " rule=");
+	put_str(&l, t->rule);
+	if (*t->to) {
+		put_str(&l, " to=");
+		put_str(&l, t->to);
+	}
+	put_str(&l, " in=");
+	put_str(&l, t->in);
+	put_str(&l, " proto=");
+	put_str(&l, t->proto);
+	put_str(&l, " src=");
+	put_str(&l, t->src);
+	if (t->ports) {
+		put_str(&l, " spt=");
+		put_uint(&l, ev->sport);
+	}
+	put_str(&l, " dst=");
+	put_str(&l, t->dst);
+	if (t->ports) {
+		put_str(&l, " dpt=");
+		put_uint(&l, ev->dport);
+	}
+	return l.len;
+}
+
 size_t log_format_kv(char *out, size_t outlen, const struct fwd_log_event *ev,
 		     const char *ifname)
 {
 	struct ev_text t;
 	int n;
 
+	if (!outlen)
+		return 0;
 	ev_text(&t, ev, ifname);
 	if (ev->type == FWD_EV_SCAN)
 		n = snprintf(out, outlen, "fwd: scan src=%s ports=%u window=%us set=%s", t.src,
@@ -223,14 +321,8 @@ size_t log_format_kv(char *out, size_t outlen, const struct fwd_log_event *ev,
 	else if (ev->type == FWD_EV_MALFORMED)
 		n = snprintf(out, outlen, "fwd: malformed reason=%s in=%s proto=%s src=%s dst=%s",
 			     packet_reason_name(ev->reason), t.in, t.proto, t.src, t.dst);
-	else if (t.ports)
-		n = snprintf(out, outlen, "fwd: %s rule=%s%s%s in=%s proto=%s src=%s spt=%u dst=%s dpt=%u",
-			     action_str(ev->action), t.rule, *t.to ? " to=" : "", t.to, t.in,
-			     t.proto, t.src, ev->sport, t.dst, ev->dport);
 	else
-		n = snprintf(out, outlen, "fwd: %s rule=%s%s%s in=%s proto=%s src=%s dst=%s",
-			     action_str(ev->action), t.rule, *t.to ? " to=" : "", t.to, t.in,
-			     t.proto, t.src, t.dst);
+		return format_verdict_kv(out, outlen, ev, &t);
 	return clamp(n, outlen);
 }
 
@@ -255,15 +347,39 @@ static size_t json_str(char *out, size_t outlen, const char *in)
 	return o;
 }
 
+/*
+ * localtime_r() and strftime() cost more than the rest of a logged line, so
+ * each thread converts a given second once and only adds the microseconds.
+ */
 static void json_time(char *out, size_t outlen, const struct timespec *ts)
 {
-	struct tm tm;
-	char base[32], zone[8];
+	static _Thread_local struct {
+		bool valid;
+		time_t sec;
+		size_t blen, zlen;
+		char base[32], zone[8];
+	} c;
+	long us = ts->tv_nsec / 1000;
 
-	localtime_r(&ts->tv_sec, &tm);
-	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-	strftime(zone, sizeof(zone), "%z", &tm);
-	snprintf(out, outlen, "%s.%06ld%s", base, ts->tv_nsec / 1000, zone);
+	if (!c.valid || c.sec != ts->tv_sec) {
+		struct tm tm;
+
+		localtime_r(&ts->tv_sec, &tm);
+		c.blen = strftime(c.base, sizeof(c.base), "%Y-%m-%dT%H:%M:%S", &tm);
+		c.zlen = strftime(c.zone, sizeof(c.zone), "%z", &tm);
+		c.sec = ts->tv_sec;
+		c.valid = true;
+	}
+	if (outlen < c.blen + 7 + c.zlen + 1 || us < 0 || us > 999999) {
+		snprintf(out, outlen, "%s.%06ld%s", c.base, us, c.zone);
+		return;
+	}
+	memcpy(out, c.base, c.blen);
+	out += c.blen;
+	*out++ = '.';
+	for (int i = 5; i >= 0; i--, us /= 10)
+		out[i] = (char)('0' + us % 10);
+	memcpy(out + 6, c.zone, c.zlen + 1);
 }
 
 size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
@@ -321,6 +437,13 @@ size_t log_format_suppressed(char *out, size_t outlen, enum fwd_logfmt fmt,
 
 /* ---- sink ---------------------------------------------------------------- */
 
+/*
+ * Lines for stderr or a file are gathered in L.out and written with one
+ * write() per drain of the rings (or when it fills), not one per line.
+ */
+#define LOG_OUTBUF	(64 * 1024)
+#define LOG_LINE_MAX	8192		/* longest line written, timestamp included */
+
 static struct {
 	pthread_mutex_t lock;		/* the sink: fd, format, syslog */
 	enum fwd_logsink sink;		/* resolved: never FWD_SINK_DEFAULT */
@@ -337,6 +460,8 @@ static struct {
 	unsigned nrings;
 	struct fwd_ring *rings;
 	struct fwd_log_top top;		/* under lock */
+	size_t outlen;			/* under lock: bytes waiting in out */
+	char out[LOG_OUTBUF];
 } L = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sink = FWD_SINK_STDERR,
@@ -346,6 +471,24 @@ static struct {
 static int open_file(const char *path)
 {
 	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+/* Under L.lock: write what emit() gathered to the sink. */
+static void flush_out(void)
+{
+	size_t off = 0;
+
+	while (off < L.outlen) {
+		ssize_t n = write(L.fd, L.out + off, L.outlen - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* a log write that fails has nowhere to be reported */
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	L.outlen = 0;
 }
 
 /* Under L.lock: switch to C's sink. */
@@ -363,6 +506,7 @@ static int apply_conf(const struct fwd_log_conf *c)
 		if (fd < 0)
 			return -errno;
 	}
+	flush_out();
 	if (L.fd > 2)
 		close(L.fd);
 	free(L.file);
@@ -399,6 +543,7 @@ void log_reopen(void)
 		int fd = open_file(L.file);
 
 		if (fd >= 0) {
+			flush_out();
 			if (L.fd > 2)
 				close(L.fd);
 			L.fd = fd;
@@ -410,6 +555,7 @@ void log_reopen(void)
 void log_close(void)
 {
 	pthread_mutex_lock(&L.lock);
+	flush_out();
 	if (L.fd > 2)
 		close(L.fd);
 	L.fd = 2;
@@ -422,10 +568,13 @@ void log_close(void)
 	pthread_mutex_unlock(&L.lock);
 }
 
-/* Under L.lock: one line to the sink. Files get a timestamp in front. */
+/*
+ * Under L.lock: one line to the sink. Files get a timestamp in front. Lines
+ * for stderr or a file wait in L.out until the caller's flush_out().
+ */
 static void emit(int prio, const char *line, size_t len)
 {
-	char buf[8192];
+	char *buf;
 	size_t off = 0;
 
 	if (L.sink == FWD_SINK_SYSLOG) {
@@ -435,22 +584,23 @@ static void emit(int prio, const char *line, size_t len)
 		syslog(prio, "%s", line);
 		return;
 	}
+	if (LOG_OUTBUF - L.outlen < LOG_LINE_MAX)
+		flush_out();
+	buf = L.out + L.outlen;
 	if (L.sink == FWD_SINK_FILE && L.fmt == FWD_FMT_KV) {
 		struct timespec ts;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		json_time(buf, sizeof(buf), &ts);
+		json_time(buf, 64, &ts);
 		off = strlen(buf);
 		buf[off++] = ' ';
 	}
-	if (len > sizeof(buf) - off - 1)
-		len = sizeof(buf) - off - 1;
+	if (len > LOG_LINE_MAX - off - 1)
+		len = LOG_LINE_MAX - off - 1;
 	memcpy(buf + off, line, len);
 	off += len;
 	buf[off++] = '\n';
-	/* a log write that fails has nowhere to be reported */
-	if (write(L.fd, buf, off) < 0)
-		return;
+	L.outlen += off;
 }
 
 __attribute__((format(printf, 3, 0)))
@@ -473,6 +623,7 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 			 "{\"timestamp\":\"%s\",\"event_type\":\"message\",\"level\":\"%s\","
 			 "\"message\":\"%s\"}", when, level, js);
 		emit(prio, line, strlen(line));
+		flush_out();
 		pthread_mutex_unlock(&L.lock);
 		return;
 	}
@@ -490,6 +641,7 @@ static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 		if (!nl)
 			break;
 	}
+	flush_out();
 	pthread_mutex_unlock(&L.lock);
 }
 
@@ -579,6 +731,33 @@ void log_addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
 	addr_str(out, outlen, family, a);
 }
 
+/*
+ * The logger's interface names: if_indextoname() opens a socket, asks with an
+ * ioctl and closes it again, which would cost more than the rest of the line.
+ * An entry is looked up again after a second, so a renamed interface shows.
+ */
+#define IFCACHE_SLOTS	32
+static struct {
+	uint32_t index;
+	uint64_t at_ms;
+	char name[IF_NAMESIZE];
+} ifcache[IFCACHE_SLOTS];		/* logger thread only */
+
+static void ifname_of(char *out, uint32_t ifindex)
+{
+	uint64_t now = log_now_ms();
+	unsigned i = ifindex % IFCACHE_SLOTS;
+
+	if (ifcache[i].index != ifindex || now - ifcache[i].at_ms >= 1000) {
+		if (!if_indextoname(ifindex, ifcache[i].name))
+			snprintf(ifcache[i].name, sizeof(ifcache[i].name), "if%u", ifindex);
+		ifcache[i].index = ifindex;
+		ifcache[i].at_ms = now;
+	}
+	memcpy(out, ifcache[i].name, IF_NAMESIZE);
+}
+
+/* Under L.lock: format one event into the sink's buffer. */
 static void write_event(const struct fwd_log_event *ev)
 {
 	char line[1024], ifname[IF_NAMESIZE] = "";
@@ -587,9 +766,8 @@ static void write_event(const struct fwd_log_event *ev)
 	int prio = ev->type == FWD_EV_MALFORMED ? LOG_WARNING : LOG_NOTICE;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (ev->ifindex && !if_indextoname(ev->ifindex, ifname))
-		snprintf(ifname, sizeof(ifname), "if%u", ev->ifindex);
-	pthread_mutex_lock(&L.lock);
+	if (ev->ifindex)
+		ifname_of(ifname, ev->ifindex);
 	top_count(ev);
 	if (ev->suppressed) {
 		n = log_format_suppressed(line, sizeof(line), L.fmt, ev, &ts);
@@ -601,18 +779,21 @@ static void write_event(const struct fwd_log_event *ev)
 	else
 		n = log_format_kv(line, sizeof(line), ev, ifname);
 	emit(prio, line, n);
-	pthread_mutex_unlock(&L.lock);
 	atomic_fetch_add_explicit(&L.written, 1, memory_order_relaxed);
 }
 
+/* Up to 256 events of each ring, written with one lock and (mostly) one write. */
 static unsigned drain(void)
 {
 	struct fwd_log_event ev;
 	unsigned n = 0;
 
+	pthread_mutex_lock(&L.lock);
 	for (unsigned i = 0; i < L.nrings; i++)
 		for (unsigned k = 0; k < 256 && ring_pop(&L.rings[i], &ev); k++, n++)
 			write_event(&ev);
+	flush_out();
+	pthread_mutex_unlock(&L.lock);
 	return n;
 }
 

@@ -12,8 +12,13 @@
 # others. Measured: zero-loss rate and saturation throughput of 64-byte UDP with
 # every packet queued (fwd with 10 and 10,000 rules, the bare one-verdict-per-
 # packet loop, the kernel with the same rules in iptables); new TCP connections/s
-# and bulk TCP with only new connections queued; added latency; 1, 2, N queues.
-# Rows that cannot run print SKIP with the reason. The table goes to stdout and
+# and bulk TCP with only new connections queued; added latency; 1, 2, N queues;
+# the cost of logging every verdict (to a file in /dev/shm, a tmpfs); and what
+# each of the queue settings buys, measured on the bare loop (one verdict per
+# packet vs a batch per burst, headers-only vs full copy, receive buffer).
+# Rows that cannot run print SKIP with the reason.
+# E2E_ROWS="fwd10 fwd10log ..." runs only the rows with those keys (for tuning).
+# E2E_FWD_PREFIX="chrt -f 10" runs fwd under that command (e.g. a real-time priority). The table goes to stdout and
 # to BUILD_DIR/bench/e2e.md; the rulesets to BUILD_DIR/bench/e2e-*.yaml.
 set -u
 
@@ -39,10 +44,13 @@ NCPU=$(nproc 2>/dev/null || echo 1)
 
 # Counts chosen so the full run takes under ~10 minutes and --quick under ~2.
 if [ $QUICK = 1 ]; then
-	RUNS=3 TRIAL_MS=300 ITERS=5 SAT_RUNS=3 CONN_MS=1000 BULK_S=2 PING_MS=1000
+	RUNS=3 TRIAL_MS=300 ITERS=5 SAT_RUNS=3 CONN_MS=1000 BULK_S=2 PING_MS=1000 VAR_RUNS=1
 else
-	RUNS=5 TRIAL_MS=1000 ITERS=7 SAT_RUNS=3 CONN_MS=2000 BULK_S=4 PING_MS=3000
+	RUNS=5 TRIAL_MS=1000 ITERS=7 SAT_RUNS=3 CONN_MS=2000 BULK_S=4 PING_MS=3000 VAR_RUNS=3
 fi
+# VAR_RUNS: binary searches for the rows that only compare variants (logging,
+# the bare loop's settings), so the whole run stays in its time budget.
+ZL_RUNS=$RUNS
 FLOWS=8			# UDP source ports, so flow hashing has something to spread
 CONN_PAR=8		# TCP connects in flight
 PING_MAX=200000		# the ping sender makes one syscall per packet
@@ -64,6 +72,8 @@ GEN_MASK=1
 GW_MASK=$(awk -v n="$NCPU" 'BEGIN { m = 0; for (c = 1; c < n; c++) m += 2 ^ c; printf "%x", m ? m : 1 }')
 
 T=$(mktemp -d /tmp/fwd-e2e.XXXXXX)
+# fwd's log file for the logging rows: on a tmpfs, so the disk is not measured.
+SHM=$(mktemp -d /dev/shm/fwd-e2e.XXXXXX 2>/dev/null || mktemp -d /tmp/fwd-e2e-log.XXXXXX)
 RES=$T/results
 : >"$RES"
 PIDS=""
@@ -86,12 +96,13 @@ cleanup() {
 			ip netns del "$ns" 2>/dev/null
 		done
 	fi
-	rm -rf "$T"
+	rm -rf "$T" "$SHM"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { echo "e2e: $*" >&2; }
+T0=$(date +%s)
+log() { echo "e2e: [$(($(date +%s) - T0)) s] $*" >&2; }
 put() { echo "$1 $2" >>"$RES"; }
 get() { awk -v k="$1" '$1 == k { v = $0; sub(/^[^ ]+ /, "", v) } END { print v }' "$RES"; }
 track() { PIDS="$PIDS $1"; }
@@ -101,6 +112,8 @@ nsg() { ip netns exec "$NS_G" "$@"; }
 nsk() { ip netns exec "$NS_K" "$@"; }
 # Background jobs call `ip netns exec` directly, never through a function:
 # `func &` forks a shell, and $! would be that shell, not the program.
+# want KEY: is the row KEY to be run (E2E_ROWS unset, or it lists KEY)?
+want() { [ -z "${E2E_ROWS:-}" ] || case " $E2E_ROWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "" }'; }
 
 # wait_for FILE PATTERN TENTHS: 0 once FILE holds a line matching PATTERN.
@@ -109,6 +122,18 @@ wait_for() {
 	i=0
 	while [ $i -lt "$3" ]; do
 		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# wait_listen PORT TENTHS: 0 once a TCP socket in the sink's namespace listens on PORT.
+wait_listen() {
+	local i
+	i=0
+	while [ $i -lt "$2" ]; do
+		nsk ss -Hltn "sport = :$1" 2>/dev/null | grep -q . && return 0
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -261,6 +286,20 @@ make_rulesets() {
 		spec_ipt 0 <"$T/$n.spec" >"$T/ipt-$n"
 		spec_ipt 1 <"$T/$n.spec" >"$T/ipt-$n-stateful"
 	done
+	# Every verdict logged to a file: with a limit so high nothing is
+	# suppressed (logall), and with the default limit (logdef, 10/s burst 50).
+	log_yaml "log:\n    sink: file\n    file: $SHM/fwd.log\n    rate: 10000000/s\n    burst: 1000000" \
+		<"$T/10.spec" >"$B/bench/e2e-10-logall.yaml"
+	log_yaml "log:\n    sink: file\n    file: $SHM/fwd.log" \
+		<"$T/10.spec" >"$B/bench/e2e-10-logdef.yaml"
+}
+
+# log_yaml DAEMON_LOG < spec > yaml: every-packet, `log: all`, the given daemon log map.
+log_yaml() {
+	spec_yaml every-packet | awk -v dl="$1" '
+		/^log: none$/ { print "log: all"; next }
+		{ print }
+		/^  inspect: / { gsub(/\\n/, "\n", dl); print "  " dl }'
 }
 
 # ---------------------------------------------------------------- gateways
@@ -278,11 +317,12 @@ gw_up() {
 		nsg iptables-restore <"$T/ipt-${1#kernel-}" 2>"$T/ipt.err" ||
 			{ GW_ERR="iptables-restore: $(head -n1 "$T/ipt.err")"; return 1; }
 		;;
-	bare)
+	bare | bare-*)
 		[ -x "$BIN/nfq_bare" ] || { GW_ERR="$BIN/nfq_bare not built"; return 1; }
 		nsg iptables -t mangle -A PREROUTING ! -i lo -j NFQUEUE --queue-num 10 ||
 			{ GW_ERR="iptables NFQUEUE rule refused"; return 1; }
-		ip netns exec "$NS_G" taskset -c $GW_CPU "$BIN/nfq_bare" 10 \
+		# shellcheck disable=SC2046
+		ip netns exec "$NS_G" taskset -c $GW_CPU "$BIN/nfq_bare" $(bare_args "$1") 10 \
 			>"$T/bare.out" 2>"$T/bare.err" &
 		GW_PID=$!
 		track $GW_PID
@@ -296,22 +336,35 @@ gw_up() {
 	return 0
 }
 
+# The bare loop's variants: each changes one setting from the plain one.
+bare_args() {
+	case $1 in
+	bare-batch) echo --batch ;;
+	bare-batch-full) echo --batch --copy 65535 ;;
+	bare-batch-rcv256k) echo --batch --rcvbuf 262144 ;;
+	esac
+}
+
 fwd_up() {
-	local spec q cpus
+	local spec q cpus started
 	[ -x "$FWD" ] || { GW_ERR="$FWD not built"; return 1; }
 	spec=${1#fwd-}
 	q=${spec##*-q}
 	spec=${spec%-q*}
 	cpus=$GW_CPU
 	[ "$q" -gt 1 ] && cpus=$GW_CPUS
-	rm -f "$T/fwd.sock"
-	ip netns exec "$NS_G" taskset -c "$cpus" "$FWD" run -c "$B/bench/e2e-$spec.yaml" --foreground \
+	rm -f "$T/fwd.sock" "$SHM/fwd.log"
+	# shellcheck disable=SC2086
+	ip netns exec "$NS_G" taskset -c "$cpus" ${E2E_FWD_PREFIX:-} "$FWD" run -c "$B/bench/e2e-$spec.yaml" --foreground \
 		--queues "$q" --queue-num 0 --socket "$T/fwd.sock" --pidfile "$T/fwd.pid" \
 		2>"$T/fwd.log" &
 	GW_PID=$!
 	track $GW_PID
+	# With a log file, fwd's messages go there, not to stderr.
+	started=$T/fwd.log
+	grep -q '^    sink: file' "$B/bench/e2e-$spec.yaml" && started=$SHM/fwd.log
 	# Compiling 10,000 rules may take a while; give it 30 s.
-	if ! wait_for "$T/fwd.log" "fwd: started" 300; then
+	if ! wait_for "$started" "fwd: started" 300; then
 		cp "$T/fwd.log" "$B/bench/e2e-$1.fail.log"
 		GW_ERR="fwd run did not start: $(grep -v '^$' "$T/fwd.log" | tail -n1)"
 		return 1
@@ -350,7 +403,7 @@ gw_down() {
 # Packets the queue reader saw since it started, or "" for the kernel.
 gw_received() {
 	case $GW in
-	bare)
+	bare | bare-*)
 		kill -TERM "$GW_PID" 2>/dev/null
 		wait "$GW_PID" 2>/dev/null
 		untrack "$GW_PID"
@@ -358,8 +411,10 @@ gw_received() {
 		awk '{ print $2 }' "$T/bare.out"
 		;;
 	fwd-*)
-		"$FWD" stats --socket "$T/fwd.sock" --json 2>/dev/null |
-			sed -n 's/.*"received": *\([0-9]*\).*/\1/p'
+		"$FWD" stats --socket "$T/fwd.sock" --json 2>/dev/null >"$T/stats.json"
+		# fwd's own CPU time (all threads, user + system), in clock ticks
+		awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$GW_PID/stat" >"$T/ticks" 2>/dev/null
+		sed -n 's/.*"received": *\([0-9]*\).*/\1/p' "$T/stats.json"
 		;;
 	esac
 }
@@ -452,16 +507,19 @@ zero_loss() {
 	local i
 	: >"$T/zl"
 	i=0
-	while [ $i -lt $RUNS ]; do
+	while [ $i -lt "$ZL_RUNS" ]; do
 		zero_loss_once "$1" >>"$T/zl"
 		i=$((i + 1))
 	done
 	median <"$T/zl"
 }
 
-# bench_udp KIND KEY: zero-loss rate and saturation throughput of one gateway.
+# bench_udp KIND KEY [RUNS]: zero-loss rate and saturation throughput of one
+# gateway, the zero-loss rate the median of RUNS searches (default $RUNS).
 bench_udp() {
 	local sat offered hi zl seen
+	want "$2" || return 0
+	ZL_RUNS=${3:-$RUNS}
 	log "udp every-packet: $1"
 	if ! gw_up "$1"; then
 		put "sat.$2" "SKIP $GW_ERR"
@@ -481,11 +539,27 @@ bench_udp() {
 	[ "$hi" -gt "$offered" ] && hi=$offered
 	zl=$(zero_loss "$hi")
 	seen=$(gw_received)
+	case $1 in
+	fwd-*)
+		# CPU per packet: robust against a generator that others slow down
+		put "cpp.$2" "$(awk -v n="$seen" -v hz="$(getconf CLK_TCK)" \
+			'n > 0 { printf "%.2f", $1 / hz * 1e6 / n }' "$T/ticks" 2>/dev/null)"
+		;;
+	esac
+	case $1 in
+	fwd-*-log*)
+		# What the logger did: lines written, events suppressed / dropped.
+		put "logw.$2" "$(json_num written "$T/stats.json")"
+		put "logs.$2" "$(json_num suppressed "$T/stats.json")"
+		put "logd.$2" "$(json_num '"log":{[^}]*"dropped' "$T/stats.json")"
+		put "logl.$2" "$(wc -l <"$SHM/fwd.log" 2>/dev/null)"
+		;;
+	esac
 	gw_down
 	case $1 in
-	bare | fwd-*)
+	bare | bare-* | fwd-*)
 		if [ -z "$seen" ] || [ "$seen" -eq 0 ]; then
-			put "sat.$2" "SKIP the queue reader saw no packets (received=${seen:-?})"
+			put "sat.$2" "SKIP the queue reader saw no packets (received=${seen:-?}; $(tail -n1 "$T/bare.err" 2>/dev/null))"
 			put "zl.$2" "SKIP the queue reader saw no packets"
 			return
 		fi
@@ -498,9 +572,15 @@ bench_udp() {
 	log "  zero-loss $zl pps, saturation $sat pps (generator offered $offered pps)"
 }
 
+# json_num KEY FILE: the number after "KEY": in FILE (KEY may be a regex).
+json_num() {
+	tr -d ' \n' <"$2" | sed -n "s/.*$1\":\([0-9]*\).*/\1/p"
+}
+
 # TCP connections/s through the gateway (median of RUNS).
 bench_conn() {
 	local i out v
+	want "conn.$2" || return 0
 	log "tcp connections/s: $1"
 	if ! gw_up "$1"; then
 		put "conn.$2" "SKIP $GW_ERR"
@@ -529,6 +609,7 @@ bench_conn() {
 # Bulk TCP throughput in Mbit/s (iperf3, else blast bulk into sink drain).
 bench_bulk() {
 	local i srv v
+	want "bulk.$2" || return 0
 	log "tcp bulk: $1"
 	if ! gw_up "$1"; then
 		put "bulk.$2" "SKIP $GW_ERR"
@@ -543,11 +624,16 @@ bench_bulk() {
 				>/dev/null 2>&1 &
 			srv=$!
 			track $srv
-			sleep 0.3
-			nss taskset -c $GEN_CPU iperf3 -c $SNK -p 5201 -t $BULK_S -J 2>/dev/null |
+			# A client that came too early or failed would leave the
+			# one-shot server waiting for ever: wait until it listens,
+			# bound the client, and stop the server whatever happened.
+			wait_listen 5201 50
+			nss timeout $((BULK_S + 15)) taskset -c $GEN_CPU \
+				iperf3 -c $SNK -p 5201 -t $BULK_S -J 2>/dev/null |
 				python3 -c 'import json, sys
 print(int(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e6))' \
 				>>"$T/bulk" 2>/dev/null
+			kill -TERM $srv 2>/dev/null
 			wait $srv 2>/dev/null
 			untrack $srv
 		else
@@ -630,7 +716,8 @@ ratio() {
 meets() {
 	local v
 	v=${1%x}
-	isnum "$v" || { echo "-"; return; }
+	# a difference may come out below zero when noise exceeds it
+	isnum "${v#-}" || { echo "-"; return; }
 	echo "$v $2 $3" | awk '{ ok = $2 == ">=" ? $1 >= $3 : $1 < $3; print ok ? "yes" : "NO" }'
 }
 
@@ -660,6 +747,33 @@ report() {
 	zero-loss: $zl_note. saturation: delivered packets/s with the generator flat out, median of
 	$SAT_RUNS. CPU busy: both CPUs during the last flat-out run (CPU $GEN_CPU: generator, sink; CPU $GW_CPUS: gateway).
 
+	### Logging every verdict (fwd, 10 rules, 1 queue, every packet, \`log: all\`)
+
+	| log | zero-loss pps | saturation pps | zero-loss vs no log | saturation vs no log | fwd CPU us/packet | lines written | suppressed | ring full |
+	|---|---|---|---|---|---|---|---|---|
+	| none | $(zlcell fwd10) | $(cell sat.fwd10) | 1.00x | 1.00x | $(cell cpp.fwd10) | - | - | - |
+	| all, limit 10,000,000/s burst 1,000,000 | $(zlcell fwd10log) | $(cell sat.fwd10log) | $(ratio zl.fwd10log zl.fwd10) | $(ratio sat.fwd10log sat.fwd10) | $(cell cpp.fwd10log) | $(cell logw.fwd10log) | $(cell logs.fwd10log) | $(cell logd.fwd10log) |
+	| all, default limit (10/s, burst 50) | $(zlcell fwd10logdef) | $(cell sat.fwd10logdef) | $(ratio zl.fwd10logdef zl.fwd10) | $(ratio sat.fwd10logdef sat.fwd10) | $(cell cpp.fwd10logdef) | $(cell logw.fwd10logdef) | $(cell logs.fwd10logdef) | $(cell logd.fwd10logdef) |
+
+	Lines go to a file in a tmpfs (daemon log sink: file), formatted key=value by fwd's
+	logger thread, which shares the gateway CPU with the worker. Counts are from \`fwd stats\`
+	at the end of each row (all trials); zero-loss is the median of $VAR_RUNS searches. fwd CPU
+	us/packet: fwd's user + system time over the whole row / packets it received (system time includes
+	the forwarding the kernel does inside the verdict's sendto(), and, without
+	CONFIG_IRQ_TIME_ACCOUNTING, softirq work that ran while fwd was current); unlike the rates
+	it does not depend on how fast the generator, which shares its CPU, could offer.
+
+	### What each queue setting buys (bare NFQUEUE loop, one setting changed at a time)
+
+	| loop | zero-loss pps | saturation pps | saturation vs previous row |
+	|---|---|---|---|
+	| one verdict per packet, headers only (128 B), 8 MiB rcvbuf | $(zlcell bare) | $(cell sat.bare) | |
+	| + one batch verdict per burst (up to 64) | $(zlcell bareb) | $(cell sat.bareb) | $(ratio sat.bareb sat.bare) |
+	| batch, but whole packets copied (65535 B) | $(zlcell barebf) | $(cell sat.barebf) | $(ratio sat.barebf sat.bareb) vs batch |
+	| batch, but 256 KiB rcvbuf | $(zlcell barebr) | $(cell sat.barebr) | $(ratio sat.barebr sat.bareb) vs batch |
+
+	fwd's queue uses batch verdicts, a 256-byte copy range and an 8 MiB rcvbuf.
+
 	### Queues (fwd, 10 rules, every packet)
 
 	| queues | zero-loss pps | saturation pps |
@@ -681,8 +795,13 @@ report() {
 	| path | RTT p50 us | RTT p99 us |
 	|---|---|---|
 	| fwd, 10 rules, every packet | $(cell p50.fwd) | $(cell p99.fwd) |
+	| bare NFQUEUE loop, batch verdicts | $(cell p50.bare) | $(cell p99.bare) |
 	| kernel only, 10 rules | $(cell p50.k) | $(cell p99.k) |
-	| added per packet (difference / 2 traversals) | $(cell p50.added) | $(cell p99.added) |
+	| added per packet by fwd (fwd - kernel) / 2 traversals | $(cell p50.added) | $(cell p99.added) |
+	| added per packet by the bare loop (bare - kernel) / 2 | $(cell p50.addedbare) | $(cell p99.addedbare) |
+
+	Each row's p50 and p99 are medians over $RUNS runs of ${PING_MS} ms. Gateway processes are pinned
+	to CPU $GW_CPU; the load average above says how much else competed for it.
 
 	### Ratios against the targets
 
@@ -698,6 +817,9 @@ report() {
 	| fwd / kernel, new connections/s, 10k rules | $(ratio conn.fwd10k conn.k10k) | >= 0.8x | $(meets "$(ratio conn.fwd10k conn.k10k)" ">=" 0.8) |
 	| fwd / kernel, bulk TCP | $(ratio bulk.fwd10 bulk.k10) | >= 0.9x | $(meets "$(ratio bulk.fwd10 bulk.k10)" ">=" 0.9) |
 	| p99 added latency per packet, us | $(cell p99.added) | < 100 | $(meets "$(cell p99.added)" "<" 100) |
+	| fwd logging every verdict / no log, zero-loss | $(ratio zl.fwd10log zl.fwd10) | >= 0.90x | $(meets "$(ratio zl.fwd10log zl.fwd10)" ">=" 0.90) |
+	| fwd logging every verdict / no log, saturation | $(ratio sat.fwd10log sat.fwd10) | >= 0.90x | $(meets "$(ratio sat.fwd10log sat.fwd10)" ">=" 0.90) |
+	| fwd CPU per packet, no log / logging every verdict | $(ratio cpp.fwd10 cpp.fwd10log) | >= 0.90x | $(meets "$(ratio cpp.fwd10 cpp.fwd10log)" ">=" 0.90) |
 	EOF
 }
 
@@ -709,7 +831,8 @@ skip_all() {
 	for k in zl.fwd10 sat.fwd10 zl.fwd10k sat.fwd10k zl.bare sat.bare zl.k10 sat.k10 \
 		zl.k10k sat.k10k zl.fwdq2 sat.fwdq2 zl.fwdqN sat.fwdqN conn.fwd10 conn.fwd10k \
 		conn.k10 conn.k10k bulk.fwd10 bulk.k10 bulk.fwd10e bulk.k10e p50.fwd p99.fwd \
-		p50.k p99.k p50.added p99.added pingrate; do
+		p50.k p99.k p50.added p99.added pingrate zl.fwd10log sat.fwd10log zl.fwd10logdef \
+		sat.fwd10logdef zl.bareb sat.bareb zl.barebf sat.barebf zl.barebr sat.barebr; do
 		put "$k" "SKIP"
 	done
 }
@@ -751,6 +874,13 @@ main() {
 	bench_udp fwd-10-q1 fwd10
 	bench_udp fwd-10000-q1 fwd10k
 	bench_udp fwd-10-q2 fwdq2
+	# What logging every verdict costs (10 rules, 1 queue, file on a tmpfs).
+	bench_udp fwd-10-logall-q1 fwd10log $VAR_RUNS
+	bench_udp fwd-10-logdef-q1 fwd10logdef $VAR_RUNS
+	# What each queue setting buys, one at a time, on the bare loop.
+	bench_udp bare-batch bareb $VAR_RUNS
+	bench_udp bare-batch-full barebf $VAR_RUNS
+	bench_udp bare-batch-rcv256k barebr $VAR_RUNS
 	if [ "$NCPU" -gt 2 ]; then
 		bench_udp "fwd-10-q$NCPU" fwdqN
 	elif [ "$NCPU" = 2 ]; then
@@ -774,25 +904,33 @@ main() {
 	# fwd has none): echo requests and replies both pass it, so a quarter each.
 	zl=$(get zl.fwd10)
 	isnum "$zl" || zl=$(get zl.k10)
-	if isnum "$zl" && [ "$zl" -gt 0 ]; then
+	if ! want ping; then
+		:
+	elif isnum "$zl" && [ "$zl" -gt 0 ]; then
 		rate=$((zl / 4))
 		[ $rate -gt $PING_MAX ] && rate=$PING_MAX
 		[ $rate -lt 1000 ] && rate=1000
 		put pingrate "$rate"
 		bench_ping fwd-10-q1 fwd $rate
 		bench_ping kernel-10 k $rate
+		# The same queue round trip with nothing of fwd in it: no rules, no
+		# logger thread, no RCU; what fwd adds beyond it is fwd's own.
+		bench_ping bare-batch bare $rate
 		for p in p50 p99; do
-			f=$(get $p.fwd)
 			k=$(get $p.k)
-			if isnum "$f" && isnum "$k"; then
-				put $p.added "$(echo "$f $k" | awk '{ printf "%.1f", ($1 - $2) / 2 }')"
-			else
-				put $p.added "SKIP needs both fwd and kernel"
-			fi
+			for g in fwd bare; do
+				f=$(get $p.$g)
+				if isnum "$f" && isnum "$k"; then
+					put $p.added${g#fwd} "$(echo "$f $k" | awk '{ printf "%.1f", ($1 - $2) / 2 }')"
+				else
+					put $p.added${g#fwd} "SKIP needs both $g and kernel"
+				fi
+			done
 		done
 	else
 		skip_all_ping="no zero-loss rate to take half of"
-		for k in p50.fwd p99.fwd p50.k p99.k p50.added p99.added pingrate; do
+		for k in p50.fwd p99.fwd p50.k p99.k p50.added p99.added pingrate p50.bare p99.bare \
+		p50.addedbare p99.addedbare; do
 			put $k "SKIP $skip_all_ping"
 		done
 	fi
