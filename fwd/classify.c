@@ -13,8 +13,8 @@
  *     field accepts everything). Identical vectors are stored once: a field
  *     maps a value to a "class", a class to a vector.
  *   - Value -> class: proto by a 256-entry table; sport and dport by a
- *     65537-entry table of uint16 (entry 65536 is FWD_NOPORT, accepted only
- *     by rules without that port field); IPv4 src/dst by the interval starts,
+ *     65537-entry table (entry 65536 is FWD_NOPORT, accepted only by rules
+ *     without that port field); IPv4 src/dst by the interval starts,
  *     a 65537-entry index on the top 16 bits narrowing a binary search to the
  *     few starts inside one /16; IPv6 src/dst by binary search over 128-bit
  *     starts. v4 and v6 have separate classes, so a rule naming only v4
@@ -24,7 +24,17 @@
  *     class.
  *   - A packet matches rule r iff bit r is set in the vector of every field
  *     it reads, so the first match is the lowest set bit of the AND of at
- *     most six vectors. Fields that no rule names are left out.
+ *     most six vectors. Fields that no rule names are left out (a port
+ *     field no rule names costs nothing).
+ *   - Proto and in are small fields (a few classes each) that many rules
+ *     combine, so when rules use both and the table has more than one word
+ *     (below), compile.c also builds one combined field from them: its
+ *     classes are the distinct ANDs of an in class with a proto class,
+ *     reached by a table indexed by [in class][proto], and the lookup reads
+ *     it instead of the two. That is one record and, per candidate word
+ *     below, one check less. It is skipped (the two are read apart) when the
+ *     in classes or the class pairs exceed a bound (PIN_MAX_IF, PIN_MAX_CLS
+ *     in compile.c).
  *
  * Stored whole, those vectors made the table large (at 10,000 rules each is
  * 1.2 KB, the table 20 MiB) and the lookup a string of cache misses. But a
@@ -43,9 +53,11 @@
  * its field; a rule can match only where its home class has its bit, so the
  * candidate words are the union of the packet's home lists (plus the few
  * rules with no home, e.g. ones naming only negations, kept in one shared
- * list). Candidate words are visited in ascending order, each ANDed with
- * the other fields' vectors at that word only (base word XOR the class's
- * exception, found by a short scan), and the first nonzero word answers.
+ * list). The combined proto/in field holds the home bits of the rules
+ * homed in either. Candidate words are visited in ascending order, each
+ * ANDed with the other fields' vectors at that word only (base word XOR the
+ * class's exception, found by a short scan), and the first nonzero word
+ * answers.
  *
  * At 10,000 rules the table is ~3 MiB instead of 20, and a lookup touches a
  * few class records, one or two candidate words and one word per other
@@ -78,10 +90,10 @@ struct lookup {
  * record has no home bits and its vector is r[1]: just AND it in.
  */
 static inline __attribute__((always_inline)) void lookup_add(struct lookup *l,
-							     const struct fwd_ruleset *rs, int fld,
+							     const struct fwd_bvset *bs,
 							     uint32_t off, bool word)
 {
-	const struct fwd_xent *r = rs->f[fld].ent + off;
+	const struct fwd_xent *r = bs->ent + off;
 
 	if (word) {
 		l->x &= r[1].bits;
@@ -92,7 +104,7 @@ static inline __attribute__((always_inline)) void lookup_add(struct lookup *l,
 		l->h[l->nh].end = r + 1 + r->bits + r->w;
 		l->h[l->nh++].fld = l->n;
 	}
-	l->base[l->n] = rs->f[fld].base;
+	l->base[l->n] = bs->base;
 	l->v[l->n++] = r;
 }
 
@@ -131,6 +143,12 @@ static inline uint32_t port_index(uint32_t p)
 	return p > FWD_NOPORT ? FWD_NOPORT : p;
 }
 
+/* The key's interface class; a stale one (from an older table) is "none". */
+static inline uint32_t iface_class(const struct fwd_ruleset *rs, const struct fwd_key *k)
+{
+	return k->iface < rs->f[FWD_FLD_IN].ncls ? k->iface : rs->if_none;
+}
+
 static inline __attribute__((always_inline)) void lookup_fill(struct lookup *l,
 							      const struct fwd_ruleset *rs,
 							      const struct fwd_key *k, bool word)
@@ -141,27 +159,33 @@ static inline __attribute__((always_inline)) void lookup_fill(struct lookup *l,
 	l->n = 0;
 	l->nh = 0;
 	if (used & FWD_F_DPORT)
-		lookup_add(l, rs, FWD_FLD_DPORT, rs->dport_cls[port_index(k->dport)], word);
+		lookup_add(l, &rs->f[FWD_FLD_DPORT], rs->dport_cls[port_index(k->dport)], word);
 	if (used & FWD_F_SRC) {
 		if (k->family == 4)
-			lookup_add(l, rs, FWD_FLD_SRC4, v4_class(&rs->src4, (uint32_t)k->src), word);
+			lookup_add(l, &rs->f[FWD_FLD_SRC4], v4_class(&rs->src4, (uint32_t)k->src),
+				   word);
 		else
-			lookup_add(l, rs, FWD_FLD_SRC6, v6_class(&rs->src6, k->src), word);
+			lookup_add(l, &rs->f[FWD_FLD_SRC6], v6_class(&rs->src6, k->src), word);
 	}
 	if (used & FWD_F_DST) {
 		if (k->family == 4)
-			lookup_add(l, rs, FWD_FLD_DST4, v4_class(&rs->dst4, (uint32_t)k->dst), word);
+			lookup_add(l, &rs->f[FWD_FLD_DST4], v4_class(&rs->dst4, (uint32_t)k->dst),
+				   word);
 		else
-			lookup_add(l, rs, FWD_FLD_DST6, v6_class(&rs->dst6, k->dst), word);
+			lookup_add(l, &rs->f[FWD_FLD_DST6], v6_class(&rs->dst6, k->dst), word);
+	}
+	/* Proto and in combined (compile.c: build_pin(), never with one word). */
+	if (!word && rs->pin_cls) {
+		lookup_add(l, &rs->f[FWD_FLD_PIN], rs->pin_cls[iface_class(rs, k) * 256 + k->proto],
+			   word);
+		used &= ~(uint32_t)(FWD_F_PROTO | FWD_F_IN);
 	}
 	if (used & FWD_F_PROTO)
-		lookup_add(l, rs, FWD_FLD_PROTO, rs->proto_cls[k->proto], word);
+		lookup_add(l, &rs->f[FWD_FLD_PROTO], rs->proto_cls[k->proto], word);
 	if (used & FWD_F_SPORT)
-		lookup_add(l, rs, FWD_FLD_SPORT, rs->sport_cls[port_index(k->sport)], word);
+		lookup_add(l, &rs->f[FWD_FLD_SPORT], rs->sport_cls[port_index(k->sport)], word);
 	if (used & FWD_F_IN)
-		lookup_add(l, rs, FWD_FLD_IN,
-			   rs->f[FWD_FLD_IN].off[k->iface < rs->f[FWD_FLD_IN].ncls ? k->iface
-										     : rs->if_none], word);
+		lookup_add(l, &rs->f[FWD_FLD_IN], rs->f[FWD_FLD_IN].off[iface_class(rs, k)], word);
 }
 
 /*
@@ -227,20 +251,15 @@ static inline int classify_one_list(const struct lookup *l, uint32_t words)
 	return -1;
 }
 
-int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
+/* More than one word: candidates from the home lists (see the top). */
+static __attribute__((noinline)) int classify_words(const struct fwd_ruleset *rs,
+						    const struct fwd_key *k)
 {
 	struct lookup l;
 	unsigned skip;
 	uint64_t x;
 	uint32_t w;
 
-	if (!rs->nrules)
-		return -1;
-	if (rs->words == 1) {
-		/* Up to 64 rules every class is stored whole: the answer is one AND. */
-		lookup_fill(&l, rs, k, true);
-		return l.x ? __builtin_ctzll(l.x) : -1;
-	}
 	lookup_fill(&l, rs, k, false);
 	if (!l.n)
 		return 0;
@@ -259,6 +278,23 @@ int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 			return (int)(w * 64 + (uint32_t)__builtin_ctzll(x));
 	}
 	return -1;
+}
+
+/*
+ * Up to 64 rules every class is stored whole: the answer is one AND. That
+ * path is kept apart from classify_words() so that it does not pay for the
+ * other's stack frame and saved registers.
+ */
+int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
+{
+	struct lookup l;
+
+	if (!rs->nrules)
+		return -1;
+	if (rs->words != 1)
+		return classify_words(rs, k);
+	lookup_fill(&l, rs, k, true);
+	return l.x ? __builtin_ctzll(l.x) : -1;
 }
 
 uint64_t ruleset_class_word(const struct fwd_ruleset *rs, int fld, uint32_t cls, uint32_t w)

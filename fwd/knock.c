@@ -96,7 +96,8 @@ static int build_knocks(struct fwd_dyn *d, const struct fwd_config *c)
 	d->knocks = calloc(c->nknocks + 1, sizeof(*d->knocks));
 	if (!d->knocks || dtable_init(&d->progress, FWD_KNOCK_PROGRESS_MAX))
 		return -ENOMEM;
-	memcpy(d->knocks, c->knocks, c->nknocks * sizeof(*d->knocks));
+	if (c->nknocks)		/* c->knocks is NULL without knocks: memcpy needs a pointer */
+		memcpy(d->knocks, c->knocks, c->nknocks * sizeof(*d->knocks));
 	d->nknocks = c->nknocks;
 	for (uint32_t i = 0; i < c->nknocks; i++)
 		for (uint32_t j = 0; j < c->knocks[i].nsteps; j++) {

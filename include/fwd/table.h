@@ -69,6 +69,7 @@ enum {
 	FWD_FLD_DST4,
 	FWD_FLD_DST6,
 	FWD_FLD_IN,
+	FWD_FLD_PIN,	/* proto and in together (classify.c), when built */
 	FWD_NFLD,
 };
 
@@ -89,6 +90,11 @@ struct fwd_ruleset {
 	struct fwd_ifrep *exact;	/* sorted by name */
 	struct fwd_ifrep *prefix;	/* sorted by name */
 	uint32_t if_none;		/* class of a name no pattern names */
+	/*
+	 * [in class * 256 + proto] -> FWD_FLD_PIN class (record once compiled),
+	 * or NULL when proto and in are looked up apart.
+	 */
+	uint32_t *pin_cls;
 	struct fwd_bvset f[FWD_NFLD];
 	uint32_t nany;
 	struct fwd_xent *any;	/* nonzero words of the rules with no home field */
