@@ -26,7 +26,9 @@
 # always reach NFQUEUE. For the two
 # fragment cases the test measures whether the packet reached fwd (queue
 # received minus packets judged by a rule or the default) and requires that
-# whatever reached fwd was counted malformed.
+# whatever reached fwd was counted malformed. Overlapping fragments, the TCP
+# header or the IPv6 header chain split across fragments, and a chain past
+# the copy range are in test_evasion.sh, against a port rule.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 "$PY" -c 'import scapy.all' 2>/dev/null || skip "scapy is not installed for $PY"
