@@ -168,20 +168,10 @@ static int check_new(const char *path)
 
 /* ---- the watcher's socket -------------------------------------------------- */
 
-static int watcher_addr(struct sockaddr_un *sa, const char *path)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa->sun_path, path);
-	return 0;
-}
-
 static int watcher_connect(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd, e = watcher_addr(&sa, path);
+	int fd, e = control_sockaddr(&sa, path);
 
 	if (e)
 		return e;
@@ -212,7 +202,7 @@ static int watcher_listen(const char *path)
 	}
 	if (fd == -ECONNREFUSED)
 		unlink(path);
-	e = watcher_addr(&sa, path);
+	e = control_sockaddr(&sa, path);
 	if (e)
 		return e;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);

@@ -561,7 +561,7 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-static int sock_addr(struct sockaddr_un *sa, const char *path)
+int control_sockaddr(struct sockaddr_un *sa, const char *path)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
@@ -591,7 +591,7 @@ static int claim_path(const struct sockaddr_un *sa)
 static int listen_on(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	int fd, e = sock_addr(&sa, path);
+	int fd, e = control_sockaddr(&sa, path);
 
 	if (!e)
 		e = claim_path(&sa);
@@ -683,7 +683,7 @@ static int request(const char *path, const char *req, char **out)
 	struct sbuf b = { 0 };
 	char buf[4096];
 	ssize_t n;
-	int fd, e = sock_addr(&sa, path);
+	int fd, e = control_sockaddr(&sa, path);
 
 	if (e)
 		return e;

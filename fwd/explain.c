@@ -23,30 +23,6 @@ struct endpoint {
 	uint32_t port;		/* FWD_NOPORT when absent */
 };
 
-static fwd_u128 bytes_to_u128(const unsigned char *b, int nbytes)
-{
-	fwd_u128 v = 0;
-
-	for (int i = 0; i < nbytes; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
-static unsigned parse_addr(const char *s, fwd_u128 *a)
-{
-	unsigned char b[16];
-
-	if (inet_pton(AF_INET, s, b) == 1) {
-		*a = bytes_to_u128(b, 4);
-		return 4;
-	}
-	if (inet_pton(AF_INET6, s, b) == 1) {
-		*a = bytes_to_u128(b, 16);
-		return 6;
-	}
-	return 0;
-}
-
 static bool parse_port(const char *s, uint32_t *port)
 {
 	uint32_t v = 0;
@@ -90,7 +66,7 @@ static bool parse_endpoint(const char *s, struct endpoint *e)
 		return false;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
-	e->family = parse_addr(host, &e->addr);
+	e->family = (unsigned)addr_parse(host, &e->addr);
 	if (!e->family || (bracket && e->family != 6))
 		return false;
 	return !port || parse_port(port, &e->port);

@@ -520,22 +520,12 @@ int dyn_resolve_ctl(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struc
 
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
 {
-	unsigned char b[16];
-	uint8_t family;
 	fwd_u128 a = 0;
+	uint8_t family = (uint8_t)addr_parse(addr, &a);
 
 	*removed = 0;
-	if (inet_pton(AF_INET, addr, b) == 1) {
-		family = 4;
-		for (int i = 0; i < 4; i++)
-			a = a << 8 | b[i];
-	} else if (inet_pton(AF_INET6, addr, b) == 1) {
-		family = 6;
-		for (int i = 0; i < 16; i++)
-			a = a << 8 | b[i];
-	} else {
+	if (!family)
 		return -EINVAL;
-	}
 	if (!d)
 		return 0;
 	for (uint32_t i = 0; i < d->nsets; i++)

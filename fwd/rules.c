@@ -695,8 +695,7 @@ static void u128_to_text(int family, fwd_u128 v, char *out, size_t outlen)
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, b, out, (socklen_t)outlen);
 }
 
-/* A host address without prefix; returns 4, 6 or 0. */
-static int parse_host(const char *s, fwd_u128 *a)
+int addr_parse(const char *s, fwd_u128 *a)
 {
 	unsigned char b[16];
 
@@ -726,7 +725,7 @@ static int parse_cidr(struct ld *l, const struct ynode *n, const char *s, fwd_u1
 		goto bad;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
-	fam = parse_host(host, &a);
+	fam = addr_parse(host, &a);
 	if (!fam)
 		goto bad;
 	bits = fam == 4 ? 32 : 128;
@@ -1276,7 +1275,7 @@ static bool parse_target(const char *s, struct fwd_target *t)
 		return false;
 	memcpy(host, s, hl);
 	host[hl] = '\0';
-	fam = parse_host(host, &t->addr);
+	fam = addr_parse(host, &t->addr);
 	if (!fam || (bracket && fam != 6))
 		return false;
 	if (port && (!parse_uint(port, PORT_MAX, &p) || p == 0))

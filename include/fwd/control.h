@@ -77,4 +77,8 @@ char *control_top(struct fwd_state *st);
 /* Client: send REQ (with its newline) to PATH; the answer in *OUT. 0 or -errno. */
 int control_request(const char *path, const char *req, char **out);
 
+/* Fill SA for the unix socket PATH; -ENAMETOOLONG when it does not fit. */
+struct sockaddr_un;
+int control_sockaddr(struct sockaddr_un *sa, const char *path);
+
 #endif
