@@ -168,24 +168,6 @@ static int check_new(const char *path)
 
 /* ---- the watcher's socket -------------------------------------------------- */
 
-static int watcher_connect(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd, e = control_sockaddr(&sa, path);
-
-	if (e)
-		return e;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
 /*
  * Listen on PATH for `fwd confirm`. -EBUSY when a watcher of an earlier
  * apply still answers there; a stale file (its watcher died) is replaced.
@@ -193,7 +175,7 @@ static int watcher_connect(const char *path)
 static int watcher_listen(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd = watcher_connect(path), e;
+	int fd = control_connect(path), e;
 	mode_t um;
 
 	if (fd >= 0) {
@@ -566,7 +548,7 @@ int cmd_confirm(int argc, char **argv)
 		fprintf(stderr, "fwd confirm: path too long: '%s'\n", sock);
 		return 2;
 	}
-	fd = watcher_connect(wpath);
+	fd = control_connect(wpath);
 	if (fd >= 0) {
 		send(fd, "confirm\n", 8, MSG_NOSIGNAL);
 		shutdown(fd, SHUT_WR);

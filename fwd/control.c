@@ -677,12 +677,9 @@ void control_stop(void)
 /* ---- clients ------------------------------------------------------------- */
 
 /* Send REQ to the daemon at PATH; the answer in *OUT (malloc'd). 0 or -errno. */
-static int request(const char *path, const char *req, char **out)
+int control_connect(const char *path)
 {
 	struct sockaddr_un sa;
-	struct sbuf b = { 0 };
-	char buf[4096];
-	ssize_t n;
 	int fd, e = control_sockaddr(&sa, path);
 
 	if (e)
@@ -695,6 +692,18 @@ static int request(const char *path, const char *req, char **out)
 		close(fd);
 		return e;
 	}
+	return fd;
+}
+
+static int request(const char *path, const char *req, char **out)
+{
+	struct sbuf b = { 0 };
+	char buf[4096];
+	ssize_t n;
+	int fd = control_connect(path);
+
+	if (fd < 0)
+		return fd;
 	write_all(fd, req, strlen(req));
 	shutdown(fd, SHUT_WR);
 	sb_printf(&b, "%s", "");

@@ -81,4 +81,7 @@ int control_request(const char *path, const char *req, char **out);
 struct sockaddr_un;
 int control_sockaddr(struct sockaddr_un *sa, const char *path);
 
+/* A stream socket connected to the unix socket PATH, or -errno. */
+int control_connect(const char *path);
+
 #endif
