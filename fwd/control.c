@@ -525,6 +525,7 @@ static void *control_main(void *arg)
 	struct pollfd p[2 + CONN_SLOTS];
 
 	(void)arg;
+	pthread_setname_np(pthread_self(), "fwd-ctl");
 	for (unsigned i = 0; i < CONN_SLOTS; i++)
 		cs[i].fd = -1;
 	for (;;) {

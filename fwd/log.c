@@ -802,6 +802,8 @@ static void *logger_main(void *arg)
 	const struct timespec nap = { .tv_nsec = 10 * 1000 * 1000 };
 
 	(void)arg;
+	/* Named, so that top -H and the benchmark can tell the threads apart. */
+	pthread_setname_np(pthread_self(), "fwd-log");
 	while (!atomic_load(&L.stop))
 		if (!drain())
 			nanosleep(&nap, NULL);

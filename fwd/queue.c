@@ -329,8 +329,11 @@ static void *worker_main(void *arg)
 {
 	struct fwd_worker *w = arg;
 	struct burst *b = calloc(1, sizeof(*b));
+	char name[16];
 	ssize_t len;
 
+	snprintf(name, sizeof(name), "fwd-q%u", (unsigned)w->queue);
+	pthread_setname_np(pthread_self(), name);
 	if (!b)
 		return NULL;
 	b->w = w;

@@ -414,6 +414,12 @@ gw_received() {
 		"$FWD" stats --socket "$T/fwd.sock" --json 2>/dev/null >"$T/stats.json"
 		# fwd's own CPU time (all threads, user + system), in clock ticks
 		awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$GW_PID/stat" >"$T/ticks" 2>/dev/null
+		# and its logger thread's alone (fwd names it fwd-log)
+		: >"$T/logticks"
+		for t in /proc/"$GW_PID"/task/*; do
+			[ "$(cat "$t/comm" 2>/dev/null)" = fwd-log ] &&
+				awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" >"$T/logticks" 2>/dev/null
+		done
 		sed -n 's/.*"received": *\([0-9]*\).*/\1/p' "$T/stats.json"
 		;;
 	esac
@@ -553,6 +559,10 @@ bench_udp() {
 		put "logs.$2" "$(json_num suppressed "$T/stats.json")"
 		put "logd.$2" "$(json_num '"log":{[^}]*"dropped' "$T/stats.json")"
 		put "logl.$2" "$(wc -l <"$SHM/fwd.log" 2>/dev/null)"
+		# the logger thread's share of fwd's CPU time, and its time per line
+		put "logshare.$2" "$(awk -v all="$(cat "$T/ticks")" 'all > 0 { printf "%.1f%%", 100 * $1 / all }' "$T/logticks" 2>/dev/null)"
+		put "logus.$2" "$(awk -v n="$(json_num written "$T/stats.json")" -v hz="$(getconf CLK_TCK)" \
+			'n > 0 { printf "%.2f", $1 / hz * 1e6 / n }' "$T/logticks" 2>/dev/null)"
 		;;
 	esac
 	gw_down
@@ -716,9 +726,10 @@ ratio() {
 meets() {
 	local v
 	v=${1%x}
+	v=${v%%%}
 	# a difference may come out below zero when noise exceeds it
 	isnum "${v#-}" || { echo "-"; return; }
-	echo "$v $2 $3" | awk '{ ok = $2 == ">=" ? $1 >= $3 : $1 < $3; print ok ? "yes" : "NO" }'
+	echo "$v $2 $3" | awk '{ ok = $2 == ">=" ? $1 >= $3 : $2 == "<=" ? $1 <= $3 : $1 < $3; print ok ? "yes" : "NO" }'
 }
 
 report() {
@@ -749,11 +760,11 @@ report() {
 
 	### Logging every verdict (fwd, 10 rules, 1 queue, every packet, \`log: all\`)
 
-	| log | zero-loss pps | saturation pps | zero-loss vs no log | saturation vs no log | fwd CPU us/packet | lines written | suppressed | ring full |
-	|---|---|---|---|---|---|---|---|---|
-	| none | $(zlcell fwd10) | $(cell sat.fwd10) | 1.00x | 1.00x | $(cell cpp.fwd10) | - | - | - |
-	| all, limit 10,000,000/s burst 1,000,000 | $(zlcell fwd10log) | $(cell sat.fwd10log) | $(ratio zl.fwd10log zl.fwd10) | $(ratio sat.fwd10log sat.fwd10) | $(cell cpp.fwd10log) | $(cell logw.fwd10log) | $(cell logs.fwd10log) | $(cell logd.fwd10log) |
-	| all, default limit (10/s, burst 50) | $(zlcell fwd10logdef) | $(cell sat.fwd10logdef) | $(ratio zl.fwd10logdef zl.fwd10) | $(ratio sat.fwd10logdef sat.fwd10) | $(cell cpp.fwd10logdef) | $(cell logw.fwd10logdef) | $(cell logs.fwd10logdef) | $(cell logd.fwd10logdef) |
+	| log | zero-loss pps | saturation pps | zero-loss vs no log | saturation vs no log | fwd CPU us/packet | logger thread's share of fwd's CPU | logger CPU us/line | lines written | suppressed | ring full |
+	|---|---|---|---|---|---|---|---|---|---|---|
+	| none | $(zlcell fwd10) | $(cell sat.fwd10) | 1.00x | 1.00x | $(cell cpp.fwd10) | - | - | - | - | - |
+	| all, limit 10,000,000/s burst 1,000,000 | $(zlcell fwd10log) | $(cell sat.fwd10log) | $(ratio zl.fwd10log zl.fwd10) | $(ratio sat.fwd10log sat.fwd10) | $(cell cpp.fwd10log) | $(cell logshare.fwd10log) | $(cell logus.fwd10log) | $(cell logw.fwd10log) | $(cell logs.fwd10log) | $(cell logd.fwd10log) |
+	| all, default limit (10/s, burst 50) | $(zlcell fwd10logdef) | $(cell sat.fwd10logdef) | $(ratio zl.fwd10logdef zl.fwd10) | $(ratio sat.fwd10logdef sat.fwd10) | $(cell cpp.fwd10logdef) | $(cell logshare.fwd10logdef) | $(cell logus.fwd10logdef) | $(cell logw.fwd10logdef) | $(cell logs.fwd10logdef) | $(cell logd.fwd10logdef) |
 
 	Lines go to a file in a tmpfs (daemon log sink: file), formatted key=value by fwd's
 	logger thread, which shares the gateway CPU with the worker. Counts are from \`fwd stats\`
@@ -761,7 +772,11 @@ report() {
 	us/packet: fwd's user + system time over the whole row / packets it received (system time includes
 	the forwarding the kernel does inside the verdict's sendto(), and, without
 	CONFIG_IRQ_TIME_ACCOUNTING, softirq work that ran while fwd was current); unlike the rates
-	it does not depend on how fast the generator, which shares its CPU, could offer.
+	it does not depend on how fast the generator, which shares its CPU, could offer, but it
+	moves with how often softirq work lands on fwd rather than on the idle task. The logger's
+	share and time per line are the fwd-log thread's own user + system time (its
+	/proc/PID/task entry), over the row; they are what logging adds besides the workers' push
+	into their rings.
 
 	### What each queue setting buys (bare NFQUEUE loop, one setting changed at a time)
 
@@ -820,6 +835,7 @@ report() {
 	| fwd logging every verdict / no log, zero-loss | $(ratio zl.fwd10log zl.fwd10) | >= 0.90x | $(meets "$(ratio zl.fwd10log zl.fwd10)" ">=" 0.90) |
 	| fwd logging every verdict / no log, saturation | $(ratio sat.fwd10log sat.fwd10) | >= 0.90x | $(meets "$(ratio sat.fwd10log sat.fwd10)" ">=" 0.90) |
 	| fwd CPU per packet, no log / logging every verdict | $(ratio cpp.fwd10 cpp.fwd10log) | >= 0.90x | $(meets "$(ratio cpp.fwd10 cpp.fwd10log)" ">=" 0.90) |
+	| logger thread's share of fwd's CPU, logging every verdict | $(cell logshare.fwd10log) | <= 10% | $(meets "$(cell logshare.fwd10log)" "<=" 10) |
 	EOF
 }
 
