@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -797,6 +798,14 @@ static unsigned drain(void)
 	return n;
 }
 
+/*
+ * Verdicts come first. With a queue per CPU the logger shares a CPU with a
+ * worker, so it runs at a lower priority (the nice value is per thread on
+ * Linux): the scheduler lets the worker run when both want the CPU, and a
+ * logger that falls behind fills its rings, which drop and count.
+ */
+#define LOGGER_NICE	5
+
 static void *logger_main(void *arg)
 {
 	const struct timespec nap = { .tv_nsec = 10 * 1000 * 1000 };
@@ -804,6 +813,8 @@ static void *logger_main(void *arg)
 	(void)arg;
 	/* Named, so that top -H and the benchmark can tell the threads apart. */
 	pthread_setname_np(pthread_self(), "fwd-log");
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), LOGGER_NICE))
+		log_warn("cannot lower the logger's priority: %s", strerror(errno));
 	while (!atomic_load(&L.stop))
 		if (!drain())
 			nanosleep(&nap, NULL);

@@ -17,7 +17,9 @@
 # each of the queue settings buys, measured on the bare loop (one verdict per
 # packet vs a batch per burst, headers-only vs full copy, receive buffer).
 # Rows that cannot run print SKIP with the reason.
-# E2E_ROWS="fwd10 fwd10log ..." runs only the rows with those keys (for tuning).
+# E2E_ROWS="fwd10 fwd10log ..." runs only the rows with those keys (for tuning;
+# "paired" is the paired zero-loss rounds, over those of their gateways whose
+# rows ran); E2E_PAIRED_ROUNDS sets how many rounds (default: as many as RUNS).
 # E2E_FWD_PREFIX="chrt -f 10" runs fwd under that command (e.g. a real-time priority). The table goes to stdout and
 # to BUILD_DIR/bench/e2e.md; the rulesets to BUILD_DIR/bench/e2e-*.yaml.
 set -u
@@ -972,7 +974,7 @@ main() {
 	bench_udp bare-batch-full barebf $VAR_RUNS
 	bench_udp bare-batch-rcv256k barebr $VAR_RUNS
 	# The target ratios, from rounds that measure their gateways back to back.
-	paired $RUNS bare:bare fwd-10-q1:fwd10 fwd-10000-q1:fwd10k fwd-10-logall-q1:fwd10log
+	paired "${E2E_PAIRED_ROUNDS:-$RUNS}" bare:bare fwd-10-q1:fwd10 fwd-10000-q1:fwd10k fwd-10-logall-q1:fwd10log
 	if [ "$NCPU" -gt 2 ]; then
 		bench_udp "fwd-10-q$NCPU" fwdqN
 	elif [ "$NCPU" = 2 ]; then

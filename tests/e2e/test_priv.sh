@@ -27,6 +27,15 @@ for task in /proc/$FWD_PID/task/*; do
 	sc=$(awk '$1 == "Seccomp:" { print $2 }' "$task/status")
 	[ "$eff" = $WANT ] && [ "$sc" = 2 ] || fail "thread $(basename "$task"): CapEff $eff Seccomp $sc"
 done
+# The logger yields to the workers: nice 5 for fwd-log, 0 for the rest.
+for task in /proc/$FWD_PID/task/*; do
+	name=$(cat "$task/comm")
+	nice=$(awk '{ sub(/^.*\) /, ""); print $17 }' "$task/stat")
+	case $name in
+	fwd-log) assert_eq "logger thread's nice value" 5 "$nice" ;;
+	*) assert_eq "$name thread's nice value" 0 "$nice" ;;
+	esac
+done
 
 assert_eq "forward before reload reaches port 80" "fwd-e2e tcp 80" "$(client tcp 10.10.1.1 8080)"
 
