@@ -37,7 +37,10 @@ else
 	sh tests/bench/e2e.sh "$B"
 fi
 {
-	cat "$B/bench/machine.md" "$B/bench/classify.md"
+	cat "$B/bench/machine.md"
+	echo "## Classifier (tests/bench/classify_bench.c, one core)"
+	echo
+	cat "$B/bench/classify.md"
 	echo
 	cat "$B/bench/e2e.md"
 	echo
