@@ -44,7 +44,8 @@ FWD=$B/fwd
 OUT=$B/bench/e2e.md
 NCPU=$(nproc 2>/dev/null || echo 1)
 
-# Counts chosen so the full run takes under ~10 minutes and --quick under ~2.
+# Counts chosen so the full run takes under ~15 minutes (the paired rounds ~3 of
+# them) and --quick under ~3.
 if [ $QUICK = 1 ]; then
 	RUNS=3 TRIAL_MS=300 ITERS=5 SAT_RUNS=3 CONN_MS=1000 BULK_S=2 PING_MS=1000 VAR_RUNS=1
 else
