@@ -800,11 +800,28 @@ static unsigned drain(void)
 
 /*
  * Verdicts come first. With a queue per CPU the logger shares a CPU with a
- * worker, so it runs at a lower priority (the nice value is per thread on
- * Linux): the scheduler lets the worker run when both want the CPU, and a
- * logger that falls behind fills its rings, which drop and count.
+ * worker, so it runs LOGGER_NICER nice levels below the process (the nice
+ * value is per thread on Linux): the scheduler lets the worker run when both
+ * want the CPU, and a logger that falls behind fills its rings, which drop
+ * and count.
  */
-#define LOGGER_NICE	5
+#define LOGGER_NICER	5
+
+static void lower_priority(void)
+{
+	id_t tid = (id_t)gettid();
+	int nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, tid);
+	if (errno) {
+		log_warn("cannot read the logger's priority: %s", strerror(errno));
+		return;
+	}
+	nice = nice + LOGGER_NICER > 19 ? 19 : nice + LOGGER_NICER;
+	if (setpriority(PRIO_PROCESS, tid, nice))
+		log_warn("cannot lower the logger's priority: %s", strerror(errno));
+}
 
 static void *logger_main(void *arg)
 {
@@ -813,8 +830,7 @@ static void *logger_main(void *arg)
 	(void)arg;
 	/* Named, so that top -H and the benchmark can tell the threads apart. */
 	pthread_setname_np(pthread_self(), "fwd-log");
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), LOGGER_NICE))
-		log_warn("cannot lower the logger's priority: %s", strerror(errno));
+	lower_priority();
 	while (!atomic_load(&L.stop))
 		if (!drain())
 			nanosleep(&nap, NULL);

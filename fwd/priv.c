@@ -29,7 +29,7 @@ static const char *const allowed[] = {
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "tgkill", "tkill",
 	"clone", "clone3", "exit", "exit_group", "set_tid_address", "gettid", "getpid",
 	"getppid", "prlimit64", "arch_prctl", "uname", "sysinfo", "getuid", "geteuid",
-	"setpriority",	/* the logger lowers its own; raising needs CAP_SYS_NICE */
+	"getpriority", "setpriority",	/* the logger lowers its own; raising needs CAP_SYS_NICE */
 	"getgid", "getegid", "getresuid", "getresgid", "getgroups", "capget", "prctl",
 	/* files */
 	"read", "write", "readv", "writev", "pread64", "pwrite64", "open", "openat",
