@@ -403,6 +403,11 @@ gw_down() {
 	gw_reset
 }
 
+# cpu_ticks /proc/PID[/task/TID]: its user and system time, in clock ticks.
+cpu_ticks() {
+	awk '{ sub(/^.*\) /, ""); print $12, $13 }' "$1/stat" 2>/dev/null
+}
+
 # Packets the queue reader saw since it started, or "" for the kernel.
 gw_received() {
 	case $GW in
@@ -416,12 +421,11 @@ gw_received() {
 	fwd-*)
 		"$FWD" stats --socket "$T/fwd.sock" --json 2>/dev/null >"$T/stats.json"
 		# fwd's own CPU time (all threads, user + system), in clock ticks
-		awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$GW_PID/stat" >"$T/ticks" 2>/dev/null
-		# and its logger thread's alone (fwd names it fwd-log)
+		cpu_ticks "/proc/$GW_PID" | awk '{ print $1 + $2 }' >"$T/ticks"
+		# and its logger thread's alone (fwd names it fwd-log), user and system
 		: >"$T/logticks"
 		for t in /proc/"$GW_PID"/task/*; do
-			[ "$(cat "$t/comm" 2>/dev/null)" = fwd-log ] &&
-				awk '{ sub(/^.*\) /, ""); print $12, $13 }' "$t/stat" >"$T/logticks" 2>/dev/null
+			[ "$(cat "$t/comm" 2>/dev/null)" = fwd-log ] && cpu_ticks "$t" >"$T/logticks"
 		done
 		sed -n 's/.*"received": *\([0-9]*\).*/\1/p' "$T/stats.json"
 		;;
@@ -629,22 +633,22 @@ paired() {
 	put pairedn "$rounds"
 }
 
-# per_round FILE A B: each paired round's value of A / B, one a line.
+# per_round A B: each paired round's zero-loss rate of A / B, one a line.
 per_round() {
-	awk -v a="$2" -v b="$3" '$2 == a { x[$1] = $3 } $2 == b { y[$1] = $3 }
-		END { for (r in x) if ((r in y) && y[r] > 0) print x[r] / y[r] }' "$1" 2>/dev/null
+	awk -v a="$1" -v b="$2" '$2 == a { x[$1] = $3 } $2 == b { y[$1] = $3 }
+		END { for (r in x) if ((r in y) && y[r] > 0) print x[r] / y[r] }' "$T/paired" 2>/dev/null
 }
 
 # pratio A B: the median over the paired rounds of A's zero-loss rate / B's.
 pratio() {
 	local v
-	v=$(per_round "$T/paired" "$1" "$2" | median)
+	v=$(per_round "$1" "$2" | median)
 	if [ -n "$v" ]; then echo "$v" | awk '{ printf "%.2fx", $1 }'; else echo "n/a"; fi
 }
 
 # prange A B: the lowest and highest of those per-round ratios.
 prange() {
-	per_round "$T/paired" "$1" "$2" | sort -n |
+	per_round "$1" "$2" | sort -n |
 		awk 'NR == 1 { lo = $1 } { hi = $1 } END { if (NR) printf "%.2f-%.2f", lo, hi; else print "-" }'
 }
 
