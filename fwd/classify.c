@@ -66,8 +66,22 @@
  * class numbers: a value leads to its class's words in one dependent load
  * instead of two (number -> descriptor -> pool), which at 10,000 rules are
  * both cache misses. With one word the records carry no home bits and the
- * lookup ANDs each field's word as it finds the class. classify() reads
- * only the table: no allocation, lock or syscall.
+ * lookup ANDs each field's word as it finds the class.
+ *
+ * Most packets do not take that path at all. The candidates are what it
+ * costs (at 10,000 rules three times the one-word AND: a home list to walk,
+ * every other field probed per candidate word, an exit that depends on the
+ * data), and a port is seldom named by many rules. So compile.c also gives
+ * each dport class of at most 64 rules (fwd/subtable.c) a record holding
+ * those rules as a table of their own: a word per value of every other
+ * field, found in short lists of the class's own intervals, searched in the
+ * same number of steps for every packet. The lookup reads the port's
+ * record and ANDs one word per field, as for a table of 64 rules, at any
+ * table size. A port that more than 64 rules accept takes the candidate
+ * path; so does every packet of a table without per-port tables (no rule
+ * names dport, or the records would be too large), or, up to 64 rules, the
+ * one-word AND. classify() reads only the table: no allocation, lock or
+ * syscall.
  */
 #include "fwd/table.h"
 
@@ -285,6 +299,56 @@ static __attribute__((noinline)) int classify_words(const struct fwd_ruleset *rs
 }
 
 /*
+ * Word of list F of a per-port record REC (table.h: sub) for value A. The
+ * list's length is the same in every record, so the search's trip count is
+ * the table's, not the packet's.
+ */
+static inline uint64_t sub_word(const struct fwd_ruleset *rs, const uint8_t *rec, int f,
+				fwd_u128 a)
+{
+	const uint64_t *w = (const uint64_t *)(rec + rs->sub_woff[f]);
+	uint32_t n = rs->sub_half[f] ? 2 * rs->sub_half[f] : 1;
+
+	if (f == FWD_SUB_SRC6 || f == FWD_SUB_DST6) {
+		const fwd_u128 *s0 = (const fwd_u128 *)(rec + rs->sub_off[f]), *s = s0;
+
+		LAST_AT_OR_BELOW(s, n, a);
+		return w[s - s0];
+	}
+	const uint32_t *s0 = (const uint32_t *)(rec + rs->sub_off[f]), *s = s0;
+
+	LAST_AT_OR_BELOW(s, n, (uint32_t)a);
+	return w[s - s0];
+}
+
+/* A table with per-port tables (fwd/subtable.c): the packet's port's, ANDed. */
+static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k)
+{
+	uint32_t d = rs->sub_dcls[port_index(k->dport)], used = rs->used;
+	const uint8_t *rec;
+	uint64_t x;
+
+	if (d & FWD_SUB_BIG)
+		return classify_words(rs, k);
+	rec = rs->sub + (size_t)d * rs->sub_size;
+	x = *(const uint64_t *)rec;	/* the record's rules */
+
+	if (used & FWD_F_SRC)
+		x &= sub_word(rs, rec, k->family == 4 ? FWD_SUB_SRC4 : FWD_SUB_SRC6, k->src);
+	if (used & FWD_F_DST)
+		x &= sub_word(rs, rec, k->family == 4 ? FWD_SUB_DST4 : FWD_SUB_DST6, k->dst);
+	if (used & FWD_F_SPORT)
+		x &= sub_word(rs, rec, FWD_SUB_SPORT, port_index(k->sport));
+	if (used & FWD_F_PROTO)
+		x &= ((const uint64_t *)(rec + rs->sub_off[FWD_SUB_PROTO]))[rs->sub_pcls[k->proto]];
+	if (used & FWD_F_IN)
+		x &= ((const uint64_t *)(rec + rs->sub_off[FWD_SUB_IN]))[iface_class(rs, k)];
+	if (!x)
+		return -1;
+	return (int)((const uint32_t *)(rec + rs->sub_off[FWD_SUB_RULES]))[__builtin_ctzll(x)];
+}
+
+/*
  * Up to 64 rules every class is stored whole: the answer is one AND. That
  * path is kept apart from classify_words() so that it does not pay for the
  * other's stack frame and saved registers.
@@ -295,6 +359,8 @@ int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 
 	if (!rs->nrules)
 		return -1;
+	if (rs->sub)
+		return classify_sub(rs, k);
 	if (rs->words != 1)
 		return classify_words(rs, k);
 	lookup_fill(&l, rs, k, true);

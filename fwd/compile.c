@@ -8,8 +8,10 @@
  * rule's bit on where it starts and off past its end, so the cost is the
  * number of ranges plus the number of elementary intervals times the vector
  * length, not rules times intervals. Identical vectors are interned into one
- * class. sparsify() then recodes every field's classes as exceptions to a
- * shared base plus per-class home bits, and frees the dense vectors.
+ * class. subtable_build() (fwd/subtable.c) makes the per-port tables from
+ * those dense vectors and the rules' ranges; sparsify() then recodes every
+ * field's classes as exceptions to a shared base plus per-class home bits,
+ * and frees the dense vectors.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -869,6 +871,8 @@ struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
 	if (!err)
 		err = build_pin(rs);
 	if (!err)
+		err = subtable_build(rs, c);
+	if (!err)
 		err = sparsify(rs);
 	if (err) {
 		ruleset_free(rs);
@@ -890,6 +894,8 @@ void ruleset_free(struct fwd_ruleset *rs)
 	}
 	free(rs->any);
 	free(rs->pin_cls);
+	free(rs->sub);
+	free(rs->sub_dcls);
 	free(rs->info);
 	free(rs->sport_cls);
 	free(rs->dport_cls);

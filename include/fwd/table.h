@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * table.h - layout of the compiled rule table, shared by its builder
- * (fwd/compile.c) and its readers (fwd/classify.c). Private to those two
- * files: everyone else uses include/fwd/ruleset.h. The design is described at
- * the top of fwd/classify.c.
+ * (fwd/compile.c, fwd/subtable.c) and its readers (fwd/classify.c). Private
+ * to those files and the tests that look inside a table: everyone else uses
+ * include/fwd/ruleset.h. The design is described at the top of
+ * fwd/classify.c.
  */
 #ifndef FWD_TABLE_H
 #define FWD_TABLE_H
@@ -60,6 +61,20 @@ struct fwd_ifrep {
 	uint32_t cls;
 };
 
+#define FWD_SUB_BIG	0x80000000u
+
+/* The parts of a sub-table record (struct fwd_ruleset: sub); the first five are lists. */
+enum {
+	FWD_SUB_SRC4,
+	FWD_SUB_SRC6,
+	FWD_SUB_DST4,
+	FWD_SUB_DST6,
+	FWD_SUB_SPORT,
+	FWD_SUB_PROTO,
+	FWD_SUB_IN,
+	FWD_SUB_RULES,
+};
+
 enum {
 	FWD_FLD_PROTO,
 	FWD_FLD_SPORT,
@@ -95,6 +110,32 @@ struct fwd_ruleset {
 	 * or NULL when proto and in are looked up apart.
 	 */
 	uint32_t *pin_cls;
+	/*
+	 * Per-port tables (fwd/subtable.c), or sub NULL. sub_dcls maps a port
+	 * to its dport class D, with FWD_SUB_BIG set when more than 64 rules
+	 * accept D and it has no record. Record D is sub_size bytes at
+	 * sub + D * sub_size, 16-aligned. Bit i of every word in it stands for
+	 * the i-th of the rules that accept D's ports:
+	 *   at 0                   a word with a bit for each of D's rules
+	 *   sub_off[FWD_SUB_RULES] their numbers, ascending (uint32_t)
+	 *   sub_off[F], F a list   for each of src4, src6, dst4, dst6, sport the
+	 *                          table uses: 2 * sub_half[F] (or 1) ascending
+	 *                          interval starts (uint32_t; fwd_u128 for v6),
+	 *                          past D's last interval padded with starts that
+	 *                          compare above any value but the largest
+	 *   sub_woff[F]            the words of those intervals (the padding
+	 *                          repeats the last)
+	 *   sub_off[FWD_SUB_PROTO] a word per proto class (sub_pcls: proto ->
+	 *                          class), when rules name proto
+	 *   sub_off[FWD_SUB_IN]    a word per interface class, when rules name in
+	 */
+	uint8_t *sub;
+	uint32_t sub_size;
+	uint32_t *sub_dcls;
+	uint32_t sub_half[5];
+	uint32_t sub_off[8];
+	uint32_t sub_woff[5];
+	uint8_t sub_pcls[256];
 	struct fwd_bvset f[FWD_NFLD];
 	uint32_t nany;
 	struct fwd_xent *any;	/* nonzero words of the rules with no home field */
@@ -109,5 +150,11 @@ bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, ui
 
 /* Word W of class CLS's vector in field FLD. Off the packet path. */
 uint64_t ruleset_class_word(const struct fwd_ruleset *rs, int fld, uint32_t cls, uint32_t w);
+
+/*
+ * Build the per-port tables (fwd/subtable.c) of RS, compiled from C up to
+ * sparsify(); leaves rs->sub NULL where they do not apply. 0 or -errno.
+ */
+int subtable_build(struct fwd_ruleset *rs, const struct fwd_config *c);
 
 #endif

@@ -14,7 +14,7 @@ JOBS=${FUZZ_JOBS:-1}
 mkdir -p "$OUT"
 # The packet-path and config stages only: no daemon, no kernel hooks, no main.
 CORE=""
-for f in diag rules compile classify explain packet; do
+for f in diag rules compile subtable classify explain packet; do
 	[ -f "fwd/$f.c" ] && CORE="$CORE fwd/$f.c"
 done
 # The daemon's library (fuzz_control runs the real control thread).

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "fwd/ruleset.h"
+#include "fwd/table.h"	/* whether a table has per-port tables */
 #include "oracle.h"
 
 #define MAXE 4		/* elements per list */
@@ -104,14 +105,26 @@ static fwd_u128 v6_base(int i)
 	return (fwd_u128)hi[i % 4] << 64 | (uint64_t)(i / 4);
 }
 
+/*
+ * Port-heavy rulesets (test_port_rulesets): nearly every rule names a dport
+ * of its own, as a gateway's rules mostly do, so that few rules share a
+ * port and the compiler builds its per-port tables (fwd/subtable.c).
+ */
+static bool port_heavy;
+
 static void gen_port(struct pelem *e)
 {
 	uint32_t a = port_pool[below(10)], b;
 
 	e->set = -1;
-	e->neg = below(6) == 0;
-	a = below(3) ? a : below(65536);
-	b = below(3) ? a : a + below(2000);
+	e->neg = below(port_heavy ? 400 : 6) == 0;
+	if (port_heavy) {
+		a = below(8) ? 1 + below(65535) : a;
+		b = a + below(4);
+	} else {
+		a = below(3) ? a : below(65536);
+		b = below(3) ? a : a + below(2000);
+	}
 	e->lo = a;
 	e->hi = b > 65535 ? 65535 : b;
 }
@@ -162,9 +175,9 @@ static void gen_sets(struct gen *g)
 	}
 }
 
-static int gen_ports(struct pelem *e)
+static int gen_ports(struct pelem *e, bool need)
 {
-	int n = below(2) ? 0 : 1 + (int)below(MAXE);
+	int n = below(2) && !need ? 0 : 1 + (int)below(MAXE);
 
 	for (int k = 0; k < n; k++) {
 		gen_port(&e[k]);
@@ -208,8 +221,8 @@ static void gen_rule(struct grule *r, bool forward)
 	}
 	r->nsrc = gen_addrs(r->src);
 	r->ndst = below(2) ? gen_addrs(r->dst) : 0;
-	r->nsport = below(4) ? 0 : gen_ports(r->sport);
-	r->ndport = gen_ports(r->dport);
+	r->nsport = below(4) ? 0 : gen_ports(r->sport, false);
+	r->ndport = gen_ports(r->dport, port_heavy && below(50));
 	if ((r->nsport || r->ndport) && r->nproto) {	/* ports need tcp or udp */
 		r->proto[0] = (int)below(2);
 		r->proto_neg[0] = false;
@@ -535,7 +548,7 @@ static const char *gen_packet(const struct gen *g, int ri, struct fwd_key *k, ch
 
 static uint64_t seed;
 static const char *cur_yaml;	/* printed with a mismatch when small */
-static unsigned long packets, hits, shadows;
+static unsigned long packets, hits, shadows, subs, bigs;
 
 static void print_key(const struct fwd_key *k, const char *ifname)
 {
@@ -638,6 +651,12 @@ static void one_round(int nrules, int npackets)
 		check_packet(&g, c, rs, &k, ifname);
 	}
 	check_shadows(&g, c);
+	subs += rs->sub != NULL;
+	for (uint32_t p = 0; rs->sub && p < FWD_NPORTS; p++)
+		if (rs->sub_dcls[p] & FWD_SUB_BIG) {
+			bigs++;	/* and some ports keep the candidate path */
+			break;
+		}
 	ruleset_free(rs);
 	config_free(c);
 	diags_free(&d);
@@ -660,10 +679,30 @@ static void test_random_rulesets(void **state)
 	assert_true(hits * 4 > packets);	/* the packets must exercise the rules */
 }
 
+/* The per-port tables against the oracle: they must be built, and agree. */
+static void test_port_rulesets(void **state)
+{
+	const int rounds = 60;
+
+	(void)state;
+	port_heavy = true;
+	packets = hits = subs = bigs = 0;
+	for (int round = 0; round < rounds; round++)
+		one_round(65 + (int)below(936), 2000);
+	port_heavy = false;
+	printf("test_diff: port-heavy: %lu packets, %lu matched a rule, %lu of %d tables per-port, "
+	       "%lu with ports of more than 64 rules\n", packets, hits, subs, rounds, bigs);
+	assert_true(subs * 4 >= (unsigned long)rounds * 3);
+	assert_true(bigs * 4 >= (unsigned long)rounds);
+	assert_true(bigs * 4 <= (unsigned long)rounds * 3);
+	assert_true(hits * 4 > packets);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_rulesets),
+		cmocka_unit_test(test_port_rulesets),
 	};
 	const char *env = getenv("FWD_SEED");
 

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: MIT
+/*
+ * subtable.c - the per-port tables of a compiled rule table (table.h: sub),
+ * built by compile.c on its way (start-up, reload, `fwd check`), read by
+ * classify_sub() in classify.c.
+ *
+ * A port is seldom named by many rules. So each dport class (the ports the
+ * same rules accept) that at most 64 rules accept -- those naming one of
+ * its ports and those naming no dport -- gets those rules as a table of
+ * their own: for every other field a word per value, bit i for the class's
+ * i-th rule, and the lookup is one word per field, ANDed, as a table of up
+ * to 64 rules is. A field's values are cut into the intervals of the class's
+ * own few rules only, so its list is short; every class's list of a field is
+ * padded to one power-of-two length, so that every search takes the same
+ * steps. A class of more than 64 rules (a port many rules name) has no
+ * record and keeps the candidate path, and so does every class when the
+ * records would take more than SUB_MAX_BYTES, or building them would sweep
+ * more than SUB_MAX_EVENTS range ends.
+ *
+ * The lists come from the rules' own ranges, one sweep per class and field;
+ * the proto and interface words from those fields' dense class vectors, so
+ * this runs before sparsify() frees them, while the value tables still hold
+ * class numbers.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/table.h"
+
+#define SUB_MAX_BYTES	(32u << 20)	/* all records */
+#define SUB_MAX_EVENTS	(1u << 24)	/* range ends swept, all classes and fields */
+
+struct sub_ev {
+	fwd_u128 at;
+	int delta;		/* +1 where a range starts, -1 past its end */
+	uint32_t i;		/* the rule's place in its class */
+};
+
+struct sub_ctx {
+	const struct fwd_config *c;
+	uint32_t rules[64], k;		/* the class's rules */
+	struct sub_ev *ev;		/* scratch */
+	size_t evcap;
+	fwd_u128 *at;			/* one list: starts */
+	uint64_t *w;			/*            and words */
+	size_t cap;
+	size_t swept;			/* range ends so far */
+};
+
+static const struct {
+	uint32_t bit;
+	bool v6, dst, port;
+	fwd_u128 max;
+} sub_list_f[5] = {
+	[FWD_SUB_SRC4] = { FWD_F_SRC, false, false, false, 0xffffffffu },
+	[FWD_SUB_SRC6] = { FWD_F_SRC, true, false, false, ~(fwd_u128)0 },
+	[FWD_SUB_DST4] = { FWD_F_DST, false, true, false, 0xffffffffu },
+	[FWD_SUB_DST6] = { FWD_F_DST, true, true, false, ~(fwd_u128)0 },
+	[FWD_SUB_SPORT] = { FWD_F_SPORT, false, false, true, FWD_NOPORT },
+};
+
+static int sub_ev_cmp(const void *a, const void *b)
+{
+	const struct sub_ev *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+static int sub_ev_add(struct sub_ctx *x, size_t *n, fwd_u128 at, int delta, uint32_t i)
+{
+	if (*n == x->evcap) {
+		size_t cap = x->evcap ? 2 * x->evcap : 256;
+		struct sub_ev *ev = realloc(x->ev, cap * sizeof(*ev));
+
+		if (!ev)
+			return -ENOMEM;
+		x->ev = ev;
+		x->evcap = cap;
+	}
+	x->ev[(*n)++] = (struct sub_ev){ at, delta, i };
+	return 0;
+}
+
+/* Rule I's ranges in list field F as events; ALWAYS gets its bit if it names no F. */
+static int sub_rule_events(struct sub_ctx *x, int f, uint32_t i, size_t *n, uint64_t *always)
+{
+	const struct fwd_rule *ru = &x->c->rules[x->rules[i]];
+	const struct fwd_addrset *as = sub_list_f[f].dst ? &ru->dst : &ru->src;
+	fwd_u128 max = sub_list_f[f].max;
+	uint32_t nr = sub_list_f[f].port ? ru->sport.n : sub_list_f[f].v6 ? as->n6 : as->n4;
+	int err = 0;
+
+	if (!(ru->present & sub_list_f[f].bit)) {
+		*always |= 1ull << i;
+		return 0;
+	}
+	for (uint32_t r = 0; r < nr && !err; r++) {
+		fwd_u128 lo = sub_list_f[f].port ? ru->sport.r[r].lo : sub_list_f[f].v6 ? as->v6[r].lo : as->v4[r].lo;
+		fwd_u128 hi = sub_list_f[f].port ? ru->sport.r[r].hi : sub_list_f[f].v6 ? as->v6[r].hi : as->v4[r].hi;
+
+		err = sub_ev_add(x, n, lo, +1, i);
+		if (!err && hi < max)
+			err = sub_ev_add(x, n, hi + 1, -1, i);
+	}
+	return err;
+}
+
+/* The class's intervals of list field F into x->at / x->w; their count, or < 0. */
+static long sub_list(struct sub_ctx *x, int f)
+{
+	uint64_t always = 0, word;
+	int cnt[64] = { 0 };
+	size_t n = 0, m = 0;
+	int err = 0;
+
+	for (uint32_t i = 0; i < x->k && !err; i++)
+		err = sub_rule_events(x, f, i, &n, &always);
+	if (err)
+		return err;
+	x->swept += n;
+	if (x->swept > SUB_MAX_EVENTS)
+		return -E2BIG;
+	if (n)
+		qsort(x->ev, n, sizeof(*x->ev), sub_ev_cmp);
+	if (x->cap < n + 1) {
+		fwd_u128 *at = realloc(x->at, (n + 1) * sizeof(*at));
+		uint64_t *w = at ? realloc(x->w, (n + 1) * sizeof(*w)) : NULL;
+
+		if (at)
+			x->at = at;
+		if (!w)
+			return -ENOMEM;
+		x->w = w;
+		x->cap = n + 1;
+	}
+	for (size_t e = 0;;) {
+		fwd_u128 at = m ? x->ev[e].at : 0;
+
+		for (; e < n && x->ev[e].at == at; e++)
+			cnt[x->ev[e].i] += x->ev[e].delta;
+		word = always;
+		for (uint32_t i = 0; i < x->k; i++)
+			word |= (uint64_t)(cnt[i] > 0) << i;
+		if (!m || x->w[m - 1] != word) {
+			x->at[m] = at;
+			x->w[m++] = word;
+		}
+		if (e == n)
+			break;
+	}
+	return (long)m;
+}
+
+/* Class D's rules: the bits of its dport vector; false when more than 64. */
+static bool sub_rules(const struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t d)
+{
+	const uint64_t *v = rs->f[FWD_FLD_DPORT].bits + (size_t)d * rs->words;
+
+	x->k = 0;
+	for (uint32_t w = 0; w < rs->words; w++)
+		for (uint64_t m = v[w]; m; m &= m - 1) {
+			if (x->k == 64)
+				return false;
+			x->rules[x->k++] = w * 64 + (uint32_t)__builtin_ctzll(m);
+		}
+	return true;
+}
+
+static bool sub_uses(const struct fwd_ruleset *rs, int f)
+{
+	return rs->used & sub_list_f[f].bit;
+}
+
+static uint32_t pow2_at_least(uint64_t n)
+{
+	uint32_t p = 1;
+
+	while (p < n)
+		p *= 2;
+	return p;
+}
+
+/* Entries of list field F in every record: the longest class's, padded to a power of two. */
+static size_t sub_len(const struct fwd_ruleset *rs, int f)
+{
+	if (!sub_uses(rs, f))
+		return 0;
+	return rs->sub_half[f] ? 2 * (size_t)rs->sub_half[f] : 1;
+}
+
+/* The most rules of a class (*KMAX) and each field's longest list, as sub_half. */
+static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax)
+{
+	uint64_t most[5] = { 0 };
+
+	*kmax = 1;
+	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
+		if (!sub_rules(rs, x, d))
+			continue;	/* a big class: the candidate path's */
+		*kmax = x->k > *kmax ? x->k : *kmax;
+		for (int f = 0; f < 5; f++) {
+			long m = sub_uses(rs, f) ? sub_list(x, f) : 0;
+
+			if (m < 0)
+				return (int)m;
+			most[f] = (uint64_t)m > most[f] ? (uint64_t)m : most[f];
+		}
+	}
+	for (int f = 0; f < 5; f++)
+		rs->sub_half[f] = pow2_at_least(most[f]) / 2;
+	return 0;
+}
+
+static size_t align_to(size_t n, size_t a)
+{
+	return (n + a - 1) & ~(a - 1);
+}
+
+/* Where each part of a record goes (table.h), and the record's size. */
+static int sub_layout(struct fwd_ruleset *rs, uint32_t kmax)
+{
+	size_t off = align_to(sizeof(uint64_t) + kmax * sizeof(uint32_t), 16);
+
+	rs->sub_off[FWD_SUB_RULES] = sizeof(uint64_t);
+	for (int f = 0; f < 5; f++) {
+		size_t len = sub_len(rs, f);
+
+		rs->sub_off[f] = (uint32_t)off;
+		off = align_to(off + len * (sub_list_f[f].v6 ? sizeof(fwd_u128) : sizeof(uint32_t)), 16);
+		rs->sub_woff[f] = (uint32_t)off;
+		off = align_to(off + len * sizeof(uint64_t), 16);
+	}
+	rs->sub_off[FWD_SUB_PROTO] = (uint32_t)off;
+	off += (rs->used & FWD_F_PROTO ? rs->f[FWD_FLD_PROTO].ncls : 0) * sizeof(uint64_t);
+	rs->sub_off[FWD_SUB_IN] = (uint32_t)off;
+	off += (rs->used & FWD_F_IN ? rs->f[FWD_FLD_IN].ncls : 0) * sizeof(uint64_t);
+	off = align_to(off, 16);
+	if ((uint64_t)off * rs->f[FWD_FLD_DPORT].ncls > SUB_MAX_BYTES)
+		return -E2BIG;
+	rs->sub_size = (uint32_t)off;
+	return 0;
+}
+
+/* Class D's rules' words of a small field: bit i of word C is rule i's bit in class C. */
+static void sub_small(const struct fwd_ruleset *rs, const struct sub_ctx *x, int fld, uint64_t *out)
+{
+	const struct fwd_bvset *bs = &rs->f[fld];
+
+	for (uint32_t c = 0; c < bs->ncls; c++) {
+		const uint64_t *v = bs->bits + (size_t)c * rs->words;
+
+		out[c] = 0;
+		for (uint32_t i = 0; i < x->k; i++)
+			out[c] |= (v[x->rules[i] / 64] >> (x->rules[i] % 64) & 1) << i;
+	}
+}
+
+/* List F of the class in x (sub_list() just ran) into record REC, padded. */
+static void sub_put_list(const struct fwd_ruleset *rs, const struct sub_ctx *x, int f, size_t m,
+			 uint8_t *rec)
+{
+	size_t len = sub_len(rs, f);
+	uint64_t *w = (uint64_t *)(rec + rs->sub_woff[f]);
+
+	for (size_t e = 0; e < len; e++) {
+		fwd_u128 at = e < m ? x->at[e] : sub_list_f[f].max;
+
+		if (sub_list_f[f].v6)
+			((fwd_u128 *)(rec + rs->sub_off[f]))[e] = at;
+		else
+			((uint32_t *)(rec + rs->sub_off[f]))[e] = (uint32_t)at;
+		w[e] = x->w[e < m ? e : m - 1];
+	}
+}
+
+static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, bool *big)
+{
+	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
+		uint8_t *rec = rs->sub + (size_t)d * rs->sub_size;
+
+		if (!sub_rules(rs, x, d)) {
+			big[d] = true;
+			continue;
+		}
+		*(uint64_t *)rec = x->k == 64 ? ~0ull : (1ull << x->k) - 1;
+		memcpy(rec + rs->sub_off[FWD_SUB_RULES], x->rules, x->k * sizeof(uint32_t));
+		for (int f = 0; f < 5; f++) {
+			long m = sub_uses(rs, f) ? sub_list(x, f) : 0;
+
+			if (m < 0)
+				return (int)m;
+			if (m)
+				sub_put_list(rs, x, f, (size_t)m, rec);
+		}
+		if (rs->used & FWD_F_PROTO)
+			sub_small(rs, x, FWD_FLD_PROTO, (uint64_t *)(rec + rs->sub_off[FWD_SUB_PROTO]));
+		if (rs->used & FWD_F_IN)
+			sub_small(rs, x, FWD_FLD_IN, (uint64_t *)(rec + rs->sub_off[FWD_SUB_IN]));
+	}
+	return 0;
+}
+
+/* Build rs->sub, or leave it NULL (no dport, or too large: see the top). */
+int subtable_build(struct fwd_ruleset *rs, const struct fwd_config *c)
+{
+	uint32_t ncls = rs->f[FWD_FLD_DPORT].ncls, kmax;
+	struct sub_ctx x = { .c = c };
+	bool *big;
+	int err;
+
+	if (!(rs->used & FWD_F_DPORT))
+		return 0;
+	big = calloc(ncls, sizeof(*big));
+	if (!big)
+		return -ENOMEM;
+	err = sub_measure(rs, &x, &kmax);
+	if (!err)
+		err = sub_layout(rs, kmax);
+	if (!err) {
+		rs->sub = aligned_alloc(16, (size_t)rs->sub_size * ncls);
+		rs->sub_dcls = malloc(FWD_NPORTS * sizeof(*rs->sub_dcls));
+		err = rs->sub && rs->sub_dcls ? 0 : -ENOMEM;
+	}
+	if (!err) {
+		memset(rs->sub, 0, (size_t)rs->sub_size * ncls);
+		x.swept = 0;
+		err = sub_fill(rs, &x, big);
+	}
+	if (!err) {
+		for (uint32_t p = 0; p < FWD_NPORTS; p++)
+			rs->sub_dcls[p] = rs->dport_cls[p] | (big[rs->dport_cls[p]] ? FWD_SUB_BIG : 0);
+		for (int p = 0; p < 256; p++)
+			rs->sub_pcls[p] = (uint8_t)rs->proto_cls[p];
+		rs->mem += (size_t)rs->sub_size * ncls + FWD_NPORTS * sizeof(*rs->sub_dcls);
+	}
+	free(x.ev);
+	free(x.at);
+	free(x.w);
+	free(big);
+	if (err) {
+		free(rs->sub);
+		free(rs->sub_dcls);
+		rs->sub = NULL;
+		rs->sub_dcls = NULL;
+	}
+	return err == -E2BIG ? 0 : err;
+}
+
