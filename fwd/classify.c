@@ -83,6 +83,8 @@
  * one-word AND. classify() reads only the table: no allocation, lock or
  * syscall.
  */
+#include <string.h>
+
 #include "fwd/table.h"
 
 /* A list of candidate words: a class's home bits, or the homeless rules. */
@@ -303,22 +305,31 @@ static __attribute__((noinline)) int classify_words(const struct fwd_ruleset *rs
  * list's length is the same in every record, so the search's trip count is
  * the table's, not the packet's.
  */
+/* Word I of the word array at P: sub_wbytes wide, read as 8 bytes and masked. */
+static inline uint64_t sub_load(const struct fwd_ruleset *rs, const uint8_t *p, size_t i)
+{
+	uint64_t w;
+
+	memcpy(&w, p + i * rs->sub_wbytes, sizeof(w));
+	return w & rs->sub_wmask;
+}
+
 static inline uint64_t sub_word(const struct fwd_ruleset *rs, const uint8_t *rec, int f,
 				fwd_u128 a)
 {
-	const uint64_t *w = (const uint64_t *)(rec + rs->sub_woff[f]);
+	const uint8_t *w = rec + rs->sub_woff[f];
 	uint32_t n = rs->sub_half[f] ? 2 * rs->sub_half[f] : 1;
 
 	if (f == FWD_SUB_SRC6 || f == FWD_SUB_DST6) {
 		const fwd_u128 *s0 = (const fwd_u128 *)(rec + rs->sub_off[f]), *s = s0;
 
 		LAST_AT_OR_BELOW(s, n, a);
-		return w[s - s0];
+		return sub_load(rs, w, (size_t)(s - s0));
 	}
 	const uint32_t *s0 = (const uint32_t *)(rec + rs->sub_off[f]), *s = s0;
 
 	LAST_AT_OR_BELOW(s, n, (uint32_t)a);
-	return w[s - s0];
+	return sub_load(rs, w, (size_t)(s - s0));
 }
 
 /* A table with per-port tables (fwd/subtable.c): the packet's port's, ANDed. */
@@ -331,7 +342,7 @@ static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k)
 	if (d & FWD_SUB_BIG)
 		return classify_words(rs, k);
 	rec = rs->sub + (size_t)d * rs->sub_size;
-	x = *(const uint64_t *)rec;	/* the record's rules */
+	x = sub_load(rs, rec, 0);	/* the record's rules */
 
 	if (used & FWD_F_SRC)
 		x &= sub_word(rs, rec, k->family == 4 ? FWD_SUB_SRC4 : FWD_SUB_SRC6, k->src);
@@ -340,9 +351,9 @@ static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k)
 	if (used & FWD_F_SPORT)
 		x &= sub_word(rs, rec, FWD_SUB_SPORT, port_index(k->sport));
 	if (used & FWD_F_PROTO)
-		x &= ((const uint64_t *)(rec + rs->sub_off[FWD_SUB_PROTO]))[rs->sub_pcls[k->proto]];
+		x &= sub_load(rs, rec + rs->sub_off[FWD_SUB_PROTO], rs->sub_pcls[k->proto]);
 	if (used & FWD_F_IN)
-		x &= ((const uint64_t *)(rec + rs->sub_off[FWD_SUB_IN]))[iface_class(rs, k)];
+		x &= sub_load(rs, rec + rs->sub_off[FWD_SUB_IN], iface_class(rs, k));
 	if (!x)
 		return -1;
 	return (int)((const uint32_t *)(rec + rs->sub_off[FWD_SUB_RULES]))[__builtin_ctzll(x)];

@@ -11,11 +11,14 @@
  * i-th rule, and the lookup is one word per field, ANDed, as a table of up
  * to 64 rules is. A field's values are cut into the intervals of the class's
  * own few rules only, so its list is short; every class's list of a field is
- * padded to one power-of-two length, so that every search takes the same
- * steps. A class of more than 64 rules (a port many rules name) has no
- * record and keeps the candidate path, and so does every class when the
- * records would take more than SUB_MAX_BYTES, or building them would sweep
- * more than SUB_MAX_EVENTS range ends.
+ * padded to one power-of-two length, the one SUB_FIT_PCT of the classes fit
+ * in, so that every search takes the same steps, and the words are as wide
+ * as the rules that many classes hold need (8 bits at 10,000 rules of one
+ * port each, which halves the records). A class of more rules (a port many
+ * rules name) or with a longer list has no record and keeps the candidate
+ * path, and so does every class when the records would
+ * take more than SUB_MAX_BYTES, or building them would sweep more than
+ * SUB_MAX_EVENTS range ends.
  *
  * The lists come from the rules' own ranges, one sweep per class and field;
  * the proto and interface words from those fields' dense class vectors, so
@@ -172,15 +175,6 @@ static bool sub_uses(const struct fwd_ruleset *rs, int f)
 	return rs->used & sub_list_f[f].bit;
 }
 
-static uint32_t pow2_at_least(uint64_t n)
-{
-	uint32_t p = 1;
-
-	while (p < n)
-		p *= 2;
-	return p;
-}
-
 /* Entries of list field F in every record: the longest class's, padded to a power of two. */
 static size_t sub_len(const struct fwd_ruleset *rs, int f)
 {
@@ -189,26 +183,60 @@ static size_t sub_len(const struct fwd_ruleset *rs, int f)
 	return rs->sub_half[f] ? 2 * (size_t)rs->sub_half[f] : 1;
 }
 
-/* The most rules of a class (*KMAX) and each field's longest list, as sub_half. */
+static uint32_t log2_ceil(uint64_t n)
+{
+	uint32_t b = 0;
+
+	while ((1ull << b) < n)
+		b++;
+	return b;
+}
+
+/*
+ * The most rules of a class (*KMAX), and each list field's length (as
+ * sub_half): the power of two that SUB_FIT_PCT of the classes' lists fit
+ * in. Padding every record to the one longest list would make the records
+ * (and the cache lines a lookup touches) larger for the sake of a few
+ * classes; those few keep the candidate path instead (sub_fill()).
+ */
+#define SUB_FIT_PCT	99
+
+static uint32_t sub_fit(const uint32_t *hist, uint32_t n)
+{
+	uint64_t cum = 0;
+	uint32_t b = 0;
+
+	while ((cum += hist[b]) * 100 < (uint64_t)n * SUB_FIT_PCT)
+		b++;
+	return b;
+}
+
 static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax)
 {
-	uint64_t most[5] = { 0 };
+	uint32_t hist[5][34] = { { 0 } }, khist[7] = { 0 }, nsmall = 0, kb;
 
-	*kmax = 1;
 	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
 		if (!sub_rules(rs, x, d))
 			continue;	/* a big class: the candidate path's */
-		*kmax = x->k > *kmax ? x->k : *kmax;
+		khist[log2_ceil(x->k)]++;
+		nsmall++;
 		for (int f = 0; f < 5; f++) {
 			long m = sub_uses(rs, f) ? sub_list(x, f) : 0;
 
 			if (m < 0)
 				return (int)m;
-			most[f] = (uint64_t)m > most[f] ? (uint64_t)m : most[f];
+			hist[f][log2_ceil((uint64_t)m)]++;
 		}
 	}
+	if (!nsmall)
+		return -E2BIG;
 	for (int f = 0; f < 5; f++)
-		rs->sub_half[f] = pow2_at_least(most[f]) / 2;
+		rs->sub_half[f] = (1u << sub_fit(hist[f], nsmall)) / 2;
+	/* Words as wide as the rules most records hold, 8 bits at least. */
+	kb = sub_fit(khist, nsmall);
+	*kmax = kb < 3 ? 8 : 1u << kb;
+	rs->sub_wbytes = *kmax / 8;
+	rs->sub_wmask = *kmax == 64 ? ~0ull : (1ull << *kmax) - 1;
 	return 0;
 }
 
@@ -220,39 +248,49 @@ static size_t align_to(size_t n, size_t a)
 /* Where each part of a record goes (table.h), and the record's size. */
 static int sub_layout(struct fwd_ruleset *rs, uint32_t kmax)
 {
-	size_t off = align_to(sizeof(uint64_t) + kmax * sizeof(uint32_t), 16);
+	size_t wb = rs->sub_wbytes, off = wb;
 
-	rs->sub_off[FWD_SUB_RULES] = sizeof(uint64_t);
+	/* The words every lookup reads first, beside the record's rule mask. */
+	rs->sub_off[FWD_SUB_PROTO] = (uint32_t)off;
+	off += (rs->used & FWD_F_PROTO ? rs->f[FWD_FLD_PROTO].ncls : 0) * wb;
+	rs->sub_off[FWD_SUB_IN] = (uint32_t)off;
+	off += (rs->used & FWD_F_IN ? rs->f[FWD_FLD_IN].ncls : 0) * wb;
+	rs->sub_off[FWD_SUB_RULES] = (uint32_t)(off = align_to(off, 4));
+	off = align_to(off + kmax * sizeof(uint32_t), 16);
 	for (int f = 0; f < 5; f++) {
 		size_t len = sub_len(rs, f);
 
 		rs->sub_off[f] = (uint32_t)off;
-		off = align_to(off + len * (sub_list_f[f].v6 ? sizeof(fwd_u128) : sizeof(uint32_t)), 16);
+		off += len * (sub_list_f[f].v6 ? sizeof(fwd_u128) : sizeof(uint32_t));
 		rs->sub_woff[f] = (uint32_t)off;
-		off = align_to(off + len * sizeof(uint64_t), 16);
+		off = align_to(off + len * wb, 16);
 	}
-	rs->sub_off[FWD_SUB_PROTO] = (uint32_t)off;
-	off += (rs->used & FWD_F_PROTO ? rs->f[FWD_FLD_PROTO].ncls : 0) * sizeof(uint64_t);
-	rs->sub_off[FWD_SUB_IN] = (uint32_t)off;
-	off += (rs->used & FWD_F_IN ? rs->f[FWD_FLD_IN].ncls : 0) * sizeof(uint64_t);
-	off = align_to(off, 16);
+	/* A word is read as 8 bytes and masked: the last may not end the record. */
+	off = align_to(off + 8, 16);
 	if ((uint64_t)off * rs->f[FWD_FLD_DPORT].ncls > SUB_MAX_BYTES)
 		return -E2BIG;
 	rs->sub_size = (uint32_t)off;
 	return 0;
 }
 
+/* Word number I of a record's word array at P (little-endian, sub_wbytes wide). */
+static void sub_put_word(const struct fwd_ruleset *rs, uint8_t *p, size_t i, uint64_t w)
+{
+	memcpy(p + i * rs->sub_wbytes, &w, rs->sub_wbytes);
+}
+
 /* Class D's rules' words of a small field: bit i of word C is rule i's bit in class C. */
-static void sub_small(const struct fwd_ruleset *rs, const struct sub_ctx *x, int fld, uint64_t *out)
+static void sub_small(const struct fwd_ruleset *rs, const struct sub_ctx *x, int fld, uint8_t *out)
 {
 	const struct fwd_bvset *bs = &rs->f[fld];
 
 	for (uint32_t c = 0; c < bs->ncls; c++) {
 		const uint64_t *v = bs->bits + (size_t)c * rs->words;
+		uint64_t w = 0;
 
-		out[c] = 0;
 		for (uint32_t i = 0; i < x->k; i++)
-			out[c] |= (v[x->rules[i] / 64] >> (x->rules[i] % 64) & 1) << i;
+			w |= (v[x->rules[i] / 64] >> (x->rules[i] % 64) & 1) << i;
+		sub_put_word(rs, out, c, w);
 	}
 }
 
@@ -261,7 +299,6 @@ static void sub_put_list(const struct fwd_ruleset *rs, const struct sub_ctx *x, 
 			 uint8_t *rec)
 {
 	size_t len = sub_len(rs, f);
-	uint64_t *w = (uint64_t *)(rec + rs->sub_woff[f]);
 
 	for (size_t e = 0; e < len; e++) {
 		fwd_u128 at = e < m ? x->at[e] : sub_list_f[f].max;
@@ -270,7 +307,7 @@ static void sub_put_list(const struct fwd_ruleset *rs, const struct sub_ctx *x, 
 			((fwd_u128 *)(rec + rs->sub_off[f]))[e] = at;
 		else
 			((uint32_t *)(rec + rs->sub_off[f]))[e] = (uint32_t)at;
-		w[e] = x->w[e < m ? e : m - 1];
+		sub_put_word(rs, rec + rs->sub_woff[f], e, x->w[e < m ? e : m - 1]);
 	}
 }
 
@@ -279,24 +316,25 @@ static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, bool *big)
 	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
 		uint8_t *rec = rs->sub + (size_t)d * rs->sub_size;
 
-		if (!sub_rules(rs, x, d)) {
-			big[d] = true;
+		if (!sub_rules(rs, x, d) || x->k > rs->sub_wbytes * 8) {
+			big[d] = true;	/* more rules than a word has bits */
 			continue;
 		}
-		*(uint64_t *)rec = x->k == 64 ? ~0ull : (1ull << x->k) - 1;
+		sub_put_word(rs, rec, 0, x->k == 64 ? ~0ull : (1ull << x->k) - 1);
 		memcpy(rec + rs->sub_off[FWD_SUB_RULES], x->rules, x->k * sizeof(uint32_t));
-		for (int f = 0; f < 5; f++) {
+		for (int f = 0; f < 5 && !big[d]; f++) {
 			long m = sub_uses(rs, f) ? sub_list(x, f) : 0;
 
 			if (m < 0)
 				return (int)m;
-			if (m)
+			big[d] = (size_t)m > sub_len(rs, f);	/* one of the few long lists */
+			if (m && !big[d])
 				sub_put_list(rs, x, f, (size_t)m, rec);
 		}
 		if (rs->used & FWD_F_PROTO)
-			sub_small(rs, x, FWD_FLD_PROTO, (uint64_t *)(rec + rs->sub_off[FWD_SUB_PROTO]));
+			sub_small(rs, x, FWD_FLD_PROTO, rec + rs->sub_off[FWD_SUB_PROTO]);
 		if (rs->used & FWD_F_IN)
-			sub_small(rs, x, FWD_FLD_IN, (uint64_t *)(rec + rs->sub_off[FWD_SUB_IN]));
+			sub_small(rs, x, FWD_FLD_IN, rec + rs->sub_off[FWD_SUB_IN]);
 	}
 	return 0;
 }
@@ -304,7 +342,7 @@ static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, bool *big)
 /* Build rs->sub, or leave it NULL (no dport, or too large: see the top). */
 int subtable_build(struct fwd_ruleset *rs, const struct fwd_config *c)
 {
-	uint32_t ncls = rs->f[FWD_FLD_DPORT].ncls, kmax;
+	uint32_t ncls = rs->f[FWD_FLD_DPORT].ncls, kmax = 64;
 	struct sub_ctx x = { .c = c };
 	bool *big;
 	int err;

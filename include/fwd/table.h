@@ -112,11 +112,17 @@ struct fwd_ruleset {
 	uint32_t *pin_cls;
 	/*
 	 * Per-port tables (fwd/subtable.c), or sub NULL. sub_dcls maps a port
-	 * to its dport class D, with FWD_SUB_BIG set when more than 64 rules
-	 * accept D and it has no record. Record D is sub_size bytes at
-	 * sub + D * sub_size, 16-aligned. Bit i of every word in it stands for
-	 * the i-th of the rules that accept D's ports:
+	 * to its dport class D, with FWD_SUB_BIG set when D has no record (more
+	 * rules accept it than a word has bits, or a list would not fit).
+	 * Record D is sub_size bytes at sub + D * sub_size, 16-aligned. Its words are
+	 * sub_wbytes wide (as many bits as the records' rules need, at least 8;
+	 * read as 8 bytes and masked with sub_wmask, so a record ends 8 bytes
+	 * past its last word), bit i standing for the i-th of the rules that
+	 * accept D's ports:
 	 *   at 0                   a word with a bit for each of D's rules
+	 *   sub_off[FWD_SUB_PROTO] a word per proto class (sub_pcls: proto ->
+	 *                          class), when rules name proto
+	 *   sub_off[FWD_SUB_IN]    a word per interface class, when rules name in
 	 *   sub_off[FWD_SUB_RULES] their numbers, ascending (uint32_t)
 	 *   sub_off[F], F a list   for each of src4, src6, dst4, dst6, sport the
 	 *                          table uses: 2 * sub_half[F] (or 1) ascending
@@ -125,9 +131,6 @@ struct fwd_ruleset {
 	 *                          compare above any value but the largest
 	 *   sub_woff[F]            the words of those intervals (the padding
 	 *                          repeats the last)
-	 *   sub_off[FWD_SUB_PROTO] a word per proto class (sub_pcls: proto ->
-	 *                          class), when rules name proto
-	 *   sub_off[FWD_SUB_IN]    a word per interface class, when rules name in
 	 */
 	uint8_t *sub;
 	uint32_t sub_size;
@@ -135,6 +138,8 @@ struct fwd_ruleset {
 	uint32_t sub_half[5];
 	uint32_t sub_off[8];
 	uint32_t sub_woff[5];
+	uint32_t sub_wbytes;	/* a word's width: 1, 2, 4 or 8 bytes */
+	uint64_t sub_wmask;
 	uint8_t sub_pcls[256];
 	struct fwd_bvset f[FWD_NFLD];
 	uint32_t nany;

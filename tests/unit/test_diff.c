@@ -651,12 +651,14 @@ static void one_round(int nrules, int npackets)
 		check_packet(&g, c, rs, &k, ifname);
 	}
 	check_shadows(&g, c);
-	subs += rs->sub != NULL;
-	for (uint32_t p = 0; rs->sub && p < FWD_NPORTS; p++)
-		if (rs->sub_dcls[p] & FWD_SUB_BIG) {
-			bigs++;	/* and some ports keep the candidate path */
-			break;
-		}
+	if (rs->sub) {
+		uint32_t big = 0;
+
+		for (uint32_t p = 0; p < FWD_NPORTS; p++)
+			big += !!(rs->sub_dcls[p] & FWD_SUB_BIG);
+		subs += big < FWD_NPORTS / 2;	/* most ports have a record */
+		bigs += big > 0;		/* and some keep the candidate path */
+	}
 	ruleset_free(rs);
 	config_free(c);
 	diags_free(&d);
@@ -690,11 +692,11 @@ static void test_port_rulesets(void **state)
 	for (int round = 0; round < rounds; round++)
 		one_round(65 + (int)below(936), 2000);
 	port_heavy = false;
-	printf("test_diff: port-heavy: %lu packets, %lu matched a rule, %lu of %d tables per-port, "
-	       "%lu with ports of more than 64 rules\n", packets, hits, subs, rounds, bigs);
+	printf("test_diff: port-heavy: %lu packets, %lu matched a rule; of %d tables, %lu had "
+	       "records for most ports, %lu some ports without\n", packets, hits, rounds, subs,
+	       bigs);
 	assert_true(subs * 4 >= (unsigned long)rounds * 3);
 	assert_true(bigs * 4 >= (unsigned long)rounds);
-	assert_true(bigs * 4 <= (unsigned long)rounds * 3);
 	assert_true(hits * 4 > packets);
 }
 
