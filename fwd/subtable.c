@@ -85,25 +85,43 @@ static int sub_ev_add(struct sub_ctx *x, size_t *n, fwd_u128 at, int delta, uint
 	return 0;
 }
 
+/* Range R of rule RU's set in list field F, and how many it has. */
+static uint32_t sub_range(const struct fwd_rule *ru, int f, uint32_t r, fwd_u128 *lo,
+			  fwd_u128 *hi)
+{
+	const struct fwd_addrset *as = sub_list_f[f].dst ? &ru->dst : &ru->src;
+
+	uint32_t n = sub_list_f[f].port ? ru->sport.n : sub_list_f[f].v6 ? as->n6 : as->n4;
+
+	if (r >= n)
+		return n;
+	if (sub_list_f[f].port) {
+		*lo = ru->sport.r[r].lo;
+		*hi = ru->sport.r[r].hi;
+	} else if (sub_list_f[f].v6) {
+		*lo = as->v6[r].lo;
+		*hi = as->v6[r].hi;
+	} else {
+		*lo = as->v4[r].lo;
+		*hi = as->v4[r].hi;
+	}
+	return n;
+}
+
 /* Rule I's ranges in list field F as events; ALWAYS gets its bit if it names no F. */
 static int sub_rule_events(struct sub_ctx *x, int f, uint32_t i, size_t *n, uint64_t *always)
 {
 	const struct fwd_rule *ru = &x->c->rules[x->rules[i]];
-	const struct fwd_addrset *as = sub_list_f[f].dst ? &ru->dst : &ru->src;
-	fwd_u128 max = sub_list_f[f].max;
-	uint32_t nr = sub_list_f[f].port ? ru->sport.n : sub_list_f[f].v6 ? as->n6 : as->n4;
+	fwd_u128 lo = 0, hi = 0;
 	int err = 0;
 
 	if (!(ru->present & sub_list_f[f].bit)) {
 		*always |= 1ull << i;
 		return 0;
 	}
-	for (uint32_t r = 0; r < nr && !err; r++) {
-		fwd_u128 lo = sub_list_f[f].port ? ru->sport.r[r].lo : sub_list_f[f].v6 ? as->v6[r].lo : as->v4[r].lo;
-		fwd_u128 hi = sub_list_f[f].port ? ru->sport.r[r].hi : sub_list_f[f].v6 ? as->v6[r].hi : as->v4[r].hi;
-
+	for (uint32_t r = 0; r < sub_range(ru, f, r, &lo, &hi) && !err; r++) {
 		err = sub_ev_add(x, n, lo, +1, i);
-		if (!err && hi < max)
+		if (!err && hi < sub_list_f[f].max)
 			err = sub_ev_add(x, n, hi + 1, -1, i);
 	}
 	return err;
@@ -175,7 +193,7 @@ static bool sub_uses(const struct fwd_ruleset *rs, int f)
 	return rs->used & sub_list_f[f].bit;
 }
 
-/* Entries of list field F in every record: the longest class's, padded to a power of two. */
+/* Entries of list field F in every record: a power of two (sub_measure()), or 1. */
 static size_t sub_len(const struct fwd_ruleset *rs, int f)
 {
 	if (!sub_uses(rs, f))
