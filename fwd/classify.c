@@ -77,11 +77,12 @@
  * field, found in short lists of the class's own intervals, searched in the
  * same number of steps for every packet. The lookup reads the port's
  * record and ANDs one word per field, as for a table of 64 rules, at any
- * table size. A port that more than 64 rules accept takes the candidate
- * path; so does every packet of a table without per-port tables (no rule
- * names dport, or the records would be too large), or, up to 64 rules, the
- * one-word AND. classify() reads only the table: no allocation, lock or
- * syscall.
+ * table size. A port without a record (more rules than a word has bits,
+ * or a list longer than the records have room for) and every packet of a
+ * table without per-port tables (no rule names dport, or the records would
+ * be too large) take the path of a table without them: the candidate path,
+ * or up to 64 rules the one-word AND. classify() reads only the table: no
+ * allocation, lock or syscall.
  */
 #include <string.h>
 
@@ -332,17 +333,12 @@ static inline uint64_t sub_word(const struct fwd_ruleset *rs, const uint8_t *rec
 	return sub_load(rs, w, (size_t)(s - s0));
 }
 
-/* A table with per-port tables (fwd/subtable.c): the packet's port's, ANDed. */
-static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k)
+/* The per-port table (fwd/subtable.c) of dport class D: its words, ANDed. */
+static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k, uint32_t d)
 {
-	uint32_t d = rs->sub_dcls[port_index(k->dport)], used = rs->used;
-	const uint8_t *rec;
-	uint64_t x;
-
-	if (d & FWD_SUB_BIG)
-		return classify_words(rs, k);
-	rec = rs->sub + (size_t)d * rs->sub_size;
-	x = sub_load(rs, rec, 0);	/* the record's rules */
+	const uint8_t *rec = rs->sub + (size_t)d * rs->sub_size;
+	uint64_t x = sub_load(rs, rec, 0);	/* the record's rules */
+	uint32_t used = rs->used;
 
 	if (used & FWD_F_SRC)
 		x &= sub_word(rs, rec, k->family == 4 ? FWD_SUB_SRC4 : FWD_SUB_SRC6, k->src);
@@ -370,8 +366,13 @@ int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 
 	if (!rs->nrules)
 		return -1;
-	if (rs->sub)
-		return classify_sub(rs, k);
+	if (rs->sub) {
+		uint32_t d = rs->sub_dcls[port_index(k->dport)];
+
+		/* A port without a record takes the path of a table without them. */
+		if (!(d & FWD_SUB_BIG))
+			return classify_sub(rs, k, d);
+	}
 	if (rs->words != 1)
 		return classify_words(rs, k);
 	lookup_fill(&l, rs, k, true);
