@@ -150,7 +150,8 @@ assert_eq "exit status" 0 "$FWD_STATUS"
 rules json >"$T/rules.yaml"
 fwd_start "$T/rules.yaml"
 send_udp 9999 5 >/dev/null
-client tcp 10.10.2.2 23 --timeout 1 >/dev/null
+# Half a second: the SYN's first retransmission (at 1 s) would be a seventh verdict.
+client tcp 10.10.2.2 23 --timeout 0.5 >/dev/null
 log_wait 6 '"event_type":"verdict"' 5
 fwd_stop
 "$PY" - "$FWD_LOG" "$HOSTILE" >"$T/json.out" 2>&1 <<-'PYEOF'
