@@ -301,11 +301,6 @@ static __attribute__((noinline)) int classify_words(const struct fwd_ruleset *rs
 	return -1;
 }
 
-/*
- * Word of list F of a per-port record REC (table.h: sub) for value A. The
- * list's length is the same in every record, so the search's trip count is
- * the table's, not the packet's.
- */
 /* Word I of the word array at P: sub_wbytes wide, read as 8 bytes and masked. */
 static inline uint64_t sub_load(const struct fwd_ruleset *rs, const uint8_t *p, size_t i)
 {
@@ -315,6 +310,11 @@ static inline uint64_t sub_load(const struct fwd_ruleset *rs, const uint8_t *p, 
 	return w & rs->sub_wmask;
 }
 
+/*
+ * Word of list F of a per-port record REC (table.h: sub) for value A. The
+ * list's length is the same in every record, so the search's trip count is
+ * the table's, not the packet's.
+ */
 static inline uint64_t sub_word(const struct fwd_ruleset *rs, const uint8_t *rec, int f,
 				fwd_u128 a)
 {

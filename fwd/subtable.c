@@ -5,20 +5,20 @@
  * classify_sub() in classify.c.
  *
  * A port is seldom named by many rules. So each dport class (the ports the
- * same rules accept) that at most 64 rules accept -- those naming one of
- * its ports and those naming no dport -- gets those rules as a table of
- * their own: for every other field a word per value, bit i for the class's
- * i-th rule, and the lookup is one word per field, ANDed, as a table of up
- * to 64 rules is. A field's values are cut into the intervals of the class's
- * own few rules only, so its list is short; every class's list of a field is
- * padded to one power-of-two length, the one SUB_FIT_PCT of the classes fit
- * in, so that every search takes the same steps, and the words are as wide
- * as the rules that many classes hold need (8 bits at 10,000 rules of one
- * port each, which halves the records). A class of more rules (a port many
- * rules name) or with a longer list has no record and keeps the candidate
- * path, and so does every class when the records would
- * take more than SUB_MAX_BYTES, or building them would sweep more than
- * SUB_MAX_EVENTS range ends.
+ * same rules accept) that few rules accept -- those naming one of its ports
+ * and those naming no dport -- gets those rules as a table of their own: for
+ * every other field a word per value, bit i for the class's i-th rule, and
+ * the lookup is one word per field, ANDed, as for a table of up to 64 rules.
+ * A field's values are cut into the intervals of the class's own few rules
+ * only, so its list is short. Every class's list of a field is padded to one
+ * power-of-two length, the one SUB_FIT_PCT of the classes fit in, so that
+ * every search takes the same steps; the words are as wide as SUB_FIT_PCT of
+ * the classes need (8 bits at 10,000 rules of one port each, which halves
+ * the records). A class with more rules than a word has bits (a port many
+ * rules name) or a longer list has no record and keeps the candidate path,
+ * and so does every class when the records would take more than
+ * SUB_MAX_BYTES, or building them would sweep more than SUB_MAX_EVENTS range
+ * ends.
  *
  * The lists come from the rules' own ranges, one sweep per class and field;
  * the proto and interface words from those fields' dense class vectors, so
@@ -210,15 +210,9 @@ static uint32_t log2_ceil(uint64_t n)
 	return b;
 }
 
-/*
- * The most rules of a class (*KMAX), and each list field's length (as
- * sub_half): the power of two that SUB_FIT_PCT of the classes' lists fit
- * in. Padding every record to the one longest list would make the records
- * (and the cache lines a lookup touches) larger for the sake of a few
- * classes; those few keep the candidate path instead (sub_fill()).
- */
 #define SUB_FIT_PCT	99
 
+/* The smallest B such that SUB_FIT_PCT of the N counted in HIST are at most 2^B. */
 static uint32_t sub_fit(const uint32_t *hist, uint32_t n)
 {
 	uint64_t cum = 0;
@@ -229,6 +223,14 @@ static uint32_t sub_fit(const uint32_t *hist, uint32_t n)
 	return b;
 }
 
+/*
+ * Each list field's length (as sub_half) and the words' width (*KMAX bits,
+ * also the room for rule numbers): the powers of two that SUB_FIT_PCT of
+ * the classes fit in. Padding every record to the longest list and the most
+ * rules would make the records (and the cache lines a lookup touches) larger
+ * for the sake of a few classes; those few keep the candidate path instead
+ * (sub_fill()).
+ */
 static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax)
 {
 	uint32_t hist[5][34] = { { 0 } }, khist[7] = { 0 }, nsmall = 0, kb;
@@ -349,6 +351,8 @@ static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, bool *big)
 			if (m && !big[d])
 				sub_put_list(rs, x, f, (size_t)m, rec);
 		}
+		if (big[d])
+			continue;
 		if (rs->used & FWD_F_PROTO)
 			sub_small(rs, x, FWD_FLD_PROTO, rec + rs->sub_off[FWD_SUB_PROTO]);
 		if (rs->used & FWD_F_IN)

@@ -139,7 +139,7 @@ struct fwd_ruleset {
 	uint32_t sub_off[8];
 	uint32_t sub_woff[5];
 	uint32_t sub_wbytes;	/* a word's width: 1, 2, 4 or 8 bytes */
-	uint64_t sub_wmask;
+	uint64_t sub_wmask;	/* its bits, kept so the lookup needs no shift */
 	uint8_t sub_pcls[256];
 	struct fwd_bvset f[FWD_NFLD];
 	uint32_t nany;
