@@ -319,26 +319,31 @@ static inline uint64_t sub_word(const struct fwd_ruleset *rs, const uint8_t *rec
 				fwd_u128 a)
 {
 	const uint8_t *w = rec + rs->sub_woff[f];
-	uint32_t n = rs->sub_half[f] ? 2 * rs->sub_half[f] : 1;
+	uint32_t h = rs->sub_half[f];
 
+	/* The list's length is twice h, a power of two: h, h/2, ..., 1 steps. */
 	if (f == FWD_SUB_SRC6 || f == FWD_SUB_DST6) {
 		const fwd_u128 *s0 = (const fwd_u128 *)(rec + rs->sub_off[f]), *s = s0;
 
-		LAST_AT_OR_BELOW(s, n, a);
+		for (uint32_t i = h; i; i /= 2)
+			s = s[i] <= a ? s + i : s;
 		return sub_load(rs, w, (size_t)(s - s0));
 	}
 	const uint32_t *s0 = (const uint32_t *)(rec + rs->sub_off[f]), *s = s0;
 
-	LAST_AT_OR_BELOW(s, n, (uint32_t)a);
+	for (uint32_t i = h; i; i /= 2)
+		s = s[i] <= (uint32_t)a ? s + i : s;
 	return sub_load(rs, w, (size_t)(s - s0));
 }
 
-/* The per-port table (fwd/subtable.c) of dport class D: its words, ANDed. */
+/* Per-port record D (fwd/subtable.c): its words, ANDed. */
 static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k, uint32_t d)
 {
 	const uint8_t *rec = rs->sub + (size_t)d * rs->sub_size;
 	uint64_t x = sub_load(rs, rec, 0);	/* the record's rules */
 	uint32_t used = rs->used;
+	const uint32_t *rules;
+	uint32_t miss;
 
 	if (used & FWD_F_SRC)
 		x &= sub_word(rs, rec, k->family == 4 ? FWD_SUB_SRC4 : FWD_SUB_SRC6, k->src);
@@ -350,9 +355,15 @@ static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k, u
 		x &= sub_load(rs, rec + rs->sub_off[FWD_SUB_PROTO], rs->sub_pcls[k->proto]);
 	if (used & FWD_F_IN)
 		x &= sub_load(rs, rec + rs->sub_off[FWD_SUB_IN], iface_class(rs, k));
-	if (!x)
-		return -1;
-	return (int)((const uint32_t *)(rec + rs->sub_off[FWD_SUB_RULES]))[__builtin_ctzll(x)];
+	/*
+	 * No branch on the outcome: with no bit set, the top bit of the width
+	 * names a rule that exists and the mask turns it into -1. A branch here
+	 * was three in four of a 10,000-rule table's mispredictions.
+	 */
+	rules = (const uint32_t *)(rec + rs->sub_off[FWD_SUB_RULES]);
+	miss = 0u - (uint32_t)(x == 0);
+	__asm__("" : "+r"(miss));	/* else the compiler branches on it again */
+	return (int)(rules[__builtin_ctzll(x | rs->sub_wtop)] | miss);
 }
 
 /*
@@ -367,10 +378,10 @@ int classify(const struct fwd_ruleset *rs, const struct fwd_key *k)
 	if (!rs->nrules)
 		return -1;
 	if (rs->sub) {
-		uint32_t d = rs->sub_dcls[port_index(k->dport)];
+		uint32_t d = rs->sub_rec[port_index(k->dport)];
 
 		/* A port without a record takes the path of a table without them. */
-		if (!(d & FWD_SUB_BIG))
+		if (d != FWD_SUB_NONE)
 			return classify_sub(rs, k, d);
 	}
 	if (rs->words != 1)

@@ -895,7 +895,7 @@ void ruleset_free(struct fwd_ruleset *rs)
 	free(rs->any);
 	free(rs->pin_cls);
 	free(rs->sub);
-	free(rs->sub_dcls);
+	free(rs->sub_rec);
 	free(rs->info);
 	free(rs->sport_cls);
 	free(rs->dport_cls);

@@ -32,6 +32,7 @@
 #include "fwd/table.h"
 
 #define SUB_MAX_BYTES	(32u << 20)	/* all records */
+#define SUB_ALIGN	64
 #define SUB_MAX_EVENTS	(1u << 24)	/* range ends swept, all classes and fields */
 
 struct sub_ev {
@@ -257,6 +258,7 @@ static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax
 	*kmax = kb < 3 ? 8 : 1u << kb;
 	rs->sub_wbytes = *kmax / 8;
 	rs->sub_wmask = *kmax == 64 ? ~0ull : (1ull << *kmax) - 1;
+	rs->sub_wtop = 1ull << (*kmax - 1);
 	return 0;
 }
 
@@ -265,29 +267,42 @@ static size_t align_to(size_t n, size_t a)
 	return (n + a - 1) & ~(a - 1);
 }
 
-/* Where each part of a record goes (table.h), and the record's size. */
-static int sub_layout(struct fwd_ruleset *rs, uint32_t kmax)
+/* List field F's starts and words at OFF (aligned); returns the offset past them. */
+static size_t sub_place(struct fwd_ruleset *rs, int f, size_t off)
+{
+	size_t len = sub_len(rs, f);
+
+	off = align_to(off, sub_list_f[f].v6 ? 16 : 4);
+	rs->sub_off[f] = (uint32_t)off;
+	off += len * (sub_list_f[f].v6 ? sizeof(fwd_u128) : sizeof(uint32_t));
+	rs->sub_woff[f] = (uint32_t)off;
+	return off + len * rs->sub_wbytes;
+}
+
+/*
+ * Where each part of a record goes (table.h), and the record's size, for
+ * NREC records. What an IPv4 packet reads comes first and together, the
+ * rule numbers after it and the IPv6 lists last, so that an IPv4 lookup
+ * touches as few cache lines as the record allows.
+ */
+static int sub_layout(struct fwd_ruleset *rs, uint32_t kmax, uint32_t nrec)
 {
 	size_t wb = rs->sub_wbytes, off = wb;
 
-	/* The words every lookup reads first, beside the record's rule mask. */
 	rs->sub_off[FWD_SUB_PROTO] = (uint32_t)off;
 	off += (rs->used & FWD_F_PROTO ? rs->f[FWD_FLD_PROTO].ncls : 0) * wb;
 	rs->sub_off[FWD_SUB_IN] = (uint32_t)off;
 	off += (rs->used & FWD_F_IN ? rs->f[FWD_FLD_IN].ncls : 0) * wb;
+	off = sub_place(rs, FWD_SUB_SRC4, off);
+	off = sub_place(rs, FWD_SUB_DST4, off);
+	off = sub_place(rs, FWD_SUB_SPORT, off);
 	rs->sub_off[FWD_SUB_RULES] = (uint32_t)(off = align_to(off, 4));
-	off = align_to(off + kmax * sizeof(uint32_t), 16);
-	for (int f = 0; f < 5; f++) {
-		size_t len = sub_len(rs, f);
-
-		rs->sub_off[f] = (uint32_t)off;
-		off += len * (sub_list_f[f].v6 ? sizeof(fwd_u128) : sizeof(uint32_t));
-		rs->sub_woff[f] = (uint32_t)off;
-		off = align_to(off + len * wb, 16);
-	}
+	off += kmax * sizeof(uint32_t);
+	off = sub_place(rs, FWD_SUB_SRC6, off);
+	off = sub_place(rs, FWD_SUB_DST6, off);
 	/* A word is read as 8 bytes and masked: the last may not end the record. */
-	off = align_to(off + 8, 16);
-	if ((uint64_t)off * rs->f[FWD_FLD_DPORT].ncls > SUB_MAX_BYTES)
+	off = align_to(off + 8, SUB_ALIGN);
+	if ((uint64_t)off * nrec > SUB_MAX_BYTES)
 		return -E2BIG;
 	rs->sub_size = (uint32_t)off;
 	return 0;
@@ -331,32 +346,45 @@ static void sub_put_list(const struct fwd_ruleset *rs, const struct sub_ctx *x, 
 	}
 }
 
-static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, bool *big)
+/*
+ * Class D's record into REC: 1, or 0 when it has none (more rules than a
+ * word has bits, or one of the few long lists), or < 0.
+ */
+static int sub_record(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t d, uint8_t *rec)
+{
+	if (!sub_rules(rs, x, d) || x->k > rs->sub_wbytes * 8)
+		return 0;
+	for (int f = 0; f < 5; f++) {
+		long m = sub_uses(rs, f) ? sub_list(x, f) : 0;
+
+		if (m < 0)
+			return (int)m;
+		if ((size_t)m > sub_len(rs, f))
+			return 0;
+		if (m)
+			sub_put_list(rs, x, f, (size_t)m, rec);
+	}
+	sub_put_word(rs, rec, 0, x->k == 64 ? ~0ull : (1ull << x->k) - 1);
+	memcpy(rec + rs->sub_off[FWD_SUB_RULES], x->rules, x->k * sizeof(uint32_t));
+	if (rs->used & FWD_F_PROTO)
+		sub_small(rs, x, FWD_FLD_PROTO, rec + rs->sub_off[FWD_SUB_PROTO]);
+	if (rs->used & FWD_F_IN)
+		sub_small(rs, x, FWD_FLD_IN, rec + rs->sub_off[FWD_SUB_IN]);
+	return 1;
+}
+
+/* Every class's record, numbered in order; REC_OF[d] is class d's, or FWD_SUB_NONE. */
+static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, uint16_t *rec_of)
 {
 	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
-		uint8_t *rec = rs->sub + (size_t)d * rs->sub_size;
+		uint8_t *rec = rs->sub + (size_t)rs->sub_nrec * rs->sub_size;
+		int ok = sub_record(rs, x, d, rec);
 
-		if (!sub_rules(rs, x, d) || x->k > rs->sub_wbytes * 8) {
-			big[d] = true;	/* more rules than a word has bits */
-			continue;
-		}
-		sub_put_word(rs, rec, 0, x->k == 64 ? ~0ull : (1ull << x->k) - 1);
-		memcpy(rec + rs->sub_off[FWD_SUB_RULES], x->rules, x->k * sizeof(uint32_t));
-		for (int f = 0; f < 5 && !big[d]; f++) {
-			long m = sub_uses(rs, f) ? sub_list(x, f) : 0;
-
-			if (m < 0)
-				return (int)m;
-			big[d] = (size_t)m > sub_len(rs, f);	/* one of the few long lists */
-			if (m && !big[d])
-				sub_put_list(rs, x, f, (size_t)m, rec);
-		}
-		if (big[d])
-			continue;
-		if (rs->used & FWD_F_PROTO)
-			sub_small(rs, x, FWD_FLD_PROTO, rec + rs->sub_off[FWD_SUB_PROTO]);
-		if (rs->used & FWD_F_IN)
-			sub_small(rs, x, FWD_FLD_IN, rec + rs->sub_off[FWD_SUB_IN]);
+		if (ok < 0)
+			return ok;
+		rec_of[d] = ok ? (uint16_t)rs->sub_nrec++ : FWD_SUB_NONE;
+		if (!ok)
+			memset(rec, 0, rs->sub_size);	/* what a long list left */
 	}
 	return 0;
 }
@@ -366,44 +394,47 @@ int subtable_build(struct fwd_ruleset *rs, const struct fwd_config *c)
 {
 	uint32_t ncls = rs->f[FWD_FLD_DPORT].ncls, kmax = 64;
 	struct sub_ctx x = { .c = c };
-	bool *big;
+	uint16_t *rec_of;
+	size_t bytes = 0;
 	int err;
 
-	if (!(rs->used & FWD_F_DPORT))
+	/* compile.c allows 65,535 port classes: a record number is below FWD_SUB_NONE. */
+	if (!(rs->used & FWD_F_DPORT) || ncls > FWD_SUB_NONE)
 		return 0;
-	big = calloc(ncls, sizeof(*big));
-	if (!big)
+	rec_of = calloc(ncls, sizeof(*rec_of));
+	if (!rec_of)
 		return -ENOMEM;
 	err = sub_measure(rs, &x, &kmax);
 	if (!err)
-		err = sub_layout(rs, kmax);
+		err = sub_layout(rs, kmax, ncls);
 	if (!err) {
-		rs->sub = aligned_alloc(16, (size_t)rs->sub_size * ncls);
-		rs->sub_dcls = malloc(FWD_NPORTS * sizeof(*rs->sub_dcls));
-		err = rs->sub && rs->sub_dcls ? 0 : -ENOMEM;
+		bytes = (size_t)rs->sub_size * ncls;
+		rs->sub = aligned_alloc(SUB_ALIGN, bytes);
+		rs->sub_rec = malloc(FWD_NPORTS * sizeof(*rs->sub_rec));
+		err = rs->sub && rs->sub_rec ? 0 : -ENOMEM;
 	}
 	if (!err) {
-		memset(rs->sub, 0, (size_t)rs->sub_size * ncls);
+		memset(rs->sub, 0, bytes);
 		x.swept = 0;
-		err = sub_fill(rs, &x, big);
+		rs->sub_nrec = 0;
+		err = sub_fill(rs, &x, rec_of);
 	}
 	if (!err) {
 		for (uint32_t p = 0; p < FWD_NPORTS; p++)
-			rs->sub_dcls[p] = rs->dport_cls[p] | (big[rs->dport_cls[p]] ? FWD_SUB_BIG : 0);
+			rs->sub_rec[p] = rec_of[rs->dport_cls[p]];
 		for (int p = 0; p < 256; p++)
 			rs->sub_pcls[p] = (uint8_t)rs->proto_cls[p];
-		rs->mem += (size_t)rs->sub_size * ncls + FWD_NPORTS * sizeof(*rs->sub_dcls);
+		rs->mem += bytes + FWD_NPORTS * sizeof(*rs->sub_rec);
 	}
 	free(x.ev);
 	free(x.at);
 	free(x.w);
-	free(big);
+	free(rec_of);
 	if (err) {
 		free(rs->sub);
-		free(rs->sub_dcls);
+		free(rs->sub_rec);
 		rs->sub = NULL;
-		rs->sub_dcls = NULL;
+		rs->sub_rec = NULL;
 	}
 	return err == -E2BIG ? 0 : err;
 }
-

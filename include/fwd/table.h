@@ -61,7 +61,7 @@ struct fwd_ifrep {
 	uint32_t cls;
 };
 
-#define FWD_SUB_BIG	0x80000000u
+#define FWD_SUB_NONE	0xffffu		/* sub_rec: the port has no record */
 
 /* The parts of a sub-table record (struct fwd_ruleset: sub); the first five are lists. */
 enum {
@@ -111,10 +111,13 @@ struct fwd_ruleset {
 	 */
 	uint32_t *pin_cls;
 	/*
-	 * Per-port tables (fwd/subtable.c), or sub NULL. sub_dcls maps a port
-	 * to its dport class D, with FWD_SUB_BIG set when D has no record (more
-	 * rules accept it than a word has bits, or a list would not fit).
-	 * Record D is sub_size bytes at sub + D * sub_size, 16-aligned. Its words are
+	 * Per-port tables (fwd/subtable.c), or sub NULL. sub_rec maps a port
+	 * to the record D of its dport class, or FWD_SUB_NONE when the class
+	 * has none (more rules accept it than a word has bits, or a list would
+	 * not fit); 16 bits, so that the map is half as large in the cache.
+	 * Record D is sub_size bytes at sub + D * sub_size, 64-aligned (a
+	 * record's IPv4 part then spans as few cache lines as it can; the parts
+	 * are laid out in the order below, by sub_layout()). Its words are
 	 * sub_wbytes wide (as many bits as the records' rules need, at least 8;
 	 * read as 8 bytes and masked with sub_wmask, so a record ends 8 bytes
 	 * past its last word), bit i standing for the i-th of the rules that
@@ -123,23 +126,27 @@ struct fwd_ruleset {
 	 *   sub_off[FWD_SUB_PROTO] a word per proto class (sub_pcls: proto ->
 	 *                          class), when rules name proto
 	 *   sub_off[FWD_SUB_IN]    a word per interface class, when rules name in
-	 *   sub_off[FWD_SUB_RULES] their numbers, ascending (uint32_t)
-	 *   sub_off[F], F a list   for each of src4, src6, dst4, dst6, sport the
-	 *                          table uses: 2 * sub_half[F] (or 1) ascending
+	 *   sub_off[F], F a list   for each of src4, dst4, sport, then after the
+	 *                          rule numbers src6, dst6, those the table
+	 *                          uses: 2 * sub_half[F] (or 1) ascending
 	 *                          interval starts (uint32_t; fwd_u128 for v6),
 	 *                          past D's last interval padded with starts that
 	 *                          compare above any value but the largest
 	 *   sub_woff[F]            the words of those intervals (the padding
 	 *                          repeats the last)
+	 *   sub_off[FWD_SUB_RULES] the rules' numbers, ascending (uint32_t), room
+	 *                          for a word's bits
 	 */
 	uint8_t *sub;
 	uint32_t sub_size;
-	uint32_t *sub_dcls;
+	uint16_t *sub_rec;
+	uint32_t sub_nrec;
 	uint32_t sub_half[5];
 	uint32_t sub_off[8];
 	uint32_t sub_woff[5];
 	uint32_t sub_wbytes;	/* a word's width: 1, 2, 4 or 8 bytes */
 	uint64_t sub_wmask;	/* its bits, kept so the lookup needs no shift */
+	uint64_t sub_wtop;	/* its top bit (classify_sub(): no match) */
 	uint8_t sub_pcls[256];
 	struct fwd_bvset f[FWD_NFLD];
 	uint32_t nany;

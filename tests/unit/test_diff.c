@@ -655,7 +655,7 @@ static void one_round(int nrules, int npackets)
 		uint32_t big = 0;
 
 		for (uint32_t p = 0; p < FWD_NPORTS; p++)
-			big += !!(rs->sub_dcls[p] & FWD_SUB_BIG);
+			big += rs->sub_rec[p] == FWD_SUB_NONE;
 		subs += big < FWD_NPORTS / 2;	/* most ports have a record */
 		bigs += big > 0;		/* and some keep the candidate path */
 	}
@@ -729,7 +729,7 @@ static void test_one_word_big_port(void **state)
 	rs = ruleset_compile(c);
 	assert_non_null(rs);
 	assert_non_null(rs->sub);
-	assert_true(rs->words == 1 && (rs->sub_dcls[22] & FWD_SUB_BIG));
+	assert_true(rs->words == 1 && rs->sub_rec[22] == FWD_SUB_NONE);
 	for (uint32_t i = 0; i < 12; i++) {
 		struct fwd_key k = { .family = 4, .proto = 6, .src = 0x0a000005u | i << 8,
 				     .sport = 40000, .dport = 22 };
@@ -744,12 +744,60 @@ static void test_one_word_big_port(void **state)
 	free(b.s);
 }
 
+/*
+ * Sixteen rules, rule i naming the ports below 65,535 with bit i set: every
+ * one of them is a dport class of its own, and with the class of the rest
+ * that is 65,535 classes, as many as compile.c allows. Each gets a record,
+ * numbered up to 65,534 in the 16-bit port map, and every port answers
+ * with its lowest set bit.
+ */
+static void test_most_port_classes(void **state)
+{
+	struct buf b = { 0 };
+	struct fwd_diags d;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+
+	(void)state;
+	put(&b, "version: 1\ndefault: drop\nrules:\n");
+	for (uint32_t i = 0; i < 16; i++) {
+		put(&b, "  - name: bit%u\n    proto: tcp\n    action: allow\n    dport: [", i);
+		for (uint32_t p = 1u << i; p < 65535; p += 2u << i) {
+			uint32_t hi = p + (1u << i) - 1 < 65534 ? p + (1u << i) - 1 : 65534;
+
+			put(&b, "%s%u-%u", p > 1u << i ? ", " : "", p, hi);
+		}
+		put(&b, "]\n");
+	}
+	diags_init(&d, "classes");
+	c = config_parse(b.s, b.len, &d);
+	assert_non_null(c);
+	rs = ruleset_compile(c);
+	assert_non_null(rs);
+	assert_non_null(rs->sub);
+	assert_int_equal(rs->f[FWD_FLD_DPORT].ncls, 65535);
+	assert_int_equal(rs->sub_nrec, 65535);
+	for (uint32_t p = 0; p < 65536; p++) {
+		struct fwd_key k = { .family = 4, .proto = 6, .src = 0x0a000001u, .sport = 40000,
+				     .dport = (uint16_t)p };
+
+		k.iface = ruleset_iface_class(rs, "eth0");
+		assert_true(rs->sub_rec[p] != FWD_SUB_NONE);
+		assert_int_equal(classify(rs, &k), p && p < 65535 ? __builtin_ctz(p) : -1);
+	}
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+	free(b.s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_rulesets),
 		cmocka_unit_test(test_port_rulesets),
 		cmocka_unit_test(test_one_word_big_port),
+		cmocka_unit_test(test_most_port_classes),
 	};
 	const char *env = getenv("FWD_SEED");
 
