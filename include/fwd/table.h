@@ -140,7 +140,7 @@ struct fwd_ruleset {
 	uint8_t *sub;
 	uint32_t sub_size;
 	uint16_t *sub_rec;
-	uint32_t sub_nrec;
+	uint32_t sub_nrec;	/* records in sub (room for one per dport class) */
 	uint32_t sub_half[5];
 	uint32_t sub_off[8];
 	uint32_t sub_woff[5];

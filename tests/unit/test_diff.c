@@ -701,6 +701,30 @@ static void test_port_rulesets(void **state)
 	assert_true(hits * 4 > packets);
 }
 
+/* The rules in B, parsed and compiled with per-port tables. */
+static struct fwd_ruleset *compile_sub(const struct buf *b, const char *name,
+				       struct fwd_config **c)
+{
+	struct fwd_diags d;
+	struct fwd_ruleset *rs;
+
+	diags_init(&d, name);
+	*c = config_parse(b->s, b->len, &d);
+	diags_free(&d);
+	assert_non_null(*c);
+	rs = ruleset_compile(*c);
+	assert_non_null(rs);
+	assert_non_null(rs->sub);
+	return rs;
+}
+
+static void free_sub(struct fwd_ruleset *rs, struct fwd_config *c, struct buf *b)
+{
+	ruleset_free(rs);
+	config_free(c);
+	free(b->s);
+}
+
 /*
  * A table of one word whose port 22 has no record: nine rules name it, while
  * the other 110 port classes (overlapping ranges, one or two rules each) fit
@@ -711,7 +735,6 @@ static void test_port_rulesets(void **state)
 static void test_one_word_big_port(void **state)
 {
 	struct buf b = { 0 };
-	struct fwd_diags d;
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 
@@ -723,12 +746,7 @@ static void test_one_word_big_port(void **state)
 	for (int i = 0; i < 55; i++)
 		put(&b, "  - name: svc%d\n    proto: tcp\n    dport: %d-%d\n    action: allow\n", i,
 		    1000 + 2 * i, 1002 + 2 * i);
-	diags_init(&d, "big-port");
-	c = config_parse(b.s, b.len, &d);
-	assert_non_null(c);
-	rs = ruleset_compile(c);
-	assert_non_null(rs);
-	assert_non_null(rs->sub);
+	rs = compile_sub(&b, "big-port", &c);
 	assert_true(rs->words == 1 && rs->sub_rec[22] == FWD_SUB_NONE);
 	for (uint32_t i = 0; i < 12; i++) {
 		struct fwd_key k = { .family = 4, .proto = 6, .src = 0x0a000005u | i << 8,
@@ -738,10 +756,7 @@ static void test_one_word_big_port(void **state)
 		assert_int_equal(classify(rs, &k), oracle_classify(c, &k, "eth0"));
 		assert_int_equal(classify(rs, &k), i < 9 ? (int)i : -1);
 	}
-	ruleset_free(rs);
-	config_free(c);
-	diags_free(&d);
-	free(b.s);
+	free_sub(rs, c, &b);
 }
 
 /*
@@ -754,7 +769,6 @@ static void test_one_word_big_port(void **state)
 static void test_most_port_classes(void **state)
 {
 	struct buf b = { 0 };
-	struct fwd_diags d;
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 
@@ -769,12 +783,7 @@ static void test_most_port_classes(void **state)
 		}
 		put(&b, "]\n");
 	}
-	diags_init(&d, "classes");
-	c = config_parse(b.s, b.len, &d);
-	assert_non_null(c);
-	rs = ruleset_compile(c);
-	assert_non_null(rs);
-	assert_non_null(rs->sub);
+	rs = compile_sub(&b, "classes", &c);
 	assert_int_equal(rs->f[FWD_FLD_DPORT].ncls, 65535);
 	assert_int_equal(rs->sub_nrec, 65535);
 	for (uint32_t p = 0; p < 65536; p++) {
@@ -785,10 +794,7 @@ static void test_most_port_classes(void **state)
 		assert_true(rs->sub_rec[p] != FWD_SUB_NONE);
 		assert_int_equal(classify(rs, &k), p && p < 65535 ? __builtin_ctz(p) : -1);
 	}
-	ruleset_free(rs);
-	config_free(c);
-	diags_free(&d);
-	free(b.s);
+	free_sub(rs, c, &b);
 }
 
 int main(void)
