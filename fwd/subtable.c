@@ -230,7 +230,7 @@ static uint32_t sub_fit(const uint32_t *hist, uint32_t n)
  * the classes fit in. Padding every record to the longest list and the most
  * rules would make the records (and the cache lines a lookup touches) larger
  * for the sake of a few classes; those few keep the candidate path instead
- * (sub_fill()).
+ * (sub_record()).
  */
 static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax)
 {
