@@ -15,6 +15,7 @@
 #include <urcu-qsbr.h>
 
 #include "fwd/live.h"
+#include "fwd/suppress.h"
 
 struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 {
@@ -153,6 +154,7 @@ void live_replace(struct fwd_state *st, struct fwd_live *l)
 		return;
 	/* After this no worker reads OLD: its counters are final. */
 	synchronize_rcu();
+	suppress_sweep_live(old);
 	carry_counters(l, old);
 	dyn_carry(l->dyn, old->dyn);
 	live_free(old);

@@ -28,6 +28,7 @@
 #include "fwd/metrics.h"
 #include "fwd/priv.h"
 #include "fwd/queue.h"
+#include "fwd/suppress.h"
 
 #define RUN_USAGE "fwd run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] " \
 		  "[--socket PATH] [--pidfile PATH] [--no-hooks] [--no-seccomp]"
@@ -166,6 +167,7 @@ struct daemon {
 	unsigned opened;	/* workers whose queue is bound */
 	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
 	int metrics_err;		/* last write's error, logged once */
+	uint64_t sweep_next_ms;		/* next suppress_sweep(), monotonic */
 };
 
 static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
@@ -399,6 +401,8 @@ static void stop(struct daemon *dm)
 	for (unsigned i = 0; i < dm->opened; i++)
 		queue_close(&st->workers[i]);
 	control_stop();
+	if (dm->log_started)
+		suppress_sweep(st);
 	if (dm->o.pidfile)
 		unlink(dm->o.pidfile);
 	if (dm->log_started)
@@ -495,6 +499,18 @@ static int metrics_tick(struct daemon *dm)
 	return (int)(dm->metrics_next_ms - now);
 }
 
+/* Summarise suppressed log events when due; returns the ms until the next. */
+static int sweep_tick(struct daemon *dm)
+{
+	uint64_t now = mono_us() / 1000;
+
+	if (now >= dm->sweep_next_ms) {
+		suppress_sweep(&dm->st);
+		dm->sweep_next_ms = now + FWD_SUPPRESS_SWEEP_MS;
+	}
+	return (int)(dm->sweep_next_ms - now);
+}
+
 static int min_timeout(int a, int b)
 {
 	if (a < 0)
@@ -516,7 +532,8 @@ static void main_loop(struct daemon *dm, int sfd)
 	if (wd > 0)
 		notify("WATCHDOG=1");
 	for (;;) {
-		int n = poll(p, link_fd >= 0 ? 2 : 1, min_timeout(wd, metrics_tick(dm)));
+		int n = poll(p, link_fd >= 0 ? 2 : 1,
+			     min_timeout(min_timeout(wd, metrics_tick(dm)), sweep_tick(dm)));
 
 		if (n < 0 && errno != EINTR)
 			break;
