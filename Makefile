@@ -78,6 +78,11 @@ check: all
 	@$(MAKE) --no-print-directory unit golden asan e2e
 	@echo "make check: all suites passed"
 
+# The package under a real systemd: debootstrap (cached in $(B)/system),
+# systemd-nspawn, install, reload, watchdog, kill -9, node_exporter, purge.
+check-system: $(B)/fwd
+	@bash tests/system/run.sh $(B)
+
 bench: $(B)/fwd $(BENCH_BIN)
 	@sh tests/bench/run.sh $(B)
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Install the Debian packages fwd needs to build, test and run, skipping those
+# Install the Debian packages fwd needs to build, test, package (make deb,
+# make lintian) and run under systemd (make check-system), skipping those
 # already present. Idempotent; needs root (or sudo) only when something is missing.
 set -eu
 
@@ -8,7 +9,9 @@ libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
 libcap-ng-dev libseccomp-dev libcmocka-dev
 iptables iproute2 netbase python3 python3-scapy python3-yaml
 clang libclang-rt-dev valgrind tmux procps iperf3
-man-db"
+man-db
+debhelper dpkg-dev lintian
+debootstrap systemd-container"
 
 missing=""
 for p in $PKGS; do
