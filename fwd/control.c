@@ -432,6 +432,27 @@ static void answer_rollback(int fd, const char *arg)
 	answer_reload(fd);
 }
 
+/*
+ * "confirmed SECONDS LIVEFILE": `fwd confirm` reached the watcher of `fwd
+ * apply` in time; the daemon's log says so, as it says a rollback.
+ */
+static void answer_confirmed(int fd, const char *arg)
+{
+	char esc[FWD_CONTROL_MAX * 4 + 1];
+	unsigned secs;
+	int off = 0;
+
+	if (sscanf(arg, "%u %n", &secs, &off) != 1 || !off || !arg[off]) {
+		const char *e = "error: expected 'confirmed SECONDS LIVEFILE'\n";
+
+		write_all(fd, e, strlen(e));
+		return;
+	}
+	log_escape(esc, sizeof(esc), arg + off);
+	log_info("apply confirmed within %us: %s stays in force", secs, esc);
+	write_all(fd, "ok\n", 3);
+}
+
 /* Answer REQ on FD; NULL: the client sent no acceptable request. */
 static void serve(int fd, const char *req)
 {
@@ -465,6 +486,8 @@ static void serve(int fd, const char *req)
 		answer_explain(fd, req + 8);
 	} else if (!strncmp(req, "rollback ", 9)) {
 		answer_rollback(fd, req + 9);
+	} else if (!strncmp(req, "confirmed ", 10)) {
+		answer_confirmed(fd, req + 10);
 	} else if (!strncmp(req, "unblock ", 8)) {
 		char ans[128];
 
