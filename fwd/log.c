@@ -648,6 +648,21 @@ static void emit(int prio, const char *line, size_t len)
 	L.outlen += off;
 }
 
+/* Under L.lock: one line longer than emit() takes, written at once. */
+static void write_long(const char *line)
+{
+	size_t len = strlen(line);
+
+	if (len + 2 < LOG_LINE_MAX) {
+		emit(LOG_INFO, line, len);
+		flush_out();
+		return;
+	}
+	flush_out();
+	if (write(L.fd, line, len) != (ssize_t)len || write(L.fd, "\n", 1) != 1)
+		atomic_fetch_add_explicit(&L.undelivered, 1, memory_order_relaxed);
+}
+
 __attribute__((format(printf, 3, 0)))
 static void vlog(int prio, const char *level, const char *fmt, va_list ap)
 {
@@ -821,6 +836,33 @@ static void write_event(const struct fwd_log_event *ev)
 		n = log_format_kv(line, sizeof(line), ev, ifname);
 	emit(prio, line, n);
 	atomic_fetch_add_explicit(&L.written, 1, memory_order_relaxed);
+}
+
+bool log_json_object(const char *type, const char *json)
+{
+	struct timespec ts;
+	char when[48], *line;
+	size_t n = strlen(json);
+
+	pthread_mutex_lock(&L.lock);
+	if (L.fmt != FWD_FMT_JSON) {
+		pthread_mutex_unlock(&L.lock);
+		return false;
+	}
+	while (n && json[n - 1] == '\n')
+		n--;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_time(when, sizeof(when), &ts);
+	if (asprintf(&line, "{\"timestamp\":\"%s\",\"event_type\":\"%s\",\"%s\":%.*s}",
+		     when, type, type, (int)n, json) >= 0) {
+		if (L.sink == FWD_SINK_SYSLOG)
+			syslog(LOG_INFO, "%s", line);
+		else
+			write_long(line);
+		free(line);
+	}
+	pthread_mutex_unlock(&L.lock);
+	return true;
 }
 
 void log_suppressed(const char *rule, uint64_t n)

@@ -432,8 +432,15 @@ static void reload(struct daemon *dm)
 /* SIGUSR2: the `fwd stats` table to the log sink, one line each. */
 static void dump_stats(struct daemon *dm)
 {
-	char *t = control_stats(&dm->st, false), *line, *save = NULL;
+	char *t = control_stats(&dm->st, true), *line, *save = NULL;
 
+	/* format: json: one object, what `fwd stats --json` prints */
+	if (t && log_json_object("stats", t)) {
+		free(t);
+		return;
+	}
+	free(t);
+	t = control_stats(&dm->st, false);
 	if (!t) {
 		log_warn("stats: out of memory");
 		return;

@@ -131,6 +131,13 @@ struct fwd_ring *log_ring(unsigned i);
 void log_stop(void);
 void log_close(void);
 
+/*
+ * With format json: write {"timestamp":..,"event_type":TYPE,TYPE:JSON} where
+ * JSON is an object's text (a trailing newline is dropped); false, and
+ * nothing written, with format kv.
+ */
+bool log_json_object(const char *type, const char *json);
+
 /* Write the summary of N events of RULE suppressed and count them. */
 void log_suppressed(const char *rule, uint64_t n);
 
