@@ -582,6 +582,11 @@ int cmd_run(int argc, char **argv)
 	rc = parse_opts(argc, argv, &dm.o);
 	if (rc >= 0)
 		return rc;
+	/* An unreadable file is an I/O error (2), as for `fwd check`. */
+	if (access(dm.o.config, R_OK)) {
+		fprintf(stderr, "fwd run: cannot open '%s': %s\n", dm.o.config, strerror(errno));
+		return 2;
+	}
 	pthread_mutex_init(&dm.st.lock, NULL);
 	dm.st.config_path = dm.o.config;
 	dm.st.no_hooks = dm.o.no_hooks;
