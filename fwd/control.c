@@ -268,11 +268,11 @@ char *control_top(struct fwd_state *st)
 	}
 	pthread_mutex_unlock(&st->lock);
 	for (unsigned i = 0; i < FWD_TOP_N && top.ports[i].count; i++)
-		sb_printf(&b, "port %u %u %" PRIu64 "\n", top.ports[i].proto, top.ports[i].port,
-			  top.ports[i].count);
+		sb_printf(&b, "port %u %u %" PRIu64 " %u\n", top.ports[i].proto, top.ports[i].port,
+			  top.ports[i].count, top.ports[i].family);
 	for (unsigned i = 0; i < FWD_TOP_N && top.srcs[i].count; i++) {
 		log_addr_str(addr, sizeof(addr), top.srcs[i].family, top.srcs[i].addr);
-		sb_printf(&b, "src %s %" PRIu64 "\n", addr, top.srcs[i].count);
+		sb_printf(&b, "src %s %" PRIu64 " %u\n", addr, top.srcs[i].count, top.srcs[i].proto);
 	}
 	if (b.oom) {
 		free(b.s);
