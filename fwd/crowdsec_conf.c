@@ -143,6 +143,7 @@ bool crowdsec_conf_key(struct fwd_crowdsec_conf *cs, const char *key, struct fwd
 			   key);
 		return false;
 	}
+	cs->seen |= 1u << i;
 	if (!val) {
 		diag_error(d, vpos, "crowdsec %s must be a single value", key);
 		return false;
@@ -172,18 +173,20 @@ bool crowdsec_conf_finish(struct fwd_crowdsec_conf *cs, const struct fwd_config 
 {
 	bool ok = true;
 
-	if (!cs->url) {
+	if (!(cs->seen & 1u)) {
 		diag_error(d, cs->pos, "crowdsec: needs url: (the Local API, http://HOST:PORT)");
 		ok = false;
 	}
-	if (!cs->key_file) {
+	if (!(cs->seen & 2u)) {
 		diag_error(d, cs->pos, "crowdsec: needs key_file: (a key from 'cscli bouncers add')");
 		ok = false;
 	}
-	if (!cs->set[0]) {
+	if (!(cs->seen & 4u)) {
 		diag_error(d, cs->pos, "crowdsec: needs set: naming a set under dynamic:");
 		return false;
 	}
+	if (!cs->set[0])
+		return false;
 	for (uint32_t i = 0; i < c->ndynsets; i++)
 		if (!strcmp(c->dynsets[i].name, cs->set))
 			cs->set_index = (int)i;

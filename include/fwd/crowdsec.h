@@ -41,6 +41,7 @@ struct fwd_crowdsec_conf {
 	int set_index;			/* in fwd_config.dynsets */
 	uint32_t interval_ms;
 	char *machine_file;		/* cscli's credentials file; NULL: no alerts */
+	uint32_t seen;			/* keys given, valid or not: bit per key */
 };
 
 struct fwd_crowdsec_conf *crowdsec_conf_new(struct fwd_pos pos);
