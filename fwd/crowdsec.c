@@ -69,12 +69,19 @@ static struct {
 
 /* ---- the queue of reports (packet path in, thread out) ----------------------- */
 
-static void outbox_init(void)
+/*
+ * A cell's number is kept less its index, so that the zeroed queue is a
+ * ready empty one: reports may come before the thread starts.
+ */
+static size_t cell_seq(size_t pos, struct cs_cell **c)
 {
-	for (size_t i = 0; i < CS_OUTBOX; i++)
-		atomic_store(&CS.outbox[i].seq, i);
-	atomic_store(&CS.ob_head, 0);
-	atomic_store(&CS.ob_tail, 0);
+	*c = &CS.outbox[pos & (CS_OUTBOX - 1)];
+	return atomic_load_explicit(&(*c)->seq, memory_order_acquire) + (pos & (CS_OUTBOX - 1));
+}
+
+static void cell_set(struct cs_cell *c, size_t pos, size_t seq)
+{
+	atomic_store_explicit(&c->seq, seq - (pos & (CS_OUTBOX - 1)), memory_order_release);
 }
 
 void crowdsec_report_block(enum fwd_cs_kind kind, uint8_t family, fwd_u128 addr,
@@ -87,8 +94,7 @@ void crowdsec_report_block(enum fwd_cs_kind kind, uint8_t family, fwd_u128 addr,
 		return;
 	pos = atomic_load_explicit(&CS.ob_head, memory_order_relaxed);
 	for (;;) {
-		c = &CS.outbox[pos & (CS_OUTBOX - 1)];
-		size_t seq = atomic_load_explicit(&c->seq, memory_order_acquire);
+		size_t seq = cell_seq(pos, &c);
 		intptr_t dif = (intptr_t)seq - (intptr_t)pos;
 
 		if (dif == 0 && atomic_compare_exchange_weak_explicit(&CS.ob_head, &pos, pos + 1,
@@ -108,19 +114,18 @@ void crowdsec_report_block(enum fwd_cs_kind kind, uint8_t family, fwd_u128 addr,
 	c->r.duration_ms = duration_ms;
 	c->r.detail = detail;
 	snprintf(c->r.rule, sizeof(c->r.rule), "%s", name);
-	atomic_store_explicit(&c->seq, pos + 1, memory_order_release);
+	cell_set(c, pos, pos + 1);
 }
 
-/* The thread is the only consumer. */
-static bool outbox_pop(struct fwd_cs_report *out)
+bool crowdsec_outbox_pop(struct fwd_cs_report *out)
 {
 	size_t pos = atomic_load_explicit(&CS.ob_tail, memory_order_relaxed);
-	struct cs_cell *c = &CS.outbox[pos & (CS_OUTBOX - 1)];
+	struct cs_cell *c;
 
-	if (atomic_load_explicit(&c->seq, memory_order_acquire) != pos + 1)
+	if (cell_seq(pos, &c) != pos + 1)
 		return false;
 	*out = c->r;
-	atomic_store_explicit(&c->seq, pos + CS_OUTBOX, memory_order_release);
+	cell_set(c, pos, pos + CS_OUTBOX);
 	atomic_store_explicit(&CS.ob_tail, pos + 1, memory_order_relaxed);
 	return true;
 }
@@ -512,7 +517,7 @@ static void push_all(struct cs_run *r)
 {
 	struct fwd_cs_report rep;
 
-	while (!atomic_load(&CS.stop) && outbox_pop(&rep)) {
+	while (!atomic_load(&CS.stop) && crowdsec_outbox_pop(&rep)) {
 		if (r->conf && r->conf->machine_file)
 			push(r, &rep);
 	}
@@ -609,7 +614,6 @@ int crowdsec_start(struct fwd_state *st)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&CS.cv, &ca);
 	pthread_condattr_destroy(&ca);
-	outbox_init();
 	CS.st = st;
 	atomic_store(&CS.stop, false);
 	e = -pthread_create(&CS.thread, NULL, cs_main, NULL);

@@ -156,6 +156,9 @@ void crowdsec_configure(const struct fwd_crowdsec_conf *cs);
 void crowdsec_report_block(enum fwd_cs_kind kind, uint8_t family, fwd_u128 addr,
 			   uint32_t duration_ms, uint32_t detail, const char *name);
 
+/* The next queued report, by the one consumer (the thread; a test). */
+bool crowdsec_outbox_pop(struct fwd_cs_report *out);
+
 struct fwd_cs_counters {
 	uint64_t pulls, pull_errors;
 	uint64_t applied, removed;	/* decisions taken from the stream */

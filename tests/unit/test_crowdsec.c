@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -307,6 +309,86 @@ static void test_machine_file(void **state)
 	assert_non_null(strstr(err, "cannot read"));
 }
 
+/* The hand-over queue: bounded, in order, off without a machine_file. */
+static void test_outbox(void **state)
+{
+	struct fwd_crowdsec_conf *cs = crowdsec_conf_new((struct fwd_pos){ 1, 1 });
+	struct fwd_cs_counters c0, c1;
+	struct fwd_cs_report r;
+
+	(void)state;
+	strcpy(cs->set, "cs");
+	crowdsec_configure(cs);			/* no machine_file: nothing queued */
+	crowdsec_report_block(FWD_CS_SCAN, 4, 1, 1000, 21, "scanners");
+	assert_false(crowdsec_outbox_pop(&r));
+	cs->machine_file = strdup("/m.yaml");
+	crowdsec_configure(cs);
+	crowdsec_counters(&c0);
+	for (int round = 0; round < 3; round++) {
+		for (uint32_t i = 0; i < 300; i++)
+			crowdsec_report_block(FWD_CS_LIMIT, 6, i, 1000 + i, 0, "web");
+		for (uint32_t i = 0; i < 256; i++) {
+			assert_true(crowdsec_outbox_pop(&r));
+			assert_true(r.addr == i && r.duration_ms == 1000 + i && r.family == 6);
+			assert_int_equal(r.kind, FWD_CS_LIMIT);
+			assert_string_equal(r.rule, "web");
+		}
+		assert_false(crowdsec_outbox_pop(&r));
+	}
+	crowdsec_counters(&c1);
+	assert_int_equal(c1.alerts_dropped - c0.alerts_dropped, 3 * 44);
+	crowdsec_configure(NULL);
+	crowdsec_report_block(FWD_CS_SCAN, 4, 1, 1000, 21, "scanners");
+	assert_false(crowdsec_outbox_pop(&r));
+	crowdsec_conf_free(cs);
+}
+
+static _Atomic int producers_left;
+
+static void *producer(void *arg)
+{
+	uint32_t base = (uint32_t)(uintptr_t)arg << 20;
+
+	for (uint32_t i = 0; i < 20000; i++)
+		crowdsec_report_block(FWD_CS_SCAN, 4, base | i, base | i, base | i, "s");
+	atomic_fetch_sub(&producers_left, 1);
+	return NULL;
+}
+
+/* Four workers report at once while the consumer drains: nothing torn, all counted. */
+static void test_outbox_concurrent(void **state)
+{
+	struct fwd_crowdsec_conf *cs = crowdsec_conf_new((struct fwd_pos){ 1, 1 });
+	struct fwd_cs_counters c0, c1;
+	struct fwd_cs_report r;
+	pthread_t t[4];
+	uint64_t got = 0;
+
+	(void)state;
+	strcpy(cs->set, "cs");
+	cs->machine_file = strdup("/m.yaml");
+	crowdsec_configure(cs);
+	crowdsec_counters(&c0);
+	atomic_store(&producers_left, 4);
+	for (uintptr_t i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, producer, (void *)(i + 1)), 0);
+	for (bool more = true; more;) {
+		more = atomic_load(&producers_left) > 0;
+		while (crowdsec_outbox_pop(&r)) {
+			got++;
+			assert_true(r.addr == r.duration_ms && r.detail == r.duration_ms);
+		}
+	}
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	while (crowdsec_outbox_pop(&r))
+		got++;
+	crowdsec_counters(&c1);
+	assert_int_equal(got + (c1.alerts_dropped - c0.alerts_dropped), 4 * 20000);
+	crowdsec_configure(NULL);
+	crowdsec_conf_free(cs);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +397,8 @@ int main(void)
 		cmocka_unit_test(test_alert_json),
 		cmocka_unit_test(test_set_prefixes),
 		cmocka_unit_test(test_machine_file),
+		cmocka_unit_test(test_outbox),
+		cmocka_unit_test(test_outbox_concurrent),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
