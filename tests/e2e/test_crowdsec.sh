@@ -63,7 +63,7 @@ for l in "$NS_L veth-l1" "$NS_L veth-l2" "$NS_G veth-g-l" "$NS_G2 veth-g2-l" \
 	set -- $l
 	nsx "$1" ip link set "$2" up
 done
-for a in 10.10.1.3 10.10.1.4; do
+for a in 10.10.1.3 10.10.1.4 10.10.1.5; do
 	nsx c ip addr add $a/24 dev veth-c
 	nsx g ip neigh replace $a lladdr $MAC_C dev veth-gw-c nud permanent
 done
@@ -164,6 +164,12 @@ rules:
   - {name: crowdsec, src: \$crowdsec, action: drop}
   - {name: scanners, src: \$scanners, action: drop}
   - {name: web, proto: tcp, dport: 80, action: allow}
+  - name: limited
+    proto: tcp
+    dport: 81
+    action: allow
+    limit: {rate: 1/1m, burst: 2, per: src}
+    on_exceed: {add: scanners, timeout: 5m}
   - {name: closed, proto: tcp, action: reject}
   - {name: icmpv6, proto: icmpv6, action: allow}
 EOF
@@ -273,6 +279,17 @@ assert_eq "gateway 2 still answers .4" "gw2 web" "$(from 10.10.1.4 10.10.6.1 80)
 nsx c true
 alerts=$(nsx g "$FWD" stats --socket "$SOCK" --json | "$PY" "$E2E_DIR/jget.py" /dev/stdin crowdsec.alerts_pushed)
 assert_eq "gateway 1 pushed one alert" 1 "$alerts"
+
+# A limit's on_exceed: add is pushed the same way (port 81: two, then over).
+assert_eq ".5 within its limit (1)" refused "$(from 10.10.1.5 10.10.2.2 81)"
+assert_eq ".5 within its limit (2)" refused "$(from 10.10.1.5 10.10.2.2 81)"
+assert_eq ".5 over its limit" timeout "$(from 10.10.1.5 10.10.2.2 81 1)"
+sleep 1
+cscli decisions list -a >"$T/list2.txt" 2>&1
+assert_grep "cscli decisions list -a shows the limit's alert" \
+	'Ip:10\.10\.1\.5 .*fwd/rate-limit.*ban' "$T/list2.txt"
+sleep $((2 * INTERVAL_MS / 1000)).2
+assert_eq "gateway 2 drops .5 too" timeout "$(from 10.10.1.5 10.10.6.1 80 1)"
 
 # ---- 3. the LAPI goes away and comes back ---------------------------------------------------
 cscli decisions add --ip 10.10.1.2 --duration 5m >>"$T/cscli.log" 2>&1
