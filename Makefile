@@ -8,7 +8,7 @@ DESTDIR   ?=
 WERROR    ?= -Werror
 B         ?= build
 
-PKGS      := libnetfilter_queue libmnl yaml-0.1 liburcu-qsbr libcap-ng libseccomp
+PKGS      := libnetfilter_queue libmnl yaml-0.1 liburcu-qsbr libcap-ng libseccomp libcurl json-c
 WARN      := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wcast-qual -fstack-protector-strong $(WERROR)
 OPT       ?= -O2 -g

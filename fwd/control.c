@@ -22,6 +22,7 @@
 
 #include "fwd/cmd.h"
 #include "fwd/control.h"
+#include "fwd/crowdsec.h"
 #include "fwd/explain.h"
 #include "fwd/queue.h"
 #include "fwd/rollback.h"
@@ -179,6 +180,10 @@ static void stats_json(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
 	if (dj)
 		sb_printf(b, "%s,", dj);
 	free(dj);
+	dj = crowdsec_stats_json(l);	/* fwd/crowdsec.c */
+	if (dj)
+		sb_printf(b, "%s,", dj);
+	free(dj);
 	sb_printf(b, "\"log\":{\"written\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"suppressed\":%"
 		  PRIu64 "}}\n", t->log.written, t->log.dropped, t->log.suppressed);
 }
@@ -214,6 +219,10 @@ static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l
 		  "\n", t->log.written, t->log.dropped, t->log.suppressed);
 	char *dt = dyn_stats_text(l->dyn);	/* fwd/knock.c */
 
+	if (dt)
+		sb_printf(b, "%s", dt);
+	free(dt);
+	dt = crowdsec_stats_text(l);	/* fwd/crowdsec.c */
 	if (dt)
 		sb_printf(b, "%s", dt);
 	free(dt);

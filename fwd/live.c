@@ -14,6 +14,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "fwd/crowdsec.h"
 #include "fwd/live.h"
 #include "fwd/suppress.h"
 
@@ -304,6 +305,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload: dropping the old table's DNAT rules failed; they stay unused");
 	reload_log_conf(st, c);
 	live_set_metrics(st, c);
+	crowdsec_configure(c->crowdsec);	/* the thread goes on with the new section */
 	st->reloads_ok++;
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);
 out:

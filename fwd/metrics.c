@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fwd/control.h"
+#include "fwd/crowdsec.h"
 #include "fwd/metrics.h"
 
 size_t metrics_label_escape(char *out, size_t outlen, const char *in)
@@ -128,6 +129,7 @@ char *metrics_render(struct fwd_state *st)
 	control_totals(st, &t);
 	rule_metrics(f, st->live);
 	other_metrics(f, st, st->live, &t);
+	crowdsec_metrics(f, st->live);
 	pthread_mutex_unlock(&st->lock);
 	bad = ferror(f);
 	if (fclose(f) || bad) {

@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "fwd/config.h"
+#include "fwd/crowdsec.h"
 
 #define Y_DEPTH_MAX	32
 #define Y_NODES_MAX	1000000u
@@ -2187,14 +2188,38 @@ static void rule_limit(struct ld *l, struct rctx *x)
 		limit_exceed(l, x, lc, e);
 }
 
+/* ---- crowdsec (checked by fwd/crowdsec_conf.c) -------------------------- */
+
+static void load_crowdsec(struct ld *l, const struct ynode *m)
+{
+	struct fwd_crowdsec_conf *cs;
+
+	if (!want_map(l, m, "crowdsec:"))
+		return;
+	cs = crowdsec_conf_new(m->pos);
+	if (!cs) {
+		l->oom = true;
+		return;
+	}
+	for (size_t i = 0; i + 1 < m->n; i += 2) {
+		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+
+		if (k->kind == Y_SCALAR)
+			crowdsec_conf_key(cs, k->s, k->pos, v->kind == Y_SCALAR ? v->s : NULL,
+					  v->pos, l->d);
+	}
+	crowdsec_conf_finish(cs, l->c, l->d);
+	l->c->crowdsec = cs;
+}
+
 /* ---- top level -------------------------------------------------------- */
 
 static const char *const top_keys[] = {
 	"version", "default", "log", "malformed", "sets", "rules", "tests", "daemon",
-	"dynamic", "knock", "scan",
+	"dynamic", "knock", "scan", "crowdsec",
 };
 enum { TK_VERSION, TK_DEFAULT, TK_LOG, TK_MALFORMED, TK_SETS, TK_RULES, TK_TESTS,
-       TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_SCAN, TK_N };
+       TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_SCAN, TK_CROWDSEC, TK_N };
 
 static void load_top_scalars(struct ld *l, const struct ynode *const *t)
 {
@@ -2240,7 +2265,7 @@ static void load_top(struct ld *l, const struct ynode *root)
 			t[j] = root->kid[i + 1];
 		else
 			diag_error(l->d, k->pos,
-				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock, scan",
+				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock, scan, crowdsec",
 				   k->s);
 	}
 	if (!t[TK_VERSION])
@@ -2256,6 +2281,8 @@ static void load_top(struct ld *l, const struct ynode *root)
 		load_knocks(l, t[TK_KNOCK]);
 	if (t[TK_SCAN])
 		load_scan(l, t[TK_SCAN]);
+	if (t[TK_CROWDSEC])
+		load_crowdsec(l, t[TK_CROWDSEC]);
 	if (t[TK_RULES])
 		load_rules(l, t[TK_RULES]);
 	if (t[TK_TESTS])
@@ -2388,6 +2415,7 @@ void config_free(struct fwd_config *c)
 	free(c->dynsets);
 	free(c->knocks);
 	free_addrset(&c->scan.ignore);
+	crowdsec_conf_free(c->crowdsec);
 	free(c);
 }
 

@@ -22,6 +22,7 @@
 
 #include "fwd/cmd.h"
 #include "fwd/control.h"
+#include "fwd/crowdsec.h"
 #include "fwd/hooks.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
@@ -332,6 +333,11 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 	}
 	if (start_threads(dm))
 		return -1;
+	e = crowdsec_start(st);
+	if (e) {
+		fprintf(stderr, "fwd: cannot start the crowdsec thread: %s\n", strerror(-e));
+		return -1;
+	}
 	e = control_serve();
 	if (e) {
 		fprintf(stderr, "fwd: cannot start the control thread: %s\n", strerror(-e));
@@ -375,6 +381,7 @@ static int start(struct daemon *dm)
 	}
 	live_publish_first(st, l);
 	live_set_metrics(st, c);
+	crowdsec_configure(c->crowdsec);
 	if (start_kernel_side(dm, c))
 		goto out_free;
 	log_info("started: %u queues from %u, inspect %s, fail %s", nq, st->queue_base,
@@ -401,6 +408,7 @@ static void stop(struct daemon *dm)
 	for (unsigned i = 0; i < dm->opened; i++)
 		queue_close(&st->workers[i]);
 	control_stop();
+	crowdsec_stop();
 	if (dm->log_started)
 		suppress_sweep(st);
 	if (dm->o.pidfile)

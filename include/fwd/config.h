@@ -218,6 +218,8 @@ struct fwd_scan_conf {
 #define FWD_KNOCKS_MAX		16
 #define FWD_KNOCK_PROGRESS_MAX	65536	/* sources with a sequence under way */
 
+struct fwd_crowdsec_conf;	/* include/fwd/crowdsec.h */
+
 struct fwd_config {
 	enum fwd_action default_action;	/* FWD_ALLOW or FWD_DROP */
 	enum fwd_action malformed_action;	/* FWD_ALLOW or FWD_DROP; default drop */
@@ -232,6 +234,7 @@ struct fwd_config {
 	uint32_t nknocks;
 	struct fwd_knock_conf *knocks;
 	struct fwd_scan_conf scan;
+	struct fwd_crowdsec_conf *crowdsec;	/* `crowdsec:`, or NULL */
 };
 
 /*
