@@ -3,12 +3,15 @@
 # already present. Idempotent; needs root (or sudo) only when something is missing.
 set -eu
 
+# keepalived, conntrackd, conntrack: the HA pair of packaging/ha/ and
+# tests/e2e/test_ha.sh (which runs them in namespaces of its own).
 PKGS="build-essential pkg-config
 libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
 libcap-ng-dev libseccomp-dev libcmocka-dev
 iptables iproute2 netbase python3 python3-scapy python3-yaml
 clang libclang-rt-dev valgrind tmux procps iperf3
-man-db"
+man-db
+keepalived conntrackd conntrack"
 
 missing=""
 for p in $PKGS; do

@@ -88,7 +88,7 @@ render() {	# SOURCE GW(a|b) DEST
 	[ "$gw" = b ] && b_sed='s/^\([[:space:]]*[A-Za-z_0-9]*[[:space:]]\{1,\}\)[^#]*#[[:space:]]*gateway B: \([^[:space:]]*\).*$/\1\2/'
 	sed -e "$b_sed" \
 	    -e 's/192\.168\.1\./10.10.1./g; s/198\.51\.100\./10.10.2./g' \
-	    -e "s|/usr/share/doc/fwd/examples/ha/fwd-ha-notify|$dir/fwd-ha-notify|" \
+	    -e "s|/etc/keepalived/fwd-ha-notify|$dir/fwd-ha-notify|" \
 	    -e "s|/etc/conntrackd/conntrackd.conf|$dir/conntrackd.conf|" \
 	    -e "s|LockFile .*|LockFile $dir/conntrackd.lock|" \
 	    -e "s|Path /var/run/conntrackd.ctl|Path $dir/conntrackd.ctl|" \
@@ -214,6 +214,7 @@ kill -KILL "$FWD_a" $(cat "$T/a/vrrp.pid" 2>/dev/null) "$KA_a" 2>/dev/null
 ip -n "$NS_A" link set lan0 down
 ip -n "$NS_A" link set wan0 down
 DOWN_MS=$(now_ms)
+wait "$FWD_a" "$KA_a" 2>/dev/null
 say "killed A's fwd and keepalived at +0 ms, its links down at +$((DOWN_MS - KILL_MS)) ms"
 if wait_for 5 has_vip b; then
 	pass "B holds both virtual addresses $(($(now_ms) - KILL_MS)) ms after the kill (<= 5000)"
