@@ -5,15 +5,17 @@
   ha_stream.py serve --ready FILE PORT...
       echo every line back, on each PORT, for as long as the peer stays.
 
-  ha_stream.py stream --out FILE --stop FILE [--probe HOST:PORT] NAME=HOST:PORT...
+  ha_stream.py stream --out FILE --stop FILE [--probe HOST:PORT] [--wake FILE]
+                     NAME=HOST:PORT...
       one connection per NAME; every --interval seconds send "NAME SEQ" and
       wait for its echo. Lines appended to --out (times in ms since the epoch):
         up NAME SPORT T          connected, from local port SPORT
         data NAME SEQ T          the echo of SEQ arrived
         error NAME TEXT T        the connection failed (a reset, a close)
         probe-open HOST:PORT T   the --probe port accepted a connection
-      The --probe port is tried every 0.3 s (it must stay closed).
-      Runs until the --stop file exists.
+      The --probe port is tried every 0.3 s (it must stay closed). A NAME
+      that starts with "idle" sends one line, then waits for the --wake file
+      before it goes on. Runs until the --stop file exists.
 """
 import os
 import socket
@@ -72,7 +74,7 @@ def hostport(text):
     return host, int(port)
 
 
-def stream(out, stop, name, target, interval):
+def stream(out, stop, name, target, interval, wake):
     try:
         s = socket.create_connection(target, timeout=5)
     except OSError as e:
@@ -104,6 +106,8 @@ def stream(out, stop, name, target, interval):
         out.put("data", name, seq)
         seq += 1
         time.sleep(interval)
+        while name.startswith("idle") and not os.path.exists(wake or stop):
+            time.sleep(0.05)
 
 
 def probe(out, stop, target):
@@ -120,7 +124,7 @@ def main():
     a = sys.argv[1:]
     if a and a[0] == "serve" and len(a) >= 3 and a[1] == "--ready":
         return serve(a[1:])
-    opts = {"--out": None, "--stop": None, "--probe": None, "--interval": "0.05"}
+    opts = {"--out": None, "--stop": None, "--probe": None, "--interval": "0.05", "--wake": None}
     names = []
     i = 1
     while i < len(a):
@@ -137,7 +141,8 @@ def main():
     for n in names:
         name, target = n.split("=", 1)
         ts.append(threading.Thread(target=stream,
-                                   args=(out, stop, name, hostport(target), float(opts["--interval"]))))
+                                   args=(out, stop, name, hostport(target), float(opts["--interval"]),
+                                         opts["--wake"])))
     if opts["--probe"]:
         ts.append(threading.Thread(target=probe, args=(out, stop, hostport(opts["--probe"])),
                                    daemon=True))

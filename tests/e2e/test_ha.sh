@@ -77,6 +77,22 @@ topo_ha() {
 	done
 	nsx "$NS_C" ip route add default via 10.10.1.1
 	nsx "$NS_S" ip route add default via 10.10.2.1
+	topo_check
+}
+
+# `ip link add ... netns X` has been seen to print an error and go on while
+# other tests add and delete namespaces: say so plainly rather than later.
+topo_check() {
+	local n
+	for ns in "$NS_A" "$NS_B"; do
+		for i in lan0 wan0 sync0; do
+			ip -n "$ns" link show "$i" >/dev/null 2>&1 ||
+				{ fail "topology: $i missing in $ns"; e2e_finish; }
+		done
+	done
+	n=$(ip -n "$NS_W" -o link show master br-lan | wc -l)
+	n=$((n + $(ip -n "$NS_W" -o link show master br-wan | wc -l)))
+	[ "$n" = 6 ] || { fail "topology: $n of 6 bridge ports"; e2e_finish; }
 }
 
 # --- the configurations, from packaging/ha --------------------------------
@@ -189,10 +205,11 @@ sleep 1.5
 if no_vip b; then pass "A is master, B backup (VRRP passes fwd on both)"; else fail "both gateways hold a virtual address"; fi
 
 nsx "$NS_C" "$PY" "$E2E_DIR/ha_stream.py" stream --out "$STREAM" --stop "$STOP" \
-	--probe 10.10.2.10:9000 web=10.10.2.10:8000 fwd=10.10.1.1:8080 >>"$T/client.log" 2>&1 &
+	--probe 10.10.2.10:9000 --wake "$T/wake" web=10.10.2.10:8000 fwd=10.10.1.1:8080 \
+	idleweb=10.10.2.10:8000 idlefwd=10.10.1.1:8080 >>"$T/client.log" 2>&1 &
 E2E_BG_PIDS+=("$!")
 CLIENT=$!
-streams_up() { [ "$(grep -c '^up ' "$STREAM" 2>/dev/null)" = 2 ]; }
+streams_up() { [ "$(grep -c '^up ' "$STREAM" 2>/dev/null)" = 4 ]; }
 wait_for 5 streams_up ||
 	{ fail "streams did not connect through A: $(cat "$STREAM" "$T/client.log" 2>/dev/null)"; e2e_finish; }
 sleep 2
@@ -200,6 +217,8 @@ assert_ge "data through A before failover (web)" 10 "$(grep -c '^data web ' "$ST
 assert_ge "data through A before failover (fwd, DNAT)" 10 "$(grep -c '^data fwd ' "$STREAM")"
 SPORT_WEB=$(awk '$1 == "up" && $2 == "web" { print $3 }' "$STREAM")
 SPORT_FWD=$(awk '$1 == "up" && $2 == "fwd" { print $3 }' "$STREAM")
+SPORT_IWEB=$(awk '$1 == "up" && $2 == "idleweb" { print $3 }' "$STREAM")
+SPORT_IFWD=$(awk '$1 == "up" && $2 == "idlefwd" { print $3 }' "$STREAM")
 assert_grep "A's fwd judged the allowed stream" "allow rule=web .*spt=$SPORT_WEB " "$T/a/fwd.log"
 assert_grep "A's fwd judged the forwarded stream" "forward rule=web-fwd .*spt=$SPORT_FWD " "$T/a/fwd.log"
 # conntrackd on B holds A's connections in its external cache.
@@ -232,9 +251,24 @@ for n in web fwd; do
 		fail "$n stream: no data after the failover"
 	fi
 done
+# A packet that reaches B between its taking the addresses and the commit
+# (keepalived runs the notify script after its gratuitous ARP, and the
+# client's ARP queue is flushed by it) finds no entry yet: B's fwd judges it,
+# with the same rules, to the same verdict. Never a drop.
+assert_no_grep "B's fwd never dropped a synced stream" \
+	"^fwd: drop .*spt=($SPORT_WEB|$SPORT_FWD|$SPORT_IWEB|$SPORT_IFWD) " "$T/b/fwd.log"
+say "streams judged again by B before its commit: $(grep -Ec "spt=($SPORT_WEB|$SPORT_FWD) " "$T/b/fwd.log") of 2"
+# Two connections were idle during the failover: after the commit they pass
+# B without a new verdict, the forwarded one with its translation.
+assert_grep "B committed the synced connections" "Committed [1-9][0-9]* new entries" "$T/b/conntrackd.log"
+touch "$T/wake"
+sleep 2
+assert_ge "idle allowed connection carries data through B" 10 "$(grep -c '^data idleweb ' "$STREAM")"
+assert_ge "idle forwarded connection carries data through B (DNAT kept)" 10 \
+	"$(grep -c '^data idlefwd ' "$STREAM")"
+assert_no_grep "B's fwd gave no verdict to the connections committed to it" \
+	"spt=($SPORT_IWEB|$SPORT_IFWD) " "$T/b/fwd.log"
 assert_no_grep "no stream was reset or closed" '^error ' "$STREAM"
-assert_no_grep "B's fwd gave no new verdict to the synced streams" \
-	"spt=($SPORT_WEB|$SPORT_FWD) " "$T/b/fwd.log"
 
 # New connections: judged by B's fwd.
 out=$(nsx "$NS_C" "$PY" "$E2E_DIR/ha_stream.py" stream --out "$T/new" --stop "$T/new.stop" \
