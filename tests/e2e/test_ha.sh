@@ -229,11 +229,13 @@ wait_for 5 sh -c "ip netns exec $NS_B conntrackd -C $T/b/conntrackd.conf -e | gr
 # --- the failover ---------------------------------------------------------------
 
 KILL_MS=$(now_ms)
-kill -KILL "$FWD_a" $(cat "$T/a/vrrp.pid" 2>/dev/null) "$KA_a" 2>/dev/null
+{
+	kill -KILL "$FWD_a" $(cat "$T/a/vrrp.pid" 2>/dev/null) "$KA_a"
+	wait "$FWD_a" "$KA_a"
+} 2>/dev/null
 ip -n "$NS_A" link set lan0 down
 ip -n "$NS_A" link set wan0 down
 DOWN_MS=$(now_ms)
-wait "$FWD_a" "$KA_a" 2>/dev/null
 say "killed A's fwd and keepalived at +0 ms, its links down at +$((DOWN_MS - KILL_MS)) ms"
 if wait_for 5 has_vip b; then
 	pass "B holds both virtual addresses $(($(now_ms) - KILL_MS)) ms after the kill (<= 5000)"
