@@ -105,6 +105,7 @@ DOCDIR     ?= $(PREFIX)/share/doc/fwd
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANPAGES   := packaging/man/fwd.8 packaging/man/fwd-rules.5
 EXAMPLES   := $(wildcard rules/*.yaml)
+HAFILES    := packaging/ha/keepalived.conf packaging/ha/conntrackd.conf packaging/ha/fwd-ha-notify
 ETCFILES   := fwd/rules.yaml:rules/default.yaml logrotate.d/fwd:packaging/fwd.logrotate
 
 # The files under /etc are an operator's: installed when absent, never
@@ -121,6 +122,8 @@ install: $(B)/fwd
 		packaging/fwd.service >$(DESTDIR)$(UNITDIR)/fwd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fwd.service
 	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -d $(DESTDIR)$(DOCDIR)/examples/ha
+	install -m 0644 $(HAFILES) $(DESTDIR)$(DOCDIR)/examples/ha/
 	@for e in $(ETCFILES); do \
 		f=$(DESTDIR)$(SYSCONFDIR)/$${e%%:*}; \
 		if [ -e $$f ]; then echo "keep $$f (exists)"; \

@@ -113,11 +113,37 @@ static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
 }
 
 /*
+ * An HA pair's own traffic (packaging/ha/) returns before the queue, in
+ * either mode: keepalived's VRRP adverts never look established (multicast,
+ * never answered), and conntrackd's sync must run before the table it syncs
+ * is trusted; `default: drop` would otherwise make both gateways master and
+ * sync nothing. VRRP is link-local: only a hop limit of 255 (RFC 5798 5.1.1.3)
+ * to its group passes. The sync may be narrowed to its own link.
+ */
+static void render_ha_pass(struct tbuf *t, int family, const struct fwd_ha *ha)
+{
+	const char *c = FWD_HOOKS_QUEUE_CHAIN;
+	const struct fwd_ifpat *in = &ha->sync_in;
+
+	if (ha->vrrp && family == 4)
+		tb_printf(t, "-A %s -d 224.0.0.18/32 -p 112 -m ttl --ttl-eq 255 -j RETURN\n", c);
+	else if (ha->vrrp)
+		tb_printf(t, "-A %s -d ff02::12/128 -p 112 -m hl --hl-eq 255 -j RETURN\n", c);
+	if (!ha->sync)
+		return;
+	tb_printf(t, "-A %s", c);
+	if (in->name[0] || in->prefix)
+		tb_printf(t, "%s -i %s%s", in->neg ? " !" : "", in->name, in->prefix ? "+" : "");
+	tb_printf(t, " -p udp --dport %u -j RETURN\n", ha->sync_port);
+}
+
+/*
  * Established and related traffic RETURNs rather than ACCEPTs: it is not
  * queued either way, and RETURN lets the operator's own mangle PREROUTING
  * rules behind our jump (connmark restore, policy routing marks) still see it.
  */
-static void render_mangle(struct tbuf *t, const struct fwd_hooks_conf *hc, unsigned jumps)
+static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
+			  unsigned jumps)
 {
 	const char *c = FWD_HOOKS_QUEUE_CHAIN;
 
@@ -125,6 +151,7 @@ static void render_mangle(struct tbuf *t, const struct fwd_hooks_conf *hc, unsig
 	if (jumps & JUMP_MANGLE)
 		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
 	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
+	render_ha_pass(t, family, &hc->ha);
 	if (hc->inspect == FWD_INSPECT_NEW) {
 		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
 		tb_printf(t, "-A %s -m conntrack --ctstate INVALID -j DROP\n", c);
@@ -182,7 +209,7 @@ static int render(int family, const struct fwd_hooks_conf *hc, const struct rule
 	if (hc->queues < 1 || hc->queues > 65536 || hc->queue_base > 65536 - hc->queues)
 		return -EINVAL;
 	buf[0] = '\0';
-	render_mangle(&t, hc, jumps);
+	render_mangle(&t, family, hc, jumps);
 	render_nat(&t, family, s, jumps);
 	if (t.full)
 		return -ENOSPC;

@@ -254,14 +254,15 @@ int live_install_hooks(struct fwd_state *st)
  * old hooks are put back. (hooks.c carries on with IPv4 alone where IPv6 is
  * unusable on the host, and says so.)
  */
-static int reload_hooks(struct fwd_state *st, struct fwd_live *l, enum fwd_inspect inspect)
+static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct fwd_daemon *dc)
 {
 	struct fwd_hooks_conf hc = st->hooks;
 
 	l->mark_gen = st->no_hooks ? 0 : st->live->mark_gen ^ FWD_MARK_GEN;
 	if (st->no_hooks)
 		return 0;
-	hc.inspect = inspect;
+	hc.inspect = dc->inspect;
+	hc.ha = dc->ha;
 	if (install_marked(&hc, st->live, l)) {
 		if (live_install_hooks(st))
 			log_warn("reload: restoring the old kernel hooks failed too");
@@ -291,7 +292,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload failed, keeping the old rules:\n%s", d->text ? d->text : "");
 		goto out;
 	}
-	if (reload_hooks(st, l, c->daemon.inspect)) {
+	if (reload_hooks(st, l, &c->daemon)) {
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot install the kernel hooks");
 		live_free(l);
 		st->reloads_failed++;

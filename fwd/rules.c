@@ -1732,6 +1732,57 @@ static void daemon_metrics(struct ld *l, const struct ynode *m, struct fwd_daemo
 	}
 }
 
+static const char *const ha_onoff[] = { "off", "on", NULL };
+
+static void ha_switch(struct ld *l, const struct ynode *v, const char *what, bool *out)
+{
+	int x = pick(l, v, what, ha_onoff, "off, on");
+
+	if (x >= 0)
+		*out = x;
+}
+
+/*
+ * `ha: on | off`, or a map of vrrp (on|off), sync (on|off), sync_in (one
+ * interface, "eth+" or "!x" as in `in:`) and sync_port: what passes before
+ * the queue for an HA pair (config_parse sets the defaults).
+ */
+static void daemon_ha(struct ld *l, const struct ynode *v, struct fwd_ha *ha)
+{
+	uint32_t port;
+	bool on;
+
+	if (v->kind == Y_SCALAR) {
+		on = ha->vrrp;
+		ha_switch(l, v, "ha", &on);
+		ha->vrrp = ha->sync = on;
+		return;
+	}
+	if (!want_map(l, v, "daemon ha:"))
+		return;
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		const struct ynode *k = v->kid[i], *e = v->kid[i + 1];
+
+		if (k->kind != Y_SCALAR)
+			continue;
+		if (!strcmp(k->s, "vrrp")) {
+			ha_switch(l, e, "ha vrrp", &ha->vrrp);
+		} else if (!strcmp(k->s, "sync")) {
+			ha_switch(l, e, "ha sync", &ha->sync);
+		} else if (!strcmp(k->s, "sync_in")) {
+			if (want_scalar(l, e, "ha sync_in"))
+				if_elem(l, e, &ha->sync_in);
+		} else if (!strcmp(k->s, "sync_port")) {
+			if (daemon_uint(l, e, "ha sync_port", 1, 65535, &port))
+				ha->sync_port = (uint16_t)port;
+		} else {
+			diag_error(l->d, k->pos,
+				   "unknown key '%s' in daemon ha; expected one of: vrrp, sync, sync_in, sync_port",
+				   k->s);
+		}
+	}
+}
+
 static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *v,
 		       struct fwd_daemon *dm)
 {
@@ -1758,9 +1809,11 @@ static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *
 		daemon_log(l, v, dm);
 	} else if (!strcmp(k->s, "metrics")) {
 		daemon_metrics(l, v, dm);
+	} else if (!strcmp(k->s, "ha")) {
+		daemon_ha(l, v, &dm->ha);
 	} else {
 		diag_error(l->d, k->pos,
-			   "unknown key '%s' in daemon; expected one of: queues, queue_num, inspect, fail, log, metrics",
+			   "unknown key '%s' in daemon; expected one of: queues, queue_num, inspect, fail, log, metrics, ha",
 			   k->s);
 	}
 }
@@ -2311,6 +2364,8 @@ struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d
 		ynode_free(root);
 		return NULL;
 	}
+	l.c->daemon.ha = (struct fwd_ha){ .vrrp = true, .sync = true,
+					  .sync_port = FWD_HA_SYNC_PORT };
 	load_top(&l, root);
 	free_sets(&l);
 	ynode_free(root);

@@ -4,6 +4,8 @@
 # already present. Idempotent; needs root (or sudo) only when something is missing.
 set -eu
 
+# keepalived, conntrackd, conntrack: the HA pair of packaging/ha/ and
+# tests/e2e/test_ha.sh (which runs them in namespaces of its own).
 PKGS="build-essential pkg-config
 libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
 libcap-ng-dev libseccomp-dev libcmocka-dev
@@ -12,7 +14,8 @@ iptables iproute2 netbase python3 python3-scapy python3-yaml
 clang libclang-rt-dev valgrind tmux procps iperf3
 man-db
 debhelper dpkg-dev lintian
-debootstrap systemd-container"
+debootstrap systemd-container
+keepalived conntrackd conntrack"
 
 missing=""
 for p in $PKGS; do
