@@ -28,7 +28,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 DEPSTAMP  := build/.deps-ok
 
-.PHONY: all deps check unit golden e2e asan bench fuzz soak demo install uninstall deb clean
+.PHONY: all deps check unit golden e2e asan bench fuzz soak demo install uninstall deb clean graph
 all: $(B)/fwd
 
 # Every target that compiles or runs fwd makes sure the Debian packages are there.
@@ -62,6 +62,10 @@ $(B)/bench/%: tests/bench/%.c $(TESTLIB) $(B)/libfwd.a
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
+# The objects' dependency graph (nm): fails when modules form a cycle.
+graph: $(LIBOBJ)
+	@python3 tests/tools/modgraph.py $(LIBOBJ)
+
 golden: $(B)/fwd
 	@sh tests/golden/run.sh $(B)/fwd
 
@@ -75,7 +79,7 @@ asan:
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" unit golden
 
 check: all
-	@$(MAKE) --no-print-directory unit golden asan e2e
+	@$(MAKE) --no-print-directory graph unit golden asan e2e
 	@echo "make check: all suites passed"
 
 bench: $(B)/fwd $(BENCH_BIN)

@@ -14,7 +14,7 @@
 
 #include "fwd/cmd.h"
 #include "fwd/config.h"
-#include "fwd/control.h"
+#include "fwd/client.h"
 #include "fwd/explain.h"
 #include "fwd/ruleset.h"
 
@@ -304,7 +304,7 @@ static int explain_live(char **w, const struct explain_opt *o)
 		fprintf(stderr, "fwd explain: request too long\n");
 		return 2;
 	}
-	e = control_request(live_socket, req, &out);
+	e = client_request(live_socket, req, &out);
 	if (e) {
 		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", live_socket, strerror(-e));
 		return 2;

@@ -847,7 +847,7 @@ struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
 	if (!rs)
 		return NULL;
 	rs->nrules = c->nrules;
-	rs->words = (c->nrules + 63) / 64 ? (c->nrules + 63) / 64 : 1;
+	rs->words = ruleset_words_for(c->nrules);
 	rs->dflt = c->default_action;
 	rs->dflt_log = resolve_log(c, c->default_action, FWD_LOG_INHERIT);
 	rs->mem = sizeof(*rs);

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "fwd/hooks.h"
+#include "fwd/value.h"
 
 #define JUMP_MANGLE	1u
 #define JUMP_NAT	2u
@@ -65,24 +66,10 @@ static void tb_printf(struct tbuf *t, const char *fmt, ...)
 /* ADDR, ADDR:PORT or [V6ADDR]:PORT, as --to-destination takes it. */
 static void format_dest(char *out, size_t len, const struct fwd_target *to)
 {
-	char a[INET6_ADDRSTRLEN];
-	uint8_t b[16];
-	uint32_t v4;
-
-	if (to->family == 4) {
-		v4 = htonl((uint32_t)to->addr);
-		inet_ntop(AF_INET, &v4, a, sizeof(a));
-	} else {
-		for (int i = 0; i < 16; i++)
-			b[i] = (uint8_t)(to->addr >> (120 - 8 * i));
-		inet_ntop(AF_INET6, b, a, sizeof(a));
-	}
 	if (!to->port)
-		snprintf(out, len, "%s", a);
-	else if (to->family == 4)
-		snprintf(out, len, "%s:%u", a, to->port);
+		addr_format(out, len, to->family, to->addr);
 	else
-		snprintf(out, len, "[%s]:%u", a, to->port);
+		target_format(out, len, to, 0);
 }
 
 /* Rule names go into a comment only when iptables-save shows them verbatim. */

@@ -26,6 +26,7 @@
 #include <urcu-qsbr.h>
 
 #include "fwd/queue.h"
+#include "fwd/value.h"
 
 #define RXBUF_SIZE	(0xffff + 4096)
 
@@ -116,7 +117,7 @@ struct burst {
 static bool may_log(struct burst *b, struct fwd_bucket *bk)
 {
 	if (!b->now_ms)
-		b->now_ms = log_now_ms();
+		b->now_ms = clock_coarse_ms();
 	return bucket_take(bk, b->now_ms, b->live->log_rate, b->live->log_burst);
 }
 
@@ -181,21 +182,16 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 	k->iface = ifmap_class(b->ifmap, ifindex);
 	idx = classify(b->live->rs, k);
 	if (b->live->dyn) {
-		/* Knocks are dropped (the ports look closed); dynamic sources refine idx. */
-		if (!b->now_ms)
-			b->now_ms = log_now_ms();
-		if (dyn_knock(b->live->dyn, k, b->now_ms)) {
-			add_verdict(b, id, NF_DROP, 0);
-			return;
-		}
-		/* A scan puts its source in the block set: this packet already meets it. */
 		struct fwd_log_event sev;
+		bool scanned = false;
 
-		if (dyn_scan(b->live->dyn, k, b->now_ms, &sev))
+		if (!b->now_ms)
+			b->now_ms = clock_coarse_ms();
+		idx = dyn_packet(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms, &sev,
+				 &scanned);
+		if (scanned)
 			ring_push(b->w->ring, &sev);
-		idx = dyn_resolve(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms);
-		/* Past its per-source limit the rule's packet is dropped (counted there). */
-		if (idx >= 0 && dyn_limit(b->live->dyn, (uint32_t)idx, k, b->now_ms)) {
+		if (idx == FWD_DYN_DROP) {
 			add_verdict(b, id, NF_DROP, 0);
 			return;
 		}
@@ -208,7 +204,7 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 		ctr_add(&c->bytes, wirelen);
 		/* last hit: the burst's coarse clock (vDSO, no syscall), read once */
 		if (!b->now_ms)
-			b->now_ms = log_now_ms();
+			b->now_ms = clock_coarse_ms();
 		ctr_set(&c->last_hit_ms, b->now_ms);
 		act = ri->action;
 		log = ri->log;

@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "fwd/config.h"
+#include "fwd/value.h"
 
 #define Y_DEPTH_MAX	32
 #define Y_NODES_MAX	1000000u
@@ -674,42 +675,6 @@ static bool port_scalar(struct ld *l, const struct ynode *n, const char *s, unsi
 
 /* ---- addresses -------------------------------------------------------- */
 
-static fwd_u128 bytes_to_u128(const unsigned char *b, int nbytes)
-{
-	fwd_u128 v = 0;
-
-	for (int i = 0; i < nbytes; i++)
-		v = v << 8 | b[i];
-	return v;
-}
-
-static void u128_to_text(int family, fwd_u128 v, char *out, size_t outlen)
-{
-	unsigned char b[16];
-	int nbytes = family == 4 ? 4 : 16;
-
-	for (int i = nbytes - 1; i >= 0; i--) {
-		b[i] = (unsigned char)(v & 0xff);
-		v >>= 8;
-	}
-	inet_ntop(family == 4 ? AF_INET : AF_INET6, b, out, (socklen_t)outlen);
-}
-
-int addr_parse(const char *s, fwd_u128 *a)
-{
-	unsigned char b[16];
-
-	if (inet_pton(AF_INET, s, b) == 1) {
-		*a = bytes_to_u128(b, 4);
-		return 4;
-	}
-	if (inet_pton(AF_INET6, s, b) == 1) {
-		*a = bytes_to_u128(b, 16);
-		return 6;
-	}
-	return 0;
-}
-
 /* "ADDR" or "ADDR/PREFIX" into lo..hi; returns family or 0 (reported). */
 static int parse_cidr(struct ld *l, const struct ynode *n, const char *s, fwd_u128 *lo,
 		      fwd_u128 *hi, bool report)
@@ -742,7 +707,7 @@ static int parse_cidr(struct ld *l, const struct ynode *n, const char *s, fwd_u1
 	mask = plen == (uint64_t)bits ? 0 : plen == 0 ? ~(fwd_u128)0 >> (128 - bits) :
 	       ((fwd_u128)1 << (bits - plen)) - 1;
 	if (a & mask) {
-		u128_to_text(fam, a & ~mask, net, sizeof(net));
+		addr_format(net, sizeof(net), (unsigned)fam, a & ~mask);
 		if (report)
 			diag_error(l->d, n->pos,
 				   "%s has host bits set; the network is %s/%u", s, net,
@@ -1247,41 +1212,13 @@ static void rule_in(struct ld *l, struct rctx *x)
 /* "ADDR:PORT", "ADDR", "[V6]:PORT", "[V6]" or a bare IPv6 address. */
 static bool parse_target(const char *s, struct fwd_target *t)
 {
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port = NULL, *colon;
-	bool bracket = s[0] == '[';
-	size_t hl;
-	uint64_t p = 0;
-	int fam;
+	uint32_t port;
+	int fam = endpoint_parse(s, &t->addr, &port);
 
-	if (s[0] == '[') {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || (rb[1] && rb[1] != ':'))
-			return false;
-		hl = (size_t)(rb - s - 1);
-		s++;
-		port = rb[1] ? rb + 2 : NULL;
-	} else {
-		colon = strchr(s, ':');
-		if (colon && !strchr(colon + 1, ':')) {
-			hl = (size_t)(colon - s);
-			port = colon + 1;
-		} else {
-			hl = strlen(s);
-		}
-	}
-	if (hl >= sizeof(host))
-		return false;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	fam = addr_parse(host, &t->addr);
-	if (!fam || (bracket && fam != 6))
-		return false;
-	if (port && (!parse_uint(port, PORT_MAX, &p) || p == 0))
+	if (!fam || port == 0)
 		return false;
 	t->family = (uint8_t)fam;
-	t->port = (uint16_t)p;
+	t->port = port == FWD_NOPORT ? 0 : (uint16_t)port;
 	return true;
 }
 
@@ -1336,7 +1273,6 @@ static void forward_family(struct ld *l, struct rctx *x)
 
 static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 {
-	static const char *const actions[] = { "allow", "drop", "forward", "reject", NULL };
 	const struct ynode *a = x->f[RK_ACTION], *to = x->f[RK_TO];
 	int act = -1;
 
@@ -1344,7 +1280,7 @@ static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 		diag_error(l->d, item->pos, "%s has no action:; expected one of: allow, drop, forward, reject",
 			   x->label);
 	else
-		act = pick(l, a, "action", actions, "allow, drop, forward, reject");
+		act = pick(l, a, "action", action_names, "allow, drop, forward, reject");
 	if (act >= 0)
 		x->r->action = (enum fwd_action)act;
 	if (act < 0)
@@ -1506,8 +1442,7 @@ static void check_expect(struct ld *l, const struct ynode *v)
 			w[nw++] = tok;
 		else
 			nw++;
-	if (nw == 0 || (strcmp(w[0], "allow") && strcmp(w[0], "drop") && strcmp(w[0], "forward") &&
-			strcmp(w[0], "reject"))) {
+	if (nw == 0 || action_parse(w[0], 0) < 0) {
 		diag_error(l->d, v->pos,
 			   "invalid expect '%s'; expected allow, drop, forward or reject, then optionally to=ADDR:PORT and a rule name",
 			   v->s);
@@ -1743,26 +1678,12 @@ static void load_daemon(struct ld *l, const struct ynode *m)
 /* "30s", "10m", "1h", "500ms" -> milliseconds, 1 ms .. 7 days. */
 static bool parse_duration(const char *s, uint32_t *ms)
 {
-	static const struct { const char *unit; uint64_t ms; } u[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-	};
-	const char *e = s;
-	uint64_t n;
-	bool big = false;
+	uint64_t v;
 
-	while (*e >= '0' && *e <= '9')
-		e++;
-	if (e == s || !parse_dec(s, e, 1u << 30, &n, &big) || big)
+	if (!duration_parse(s, 0, 7ull * 86400 * 1000, &v))
 		return false;
-	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
-		if (!strcmp(e, u[i].unit)) {
-			n *= u[i].ms;
-			if (n == 0 || n > 7ull * 86400 * 1000)
-				return false;
-			*ms = (uint32_t)n;
-			return true;
-		}
-	return false;
+	*ms = (uint32_t)v;
+	return true;
 }
 
 static bool want_duration(struct ld *l, const struct ynode *v, const char *what, uint32_t *ms)

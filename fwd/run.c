@@ -28,6 +28,7 @@
 #include "fwd/metrics.h"
 #include "fwd/priv.h"
 #include "fwd/queue.h"
+#include "fwd/value.h"
 
 #define RUN_USAGE "fwd run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] " \
 		  "[--socket PATH] [--pidfile PATH] [--no-hooks] [--no-seccomp]"
@@ -134,14 +135,6 @@ static void notify(const char *msg)
 	sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa,
 	       (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len));
 	close(fd);
-}
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* Half of WATCHDOG_USEC in ms, or -1 when systemd wants no keep-alive. */
@@ -417,7 +410,7 @@ static void reload(struct daemon *dm)
 	struct fwd_diags d;
 	char msg[64];
 
-	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, mono_us());
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, clock_mono_us());
 	notify(msg);
 	diags_init(&d, dm->st.config_path);
 	live_reload(&dm->st, &d);
@@ -472,7 +465,7 @@ static bool on_signal(struct daemon *dm, int sfd)
 static int metrics_tick(struct daemon *dm)
 {
 	struct fwd_state *st = &dm->st;
-	uint64_t now = mono_us() / 1000;
+	uint64_t now = clock_mono_us() / 1000;
 	char *path = NULL;
 	uint64_t iv_ms;
 	int e;

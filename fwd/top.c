@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "fwd/cmd.h"
-#include "fwd/control.h"
+#include "fwd/client.h"
+#include "fwd/config.h"
+#include "fwd/value.h"
 
 #define TOP_RULES_MAX	4096
 #define TOP_SHOWN	10
@@ -39,19 +41,6 @@ struct sample {
 	unsigned ntalkers[2];
 	double t;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *proto_name(unsigned p)
-{
-	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : "ip";
-}
 
 static void parse_line(struct sample *s, const char *line)
 {
@@ -74,7 +63,7 @@ static void parse_line(struct sample *s, const char *line)
 	if (s->ntalkers[0] < TOP_SHOWN &&
 	    sscanf(line, "port %u %u %" SCNu64, &proto, &port, &n) == 3) {
 		snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%s/%-5u %12" PRIu64,
-			 proto_name(proto), port, n);
+			 proto_name(proto) ? proto_name(proto) : "ip", port, n);
 		return;
 	}
 	if (s->ntalkers[1] < TOP_SHOWN && sscanf(line, "src %63s %" SCNu64, addr, &n) == 2)
@@ -84,7 +73,7 @@ static void parse_line(struct sample *s, const char *line)
 static int take(const char *path, struct sample *s)
 {
 	char *out = NULL, *line, *save = NULL;
-	int e = control_request(path, "top\n", &out);
+	int e = client_request(path, "top\n", &out);
 
 	if (e) {
 		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-e));
@@ -96,7 +85,7 @@ static int take(const char *path, struct sample *s)
 		return -1;
 	}
 	memset(s, 0, sizeof(*s));
-	s->t = now_s();
+	s->t = (double)clock_mono_us() / 1e6;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		parse_line(s, line);
 	free(out);

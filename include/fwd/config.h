@@ -245,12 +245,6 @@ struct fwd_config *config_load(const char *path, struct fwd_diags *d);
 struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d);
 void config_free(struct fwd_config *c);
 
-/*
- * A bare IPv4 or IPv6 address, no prefix, into A in the host order of the
- * address sets. Returns 4, 6, or 0 when S is neither.
- */
-int addr_parse(const char *s, fwd_u128 *a);
-
 /* Evaluate a rule's `in:` against an interface name ("" when unknown). */
 bool ifset_match(const struct fwd_ifset *s, const char *name);
 

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "fwd/config.h"
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 #include "fwd/hooks.h"
 #include "fwd/log.h"
 #include "fwd/ruleset.h"

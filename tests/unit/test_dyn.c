@@ -10,8 +10,9 @@
 
 #include <cmocka.h>
 
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 #include "fwd/log.h"
+#include "fwd/value.h"
 
 static struct fwd_dkey v4(uint32_t a)
 {
@@ -220,7 +221,7 @@ static void test_exhaustion(void **state)
 {
 	struct kctx x;
 	uint32_t a = 0x0a0a0102;
-	uint64_t t0 = log_now_ms();
+	uint64_t t0 = clock_coarse_ms();
 	char *json, *p;
 	unsigned long inprog;
 
