@@ -155,7 +155,7 @@ static int check_new(const char *path)
 	if (c && !rs)
 		fprintf(stderr, "fwd apply: %s: cannot compile the rules: out of memory\n", path);
 	if (rs) {
-		ruleset_shadows(c, &d);
+		ruleset_shadows(rs, c, &d);
 		if (!explain_run_tests(c, rs, &d) && !d.errors)
 			n = (int)c->nrules;
 	}

@@ -200,7 +200,7 @@ int cmd_check(int argc, char **argv)
 		diags_free(&d);
 		return rc;
 	}
-	ruleset_shadows(c, &d);
+	ruleset_shadows(rs, c, &d);
 	failed = explain_run_tests(c, rs, &d);
 	print_diags(&d);
 	if (!failed) {

@@ -351,7 +351,7 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	struct fwd_dkey m = { .family = k->family, .addr = k->src };
 	uint32_t n;
 
-	if (!d || !d->scan || (k->proto != 6 && k->proto != 17) || k->dport > 65535 ||
+	if (!d || !d->scan || (k->proto != FWD_PROTO_TCP && k->proto != FWD_PROTO_UDP) || k->dport > 65535 ||
 	    is_knock_port(d, k->proto, k->dport))
 		return false;
 	s = &d->sets[d->scan_conf.set];

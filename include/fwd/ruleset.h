@@ -53,11 +53,13 @@ bool ruleset_default_log(const struct fwd_ruleset *rs);
 size_t ruleset_memory(const struct fwd_ruleset *rs);	/* bytes held */
 
 /*
- * Shadow analysis: warn for each rule whose every packet an earlier single
- * rule already matches: "rule 'X' is never reached: rule 'Y' (line N)
- * matches first". Returns the number of warnings.
+ * Shadow analysis (fwd/shadow.c) of RS, the table C compiled to: warn for
+ * each rule whose every packet an earlier single rule already matches:
+ * "rule 'X' is never reached: rule 'Y' (line N) matches first". Returns the
+ * number of warnings.
  */
-unsigned ruleset_shadows(const struct fwd_config *c, struct fwd_diags *d);
+unsigned ruleset_shadows(const struct fwd_ruleset *rs, const struct fwd_config *c,
+			 struct fwd_diags *d);
 
 /* Forward marks: FWD_MARK_BASE | rule index, in the bits FWD_MARK_MASK. */
 #define FWD_MARK_BASE	0x0f000000u
