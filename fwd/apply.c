@@ -144,21 +144,13 @@ out_in:
 static int check_new(const char *path)
 {
 	struct fwd_config *c;
-	struct fwd_ruleset *rs = NULL;
+	struct fwd_ruleset *rs;
 	struct fwd_diags d;
 	int n = -1;
 
 	diags_init(&d, path);
-	c = config_load(path, &d);
-	if (c)
-		rs = ruleset_compile(c);
-	if (c && !rs)
-		fprintf(stderr, "fwd apply: %s: cannot compile the rules: out of memory\n", path);
-	if (rs) {
-		ruleset_shadows(rs, c, &d);
-		if (!explain_run_tests(c, rs, &d) && !d.errors)
-			n = (int)c->nrules;
-	}
+	if (!ruleset_load(path, FWD_LOAD_CHECK, &d, &c, &rs))
+		n = (int)c->nrules;
 	if (d.text && d.len)
 		fputs(d.text, stderr);
 	ruleset_free(rs);

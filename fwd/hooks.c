@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "fwd/hooks.h"
+#include "fwd/log.h"
 #include "fwd/value.h"
 
 #define JUMP_MANGLE	1u
@@ -312,7 +313,7 @@ static int restore(const char *tool, const char *text, size_t len)
 	int r = run((char *const *)(uintptr_t)argv, text, len, false);
 
 	if (r > 0) {
-		fprintf(stderr, "fwd: hooks: %s exited with status %d\n", tool, r);
+		log_warn("hooks: %s exited with status %d", tool, r);
 		return -EIO;
 	}
 	return r;
@@ -333,7 +334,7 @@ static int tools_for(int family, struct family_tools *ft)
 	snprintf(rname, sizeof(rname), "%s-restore", cmd);
 	if (!find_tool(cmd, ft->cmd, sizeof(ft->cmd)) ||
 	    !find_tool(rname, ft->restore, sizeof(ft->restore))) {
-		fprintf(stderr, "fwd: hooks: %s or %s not found in /usr/sbin or /sbin\n", cmd,
+		log_warn("hooks: %s or %s not found in /usr/sbin or /sbin", cmd,
 			rname);
 		return -ENOENT;
 	}
@@ -386,12 +387,12 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 
 	r = install_family(4, hc, s);
 	if (r < 0) {
-		fprintf(stderr, "fwd: hooks: installing IPv4 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: installing IPv4 chains failed: %s", strerror(-r));
 		return r;
 	}
 	r = install_family(6, hc, s);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: IPv6 unusable (%s), IPv4 only\n", strerror(-r));
+		log_warn("hooks: IPv6 unusable (%s), IPv4 only", strerror(-r));
 	return 0;
 }
 
@@ -438,7 +439,7 @@ static int remove_family(int family)
 			break;
 	r = restore(ft.restore, ftext, sizeof(ftext) - 1);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing the %s chain failed\n", FWD_HOOKS_REJECT_CHAIN);
+		log_warn("hooks: removing the %s chain failed", FWD_HOOKS_REJECT_CHAIN);
 	return restore(ft.restore, text, sizeof(text) - 1);
 }
 
@@ -448,9 +449,9 @@ int hooks_remove(void)
 
 	r = remove_family(6);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing IPv6 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: removing IPv6 chains failed: %s", strerror(-r));
 	r = remove_family(4);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing IPv4 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: removing IPv4 chains failed: %s", strerror(-r));
 	return r;
 }

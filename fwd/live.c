@@ -256,10 +256,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 	int n = -1;
 
 	pthread_mutex_lock(&st->lock);
-	c = config_load(st->config_path, d);
-	rs = c ? ruleset_compile(c) : NULL;
-	if (c && !rs)
-		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot compile the rules: out of memory");
+	ruleset_load(st->config_path, 0, d, &c, &rs);
 	l = rs ? live_new(rs, c, st->nworkers) : NULL;
 	if (rs && !l)
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");

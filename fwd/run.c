@@ -207,21 +207,14 @@ static int print_hooks(const struct fwd_hooks_conf *hc, const struct fwd_ruleset
 static int load(struct daemon *dm, struct fwd_config **cp, struct fwd_ruleset **rsp)
 {
 	struct fwd_diags d;
+	int e;
 
 	diags_init(&d, dm->o.config);
-	*cp = config_load(dm->o.config, &d);
+	e = ruleset_load(dm->o.config, 0, &d, cp, rsp);
 	if (d.text && d.len)
 		fputs(d.text, stderr);
 	diags_free(&d);
-	if (!*cp)
-		return -1;
-	*rsp = ruleset_compile(*cp);
-	if (!*rsp) {
-		fprintf(stderr, "fwd: %s: cannot compile the rules: out of memory\n", dm->o.config);
-		config_free(*cp);
-		return -1;
-	}
-	return 0;
+	return e ? -1 : 0;
 }
 
 static int open_queues(struct daemon *dm, enum fwd_fail fail)

@@ -61,6 +61,18 @@ size_t ruleset_memory(const struct fwd_ruleset *rs);	/* bytes held */
 unsigned ruleset_shadows(const struct fwd_ruleset *rs, const struct fwd_config *c,
 			 struct fwd_diags *d);
 
+/* ruleset_load() flags: also the shadow analysis and the policy tests. */
+#define FWD_LOAD_CHECK	1u
+
+/*
+ * Load PATH into *C and compile it into *RS (fwd/ruleload.c); with
+ * FWD_LOAD_CHECK warn of shadowed rules and run the `tests:`. Every message
+ * lands in D, sorted by position. 0; -EINVAL when the file has errors or a
+ * test failed, -ENOMEM; *C and *RS are then NULL.
+ */
+int ruleset_load(const char *path, unsigned flags, struct fwd_diags *d,
+		 struct fwd_config **c, struct fwd_ruleset **rs);
+
 /* Forward marks: FWD_MARK_BASE | rule index, in the bits FWD_MARK_MASK. */
 #define FWD_MARK_BASE	0x0f000000u
 #define FWD_MARK_MASK	0xff000000u
