@@ -82,7 +82,8 @@ static int interner_add(struct interner *in, const uint64_t *v, uint32_t *id)
 	uint32_t h = (uint32_t)vec_hash(v, in->words);
 	uint32_t e;
 
-	for (; (e = in->htab[h & in->hmask]); h++) {
+	/* An empty table has no entry to compare (and no vectors yet). */
+	for (; in->n && (e = in->htab[h & in->hmask]); h++) {
 		if (!memcmp(in->vecs + (size_t)(e - 1) * in->words, v, sz)) {
 			*id = e - 1;
 			return 0;
@@ -288,7 +289,7 @@ static int build_field(struct fwd_ruleset *rs, const struct fwd_config *c, enum 
 static int build_ports(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld_src f)
 {
 	struct sweep s = { .max = 65535 };
-	struct interner in;
+	struct interner in = { 0 };	/* freed on every path, even before init */
 	uint32_t *tab = malloc(FWD_NPORTS * sizeof(*tab));
 	uint64_t *noport = calloc(rs->words, sizeof(*noport));
 	uint32_t id;
@@ -333,7 +334,7 @@ static int build_v4(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 {
 	struct fwd_v4map *m = f == FS_SRC4 ? &rs->src4 : &rs->dst4;
 	struct sweep s = { .max = 0xffffffffu };
-	struct interner in;
+	struct interner in = { 0 };	/* freed on every path, even before init */
 	int err = build_field(rs, c, f, &s, &in);
 
 	if (err)
@@ -366,7 +367,7 @@ static int build_v6(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 {
 	struct fwd_v6map *m = f == FS_SRC6 ? &rs->src6 : &rs->dst6;
 	struct sweep s = { .max = ~(fwd_u128)0 };
-	struct interner in;
+	struct interner in = { 0 };	/* freed on every path, even before init */
 	int err = build_field(rs, c, f, &s, &in);
 
 	if (!err) {
@@ -386,7 +387,7 @@ static int build_v6(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 static int build_proto(struct fwd_ruleset *rs, const struct fwd_config *c)
 {
 	uint64_t *v = malloc(rs->words * sizeof(*v));
-	struct interner in;
+	struct interner in = { 0 };	/* freed on every path, even before init */
 	int err = -ENOMEM;
 
 	if (!v)
@@ -400,7 +401,8 @@ static int build_proto(struct fwd_ruleset *rs, const struct fwd_config *c)
 			if (c->rules[r].protos[p / 8] & (1u << (p % 8)))
 				bit_set(v, r);
 		err = interner_add(&in, v, &id);
-		rs->proto_cls[p] = id;
+		if (!err)
+			rs->proto_cls[p] = id;
 	}
 	if (!err)
 		err = interner_finish(&in, &rs->f[FWD_FLD_PROTO]);
@@ -494,7 +496,7 @@ static int iface_class_of(struct fwd_ruleset *rs, const struct fwd_config *c, ui
 static int build_iface(struct fwd_ruleset *rs, const struct fwd_config *c)
 {
 	uint64_t *v = malloc(rs->words * sizeof(*v));
-	struct interner in;
+	struct interner in = { 0 };	/* freed on every path, even before init */
 	int err = -ENOMEM;
 
 	if (!v)

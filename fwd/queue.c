@@ -45,10 +45,17 @@ void vbuf_init(struct fwd_vbuf *v, char *buf, size_t cap, uint16_t queue)
 	v->nmsg = 0;
 }
 
-/* Room for one more verdict message (header, verdict, mark, alignment). */
+/* What put_verdict() writes at the most: the invariant behind FWD_VERDICT_MAX. */
+#define VERDICT_MSG_LEN (MNL_ALIGN(sizeof(struct nlmsghdr)) + MNL_ALIGN(sizeof(struct nfgenmsg)) + \
+			 MNL_ALIGN(sizeof(struct nlattr) + sizeof(struct nfqnl_msg_verdict_hdr)) + \
+			 MNL_ALIGN(sizeof(struct nlattr) + sizeof(uint32_t)))
+_Static_assert(VERDICT_MSG_LEN <= FWD_VERDICT_MAX, "a verdict message outgrows FWD_VERDICT_MAX");
+_Static_assert(FWD_VBUF_SIZE >= 2 * FWD_VERDICT_MAX, "vbuf_add() needs room for two messages");
+
+/* Room for one more verdict message. */
 static bool vbuf_room(const struct fwd_vbuf *v)
 {
-	return v->cap - v->len >= 64;
+	return v->cap - v->len >= FWD_VERDICT_MAX;
 }
 
 static void put_verdict(struct fwd_vbuf *v, int type, uint32_t id, int verdict, uint32_t mark)
@@ -81,7 +88,7 @@ int vbuf_add(struct fwd_vbuf *v, uint32_t id, int verdict, uint32_t mark)
 		return 0;
 	}
 	/* Worst case two messages follow: the pending run and this one. */
-	if (v->cap - v->len < 128)
+	if (v->cap - v->len < 2 * FWD_VERDICT_MAX)
 		return -ENOSPC;
 	flush_run(v);
 	if (mark) {
@@ -321,18 +328,16 @@ static void run_burst(struct burst *b, ssize_t first)
 	send_verdicts(b);
 }
 
+/* ARG: the worker's burst state, allocated by queue_start() so that a failure is told there. */
 static void *worker_main(void *arg)
 {
-	struct fwd_worker *w = arg;
-	struct burst *b = calloc(1, sizeof(*b));
+	struct burst *b = arg;
+	struct fwd_worker *w = b->w;
 	char name[16];
 	ssize_t len;
 
 	snprintf(name, sizeof(name), "fwd-q%u", (unsigned)w->queue);
 	pthread_setname_np(pthread_self(), name);
-	if (!b)
-		return NULL;
-	b->w = w;
 	rcu_register_thread();
 	while (!atomic_load_explicit(&fwd_queue_stop, memory_order_relaxed)) {
 		rcu_thread_offline();
@@ -497,10 +502,17 @@ out_close:
 
 int queue_start(struct fwd_worker *w)
 {
-	int e = pthread_create(&w->thread, NULL, worker_main, w);
+	struct burst *b = calloc(1, sizeof(*b));
+	int e;
 
-	if (e)
+	if (!b)
+		return -ENOMEM;
+	b->w = w;
+	e = pthread_create(&w->thread, NULL, worker_main, b);
+	if (e) {
+		free(b);
 		return -e;
+	}
 	w->started = true;
 	return 0;
 }
