@@ -33,6 +33,8 @@ struct ybuild {
 	size_t nodes;
 	struct ynode *root;
 	bool fatal;
+	const char *buf;	/* the input, to name the character a syntax error stopped at */
+	size_t len;
 };
 
 void ynode_free(struct ynode *n)
@@ -230,8 +232,13 @@ static void yend(struct ybuild *b)
 static void ysyntax(struct ybuild *b, const yaml_parser_t *p)
 {
 	struct fwd_pos pos = mark_pos(p->problem_mark);
+	size_t at = p->problem_mark.index;
 
 	if (p->error == YAML_MEMORY_ERROR)
+		diag_error(b->d, pos, "out of memory");
+	else if (at < b->len && b->buf[at] == '\t')
+		diag_error(b->d, pos, "YAML syntax error: a tab character; YAML indents with spaces only");
+	else if (p->error == YAML_MEMORY_ERROR)
 		diag_error(b->d, pos, "out of memory");
 	else if (p->context)
 		diag_error(b->d, pos, "YAML syntax error: %s (%s at line %u)", p->problem,
@@ -283,7 +290,7 @@ static bool yevent(struct ybuild *b, const yaml_event_t *ev, unsigned *docs)
 /* Build the tree of BUF, or return NULL with the reason recorded. */
 struct ynode *ytree(const char *buf, size_t len, struct fwd_diags *d)
 {
-	struct ybuild b = { .d = d };
+	struct ybuild b = { .d = d, .buf = buf, .len = len };
 	yaml_parser_t p;
 	yaml_event_t ev;
 	unsigned docs = 0;
