@@ -222,10 +222,18 @@ struct carry {
 	uint64_t now;
 };
 
+/*
+ * Copy one member, unless the new set holds it already with a later expiry:
+ * the second pass after the grace period (dyn_carry()) adds what workers put
+ * into the old set meanwhile without shortening what they put into the new.
+ */
 static void carry_one(void *arg, const struct fwd_dkey *k, uint64_t expires)
 {
 	struct carry *cy = arg;
+	uint64_t have = 0;
 
+	if (dtable_get(&cy->to->t, k, cy->now, NULL, &have) && have >= expires)
+		return;
 	dtable_put(&cy->to->t, k, 0, expires, cy->now);
 }
 
@@ -256,11 +264,18 @@ static void carry_counts(struct fwd_dyn *d, const struct fwd_dyn *old)
 
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 {
+	if (!d || !old)
+		return;
+	carry_counts(d, old);
+	dyn_carry_sets(d, old);
+}
+
+void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old)
+{
 	uint64_t now = clock_coarse_ms();
 
 	if (!d || !old)
 		return;
-	carry_counts(d, old);
 	for (uint32_t i = 0; i < d->nsets; i++)
 		for (uint32_t j = 0; j < old->nsets; j++)
 			if (!strcmp(d->sets[i].name, old->sets[j].name)) {
@@ -477,17 +492,17 @@ int dyn_resolve_ctl(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struc
 }
 
 int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
-	       int idx, unsigned worker, uint64_t now, struct fwd_log_event *ev,
+	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_log_event *ev,
 	       bool *scanned)
 {
 	/* Knocks are dropped (the ports look closed); dynamic sources refine idx. */
-	if (dyn_knock(d, k, now))
+	if (opens && dyn_knock(d, k, now))
 		return FWD_DYN_DROP;
 	/* A scan puts its source in the block set: this packet already meets it. */
-	*scanned = dyn_scan(d, k, now, ev);
+	*scanned = opens && dyn_scan(d, k, now, ev);
 	idx = dyn_resolve(d, rs, k, idx, worker, now);
 	/* Past its per-source limit the rule's packet is dropped (counted there). */
-	if (idx >= 0 && dyn_limit(d, (uint32_t)idx, k, now))
+	if (opens && idx >= 0 && dyn_limit(d, (uint32_t)idx, k, now))
 		return FWD_DYN_DROP;
 	return idx;
 }

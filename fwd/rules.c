@@ -94,11 +94,12 @@ static void set_elem(struct ld *l, struct lset *set, const struct ynode *e)
 			set->kind = SET_ADDRS;
 		return;
 	}
-	/* Errors are reported once, for the union of tcp and udp. */
+	/*
+	 * Errors are reported once, for the union of tcp and udp; each rule that
+	 * uses the set resolves it for its own protocols (set_ports_for()).
+	 */
 	if (!port_scalar(l, e, e->s, PM_TCP | PM_UDP, &set->ports[3], true, PCTX_SET))
 		return;
-	port_scalar(l, e, e->s, PM_TCP, &set->ports[PM_TCP], false, PCTX_SET);
-	port_scalar(l, e, e->s, PM_UDP, &set->ports[PM_UDP], false, PCTX_SET);
 	set->kind = SET_PORTS;
 }
 
@@ -122,6 +123,7 @@ static void load_sets(struct ld *l, const struct ynode *map)
 				   "invalid set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -", k->s);
 		set->name = k->s;
 		set->pos = k->pos;
+		set->val = v;
 		l->nsets++;
 		if (v->kind == Y_MAP) {
 			diag_error(l->d, v->pos, "set '%s' must be a list or a single value",

@@ -258,6 +258,39 @@ static bool port_cmp(struct ld *l, const struct ynode *n, const char *s, struct 
 	return true;
 }
 
+/*
+ * The ports of SET in a rule whose protocols are PM: each element resolved
+ * as if it were written inline in that rule, so a service name means the
+ * same either way. An element that none of the rule's protocols knows is an
+ * error at N, where the set is used (it would silently match nothing);
+ * elements the set itself got an error for are skipped.
+ */
+static bool set_ports_for(struct ld *l, const struct ynode *n, const struct lset *set,
+			  unsigned pm, struct rl *out, bool report)
+{
+	const struct ynode *v = set->val;
+	size_t cnt = !v ? 0 : v->kind == Y_SCALAR ? 1 : v->kind == Y_SEQ ? v->n : 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < cnt; i++) {
+		const struct ynode *e = v->kind == Y_SCALAR ? v : v->kid[i];
+		struct rl any = { 0 };
+		bool known;
+
+		if (e->kind != Y_SCALAR || port_scalar(l, e, e->s, pm, out, false, PCTX_SET))
+			continue;
+		known = port_scalar(l, e, e->s, PM_TCP | PM_UDP, &any, false, PCTX_SET);
+		rl_free(&any);
+		if (!known)
+			continue;
+		ok = false;
+		if (report)
+			diag_error(l->d, n->pos, "unknown service '%s' for %s, in set '$%s' (line %u)",
+				   e->s, pm_name(pm), set->name, (unsigned)e->pos.line);
+	}
+	return ok;
+}
+
 static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
 			 struct rl *out, bool report, enum pctx ctx)
 {
@@ -275,8 +308,7 @@ static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, uns
 		diag_error(l->d, n->pos, "'%s' is a set of addresses, used as ports", s);
 		return false;
 	}
-	rl_union(out, &set->ports[pm]);
-	return true;
+	return set_ports_for(l, n, set, pm, out, report);
 }
 
 /* One port element, not a list: number, range, comparison, service, $set, !x. */

@@ -26,7 +26,13 @@ struct fwd_dyn;
 int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned nworkers,
 	      struct fwd_dyn **out);
 void dyn_free(struct fwd_dyn *d);
-/* Copy the live members of OLD's sets into D's sets of the same name. */
+/*
+ * Copy the live members of OLD's sets into D's sets of the same name, keeping
+ * a member D holds with a later expiry. Before D is published (so that a
+ * reload never opens a set for a moment), and again after the grace period.
+ */
+void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old);
+/* After the grace period: carry the counters, then reconcile the sets. */
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old);
 
 /*
@@ -71,12 +77,14 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
 
 /*
  * The worker's one call, after classify() returned IDX: dyn_knock(),
- * dyn_scan(), dyn_resolve() and dyn_limit() in that order. Returns the rule
- * index, -1 (the default) or FWD_DYN_DROP (a knock, or over a limit). When
- * the packet shows a scan, *SCANNED is set and EV holds its event to log.
+ * dyn_scan(), dyn_resolve() and dyn_limit() in that order; only a packet
+ * that OPENS a connection (flow_opens()) advances a knock, counts toward a
+ * scan or takes a limit's token. Returns the rule index, -1 (the default)
+ * or FWD_DYN_DROP (a knock, or over a limit). When the packet shows a scan,
+ * *SCANNED is set and EV holds its event to log.
  */
 int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
-	       int idx, unsigned worker, uint64_t now, struct fwd_log_event *ev,
+	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_log_event *ev,
 	       bool *scanned);
 
 /* Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table. */

@@ -50,6 +50,7 @@ struct lset {
 	const char *name;
 	struct fwd_pos pos;
 	enum setkind kind;
+	const struct ynode *val;	/* its elements: a scalar or a list */
 	struct rl ports[4];
 	struct rl v4, v6;
 };
