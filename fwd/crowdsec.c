@@ -29,9 +29,10 @@
 #include <json-c/json.h>
 
 #include "fwd/crowdsec.h"
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
+#include "fwd/value.h"
 
 #define CS_TICK_MS		250u		/* how soon a queued alert goes out */
 #define CS_BACKOFF_SHIFT_MAX	2		/* retries at most 4 intervals apart */
@@ -296,7 +297,7 @@ static int read_key(const char *path, char *key, size_t len, char *err, size_t e
 static void apply(struct cs_run *r, const struct fwd_cs_stream *s)
 {
 	struct fwd_state *st = CS.st;
-	uint64_t now = log_now_ms(), added = 0, gone = 0;
+	uint64_t now = clock_mono_ms(), added = 0, gone = 0;
 	int set;
 
 	pthread_mutex_lock(&st->lock);
@@ -355,7 +356,7 @@ static void pull(struct cs_run *r)
 {
 	char key[CS_KEY_MAX], auth[CS_KEY_MAX + 16], err[CURL_ERROR_SIZE + 64];
 	struct fwd_cs_stream s = { 0 };
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_mono_ms();
 	long status = 0;
 
 	if (read_key(r->conf->key_file, key, sizeof(key), err, sizeof(err)))
@@ -367,10 +368,10 @@ static void pull(struct cs_run *r)
 	if (http(r, r->startup ? "/v1/decisions/stream?startup=true" : "/v1/decisions/stream",
 		 auth, NULL, &status, err, sizeof(err)))
 		{
-		pull_failed(r, log_now_ms(), err);
+		pull_failed(r, clock_mono_ms(), err);
 		return;
 	}
-	now = log_now_ms();
+	now = clock_mono_ms();
 	if (status != 200) {
 		snprintf(err, sizeof(err), "HTTP status %ld%s", status,
 			 status == 403 ? " (is the key from 'cscli bouncers add'?)" : "");
@@ -398,7 +399,7 @@ static void pull(struct cs_run *r)
 
 static void push_log(struct cs_run *r, const char *why)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_mono_ms();
 
 	atomic_fetch_add(&CS.alert_errors, 1);
 	if (r->last_push_log && now - r->last_push_log < r->conf->interval_ms)
@@ -560,7 +561,7 @@ static void sync_conf(struct cs_run *r)
 static void wait_tick(struct cs_run *r)
 {
 	struct timespec ts;
-	uint64_t now = log_now_ms(), wait = CS_TICK_MS;
+	uint64_t now = clock_mono_ms(), wait = CS_TICK_MS;
 
 	if (!r->conf)
 		wait = 60000;	/* configure() wakes us */
@@ -591,7 +592,7 @@ static void *cs_main(void *arg)
 	}
 	while (!atomic_load(&CS.stop)) {
 		sync_conf(&r);
-		if (r.conf && log_now_ms() >= r.next_pull)
+		if (r.conf && clock_mono_ms() >= r.next_pull)
 			pull(&r);
 		push_all(&r);
 		wait_tick(&r);
@@ -672,7 +673,7 @@ uint32_t crowdsec_held(struct fwd_live *l)
 	pthread_mutex_unlock(&CS.mu);
 	if (!set[0] || !l)
 		return 0;
-	return dyn_prefix_count(l->dyn, dyn_set_find(l->dyn, set), log_now_ms());
+	return dyn_prefix_count(l->dyn, dyn_set_find(l->dyn, set), clock_mono_ms());
 }
 
 char *crowdsec_stats_text(struct fwd_live *l)

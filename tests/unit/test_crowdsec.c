@@ -23,7 +23,7 @@
 
 #include "fwd/ruleset.h"
 #include "fwd/crowdsec.h"
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 
 /* One answer and what fwd makes of it: decision lines, then "skip T S V E". */
 struct golden {
