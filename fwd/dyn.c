@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fwd/crowdsec.h"
 #include "fwd/dyn.h"
 #include "fwd/log.h"
+#include "fwd/outbox.h"
 #include "fwd/table.h"
 #include "fwd/value.h"
 
@@ -383,7 +383,7 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	if (!n)
 		return false;
 	dtable_put(&s->t, &m, 0, now + d->scan_conf.timeout_ms, now);
-	crowdsec_report_block(FWD_CS_SCAN, k->family, k->src, d->scan_conf.timeout_ms, n, s->name);
+	outbox_push(FWD_CS_SCAN, k->family, k->src, d->scan_conf.timeout_ms, n, s->name);
 	memset(ev, 0, sizeof(*ev));
 	ev->type = FWD_EV_SCAN;
 	ev->action = FWD_DROP;
@@ -438,7 +438,7 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
 		uint32_t t = dl->conf.add_timeout_ms ? dl->conf.add_timeout_ms : s->timeout_ms;
 
 		if (dtable_put(&s->t, &m, 0, now + t, now) == 1)
-			crowdsec_report_block(FWD_CS_LIMIT, k->family, k->src, t, 0, dl->name);
+			outbox_push(FWD_CS_LIMIT, k->family, k->src, t, 0, dl->name);
 	}
 	return true;
 }
