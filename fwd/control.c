@@ -278,18 +278,21 @@ static void answer_explain(int fd, const char *line)
 }
 
 /*
- * A rollback that cannot be verified (fwd/rollback.c) is answered with an
- * error and logged as a refused request: the log never says that something
- * was rolled back that was not, and nothing is reloaded.
+ * A rollback or confirmation that cannot be verified (fwd/rollback.c) is
+ * answered with an error and logged as a refused request: the log never
+ * says that something was rolled back or confirmed that was not, and
+ * nothing is reloaded.
  */
-static bool rollback_refused(int fd, const char *prev, const char *esc)
+static bool apply_refused(int fd, bool rollback, const char *file, const char *esc)
 {
+	const char *what = rollback ? "rollback" : "confirmation";
 	char why[256], out[320];
 
-	if (!rollback_verify(fd, C.st->config_path, prev, why, sizeof(why)))
+	if (!(rollback ? rollback_verify : confirm_verify)(fd, C.st->config_path, file, why,
+							    sizeof(why)))
 		return false;
-	log_warn("refused a rollback request naming %s: %s", esc, why);
-	snprintf(out, sizeof(out), "error: rollback refused: %s\n", why);
+	log_warn("refused a %s request naming %s: %s", what, esc, why);
+	snprintf(out, sizeof(out), "error: %s refused: %s\n", what, why);
 	client_send(fd, out, strlen(out));
 	return true;
 }
@@ -312,7 +315,7 @@ static void answer_rollback(int fd, const char *arg)
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
-	if (rollback_refused(fd, arg + off, esc))
+	if (apply_refused(fd, true, arg + off, esc))
 		return;
 	log_warn("apply not confirmed in %us, rolled back to %s", secs, esc);
 	answer_reload(fd);
@@ -335,6 +338,8 @@ static void answer_confirmed(int fd, const char *arg)
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
+	if (apply_refused(fd, false, arg + off, esc))
+		return;
 	log_info("apply confirmed within %us: %s stays in force", secs, esc);
 	client_send(fd, "ok\n", 3);
 }
