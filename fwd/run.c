@@ -23,6 +23,7 @@
 #include "fwd/cmd.h"
 #include "fwd/control.h"
 #include "fwd/hooks.h"
+#include "fwd/instance.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
 #include "fwd/metrics.h"
@@ -163,6 +164,7 @@ struct daemon {
 	struct run_opts o;
 	bool hooks_installed;
 	bool log_started;
+	bool pidfile_written;	/* only then is the pidfile ours to remove */
 	unsigned opened;	/* workers whose queue is bound */
 	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
 	int metrics_err;		/* last write's error, logged once */
@@ -304,9 +306,14 @@ static int setup_log(const struct daemon *dm, const struct fwd_config *c)
 static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 {
 	struct fwd_state *st = &dm->st;
-	char err[256];
+	char err[512];
 	int e;
 
+	/* Before anything another instance could own: socket, queues, chains. */
+	if (!st->no_hooks && instance_claim(dm->o.socket, err, sizeof(err))) {
+		fprintf(stderr, "fwd: %s\n", err);
+		return -1;
+	}
 	e = control_start(st, dm->o.socket, err, sizeof(err));
 	if (e) {
 		fprintf(stderr, "fwd: %s\n", err);
@@ -330,6 +337,11 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 	}
 	if (start_threads(dm))
 		return -1;
+	e = instance_serve();
+	if (e) {
+		fprintf(stderr, "fwd: cannot start the instance thread: %s\n", strerror(-e));
+		return -1;
+	}
 	e = control_serve();
 	if (e) {
 		fprintf(stderr, "fwd: cannot start the control thread: %s\n", strerror(-e));
@@ -378,7 +390,9 @@ static int start(struct daemon *dm)
 	log_info("started: %u queues from %u, inspect %s, fail %s", nq, st->queue_base,
 		 c->daemon.inspect == FWD_INSPECT_EVERY ? "every-packet" : "new-connections",
 		 c->daemon.fail == FWD_FAIL_OPEN ? "open" : "closed");
-	if (dm->o.pidfile && write_pidfile(dm->o.pidfile))
+	if (dm->o.pidfile && !write_pidfile(dm->o.pidfile))
+		dm->pidfile_written = true;
+	else if (dm->o.pidfile)
 		log_warn("cannot write the pidfile '%s': %s", dm->o.pidfile, strerror(errno));
 	rc = 0;
 out_free:
@@ -399,7 +413,7 @@ static void stop(struct daemon *dm)
 	for (unsigned i = 0; i < dm->opened; i++)
 		queue_close(&st->workers[i]);
 	control_stop();
-	if (dm->o.pidfile)
+	if (dm->pidfile_written)
 		unlink(dm->o.pidfile);
 	if (dm->log_started)
 		log_stop();
@@ -408,6 +422,8 @@ static void stop(struct daemon *dm)
 	st->metrics_file = NULL;
 	live_free(st->live);
 	st->live = NULL;
+	/* Last: the chains are gone, another instance may have the namespace. */
+	instance_release();
 }
 
 /* ---- main loop ----------------------------------------------------------- */
