@@ -328,6 +328,7 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 			return -1;
 		}
 		dm->hooks_installed = true;
+		st->repeat = true;	/* FWD-QUEUE now lets FWD_REPEAT_MARK by */
 	}
 	/* Before any thread: capabilities and filters are per thread, inherited. */
 	e = priv_drop(dm->o.no_seccomp, err, sizeof(err));
