@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "fwd/cmd.h"
+#include "fwd/bypass.h"
 #include "fwd/control.h"
 #include "fwd/explain.h"
 #include "fwd/queue.h"
@@ -108,6 +109,7 @@ void control_totals(struct fwd_state *st, struct fwd_totals *t)
 	}
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 		t->malformed_total += t->malformed[r];
+	t->bypassed = bypass_sample(st);
 	log_stats(&t->log);
 }
 
@@ -169,8 +171,9 @@ static void stats_json(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
 		sep = ",";
 	}
 	sb_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
-		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64 "},",
-		  st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
+		  ",\"bypassed\":%" PRIu64 "},", st->nworkers, t->received, t->enobufs,
+		  t->queue_dropped, t->user_dropped, t->bypassed);
 	sb_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
@@ -207,6 +210,9 @@ static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l
 	sb_printf(b, "queue:      %u queues, received %" PRIu64 ", enobufs %" PRIu64
 		  ", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n", st->nworkers,
 		  t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+	if (st->hooks.fail == FWD_FAIL_OPEN || t->bypassed)
+		sb_printf(b, "bypassed:   %" PRIu64 " accepted without a verdict (fail: open, "
+			  "queue full)\n", t->bypassed);
 	sb_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	sb_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64

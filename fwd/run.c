@@ -20,6 +20,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "fwd/bypass.h"
 #include "fwd/cmd.h"
 #include "fwd/control.h"
 #include "fwd/hooks.h"
@@ -533,7 +534,8 @@ static void main_loop(struct daemon *dm, int sfd)
 	if (wd > 0)
 		notify("WATCHDOG=1");
 	for (;;) {
-		int n = poll(p, link_fd >= 0 ? 2 : 1, min_timeout(wd, metrics_tick(dm)));
+		int to = min_timeout(wd, min_timeout(metrics_tick(dm), bypass_tick(&dm->st)));
+		int n = poll(p, link_fd >= 0 ? 2 : 1, to);
 
 		if (n < 0 && errno != EINTR)
 			break;
