@@ -106,7 +106,8 @@ uint64_t bypass_sample(struct fwd_state *st)
 {
 	uint64_t rule, seen, since;
 
-	if (st->no_hooks || !st->workers)
+	/* fail: closed has no bypass: a full queue drops (queue_dropped counts it). */
+	if (st->no_hooks || !st->workers || st->hooks.fail != FWD_FAIL_OPEN)
 		return 0;
 	/* Rule counter first: a packet counted after it can only lower the result. */
 	rule = rule_packets("/usr/sbin/iptables-save") + rule_packets("/usr/sbin/ip6tables-save");

@@ -2,8 +2,8 @@
 /*
  * hooks.h - the kernel side: fwd's own iptables chains (DESIGN.md section 4).
  *
- * fwd owns two chains per family and touches nothing else beyond one jump
- * rule each, marked with the comment "fwd":
+ * fwd owns four chains per family and touches nothing else beyond one jump
+ * rule from each table's PREROUTING, marked with the comment "fwd":
  *
  *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: loopback returns;
  *                     in stateful mode established/related traffic returns
@@ -17,7 +17,6 @@
  *                     port takes a -p tcp and a -p udp line, then an
  *                     address-only line for other protocols; a target
  *                     without port one address-only line.
- *
  *   mangle FWD-SEEN   gone to from the top of FWD-QUEUE for packets that
  *                     carry FWD_REPEAT_MARK (fwd's repeat verdict): clears
  *                     the bit, and its end returns to PREROUTING, whose
