@@ -6,7 +6,10 @@
  * The packet path is worker_main() -> handle_msg() -> judge(): it allocates
  * nothing, takes no lock, logs only by pushing into the worker's own ring,
  * and makes no syscall but the socket's recv and sendto (the clock of the
- * log rate limit is read through the vDSO).
+ * log rate limit is read through the vDSO). The one exception is `reject`:
+ * its answer is built into a slot of the worker's own burst while judging,
+ * and sent after the burst's verdicts, on a non-blocking raw socket, at most
+ * FWD_REJECT_RATE a second, so it neither delays a verdict nor waits.
  */
 #include <arpa/inet.h>
 #include <errno.h>
