@@ -25,6 +25,7 @@
 #include "fwd/control.h"
 #include "fwd/explain.h"
 #include "fwd/queue.h"
+#include "fwd/rollback.h"
 
 /* ---- growing string ------------------------------------------------------ */
 
@@ -417,6 +418,23 @@ static void answer_explain(int fd, const char *line)
 }
 
 /*
+ * A rollback that cannot be verified (fwd/rollback.c) is answered with an
+ * error and logged as a refused request: the log never says that something
+ * was rolled back that was not, and nothing is reloaded.
+ */
+static bool rollback_refused(int fd, const char *prev, const char *esc)
+{
+	char why[256], out[320];
+
+	if (!rollback_verify(fd, C.st->config_path, prev, why, sizeof(why)))
+		return false;
+	log_warn("refused a rollback request naming %s: %s", esc, why);
+	snprintf(out, sizeof(out), "error: rollback refused: %s\n", why);
+	write_all(fd, out, strlen(out));
+	return true;
+}
+
+/*
  * "rollback SECONDS PREVFILE": the watcher of `fwd apply` (fwd/apply.c) has
  * put PREVFILE back as the rules file because nobody confirmed; say so in
  * the daemon's log, where the operator looks, then reload as "reload" does.
@@ -434,6 +452,8 @@ static void answer_rollback(int fd, const char *arg)
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
+	if (rollback_refused(fd, arg + off, esc))
+		return;
 	log_warn("apply not confirmed in %us, rolled back to %s", secs, esc);
 	answer_reload(fd);
 }

@@ -223,10 +223,18 @@ struct carry {
 	uint64_t now;
 };
 
+/*
+ * Copy one member, unless the new set holds it already with a later expiry:
+ * the second pass after the grace period (dyn_carry()) adds what workers put
+ * into the old set meanwhile without shortening what they put into the new.
+ */
 static void carry_one(void *arg, const struct fwd_dkey *k, uint64_t expires)
 {
 	struct carry *cy = arg;
+	uint64_t have = 0;
 
+	if (dtable_get(&cy->to->t, k, cy->now, NULL, &have) && have >= expires)
+		return;
 	dtable_put(&cy->to->t, k, 0, expires, cy->now);
 }
 
@@ -257,11 +265,18 @@ static void carry_counts(struct fwd_dyn *d, const struct fwd_dyn *old)
 
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 {
+	if (!d || !old)
+		return;
+	carry_counts(d, old);
+	dyn_carry_sets(d, old);
+}
+
+void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old)
+{
 	uint64_t now = log_now_ms();
 
 	if (!d || !old)
 		return;
-	carry_counts(d, old);
 	for (uint32_t i = 0; i < d->nsets; i++)
 		for (uint32_t j = 0; j < old->nsets; j++)
 			if (!strcmp(d->sets[i].name, old->sets[j].name)) {

@@ -99,6 +99,7 @@ struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
 	l->nrules = ruleset_nrules(rs);
 	l->nworkers = nworkers;
 	l->malformed = c->malformed_action == FWD_ALLOW ? FWD_ALLOW : FWD_DROP;
+	l->every_packet = c->daemon.inspect == FWD_INSPECT_EVERY;
 	l->log_rate = c->daemon.log_rate ? c->daemon.log_rate : FWD_LOG_RATE_DEFAULT;
 	l->log_burst = c->daemon.log_burst ? c->daemon.log_burst : FWD_LOG_BURST_DEFAULT;
 	l->ifmap = ifmap_build(rs);
@@ -148,10 +149,13 @@ void live_replace(struct fwd_state *st, struct fwd_live *l)
 	struct fwd_live *old;
 
 	l->gen = st->live ? st->live->gen + 1 : 1;
+	/* A blocked source stays blocked: the members are in L before it is seen. */
+	if (st->live)
+		dyn_carry_sets(l->dyn, st->live->dyn);
 	old = rcu_xchg_pointer(&st->live, l);
 	if (!old)
 		return;
-	/* After this no worker reads OLD: its counters are final. */
+	/* After this no worker reads OLD: its counters are final; what it added is carried. */
 	synchronize_rcu();
 	carry_counters(l, old);
 	dyn_carry(l->dyn, old->dyn);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -469,9 +470,24 @@ static struct {
 	.fd = 2,
 };
 
+/*
+ * The log file is never a link (O_NOFOLLOW: a link planted where the file
+ * was rotated away would have fwd append to its target). A file fwd creates
+ * gets mode FWD_LOG_FILE_MODE whatever the umask; an existing one keeps the
+ * mode its owner gave it.
+ */
 static int open_file(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	const int fl = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
+	int fd = open(path, fl | O_CREAT | O_EXCL, FWD_LOG_FILE_MODE);
+
+	if (fd >= 0) {
+		fchmod(fd, FWD_LOG_FILE_MODE);
+		return fd;
+	}
+	if (errno != EEXIST)
+		return -1;
+	return open(path, fl);
 }
 
 /* Under L.lock: write what emit() gathered to the sink. */

@@ -434,6 +434,7 @@ struct lset {
 	const char *name;
 	struct fwd_pos pos;
 	enum setkind kind;
+	const struct ynode *val;	/* its elements: a scalar or a list */
 	struct rl ports[4];
 	struct rl v4, v6;
 };
@@ -602,6 +603,39 @@ static bool port_cmp(struct ld *l, const struct ynode *n, const char *s, struct 
 static bool port_scalar(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
 			struct rl *out, bool report, enum pctx ctx);
 
+/*
+ * The ports of SET in a rule whose protocols are PM: each element resolved
+ * as if it were written inline in that rule, so a service name means the
+ * same either way. An element that none of the rule's protocols knows is an
+ * error at N, where the set is used (it would silently match nothing);
+ * elements the set itself got an error for are skipped.
+ */
+static bool set_ports_for(struct ld *l, const struct ynode *n, const struct lset *set,
+			  unsigned pm, struct rl *out, bool report)
+{
+	const struct ynode *v = set->val;
+	size_t cnt = !v ? 0 : v->kind == Y_SCALAR ? 1 : v->kind == Y_SEQ ? v->n : 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < cnt; i++) {
+		const struct ynode *e = v->kind == Y_SCALAR ? v : v->kid[i];
+		struct rl any = { 0 };
+		bool known;
+
+		if (e->kind != Y_SCALAR || port_scalar(l, e, e->s, pm, out, false, PCTX_SET))
+			continue;
+		known = port_scalar(l, e, e->s, PM_TCP | PM_UDP, &any, false, PCTX_SET);
+		rl_free(&any);
+		if (!known)
+			continue;
+		ok = false;
+		if (report)
+			diag_error(l->d, n->pos, "unknown service '%s' for %s, in set '$%s' (line %u)",
+				   e->s, pm_name(pm), set->name, (unsigned)e->pos.line);
+	}
+	return ok;
+}
+
 static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
 			 struct rl *out, bool report, enum pctx ctx)
 {
@@ -619,8 +653,7 @@ static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, uns
 		diag_error(l->d, n->pos, "'%s' is a set of addresses, used as ports", s);
 		return false;
 	}
-	rl_union(out, &set->ports[pm]);
-	return true;
+	return set_ports_for(l, n, set, pm, out, report);
 }
 
 /* One port element, not a list: number, range, comparison, service, $set, !x. */
@@ -889,11 +922,12 @@ static void set_elem(struct ld *l, struct lset *set, const struct ynode *e)
 			set->kind = SET_ADDRS;
 		return;
 	}
-	/* Errors are reported once, for the union of tcp and udp. */
+	/*
+	 * Errors are reported once, for the union of tcp and udp; each rule that
+	 * uses the set resolves it for its own protocols (set_ports_for()).
+	 */
 	if (!port_scalar(l, e, e->s, PM_TCP | PM_UDP, &set->ports[3], true, PCTX_SET))
 		return;
-	port_scalar(l, e, e->s, PM_TCP, &set->ports[PM_TCP], false, PCTX_SET);
-	port_scalar(l, e, e->s, PM_UDP, &set->ports[PM_UDP], false, PCTX_SET);
 	set->kind = SET_PORTS;
 }
 
@@ -917,6 +951,7 @@ static void load_sets(struct ld *l, const struct ynode *map)
 				   "invalid set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -", k->s);
 		set->name = k->s;
 		set->pos = k->pos;
+		set->val = v;
 		l->nsets++;
 		if (v->kind == Y_MAP) {
 			diag_error(l->d, v->pos, "set '%s' must be a list or a single value",

@@ -109,7 +109,13 @@ struct fwd_dyn;
 int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned nworkers,
 	      struct fwd_dyn **out);
 void dyn_free(struct fwd_dyn *d);
-/* Copy the live members of OLD's sets into D's sets of the same name. */
+/*
+ * Copy the live members of OLD's sets into D's sets of the same name, keeping
+ * a member D holds with a later expiry. Before D is published (so that a
+ * reload never opens a set for a moment), and again after the grace period.
+ */
+void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old);
+/* After the grace period: carry the counters, then reconcile the sets. */
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old);
 
 /*

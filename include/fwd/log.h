@@ -107,6 +107,8 @@ size_t log_format_suppressed(char *out, size_t outlen, enum fwd_logfmt fmt,
 			     const struct fwd_log_event *ev, const struct timespec *ts);
 
 /* Where lines go. FILE is copied. */
+#define FWD_LOG_FILE_MODE	0640	/* a log file fwd creates; never opened through a link */
+
 struct fwd_log_conf {
 	enum fwd_logsink sink;		/* FWD_SINK_DEFAULT: syslog, stderr if foreground */
 	enum fwd_logfmt fmt;
