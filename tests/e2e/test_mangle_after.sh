@@ -5,9 +5,10 @@
 #
 # An accept verdict ends the hook, so a rule appended after fwd's jump (the
 # usual start of policy routing: mark new connections) never saw a packet
-# fwd judged. fwd answers allow with a repeat verdict and a mark bit its own
-# chain returns on (and clears): the rules after the jump count every packet
-# fwd let through, with the mark they would have had, in both modes.
+# fwd judged. fwd answers allow and forward with a repeat verdict and a mark
+# bit its own chain returns on (and clears): the rules after the jump count
+# every packet fwd let through, with the mark they would have had, in both
+# modes, and a forwarded connection still gets its DNAT.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -23,12 +24,16 @@ rule_pkts() {	# iptables|ip6tables COMMENT
 operator_rules() {
 	for fam in iptables ip6tables; do
 		nsx g $fam -t mangle -F PREROUTING
+		# Leaves forwarded packets' marks alone: forward's DNAT is keyed on them.
 		nsx g $fam -t mangle -A PREROUTING -m conntrack --ctstate NEW \
+			-m mark ! --mark 0x0f000000/0x0f000000 \
 			-m comment --comment op-new -j MARK --set-mark 7
 		nsx g $fam -t mangle -A PREROUTING -p tcp --dport 2222 -m comment --comment op-fwd
 		nsx g $fam -t mangle -A PREROUTING -p tcp --sport 2222 -m comment --comment op-rev
 		nsx g $fam -t mangle -A PREROUTING -m mark --mark 0x10000000/0x10000000 \
 			-m comment --comment op-fwdbit
+		nsx g $fam -t mangle -A PREROUTING -p tcp --dport 8080 -m conntrack --ctstate NEW \
+			-m comment --comment op-web
 	done
 }
 
@@ -45,6 +50,9 @@ RULES="$T/rules.yaml"
 cp "$E2E_DIR/rules/mangle-new.yaml" "$RULES"
 fwd_start "$RULES"
 connect5
+assert_eq "forward still DNATs (10.10.1.1:8080 -> server 2222)" "fwd-e2e tcp 2222" \
+	"$(client tcp 10.10.1.1 8080)"
+assert_eq "the rules after fwd saw the forwarded SYN" 1 "$(rule_pkts iptables op-web)"
 for fam in iptables ip6tables; do
 	assert_eq "new-connections, $fam: NEW mark rule after fwd saw 5 connections" 5 \
 		"$(rule_pkts $fam op-new)"
