@@ -5,8 +5,9 @@
 # fwd's chain names are global to a namespace. A second `fwd run` there, even
 # with its own socket and queue, must refuse to start, name the first (pid and
 # control socket), and leave the first one's chains, socket and pidfile as
-# they were: the first goes on inspecting. Once the first stops, a new one
-# starts normally.
+# they were: the first goes on inspecting. A start that fails for another
+# reason (a --no-hooks instance finding the queue bound) leaves the pidfile
+# it never wrote alone. Once the first stops, a new one starts normally.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -23,6 +24,12 @@ second() {	# LOG ARGS...
 	timeout 20 ip netns exec "$NS_G" "$FWD" run -c "$RULES" --foreground \
 		--pidfile "$PIDFILE" "$@" >"$log" 2>&1
 }
+# --no-hooks claims no namespace, but its queue is taken: it fails, and must
+# leave the pidfile it never wrote alone.
+second "$T/d.log" --socket "$T/d.sock" --no-hooks
+assert_eq "--no-hooks instance on the same queue fails" 1 "$?"
+assert_grep "... because the queue is bound" "queue 0 is already bound" "$T/d.log"
+assert_eq "a failed start left the first one's pidfile alone" "$first" "$(cat "$PIDFILE" 2>/dev/null)"
 second "$T/b.log" --socket "$T/b.sock" --queue-num 5
 rc=$?
 sed 's/^/    b| /' "$T/b.log"
