@@ -40,15 +40,19 @@ static uint64_t sum_queue_rules(FILE *f)
 	return sum;
 }
 
-/* The packet counter of fwd's NFQUEUE rules in TOOL's mangle table (0 if none). */
-static uint64_t rule_packets(const char *tool)
+/* The packet counter of fwd's NFQUEUE rules in NAME's mangle table (0 if none). */
+static uint64_t rule_packets(const char *name)
 {
+	char tool[64];
 	const char *argv[] = { tool, "-c", "-t", "mangle", NULL };
 	int pfd[2], status;
 	uint64_t sum;
 	FILE *f;
 	pid_t pid;
 
+	snprintf(tool, sizeof(tool), "/usr/sbin/%s", name);
+	if (access(tool, X_OK))
+		snprintf(tool, sizeof(tool), "/sbin/%s", name);
 	if (access(tool, X_OK) || pipe2(pfd, O_CLOEXEC))
 		return 0;
 	pid = fork();
@@ -110,7 +114,7 @@ uint64_t bypass_sample(struct fwd_state *st)
 	if (st->no_hooks || !st->workers || st->hooks.fail != FWD_FAIL_OPEN)
 		return 0;
 	/* Rule counter first: a packet counted after it can only lower the result. */
-	rule = rule_packets("/usr/sbin/iptables-save") + rule_packets("/usr/sbin/ip6tables-save");
+	rule = rule_packets("iptables-save") + rule_packets("ip6tables-save");
 	seen = proc_held_dropped(st);
 	seen += received(st);
 	pthread_mutex_lock(&B.lock);
