@@ -39,7 +39,7 @@ static socklen_t instance_addr(struct sockaddr_un *sa)
  */
 static void describe_holder(char *err, size_t errlen)
 {
-	char sock[INSTANCE_ANSWER_MAX] = "";
+	char sock[INSTANCE_ANSWER_MAX] = "", pid[24] = "unknown";
 	struct ucred cr = { .pid = 0 };
 	socklen_t crlen = sizeof(cr);
 	struct sockaddr_un sa;
@@ -59,10 +59,12 @@ static void describe_holder(char *err, size_t errlen)
 	}
 	if (fd >= 0)
 		close(fd);
+	if (cr.pid > 0)
+		snprintf(pid, sizeof(pid), "%ld", (long)cr.pid);
 	snprintf(err, errlen,
-		 "another fwd runs in this network namespace: pid %ld, control socket %s%s%s; "
+		 "another fwd runs in this network namespace: pid %s, control socket %s%s%s; "
 		 "fwd's chains are global to a namespace, so only one may run",
-		 (long)cr.pid, *sock ? "'" : "", *sock ? sock : "unknown (still starting)",
+		 pid, *sock ? "'" : "", *sock ? sock : "unknown (still starting)",
 		 *sock ? "'" : "");
 }
 
@@ -96,6 +98,7 @@ int instance_claim(const char *socket_path, char *err, size_t errlen)
 static void *instance_main(void *arg)
 {
 	size_t len = strlen(I.answer);
+	ssize_t n;
 	int c;
 
 	(void)arg;
@@ -107,8 +110,10 @@ static void *instance_main(void *arg)
 				continue;
 			break;
 		}
-		if (send(c, I.answer, len, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			(void)0;	/* the asker gives up after a timeout */
+		/* A failed send needs nothing: the asker gives up after a timeout. */
+		n = send(c, I.answer, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		(void)n;
 		close(c);
 	}
 	return NULL;
