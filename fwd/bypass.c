@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sys/wait.h>
 
@@ -19,6 +18,7 @@
 #include "fwd/live.h"
 #include "fwd/log.h"
 #include "fwd/queue.h"
+#include "fwd/value.h"
 
 static struct {
 	pthread_mutex_t lock;
@@ -136,14 +136,12 @@ uint64_t bypass_sample(struct fwd_state *st)
 
 int bypass_tick(struct fwd_state *st)
 {
-	struct timespec ts;
 	uint64_t v, now;
 
 	if (st->no_hooks || st->hooks.fail != FWD_FAIL_OPEN)
 		return -1;
 	v = bypass_sample(st);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec;
+	now = clock_mono_ms() / 1000;
 	pthread_mutex_lock(&B.lock);
 	if (v > B.logged_value && (!B.logged_at_s || now - B.logged_at_s >= FWD_BYPASS_LOG_S)) {
 		log_warn("fail-open: %" PRIu64 " packets accepted without a verdict (queue or "
