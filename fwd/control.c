@@ -55,8 +55,9 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 		sep = ",";
 	}
 	text_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
-		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64 "},",
-		  st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
+		  ",\"bypassed\":%" PRIu64 "},", st->nworkers, t->received, t->enobufs,
+		  t->queue_dropped, t->user_dropped, t->bypassed);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
@@ -97,6 +98,9 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 	text_printf(b, "queue:      %u queues, received %" PRIu64 ", enobufs %" PRIu64
 		  ", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n", st->nworkers,
 		  t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+	if (st->hooks.fail == FWD_FAIL_OPEN || t->bypassed)
+		text_printf(b, "bypassed:   %" PRIu64 " accepted without a verdict (fail: open, "
+			    "queue full)\n", t->bypassed);
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64

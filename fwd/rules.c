@@ -422,6 +422,10 @@ static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *
 		x = pick(l, v, "fail", fail, "closed, open");
 		if (x >= 0)
 			dm->fail = (enum fwd_fail)x;
+		if (x == FWD_FAIL_OPEN)
+			diag_warning(l->d, v->pos, "fail: open also lets through, unjudged, every "
+				     "packet that finds the queue full (a flood opens the gateway); "
+				     "fwd counts them as 'bypassed'");
 	} else if (!strcmp(k->s, "log")) {
 		daemon_log(l, v, dm);
 	} else if (!strcmp(k->s, "metrics")) {

@@ -95,7 +95,7 @@ enum fwd_action {
 	FWD_ALLOW,
 	FWD_DROP,
 	FWD_FORWARD,
-	FWD_REJECT,	/* accepted with FWD_REJECT_MARK; fwd's filter chain answers it */
+	FWD_REJECT,	/* dropped; fwd answers it itself (fwd/reject.c) */
 };
 
 /* Bits of fwd_rule.present: which match fields the rule names. */
