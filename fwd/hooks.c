@@ -113,7 +113,7 @@ static void render_repeat(struct tbuf *t)
 	tb_printf(t, "-A %s -m mark --mark 0x%08x/0x%08x -g %s\n", FWD_HOOKS_QUEUE_CHAIN,
 		  FWD_REPEAT_MARK, FWD_REPEAT_MARK, FWD_HOOKS_SEEN_CHAIN);
 	tb_printf(t, "-A %s -j MARK --set-xmark 0x0/0x%08x\n", FWD_HOOKS_SEEN_CHAIN,
-		  FWD_REPEAT_MARK);
+		  FWD_REPEAT_MARK | FWD_NEW_MARK);
 }
 
 /*
@@ -175,6 +175,9 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 	if (hc->inspect == FWD_INSPECT_NEW) {
 		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
 		tb_printf(t, "-A %s -m conntrack --ctstate INVALID -j DROP\n", c);
+	} else {
+		tb_printf(t, "-A %s -m conntrack --ctstate NEW -j MARK --set-xmark 0x%08x/0x%08x\n",
+			  c, FWD_NEW_MARK, FWD_NEW_MARK);
 	}
 	render_queue_target(t, hc);
 	tb_printf(t, "COMMIT\n");

@@ -185,7 +185,8 @@ static void add_verdict(struct burst *b, uint32_t id, int verdict, uint32_t mark
 static void add_pass(struct burst *b, uint32_t id, uint32_t mark)
 {
 	if (b->w->st->repeat)
-		add_verdict(b, id, NF_REPEAT, (mark ? mark : b->pkt_mark) | FWD_REPEAT_MARK);
+		add_verdict(b, id, NF_REPEAT,
+			    (mark ? mark : b->pkt_mark & ~FWD_NEW_MARK) | FWD_REPEAT_MARK);
 	else
 		add_verdict(b, id, NF_ACCEPT, mark);
 }
@@ -359,7 +360,9 @@ static void handle_msg(struct burst *b, const struct nlmsghdr *nlh)
 		judge_malformed(b, id, r, &k, ifindex);
 	else {
 		ctinfo = attr[NFQA_CT_INFO] ? (int)attr_u32(attr[NFQA_CT_INFO], 0) :
-					      FWD_CTINFO_NONE;
+			 b->w->st->repeat && b->live->every_packet ?
+			 flow_ctinfo_from_mark(b->pkt_mark) :
+			 FWD_CTINFO_NONE;
 		judge(b, id, &k, ifindex, wirelen,
 		      flow_opens(&k, &info, ctinfo, b->live->every_packet));
 	}
@@ -482,8 +485,9 @@ static struct nlmsghdr *cfg_msg(char *buf, size_t *len, uint16_t queue, uint32_t
 /*
  * Ask for each packet's conntrack state (NFQA_CT_INFO), which tells a reply
  * from a packet that opens a flow in every-packet mode. A kernel built
- * without CONFIG_NETFILTER_NETLINK_GLUE_CT refuses (EOPNOTSUPP): fwd then
- * judges by the headers (flow_opens()) and says so once.
+ * without CONFIG_NETFILTER_NETLINK_GLUE_CT refuses (EOPNOTSUPP); fwd's own
+ * hooks then tell NEW packets by FWD_NEW_MARK, and only under --no-hooks does
+ * fwd judge by the headers (flow_opens()), which it says once.
  */
 static void queue_ask_conntrack(struct fwd_worker *w)
 {
@@ -497,10 +501,10 @@ static void queue_ask_conntrack(struct fwd_worker *w)
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_CONNTRACK));
 	len += nlh->nlmsg_len;
 	err = config_txn(w, buf, len, 1);
-	if (err && !atomic_exchange(&said, true))
-		log_info("the kernel gives no conntrack state to queues (%s): in every-packet"
-			 " mode a UDP packet counts as opening a flow for scan, knock and limit",
-			 strerror(-err));
+	if (err && w->st->no_hooks && !atomic_exchange(&said, true))
+		log_info("the kernel gives no conntrack state to queues (%s): with --no-hooks,"
+			 " in every-packet mode a UDP packet counts as opening a flow for scan,"
+			 " knock and limit", strerror(-err));
 }
 
 static int queue_configure(struct fwd_worker *w, enum fwd_fail fail)

@@ -21,7 +21,7 @@
  *                     without port one address-only line.
  *   mangle FWD-SEEN   gone to from the top of FWD-QUEUE for packets that
  *                     carry FWD_REPEAT_MARK (fwd's repeat verdict): clears
- *                     the bit, and its end returns to PREROUTING, whose
+ *                     it and FWD_NEW_MARK, and its end returns to PREROUTING, whose
  *                     later rules then see the packet.
  *   mangle FWD-DEFRAG nothing jumps to it; its socket-match rule keeps
  *                     IPv4/IPv6 defragmentation registered in the namespace.
@@ -56,6 +56,14 @@
  * never part of a forward mark (FWD_MARK_BASE | rule | FWD_MARK_GEN).
  */
 #define FWD_REPEAT_MARK		0x10000000u
+/*
+ * Mark bit FWD-QUEUE sets, in every-packet mode, on packets conntrack calls
+ * NEW, just before the queue: the workers cannot tell a UDP reply from a new
+ * flow by its headers, and scan, knock and limit count only packets that
+ * open a connection (fwd/flow.c). fwd never passes it on: the verdict's mark
+ * leaves it out and FWD-SEEN clears it.
+ */
+#define FWD_NEW_MARK		0x20000000u
 
 struct fwd_hooks_conf {
 	uint32_t queue_base;		/* first NFQUEUE number */

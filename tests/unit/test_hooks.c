@@ -46,7 +46,7 @@ static void test_stateful_one_queue_fail_closed(void **state)
 		"-I PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
 		":FWD-SEEN - [0:0]\n"
 		"-A FWD-QUEUE -m mark --mark 0x10000000/0x10000000 -g FWD-SEEN\n"
-		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x10000000\n"
+		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x30000000\n"
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n"
@@ -74,8 +74,9 @@ static void test_every_packet_four_queues_fail_open(void **state)
 		"-I PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
 		":FWD-SEEN - [0:0]\n"
 		"-A FWD-QUEUE -m mark --mark 0x10000000/0x10000000 -g FWD-SEEN\n"
-		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x10000000\n"
+		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x30000000\n"
 		"-A FWD-QUEUE -i lo -j RETURN\n"
+		"-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK --set-xmark 0x20000000/0x20000000\n"
 		"-A FWD-QUEUE -j NFQUEUE --queue-balance 10:13 --queue-bypass --queue-cpu-fanout\n"
 		"COMMIT\n";
 	char buf[4096], full[4096];
@@ -128,7 +129,7 @@ static void test_ha_pass(void **state)
 	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "-A FWD-QUEUE -i lo -j RETURN\n"
 				    "-A FWD-QUEUE ! -i ha+ -p udp --dport 4000 -j RETURN\n"
-				    "-A FWD-QUEUE -j NFQUEUE"));
+				    "-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK"));
 	assert_null(strstr(buf, " 112 "));
 	/* off: nothing */
 	hc.ha = (struct fwd_ha){ 0 };
