@@ -409,12 +409,41 @@ uint64_t ruleset_class_word(const struct fwd_ruleset *rs, int fld, uint32_t cls,
 	return rs->f[fld].base[w] ^ (lo < nx && x[lo].w == w ? x[lo].bits : 0);
 }
 
+/*
+ * With more than one word, every matching rule is among the candidates of
+ * the home lists (see the top): only their words are probed, so the cost
+ * follows the candidates, not the table's width.
+ */
+static bool match_all_words(const struct fwd_ruleset *rs, struct lookup *l, uint64_t *out)
+{
+	uint64_t any = 0, x;
+	unsigned skip;
+	uint32_t w;
+
+	memset(out, 0, rs->words * sizeof(*out));
+	if (rs->nany) {
+		l->h[l->nh].p = rs->any;
+		l->h[l->nh].end = rs->any + rs->nany;
+		l->h[l->nh++].fld = l->n;
+	}
+	while ((w = next_candidates(l, &x, &skip)) != UINT32_MAX) {
+		for (unsigned f = 0; f < l->n && x; f++)
+			if (f != skip)
+				x &= probe(l->v[f], l->base[f], rs->words, w);
+		out[w] = x;
+		any |= x;
+	}
+	return any != 0;
+}
+
 bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, uint64_t *out)
 {
 	struct lookup l;
 	uint64_t any = 0;
 
 	lookup_fill(&l, rs, k, false);
+	if (rs->words > 1 && l.n)
+		return match_all_words(rs, &l, out);
 	for (uint32_t w = 0; w < rs->words; w++) {
 		if (w + 1 < rs->words || !(rs->nrules % 64))
 			out[w] = rs->nrules ? ~0ull : 0;

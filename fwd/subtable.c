@@ -21,8 +21,8 @@
  * ends.
  *
  * The lists come from the rules' own ranges, one sweep per class and field;
- * the proto and interface words from those fields' dense class vectors, so
- * this runs before sparsify() frees them, while the value tables still hold
+ * the proto and interface words from those fields' classes as interned
+ * (bvset_word()), so this runs before sparsify() recodes them, while the value tables still hold
  * class numbers.
  */
 #include <errno.h>
@@ -50,6 +50,7 @@ struct sub_ctx {
 	uint64_t *w;			/*            and words */
 	size_t cap;
 	size_t swept;			/* range ends so far */
+	uint32_t *base, nbase;		/* the nonzero words of the dport classes' base */
 };
 
 static const struct {
@@ -177,15 +178,25 @@ static long sub_list(struct sub_ctx *x, int f)
 /* Class D's rules: the bits of its dport vector; false when more than 64. */
 static bool sub_rules(const struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t d)
 {
-	const uint64_t *v = rs->f[FWD_FLD_DPORT].bits + (size_t)d * rs->words;
+	const struct fwd_bvset *bs = &rs->f[FWD_FLD_DPORT];
+	const struct fwd_xent *e = bs->xent + bs->xoff[d], *end = bs->xent + bs->xoff[d + 1];
+	uint32_t j = 0;
 
 	x->k = 0;
-	for (uint32_t w = 0; w < rs->words; w++)
-		for (uint64_t m = v[w]; m; m &= m - 1) {
+	while (e < end || j < x->nbase) {
+		uint32_t w = e < end && (j == x->nbase || e->w <= x->base[j]) ? e->w : x->base[j];
+		uint64_t m = bs->base[w];
+
+		if (e < end && e->w == w)
+			m ^= (e++)->bits;
+		if (j < x->nbase && x->base[j] == w)
+			j++;
+		for (; m; m &= m - 1) {
 			if (x->k == 64)
 				return false;
 			x->rules[x->k++] = w * 64 + (uint32_t)__builtin_ctzll(m);
 		}
+	}
 	return true;
 }
 
@@ -320,11 +331,10 @@ static void sub_small(const struct fwd_ruleset *rs, const struct sub_ctx *x, int
 	const struct fwd_bvset *bs = &rs->f[fld];
 
 	for (uint32_t c = 0; c < bs->ncls; c++) {
-		const uint64_t *v = bs->bits + (size_t)c * rs->words;
 		uint64_t w = 0;
 
 		for (uint32_t i = 0; i < x->k; i++)
-			w |= (v[x->rules[i] / 64] >> (x->rules[i] % 64) & 1) << i;
+			w |= (bvset_word(bs, c, x->rules[i] / 64) >> (x->rules[i] % 64) & 1) << i;
 		sub_put_word(rs, out, c, w);
 	}
 }
@@ -402,9 +412,13 @@ int subtable_build(struct fwd_ruleset *rs, const struct fwd_config *c)
 	if (!(rs->used & FWD_F_DPORT) || ncls > FWD_SUB_NONE)
 		return 0;
 	rec_of = calloc(ncls, sizeof(*rec_of));
-	if (!rec_of)
-		return -ENOMEM;
-	err = sub_measure(rs, &x, &kmax);
+	x.base = malloc(rs->words * sizeof(*x.base));
+	err = rec_of && x.base ? 0 : -ENOMEM;
+	for (uint32_t w = 0; w < rs->words && !err; w++)
+		if (rs->f[FWD_FLD_DPORT].base[w])
+			x.base[x.nbase++] = w;
+	if (!err)
+		err = sub_measure(rs, &x, &kmax);
 	if (!err)
 		err = sub_layout(rs, kmax, ncls);
 	if (!err) {
@@ -429,6 +443,7 @@ int subtable_build(struct fwd_ruleset *rs, const struct fwd_config *c)
 	free(x.ev);
 	free(x.at);
 	free(x.w);
+	free(x.base);
 	free(rec_of);
 	if (err) {
 		free(rs->sub);

@@ -251,6 +251,19 @@ void config_free(struct fwd_config *c);
  */
 int addr_parse(const char *s, fwd_u128 *a);
 
+/*
+ * Rule names by hash (fwd/nameidx.c), for the duplicate-name check: room for
+ * N names. nameidx_add() returns the index of an earlier rule named as
+ * RULES[I], else records I and returns -1 (also when init failed).
+ */
+struct fwd_nameidx {
+	uint32_t *tab;		/* rule index + 1, 0 = empty */
+	uint32_t mask;
+};
+int nameidx_init(struct fwd_nameidx *x, uint32_t n);
+long nameidx_add(struct fwd_nameidx *x, const struct fwd_rule *rules, uint32_t i);
+void nameidx_free(struct fwd_nameidx *x);
+
 /* Evaluate a rule's `in:` against an interface name ("" when unknown). */
 bool ifset_match(const struct fwd_ifset *s, const char *name);
 

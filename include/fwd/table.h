@@ -39,8 +39,17 @@ struct fwd_bvset {
 	uint32_t *off;		/* ncls: each class's record in ent */
 	struct fwd_xent *ent;	/* pool of every class's record */
 	uint32_t nent;
-	uint64_t *bits;		/* while compiling only: ncls dense vectors */
+	/*
+	 * While compiling only: class C is base XOR the sparse words
+	 * xent[xoff[C] .. xoff[C + 1]) (ascending w), so that a field of many
+	 * classes takes memory in its rules, not in classes times rules.
+	 */
+	uint32_t *xoff;
+	struct fwd_xent *xent;
 };
+
+/* Word W of class C of BS while compiling (before sparsify()). */
+uint64_t bvset_word(const struct fwd_bvset *bs, uint32_t c, uint32_t w);
 
 /* Elementary intervals of one address family of src or dst. */
 struct fwd_v4map {
