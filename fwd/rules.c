@@ -898,6 +898,42 @@ static void set_elem(struct ld *l, struct lset *set, const struct ynode *e)
 	set->kind = SET_PORTS;
 }
 
+/* `NAME: {file: PATH}`: the addresses in PATH (fwd/setfile.c). */
+static void set_file(struct ld *l, struct lset *set, const struct ynode *v)
+{
+	const struct ynode *path = NULL;
+	struct fwd_addrset as;
+	char *full;
+
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		if (v->kid[i]->kind == Y_SCALAR && !strcmp(v->kid[i]->s, "file"))
+			path = v->kid[i + 1];
+		else
+			diag_error(l->d, v->kid[i]->pos, "unknown key '%s' in set '%s'; expected: file",
+				   v->kid[i]->kind == Y_SCALAR ? v->kid[i]->s : "?", set->name);
+	}
+	if (!path || !want_scalar(l, path, "file:")) {
+		if (!path)
+			diag_error(l->d, v->pos, "set '%s' needs a list, a value or {file: PATH}",
+				   set->name);
+		return;
+	}
+	full = setfile_path(l->d->file, path->s);
+	if (!full || !setfile_load(full, &as, l->d)) {
+		l->oom |= !full;
+		free(full);
+		return;
+	}
+	for (uint32_t i = 0; i < as.n4; i++)
+		rl_add(&set->v4, as.v4[i].lo, as.v4[i].hi);
+	for (uint32_t i = 0; i < as.n6; i++)
+		rl_add(&set->v6, as.v6[i].lo, as.v6[i].hi);
+	set->kind = SET_ADDRS;
+	free(as.v4);
+	free(as.v6);
+	free(full);
+}
+
 static void load_sets(struct ld *l, const struct ynode *map)
 {
 	if (!want_map(l, map, "sets:"))
@@ -920,8 +956,7 @@ static void load_sets(struct ld *l, const struct ynode *map)
 		set->pos = k->pos;
 		l->nsets++;
 		if (v->kind == Y_MAP) {
-			diag_error(l->d, v->pos, "set '%s' must be a list or a single value",
-				   k->s);
+			set_file(l, set, v);
 			continue;
 		}
 		if (v->kind == Y_SCALAR) {

@@ -264,6 +264,17 @@ int nameidx_init(struct fwd_nameidx *x, uint32_t n);
 long nameidx_add(struct fwd_nameidx *x, const struct fwd_rule *rules, uint32_t i);
 void nameidx_free(struct fwd_nameidx *x);
 
+/*
+ * An address set's file (`sets: {NAME: {file: PATH}}`, fwd/setfile.c): one
+ * address or prefix per line, blank lines, comments from `#` or `;`. Into
+ * OUT sorted and merged (caller frees v4, v6); false with the errors at
+ * PATH:LINE:COL in D. Never reads a file above FWD_SETFILE_MAX bytes.
+ */
+#define FWD_SETFILE_MAX (256u << 20)
+bool setfile_load(const char *path, struct fwd_addrset *out, struct fwd_diags *d);
+/* PATH as named in RULES_FILE: a relative one is relative to its directory. Malloc'd. */
+char *setfile_path(const char *rules_file, const char *path);
+
 /* Evaluate a rule's `in:` against an interface name ("" when unknown). */
 bool ifset_match(const struct fwd_ifset *s, const char *name);
 
