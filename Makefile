@@ -99,7 +99,7 @@ MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/fwd
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANPAGES   := packaging/man/fwd.8 packaging/man/fwd-rules.5
-EXAMPLES   := $(wildcard rules/*.yaml)
+EXAMPLES   := $(wildcard rules/*.yaml rules/*.netset)
 ETCFILES   := fwd/rules.yaml:rules/default.yaml logrotate.d/fwd:packaging/fwd.logrotate
 
 # The files under /etc are an operator's: installed when absent, never
