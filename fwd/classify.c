@@ -152,9 +152,16 @@ static inline uint32_t v4_class(const struct fwd_v4map *m, uint32_t a)
 
 static inline uint32_t v6_class(const struct fwd_v6map *m, fwd_u128 a)
 {
-	const fwd_u128 *s = m->start;
-	uint32_t n = m->n;
+	fwd_u128 b = (a - m->ibase) >> m->ishift;
+	uint32_t lo, n;
+	const fwd_u128 *s;
 
+	if (a < m->ibase)
+		return m->cls[0];
+	b = b > 65535 ? 65535 : b;
+	lo = m->idx[(uint32_t)b];
+	n = m->idx[(uint32_t)b + 1] - lo + 1;
+	s = m->start + lo;
 	LAST_AT_OR_BELOW(s, n, a);
 	return m->cls[s - m->start];
 }

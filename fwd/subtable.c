@@ -15,7 +15,8 @@
  * every search takes the same steps; the words are as wide as SUB_FIT_PCT of
  * the classes need (8 bits at 10,000 rules of one port each, which halves
  * the records). A class with more rules than a word has bits (a port many
- * rules name) or a longer list has no record and keeps the candidate path,
+ * rules name) or a longer list (above SUB_LIST_MAX: a blocklist's rule) has
+ * no record and keeps the candidate path,
  * and so does every class when the records would take more than
  * SUB_MAX_BYTES, or building them would sweep more than SUB_MAX_EVENTS range
  * ends.
@@ -34,6 +35,7 @@
 #define SUB_MAX_BYTES	(32u << 20)	/* all records */
 #define SUB_ALIGN	64
 #define SUB_MAX_EVENTS	(1u << 24)	/* range ends swept, all classes and fields */
+#define SUB_LIST_MAX	128u		/* intervals in one list; a longer one has no record */
 
 struct sub_ev {
 	fwd_u128 at;
@@ -137,6 +139,15 @@ static long sub_list(struct sub_ctx *x, int f)
 	size_t n = 0, m = 0;
 	int err = 0;
 
+	/* A class holding a blocklist's rule would sweep the whole list, for no record. */
+	for (uint32_t i = 0; i < x->k; i++) {
+		fwd_u128 lo, hi;
+
+		n += sub_range(&x->c->rules[x->rules[i]], f, UINT32_MAX, &lo, &hi);
+	}
+	if (n > 2 * SUB_LIST_MAX)
+		return SUB_LIST_MAX + 1;
+	n = 0;
 	for (uint32_t i = 0; i < x->k && !err; i++)
 		err = sub_rule_events(x, f, i, &n, &always);
 	if (err)
@@ -248,17 +259,25 @@ static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax
 	uint32_t hist[5][34] = { { 0 } }, khist[7] = { 0 }, nsmall = 0, kb;
 
 	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
+		uint32_t lb[5];
+		bool fits = true;
+
 		if (!sub_rules(rs, x, d))
 			continue;	/* a big class: the candidate path's */
-		khist[log2_ceil(x->k)]++;
-		nsmall++;
 		for (int f = 0; f < 5; f++) {
 			long m = sub_uses(rs, f) ? sub_list(x, f) : 0;
 
 			if (m < 0)
 				return (int)m;
-			hist[f][log2_ceil((uint64_t)m)]++;
+			fits &= (unsigned long)m <= SUB_LIST_MAX;
+			lb[f] = log2_ceil((uint64_t)m);
 		}
+		if (!fits)
+			continue;	/* a long list: the candidate path's */
+		khist[log2_ceil(x->k)]++;
+		nsmall++;
+		for (int f = 0; f < 5; f++)
+			hist[f][lb[f]]++;
 	}
 	if (!nsmall)
 		return -E2BIG;

@@ -62,6 +62,14 @@ struct fwd_v6map {
 	uint32_t n;
 	fwd_u128 *start;
 	uint32_t *cls;		/* as in fwd_v4map */
+	/*
+	 * 65537: last interval starting at or below ibase + (b << ishift), as
+	 * v4's idx but over the span the starts cover (IPv6 addresses share
+	 * their top bits); an address below ibase is in interval 0.
+	 */
+	uint32_t *idx;
+	fwd_u128 ibase;
+	uint32_t ishift;
 };
 
 /* One interface representative: an exact name, a prefix, or neither. */
