@@ -1445,7 +1445,7 @@ static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, ui
 	}
 	snprintf(x->labelbuf, sizeof(x->labelbuf), "rule '%s'", v->s);
 	strcpy(x->r->name, v->s);
-	first = nameidx_add(&l->names, l->c->rules, idx);
+	first = nameidx_add(&l->names, x->r->name, idx);
 	if (first >= 0)
 		diag_error(l->d, v->pos, "duplicate rule name '%s' (first at line %u)",
 			   v->s, l->c->rules[first].pos.line);

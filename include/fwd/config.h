@@ -252,16 +252,19 @@ void config_free(struct fwd_config *c);
 int addr_parse(const char *s, fwd_u128 *a);
 
 /*
- * Rule names by hash (fwd/nameidx.c), for the duplicate-name check: room for
- * N names. nameidx_add() returns the index of an earlier rule named as
- * RULES[I], else records I and returns -1 (also when init failed).
+ * Names by hash (fwd/nameidx.c), room for N; the names are not copied and
+ * must outlive the index. nameidx_add() returns the index of an earlier
+ * entry named NAME, else records I and returns -1 (also when init failed);
+ * nameidx_find() the index of NAME, or -1.
  */
 struct fwd_nameidx {
-	uint32_t *tab;		/* rule index + 1, 0 = empty */
+	uint32_t *tab;		/* index + 1, 0 = empty */
+	const char **name;
 	uint32_t mask;
 };
 int nameidx_init(struct fwd_nameidx *x, uint32_t n);
-long nameidx_add(struct fwd_nameidx *x, const struct fwd_rule *rules, uint32_t i);
+long nameidx_add(struct fwd_nameidx *x, const char *name, uint32_t i);
+long nameidx_find(const struct fwd_nameidx *x, const char *name);
 void nameidx_free(struct fwd_nameidx *x);
 
 /*
