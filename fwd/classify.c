@@ -144,10 +144,15 @@ static inline __attribute__((always_inline)) void lookup_add(struct lookup *l,
 static inline uint32_t v4_class(const struct fwd_v4map *m, uint32_t a)
 {
 	uint32_t lo = m->idx[a >> 16], n = m->idx[(a >> 16) + 1] - lo + 1;
-	const uint32_t *s = m->start + lo;
+	const struct fwd_v4int *s = m->iv + lo;
 
-	LAST_AT_OR_BELOW(s, n, a);
-	return m->cls[s - m->start];
+	while (n > 1) {		/* LAST_AT_OR_BELOW, on the starts */
+		uint32_t half = n / 2;
+
+		s = s[half].start <= a ? s + half : s;
+		n -= half;
+	}
+	return s->cls;
 }
 
 static inline uint32_t v6_class(const struct fwd_v6map *m, fwd_u128 a)
@@ -162,6 +167,8 @@ static inline uint32_t v6_class(const struct fwd_v6map *m, fwd_u128 a)
 	lo = m->idx[(uint32_t)b];
 	n = m->idx[(uint32_t)b + 1] - lo + 1;
 	s = m->start + lo;
+	/* A bucket's few classes share a line: fetch it while searching. */
+	__builtin_prefetch(m->cls + lo);
 	LAST_AT_OR_BELOW(s, n, a);
 	return m->cls[s - m->start];
 }

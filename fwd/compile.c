@@ -527,22 +527,20 @@ static int build_v4(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 	if (err)
 		goto out;
 	m->n = s.nint;
-	m->start = malloc(s.nint * sizeof(*m->start));
+	m->iv = malloc(s.nint * sizeof(*m->iv));
 	m->idx = malloc(65537 * sizeof(*m->idx));
-	m->cls = shrink(s.cls, s.nint * sizeof(*m->cls));
-	s.cls = NULL;
 	err = -ENOMEM;
-	if (!m->start || !m->idx)
+	if (!m->iv || !m->idx)
 		goto out;
 	for (uint32_t k = 0; k < s.nint; k++)
-		m->start[k] = (uint32_t)s.start[k];
+		m->iv[k] = (struct fwd_v4int){ (uint32_t)s.start[k], s.cls[k] };
 	for (uint32_t h = 0, k = 0; h < 65536; h++) {
-		while (k + 1 < s.nint && m->start[k + 1] <= h << 16)
+		while (k + 1 < s.nint && m->iv[k + 1].start <= h << 16)
 			k++;
 		m->idx[h] = k;
 	}
 	m->idx[65536] = s.nint - 1;
-	rs->mem += (size_t)s.nint * (sizeof(*m->start) + sizeof(*m->cls)) + 65537 * sizeof(*m->idx);
+	rs->mem += (size_t)s.nint * sizeof(*m->iv) + 65537 * sizeof(*m->idx);
 	err = interner_finish(&in, &rs->f[f == FS_SRC4 ? FWD_FLD_SRC4 : FWD_FLD_DST4]);
 out:
 	interner_free(&in);
@@ -1131,6 +1129,12 @@ static void recs_of(const struct fwd_bvset *bs, uint32_t *v, size_t n)
 		v[i] = bs->off[v[i]];
 }
 
+static void recs_of_v4(const struct fwd_bvset *bs, struct fwd_v4map *m)
+{
+	for (uint32_t i = 0; i < m->n; i++)
+		m->iv[i].cls = bs->off[m->iv[i].cls];
+}
+
 /*
  * The value tables lead straight to class records, not to class numbers:
  * one dependent load less per field on the packet path. The input
@@ -1141,9 +1145,9 @@ static void point_at_records(struct fwd_ruleset *rs)
 	recs_of(&rs->f[FWD_FLD_PROTO], rs->proto_cls, 256);
 	recs_of(&rs->f[FWD_FLD_SPORT], rs->sport_cls, FWD_NPORTS);
 	recs_of(&rs->f[FWD_FLD_DPORT], rs->dport_cls, FWD_NPORTS);
-	recs_of(&rs->f[FWD_FLD_SRC4], rs->src4.cls, rs->src4.n);
+	recs_of_v4(&rs->f[FWD_FLD_SRC4], &rs->src4);
 	recs_of(&rs->f[FWD_FLD_SRC6], rs->src6.cls, rs->src6.n);
-	recs_of(&rs->f[FWD_FLD_DST4], rs->dst4.cls, rs->dst4.n);
+	recs_of_v4(&rs->f[FWD_FLD_DST4], &rs->dst4);
 	recs_of(&rs->f[FWD_FLD_DST6], rs->dst6.cls, rs->dst6.n);
 	if (rs->pin_cls)
 		recs_of(&rs->f[FWD_FLD_PIN], rs->pin_cls, (size_t)rs->f[FWD_FLD_IN].ncls * 256);
@@ -1235,11 +1239,9 @@ void ruleset_free(struct fwd_ruleset *rs)
 	free(rs->info);
 	free(rs->sport_cls);
 	free(rs->dport_cls);
-	free(rs->src4.start);
-	free(rs->src4.cls);
+	free(rs->src4.iv);
 	free(rs->src4.idx);
-	free(rs->dst4.start);
-	free(rs->dst4.cls);
+	free(rs->dst4.iv);
 	free(rs->dst4.idx);
 	free(rs->src6.start);
 	free(rs->src6.cls);

@@ -51,17 +51,25 @@ struct fwd_bvset {
 /* Word W of class C of BS while compiling (before sparsify()). */
 uint64_t bvset_word(const struct fwd_bvset *bs, uint32_t c, uint32_t w);
 
-/* Elementary intervals of one address family of src or dst. */
+/*
+ * Elementary intervals of one address family of src or dst. An IPv4
+ * interval's class sits beside its start, so that the search's last cache
+ * line also holds the answer (a blocklist's map is megabytes: a separate
+ * class array was one more miss per lookup).
+ */
+struct fwd_v4int {
+	uint32_t start;		/* ascending; iv[0].start == 0 */
+	uint32_t cls;		/* class record (offset into ent) once compiled */
+};
 struct fwd_v4map {
 	uint32_t n;
-	uint32_t *start;	/* n ascending interval starts, start[0] == 0 */
-	uint32_t *cls;		/* class records (offsets into ent) once compiled */
+	struct fwd_v4int *iv;
 	uint32_t *idx;		/* 65537: last interval starting at or below h << 16 */
 };
 struct fwd_v6map {
 	uint32_t n;
 	fwd_u128 *start;
-	uint32_t *cls;		/* as in fwd_v4map */
+	uint32_t *cls;		/* class records, as fwd_v4int's */
 	/*
 	 * 65537: last interval starting at or below ibase + (b << ishift), as
 	 * v4's idx but over the span the starts cover (IPv6 addresses share
