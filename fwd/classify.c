@@ -169,6 +169,8 @@ static inline uint32_t v6_class(const struct fwd_v6map *m, fwd_u128 a)
 	s = m->start + lo;
 	/* A bucket's few classes share a line: fetch it while searching. */
 	__builtin_prefetch(m->cls + lo);
+	__builtin_prefetch(s + n / 2);
+	__builtin_prefetch(s + n - 1);
 	LAST_AT_OR_BELOW(s, n, a);
 	return m->cls[s - m->start];
 }
