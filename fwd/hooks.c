@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 
 #include "fwd/hooks.h"
+#include "fwd/log.h"
+#include "fwd/value.h"
 
 #define JUMP_MANGLE	1u
 #define JUMP_NAT	2u
@@ -65,24 +67,10 @@ static void tb_printf(struct tbuf *t, const char *fmt, ...)
 /* ADDR, ADDR:PORT or [V6ADDR]:PORT, as --to-destination takes it. */
 static void format_dest(char *out, size_t len, const struct fwd_target *to)
 {
-	char a[INET6_ADDRSTRLEN];
-	uint8_t b[16];
-	uint32_t v4;
-
-	if (to->family == 4) {
-		v4 = htonl((uint32_t)to->addr);
-		inet_ntop(AF_INET, &v4, a, sizeof(a));
-	} else {
-		for (int i = 0; i < 16; i++)
-			b[i] = (uint8_t)(to->addr >> (120 - 8 * i));
-		inet_ntop(AF_INET6, b, a, sizeof(a));
-	}
 	if (!to->port)
-		snprintf(out, len, "%s", a);
-	else if (to->family == 4)
-		snprintf(out, len, "%s:%u", a, to->port);
+		addr_format(out, len, to->family, to->addr);
 	else
-		snprintf(out, len, "[%s]:%u", a, to->port);
+		target_format(out, len, to, 0);
 }
 
 /* Rule names go into a comment only when iptables-save shows them verbatim. */
@@ -113,11 +101,37 @@ static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
 }
 
 /*
+ * An HA pair's own traffic (packaging/ha/) returns before the queue, in
+ * either mode: keepalived's VRRP adverts never look established (multicast,
+ * never answered), and conntrackd's sync must run before the table it syncs
+ * is trusted; `default: drop` would otherwise make both gateways master and
+ * sync nothing. VRRP is link-local: only a hop limit of 255 (RFC 5798 5.1.1.3)
+ * to its group passes. The sync may be narrowed to its own link.
+ */
+static void render_ha_pass(struct tbuf *t, int family, const struct fwd_ha *ha)
+{
+	const char *c = FWD_HOOKS_QUEUE_CHAIN;
+	const struct fwd_ifpat *in = &ha->sync_in;
+
+	if (ha->vrrp && family == 4)
+		tb_printf(t, "-A %s -d 224.0.0.18/32 -p 112 -m ttl --ttl-eq 255 -j RETURN\n", c);
+	else if (ha->vrrp)
+		tb_printf(t, "-A %s -d ff02::12/128 -p 112 -m hl --hl-eq 255 -j RETURN\n", c);
+	if (!ha->sync)
+		return;
+	tb_printf(t, "-A %s", c);
+	if (in->name[0] || in->prefix)
+		tb_printf(t, "%s -i %s%s", in->neg ? " !" : "", in->name, in->prefix ? "+" : "");
+	tb_printf(t, " -p udp --dport %u -j RETURN\n", ha->sync_port);
+}
+
+/*
  * Established and related traffic RETURNs rather than ACCEPTs: it is not
  * queued either way, and RETURN lets the operator's own mangle PREROUTING
  * rules behind our jump (connmark restore, policy routing marks) still see it.
  */
-static void render_mangle(struct tbuf *t, const struct fwd_hooks_conf *hc, unsigned jumps)
+static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
+			  unsigned jumps)
 {
 	const char *c = FWD_HOOKS_QUEUE_CHAIN;
 
@@ -125,6 +139,7 @@ static void render_mangle(struct tbuf *t, const struct fwd_hooks_conf *hc, unsig
 	if (jumps & JUMP_MANGLE)
 		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
 	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
+	render_ha_pass(t, family, &hc->ha);
 	if (hc->inspect == FWD_INSPECT_NEW) {
 		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
 		tb_printf(t, "-A %s -m conntrack --ctstate INVALID -j DROP\n", c);
@@ -182,7 +197,7 @@ static int render(int family, const struct fwd_hooks_conf *hc, const struct rule
 	if (hc->queues < 1 || hc->queues > 65536 || hc->queue_base > 65536 - hc->queues)
 		return -EINVAL;
 	buf[0] = '\0';
-	render_mangle(&t, hc, jumps);
+	render_mangle(&t, family, hc, jumps);
 	render_nat(&t, family, s, jumps);
 	if (t.full)
 		return -ENOSPC;
@@ -325,7 +340,7 @@ static int restore(const char *tool, const char *text, size_t len)
 	int r = run((char *const *)(uintptr_t)argv, text, len, false);
 
 	if (r > 0) {
-		fprintf(stderr, "fwd: hooks: %s exited with status %d\n", tool, r);
+		log_warn("hooks: %s exited with status %d", tool, r);
 		return -EIO;
 	}
 	return r;
@@ -346,7 +361,7 @@ static int tools_for(int family, struct family_tools *ft)
 	snprintf(rname, sizeof(rname), "%s-restore", cmd);
 	if (!find_tool(cmd, ft->cmd, sizeof(ft->cmd)) ||
 	    !find_tool(rname, ft->restore, sizeof(ft->restore))) {
-		fprintf(stderr, "fwd: hooks: %s or %s not found in /usr/sbin or /sbin\n", cmd,
+		log_warn("hooks: %s or %s not found in /usr/sbin or /sbin", cmd,
 			rname);
 		return -ENOENT;
 	}
@@ -399,12 +414,12 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 
 	r = install_family(4, hc, s);
 	if (r < 0) {
-		fprintf(stderr, "fwd: hooks: installing IPv4 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: installing IPv4 chains failed: %s", strerror(-r));
 		return r;
 	}
 	r = install_family(6, hc, s);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: IPv6 unusable (%s), IPv4 only\n", strerror(-r));
+		log_warn("hooks: IPv6 unusable (%s), IPv4 only", strerror(-r));
 	return 0;
 }
 
@@ -451,7 +466,7 @@ static int remove_family(int family)
 			break;
 	r = restore(ft.restore, ftext, sizeof(ftext) - 1);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing the %s chain failed\n", FWD_HOOKS_REJECT_CHAIN);
+		log_warn("hooks: removing the %s chain failed", FWD_HOOKS_REJECT_CHAIN);
 	return restore(ft.restore, text, sizeof(text) - 1);
 }
 
@@ -461,9 +476,9 @@ int hooks_remove(void)
 
 	r = remove_family(6);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing IPv6 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: removing IPv6 chains failed: %s", strerror(-r));
 	r = remove_family(4);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing IPv4 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: removing IPv4 chains failed: %s", strerror(-r));
 	return r;
 }

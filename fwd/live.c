@@ -15,7 +15,10 @@
 
 #include <urcu-qsbr.h>
 
+#include "fwd/crowdsec.h"
 #include "fwd/live.h"
+#include "fwd/suppress.h"
+#include "fwd/stats.h"
 
 struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 {
@@ -100,6 +103,7 @@ struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
 	l->nrules = ruleset_nrules(rs);
 	l->nworkers = nworkers;
 	l->malformed = c->malformed_action == FWD_ALLOW ? FWD_ALLOW : FWD_DROP;
+	l->every_packet = c->daemon.inspect == FWD_INSPECT_EVERY;
 	l->log_rate = c->daemon.log_rate ? c->daemon.log_rate : FWD_LOG_RATE_DEFAULT;
 	l->log_burst = c->daemon.log_burst ? c->daemon.log_burst : FWD_LOG_BURST_DEFAULT;
 	l->ifmap = ifmap_build(rs);
@@ -115,23 +119,6 @@ void live_publish_first(struct fwd_state *st, struct fwd_live *l)
 	rcu_assign_pointer(st->live, l);
 }
 
-/* Totals of OLD rule J: what it carried plus what every worker counted. */
-static void old_totals(struct fwd_live *old, uint32_t j, uint64_t *p, uint64_t *b,
-		       uint64_t *last)
-{
-	*p = old->carry_packets[j];
-	*b = old->carry_bytes[j];
-	*last = old->carry_last_ms[j];
-	for (unsigned w = 0; w < old->nworkers; w++) {
-		uint64_t t = ctr_get(&old->ctr[w][j].last_hit_ms);
-
-		*p += ctr_get(&old->ctr[w][j].packets);
-		*b += ctr_get(&old->ctr[w][j].bytes);
-		if (t > *last)
-			*last = t;
-	}
-}
-
 /* Rules that keep their name keep their counts; names found by hash. */
 static void carry_counters(struct fwd_live *l, struct fwd_live *old)
 {
@@ -145,8 +132,8 @@ static void carry_counters(struct fwd_live *l, struct fwd_live *old)
 		long j = nameidx_find(&idx, l->names[i]);
 
 		if (j >= 0)
-			old_totals(old, (uint32_t)j, &l->carry_packets[i], &l->carry_bytes[i],
-				   &l->carry_last_ms[i]);
+			stats_rule_totals(old, (uint32_t)j, &l->carry_packets[i], &l->carry_bytes[i],
+					  &l->carry_last_ms[i]);
 	}
 	nameidx_free(&idx);
 }
@@ -156,11 +143,15 @@ void live_replace(struct fwd_state *st, struct fwd_live *l)
 	struct fwd_live *old;
 
 	l->gen = st->live ? st->live->gen + 1 : 1;
+	/* A blocked source stays blocked: the members are in L before it is seen. */
+	if (st->live)
+		dyn_carry_sets(l->dyn, st->live->dyn);
 	old = rcu_xchg_pointer(&st->live, l);
 	if (!old)
 		return;
-	/* After this no worker reads OLD: its counters are final. */
+	/* After this no worker reads OLD: its counters are final; what it added is carried. */
 	synchronize_rcu();
+	suppress_sweep_live(old);
 	carry_counters(l, old);
 	dyn_carry(l->dyn, old->dyn);
 	live_free(old);
@@ -255,14 +246,15 @@ int live_install_hooks(struct fwd_state *st)
  * old hooks are put back. (hooks.c carries on with IPv4 alone where IPv6 is
  * unusable on the host, and says so.)
  */
-static int reload_hooks(struct fwd_state *st, struct fwd_live *l, enum fwd_inspect inspect)
+static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct fwd_daemon *dc)
 {
 	struct fwd_hooks_conf hc = st->hooks;
 
 	l->mark_gen = st->no_hooks ? 0 : st->live->mark_gen ^ FWD_MARK_GEN;
 	if (st->no_hooks)
 		return 0;
-	hc.inspect = inspect;
+	hc.inspect = dc->inspect;
+	hc.ha = dc->ha;
 	if (install_marked(&hc, st->live, l)) {
 		if (live_install_hooks(st))
 			log_warn("reload: restoring the old kernel hooks failed too");
@@ -280,10 +272,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 	int n = -1;
 
 	pthread_mutex_lock(&st->lock);
-	c = config_load(st->config_path, d);
-	rs = c ? ruleset_compile(c) : NULL;
-	if (c && !rs)
-		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot compile the rules: out of memory");
+	ruleset_load(st->config_path, 0, d, &c, &rs);
 	l = rs ? live_new(rs, c, st->nworkers) : NULL;
 	if (rs && !l)
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
@@ -292,7 +281,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload failed, keeping the old rules:\n%s", d->text ? d->text : "");
 		goto out;
 	}
-	if (reload_hooks(st, l, c->daemon.inspect)) {
+	if (reload_hooks(st, l, &c->daemon)) {
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot install the kernel hooks");
 		live_free(l);
 		st->reloads_failed++;
@@ -306,6 +295,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload: dropping the old table's DNAT rules failed; they stay unused");
 	reload_log_conf(st, c);
 	live_set_metrics(st, c);
+	crowdsec_configure(c->crowdsec);	/* the thread goes on with the new section */
 	st->reloads_ok++;
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);
 out:

@@ -16,11 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include "fwd/log.h"
 #include "fwd/packet.h"
+#include "fwd/value.h"
 
 /* ---- ring ---------------------------------------------------------------- */
 
@@ -94,19 +98,14 @@ bool bucket_take(struct fwd_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t 
 		b->last_ms = now_ms;
 	}
 	if (b->milli < 1000) {
+		uint64_t r = atomic_load_explicit(&b->refused, memory_order_relaxed);
+
+		atomic_store_explicit(&b->refused, r + 1, memory_order_relaxed);
 		b->suppressed++;
 		return false;
 	}
 	b->milli -= 1000;
 	return true;
-}
-
-uint64_t log_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- formatting ---------------------------------------------------------- */
@@ -135,77 +134,14 @@ size_t log_escape(char *out, size_t outlen, const char *in)
 	return o;
 }
 
-/* Copy S into OUT (OUTLEN >= 1), cut to fit, NUL-terminated. */
-static void copy_str(char *out, size_t outlen, const char *s, size_t n)
-{
-	if (n > outlen - 1)
-		n = outlen - 1;
-	memcpy(out, s, n);
-	out[n] = '\0';
-}
-
-/* Dotted quad by hand: glibc's inet_ntop() goes through sprintf(). */
-static void ip4_str(char *out, size_t outlen, uint32_t v)
-{
-	char tmp[16];
-	size_t o = 0;
-
-	for (int sh = 24; sh >= 0; sh -= 8) {
-		unsigned b = (v >> sh) & 0xff;
-
-		if (b >= 100)
-			tmp[o++] = (char)('0' + b / 100);
-		if (b >= 10)
-			tmp[o++] = (char)('0' + b / 10 % 10);
-		tmp[o++] = (char)('0' + b % 10);
-		if (sh)
-			tmp[o++] = '.';
-	}
-	copy_str(out, outlen, tmp, o);
-}
-
-static void addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
-{
-	if (family == 4) {
-		ip4_str(out, outlen, (uint32_t)a);
-	} else if (family == 6) {
-		struct in6_addr v6;
-
-		for (int i = 15; i >= 0; i--, a >>= 8)
-			v6.s6_addr[i] = (uint8_t)a;
-		inet_ntop(AF_INET6, &v6, out, (socklen_t)outlen);
-	} else {
-		snprintf(out, outlen, "-");
-	}
-}
-
 static void proto_str(char *out, size_t outlen, unsigned proto)
 {
-	const char *name = proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
-			   proto == IPPROTO_ICMP ? "icmp" : proto == IPPROTO_ICMPV6 ? "icmpv6" : NULL;
+	const char *name = proto_name(proto);
 
 	if (name)
-		copy_str(out, outlen, name, strlen(name));
+		snprintf(out, outlen, "%s", name);
 	else
 		snprintf(out, outlen, "%u", proto);
-}
-
-static const char *action_str(unsigned a)
-{
-	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : a == FWD_REJECT ? "reject" : "drop";
-}
-
-/* "ADDR:PORT" or "[V6]:PORT" of a forward target; port 0 keeps DPORT. */
-static void target_str(char *out, size_t outlen, const struct fwd_log_event *ev)
-{
-	char a[INET6_ADDRSTRLEN];
-	unsigned port = ev->to.port ? ev->to.port : ev->dport;
-
-	addr_str(a, sizeof(a), ev->to.family, ev->to.addr);
-	if (port > 65535)
-		snprintf(out, outlen, ev->to.family == 6 ? "[%s]" : "%s", a);
-	else
-		snprintf(out, outlen, ev->to.family == 6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
 struct ev_text {
@@ -216,8 +152,8 @@ struct ev_text {
 
 static void ev_text(struct ev_text *t, const struct fwd_log_event *ev, const char *ifname)
 {
-	addr_str(t->src, sizeof(t->src), ev->family, ev->src);
-	addr_str(t->dst, sizeof(t->dst), ev->family, ev->dst);
+	addr_format(t->src, sizeof(t->src), ev->family, ev->src);
+	addr_format(t->dst, sizeof(t->dst), ev->family, ev->dst);
 	proto_str(t->proto, sizeof(t->proto), ev->proto);
 	if (ifname && *ifname)
 		log_escape(t->in, sizeof(t->in), ifname);
@@ -226,7 +162,7 @@ static void ev_text(struct ev_text *t, const struct fwd_log_event *ev, const cha
 	log_escape(t->rule, sizeof(t->rule), ev->rule);
 	t->to[0] = '\0';
 	if (ev->type == FWD_EV_VERDICT && ev->action == FWD_FORWARD)
-		target_str(t->to, sizeof(t->to), ev);
+		target_format(t->to, sizeof(t->to), &ev->to, ev->dport);
 	t->ports = ev->type == FWD_EV_VERDICT && ev->sport <= 65535 && ev->dport <= 65535;
 }
 
@@ -281,7 +217,7 @@ static size_t format_verdict_kv(char *out, size_t outlen, const struct fwd_log_e
 	struct line l = { .buf = out, .cap = outlen };
 
 	put_str(&l, "fwd: ");
-	put_str(&l, action_str(ev->action));
+	put_str(&l, action_name(ev->action));
 	put_str(&l, " rule=");
 	put_str(&l, t->rule);
 	if (*t->to) {
@@ -413,7 +349,7 @@ size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 			      ",\"in_iface\":\"%s\"%s}",
 			      when, ev->type == FWD_EV_MALFORMED ? "malformed" : "verdict",
 			      t.src, spt, t.dst, dpt, t.proto,
-			      action_str(ev->action),
+			      action_name(ev->action),
 			      ev->type == FWD_EV_MALFORMED ? "malformed" : rule, in, extra),
 		     outlen);
 }
@@ -454,6 +390,7 @@ static struct {
 	bool syslog_open;
 	_Atomic uint64_t written;
 	_Atomic uint64_t suppressed;
+	_Atomic uint64_t undelivered;	/* lines the sink refused */
 	/* logger thread */
 	pthread_t thread;
 	bool running;
@@ -469,9 +406,24 @@ static struct {
 	.fd = 2,
 };
 
+/*
+ * The log file is never a link (O_NOFOLLOW: a link planted where the file
+ * was rotated away would have fwd append to its target). A file fwd creates
+ * gets mode FWD_LOG_FILE_MODE whatever the umask; an existing one keeps the
+ * mode its owner gave it.
+ */
 static int open_file(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	const int fl = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
+	int fd = open(path, fl | O_CREAT | O_EXCL, FWD_LOG_FILE_MODE);
+
+	if (fd >= 0) {
+		fchmod(fd, FWD_LOG_FILE_MODE);
+		return fd;
+	}
+	if (errno != EEXIST)
+		return -1;
+	return open(path, fl);
 }
 
 /* Under L.lock: write what emit() gathered to the sink. */
@@ -484,12 +436,40 @@ static void flush_out(void)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		/* a log write that fails has nowhere to be reported */
-		if (n <= 0)
+		/* a log write that fails has nowhere to be reported: count its lines */
+		if (n <= 0) {
+			uint64_t lost = 0;
+
+			for (size_t i = off; i < L.outlen; i++)
+				lost += L.out[i] == '\n';
+			atomic_fetch_add_explicit(&L.undelivered, lost, memory_order_relaxed);
 			break;
+		}
 		off += (size_t)n;
 	}
 	L.outlen = 0;
+}
+
+/*
+ * Whether syslog can take lines: glibc's syslog() loses them without a
+ * word when nothing listens on /dev/log (a container, a host without a
+ * syslog daemon). 0 or -errno of the connect, as glibc tries it.
+ */
+static int syslog_reachable(void)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	int e = -EPROTOTYPE;
+
+	for (unsigned i = 0; i < 2 && e == -EPROTOTYPE; i++) {
+		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -errno;
+		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+		close(fd);
+	}
+	return e;
 }
 
 /* Under L.lock: switch to C's sink. */
@@ -500,6 +480,16 @@ static int apply_conf(const struct fwd_log_conf *c)
 
 	if (sink == FWD_SINK_DEFAULT)
 		sink = c->foreground ? FWD_SINK_STDERR : FWD_SINK_SYSLOG;
+	if (sink == FWD_SINK_SYSLOG) {
+		int e = syslog_reachable();
+
+		if (e) {
+			/* said on stderr, where the lines go from now on */
+			fprintf(stderr, "fwd: cannot log to syslog: /dev/log: %s; "
+				"logging to stderr\n", strerror(-e));
+			sink = FWD_SINK_STDERR;
+		}
+	}
 	if (sink == FWD_SINK_FILE) {
 		if (!c->file)
 			return -EINVAL;
@@ -602,6 +592,21 @@ static void emit(int prio, const char *line, size_t len)
 	off += len;
 	buf[off++] = '\n';
 	L.outlen += off;
+}
+
+/* Under L.lock: one line longer than emit() takes, written at once. */
+static void write_long(const char *line)
+{
+	size_t len = strlen(line);
+
+	if (len + 2 < LOG_LINE_MAX) {
+		emit(LOG_INFO, line, len);
+		flush_out();
+		return;
+	}
+	flush_out();
+	if (write(L.fd, line, len) != (ssize_t)len || write(L.fd, "\n", 1) != 1)
+		atomic_fetch_add_explicit(&L.undelivered, 1, memory_order_relaxed);
 }
 
 __attribute__((format(printf, 3, 0)))
@@ -727,11 +732,6 @@ void log_top(struct fwd_log_top *t)
 	qsort(t->srcs, FWD_TOP_N, sizeof(t->srcs[0]), top_cmp);
 }
 
-void log_addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
-{
-	addr_str(out, outlen, family, a);
-}
-
 /*
  * The logger's interface names: if_indextoname() opens a socket, asks with an
  * ioctl and closes it again, which would cost more than the rest of the line.
@@ -746,7 +746,7 @@ static struct {
 
 static void ifname_of(char *out, uint32_t ifindex)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_coarse_ms();
 	unsigned i = ifindex % IFCACHE_SLOTS;
 
 	if (ifcache[i].index != ifindex || now - ifcache[i].at_ms >= 1000) {
@@ -769,18 +769,61 @@ static void write_event(const struct fwd_log_event *ev)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ev->ifindex)
 		ifname_of(ifname, ev->ifindex);
+	/* ev->suppressed weights the sketches; log_suppressed() reports them. */
 	top_count(ev);
-	if (ev->suppressed) {
-		n = log_format_suppressed(line, sizeof(line), L.fmt, ev, &ts);
-		emit(LOG_NOTICE, line, n);
-		atomic_fetch_add_explicit(&L.suppressed, ev->suppressed, memory_order_relaxed);
-	}
 	if (L.fmt == FWD_FMT_JSON)
 		n = log_format_json(line, sizeof(line), ev, ifname, &ts);
 	else
 		n = log_format_kv(line, sizeof(line), ev, ifname);
 	emit(prio, line, n);
 	atomic_fetch_add_explicit(&L.written, 1, memory_order_relaxed);
+}
+
+bool log_json_object(const char *type, const char *json)
+{
+	struct timespec ts;
+	char when[48], *line;
+	size_t n = strlen(json);
+
+	pthread_mutex_lock(&L.lock);
+	if (L.fmt != FWD_FMT_JSON) {
+		pthread_mutex_unlock(&L.lock);
+		return false;
+	}
+	while (n && json[n - 1] == '\n')
+		n--;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_time(when, sizeof(when), &ts);
+	if (asprintf(&line, "{\"timestamp\":\"%s\",\"event_type\":\"%s\",\"%s\":%.*s}",
+		     when, type, type, (int)n, json) >= 0) {
+		if (L.sink == FWD_SINK_SYSLOG)
+			syslog(LOG_INFO, "%s", line);
+		else
+			write_long(line);
+		free(line);
+	}
+	pthread_mutex_unlock(&L.lock);
+	return true;
+}
+
+void log_suppressed(const char *rule, uint64_t n)
+{
+	struct fwd_log_event ev = { .suppressed = n };
+	char line[1024];
+	struct timespec ts;
+	size_t len = strnlen(rule, FWD_NAME_MAX);
+
+	if (!n)
+		return;
+	memcpy(ev.rule, rule, len);
+	ev.rule[len] = '\0';
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pthread_mutex_lock(&L.lock);
+	len = log_format_suppressed(line, sizeof(line), L.fmt, &ev, &ts);
+	emit(LOG_NOTICE, line, len);
+	flush_out();
+	atomic_fetch_add_explicit(&L.suppressed, n, memory_order_relaxed);
+	pthread_mutex_unlock(&L.lock);
 }
 
 /* Up to 256 events of each ring, written with one lock and (mostly) one write. */
@@ -891,7 +934,7 @@ void log_stats(struct fwd_log_stats *s)
 {
 	s->written = atomic_load_explicit(&L.written, memory_order_relaxed);
 	s->suppressed = atomic_load_explicit(&L.suppressed, memory_order_relaxed);
-	s->dropped = 0;
+	s->dropped = atomic_load_explicit(&L.undelivered, memory_order_relaxed);
 	for (unsigned i = 0; i < L.nrings; i++)
 		s->dropped += atomic_load_explicit(&L.rings[i].dropped, memory_order_relaxed);
 }

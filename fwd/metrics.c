@@ -9,10 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fwd/control.h"
+#include "fwd/crowdsec.h"
 #include "fwd/metrics.h"
+#include "fwd/stats.h"
+#include "fwd/value.h"
 
 size_t metrics_label_escape(char *out, size_t outlen, const char *in)
 {
@@ -34,11 +38,6 @@ size_t metrics_label_escape(char *out, size_t outlen, const char *in)
 	}
 	out[o] = '\0';
 	return o;
-}
-
-static const char *action_name(enum fwd_action a)
-{
-	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : "drop";
 }
 
 static void head(FILE *f, const char *name, const char *type, const char *help)
@@ -64,8 +63,8 @@ static void rule_metrics(FILE *f, const struct fwd_live *l)
 		for (uint32_t i = 0; i < l->nrules; i++) {
 			uint64_t p, b, last, v;
 
-			control_rule_totals(l, i, &p, &b, &last);
-			v = m == 0 ? p : m == 1 ? b : control_unix_time(last);
+			stats_rule_totals(l, i, &p, &b, &last);
+			v = m == 0 ? p : m == 1 ? b : clock_unix_time(last);
 			metrics_label_escape(rule, sizeof(rule), l->names[i]);
 			fprintf(f, "%s{rule=\"%s\",action=\"%s\"} %" PRIu64 "\n", names[m], rule,
 				action_name(ruleset_rule(l->rs, i)->action), v);
@@ -124,9 +123,10 @@ char *metrics_render(struct fwd_state *st)
 	if (!f)
 		return NULL;
 	pthread_mutex_lock(&st->lock);
-	control_totals(st, &t);
+	stats_totals(st, &t);
 	rule_metrics(f, st->live);
 	other_metrics(f, st, st->live, &t);
+	crowdsec_metrics(f, st->live);
 	pthread_mutex_unlock(&st->lock);
 	bad = ferror(f);
 	if (fclose(f) || bad) {
@@ -136,6 +136,29 @@ char *metrics_render(struct fwd_state *st)
 	return text;
 }
 
+/*
+ * A new file of a name nobody could have planted (mkostemp: O_CREAT|O_EXCL,
+ * which never follows a link, under a random name next to PATH), so a link
+ * in a directory others may write cannot make fwd write through it. Its mode
+ * is FWD_METRICS_FILE_MODE, whatever the umask: node_exporter reads it.
+ */
+static int metrics_tmpfile(char *tmpl)
+{
+	int fd = mkostemp(tmpl, O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, FWD_METRICS_FILE_MODE) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(tmpl);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int metrics_write(struct fwd_state *st, const char *path)
 {
 	char tmp[4096];
@@ -143,13 +166,13 @@ int metrics_write(struct fwd_state *st, const char *path)
 	size_t len, off = 0;
 	int fd, e = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	text = metrics_render(st);
 	if (!text)
 		return -ENOMEM;
 	len = strlen(text);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = metrics_tmpfile(tmp);
 	if (fd < 0) {
 		e = -errno;
 		goto out;

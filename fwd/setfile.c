@@ -23,11 +23,14 @@
 #include <unistd.h>
 
 #include "fwd/config.h"
+#include "fwd/load.h"
+#include "fwd/value.h"
 
 #define SETFILE_ERRORS_MAX	10	/* then the rest of the file is skipped */
 
 struct sf {
 	const char *path;
+	struct fwd_pos at;		/* where the rules file names it */
 	struct fwd_diags *d;
 	uint32_t line;
 	unsigned errors;
@@ -37,21 +40,18 @@ struct sf {
 	bool oom;
 };
 
-/* Errors are reported against the set file, not the rules file. */
+/* Errors are reported against the set file, sorted where the rules file names it. */
 __attribute__((format(printf, 3, 4)))
 static void sf_error(struct sf *s, uint32_t col, const char *fmt, ...)
 {
-	const char *file = s->d->file;
 	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	s->d->file = s->path;
-	diag_error(s->d, col ? (struct fwd_pos){ s->line, col } : (struct fwd_pos){ 0, 0 }, "%s",
-		   msg);
-	s->d->file = file;
+	diag_error_in(s->d, s->at, s->path,
+		      col ? (struct fwd_pos){ s->line, col } : (struct fwd_pos){ 0, 0 }, "%s", msg);
 	s->errors++;
 }
 
@@ -248,9 +248,10 @@ static FILE *sf_open(struct sf *s)
 	return NULL;
 }
 
-bool setfile_load(const char *path, struct fwd_addrset *out, struct fwd_diags *d)
+bool setfile_load(const char *path, struct fwd_pos at, struct fwd_addrset *out,
+		  struct fwd_diags *d)
 {
-	struct sf s = { .path = path, .d = d };
+	struct sf s = { .path = path, .at = at, .d = d };
 	char *line = NULL;
 	size_t cap = 0;
 	FILE *f = sf_open(&s);
@@ -295,4 +296,55 @@ char *setfile_path(const char *rules_file, const char *path)
 		strcpy(full + dl, path);
 	}
 	return full;
+}
+
+/* The ranges of AS into L (an empty range list of the loader). */
+static bool to_rl(struct rl *l, const struct fwd_addrset *as, bool v6)
+{
+	uint32_t n = v6 ? as->n6 : as->n4;
+
+	if (!n)
+		return true;
+	l->r = malloc(n * sizeof(*l->r));
+	if (!l->r)
+		return false;
+	for (uint32_t i = 0; i < n; i++)
+		l->r[i] = v6 ? (struct r128){ as->v6[i].lo, as->v6[i].hi }
+			     : (struct r128){ as->v4[i].lo, as->v4[i].hi };
+	l->n = l->cap = n;
+	return true;
+}
+
+void set_file(struct ld *l, struct lset *set, const struct ynode *v)
+{
+	const struct ynode *path = NULL;
+	struct fwd_addrset as;
+	char *full;
+
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		if (v->kid[i]->kind == Y_SCALAR && !strcmp(v->kid[i]->s, "file"))
+			path = v->kid[i + 1];
+		else
+			diag_error(l->d, v->kid[i]->pos, "unknown key '%s' in set '%s'; expected: file",
+				   v->kid[i]->kind == Y_SCALAR ? v->kid[i]->s : "?", set->name);
+	}
+	if (!path || !want_scalar(l, path, "file:")) {
+		if (!path)
+			diag_error(l->d, v->pos, "set '%s' needs a list, a value or {file: PATH}",
+				   set->name);
+		return;
+	}
+	full = setfile_path(l->d->file, path->s);
+	if (!full || !setfile_load(full, path->pos, &as, l->d)) {
+		l->oom |= !full;
+		free(full);
+		return;
+	}
+	if (set->v4.n || set->v6.n || !to_rl(&set->v4, &as, false) || !to_rl(&set->v6, &as, true))
+		l->oom = true;
+	set->kind = SET_ADDRS;
+	set->val = NULL;
+	free(as.v4);
+	free(as.v6);
+	free(full);
 }

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "fwd/cmd.h"
-#include "fwd/control.h"
+#include "fwd/client.h"
+#include "fwd/config.h"
+#include "fwd/value.h"
 
 #define TOP_RULES_MAX	4096
 #define TOP_SHOWN	10
@@ -40,24 +42,19 @@ struct sample {
 	double t;
 };
 
-static double now_s(void)
+/* The protocol's name, "ip" for one fwd has no name for. */
+static const char *top_proto(unsigned p)
 {
-	struct timespec ts;
+	const char *n = proto_name(p);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *proto_name(unsigned p)
-{
-	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : "ip";
+	return n ? n : "ip";
 }
 
 static void parse_line(struct sample *s, const char *line)
 {
 	struct top_rule *r = &s->rules[s->nrules];
 	char dflt[8], addr[64];
-	unsigned proto, port;
+	unsigned proto, port, family = 0;
 	uint64_t n;
 
 	if (sscanf(line, "queue %u received %" SCNu64 " enobufs %" SCNu64 " queue_dropped %"
@@ -72,19 +69,29 @@ static void parse_line(struct sample *s, const char *line)
 		return;
 	}
 	if (s->ntalkers[0] < TOP_SHOWN &&
-	    sscanf(line, "port %u %u %" SCNu64, &proto, &port, &n) == 3) {
-		snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%s/%-5u %12" PRIu64,
-			 proto_name(proto), port, n);
+	    sscanf(line, "port %u %u %" SCNu64 " %u", &proto, &port, &n, &family) >= 3) {
+		/* one row per protocol and family: label both ("udp6/53") */
+		char label[16];
+
+		if (family == 4 || family == 6)
+			snprintf(label, sizeof(label), "%s%u/%u", top_proto(proto), family, port);
+		else
+			snprintf(label, sizeof(label), "%s/%u", top_proto(proto), port);
+		snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%-12s %12" PRIu64, label, n);
 		return;
 	}
-	if (s->ntalkers[1] < TOP_SHOWN && sscanf(line, "src %63s %" SCNu64, addr, &n) == 2)
-		snprintf(s->talkers[1][s->ntalkers[1]++], 96, "%-39s %12" PRIu64, addr, n);
+	proto = 256;
+	if (s->ntalkers[1] < TOP_SHOWN &&
+	    sscanf(line, "src %63s %" SCNu64 " %u", addr, &n, &proto) >= 2)
+		/* one row per protocol: the address shows the family */
+		snprintf(s->talkers[1][s->ntalkers[1]++], 96, "%-39s %-4s %12" PRIu64, addr,
+			 proto < 256 ? top_proto(proto) : "", n);
 }
 
 static int take(const char *path, struct sample *s)
 {
 	char *out = NULL, *line, *save = NULL;
-	int e = control_request(path, "top\n", &out);
+	int e = client_request(path, "top\n", &out);
 
 	if (e) {
 		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-e));
@@ -96,7 +103,7 @@ static int take(const char *path, struct sample *s)
 		return -1;
 	}
 	memset(s, 0, sizeof(*s));
-	s->t = now_s();
+	s->t = (double)clock_mono_us() / 1e6;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		parse_line(s, line);
 	free(out);

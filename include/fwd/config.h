@@ -28,13 +28,26 @@ struct fwd_pos {
 	uint32_t col;
 };
 
-/* Diagnostics, in the order they were found. */
+/* One diagnostic: where, what kind, and its line in fwd_diags.text. */
+struct fwd_diag {
+	struct fwd_pos pos;	/* line 0: about the file as a whole */
+	bool warning;
+	size_t off, len;	/* "FILE:L:C: error: ...\n" at text + off */
+};
+
+/*
+ * Diagnostics, as records and as text. They are found section by section
+ * (and the policy tests run last); diags_sort() puts both in file order,
+ * the way compilers print them, once the whole load is done.
+ */
 struct fwd_diags {
 	const char *file;	/* name printed in front of each message */
 	unsigned errors;
 	unsigned warnings;
 	char *text;		/* "FILE:L:C: error: ...\n" lines, NUL-terminated */
 	size_t len, cap;
+	struct fwd_diag *rec;
+	size_t nrec, caprec;
 };
 
 void diags_init(struct fwd_diags *d, const char *file);
@@ -43,6 +56,15 @@ __attribute__((format(printf, 3, 4)))
 void diag_error(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
 __attribute__((format(printf, 3, 4)))
 void diag_warning(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
+/*
+ * An error in another file the rules file names (a set's file): printed as
+ * FILE:POS, sorted with the rules file's own messages as if it were at AT.
+ */
+__attribute__((format(printf, 5, 6)))
+void diag_error_in(struct fwd_diags *d, struct fwd_pos at, const char *file,
+		   struct fwd_pos pos, const char *fmt, ...);
+/* Sort the records by line, column, then the order found, and the text with them. */
+void diags_sort(struct fwd_diags *d);
 
 /* Inclusive ranges. A set with n == 0 matches nothing. */
 struct fwd_prange {
@@ -162,6 +184,21 @@ enum fwd_logfmt {
 	FWD_FMT_JSON,
 };
 
+/*
+ * `daemon: ha:` - the HA pair's own traffic (packaging/ha/), passed in
+ * fwd's hooks before the queue, whatever the rules say: keepalived's VRRP
+ * adverts and conntrackd's state sync. config_parse() turns both on, the
+ * sync on FWD_HA_SYNC_PORT from any interface; the file may narrow the sync
+ * to one interface, move its port, or turn either off.
+ */
+#define FWD_HA_SYNC_PORT	3780	/* conntrackd's default Port / Group */
+struct fwd_ha {
+	bool vrrp;			/* IP protocol 112 to 224.0.0.18 or ff02::12 */
+	bool sync;			/* UDP to sync_port */
+	uint16_t sync_port;
+	struct fwd_ifpat sync_in;	/* name "" and no prefix: any interface */
+};
+
 /* The `daemon:` section. Zero/NULL fields mean "not given". */
 struct fwd_daemon {
 	uint32_t queues;		/* 0: one per CPU */
@@ -176,6 +213,7 @@ struct fwd_daemon {
 	uint32_t log_burst;
 	char *metrics_file;
 	uint32_t metrics_interval;	/* seconds */
+	struct fwd_ha ha;
 };
 
 /* A `dynamic:` set: members added at run time, each for a time. */
@@ -218,6 +256,8 @@ struct fwd_scan_conf {
 #define FWD_KNOCKS_MAX		16
 #define FWD_KNOCK_PROGRESS_MAX	65536	/* sources with a sequence under way */
 
+struct fwd_crowdsec_conf;	/* include/fwd/crowdsec.h */
+
 struct fwd_config {
 	enum fwd_action default_action;	/* FWD_ALLOW or FWD_DROP */
 	enum fwd_action malformed_action;	/* FWD_ALLOW or FWD_DROP; default drop */
@@ -232,6 +272,7 @@ struct fwd_config {
 	uint32_t nknocks;
 	struct fwd_knock_conf *knocks;
 	struct fwd_scan_conf scan;
+	struct fwd_crowdsec_conf *crowdsec;	/* `crowdsec:`, or NULL */
 };
 
 /*
@@ -244,12 +285,6 @@ struct fwd_config *config_load(const char *path, struct fwd_diags *d);
 /* The same from memory; d->file names the input in messages. */
 struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d);
 void config_free(struct fwd_config *c);
-
-/*
- * A bare IPv4 or IPv6 address, no prefix, into A in the host order of the
- * address sets. Returns 4, 6, or 0 when S is neither.
- */
-int addr_parse(const char *s, fwd_u128 *a);
 
 /*
  * Names by hash (fwd/nameidx.c), room for N; the names are not copied and
@@ -271,10 +306,12 @@ void nameidx_free(struct fwd_nameidx *x);
  * An address set's file (`sets: {NAME: {file: PATH}}`, fwd/setfile.c): one
  * address or prefix per line, blank lines, comments from `#` or `;`. Into
  * OUT sorted and merged (caller frees v4, v6); false with the errors at
- * PATH:LINE:COL in D. Never reads a file above FWD_SETFILE_MAX bytes.
+ * PATH:LINE:COL in D, sorted there with the rules file's at AT (where the
+ * file is named). Never reads a file above FWD_SETFILE_MAX bytes.
  */
 #define FWD_SETFILE_MAX (256u << 20)
-bool setfile_load(const char *path, struct fwd_addrset *out, struct fwd_diags *d);
+bool setfile_load(const char *path, struct fwd_pos at, struct fwd_addrset *out,
+		  struct fwd_diags *d);
 /* PATH as named in RULES_FILE: a relative one is relative to its directory. Malloc'd. */
 char *setfile_path(const char *rules_file, const char *path);
 

@@ -6,6 +6,8 @@
  * rule each, marked with the comment "fwd":
  *
  *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: loopback returns;
+ *                     so do the HA pair's VRRP adverts and conntrackd sync
+ *                     when hc->ha asks for them (in either mode);
  *                     in stateful mode established/related traffic returns
  *                     and invalid traffic is dropped; the rest goes to
  *                     NFQUEUE (--queue-num or --queue-balance, --queue-bypass
@@ -53,6 +55,7 @@ struct fwd_hooks_conf {
 	uint32_t queues;		/* how many, >= 1 */
 	enum fwd_inspect inspect;	/* new connections only, or every packet */
 	enum fwd_fail fail;		/* open: --queue-bypass */
+	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
 };
 
 /*

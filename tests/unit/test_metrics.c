@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "fwd/control.h"
+#include "fwd/live.h"
 #include "fwd/metrics.h"
 
 static void test_label_escape(void **state)
@@ -43,7 +45,11 @@ static const char rules[] =
 	"  - name: web\n"
 	"    proto: tcp\n"
 	"    dport: 80\n"
-	"    action: allow\n";
+	"    action: allow\n"
+	"  - name: rej\n"
+	"    proto: tcp\n"
+	"    dport: 113\n"
+	"    action: reject\n";
 
 static struct fwd_live *make_live(void)
 {
@@ -91,9 +97,11 @@ static void test_render(void **state)
 	assert_non_null(strstr(text, "\nfwd_reloads_total{result=\"ok\"} 4\n"));
 	assert_non_null(strstr(text, "\nfwd_reloads_total{result=\"failed\"} 1\n"));
 	assert_non_null(strstr(text, "\nfwd_default_packets_total{action=\"drop\"} 0\n"));
-	assert_non_null(strstr(text, "\nfwd_rules 2\n"));
+	/* the action names of `fwd stats`: a reject rule is not a drop */
+	assert_non_null(strstr(text, "\nfwd_rule_packets_total{rule=\"rej\",action=\"reject\"} 0\n"));
+	assert_non_null(strstr(text, "\nfwd_rules 3\n"));
 	/* every TYPE line comes before its family's first sample */
-	assert_true(strstr(text, "# TYPE fwd_rules gauge") < strstr(text, "\nfwd_rules 2"));
+	assert_true(strstr(text, "# TYPE fwd_rules gauge") < strstr(text, "\nfwd_rules 3"));
 	free(text);
 	live_free(l);
 }
@@ -123,11 +131,49 @@ static void test_write_atomic(void **state)
 	live_free(st.live);
 }
 
+/* A planted PATH.tmp link is never written through; the mode is not the umask's. */
+static void test_write_planted_link(void **state)
+{
+	struct fwd_state st = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	char dir[] = "/tmp/fwd-metrics-XXXXXX", path[64], tmp[80], victim[80], buf[64];
+	struct stat sb;
+	mode_t um;
+	FILE *f;
+
+	(void)state;
+	st.live = make_live();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/m.prom", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	f = fopen(victim, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	assert_int_equal(symlink(victim, tmp), 0);
+	um = umask(077);
+	assert_int_equal(metrics_write(&st, path), 0);
+	umask(um);
+	f = fopen(victim, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	assert_string_equal(buf, "precious\n");
+	fclose(f);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, FWD_METRICS_FILE_MODE);
+	unlink(tmp);
+	unlink(victim);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);	/* no temporary file left behind */
+	live_free(st.live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label_escape),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_write_planted_link),
 		cmocka_unit_test(test_write_atomic),
 	};
 
