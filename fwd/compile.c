@@ -230,21 +230,6 @@ static int interner_finish(struct interner *in, struct fwd_bvset *bs)
 	return 0;
 }
 
-uint64_t bvset_word(const struct fwd_bvset *bs, uint32_t c, uint32_t w)
-{
-	uint32_t lo = bs->xoff[c], hi = bs->xoff[c + 1];
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (bs->xent[mid].w < w)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return bs->base[w] ^ (lo < bs->xoff[c + 1] && bs->xent[lo].w == w ? bs->xent[lo].bits : 0);
-}
-
 /* Class C of BS as a dense vector into OUT. */
 static void bvset_dense(const struct fwd_bvset *bs, uint32_t c, uint32_t words, uint64_t *out)
 {

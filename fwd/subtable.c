@@ -23,8 +23,8 @@
  *
  * The lists come from the rules' own ranges, one sweep per class and field;
  * the proto and interface words from those fields' classes as interned
- * (bvset_word()), so this runs before sparsify() recodes them, while the value tables still hold
- * class numbers.
+ * (bvset_word()), so this runs before sparsify() recodes them, while the
+ * value tables still hold class numbers.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -184,6 +184,22 @@ static long sub_list(struct sub_ctx *x, int f)
 			break;
 	}
 	return (long)m;
+}
+
+/* Word W of class C of BS as compile.c interned it (table.h: xoff, xent). */
+static uint64_t bvset_word(const struct fwd_bvset *bs, uint32_t c, uint32_t w)
+{
+	uint32_t lo = bs->xoff[c], hi = bs->xoff[c + 1];
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (bs->xent[mid].w < w)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return bs->base[w] ^ (lo < bs->xoff[c + 1] && bs->xent[lo].w == w ? bs->xent[lo].bits : 0);
 }
 
 /* Class D's rules: the bits of its dport vector; false when more than 64. */

@@ -48,8 +48,6 @@ struct fwd_bvset {
 	struct fwd_xent *xent;
 };
 
-/* Word W of class C of BS while compiling (before sparsify()). */
-uint64_t bvset_word(const struct fwd_bvset *bs, uint32_t c, uint32_t w);
 
 /*
  * Elementary intervals of one address family of src or dst. An IPv4
