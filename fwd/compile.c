@@ -67,7 +67,9 @@ static int interner_init(struct interner *in, uint32_t words, const uint64_t *re
 	in->pos = malloc(words * sizeof(*in->pos));
 	in->nz = malloc(words * sizeof(*in->nz));
 	in->off = calloc(1, sizeof(*in->off));
-	if (!in->htab || !in->ref || !in->d || !in->pos || !in->nz || !in->off)
+	in->entcap = 16;	/* never NULL, even when no class differs from ref */
+	in->ent = malloc(in->entcap * sizeof(*in->ent));
+	if (!in->htab || !in->ref || !in->d || !in->pos || !in->nz || !in->off || !in->ent)
 		return -ENOMEM;
 	if (ref)
 		memcpy(in->ref, ref, words * sizeof(*ref));
@@ -249,11 +251,6 @@ static void *shrink(void *p, size_t sz)
 static inline void bit_set(uint64_t *v, uint32_t r)
 {
 	v[r / 64] |= 1ull << (r % 64);
-}
-
-static inline void bit_clr(uint64_t *v, uint32_t r)
-{
-	v[r / 64] &= ~(1ull << (r % 64));
 }
 
 /* One end of a rule's range on a field's value line. */
