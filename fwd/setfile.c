@@ -57,15 +57,20 @@ static void sf_error(struct sf *s, uint32_t col, const char *fmt, ...)
 
 static bool sf_push(struct sf *s, int fam, fwd_u128 lo, fwd_u128 hi)
 {
-	if (fam == 4 && s->n4 == s->cap4) {
-		size_t cap = s->cap4 ? s->cap4 * 2 : 1024;
-		struct fwd_a4range *n = realloc(s->v4, cap * sizeof(*n));
+	if (fam == 4) {
+		if (s->n4 == s->cap4) {
+			size_t cap = s->cap4 ? s->cap4 * 2 : 1024;
+			struct fwd_a4range *n = realloc(s->v4, cap * sizeof(*n));
 
-		if (!n)
-			return false;
-		s->v4 = n;
-		s->cap4 = cap;
-	} else if (fam == 6 && s->n6 == s->cap6) {
+			if (!n)
+				return false;
+			s->v4 = n;
+			s->cap4 = cap;
+		}
+		s->v4[s->n4++] = (struct fwd_a4range){ (uint32_t)lo, (uint32_t)hi };
+		return true;
+	}
+	if (s->n6 == s->cap6) {
 		size_t cap = s->cap6 ? s->cap6 * 2 : 1024;
 		struct fwd_a6range *n = realloc(s->v6, cap * sizeof(*n));
 
@@ -74,10 +79,7 @@ static bool sf_push(struct sf *s, int fam, fwd_u128 lo, fwd_u128 hi)
 		s->v6 = n;
 		s->cap6 = cap;
 	}
-	if (fam == 4)
-		s->v4[s->n4++] = (struct fwd_a4range){ (uint32_t)lo, (uint32_t)hi };
-	else
-		s->v6[s->n6++] = (struct fwd_a6range){ lo, hi };
+	s->v6[s->n6++] = (struct fwd_a6range){ lo, hi };
 	return true;
 }
 
@@ -196,7 +198,8 @@ static void sf_finish(struct sf *s, struct fwd_addrset *out)
 {
 	size_t o = 0;
 
-	qsort(s->v4, s->n4, sizeof(*s->v4), a4_cmp);
+	if (s->n4)
+		qsort(s->v4, s->n4, sizeof(*s->v4), a4_cmp);
 	for (size_t i = 0; i < s->n4; i++) {
 		if (o && (uint64_t)s->v4[i].lo <= (uint64_t)s->v4[o - 1].hi + 1) {
 			if (s->v4[i].hi > s->v4[o - 1].hi)
@@ -206,7 +209,8 @@ static void sf_finish(struct sf *s, struct fwd_addrset *out)
 		}
 	}
 	out->n4 = (uint32_t)o;
-	qsort(s->v6, s->n6, sizeof(*s->v6), a6_cmp);
+	if (s->n6)
+		qsort(s->v6, s->n6, sizeof(*s->v6), a6_cmp);
 	o = 0;
 	for (size_t i = 0; i < s->n6; i++) {
 		if (o && (s->v6[i].lo <= s->v6[o - 1].hi || s->v6[i].lo == s->v6[o - 1].hi + 1)) {
@@ -292,7 +296,8 @@ char *setfile_path(const char *rules_file, const char *path)
 		dl = 0;
 	full = malloc(dl + strlen(path) + 1);
 	if (full) {
-		memcpy(full, rules_file, dl);
+		if (dl)
+			memcpy(full, rules_file, dl);
 		strcpy(full + dl, path);
 	}
 	return full;
