@@ -57,7 +57,7 @@ static double cpu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/* One rule as classify_bench.c's put_rule() writes them (and scale-gen). */
+/* One rule as classify_bench.c's put_rule() writes them. */
 static void put_rule(FILE *f, int i)
 {
 	static const char *const ifs[] = { "eth0", "eth+", "wan0", "\"!lo\"" };
