@@ -5,13 +5,16 @@
  * Runs off the packet path (start-up, reload, `fwd check`). The table layout
  * and the reasons for it are described at the top of classify.c. Each field
  * is built by one sweep over its value domain: a range of a rule switches the
- * rule's bit on where it starts and off past its end, so the cost is the
- * number of ranges plus the number of elementary intervals times the vector
- * length, not rules times intervals. Identical vectors are interned into one
- * class. subtable_build() (fwd/subtable.c) makes the per-port tables from
- * those dense vectors and the rules' ranges; sparsify() then recodes every
- * field's classes as exceptions to a shared base plus per-class home bits,
- * and frees the dense vectors.
+ * rule's bit on where it starts and off past its end. The vector being swept
+ * is kept as its XOR with a reference (the rules in force over most of the
+ * domain) and hashed incrementally, so the cost is the number of ranges plus
+ * the words that differ from the reference, not rules times intervals, and
+ * a class is stored as those words: 100,000 rules compile in linear memory.
+ * Identical vectors are interned into one class. subtable_build()
+ * (fwd/subtable.c) makes the per-port tables from those classes and the
+ * rules' ranges; sparsify() then recodes every field's classes as exceptions
+ * to a shared base (the rules most of its classes hold) plus per-class home
+ * bits.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -1138,7 +1141,7 @@ static void point_at_records(struct fwd_ruleset *rs)
 }
 
 /*
- * Turn the dense class vectors into the packet path's form (classify.c): a
+ * Turn the interned classes into the packet path's form (classify.c): a
  * base per field, each class as its exceptions to it, and each rule's bits
  * repeated under its home field, where the lookup finds its candidates.
  */
