@@ -18,8 +18,8 @@
  *     a 65537-entry index on the top 16 bits narrowing a binary search to the
  *     few starts inside one /16 (each start with its class beside it);
  *     IPv6 src/dst likewise, its 65537 buckets spread over the span the
- *     starts cover (table.h: fwd_v6map); both searches are branch-free. v4 and v6 have separate
- *     classes, so a rule naming only v4 addresses has its bit clear in every
+ *     starts cover (table.h: fwd_v6map); both searches are branch-free.
+ *     v4 and v6 have separate classes, so a rule naming only v4 addresses has its bit clear in every
  *     v6 class. The input interface is classed off the packet path
  *     (ruleset_iface_class(): exact pattern, else longest prefix pattern,
  *     else "no pattern"); the key carries the class.
