@@ -19,8 +19,9 @@
  *     few starts inside one /16 (each start with its class beside it);
  *     IPv6 src/dst likewise, its 65537 buckets spread over the span the
  *     starts cover (table.h: fwd_v6map); both searches are branch-free.
- *     v4 and v6 have separate classes, so a rule naming only v4 addresses has its bit clear in every
- *     v6 class. The input interface is classed off the packet path
+ *     v4 and v6 have separate classes, so a rule naming only v4 addresses
+ *     has its bit clear in every v6 class. The input interface is classed
+ *     off the packet path
  *     (ruleset_iface_class(): exact pattern, else longest prefix pattern,
  *     else "no pattern"); the key carries the class.
  *   - A packet matches rule r iff bit r is set in the vector of every field
