@@ -127,8 +127,7 @@ static void load_sets(struct ld *l, const struct ynode *map)
 		set->val = v;
 		l->nsets++;
 		if (v->kind == Y_MAP) {
-			diag_error(l->d, v->pos, "set '%s' must be a list or a single value",
-				   k->s);
+			set_file(l, set, v);
 			continue;
 		}
 		if (v->kind == Y_SCALAR) {

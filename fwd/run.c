@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -396,6 +397,8 @@ static int start(struct daemon *dm)
 out_free:
 	ruleset_free(rs);
 	config_free(c);
+	/* The file's node tree and the compiler's work are gone: give their pages back. */
+	malloc_trim(0);
 	return rc;
 }
 
