@@ -197,26 +197,18 @@ static void check_expect(struct ld *l, const struct ynode *v)
 		diag_error(l->d, v->pos, "invalid expect '%s': unexpected '%s'", v->s, w[i]);
 }
 
+static const struct ykey test_keys[] = { { "packet", NULL }, { "expect", NULL }, { NULL, NULL } };
+
 static void load_test(struct ld *l, const struct ynode *item, struct fwd_test *t)
 {
-	const struct ynode *pkt = NULL, *exp = NULL;
+	const struct ynode *f[2] = { NULL, NULL }, *pkt, *exp;
 
 	t->pos = item->pos;
 	if (!want_map(l, item, "a test"))
 		return;
-	for (size_t i = 0; i + 1 < item->n; i += 2) {
-		const struct ynode *k = item->kid[i];
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "packet"))
-			pkt = item->kid[i + 1];
-		else if (!strcmp(k->s, "expect"))
-			exp = item->kid[i + 1];
-		else
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in a test; expected one of: packet, expect", k->s);
-	}
+	ywalk(l, item, test_keys, "a test", f);
+	pkt = f[0];
+	exp = f[1];
 	if (!pkt || !exp) {
 		diag_error(l->d, item->pos, "a test needs packet: and expect:");
 		return;
@@ -287,164 +279,229 @@ bad:
 	diag_error(l->d, v->pos, "invalid log rate '%s'; expected N/s or N/m with N >= 1", v->s);
 }
 
-static void daemon_log(struct ld *l, const struct ynode *m, struct fwd_daemon *dm)
+/* daemon log: keys; FILE is checked once the sink is known. */
+struct dlog {
+	struct fwd_daemon *dm;
+	const struct ynode *file;
+};
+
+static const char *const log_sinks[] = { "syslog", "stderr", "file", NULL };
+static const char *const log_fmts[] = { "kv", "json", NULL };
+
+static void log_sink(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	static const char *const sinks[] = { "syslog", "stderr", "file", NULL };
-	static const char *const fmts[] = { "kv", "json", NULL };
-	const struct ynode *file = NULL;
-	int x;
+	struct dlog *g = ctx;
+	int x = pick(l, v, "log sink", log_sinks, NULL);
 
-	if (!want_map(l, m, "daemon log:"))
-		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "sink")) {
-			x = pick(l, v, "log sink", sinks, "syslog, stderr, file");
-			if (x >= 0)
-				dm->log_sink = (enum fwd_logsink)(FWD_SINK_SYSLOG + x);
-		} else if (!strcmp(k->s, "file")) {
-			file = v;
-		} else if (!strcmp(k->s, "format")) {
-			x = pick(l, v, "log format", fmts, "kv, json");
-			if (x >= 0)
-				dm->log_format = (enum fwd_logfmt)x;
-		} else if (!strcmp(k->s, "rate")) {
-			daemon_rate(l, v, dm);
-		} else if (!strcmp(k->s, "burst")) {
-			daemon_uint(l, v, "log burst", 1, 1000000, &dm->log_burst);
-		} else {
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in daemon log; expected one of: sink, file, format, rate, burst",
-				   k->s);
-		}
-	}
-	if (dm->log_sink == FWD_SINK_FILE && !file)
-		diag_error(l->d, m->pos, "log sink file needs file: PATH");
-	else if (file && dm->log_sink != FWD_SINK_FILE)
-		diag_error(l->d, file->pos, "log file: without sink: file");
-	else if (file)
-		dm->log_file = daemon_path(l, file, "log file");
+	(void)k;
+	if (x >= 0)
+		g->dm->log_sink = (enum fwd_logsink)(FWD_SINK_SYSLOG + x);
 }
 
-static void daemon_metrics(struct ld *l, const struct ynode *m, struct fwd_daemon *dm)
+static void log_file(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	if (!want_map(l, m, "daemon metrics:"))
-		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+	(void)l;
+	(void)k;
+	((struct dlog *)ctx)->file = v;
+}
 
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "file"))
-			dm->metrics_file = daemon_path(l, v, "metrics file");
-		else if (!strcmp(k->s, "interval"))
-			daemon_uint(l, v, "metrics interval", 1, 3600, &dm->metrics_interval);
-		else
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in daemon metrics; expected one of: file, interval",
-				   k->s);
-	}
+static void log_format(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	struct dlog *g = ctx;
+	int x = pick(l, v, "log format", log_fmts, NULL);
+
+	(void)k;
+	if (x >= 0)
+		g->dm->log_format = (enum fwd_logfmt)x;
+}
+
+static void log_rate(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	daemon_rate(l, v, ((struct dlog *)ctx)->dm);
+}
+
+static void log_burst(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	daemon_uint(l, v, "log burst", 1, 1000000, &((struct dlog *)ctx)->dm->log_burst);
+}
+
+static const struct ykey log_keys[] = {
+	{ "sink", log_sink }, { "file", log_file }, { "format", log_format },
+	{ "rate", log_rate }, { "burst", log_burst }, { NULL, NULL },
+};
+
+static void daemon_log(struct ld *l, const struct ynode *k, const struct ynode *m, void *ctx)
+{
+	struct dlog g = { .dm = ctx };
+
+	(void)k;
+	if (!want_map(l, m, "daemon log:"))
+		return;
+	ywalk(l, m, log_keys, "daemon log", &g);
+	if (g.dm->log_sink == FWD_SINK_FILE && !g.file)
+		diag_error(l->d, m->pos, "log sink file needs file: PATH");
+	else if (g.file && g.dm->log_sink != FWD_SINK_FILE)
+		diag_error(l->d, g.file->pos, "log file: without sink: file");
+	else if (g.file)
+		g.dm->log_file = daemon_path(l, g.file, "log file");
+}
+
+static void metrics_file(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	((struct fwd_daemon *)ctx)->metrics_file = daemon_path(l, v, "metrics file");
+}
+
+static void metrics_interval(struct ld *l, const struct ynode *k, const struct ynode *v,
+			     void *ctx)
+{
+	(void)k;
+	daemon_uint(l, v, "metrics interval", 1, 3600,
+		    &((struct fwd_daemon *)ctx)->metrics_interval);
+}
+
+static const struct ykey metrics_keys[] = {
+	{ "file", metrics_file }, { "interval", metrics_interval }, { NULL, NULL },
+};
+
+static void daemon_metrics(struct ld *l, const struct ynode *k, const struct ynode *m,
+			   void *ctx)
+{
+	(void)k;
+	if (want_map(l, m, "daemon metrics:"))
+		ywalk(l, m, metrics_keys, "daemon metrics", ctx);
 }
 
 static const char *const ha_onoff[] = { "off", "on", NULL };
 
 static void ha_switch(struct ld *l, const struct ynode *v, const char *what, bool *out)
 {
-	int x = pick(l, v, what, ha_onoff, "off, on");
+	int x = pick(l, v, what, ha_onoff, NULL);
 
 	if (x >= 0)
 		*out = x;
 }
+
+static void ha_vrrp(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	ha_switch(l, v, "ha vrrp", &((struct fwd_ha *)ctx)->vrrp);
+}
+
+static void ha_sync(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	ha_switch(l, v, "ha sync", &((struct fwd_ha *)ctx)->sync);
+}
+
+static void ha_sync_in(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	if (want_scalar(l, v, "ha sync_in"))
+		if_elem(l, v, &((struct fwd_ha *)ctx)->sync_in);
+}
+
+static void ha_sync_port(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	uint32_t port;
+
+	(void)k;
+	if (daemon_uint(l, v, "ha sync_port", 1, 65535, &port))
+		((struct fwd_ha *)ctx)->sync_port = (uint16_t)port;
+}
+
+static const struct ykey ha_keys[] = {
+	{ "vrrp", ha_vrrp }, { "sync", ha_sync }, { "sync_in", ha_sync_in },
+	{ "sync_port", ha_sync_port }, { NULL, NULL },
+};
 
 /*
  * `ha: on | off`, or a map of vrrp (on|off), sync (on|off), sync_in (one
  * interface, "eth+" or "!x" as in `in:`) and sync_port: what passes before
  * the queue for an HA pair (config_parse sets the defaults).
  */
-static void daemon_ha(struct ld *l, const struct ynode *v, struct fwd_ha *ha)
+static void daemon_ha(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	uint32_t port;
+	struct fwd_ha *ha = &((struct fwd_daemon *)ctx)->ha;
 	bool on;
 
+	(void)k;
 	if (v->kind == Y_SCALAR) {
 		on = ha->vrrp;
 		ha_switch(l, v, "ha", &on);
 		ha->vrrp = ha->sync = on;
 		return;
 	}
-	if (!want_map(l, v, "daemon ha:"))
-		return;
-	for (size_t i = 0; i + 1 < v->n; i += 2) {
-		const struct ynode *k = v->kid[i], *e = v->kid[i + 1];
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "vrrp")) {
-			ha_switch(l, e, "ha vrrp", &ha->vrrp);
-		} else if (!strcmp(k->s, "sync")) {
-			ha_switch(l, e, "ha sync", &ha->sync);
-		} else if (!strcmp(k->s, "sync_in")) {
-			if (want_scalar(l, e, "ha sync_in"))
-				if_elem(l, e, &ha->sync_in);
-		} else if (!strcmp(k->s, "sync_port")) {
-			if (daemon_uint(l, e, "ha sync_port", 1, 65535, &port))
-				ha->sync_port = (uint16_t)port;
-		} else {
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in daemon ha; expected one of: vrrp, sync, sync_in, sync_port",
-				   k->s);
-		}
-	}
+	if (want_map(l, v, "daemon ha:"))
+		ywalk(l, v, ha_keys, "daemon ha", ha);
 }
 
-static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *v,
-		       struct fwd_daemon *dm)
+static void daemon_queues(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	struct fwd_daemon *dm = ctx;
+
+	(void)k;
+	if (v->kind == Y_SCALAR && !strcmp(v->s, "auto"))
+		dm->queues = 0;
+	else
+		daemon_uint(l, v, "queues", 1, 64, &dm->queues);
+}
+
+static void daemon_queue_num(struct ld *l, const struct ynode *k, const struct ynode *v,
+			     void *ctx)
+{
+	struct fwd_daemon *dm = ctx;
+
+	(void)k;
+	dm->queue_num_set = daemon_uint(l, v, "queue_num", 0, 65535, &dm->queue_num);
+}
+
+static void daemon_inspect(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
 	static const char *const inspect[] = { "new-connections", "every-packet", NULL };
-	static const char *const fail[] = { "closed", "open", NULL };
-	int x;
+	int x = pick(l, v, "inspect", inspect, NULL);
 
-	if (!strcmp(k->s, "queues")) {
-		if (v->kind == Y_SCALAR && !strcmp(v->s, "auto"))
-			dm->queues = 0;
-		else
-			daemon_uint(l, v, "queues", 1, 64, &dm->queues);
-	} else if (!strcmp(k->s, "queue_num")) {
-		dm->queue_num_set = daemon_uint(l, v, "queue_num", 0, 65535, &dm->queue_num);
-	} else if (!strcmp(k->s, "inspect")) {
-		x = pick(l, v, "inspect", inspect, "new-connections, every-packet");
-		if (x >= 0)
-			dm->inspect = (enum fwd_inspect)x;
-	} else if (!strcmp(k->s, "fail")) {
-		x = pick(l, v, "fail", fail, "closed, open");
-		if (x >= 0)
-			dm->fail = (enum fwd_fail)x;
-	} else if (!strcmp(k->s, "log")) {
-		daemon_log(l, v, dm);
-	} else if (!strcmp(k->s, "metrics")) {
-		daemon_metrics(l, v, dm);
-	} else if (!strcmp(k->s, "ha")) {
-		daemon_ha(l, v, &dm->ha);
-	} else {
-		diag_error(l->d, k->pos,
-			   "unknown key '%s' in daemon; expected one of: queues, queue_num, inspect, fail, log, metrics, ha",
-			   k->s);
-	}
+	(void)k;
+	if (x >= 0)
+		((struct fwd_daemon *)ctx)->inspect = (enum fwd_inspect)x;
 }
+
+static void daemon_fail(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	static const char *const fail[] = { "closed", "open", NULL };
+	int x = pick(l, v, "fail", fail, NULL);
+
+	(void)k;
+	if (x >= 0)
+		((struct fwd_daemon *)ctx)->fail = (enum fwd_fail)x;
+}
+
+static const struct ykey daemon_keys[] = {
+	{ "queues", daemon_queues }, { "queue_num", daemon_queue_num },
+	{ "inspect", daemon_inspect }, { "fail", daemon_fail }, { "log", daemon_log },
+	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { NULL, NULL },
+};
 
 static void load_daemon(struct ld *l, const struct ynode *m)
 {
-	if (!want_map(l, m, "daemon:"))
-		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2)
-		if (m->kid[i]->kind == Y_SCALAR)
-			daemon_key(l, m->kid[i], m->kid[i + 1], &l->c->daemon);
+	if (want_map(l, m, "daemon:"))
+		ywalk(l, m, daemon_keys, "daemon", &l->c->daemon);
 }
 
 /* ---- crowdsec (checked by fwd/crowdsec_conf.c) -------------------------- */
+
+static void crowdsec_key(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	crowdsec_conf_key(ctx, k->s, k->pos, v->kind == Y_SCALAR ? v->s : NULL, v->pos, l->d);
+}
+
+/* crowdsec_conf_key() checks each value; the names here are the ones it knows. */
+static const struct ykey crowdsec_keys[] = {
+	{ "url", crowdsec_key }, { "key_file", crowdsec_key }, { "set", crowdsec_key },
+	{ "interval", crowdsec_key }, { "machine_file", crowdsec_key }, { NULL, NULL },
+};
 
 static void load_crowdsec(struct ld *l, const struct ynode *m)
 {
@@ -457,25 +514,26 @@ static void load_crowdsec(struct ld *l, const struct ynode *m)
 		l->oom = true;
 		return;
 	}
-	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
-
-		if (k->kind == Y_SCALAR)
-			crowdsec_conf_key(cs, k->s, k->pos, v->kind == Y_SCALAR ? v->s : NULL,
-					  v->pos, l->d);
-	}
+	ywalk(l, m, crowdsec_keys, "crowdsec", cs);
 	crowdsec_conf_finish(cs, l->c, l->d);
 	l->c->crowdsec = cs;
 }
 
 /* ---- top level -------------------------------------------------------- */
 
-static const char *const top_keys[] = {
-	"version", "default", "log", "malformed", "sets", "rules", "tests", "daemon",
-	"dynamic", "knock", "scan", "crowdsec",
-};
 enum { TK_VERSION, TK_DEFAULT, TK_LOG, TK_MALFORMED, TK_SETS, TK_RULES, TK_TESTS,
        TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_SCAN, TK_CROWDSEC, TK_N };
+
+/* The top level's keys, each value kept at its TK_ index and loaded in load_top()'s order. */
+static const struct ykey top_keys[] = {
+	[TK_VERSION] = { "version", NULL }, [TK_DEFAULT] = { "default", NULL },
+	[TK_LOG] = { "log", NULL }, [TK_MALFORMED] = { "malformed", NULL },
+	[TK_SETS] = { "sets", NULL }, [TK_RULES] = { "rules", NULL },
+	[TK_TESTS] = { "tests", NULL }, [TK_DAEMON] = { "daemon", NULL },
+	[TK_DYNAMIC] = { "dynamic", NULL }, [TK_KNOCK] = { "knock", NULL },
+	[TK_SCAN] = { "scan", NULL }, [TK_CROWDSEC] = { "crowdsec", NULL },
+	[TK_N] = { NULL, NULL },
+};
 
 static void load_top_scalars(struct ld *l, const struct ynode *const *t)
 {
@@ -489,14 +547,14 @@ static void load_top_scalars(struct ld *l, const struct ynode *const *t)
 			   "unsupported version '%s'; this fwd reads version 1", t[TK_VERSION]->s);
 	l->c->default_action = FWD_DROP;
 	if (t[TK_DEFAULT] &&
-	    (x = pick(l, t[TK_DEFAULT], "default", verdicts, "allow, drop")) >= 0)
+	    (x = pick(l, t[TK_DEFAULT], "default", verdicts, NULL)) >= 0)
 		l->c->default_action = x ? FWD_DROP : FWD_ALLOW;
 	l->c->malformed_action = FWD_DROP;
 	if (t[TK_MALFORMED] &&
-	    (x = pick(l, t[TK_MALFORMED], "malformed", verdicts, "allow, drop")) >= 0)
+	    (x = pick(l, t[TK_MALFORMED], "malformed", verdicts, NULL)) >= 0)
 		l->c->malformed_action = x ? FWD_DROP : FWD_ALLOW;
 	l->c->log = FWD_LOGMODE_NONE;
-	if (t[TK_LOG] && (x = pick(l, t[TK_LOG], "log", logs, "none, drops, all")) >= 0)
+	if (t[TK_LOG] && (x = pick(l, t[TK_LOG], "log", logs, NULL)) >= 0)
 		l->c->log = (enum fwd_logmode)x;
 }
 
@@ -509,21 +567,7 @@ static void load_top(struct ld *l, const struct ynode *root)
 			   kind_name(root));
 		return;
 	}
-	for (size_t i = 0; i + 1 < root->n; i += 2) {
-		const struct ynode *k = root->kid[i];
-		int j;
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		for (j = 0; j < TK_N && strcmp(k->s, top_keys[j]); j++)
-			;
-		if (j < TK_N)
-			t[j] = root->kid[i + 1];
-		else
-			diag_error(l->d, k->pos,
-				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock, scan, crowdsec",
-				   k->s);
-	}
+	ywalk(l, root, top_keys, NULL, t);
 	if (!t[TK_VERSION])
 		diag_error(l->d, root->pos, "missing version: 1");
 	if (!t[TK_RULES])

@@ -538,15 +538,24 @@ int find_dynset(const struct fwd_config *c, const char *name)
 	return -1;
 }
 
-/* Index of V in the NULL-terminated NAMES, or -1 (reported). */
+/*
+ * Index of V in the NULL-terminated NAMES, or -1 (reported). The message's
+ * "expected one of" is EXPECTED, or when NULL the list NAMES itself.
+ */
 int pick(struct ld *l, const struct ynode *v, const char *what,
 	 const char *const *names, const char *expected)
 {
+	char list[512];
+
 	if (!want_scalar(l, v, what))
 		return -1;
 	for (int i = 0; names[i]; i++)
 		if (!strcmp(v->s, names[i]))
 			return i;
+	if (!expected) {
+		names_list(names, list, sizeof(list));
+		expected = list;
+	}
 	diag_error(l->d, v->pos, "invalid %s '%s'; expected one of: %s", what, v->s, expected);
 	return -1;
 }

@@ -79,6 +79,34 @@ struct rctx {
 	bool bad_proto;
 };
 
+/*
+ * A mapping's schema (fwd/schema.c): a table of its keys, ended by a NULL
+ * name. FN handles the value V of key K; an entry without FN has ywalk()
+ * keep V in ((const struct ynode **)ctx)[the entry's index].
+ */
+struct ykey {
+	const char *name;
+	void (*fn)(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx);
+};
+
+void ywalk(struct ld *l, const struct ynode *m, const struct ykey *tab, const char *where,
+	   void *ctx);
+/* "a, b, c": the names of TAB, or of the NULL-terminated NAMES, for an "expected one of". */
+void ykeys_list(const struct ykey *tab, char *buf, size_t len);
+void names_list(const char *const *names, char *buf, size_t len);
+
+/* The known name closest to an unknown S, for "did you mean" (fwd/schema.c). */
+struct near {
+	const char *s;
+	unsigned score;
+	char best[65];
+};
+
+void near_init(struct near *n, const char *s);
+void near_try(struct near *n, const char *cand);
+/* "; did you mean 'X'?" in BUF, or "" when no name was close. */
+const char *near_hint(const struct near *n, char *buf, size_t len);
+
 void ynode_free(struct ynode *n);
 struct ynode *ytree(const char *buf, size_t len, struct fwd_diags *d);
 void rl_free(struct rl *l);
