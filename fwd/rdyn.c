@@ -147,10 +147,12 @@ static void knock_sequence(struct ld *l, struct fwd_knock_conf *kc, const struct
 static void open_set(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
 	struct fwd_knock_conf *kc = ctx;
+	char hint[NEAR_HINT_MAX];
 
 	(void)k;
 	if (want_scalar(l, v, "knock set") && (kc->set = find_dynset(l->c, v->s)) < 0)
-		diag_error(l->d, v->pos, "knock set '%s' is not a dynamic set", v->s);
+		diag_error(l->d, v->pos, "knock set '%s' is not a dynamic set%s", v->s,
+			   dynset_hint(l->c, v->s, hint, sizeof(hint)));
 }
 
 static void open_port(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
@@ -240,10 +242,12 @@ void load_knocks(struct ld *l, const struct ynode *v)
 static void block_set(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
 	struct fwd_scan_conf *sc = ctx;
+	char hint[NEAR_HINT_MAX];
 
 	(void)k;
 	if (want_scalar(l, v, "scan block set") && (sc->set = find_dynset(l->c, v->s)) < 0)
-		diag_error(l->d, v->pos, "scan block set '%s' is not a set under dynamic:", v->s);
+		diag_error(l->d, v->pos, "scan block set '%s' is not a set under dynamic:%s", v->s,
+			   dynset_hint(l->c, v->s, hint, sizeof(hint)));
 }
 
 static void block_timeout(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
@@ -396,10 +400,12 @@ static const struct ykey limit_keys[] = {
 static void exceed_add(struct ld *l, const struct ynode *k, const struct ynode *w, void *ctx)
 {
 	struct fwd_limit_conf *lc = ctx;
+	char hint[NEAR_HINT_MAX];
 
 	(void)k;
 	if (want_scalar(l, w, "on_exceed add") && (lc->add_set = find_dynset(l->c, w->s)) < 0)
-		diag_error(l->d, w->pos, "on_exceed add '%s' is not a set under dynamic:", w->s);
+		diag_error(l->d, w->pos, "on_exceed add '%s' is not a set under dynamic:%s", w->s,
+			   dynset_hint(l->c, w->s, hint, sizeof(hint)));
 }
 
 static void exceed_timeout(struct ld *l, const struct ynode *k, const struct ynode *w, void *ctx)

@@ -163,10 +163,22 @@ static bool rule_exists(const struct fwd_config *c, const char *name)
 	return false;
 }
 
+static const char *rule_hint(const struct fwd_config *c, const char *name, char *buf,
+			     size_t len)
+{
+	struct near n;
+
+	near_init(&n, name);
+	near_try(&n, "default");
+	for (uint32_t i = 0; i < c->nrules; i++)
+		near_try(&n, c->rules[i].name);
+	return near_hint(&n, buf, len);
+}
+
 /* "allow", "drop ssh", "forward to=1.2.3.4:80 web". */
 static void check_expect(struct ld *l, const struct ynode *v)
 {
-	char buf[Y_SCALAR_MAX + 1], *w[4], *save = NULL;
+	char buf[Y_SCALAR_MAX + 1], *w[4], *save = NULL, hint[NEAR_HINT_MAX];
 	int nw = 0, i = 1;
 	struct fwd_target t;
 
@@ -178,8 +190,8 @@ static void check_expect(struct ld *l, const struct ynode *v)
 			nw++;
 	if (nw == 0 || action_parse(w[0], 0) < 0) {
 		diag_error(l->d, v->pos,
-			   "invalid expect '%s'; expected allow, drop, forward or reject, then optionally to=ADDR:PORT and a rule name",
-			   v->s);
+			   "invalid expect '%s'; expected allow, drop, forward or reject, then optionally to=ADDR:PORT and a rule name%s",
+			   v->s, nw ? names_hint(action_names, w[0], hint, sizeof(hint)) : "");
 		return;
 	}
 	if (i < nw && !strncmp(w[i], "to=", 3)) {
@@ -190,7 +202,8 @@ static void check_expect(struct ld *l, const struct ynode *v)
 		i++;
 	}
 	if (i < nw && strcmp(w[i], "default") && !rule_exists(l->c, w[i]))
-		diag_error(l->d, v->pos, "expect names rule '%s', which does not exist", w[i]);
+		diag_error(l->d, v->pos, "expect names rule '%s', which does not exist%s", w[i],
+			   rule_hint(l->c, w[i], hint, sizeof(hint)));
 	if (i < nw)
 		i++;
 	if (i < nw)

@@ -111,11 +111,15 @@ void ykeys_list(const struct ykey *tab, char *buf, size_t len)
 static void yunknown(struct ld *l, const struct ynode *k, const struct ykey *tab,
 		     const char *where)
 {
-	char list[512];
+	char list[512], hint[NEAR_HINT_MAX];
+	struct near n;
 
+	near_init(&n, k->s);
+	for (const struct ykey *t = tab; t->name; t++)
+		near_try(&n, t->name);
 	ykeys_list(tab, list, sizeof(list));
-	diag_error(l->d, k->pos, "unknown key '%s'%s%s; expected one of: %s", k->s,
-		   where ? " in " : "", where ? where : "", list);
+	diag_error(l->d, k->pos, "unknown key '%s'%s%s; expected one of: %s%s", k->s,
+		   where ? " in " : "", where ? where : "", list, near_hint(&n, hint, sizeof(hint)));
 }
 
 /*
@@ -143,6 +147,28 @@ void ywalk(struct ld *l, const struct ynode *m, const struct ykey *tab, const ch
 		else
 			((const struct ynode **)ctx)[t - tab] = v;
 	}
+}
+
+/* "; did you mean 'X'?" for S among the NULL-terminated NAMES, or "". */
+const char *names_hint(const char *const *names, const char *s, char *buf, size_t len)
+{
+	struct near n;
+
+	near_init(&n, s);
+	for (int i = 0; names[i]; i++)
+		near_try(&n, names[i]);
+	return near_hint(&n, buf, len);
+}
+
+/* The same among the dynamic sets of C. */
+const char *dynset_hint(const struct fwd_config *c, const char *s, char *buf, size_t len)
+{
+	struct near n;
+
+	near_init(&n, s);
+	for (uint32_t i = 0; i < c->ndynsets; i++)
+		near_try(&n, c->dynsets[i].name);
+	return near_hint(&n, buf, len);
 }
 
 void names_list(const char *const *names, char *buf, size_t len)

@@ -106,6 +106,9 @@ void near_init(struct near *n, const char *s);
 void near_try(struct near *n, const char *cand);
 /* "; did you mean 'X'?" in BUF, or "" when no name was close. */
 const char *near_hint(const struct near *n, char *buf, size_t len);
+const char *names_hint(const char *const *names, const char *s, char *buf, size_t len);
+const char *dynset_hint(const struct fwd_config *c, const char *s, char *buf, size_t len);
+#define NEAR_HINT_MAX	96
 
 void ynode_free(struct ynode *n);
 struct ynode *ytree(const char *buf, size_t len, struct fwd_diags *d);
