@@ -415,7 +415,17 @@ void load_rules(struct ld *l, const struct ynode *v)
 		l->oom = true;
 		return;
 	}
+	l->bad_rule = calloc(v->n + 1, sizeof(*l->bad_rule));
+	if (!l->bad_rule) {
+		l->oom = true;
+		return;
+	}
 	l->c->nrules = (uint32_t)v->n;
-	for (uint32_t i = 0; i < v->n; i++)
+	for (uint32_t i = 0; i < v->n; i++) {
+		unsigned before = l->d->errors;
+
+		l->taint = false;
 		load_rule(l, v->kid[i], i);
+		l->bad_rule[i] = l->d->errors != before || l->taint;
+	}
 }

@@ -104,6 +104,29 @@ static void set_elem(struct ld *l, struct lset *set, const struct ynode *e)
 	set->kind = SET_PORTS;
 }
 
+static void load_set(struct ld *l, struct lset *set, const struct ynode *k,
+		     const struct ynode *v)
+{
+	if (!name_ok(k->s, FWD_NAME_MAX))
+		diag_error(l->d, k->pos,
+			   "invalid set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -", k->s);
+	set->name = k->s;
+	set->pos = k->pos;
+	set->val = v;
+	if (v->kind == Y_MAP) {
+		diag_error(l->d, v->pos, "set '%s' must be a list or a single value", k->s);
+		return;
+	}
+	if (v->kind == Y_SCALAR) {
+		set_elem(l, set, v);
+		return;
+	}
+	for (size_t j = 0; j < v->n; j++)
+		set_elem(l, set, v->kid[j]);
+	if (v->n == 0)
+		diag_error(l->d, v->pos, "set '%s' is empty", k->s);
+}
+
 static void load_sets(struct ld *l, const struct ynode *map)
 {
 	if (!want_map(l, map, "sets:"))
@@ -114,31 +137,15 @@ static void load_sets(struct ld *l, const struct ynode *map)
 		return;
 	}
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
-		const struct ynode *k = map->kid[i], *v = map->kid[i + 1];
 		struct lset *set = &l->sets[l->nsets];
+		unsigned before = l->d->errors;
 
-		if (k->kind != Y_SCALAR)
+		if (map->kid[i]->kind != Y_SCALAR)
 			continue;
-		if (!name_ok(k->s, FWD_NAME_MAX))
-			diag_error(l->d, k->pos,
-				   "invalid set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -", k->s);
-		set->name = k->s;
-		set->pos = k->pos;
-		set->val = v;
 		l->nsets++;
-		if (v->kind == Y_MAP) {
-			diag_error(l->d, v->pos, "set '%s' must be a list or a single value",
-				   k->s);
-			continue;
-		}
-		if (v->kind == Y_SCALAR) {
-			set_elem(l, set, v);
-			continue;
-		}
-		for (size_t j = 0; j < v->n; j++)
-			set_elem(l, set, v->kid[j]);
-		if (v->n == 0)
-			diag_error(l->d, v->pos, "set '%s' is empty", k->s);
+		load_set(l, set, map->kid[i], map->kid[i + 1]);
+		/* A rule that uses a set with an error is left out of `fwd check`'s analysis. */
+		set->bad = l->d->errors != before;
 	}
 }
 
@@ -246,9 +253,18 @@ static void load_tests(struct ld *l, const struct ynode *v)
 		l->oom = true;
 		return;
 	}
+	l->bad_test = calloc(v->n + 1, sizeof(*l->bad_test));
+	if (!l->bad_test) {
+		l->oom = true;
+		return;
+	}
 	l->c->ntests = (uint32_t)v->n;
-	for (uint32_t i = 0; i < v->n; i++)
+	for (uint32_t i = 0; i < v->n; i++) {
+		unsigned before = l->d->errors;
+
 		load_test(l, v->kid[i], &l->c->tests[i]);
+		l->bad_test[i] = l->d->errors != before;
+	}
 }
 
 /* ---- daemon ----------------------------------------------------------- */
@@ -604,7 +620,57 @@ static void load_top(struct ld *l, const struct ynode *root)
 		load_daemon(l, t[TK_DAEMON]);
 }
 
-struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d)
+static void rule_free(struct fwd_rule *r);
+
+/* Does the test EXPECT name one of the rules BAD marks in C? */
+static bool expect_names_bad(const char *expect, const struct fwd_config *c, const bool *bad)
+{
+	const char *w = strrchr(expect, ' ');
+
+	if (!w || !bad)
+		return false;
+	for (uint32_t i = 0; i < c->nrules; i++)
+		if (bad[i] && c->rules[i].name[0] && !strcmp(c->rules[i].name, w + 1))
+			return true;
+	return false;
+}
+
+/*
+ * What config_parse_partial() keeps of a file with errors: the rules and
+ * tests without one, and tests that do not name a rule left out.
+ */
+static void leave_out(struct ld *l)
+{
+	struct fwd_config *c = l->c;
+	uint32_t n = 0, rules = 0, tests = 0;
+
+	for (uint32_t i = 0; i < c->ntests; i++) {
+		if ((l->bad_test && l->bad_test[i]) ||
+		    expect_names_bad(c->tests[i].expect ? c->tests[i].expect : "", c, l->bad_rule)) {
+			free(c->tests[i].packet);
+			free(c->tests[i].expect);
+			tests++;
+			continue;
+		}
+		c->tests[n++] = c->tests[i];
+	}
+	c->ntests = n;
+	n = 0;
+	for (uint32_t i = 0; i < c->nrules; i++) {
+		if (l->bad_rule && l->bad_rule[i]) {
+			rule_free(&c->rules[i]);
+			rules++;
+			continue;
+		}
+		c->rules[n++] = c->rules[i];
+	}
+	c->nrules = n;
+	c->left_rules = rules;
+	c->left_tests = tests;
+}
+
+static struct fwd_config *parse(const char *buf, size_t len, struct fwd_diags *d,
+				bool partial)
 {
 	struct ld l = { .d = d };
 	struct ynode *root;
@@ -627,15 +693,29 @@ struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d
 	l.c->daemon.ha = (struct fwd_ha){ .vrrp = true, .sync = true,
 					  .sync_port = FWD_HA_SYNC_PORT };
 	load_top(&l, root);
-	free_sets(&l);
-	ynode_free(root);
 	if (l.oom)
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
-	if (d->errors != before) {
+	if (d->errors != before && partial && !l.oom)
+		leave_out(&l);
+	else if (d->errors != before) {
 		config_free(l.c);
-		return NULL;
+		l.c = NULL;
 	}
+	free(l.bad_rule);
+	free(l.bad_test);
+	free_sets(&l);
+	ynode_free(root);
 	return l.c;
+}
+
+struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d)
+{
+	return parse(buf, len, d, false);
+}
+
+struct fwd_config *config_parse_partial(const char *buf, size_t len, struct fwd_diags *d)
+{
+	return parse(buf, len, d, true);
 }
 
 /*
@@ -673,7 +753,7 @@ static FILE *config_open(const char *path, struct fwd_diags *d)
 	return NULL;
 }
 
-struct fwd_config *config_load(const char *path, struct fwd_diags *d)
+static struct fwd_config *load_file(const char *path, struct fwd_diags *d, bool partial)
 {
 	struct fwd_config *c = NULL;
 	char *buf;
@@ -692,11 +772,21 @@ struct fwd_config *config_load(const char *path, struct fwd_diags *d)
 	if (ferror(f))
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "read error: %s", strerror(errno));
 	else
-		c = config_parse(buf, len, d);
+		c = parse(buf, len, d, partial);
 	free(buf);
 out_close:
 	fclose(f);
 	return c;
+}
+
+struct fwd_config *config_load(const char *path, struct fwd_diags *d)
+{
+	return load_file(path, d, false);
+}
+
+struct fwd_config *config_load_partial(const char *path, struct fwd_diags *d)
+{
+	return load_file(path, d, true);
 }
 
 static void free_addrset(struct fwd_addrset *a)
@@ -705,20 +795,22 @@ static void free_addrset(struct fwd_addrset *a)
 	free(a->v6);
 }
 
+static void rule_free(struct fwd_rule *r)
+{
+	free_addrset(&r->src);
+	free_addrset(&r->dst);
+	free(r->sport.r);
+	free(r->dport.r);
+	free(r->in.p);
+	free(r->limit);
+}
+
 void config_free(struct fwd_config *c)
 {
 	if (!c)
 		return;
-	for (uint32_t i = 0; i < c->nrules; i++) {
-		struct fwd_rule *r = &c->rules[i];
-
-		free_addrset(&r->src);
-		free_addrset(&r->dst);
-		free(r->sport.r);
-		free(r->dport.r);
-		free(r->in.p);
-		free(r->limit);
-	}
+	for (uint32_t i = 0; i < c->nrules; i++)
+		rule_free(&c->rules[i]);
 	free(c->rules);
 	for (uint32_t i = 0; i < c->ntests; i++) {
 		free(c->tests[i].packet);

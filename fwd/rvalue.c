@@ -346,6 +346,7 @@ static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, uns
 	set = find_set(l, n, s + 1);
 	if (!set)
 		return false;
+	l->taint |= set->bad;
 	if (set->kind == SET_ADDRS) {
 		diag_error(l->d, n->pos, "'%s' is a set of addresses, used as ports", s);
 		return false;
@@ -465,6 +466,7 @@ static bool addr_set_ref(struct ld *l, const struct ynode *n, const char *s, str
 	set = find_set(l, n, s + 1);
 	if (!set)
 		return false;
+	l->taint |= set->bad;
 	if (set->kind == SET_PORTS) {
 		diag_error(l->d, n->pos, "'%s' is a set of ports, used as addresses", s);
 		return false;

@@ -53,6 +53,7 @@ struct lset {
 	const struct ynode *val;	/* its elements: a scalar or a list */
 	struct rl ports[4];
 	struct rl v4, v6;
+	bool bad;			/* it has an error: a rule that uses it is left out */
 };
 
 struct ld {
@@ -61,6 +62,9 @@ struct ld {
 	struct lset *sets;
 	size_t nsets;
 	bool oom;
+	bool taint;		/* the rule being loaded uses a set with an error */
+	bool *bad_rule;		/* per rule, per test: it has an error */
+	bool *bad_test;
 };
 
 #define PM_TCP	1u
