@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fwd/crowdsec.h"
+#include "fwd/value.h"
 
 struct fwd_crowdsec_conf *crowdsec_conf_new(struct fwd_pos pos)
 {
@@ -118,9 +119,10 @@ static bool take_path(char **to, const char *what, const char *v, struct fwd_pos
 static bool take_interval(struct fwd_crowdsec_conf *cs, const char *v, struct fwd_pos vp,
 			  struct fwd_diags *d)
 {
-	int64_t ms;
+	uint64_t ms;
 
-	if (!cs_go_duration_ms(v, &ms) || ms < FWD_CS_INTERVAL_MIN || ms > FWD_CS_INTERVAL_MAX) {
+	/* fwd's own duration grammar, as everywhere in the rules file */
+	if (!duration_parse(v, 0, FWD_CS_INTERVAL_MAX, &ms) || ms < FWD_CS_INTERVAL_MIN) {
 		diag_error(d, vp, "invalid crowdsec interval '%s'; expected a duration from 100ms to 1h, such as 10s",
 			   v);
 		return false;
