@@ -244,6 +244,19 @@ static void rule_in(struct ld *l, struct rctx *x)
 		x->r->present |= FWD_F_IN;
 }
 
+/* Keep only the V4 (or IPv6) part of AS, field KEY of X; an empty rest is an error. */
+static void narrow_family(struct ld *l, struct rctx *x, struct fwd_addrset *as, int key, bool v4)
+{
+	if (v4)
+		as->n6 = 0;
+	else
+		as->n4 = 0;
+	if (as->n4 + as->n6 == 0)
+		diag_error(l->d, x->f[key]->pos,
+			   "%s: of %s has no IPv%d address, but to: is IPv%d; the rule could never match",
+			   key == RK_SRC ? "src" : "dst", x->label, v4 ? 4 : 6, v4 ? 4 : 6);
+}
+
 /*
  * A forward rule only matches packets of its target's family: the nat table
  * of one family cannot DNAT a packet to an address of the other.
@@ -273,24 +286,9 @@ static void forward_family(struct ld *l, struct rctx *x)
 		r->present |= FWD_F_SRC;
 		return;
 	}
-	if (v4)
-		r->src.n6 = 0;
-	else
-		r->src.n4 = 0;
-	if (r->src.n4 + r->src.n6 == 0)
-		diag_error(l->d, x->f[RK_SRC]->pos,
-			   "src: of %s has no IPv%d address, but to: is IPv%d; the rule could never match",
-			   x->label, v4 ? 4 : 6, v4 ? 4 : 6);
-	if (r->present & FWD_F_DST) {
-		if (v4)
-			r->dst.n6 = 0;
-		else
-			r->dst.n4 = 0;
-		if (r->dst.n4 + r->dst.n6 == 0)
-			diag_error(l->d, x->f[RK_DST]->pos,
-				   "dst: of %s has no IPv%d address, but to: is IPv%d; the rule could never match",
-				   x->label, v4 ? 4 : 6, v4 ? 4 : 6);
-	}
+	narrow_family(l, x, &r->src, RK_SRC, v4);
+	if (r->present & FWD_F_DST)
+		narrow_family(l, x, &r->dst, RK_DST, v4);
 }
 
 static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)

@@ -333,25 +333,38 @@ static bool set_ports_for(struct ld *l, const struct ynode *n, const struct lset
 	return ok;
 }
 
-static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
-			 struct rl *out, bool report, enum pctx ctx)
+/*
+ * The set "$name" S stands for, where a set may stand (not inside a set),
+ * holding what the field needs (not WRONG); NULL after a diagnostic.
+ */
+static struct lset *set_ref(struct ld *l, const struct ynode *n, const char *s, bool report,
+			    enum pctx ctx, enum setkind wrong)
 {
 	struct lset *set;
 
 	if (ctx == PCTX_SET) {
 		if (report)
 			diag_error(l->d, n->pos, "'%s': sets cannot reference other sets", s);
-		return false;
+		return NULL;
 	}
 	set = find_set(l, n, s + 1);
 	if (!set)
-		return false;
+		return NULL;
 	l->taint |= set->bad;
-	if (set->kind == SET_ADDRS) {
-		diag_error(l->d, n->pos, "'%s' is a set of addresses, used as ports", s);
-		return false;
+	if (set->kind == wrong) {
+		diag_error(l->d, n->pos, wrong == SET_ADDRS ? "'%s' is a set of addresses, used as ports" :
+			   "'%s' is a set of ports, used as addresses", s);
+		return NULL;
 	}
-	return set_ports_for(l, n, set, pm, out, report);
+	return set;
+}
+
+static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
+			 struct rl *out, bool report, enum pctx ctx)
+{
+	struct lset *set = set_ref(l, n, s, report, ctx, SET_ADDRS);
+
+	return set && set_ports_for(l, n, set, pm, out, report);
 }
 
 /* One port element, not a list: number, range, comparison, service, $set, !x. */
@@ -456,21 +469,10 @@ bad:
 static bool addr_set_ref(struct ld *l, const struct ynode *n, const char *s, struct rl *v4,
 			 struct rl *v6, bool report, enum pctx ctx)
 {
-	struct lset *set;
+	struct lset *set = set_ref(l, n, s, report, ctx, SET_PORTS);
 
-	if (ctx == PCTX_SET) {
-		if (report)
-			diag_error(l->d, n->pos, "'%s': sets cannot reference other sets", s);
-		return false;
-	}
-	set = find_set(l, n, s + 1);
 	if (!set)
 		return false;
-	l->taint |= set->bad;
-	if (set->kind == SET_PORTS) {
-		diag_error(l->d, n->pos, "'%s' is a set of ports, used as addresses", s);
-		return false;
-	}
 	rl_union(v4, &set->v4);
 	rl_union(v6, &set->v6);
 	return true;

@@ -17,94 +17,34 @@
 #include <time.h>
 
 #include "fwd/ruleset.h"
+#include "benchgen.h"
 #include "oracle.h"
 
 #define NPKT 65536
 
-static uint64_t rng = 0x243f6a8885a308d3ull;
-
-static uint32_t below(uint32_t n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng % n);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (b->len + (size_t)n + 1 > b->cap) {
-		b->cap = (b->len + (size_t)n + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		if (!b->s)
-			abort();
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static void put_rule(struct buf *b, int i)
-{
-	static const char *const ifs[] = { "eth0", "eth+", "wan0", "\"!lo\"" };
-	uint32_t port = below(4) ? 1 + below(10000) : 1 + below(65000);
-
-	put(b, "  - name: r%d\n    proto: %s\n", i, below(3) ? "tcp" : "udp");
-	if (below(2)) {
-		bool neg = !below(10);
-
-		put(b, "    src: %s%u.%u.%u.0/24%s\n", neg ? "\"!" : "", 10 + below(100),
-		    below(256), below(256), neg ? "\"" : "");
-	}
-	else if (!below(5))
-		put(b, "    src: \"2001:db8:%x::/48\"\n", below(65536));
-	if (below(5))
-		put(b, "    dport: %u\n", port);
-	else
-		put(b, "    dport: %u-%u\n", port, port + below(20));
-	if (!below(8))
-		put(b, "    in: %s\n", ifs[below(4)]);
-	put(b, "    action: %s\n", below(2) ? "allow" : "drop");
-}
-
 static struct fwd_config *make_rules(int n)
 {
-	struct buf b = { 0 };
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
 	struct fwd_diags d;
 	struct fwd_config *c;
 
-	put(&b, "version: 1\ndefault: drop\nrules:\n");
+	if (!f)
+		abort();
+	fputs("version: 1\ndefault: drop\nrules:\n", f);
 	for (int i = 0; i < n; i++)
-		put_rule(&b, i);
+		bench_put_rule(f, i);
+	if (fclose(f))
+		abort();
 	diags_init(&d, "bench");
-	c = config_parse(b.s, b.len, &d);
+	c = config_parse(text, len, &d);
 	if (!c) {
 		fprintf(stderr, "bench ruleset rejected:\n%s", d.text ? d.text : "");
 		exit(1);
 	}
 	diags_free(&d);
-	free(b.s);
+	free(text);
 	return c;
 }
 
@@ -114,21 +54,21 @@ static const char *const ifnames[] = { "eth0", "eth1", "wan0", "lo" };
 static void make_packet(const struct fwd_config *c, const struct fwd_ruleset *rs,
 			struct fwd_key *k, const char **ifname)
 {
-	const struct fwd_rule *r = &c->rules[below(c->nrules)];
-	bool aim = below(4);
+	const struct fwd_rule *r = &c->rules[bench_below(c->nrules)];
+	bool aim = bench_below(4);
 
 	memset(k, 0, sizeof(*k));
 	k->family = (r->present & FWD_F_SRC) && r->src.n6 && !r->src.n4 ? 6 : 4;
-	k->proto = aim ? (r->protos[0] & 0x40 ? 6 : 17) : (below(2) ? 6 : 17);
-	k->sport = 1024 + below(60000);
-	k->dport = aim ? r->dport.r[0].lo + below(r->dport.r[0].hi - r->dport.r[0].lo + 1)
-		       : below(65536);
+	k->proto = aim ? (r->protos[0] & 0x40 ? 6 : 17) : (bench_below(2) ? 6 : 17);
+	k->sport = 1024 + bench_below(60000);
+	k->dport = aim ? r->dport.r[0].lo + bench_below(r->dport.r[0].hi - r->dport.r[0].lo + 1)
+		       : bench_below(65536);
 	if (k->family == 4)
-		k->src = aim && r->src.n4 ? r->src.v4[0].lo + below(256) : 0x0a000000u + below(1u << 24);
+		k->src = aim && r->src.n4 ? r->src.v4[0].lo + bench_below(256) : 0x0a000000u + bench_below(1u << 24);
 	else
-		k->src = r->src.n6 ? r->src.v6[0].lo + below(1000) : 0;
-	k->dst = k->family == 4 ? 0xc0a80000u + below(65536) : (fwd_u128)0x20010db8u << 96;
-	*ifname = ifnames[below(4)];
+		k->src = r->src.n6 ? r->src.v6[0].lo + bench_below(1000) : 0;
+	k->dst = k->family == 4 ? 0xc0a80000u + bench_below(65536) : (fwd_u128)0x20010db8u << 96;
+	*ifname = ifnames[bench_below(4)];
 	k->iface = ruleset_iface_class(rs, *ifname);
 }
 
@@ -136,25 +76,25 @@ static volatile long sink;
 
 static double rate_classify(const struct fwd_ruleset *rs, const struct fwd_key *keys, long n)
 {
-	double t0 = now();
+	double t0 = bench_now();
 	long s = 0;
 
 	for (long i = 0; i < n; i++)
 		s += classify(rs, &keys[i & (NPKT - 1)]);
 	sink += s;
-	return (double)n / (now() - t0);
+	return (double)n / (bench_now() - t0);
 }
 
 static double rate_oracle(const struct fwd_config *c, const struct fwd_key *keys,
 			  const char *const *ifn, long n)
 {
-	double t0 = now();
+	double t0 = bench_now();
 	long s = 0;
 
 	for (long i = 0; i < n; i++)
 		s += oracle_classify(c, &keys[i & (NPKT - 1)], ifn[i & (NPKT - 1)]);
 	sink += s;
-	return (double)n / (now() - t0);
+	return (double)n / (bench_now() - t0);
 }
 
 static int dcmp(const void *a, const void *b)
@@ -202,9 +142,9 @@ static void setup_row(struct row *row, int nrules)
 
 	row->nrules = nrules;
 	row->c = make_rules(nrules);
-	t0 = now();
+	t0 = bench_now();
 	row->rs = ruleset_compile(row->c);
-	row->compile_ms = (now() - t0) * 1e3;
+	row->compile_ms = (bench_now() - t0) * 1e3;
 	row->keys = calloc(NPKT, sizeof(*row->keys));
 	row->ifn = calloc(NPKT, sizeof(*row->ifn));
 	if (!row->rs || !row->keys || !row->ifn)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "fwd/ruleset.h"
+#include "benchgen.h"
 
 #define NPKT	65536
 #define ROUNDS	9
@@ -27,58 +28,12 @@
 #define NRULES	100000
 #define NPREFIX	1000000
 
-static uint64_t rng = 0x243f6a8885a308d3ull;
-
-static uint32_t below(uint32_t n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (uint32_t)(rng % n);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/*
- * This thread's CPU time: the host is shared, and a lookup rate or compile
- * time over wall time would count the time others had the CPU.
- */
 static double cpu_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* One rule as classify_bench.c's put_rule() writes them. */
-static void put_rule(FILE *f, int i)
-{
-	static const char *const ifs[] = { "eth0", "eth+", "wan0", "\"!lo\"" };
-	uint32_t port = below(4) ? 1 + below(10000) : 1 + below(65000);
-
-	fprintf(f, "  - name: r%d\n    proto: %s\n", i, below(3) ? "tcp" : "udp");
-	if (below(2)) {
-		bool neg = !below(10);
-
-		fprintf(f, "    src: %s%u.%u.%u.0/24%s\n", neg ? "\"!" : "", 10 + below(100),
-			below(256), below(256), neg ? "\"" : "");
-	} else if (!below(5)) {
-		fprintf(f, "    src: \"2001:db8:%x::/48\"\n", below(65536));
-	}
-	if (below(5))
-		fprintf(f, "    dport: %u\n", port);
-	else
-		fprintf(f, "    dport: %u-%u\n", port, port + below(20));
-	if (!below(8))
-		fprintf(f, "    in: %s\n", ifs[below(4)]);
-	fprintf(f, "    action: %s\n", below(2) ? "allow" : "drop");
 }
 
 static FILE *create(const char *path)
@@ -98,7 +53,7 @@ static void write_rules(const char *path)
 
 	fprintf(f, "version: 1\ndefault: drop\nrules:\n");
 	for (int i = 0; i < NRULES; i++)
-		put_rule(f, i);
+		bench_put_rule(f, i);
 	fclose(f);
 }
 
@@ -113,15 +68,15 @@ static void write_set(const char *dir)
 	f = create(path);
 	fprintf(f, "# %d prefixes, FireHOL style; ; comments as in Spamhaus DROP\n", NPREFIX);
 	for (int i = 0; i < NPREFIX; i++) {
-		if (below(10) < 7) {
-			int l = len4[below(8)];
-			uint32_t a = (below(1u << 16) << 16 | below(1u << 16)) &
+		if (bench_below(10) < 7) {
+			int l = len4[bench_below(8)];
+			uint32_t a = (bench_below(1u << 16) << 16 | bench_below(1u << 16)) &
 				     (l == 32 ? ~0u : ~((1u << (32 - l)) - 1));
 
 			fprintf(f, "%u.%u.%u.%u/%d\n", a >> 24, a >> 16 & 255, a >> 8 & 255,
 				a & 255, l);
 		} else {
-			fprintf(f, "2001:%x:%x::/48 ; SBL%d\n", below(65536), below(65536), i);
+			fprintf(f, "2001:%x:%x::/48 ; SBL%d\n", bench_below(65536), bench_below(65536), i);
 		}
 	}
 	fclose(f);
@@ -138,7 +93,7 @@ static void time_check(const char *fwd, const char *path, double *secs, double *
 		       double *mib)
 {
 	struct rusage ru;
-	double t0 = now();
+	double t0 = bench_now();
 	int status;
 	pid_t pid = fork();
 
@@ -155,7 +110,7 @@ static void time_check(const char *fwd, const char *path, double *secs, double *
 		fprintf(stderr, "scale_bench: %s check %s failed\n", fwd, path);
 		exit(1);
 	}
-	*wall = now() - t0;
+	*wall = bench_now() - t0;
 	*secs = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
 		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 	*mib = (double)ru.ru_maxrss / 1024;
@@ -192,21 +147,21 @@ static void rule_packet(const struct fwd_config *c, const struct fwd_ruleset *rs
 			struct fwd_key *k)
 {
 	static const char *const ifnames[] = { "eth0", "eth1", "wan0", "lo" };
-	const struct fwd_rule *r = &c->rules[below(c->nrules)];
-	bool aim = below(4);
+	const struct fwd_rule *r = &c->rules[bench_below(c->nrules)];
+	bool aim = bench_below(4);
 
 	memset(k, 0, sizeof(*k));
 	k->family = (r->present & FWD_F_SRC) && r->src.n6 && !r->src.n4 ? 6 : 4;
-	k->proto = aim ? (r->protos[0] & 0x40 ? 6 : 17) : (below(2) ? 6 : 17);
-	k->sport = 1024 + below(60000);
-	k->dport = aim ? r->dport.r[0].lo + below(r->dport.r[0].hi - r->dport.r[0].lo + 1)
-		       : below(65536);
+	k->proto = aim ? (r->protos[0] & 0x40 ? 6 : 17) : (bench_below(2) ? 6 : 17);
+	k->sport = 1024 + bench_below(60000);
+	k->dport = aim ? r->dport.r[0].lo + bench_below(r->dport.r[0].hi - r->dport.r[0].lo + 1)
+		       : bench_below(65536);
 	if (k->family == 4)
-		k->src = aim && r->src.n4 ? r->src.v4[0].lo + below(256) : 0x0a000000u + below(1u << 24);
+		k->src = aim && r->src.n4 ? r->src.v4[0].lo + bench_below(256) : 0x0a000000u + bench_below(1u << 24);
 	else
-		k->src = r->src.n6 ? r->src.v6[0].lo + below(1000) : 0;
-	k->dst = k->family == 4 ? 0xc0a80000u + below(65536) : (fwd_u128)0x20010db8u << 96;
-	k->iface = ruleset_iface_class(rs, ifnames[below(4)]);
+		k->src = r->src.n6 ? r->src.v6[0].lo + bench_below(1000) : 0;
+	k->dst = k->family == 4 ? 0xc0a80000u + bench_below(65536) : (fwd_u128)0x20010db8u << 96;
+	k->iface = ruleset_iface_class(rs, ifnames[bench_below(4)]);
 }
 
 /* Half from the set's own ranges, half anywhere; 70% IPv4. */
@@ -215,16 +170,16 @@ static void set_packet(const struct fwd_config *c, struct fwd_key *k)
 	const struct fwd_addrset *s = &c->rules[0].src;
 
 	memset(k, 0, sizeof(*k));
-	k->proto = below(2) ? 6 : 17;
-	k->sport = 1024 + below(60000);
-	k->dport = below(2) ? 22 : below(65536);
-	k->family = below(10) < 7 ? 4 : 6;
+	k->proto = bench_below(2) ? 6 : 17;
+	k->sport = 1024 + bench_below(60000);
+	k->dport = bench_below(2) ? 22 : bench_below(65536);
+	k->family = bench_below(10) < 7 ? 4 : 6;
 	if (k->family == 4)
-		k->src = below(2) ? s->v4[below(s->n4)].lo : (fwd_u128)(below(1u << 16) << 16 |
-									below(1u << 16));
+		k->src = bench_below(2) ? s->v4[bench_below(s->n4)].lo : (fwd_u128)(bench_below(1u << 16) << 16 |
+									bench_below(1u << 16));
 	else
-		k->src = below(2) ? s->v6[below(s->n6)].lo + below(1000)
-				  : (fwd_u128)0x2001u << 112 | (fwd_u128)below(1u << 31) << 80;
+		k->src = bench_below(2) ? s->v6[bench_below(s->n6)].lo + bench_below(1000)
+				  : (fwd_u128)0x2001u << 112 | (fwd_u128)bench_below(1u << 31) << 80;
 	k->dst = k->family == 4 ? 0xc0a80001u : (fwd_u128)0x20010db8u << 96;
 }
 
