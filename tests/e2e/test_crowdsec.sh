@@ -158,7 +158,7 @@ crowdsec:
 ${3:+  machine_file: $3}
 scan:
   ports: 20
-  window: 10s
+  window: 60s   # 25 probes of up to 0.3 s each, under ASan too
   block: {set: scanners}
 rules:
   - {name: crowdsec, src: \$crowdsec, action: drop}
