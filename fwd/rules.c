@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "fwd/config.h"
+#include "fwd/icmp.h"
 
 #define Y_DEPTH_MAX	32
 #define Y_NODES_MAX	1000000u
@@ -1005,10 +1006,10 @@ static int pick(struct ld *l, const struct ynode *v, const char *what,
 
 static const char *const rule_keys[] = {
 	"name", "proto", "src", "dst", "sport", "dport", "in", "action", "to", "log", "comment",
-	"limit", "on_exceed",
+	"limit", "on_exceed", "icmp_type",
 };
 enum { RK_NAME, RK_PROTO, RK_SRC, RK_DST, RK_SPORT, RK_DPORT, RK_IN, RK_ACTION, RK_TO,
-       RK_LOG, RK_COMMENT, RK_LIMIT, RK_ON_EXCEED, RK_N };
+       RK_LOG, RK_COMMENT, RK_LIMIT, RK_ON_EXCEED, RK_ICMP, RK_N };
 
 struct rctx {
 	struct fwd_rule *r;
@@ -1137,6 +1138,80 @@ static void rule_ports(struct ld *l, struct rctx *x, int key, struct fwd_portset
 	if (ok) {
 		to_portset(l, &r, ps);
 		x->r->present |= bit;
+	}
+	rl_free(&r);
+}
+
+/*
+ * One `icmp_type:` element for protocol P into OUT, as key values (icmp.h).
+ * "!x" takes the rest of P's values.
+ */
+static bool icmp_elem(struct ld *l, const struct ynode *n, uint8_t p, struct rl *out)
+{
+	const char *s = n->s + (n->s[0] == '!');
+	struct rl tmp = { 0 };
+	uint32_t lo, hi, base = p == 58 ? FWD_ICMP6_BASE : FWD_ICMP4_BASE;
+	char names[512];
+	int e = icmp_parse(s, p, &lo, &hi);
+
+	if (e == -ENOENT) {
+		icmp_names(p, names, sizeof(names));
+		diag_error(l->d, n->pos, "unknown %s type '%.*s'; expected a number 0-255 or one of: %s",
+			   p == 58 ? "icmpv6" : "icmp", (int)strcspn(s, "/"), s, names);
+		return false;
+	}
+	if (e) {
+		diag_error(l->d, n->pos,
+			   "invalid icmp_type '%s'; expected NAME, a number 0-255, NAME/CODE or TYPE/CODE (CODE 0-255)",
+			   n->s);
+		return false;
+	}
+	rl_add(&tmp, lo, hi);
+	if (n->s[0] == '!')
+		rl_complement(&tmp, 65535);
+	for (size_t i = 0; i < tmp.n; i++)
+		rl_add(out, base + tmp.r[i].lo, base + tmp.r[i].hi);
+	out->oom |= tmp.oom;
+	rl_free(&tmp);
+	return true;
+}
+
+/*
+ * `icmp_type:` rides in the sport values above the ports (fwd/icmp.h), each
+ * name resolved for each of the rule's protocols, which must be icmp and/or
+ * icmpv6 only.
+ */
+static void rule_icmp(struct ld *l, struct rctx *x)
+{
+	const struct ynode *v = x->f[RK_ICMP], *const *it;
+	bool v4 = has_proto(x->r, 1), v6 = has_proto(x->r, 58), ok = true;
+	struct rl r = { 0 };
+	size_t n;
+	int p;
+
+	if (!v || !field_items(l, &x->f[RK_ICMP], "icmp_type", &it, &n))
+		return;
+	for (p = 0; p < 256 && !x->bad_proto; p++)
+		if (p != 1 && p != 58 && has_proto(x->r, p))
+			break;
+	if (x->bad_proto || p < 256 || !(x->r->present & FWD_F_PROTO)) {
+		if (!x->bad_proto)
+			diag_error(l->d, v->pos, "icmp_type: in %s needs proto: icmp and/or icmpv6 only",
+				   x->label);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool ok4 = !v4 || icmp_elem(l, it[i], 1, &r);
+		uint32_t lo, hi;
+
+		/* a malformed element is reported once, not once per protocol */
+		if (v6 && (ok4 || icmp_parse(it[i]->s + (it[i]->s[0] == '!'), 1, &lo, &hi) != -EINVAL))
+			ok4 &= icmp_elem(l, it[i], 58, &r);
+		ok &= ok4;
+	}
+	if (ok) {
+		to_portset(l, &r, &x->r->sport);
+		x->r->present |= FWD_F_SPORT | FWD_F_ICMP;
 	}
 	rl_free(&r);
 }
@@ -1430,7 +1505,7 @@ static void rule_fields(struct ld *l, struct rctx *x, const struct ynode *item)
 			continue;
 		}
 		diag_error(l->d, k->pos,
-			   "unknown key '%s' in %s; expected one of: name, proto, src, dst, sport, dport, in, action, to, log, comment, limit, on_exceed",
+			   "unknown key '%s' in %s; expected one of: name, proto, src, dst, sport, dport, icmp_type, in, action, to, log, comment, limit, on_exceed",
 			   k->s, x->label);
 	}
 }
@@ -1461,6 +1536,7 @@ static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 	rule_addrs(l, &x, RK_DST, &x.r->dst, FWD_F_DST);
 	rule_ports(l, &x, RK_SPORT, &x.r->sport, FWD_F_SPORT);
 	rule_ports(l, &x, RK_DPORT, &x.r->dport, FWD_F_DPORT);
+	rule_icmp(l, &x);
 	rule_in(l, &x);
 	rule_action(l, &x, item);
 	rule_misc(l, &x);
