@@ -117,7 +117,27 @@ static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
  * queued either way, and RETURN lets the operator's own mangle PREROUTING
  * rules behind our jump (connmark restore, policy routing marks) still see it.
  */
-static void render_mangle(struct tbuf *t, const struct fwd_hooks_conf *hc, unsigned jumps)
+/*
+ * IPv6 dies without neighbour discovery (RFC 4890 4.4): router and neighbour
+ * solicitation and advertisement and redirect with hop limit 255 (no router
+ * forwarded them), and MLD with hop limit 1 from a link-local source, or
+ * from :: (reports sent before an address is ready, RFC 3590).
+ */
+static void render_nd(struct tbuf *t, const char *c)
+{
+	static const char *const mld_src[] = { "fe80::/10", "::/128" };
+
+	for (int type = 133; type <= 137; type++)
+		tb_printf(t, "-A %s -p ipv6-icmp -m icmp6 --icmpv6-type %d -m hl --hl-eq 255 -j RETURN\n",
+			  c, type);
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < 4; i++)
+			tb_printf(t, "-A %s -s %s -p ipv6-icmp -m icmp6 --icmpv6-type %d -m hl --hl-eq 1 -j RETURN\n",
+				  c, mld_src[s], (int[]){ 130, 131, 132, 143 }[i]);
+}
+
+static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
+			  unsigned jumps)
 {
 	const char *c = FWD_HOOKS_QUEUE_CHAIN;
 
@@ -125,9 +145,15 @@ static void render_mangle(struct tbuf *t, const struct fwd_hooks_conf *hc, unsig
 	if (jumps & JUMP_MANGLE)
 		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
 	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
+	if (family == 6 && !hc->nd_rules)
+		render_nd(t, c);
 	if (hc->inspect == FWD_INSPECT_NEW) {
 		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
 		tb_printf(t, "-A %s -m conntrack --ctstate INVALID -j DROP\n", c);
+	} else {
+		/* errors about a connection fwd let through, as the stateful mode passes them */
+		tb_printf(t, "-A %s -p %s -m conntrack --ctstate RELATED -j RETURN\n", c,
+			  family == 4 ? "icmp" : "ipv6-icmp");
 	}
 	render_queue_target(t, hc);
 	tb_printf(t, "COMMIT\n");
@@ -182,7 +208,7 @@ static int render(int family, const struct fwd_hooks_conf *hc, const struct rule
 	if (hc->queues < 1 || hc->queues > 65536 || hc->queue_base > 65536 - hc->queues)
 		return -EINVAL;
 	buf[0] = '\0';
-	render_mangle(&t, hc, jumps);
+	render_mangle(&t, family, hc, jumps);
 	render_nat(&t, family, s, jumps);
 	if (t.full)
 		return -ENOSPC;

@@ -247,7 +247,8 @@ int live_install_hooks(struct fwd_state *st)
  * old hooks are put back. (hooks.c carries on with IPv4 alone where IPv6 is
  * unusable on the host, and says so.)
  */
-static int reload_hooks(struct fwd_state *st, struct fwd_live *l, enum fwd_inspect inspect)
+static int reload_hooks(struct fwd_state *st, struct fwd_live *l, enum fwd_inspect inspect,
+			bool nd_rules)
 {
 	struct fwd_hooks_conf hc = st->hooks;
 
@@ -255,6 +256,7 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, enum fwd_inspe
 	if (st->no_hooks)
 		return 0;
 	hc.inspect = inspect;
+	hc.nd_rules = nd_rules;
 	if (install_marked(&hc, st->live, l)) {
 		if (live_install_hooks(st))
 			log_warn("reload: restoring the old kernel hooks failed too");
@@ -284,7 +286,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload failed, keeping the old rules:\n%s", d->text ? d->text : "");
 		goto out;
 	}
-	if (reload_hooks(st, l, c->daemon.inspect)) {
+	if (reload_hooks(st, l, c->daemon.inspect, c->daemon.nd_rules)) {
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot install the kernel hooks");
 		live_free(l);
 		st->reloads_failed++;

@@ -1777,6 +1777,7 @@ static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *
 {
 	static const char *const inspect[] = { "new-connections", "every-packet", NULL };
 	static const char *const fail[] = { "closed", "open", NULL };
+	static const char *const nd[] = { "accept", "rules", NULL };
 	int x;
 
 	if (!strcmp(k->s, "queues")) {
@@ -1794,13 +1795,17 @@ static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *
 		x = pick(l, v, "fail", fail, "closed, open");
 		if (x >= 0)
 			dm->fail = (enum fwd_fail)x;
+	} else if (!strcmp(k->s, "neighbor_discovery")) {
+		x = pick(l, v, "neighbor_discovery", nd, "accept, rules");
+		dm->nd_rules = x == 1;
+		dm->nd_pos = k->pos;
 	} else if (!strcmp(k->s, "log")) {
 		daemon_log(l, v, dm);
 	} else if (!strcmp(k->s, "metrics")) {
 		daemon_metrics(l, v, dm);
 	} else {
 		diag_error(l->d, k->pos,
-			   "unknown key '%s' in daemon; expected one of: queues, queue_num, inspect, fail, log, metrics",
+			   "unknown key '%s' in daemon; expected one of: queues, queue_num, inspect, fail, neighbor_discovery, log, metrics",
 			   k->s);
 	}
 }

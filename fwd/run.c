@@ -359,7 +359,8 @@ static int start(struct daemon *dm)
 		goto out_free;
 	}
 	st->hooks = (struct fwd_hooks_conf){ .queue_base = st->queue_base, .queues = nq,
-					     .inspect = c->daemon.inspect, .fail = c->daemon.fail };
+					     .inspect = c->daemon.inspect, .fail = c->daemon.fail,
+					     .nd_rules = c->daemon.nd_rules };
 	if (st->no_hooks && print_hooks(&st->hooks, rs))
 		goto out_free;
 	if (setup_log(dm, c))

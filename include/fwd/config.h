@@ -170,6 +170,8 @@ struct fwd_daemon {
 	bool queue_num_set;
 	enum fwd_inspect inspect;
 	enum fwd_fail fail;
+	bool nd_rules;			/* neighbor_discovery: rules (else accepted in the hook) */
+	struct fwd_pos nd_pos;		/* of that key, for fwd check's warning */
 	enum fwd_logsink log_sink;
 	enum fwd_logfmt log_format;
 	char *log_file;			/* FWD_SINK_FILE */
