@@ -19,6 +19,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fwd/icmp.h"
 #include "fwd/log.h"
 #include "fwd/packet.h"
 
@@ -279,6 +280,7 @@ static size_t format_verdict_kv(char *out, size_t outlen, const struct fwd_log_e
 				const struct ev_text *t)
 {
 	struct line l = { .buf = out, .cap = outlen };
+	uint8_t it, ic;
 
 	put_str(&l, "fwd: ");
 	put_str(&l, action_str(ev->action));
@@ -303,6 +305,12 @@ static size_t format_verdict_kv(char *out, size_t outlen, const struct fwd_log_e
 	if (t->ports) {
 		put_str(&l, " dpt=");
 		put_uint(&l, ev->dport);
+	}
+	if (ev->type == FWD_EV_VERDICT && icmp_of_key(ev->sport, &it, &ic)) {
+		put_str(&l, " type=");
+		put_uint(&l, it);
+		put_str(&l, " code=");
+		put_uint(&l, ic);
 	}
 	return l.len;
 }
@@ -388,7 +396,8 @@ size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 {
 	struct ev_text t;
 	char when[48], in[4 * FWD_IFNAMSIZ + 1], rule[6 * (FWD_NAME_MAX + 1)];
-	char spt[32] = "", dpt[32] = "", extra[128] = "";
+	char spt[48] = "", dpt[32] = "", extra[128] = "";
+	uint8_t it, ic;
 
 	ev_text(&t, ev, ifname);
 	json_time(when, sizeof(when), ts);
@@ -401,6 +410,9 @@ size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 	if (t.ports) {
 		snprintf(spt, sizeof(spt), ",\"src_port\":%u", ev->sport);
 		snprintf(dpt, sizeof(dpt), ",\"dest_port\":%u", ev->dport);
+	} else if (ev->type == FWD_EV_VERDICT && icmp_of_key(ev->sport, &it, &ic)) {
+		/* EVE's names */
+		snprintf(spt, sizeof(spt), ",\"icmp_type\":%u,\"icmp_code\":%u", it, ic);
 	}
 	if (ev->type == FWD_EV_MALFORMED)
 		snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"",
