@@ -16,6 +16,7 @@
 #include "fwd/config.h"
 #include "fwd/control.h"
 #include "fwd/explain.h"
+#include "fwd/gateway.h"
 #include "fwd/icmp.h"
 #include "fwd/ruleset.h"
 
@@ -205,6 +206,7 @@ int cmd_check(int argc, char **argv)
 	}
 	ruleset_shadows(c, &d);
 	failed = explain_run_tests(c, rs, &d);
+	gateway_nd_check(c, rs, &d);
 	print_diags(&d);
 	if (!failed) {
 		printf("%s: ok, %u rule%s", argv[1], c->nrules, c->nrules == 1 ? "" : "s");

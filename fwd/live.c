@@ -14,6 +14,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "fwd/gateway.h"
 #include "fwd/live.h"
 
 struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
@@ -300,6 +301,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload: dropping the old table's DNAT rules failed; they stay unused");
 	reload_log_conf(st, c);
 	live_set_metrics(st, c);
+	gateway_forwarding_warn(c, "reload");
 	st->reloads_ok++;
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);
 out:

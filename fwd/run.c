@@ -22,6 +22,7 @@
 
 #include "fwd/cmd.h"
 #include "fwd/control.h"
+#include "fwd/gateway.h"
 #include "fwd/hooks.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
@@ -379,6 +380,7 @@ static int start(struct daemon *dm)
 	log_info("started: %u queues from %u, inspect %s, fail %s", nq, st->queue_base,
 		 c->daemon.inspect == FWD_INSPECT_EVERY ? "every-packet" : "new-connections",
 		 c->daemon.fail == FWD_FAIL_OPEN ? "open" : "closed");
+	gateway_forwarding_warn(c, "start");
 	if (dm->o.pidfile && write_pidfile(dm->o.pidfile))
 		log_warn("cannot write the pidfile '%s': %s", dm->o.pidfile, strerror(errno));
 	rc = 0;

@@ -20,14 +20,15 @@
 # segment its stack reassembled. Nothing may arrive for 2323, in any form.
 #
 # Twice: `inspect: every-packet`, then `inspect: new-connections`.
-#  - every-packet: fwd's chain has no conntrack match, so nothing in the
-#    gateway reassembles: fwd judges each fragment on its own. The exact
-#    verdicts are asserted: a first fragment by its ports (2222 allowed,
-#    2323 dropped by `telnet`), a first fragment too short for the TCP
-#    header or the header chain as malformed tiny-fragment, a later fragment
-#    (no ports) by the default - so no fragmented packet can be completed
-#    at the server, not even the control; only first fragments to 2222 reach
-#    its link.
+#  - every-packet: fwd's chain matches conntrack too (ICMP errors related to
+#    an allowed connection pass, for path MTU discovery), so conntrack's
+#    defragmentation runs before fwd as DESIGN.md section 6 asks: fwd judges
+#    whole packets. The kernel keeps the first fragment's bytes of an
+#    overlap the stateful chain would drop as INVALID, so an overlap case
+#    may pass as the SYN to 2222 it first claimed: what matters is that
+#    everything that reached fwd was judged and nothing for 2323 reaches the
+#    server, in any form. fwd's judgement of single fragments is tested by
+#    test_packet and the packet fuzzer.
 #  - new-connections: conntrack's defragmentation (nf_defrag_ipv4/ipv6,
 #    priority -400, before fwd's mangle hook) reassembles first; the kernel
 #    discards a whole queue with overlapping fragments (IPv4 since 4.19, and
@@ -95,15 +96,6 @@ while True:
             out.write(line + "\n")
 PYEOF
 
-# Every-packet verdicts per case: "frames ssh telnet default malformed
-# reason" (reason: the malformed reason that grows, - for none).
-declare -A EXPECT=(
-	[overlap-4]="3 1 1 1 0 -" [overlap-6]="3 1 1 1 0 -"
-	[overlap-late-4]="3 1 0 2 0 -" [overlap-late-6]="3 1 0 2 0 -"
-	[tiny-split-4]="2 0 0 1 1 tiny-fragment" [tiny-split-6]="2 0 0 1 1 tiny-fragment"
-	[chain-copy-6]="1 0 0 0 1 ipv6-header-chain"
-	[chain-split-6]="2 0 0 1 1 tiny-fragment"
-	[frag-ok-4]="2 1 0 1 0 -" [frag-ok-6]="2 1 0 1 0 -")
 # The controls last: in stateful mode their connection is then established.
 CASES="overlap-4 overlap-6 overlap-late-4 overlap-late-6 tiny-split-4 tiny-split-6
 	chain-copy-6 chain-split-6 frag-ok-4 frag-ok-6"
@@ -125,7 +117,7 @@ snap() {	# FILE
 }
 
 run_mode() {	# every-packet|new-connections FRAG-ID-BASE
-	local mode=$1 c b a d line got reason r k
+	local mode=$1 c b a d line k
 	local sniff="$T/sniff.$mode"
 	sed "s/inspect: every-packet/inspect: $mode/" "$E2E_DIR/rules/evasion.yaml" >"$T/rules.yaml"
 	fwd_start "$T/rules.yaml"
@@ -153,13 +145,10 @@ run_mode() {	# every-packet|new-connections FRAG-ID-BASE
 		a=("${SNAP[@]}")
 		d=()
 		for k in 0 1 2 3 4 5 6; do d[k]=$((a[k] - b[k])); done
-		read -r _ _ _ _ _ reason <<<"${EXPECT[$c]}"
-		case $reason in tiny-fragment) r=${d[5]} ;; ipv6-header-chain) r=${d[6]} ;; *) r=0 ;; esac
-		got="${d[0]} ${d[1]} ${d[2]} ${d[3]} ${d[4]} $reason"
 		say "$mode $c: reached fwd ${d[0]}, ssh ${d[1]}, telnet ${d[2]}, default ${d[3]}, malformed ${d[4]} ($(jget --reasons-grown "$T/b.json" "$T/a.json"))"
 		if [ "$mode" = every-packet ]; then
-			assert_eq "$c: frames ssh telnet default malformed" "${EXPECT[$c]}" "$got"
-			[ "$reason" = - ] || assert_eq "$c: reason $reason +1" 1 "$r"
+			assert_eq "$c: all that reached fwd was judged (ssh+telnet+default+malformed)" \
+				"${d[0]}" $((d[1] + d[2] + d[3] + d[4]))
 			continue
 		fi
 		[ "${d[0]}" = 0 ] && say "$c: the kernel (conntrack defrag) dropped it before NFQUEUE"
@@ -180,16 +169,8 @@ run_mode() {	# every-packet|new-connections FRAG-ID-BASE
 	say "$mode: at the server: $(sort "$sniff" | uniq -c | tr -s ' ' | tr '\n' ';')"
 	assert_eq "$mode: nothing for 2323 on the server's link or in its stack" 0 "$(grep -c 'dport=2323' "$sniff")"
 	assert_eq "$mode: no first fragment or segment without visible ports" 0 "$(grep -c 'dport=?' "$sniff")"
-	if [ "$mode" = every-packet ]; then
-		# overlap, overlap-late and frag-ok: one first fragment each, per family.
-		assert_eq "$mode: only the first fragments to 2222 reach the link (v4 v6 all)" "3 3 6" \
-			"$(grep -c '^link4 first dport=2222$' "$sniff") $(grep -c '^link6 first nh=6 dport=2222$' "$sniff") $(wc -l <"$sniff")"
-		assert_eq "$mode: no later fragment passed" 0 "$(grep -c later "$sniff")"
-		assert_eq "$mode: nothing reassembled at the server" 0 "$(grep -c '^raw' "$sniff")"
-	else
-		assert_ge "$mode: the control arrived reassembled (raw4 dport=2222)" 1 "$(grep -c '^raw4 dport=2222' "$sniff")"
-		assert_ge "$mode: the control arrived reassembled (raw6 dport=2222)" 1 "$(grep -c '^raw6 dport=2222' "$sniff")"
-	fi
+	assert_ge "$mode: the control arrived reassembled (raw4 dport=2222)" 1 "$(grep -c '^raw4 dport=2222' "$sniff")"
+	assert_ge "$mode: the control arrived reassembled (raw6 dport=2222)" 1 "$(grep -c '^raw6 dport=2222' "$sniff")"
 	stats "$T/end.json" && assert_eq "$mode: queue dropped nothing" "0 0" \
 		"$(jget "$T/end.json" queue.queue_dropped queue.user_dropped | tr '\n' ' ' | sed 's/ $//')"
 	kill "$spid" 2>/dev/null
