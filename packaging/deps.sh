@@ -7,7 +7,7 @@ PKGS="build-essential pkg-config
 libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
 libcap-ng-dev libseccomp-dev libcmocka-dev
 iptables iproute2 netbase python3 python3-scapy python3-yaml
-clang libclang-rt-dev valgrind tmux procps iperf3
+clang libclang-rt-dev valgrind tmux procps iperf3 radvd
 man-db"
 
 missing=""

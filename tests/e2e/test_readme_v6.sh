@@ -16,7 +16,7 @@ topo_up
 servers_start --tcp 22
 RULES="$T/rules.yaml"
 awk '/^```yaml/ { n++; next } /^```/ { if (n == 1) exit } n == 1' "$E2E_DIR/../../README.md" |
-	sed -e 's|10\.0\.0\.0/24|10.10.1.0/24|' -e 's|2001:db8:1::/48|fd00:1::/48|' >"$RULES"
+	sed -e 's|10\.0\.0\.0/24|10.10.1.0/24|' -e 's|10\.0\.0\.7|10.10.1.7|' -e 's|2001:db8:1::/48|fd00:1::/48|' >"$RULES"
 assert_grep "the README's example has no ICMPv6 rule" '^default: drop' "$RULES"
 assert_no_grep "the README's example names no icmpv6" 'icmpv6' "$RULES"
 fwd_start "$RULES"
