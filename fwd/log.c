@@ -711,12 +711,14 @@ static void top_count(const struct fwd_log_event *ev)
 {
 	struct fwd_top_entry k = { .family = ev->family, .proto = ev->proto };
 	uint64_t n = 1 + ev->suppressed;
+	uint8_t it, ic;
 
 	if (ev->type != FWD_EV_VERDICT || ev->action != FWD_DROP)
 		return;
 	/* the events a bucket suppressed were of the same rule: weight this one */
-	k.port = ev->dport;
-	if (ev->dport <= 65535)
+	/* ICMP: the type and code in sport (fwd/icmp.h) stand where ports do */
+	k.port = ev->dport <= 65535 ? ev->dport : ev->sport;
+	if (k.port <= 65535 || icmp_of_key(k.port, &it, &ic))
 		top_add(L.top.ports, &k, n);
 	k.port = 0;
 	k.addr = ev->src;

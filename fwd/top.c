@@ -19,6 +19,7 @@
 
 #include "fwd/cmd.h"
 #include "fwd/control.h"
+#include "fwd/icmp.h"
 
 #define TOP_RULES_MAX	4096
 #define TOP_SHOWN	10
@@ -58,6 +59,7 @@ static void parse_line(struct sample *s, const char *line)
 	struct top_rule *r = &s->rules[s->nrules];
 	char dflt[8], addr[64];
 	unsigned proto, port;
+	uint8_t it, ic;
 	uint64_t n;
 
 	if (sscanf(line, "queue %u received %" SCNu64 " enobufs %" SCNu64 " queue_dropped %"
@@ -73,8 +75,12 @@ static void parse_line(struct sample *s, const char *line)
 	}
 	if (s->ntalkers[0] < TOP_SHOWN &&
 	    sscanf(line, "port %u %u %" SCNu64, &proto, &port, &n) == 3) {
-		snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%s/%-5u %12" PRIu64,
-			 proto_name(proto), port, n);
+		if (icmp_of_key(port, &it, &ic))	/* fwd/icmp.h */
+			snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%s type=%u code=%u %12" PRIu64,
+				 port >= FWD_ICMP6_BASE ? "icmpv6" : "icmp", it, ic, n);
+		else
+			snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%s/%-5u %12" PRIu64,
+				 proto_name(proto), port, n);
 		return;
 	}
 	if (s->ntalkers[1] < TOP_SHOWN && sscanf(line, "src %63s %" SCNu64, addr, &n) == 2)

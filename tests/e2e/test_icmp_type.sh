@@ -5,7 +5,7 @@
 # `default: drop` and one rule allowing echo-request for icmp and icmpv6 (by
 # name, resolved for each): ping and ping6 through the gateway work; an ICMP
 # timestamp request (type 13) is dropped by the default and logged with
-# type=13 code=0, and so is an ICMPv6 type the rule does not name. The
+# type=13 code=0, and `fwd top` lists it where it lists dropped ports. The
 # topology has no static neighbours: neighbour discovery passes fwd's hooks.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -34,6 +34,8 @@ assert_eq "timestamp request to 10.10.2.2 dropped" timeout "$(icmp 10.10.2.2 13 
 log_wait 1 'fwd: drop rule=default in=veth-gw-c proto=icmp src=10\.10\.1\.2 dst=10\.10\.2\.2 type=13 code=0$'
 assert_grep "drop line names type=13" \
 	'fwd: drop rule=default in=veth-gw-c proto=icmp src=10\.10\.1\.2 dst=10\.10\.2\.2 type=13 code=0$' "$FWD_LOG"
+assert_grep "fwd top shows the dropped ICMP type where it shows ports" '^icmp type=13 code=0 +[1-9]' \
+	<(nsx g "$FWD" top --socket "$SOCK" --once)
 assert_no_grep "no drop line for the echo requests" 'drop .*type=(8|128) ' "$FWD_LOG"
 assert_no_grep "no neighbour discovery reached the rules" 'type=13[3-7] ' "$FWD_LOG"
 for a in 10.10.1.1 fd00:1::1; do
