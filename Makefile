@@ -8,7 +8,7 @@ DESTDIR   ?=
 WERROR    ?= -Werror
 B         ?= build
 
-PKGS      := libnetfilter_queue libmnl yaml-0.1 liburcu-qsbr libcap-ng libseccomp
+PKGS      := libnetfilter_queue libmnl yaml-0.1 liburcu-qsbr libcap-ng libseccomp libcurl json-c
 WARN      := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wformat=2 -Wcast-qual -fstack-protector-strong $(WERROR)
 OPT       ?= -O2 -g
@@ -28,7 +28,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 DEPSTAMP  := build/.deps-ok
 
-.PHONY: all deps check unit golden e2e asan bench fuzz soak demo install uninstall deb clean
+.PHONY: all deps check check-system unit golden e2e asan bench fuzz soak demo install uninstall deb lintian clean
 all: $(B)/fwd
 
 # Every target that compiles or runs fwd makes sure the Debian packages are there.
@@ -78,6 +78,11 @@ check: all
 	@$(MAKE) --no-print-directory unit golden asan e2e
 	@echo "make check: all suites passed"
 
+# The package under a real systemd: debootstrap (cached in $(B)/system),
+# systemd-nspawn, install, reload, watchdog, kill -9, node_exporter, purge.
+check-system: $(B)/fwd
+	@bash tests/system/run.sh $(B)
+
 bench: $(B)/fwd $(BENCH_BIN)
 	@sh tests/bench/run.sh $(B)
 
@@ -100,6 +105,7 @@ DOCDIR     ?= $(PREFIX)/share/doc/fwd
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANPAGES   := packaging/man/fwd.8 packaging/man/fwd-rules.5
 EXAMPLES   := $(wildcard rules/*.yaml)
+HAFILES    := packaging/ha/keepalived.conf packaging/ha/conntrackd.conf packaging/ha/fwd-ha-notify
 ETCFILES   := fwd/rules.yaml:rules/default.yaml logrotate.d/fwd:packaging/fwd.logrotate
 
 # The files under /etc are an operator's: installed when absent, never
@@ -116,6 +122,8 @@ install: $(B)/fwd
 		packaging/fwd.service >$(DESTDIR)$(UNITDIR)/fwd.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fwd.service
 	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	install -d $(DESTDIR)$(DOCDIR)/examples/ha
+	install -m 0644 $(HAFILES) $(DESTDIR)$(DOCDIR)/examples/ha/
 	@for e in $(ETCFILES); do \
 		f=$(DESTDIR)$(SYSCONFDIR)/$${e%%:*}; \
 		if [ -e $$f ]; then echo "keep $$f (exists)"; \
@@ -133,27 +141,23 @@ uninstall:
 	done
 	@rmdir $(DESTDIR)$(SYSCONFDIR)/fwd 2>/dev/null || true
 
-# build/fwd_VERSION_ARCH.deb: `make install` into a staging root, the control
-# file from packaging/debian by dpkg-gencontrol (library dependencies by
-# dpkg-shlibdeps), packed by dpkg-deb. No debhelper and no fakeroot needed.
-DEBABS  = $(abspath $(B))
-DEBROOT = $(DEBABS)/debroot
-deb: $(B)/fwd
-	rm -rf $(DEBROOT) && mkdir -p $(DEBROOT)/DEBIAN
-	$(MAKE) --no-print-directory install B=$(B) DESTDIR=$(DEBROOT) PREFIX=/usr \
-		SYSCONFDIR=/etc UNITDIR=/lib/systemd/system >/dev/null
-	strip --strip-unneeded --remove-section=.comment --remove-section=.note \
-		$(DEBROOT)/usr/sbin/fwd
-	install -D -m 0644 packaging/debian/copyright $(DEBROOT)/usr/share/doc/fwd/copyright
-	gzip -9n -c packaging/debian/changelog >$(DEBROOT)/usr/share/doc/fwd/changelog.Debian.gz
-	cd $(DEBROOT) && find etc -type f | sed 's|^|/|' | sort >DEBIAN/conffiles
-	cd $(DEBROOT) && find usr lib -type f | sort | xargs md5sum >DEBIAN/md5sums
-	cd packaging && dpkg-shlibdeps -T$(DEBABS)/deb.substvars \
-		$(DEBROOT)/usr/sbin/fwd
-	cd packaging && dpkg-gencontrol -pfwd -P$(DEBROOT) \
-		-T$(DEBABS)/deb.substvars -f$(DEBABS)/deb.files -Vmisc:Depends=
-	dpkg-deb --root-owner-group -Zxz --build $(DEBROOT) build
-	@rm -f $(DEBABS)/deb.substvars $(DEBABS)/deb.files
+# build/fwd_VERSION_ARCH.deb, built the Debian way: the tree is copied to
+# $(B)/deb/fwd with packaging/debian as debian/, and dpkg-buildpackage runs
+# debhelper there (packaging/debian/rules: the distribution's hardening
+# flags, dh_installsystemd's maintainer scripts). No root or fakeroot needed
+# (Rules-Requires-Root: no). `make lintian` checks the result.
+DEBDIR  = $(B)/deb
+deb: | $(DEPSTAMP)
+	rm -rf $(DEBDIR) && mkdir -p $(DEBDIR)/fwd
+	tar -cf - --exclude=./build --exclude=./.git --exclude='./tests/fuzz/corpus-run' . | \
+		tar -C $(DEBDIR)/fwd -xf -
+	rm -rf $(DEBDIR)/fwd/debian && cp -r packaging/debian $(DEBDIR)/fwd/debian
+	cd $(DEBDIR)/fwd && dpkg-buildpackage -b --no-sign -j2 >../build.log 2>&1 || \
+		{ tail -n 40 ../build.log; exit 1; }
+	@for f in $(DEBDIR)/fwd_*.deb; do mv $$f $(B)/ && echo "make deb: built $(B)/$${f##*/}"; done
+
+lintian: deb
+	lintian --info --display-info --pedantic $(B)/fwd_*.deb
 
 clean:
 	rm -rf build

@@ -307,6 +307,18 @@ static void watcher_rollback(const struct apply_opts *o, mode_t mode)
 	free(out);
 }
 
+/* Have the daemon log the confirmation, where it logs a rollback. */
+static void watcher_confirmed(const struct apply_opts *o)
+{
+	char req[FWD_CONTROL_MAX + 1], *out = NULL;
+
+	if (snprintf(req, sizeof(req), "confirmed %u %s\n", o->seconds, o->live) >=
+	    (int)sizeof(req) || control_request(o->socket, req, &out) || strncmp(out, "ok", 2))
+		syslog(LOG_INFO, "fwd apply: confirmed within %us: %s stays in force",
+		       o->seconds, o->live);
+	free(out);
+}
+
 /*
  * The detached watcher: a session of its own, no terminal, stdio on
  * /dev/null, so neither a hang-up nor a closed SSH connection reaches it.
@@ -328,6 +340,7 @@ static void watcher_run(const struct apply_opts *o, int lfd, mode_t mode)
 	if (watcher_wait(lfd, o->seconds)) {
 		unlink(o->wpath);
 		close(lfd);
+		watcher_confirmed(o);
 		_exit(0);
 	}
 	/* From here a `fwd confirm` finds nobody and says so. */

@@ -26,7 +26,7 @@
 static const char check_help[] =
 	CHECK_USAGE "\n"
 	"\n"
-	"Validate a rules file: print every problem on stderr as FILE:LINE:COLUMN:\n"
+	"Validate a rules file (- reads standard input): print every problem on stderr as FILE:LINE:COLUMN:\n"
 	"error: TEXT (or warning:), run its policy tests, and on success print\n"
 	"\"FILE: ok, N rules\" on stdout.\n"
 	"\n"
@@ -182,6 +182,61 @@ static int load(const char *cmd, const char *path, struct fwd_diags *d, struct f
 	return 0;
 }
 
+/* `fwd check -`: the rules from standard input, named <stdin> in messages. */
+static int check_stdin(void)
+{
+	static const char name[] = "<stdin>";
+	struct fwd_config *c;
+	struct fwd_ruleset *rs = NULL;
+	struct fwd_diags d;
+	size_t len = 0, cap = 0;
+	char *buf = NULL;
+	unsigned failed = 1;
+
+	for (;;) {
+		if (len == cap) {
+			char *nb = cap < (64u << 20) ? realloc(buf, cap = cap ? cap * 2 : 65536) : NULL;
+
+			if (!nb) {
+				fprintf(stderr, "fwd check: %s: too large or out of memory\n", name);
+				free(buf);
+				return 2;
+			}
+			buf = nb;
+		}
+		size_t n = fread(buf + len, 1, cap - len, stdin);
+
+		len += n;
+		if (!n)
+			break;
+	}
+	if (ferror(stdin)) {
+		fprintf(stderr, "fwd check: cannot read %s: %s\n", name, strerror(errno));
+		free(buf);
+		return 2;
+	}
+	diags_init(&d, name);
+	c = config_parse(buf, len, &d);
+	free(buf);
+	if (c)
+		rs = ruleset_compile(c);
+	if (rs) {
+		ruleset_shadows(c, &d);
+		failed = explain_run_tests(c, rs, &d);
+	}
+	print_diags(&d);
+	if (rs && !failed) {
+		printf("%s: ok, %u rule%s", name, c->nrules, c->nrules == 1 ? "" : "s");
+		if (c->ntests)
+			printf(", %u test%s passed", c->ntests, c->ntests == 1 ? "" : "s");
+		printf("\n");
+	}
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+	return rs && !failed ? 0 : 1;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct fwd_config *c;
@@ -194,10 +249,16 @@ int cmd_check(int argc, char **argv)
 		fputs(check_help, stdout);
 		return 0;
 	}
+	for (int i = 1; i < argc; i++)
+		if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "fwd check: unknown option '%s'; %s (try 'fwd check --help')\n",
+				argv[i], CHECK_USAGE);
+			return 2;
+		}
 	if (argc != 2)
 		return usage_error(CHECK_USAGE, "check", argc < 2 ? "missing FILE" : "too many arguments");
-	if (argv[1][0] == '-' && argv[1][1])
-		return usage_error(CHECK_USAGE, "check", "unknown option");
+	if (!strcmp(argv[1], "-"))
+		return check_stdin();
 	diags_init(&d, argv[1]);
 	rc = load("check", argv[1], &d, &c, &rs);
 	if (rc) {

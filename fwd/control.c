@@ -22,8 +22,10 @@
 
 #include "fwd/cmd.h"
 #include "fwd/control.h"
+#include "fwd/crowdsec.h"
 #include "fwd/explain.h"
 #include "fwd/queue.h"
+#include "fwd/rollback.h"
 
 /* ---- growing string ------------------------------------------------------ */
 
@@ -178,6 +180,10 @@ static void stats_json(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
 	if (dj)
 		sb_printf(b, "%s,", dj);
 	free(dj);
+	dj = crowdsec_stats_json(l);	/* fwd/crowdsec.c */
+	if (dj)
+		sb_printf(b, "%s,", dj);
+	free(dj);
 	sb_printf(b, "\"log\":{\"written\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"suppressed\":%"
 		  PRIu64 "}}\n", t->log.written, t->log.dropped, t->log.suppressed);
 }
@@ -213,6 +219,10 @@ static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l
 		  "\n", t->log.written, t->log.dropped, t->log.suppressed);
 	char *dt = dyn_stats_text(l->dyn);	/* fwd/knock.c */
 
+	if (dt)
+		sb_printf(b, "%s", dt);
+	free(dt);
+	dt = crowdsec_stats_text(l);	/* fwd/crowdsec.c */
 	if (dt)
 		sb_printf(b, "%s", dt);
 	free(dt);
@@ -268,11 +278,11 @@ char *control_top(struct fwd_state *st)
 	}
 	pthread_mutex_unlock(&st->lock);
 	for (unsigned i = 0; i < FWD_TOP_N && top.ports[i].count; i++)
-		sb_printf(&b, "port %u %u %" PRIu64 "\n", top.ports[i].proto, top.ports[i].port,
-			  top.ports[i].count);
+		sb_printf(&b, "port %u %u %" PRIu64 " %u\n", top.ports[i].proto, top.ports[i].port,
+			  top.ports[i].count, top.ports[i].family);
 	for (unsigned i = 0; i < FWD_TOP_N && top.srcs[i].count; i++) {
 		log_addr_str(addr, sizeof(addr), top.srcs[i].family, top.srcs[i].addr);
-		sb_printf(&b, "src %s %" PRIu64 "\n", addr, top.srcs[i].count);
+		sb_printf(&b, "src %s %" PRIu64 " %u\n", addr, top.srcs[i].count, top.srcs[i].proto);
 	}
 	if (b.oom) {
 		free(b.s);
@@ -411,6 +421,23 @@ static void answer_explain(int fd, const char *line)
 }
 
 /*
+ * A rollback that cannot be verified (fwd/rollback.c) is answered with an
+ * error and logged as a refused request: the log never says that something
+ * was rolled back that was not, and nothing is reloaded.
+ */
+static bool rollback_refused(int fd, const char *prev, const char *esc)
+{
+	char why[256], out[320];
+
+	if (!rollback_verify(fd, C.st->config_path, prev, why, sizeof(why)))
+		return false;
+	log_warn("refused a rollback request naming %s: %s", esc, why);
+	snprintf(out, sizeof(out), "error: rollback refused: %s\n", why);
+	write_all(fd, out, strlen(out));
+	return true;
+}
+
+/*
  * "rollback SECONDS PREVFILE": the watcher of `fwd apply` (fwd/apply.c) has
  * put PREVFILE back as the rules file because nobody confirmed; say so in
  * the daemon's log, where the operator looks, then reload as "reload" does.
@@ -428,8 +455,31 @@ static void answer_rollback(int fd, const char *arg)
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
+	if (rollback_refused(fd, arg + off, esc))
+		return;
 	log_warn("apply not confirmed in %us, rolled back to %s", secs, esc);
 	answer_reload(fd);
+}
+
+/*
+ * "confirmed SECONDS LIVEFILE": `fwd confirm` reached the watcher of `fwd
+ * apply` in time; the daemon's log says so, as it says a rollback.
+ */
+static void answer_confirmed(int fd, const char *arg)
+{
+	char esc[FWD_CONTROL_MAX * 4 + 1];
+	unsigned secs;
+	int off = 0;
+
+	if (sscanf(arg, "%u %n", &secs, &off) != 1 || !off || !arg[off]) {
+		const char *e = "error: expected 'confirmed SECONDS LIVEFILE'\n";
+
+		write_all(fd, e, strlen(e));
+		return;
+	}
+	log_escape(esc, sizeof(esc), arg + off);
+	log_info("apply confirmed within %us: %s stays in force", secs, esc);
+	write_all(fd, "ok\n", 3);
 }
 
 /* Answer REQ on FD; NULL: the client sent no acceptable request. */
@@ -465,6 +515,8 @@ static void serve(int fd, const char *req)
 		answer_explain(fd, req + 8);
 	} else if (!strncmp(req, "rollback ", 9)) {
 		answer_rollback(fd, req + 9);
+	} else if (!strncmp(req, "confirmed ", 10)) {
+		answer_confirmed(fd, req + 10);
 	} else if (!strncmp(req, "unblock ", 8)) {
 		char ans[128];
 

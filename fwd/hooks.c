@@ -113,10 +113,30 @@ static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
 }
 
 /*
- * Established and related traffic RETURNs rather than ACCEPTs: it is not
- * queued either way, and RETURN lets the operator's own mangle PREROUTING
- * rules behind our jump (connmark restore, policy routing marks) still see it.
+ * An HA pair's own traffic (packaging/ha/) returns before the queue, in
+ * either mode: keepalived's VRRP adverts never look established (multicast,
+ * never answered), and conntrackd's sync must run before the table it syncs
+ * is trusted; `default: drop` would otherwise make both gateways master and
+ * sync nothing. VRRP is link-local: only a hop limit of 255 (RFC 5798 5.1.1.3)
+ * to its group passes. The sync may be narrowed to its own link.
  */
+static void render_ha_pass(struct tbuf *t, int family, const struct fwd_ha *ha)
+{
+	const char *c = FWD_HOOKS_QUEUE_CHAIN;
+	const struct fwd_ifpat *in = &ha->sync_in;
+
+	if (ha->vrrp && family == 4)
+		tb_printf(t, "-A %s -d 224.0.0.18/32 -p 112 -m ttl --ttl-eq 255 -j RETURN\n", c);
+	else if (ha->vrrp)
+		tb_printf(t, "-A %s -d ff02::12/128 -p 112 -m hl --hl-eq 255 -j RETURN\n", c);
+	if (!ha->sync)
+		return;
+	tb_printf(t, "-A %s", c);
+	if (in->name[0] || in->prefix)
+		tb_printf(t, "%s -i %s%s", in->neg ? " !" : "", in->name, in->prefix ? "+" : "");
+	tb_printf(t, " -p udp --dport %u -j RETURN\n", ha->sync_port);
+}
+
 /*
  * IPv6 dies without neighbour discovery (RFC 4890 4.4): router and neighbour
  * solicitation and advertisement and redirect with hop limit 255 (no router
@@ -136,6 +156,11 @@ static void render_nd(struct tbuf *t, const char *c)
 				  c, mld_src[s], (int[]){ 130, 131, 132, 143 }[i]);
 }
 
+/*
+ * Established and related traffic RETURNs rather than ACCEPTs: it is not
+ * queued either way, and RETURN lets the operator's own mangle PREROUTING
+ * rules behind our jump (connmark restore, policy routing marks) still see it.
+ */
 static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
 			  unsigned jumps)
 {
@@ -145,6 +170,7 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 	if (jumps & JUMP_MANGLE)
 		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
 	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
+	render_ha_pass(t, family, &hc->ha);
 	if (family == 6 && !hc->nd_rules)
 		render_nd(t, c);
 	if (hc->inspect == FWD_INSPECT_NEW) {

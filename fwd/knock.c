@@ -23,6 +23,7 @@
 
 #include "fwd/cmd.h"
 #include "fwd/control.h"
+#include "fwd/crowdsec.h"
 #include "fwd/dynset.h"
 #include "fwd/log.h"
 #include "fwd/table.h"
@@ -31,6 +32,7 @@ struct dset {
 	char name[FWD_NAME_MAX + 1];
 	uint32_t timeout_ms;
 	struct fwd_dtable t;
+	_Atomic uint64_t plens[4];	/* prefix lengths held: [0] IPv4, [1..3] IPv6 */
 };
 
 /*
@@ -223,10 +225,22 @@ struct carry {
 	uint64_t now;
 };
 
+static void plen_note(struct dset *s, uint8_t family, unsigned plen);
+
+/*
+ * Copy one member, unless the new set holds it already with a later expiry:
+ * the second pass after the grace period (dyn_carry()) adds what workers put
+ * into the old set meanwhile without shortening what they put into the new.
+ */
 static void carry_one(void *arg, const struct fwd_dkey *k, uint64_t expires)
 {
 	struct carry *cy = arg;
+	uint64_t have = 0;
 
+	if (k->tag & FWD_DTAG_PREFIX)
+		plen_note(cy->to, k->family, k->tag & 0xff);
+	if (dtable_get(&cy->to->t, k, cy->now, NULL, &have) && have >= expires)
+		return;
 	dtable_put(&cy->to->t, k, 0, expires, cy->now);
 }
 
@@ -257,11 +271,18 @@ static void carry_counts(struct fwd_dyn *d, const struct fwd_dyn *old)
 
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 {
+	if (!d || !old)
+		return;
+	carry_counts(d, old);
+	dyn_carry_sets(d, old);
+}
+
+void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old)
+{
 	uint64_t now = log_now_ms();
 
 	if (!d || !old)
 		return;
-	carry_counts(d, old);
 	for (uint32_t i = 0; i < d->nsets; i++)
 		for (uint32_t j = 0; j < old->nsets; j++)
 			if (!strcmp(d->sets[i].name, old->sets[j].name)) {
@@ -401,6 +422,7 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	if (!n)
 		return false;
 	dtable_put(&s->t, &m, 0, now + d->scan_conf.timeout_ms, now);
+	crowdsec_report_block(FWD_CS_SCAN, k->family, k->src, d->scan_conf.timeout_ms, n, s->name);
 	memset(ev, 0, sizeof(*ev));
 	ev->type = FWD_EV_SCAN;
 	ev->action = FWD_DROP;
@@ -454,9 +476,35 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
 		struct fwd_dkey m = { .family = k->family, .addr = k->src };
 		uint32_t t = dl->conf.add_timeout_ms ? dl->conf.add_timeout_ms : s->timeout_ms;
 
-		dtable_put(&s->t, &m, 0, now + t, now);
+		if (dtable_put(&s->t, &m, 0, now + t, now) == 1)
+			crowdsec_report_block(FWD_CS_LIMIT, k->family, k->src, t, 0, dl->name);
 	}
 	return true;
+}
+
+/*
+ * Is K's source in one of the prefixes of S? One lookup per prefix length
+ * the set holds (a bitmap, so a set without prefixes costs nothing).
+ */
+static bool prefix_member(struct dset *s, const struct fwd_key *k, uint64_t now)
+{
+	struct fwd_dkey m = { .family = k->family };
+	unsigned w0 = k->family == 4 ? 0 : 1, w1 = k->family == 4 ? 1 : 4;
+
+	for (unsigned w = w0; w < w1; w++) {
+		uint64_t bits = atomic_load_explicit(&s->plens[w], memory_order_relaxed);
+
+		while (bits) {
+			unsigned plen = (w - w0) * 64 + (unsigned)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			m.tag = FWD_DTAG_PREFIX | plen;
+			m.addr = k->src & fwd_prefix_mask(k->family, plen);
+			if (dtable_get(&s->t, &m, now, NULL, NULL))
+				return true;
+		}
+	}
+	return false;
 }
 
 /* Does K meet rule I's dynamic condition (member with any port, or with its own)? */
@@ -468,7 +516,7 @@ static bool dyn_ok(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint6
 	if (i >= d->nrules || d->rule_set[i] < 0)
 		return true;
 	s = &d->sets[d->rule_set[i]];
-	if (dtable_get(&s->t, &m, now, NULL, NULL))
+	if (dtable_get(&s->t, &m, now, NULL, NULL) || prefix_member(s, k, now))
 		return true;
 	if (k->dport > 65535)
 		return false;
@@ -568,6 +616,18 @@ static void jb_printf(struct jbuf *j, const char *fmt, ...)
 	}
 }
 
+/* "/24" after a prefix entry's address, "" for a whole address. */
+static const char *prefix_text(const struct fwd_dkey *k)
+{
+	static _Thread_local char buf[8];
+	unsigned plen = k->tag & 0xff;
+
+	if (!(k->tag & FWD_DTAG_PREFIX) || plen >= (k->family == 4 ? 32u : 128u))
+		return "";
+	snprintf(buf, sizeof(buf), "/%u", plen);
+	return buf;
+}
+
 struct member_walk {
 	struct jbuf *j;
 	uint64_t now;
@@ -584,7 +644,7 @@ static void member_json(void *arg, const struct fwd_dkey *k, uint64_t expires)
 	for (int i = 0; i < n; i++)
 		b[i] = (unsigned char)(k->addr >> (8 * (n - 1 - i)));
 	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, b, a, sizeof(a));
-	jb_printf(mw->j, "%s{\"addr\":\"%s\"", mw->first ? "" : ",", a);
+	jb_printf(mw->j, "%s{\"addr\":\"%s%s\"", mw->first ? "" : ",", a, prefix_text(k));
 	if (k->port)
 		jb_printf(mw->j, ",\"port\":\"%u/%s\"", k->port, k->proto == 6 ? "tcp" : "udp");
 	jb_printf(mw->j, ",\"remaining\":%" PRIu64 "}", (expires - mw->now + 999) / 1000);
@@ -708,7 +768,7 @@ static void member_text(void *arg, const struct fwd_dkey *k, uint64_t expires)
 	for (int i = 0; i < n; i++)
 		b[i] = (unsigned char)(k->addr >> (8 * (n - 1 - i)));
 	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, b, a, sizeof(a));
-	jb_printf(mt->j, "    %s", a);
+	jb_printf(mt->j, "    %s%s", a, prefix_text(k));
 	if (k->port)
 		jb_printf(mt->j, " %u/%s", k->port, k->proto == 6 ? "tcp" : "udp");
 	jb_printf(mt->j, "  %" PRIu64 "s left\n", (expires - mt->now + 999) / 1000);
@@ -753,4 +813,65 @@ char *dyn_stats_text(struct fwd_dyn *d)
 		return NULL;
 	}
 	return j.p;
+}
+
+/* ---- sets fed from off the packet path (fwd/crowdsec.c) ------------------------ */
+
+static void plen_note(struct dset *s, uint8_t family, unsigned plen)
+{
+	unsigned w = family == 4 ? 0 : 1 + plen / 64;
+
+	if (family == 4 && plen > 32)
+		return;
+	atomic_fetch_or_explicit(&s->plens[w], 1ull << (plen % 64), memory_order_relaxed);
+}
+
+int dyn_set_find(const struct fwd_dyn *d, const char *name)
+{
+	for (uint32_t i = 0; d && i < d->nsets; i++)
+		if (!strcmp(d->sets[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+int dyn_prefix_put(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr, unsigned plen,
+		   uint64_t expires, uint64_t now)
+{
+	struct fwd_dkey m = { .family = family, .tag = FWD_DTAG_PREFIX | plen };
+	struct dset *s;
+
+	if (!d || set < 0 || (uint32_t)set >= d->nsets || plen > (family == 4 ? 32u : 128u))
+		return -EINVAL;
+	s = &d->sets[set];
+	m.addr = addr & fwd_prefix_mask(family, plen);
+	/* The length first: a reader that sees the entry also probes its length. */
+	plen_note(s, family, plen);
+	return dtable_put(&s->t, &m, 0, expires, now);
+}
+
+unsigned dyn_prefix_del(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr,
+			unsigned plen)
+{
+	struct fwd_dkey m = { .family = family, .tag = FWD_DTAG_PREFIX | plen };
+
+	if (!d || set < 0 || (uint32_t)set >= d->nsets)
+		return 0;
+	m.addr = addr & fwd_prefix_mask(family, plen);
+	return dtable_del(&d->sets[set].t, &m);
+}
+
+static void count_prefix(void *arg, const struct fwd_dkey *k, uint64_t expires)
+{
+	(void)expires;
+	if (k->tag & FWD_DTAG_PREFIX)
+		(*(uint32_t *)arg)++;
+}
+
+uint32_t dyn_prefix_count(struct fwd_dyn *d, int set, uint64_t now)
+{
+	uint32_t n = 0;
+
+	if (d && set >= 0 && (uint32_t)set < d->nsets)
+		dtable_walk(&d->sets[set].t, now, count_prefix, &n);
+	return n;
 }

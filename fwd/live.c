@@ -14,8 +14,10 @@
 
 #include <urcu-qsbr.h>
 
+#include "fwd/crowdsec.h"
 #include "fwd/gateway.h"
 #include "fwd/live.h"
+#include "fwd/suppress.h"
 
 struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 {
@@ -100,6 +102,7 @@ struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
 	l->nrules = ruleset_nrules(rs);
 	l->nworkers = nworkers;
 	l->malformed = c->malformed_action == FWD_ALLOW ? FWD_ALLOW : FWD_DROP;
+	l->every_packet = c->daemon.inspect == FWD_INSPECT_EVERY;
 	l->log_rate = c->daemon.log_rate ? c->daemon.log_rate : FWD_LOG_RATE_DEFAULT;
 	l->log_burst = c->daemon.log_burst ? c->daemon.log_burst : FWD_LOG_BURST_DEFAULT;
 	l->ifmap = ifmap_build(rs);
@@ -149,11 +152,15 @@ void live_replace(struct fwd_state *st, struct fwd_live *l)
 	struct fwd_live *old;
 
 	l->gen = st->live ? st->live->gen + 1 : 1;
+	/* A blocked source stays blocked: the members are in L before it is seen. */
+	if (st->live)
+		dyn_carry_sets(l->dyn, st->live->dyn);
 	old = rcu_xchg_pointer(&st->live, l);
 	if (!old)
 		return;
-	/* After this no worker reads OLD: its counters are final. */
+	/* After this no worker reads OLD: its counters are final; what it added is carried. */
 	synchronize_rcu();
+	suppress_sweep_live(old);
 	carry_counters(l, old);
 	dyn_carry(l->dyn, old->dyn);
 	live_free(old);
@@ -248,16 +255,16 @@ int live_install_hooks(struct fwd_state *st)
  * old hooks are put back. (hooks.c carries on with IPv4 alone where IPv6 is
  * unusable on the host, and says so.)
  */
-static int reload_hooks(struct fwd_state *st, struct fwd_live *l, enum fwd_inspect inspect,
-			bool nd_rules)
+static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct fwd_daemon *dc)
 {
 	struct fwd_hooks_conf hc = st->hooks;
 
 	l->mark_gen = st->no_hooks ? 0 : st->live->mark_gen ^ FWD_MARK_GEN;
 	if (st->no_hooks)
 		return 0;
-	hc.inspect = inspect;
-	hc.nd_rules = nd_rules;
+	hc.inspect = dc->inspect;
+	hc.nd_rules = dc->nd_rules;
+	hc.ha = dc->ha;
 	if (install_marked(&hc, st->live, l)) {
 		if (live_install_hooks(st))
 			log_warn("reload: restoring the old kernel hooks failed too");
@@ -287,7 +294,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload failed, keeping the old rules:\n%s", d->text ? d->text : "");
 		goto out;
 	}
-	if (reload_hooks(st, l, c->daemon.inspect, c->daemon.nd_rules)) {
+	if (reload_hooks(st, l, &c->daemon)) {
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot install the kernel hooks");
 		live_free(l);
 		st->reloads_failed++;
@@ -302,6 +309,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 	reload_log_conf(st, c);
 	live_set_metrics(st, c);
 	gateway_forwarding_warn(c, "reload");
+	crowdsec_configure(c->crowdsec);	/* the thread goes on with the new section */
 	st->reloads_ok++;
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);
 out:

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -95,6 +98,9 @@ bool bucket_take(struct fwd_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t 
 		b->last_ms = now_ms;
 	}
 	if (b->milli < 1000) {
+		uint64_t r = atomic_load_explicit(&b->refused, memory_order_relaxed);
+
+		atomic_store_explicit(&b->refused, r + 1, memory_order_relaxed);
 		b->suppressed++;
 		return false;
 	}
@@ -466,6 +472,7 @@ static struct {
 	bool syslog_open;
 	_Atomic uint64_t written;
 	_Atomic uint64_t suppressed;
+	_Atomic uint64_t undelivered;	/* lines the sink refused */
 	/* logger thread */
 	pthread_t thread;
 	bool running;
@@ -481,9 +488,24 @@ static struct {
 	.fd = 2,
 };
 
+/*
+ * The log file is never a link (O_NOFOLLOW: a link planted where the file
+ * was rotated away would have fwd append to its target). A file fwd creates
+ * gets mode FWD_LOG_FILE_MODE whatever the umask; an existing one keeps the
+ * mode its owner gave it.
+ */
 static int open_file(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	const int fl = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
+	int fd = open(path, fl | O_CREAT | O_EXCL, FWD_LOG_FILE_MODE);
+
+	if (fd >= 0) {
+		fchmod(fd, FWD_LOG_FILE_MODE);
+		return fd;
+	}
+	if (errno != EEXIST)
+		return -1;
+	return open(path, fl);
 }
 
 /* Under L.lock: write what emit() gathered to the sink. */
@@ -496,12 +518,40 @@ static void flush_out(void)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		/* a log write that fails has nowhere to be reported */
-		if (n <= 0)
+		/* a log write that fails has nowhere to be reported: count its lines */
+		if (n <= 0) {
+			uint64_t lost = 0;
+
+			for (size_t i = off; i < L.outlen; i++)
+				lost += L.out[i] == '\n';
+			atomic_fetch_add_explicit(&L.undelivered, lost, memory_order_relaxed);
 			break;
+		}
 		off += (size_t)n;
 	}
 	L.outlen = 0;
+}
+
+/*
+ * Whether syslog can take lines: glibc's syslog() loses them without a
+ * word when nothing listens on /dev/log (a container, a host without a
+ * syslog daemon). 0 or -errno of the connect, as glibc tries it.
+ */
+static int syslog_reachable(void)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	int e = -EPROTOTYPE;
+
+	for (unsigned i = 0; i < 2 && e == -EPROTOTYPE; i++) {
+		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -errno;
+		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+		close(fd);
+	}
+	return e;
 }
 
 /* Under L.lock: switch to C's sink. */
@@ -512,6 +562,16 @@ static int apply_conf(const struct fwd_log_conf *c)
 
 	if (sink == FWD_SINK_DEFAULT)
 		sink = c->foreground ? FWD_SINK_STDERR : FWD_SINK_SYSLOG;
+	if (sink == FWD_SINK_SYSLOG) {
+		int e = syslog_reachable();
+
+		if (e) {
+			/* said on stderr, where the lines go from now on */
+			fprintf(stderr, "fwd: cannot log to syslog: /dev/log: %s; "
+				"logging to stderr\n", strerror(-e));
+			sink = FWD_SINK_STDERR;
+		}
+	}
 	if (sink == FWD_SINK_FILE) {
 		if (!c->file)
 			return -EINVAL;
@@ -614,6 +674,21 @@ static void emit(int prio, const char *line, size_t len)
 	off += len;
 	buf[off++] = '\n';
 	L.outlen += off;
+}
+
+/* Under L.lock: one line longer than emit() takes, written at once. */
+static void write_long(const char *line)
+{
+	size_t len = strlen(line);
+
+	if (len + 2 < LOG_LINE_MAX) {
+		emit(LOG_INFO, line, len);
+		flush_out();
+		return;
+	}
+	flush_out();
+	if (write(L.fd, line, len) != (ssize_t)len || write(L.fd, "\n", 1) != 1)
+		atomic_fetch_add_explicit(&L.undelivered, 1, memory_order_relaxed);
 }
 
 __attribute__((format(printf, 3, 0)))
@@ -783,18 +858,61 @@ static void write_event(const struct fwd_log_event *ev)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	if (ev->ifindex)
 		ifname_of(ifname, ev->ifindex);
+	/* ev->suppressed weights the sketches; log_suppressed() reports them. */
 	top_count(ev);
-	if (ev->suppressed) {
-		n = log_format_suppressed(line, sizeof(line), L.fmt, ev, &ts);
-		emit(LOG_NOTICE, line, n);
-		atomic_fetch_add_explicit(&L.suppressed, ev->suppressed, memory_order_relaxed);
-	}
 	if (L.fmt == FWD_FMT_JSON)
 		n = log_format_json(line, sizeof(line), ev, ifname, &ts);
 	else
 		n = log_format_kv(line, sizeof(line), ev, ifname);
 	emit(prio, line, n);
 	atomic_fetch_add_explicit(&L.written, 1, memory_order_relaxed);
+}
+
+bool log_json_object(const char *type, const char *json)
+{
+	struct timespec ts;
+	char when[48], *line;
+	size_t n = strlen(json);
+
+	pthread_mutex_lock(&L.lock);
+	if (L.fmt != FWD_FMT_JSON) {
+		pthread_mutex_unlock(&L.lock);
+		return false;
+	}
+	while (n && json[n - 1] == '\n')
+		n--;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	json_time(when, sizeof(when), &ts);
+	if (asprintf(&line, "{\"timestamp\":\"%s\",\"event_type\":\"%s\",\"%s\":%.*s}",
+		     when, type, type, (int)n, json) >= 0) {
+		if (L.sink == FWD_SINK_SYSLOG)
+			syslog(LOG_INFO, "%s", line);
+		else
+			write_long(line);
+		free(line);
+	}
+	pthread_mutex_unlock(&L.lock);
+	return true;
+}
+
+void log_suppressed(const char *rule, uint64_t n)
+{
+	struct fwd_log_event ev = { .suppressed = n };
+	char line[1024];
+	struct timespec ts;
+	size_t len = strnlen(rule, FWD_NAME_MAX);
+
+	if (!n)
+		return;
+	memcpy(ev.rule, rule, len);
+	ev.rule[len] = '\0';
+	clock_gettime(CLOCK_REALTIME, &ts);
+	pthread_mutex_lock(&L.lock);
+	len = log_format_suppressed(line, sizeof(line), L.fmt, &ev, &ts);
+	emit(LOG_NOTICE, line, len);
+	flush_out();
+	atomic_fetch_add_explicit(&L.suppressed, n, memory_order_relaxed);
+	pthread_mutex_unlock(&L.lock);
 }
 
 /* Up to 256 events of each ring, written with one lock and (mostly) one write. */
@@ -905,7 +1023,7 @@ void log_stats(struct fwd_log_stats *s)
 {
 	s->written = atomic_load_explicit(&L.written, memory_order_relaxed);
 	s->suppressed = atomic_load_explicit(&L.suppressed, memory_order_relaxed);
-	s->dropped = 0;
+	s->dropped = atomic_load_explicit(&L.undelivered, memory_order_relaxed);
 	for (unsigned i = 0; i < L.nrings; i++)
 		s->dropped += atomic_load_explicit(&L.rings[i].dropped, memory_order_relaxed);
 }

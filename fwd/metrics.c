@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fwd/control.h"
+#include "fwd/crowdsec.h"
 #include "fwd/metrics.h"
 
 size_t metrics_label_escape(char *out, size_t outlen, const char *in)
@@ -127,6 +129,7 @@ char *metrics_render(struct fwd_state *st)
 	control_totals(st, &t);
 	rule_metrics(f, st->live);
 	other_metrics(f, st, st->live, &t);
+	crowdsec_metrics(f, st->live);
 	pthread_mutex_unlock(&st->lock);
 	bad = ferror(f);
 	if (fclose(f) || bad) {
@@ -136,6 +139,29 @@ char *metrics_render(struct fwd_state *st)
 	return text;
 }
 
+/*
+ * A new file of a name nobody could have planted (mkostemp: O_CREAT|O_EXCL,
+ * which never follows a link, under a random name next to PATH), so a link
+ * in a directory others may write cannot make fwd write through it. Its mode
+ * is FWD_METRICS_FILE_MODE, whatever the umask: node_exporter reads it.
+ */
+static int metrics_tmpfile(char *tmpl)
+{
+	int fd = mkostemp(tmpl, O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fchmod(fd, FWD_METRICS_FILE_MODE) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(tmpl);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
 int metrics_write(struct fwd_state *st, const char *path)
 {
 	char tmp[4096];
@@ -143,13 +169,13 @@ int metrics_write(struct fwd_state *st, const char *path)
 	size_t len, off = 0;
 	int fd, e = 0;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
 		return -ENAMETOOLONG;
 	text = metrics_render(st);
 	if (!text)
 		return -ENOMEM;
 	len = strlen(text);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = metrics_tmpfile(tmp);
 	if (fd < 0) {
 		e = -errno;
 		goto out;

@@ -25,6 +25,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <urcu-qsbr.h>
 
+#include "fwd/flow.h"
 #include "fwd/queue.h"
 
 #define RXBUF_SIZE	(0xffff + 4096)
@@ -169,8 +170,13 @@ static void judge_malformed(struct burst *b, uint32_t id, enum fwd_pkt_reason r,
 	}
 }
 
+/*
+ * OPENS: the packet opens a connection (flow_opens()); only such packets
+ * advance knocks, count towards a scan or take a limit's token, so replies
+ * in every-packet mode never turn a server into a scanner.
+ */
 static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifindex,
-		  uint32_t wirelen)
+		  uint32_t wirelen, bool opens)
 {
 	const struct fwd_rule_info *ri = NULL;
 	struct fwd_bucket *bk;
@@ -184,18 +190,18 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 		/* Knocks are dropped (the ports look closed); dynamic sources refine idx. */
 		if (!b->now_ms)
 			b->now_ms = log_now_ms();
-		if (dyn_knock(b->live->dyn, k, b->now_ms)) {
+		if (opens && dyn_knock(b->live->dyn, k, b->now_ms)) {
 			add_verdict(b, id, NF_DROP, 0);
 			return;
 		}
 		/* A scan puts its source in the block set: this packet already meets it. */
 		struct fwd_log_event sev;
 
-		if (dyn_scan(b->live->dyn, k, b->now_ms, &sev))
+		if (opens && dyn_scan(b->live->dyn, k, b->now_ms, &sev))
 			ring_push(b->w->ring, &sev);
 		idx = dyn_resolve(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms);
 		/* Past its per-source limit the rule's packet is dropped (counted there). */
-		if (idx >= 0 && dyn_limit(b->live->dyn, (uint32_t)idx, k, b->now_ms)) {
+		if (opens && idx >= 0 && dyn_limit(b->live->dyn, (uint32_t)idx, k, b->now_ms)) {
 			add_verdict(b, id, NF_DROP, 0);
 			return;
 		}
@@ -255,6 +261,7 @@ static void handle_msg(struct burst *b, const struct nlmsghdr *nlh)
 	struct fwd_key k = { 0 };
 	enum fwd_pkt_reason r;
 	uint32_t id, caplen = 0, wirelen, ifindex;
+	int ctinfo;
 
 	if ((nlh->nlmsg_type & 0xff) != NFQNL_MSG_PACKET ||
 	    (nlh->nlmsg_type >> 8) != NFNL_SUBSYS_QUEUE)
@@ -276,8 +283,12 @@ static void handle_msg(struct burst *b, const struct nlmsghdr *nlh)
 	r = packet_parse(pkt, caplen, wirelen, &k, &info);
 	if (r != FWD_PKT_OK && r < FWD_PKT_NREASONS)
 		judge_malformed(b, id, r, &k, ifindex);
-	else
-		judge(b, id, &k, ifindex, wirelen);
+	else {
+		ctinfo = attr[NFQA_CT_INFO] ? (int)attr_u32(attr[NFQA_CT_INFO], 0) :
+					      FWD_CTINFO_NONE;
+		judge(b, id, &k, ifindex, wirelen,
+		      flow_opens(&k, &info, ctinfo, b->live->every_packet));
+	}
 }
 
 static unsigned handle_datagram(struct burst *b, const char *buf, size_t len)
@@ -395,6 +406,30 @@ static struct nlmsghdr *cfg_msg(char *buf, size_t *len, uint16_t queue, uint32_t
 	return nlh;
 }
 
+/*
+ * Ask for each packet's conntrack state (NFQA_CT_INFO), which tells a reply
+ * from a packet that opens a flow in every-packet mode. A kernel built
+ * without CONFIG_NETFILTER_NETLINK_GLUE_CT refuses (EOPNOTSUPP): fwd then
+ * judges by the headers (flow_opens()) and says so once.
+ */
+static void queue_ask_conntrack(struct fwd_worker *w)
+{
+	static _Atomic bool said;
+	char buf[256] = { 0 };
+	size_t len = 0;
+	struct nlmsghdr *nlh = cfg_msg(buf, &len, w->queue, 5);
+	int err;
+
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(NFQA_CFG_F_CONNTRACK));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_CONNTRACK));
+	len += nlh->nlmsg_len;
+	err = config_txn(w, buf, len, 1);
+	if (err && !atomic_exchange(&said, true))
+		log_info("the kernel gives no conntrack state to queues (%s): in every-packet"
+			 " mode a UDP packet counts as opening a flow for scan, knock and limit",
+			 strerror(-err));
+}
+
 static int queue_configure(struct fwd_worker *w, enum fwd_fail fail)
 {
 	char buf[1024] = { 0 };	/* attribute padding goes on the wire */
@@ -420,7 +455,10 @@ static int queue_configure(struct fwd_worker *w, enum fwd_fail fail)
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO | NFQA_CFG_F_FAIL_OPEN));
 	len += nlh->nlmsg_len;
-	return config_txn(w, buf, len, 3);
+	err = config_txn(w, buf, len, 3);
+	if (!err)
+		queue_ask_conntrack(w);
+	return err;
 }
 
 static void socket_options(struct fwd_worker *w)

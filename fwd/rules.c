@@ -22,6 +22,7 @@
 #include <yaml.h>
 
 #include "fwd/config.h"
+#include "fwd/crowdsec.h"
 #include "fwd/icmp.h"
 
 #define Y_DEPTH_MAX	32
@@ -435,6 +436,7 @@ struct lset {
 	const char *name;
 	struct fwd_pos pos;
 	enum setkind kind;
+	const struct ynode *val;	/* its elements: a scalar or a list */
 	struct rl ports[4];
 	struct rl v4, v6;
 };
@@ -603,6 +605,39 @@ static bool port_cmp(struct ld *l, const struct ynode *n, const char *s, struct 
 static bool port_scalar(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
 			struct rl *out, bool report, enum pctx ctx);
 
+/*
+ * The ports of SET in a rule whose protocols are PM: each element resolved
+ * as if it were written inline in that rule, so a service name means the
+ * same either way. An element that none of the rule's protocols knows is an
+ * error at N, where the set is used (it would silently match nothing);
+ * elements the set itself got an error for are skipped.
+ */
+static bool set_ports_for(struct ld *l, const struct ynode *n, const struct lset *set,
+			  unsigned pm, struct rl *out, bool report)
+{
+	const struct ynode *v = set->val;
+	size_t cnt = !v ? 0 : v->kind == Y_SCALAR ? 1 : v->kind == Y_SEQ ? v->n : 0;
+	bool ok = true;
+
+	for (size_t i = 0; i < cnt; i++) {
+		const struct ynode *e = v->kind == Y_SCALAR ? v : v->kid[i];
+		struct rl any = { 0 };
+		bool known;
+
+		if (e->kind != Y_SCALAR || port_scalar(l, e, e->s, pm, out, false, PCTX_SET))
+			continue;
+		known = port_scalar(l, e, e->s, PM_TCP | PM_UDP, &any, false, PCTX_SET);
+		rl_free(&any);
+		if (!known)
+			continue;
+		ok = false;
+		if (report)
+			diag_error(l->d, n->pos, "unknown service '%s' for %s, in set '$%s' (line %u)",
+				   e->s, pm_name(pm), set->name, (unsigned)e->pos.line);
+	}
+	return ok;
+}
+
 static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
 			 struct rl *out, bool report, enum pctx ctx)
 {
@@ -620,8 +655,7 @@ static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, uns
 		diag_error(l->d, n->pos, "'%s' is a set of addresses, used as ports", s);
 		return false;
 	}
-	rl_union(out, &set->ports[pm]);
-	return true;
+	return set_ports_for(l, n, set, pm, out, report);
 }
 
 /* One port element, not a list: number, range, comparison, service, $set, !x. */
@@ -890,11 +924,12 @@ static void set_elem(struct ld *l, struct lset *set, const struct ynode *e)
 			set->kind = SET_ADDRS;
 		return;
 	}
-	/* Errors are reported once, for the union of tcp and udp. */
+	/*
+	 * Errors are reported once, for the union of tcp and udp; each rule that
+	 * uses the set resolves it for its own protocols (set_ports_for()).
+	 */
 	if (!port_scalar(l, e, e->s, PM_TCP | PM_UDP, &set->ports[3], true, PCTX_SET))
 		return;
-	port_scalar(l, e, e->s, PM_TCP, &set->ports[PM_TCP], false, PCTX_SET);
-	port_scalar(l, e, e->s, PM_UDP, &set->ports[PM_UDP], false, PCTX_SET);
 	set->kind = SET_PORTS;
 }
 
@@ -918,6 +953,7 @@ static void load_sets(struct ld *l, const struct ynode *map)
 				   "invalid set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -", k->s);
 		set->name = k->s;
 		set->pos = k->pos;
+		set->val = v;
 		l->nsets++;
 		if (v->kind == Y_MAP) {
 			diag_error(l->d, v->pos, "set '%s' must be a list or a single value",
@@ -1772,6 +1808,57 @@ static void daemon_metrics(struct ld *l, const struct ynode *m, struct fwd_daemo
 	}
 }
 
+static const char *const ha_onoff[] = { "off", "on", NULL };
+
+static void ha_switch(struct ld *l, const struct ynode *v, const char *what, bool *out)
+{
+	int x = pick(l, v, what, ha_onoff, "off, on");
+
+	if (x >= 0)
+		*out = x;
+}
+
+/*
+ * `ha: on | off`, or a map of vrrp (on|off), sync (on|off), sync_in (one
+ * interface, "eth+" or "!x" as in `in:`) and sync_port: what passes before
+ * the queue for an HA pair (config_parse sets the defaults).
+ */
+static void daemon_ha(struct ld *l, const struct ynode *v, struct fwd_ha *ha)
+{
+	uint32_t port;
+	bool on;
+
+	if (v->kind == Y_SCALAR) {
+		on = ha->vrrp;
+		ha_switch(l, v, "ha", &on);
+		ha->vrrp = ha->sync = on;
+		return;
+	}
+	if (!want_map(l, v, "daemon ha:"))
+		return;
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		const struct ynode *k = v->kid[i], *e = v->kid[i + 1];
+
+		if (k->kind != Y_SCALAR)
+			continue;
+		if (!strcmp(k->s, "vrrp")) {
+			ha_switch(l, e, "ha vrrp", &ha->vrrp);
+		} else if (!strcmp(k->s, "sync")) {
+			ha_switch(l, e, "ha sync", &ha->sync);
+		} else if (!strcmp(k->s, "sync_in")) {
+			if (want_scalar(l, e, "ha sync_in"))
+				if_elem(l, e, &ha->sync_in);
+		} else if (!strcmp(k->s, "sync_port")) {
+			if (daemon_uint(l, e, "ha sync_port", 1, 65535, &port))
+				ha->sync_port = (uint16_t)port;
+		} else {
+			diag_error(l->d, k->pos,
+				   "unknown key '%s' in daemon ha; expected one of: vrrp, sync, sync_in, sync_port",
+				   k->s);
+		}
+	}
+}
+
 static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *v,
 		       struct fwd_daemon *dm)
 {
@@ -1803,9 +1890,11 @@ static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *
 		daemon_log(l, v, dm);
 	} else if (!strcmp(k->s, "metrics")) {
 		daemon_metrics(l, v, dm);
+	} else if (!strcmp(k->s, "ha")) {
+		daemon_ha(l, v, &dm->ha);
 	} else {
 		diag_error(l->d, k->pos,
-			   "unknown key '%s' in daemon; expected one of: queues, queue_num, inspect, fail, neighbor_discovery, log, metrics",
+			   "unknown key '%s' in daemon; expected one of: queues, queue_num, inspect, fail, neighbor_discovery, log, metrics, ha",
 			   k->s);
 	}
 }
@@ -2233,14 +2322,38 @@ static void rule_limit(struct ld *l, struct rctx *x)
 		limit_exceed(l, x, lc, e);
 }
 
+/* ---- crowdsec (checked by fwd/crowdsec_conf.c) -------------------------- */
+
+static void load_crowdsec(struct ld *l, const struct ynode *m)
+{
+	struct fwd_crowdsec_conf *cs;
+
+	if (!want_map(l, m, "crowdsec:"))
+		return;
+	cs = crowdsec_conf_new(m->pos);
+	if (!cs) {
+		l->oom = true;
+		return;
+	}
+	for (size_t i = 0; i + 1 < m->n; i += 2) {
+		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+
+		if (k->kind == Y_SCALAR)
+			crowdsec_conf_key(cs, k->s, k->pos, v->kind == Y_SCALAR ? v->s : NULL,
+					  v->pos, l->d);
+	}
+	crowdsec_conf_finish(cs, l->c, l->d);
+	l->c->crowdsec = cs;
+}
+
 /* ---- top level -------------------------------------------------------- */
 
 static const char *const top_keys[] = {
 	"version", "default", "log", "malformed", "sets", "rules", "tests", "daemon",
-	"dynamic", "knock", "scan",
+	"dynamic", "knock", "scan", "crowdsec",
 };
 enum { TK_VERSION, TK_DEFAULT, TK_LOG, TK_MALFORMED, TK_SETS, TK_RULES, TK_TESTS,
-       TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_SCAN, TK_N };
+       TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_SCAN, TK_CROWDSEC, TK_N };
 
 static void load_top_scalars(struct ld *l, const struct ynode *const *t)
 {
@@ -2286,7 +2399,7 @@ static void load_top(struct ld *l, const struct ynode *root)
 			t[j] = root->kid[i + 1];
 		else
 			diag_error(l->d, k->pos,
-				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock, scan",
+				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock, scan, crowdsec",
 				   k->s);
 	}
 	if (!t[TK_VERSION])
@@ -2302,6 +2415,8 @@ static void load_top(struct ld *l, const struct ynode *root)
 		load_knocks(l, t[TK_KNOCK]);
 	if (t[TK_SCAN])
 		load_scan(l, t[TK_SCAN]);
+	if (t[TK_CROWDSEC])
+		load_crowdsec(l, t[TK_CROWDSEC]);
 	if (t[TK_RULES])
 		load_rules(l, t[TK_RULES]);
 	if (t[TK_TESTS])
@@ -2330,6 +2445,8 @@ struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d
 		ynode_free(root);
 		return NULL;
 	}
+	l.c->daemon.ha = (struct fwd_ha){ .vrrp = true, .sync = true,
+					  .sync_port = FWD_HA_SYNC_PORT };
 	load_top(&l, root);
 	free_sets(&l);
 	ynode_free(root);
@@ -2434,6 +2551,7 @@ void config_free(struct fwd_config *c)
 	free(c->dynsets);
 	free(c->knocks);
 	free_addrset(&c->scan.ignore);
+	crowdsec_conf_free(c->crowdsec);
 	free(c);
 }
 

@@ -22,6 +22,7 @@
 
 #include "fwd/cmd.h"
 #include "fwd/control.h"
+#include "fwd/crowdsec.h"
 #include "fwd/gateway.h"
 #include "fwd/hooks.h"
 #include "fwd/live.h"
@@ -29,6 +30,7 @@
 #include "fwd/metrics.h"
 #include "fwd/priv.h"
 #include "fwd/queue.h"
+#include "fwd/suppress.h"
 
 #define RUN_USAGE "fwd run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] " \
 		  "[--socket PATH] [--pidfile PATH] [--no-hooks] [--no-seccomp]"
@@ -167,6 +169,7 @@ struct daemon {
 	unsigned opened;	/* workers whose queue is bound */
 	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
 	int metrics_err;		/* last write's error, logged once */
+	uint64_t sweep_next_ms;		/* next suppress_sweep(), monotonic */
 };
 
 static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
@@ -331,6 +334,11 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 	}
 	if (start_threads(dm))
 		return -1;
+	e = crowdsec_start(st);
+	if (e) {
+		fprintf(stderr, "fwd: cannot start the crowdsec thread: %s\n", strerror(-e));
+		return -1;
+	}
 	e = control_serve();
 	if (e) {
 		fprintf(stderr, "fwd: cannot start the control thread: %s\n", strerror(-e));
@@ -361,7 +369,7 @@ static int start(struct daemon *dm)
 	}
 	st->hooks = (struct fwd_hooks_conf){ .queue_base = st->queue_base, .queues = nq,
 					     .inspect = c->daemon.inspect, .fail = c->daemon.fail,
-					     .nd_rules = c->daemon.nd_rules };
+					     .nd_rules = c->daemon.nd_rules, .ha = c->daemon.ha };
 	if (st->no_hooks && print_hooks(&st->hooks, rs))
 		goto out_free;
 	if (setup_log(dm, c))
@@ -375,6 +383,7 @@ static int start(struct daemon *dm)
 	}
 	live_publish_first(st, l);
 	live_set_metrics(st, c);
+	crowdsec_configure(c->crowdsec);
 	if (start_kernel_side(dm, c))
 		goto out_free;
 	log_info("started: %u queues from %u, inspect %s, fail %s", nq, st->queue_base,
@@ -402,6 +411,9 @@ static void stop(struct daemon *dm)
 	for (unsigned i = 0; i < dm->opened; i++)
 		queue_close(&st->workers[i]);
 	control_stop();
+	crowdsec_stop();
+	if (dm->log_started)
+		suppress_sweep(st);
 	if (dm->o.pidfile)
 		unlink(dm->o.pidfile);
 	if (dm->log_started)
@@ -431,8 +443,15 @@ static void reload(struct daemon *dm)
 /* SIGUSR2: the `fwd stats` table to the log sink, one line each. */
 static void dump_stats(struct daemon *dm)
 {
-	char *t = control_stats(&dm->st, false), *line, *save = NULL;
+	char *t = control_stats(&dm->st, true), *line, *save = NULL;
 
+	/* format: json: one object, what `fwd stats --json` prints */
+	if (t && log_json_object("stats", t)) {
+		free(t);
+		return;
+	}
+	free(t);
+	t = control_stats(&dm->st, false);
 	if (!t) {
 		log_warn("stats: out of memory");
 		return;
@@ -498,6 +517,18 @@ static int metrics_tick(struct daemon *dm)
 	return (int)(dm->metrics_next_ms - now);
 }
 
+/* Summarise suppressed log events when due; returns the ms until the next. */
+static int sweep_tick(struct daemon *dm)
+{
+	uint64_t now = mono_us() / 1000;
+
+	if (now >= dm->sweep_next_ms) {
+		suppress_sweep(&dm->st);
+		dm->sweep_next_ms = now + FWD_SUPPRESS_SWEEP_MS;
+	}
+	return (int)(dm->sweep_next_ms - now);
+}
+
 static int min_timeout(int a, int b)
 {
 	if (a < 0)
@@ -519,7 +550,8 @@ static void main_loop(struct daemon *dm, int sfd)
 	if (wd > 0)
 		notify("WATCHDOG=1");
 	for (;;) {
-		int n = poll(p, link_fd >= 0 ? 2 : 1, min_timeout(wd, metrics_tick(dm)));
+		int n = poll(p, link_fd >= 0 ? 2 : 1,
+			     min_timeout(min_timeout(wd, metrics_tick(dm)), sweep_tick(dm)));
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -561,6 +593,11 @@ int cmd_run(int argc, char **argv)
 	rc = parse_opts(argc, argv, &dm.o);
 	if (rc >= 0)
 		return rc;
+	/* An unreadable file is an I/O error (2), as for `fwd check`. */
+	if (access(dm.o.config, R_OK)) {
+		fprintf(stderr, "fwd run: cannot open '%s': %s\n", dm.o.config, strerror(errno));
+		return 2;
+	}
 	pthread_mutex_init(&dm.st.lock, NULL);
 	dm.st.config_path = dm.o.config;
 	dm.st.no_hooks = dm.o.no_hooks;

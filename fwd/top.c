@@ -51,14 +51,15 @@ static double now_s(void)
 
 static const char *proto_name(unsigned p)
 {
-	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : "ip";
+	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : p == 1 ? "icmp" :
+	       p == 58 ? "icmp6" : "ip";
 }
 
 static void parse_line(struct sample *s, const char *line)
 {
 	struct top_rule *r = &s->rules[s->nrules];
 	char dflt[8], addr[64];
-	unsigned proto, port;
+	unsigned proto, port, family = 0;
 	uint8_t it, ic;
 	uint64_t n;
 
@@ -74,17 +75,26 @@ static void parse_line(struct sample *s, const char *line)
 		return;
 	}
 	if (s->ntalkers[0] < TOP_SHOWN &&
-	    sscanf(line, "port %u %u %" SCNu64, &proto, &port, &n) == 3) {
-		if (icmp_of_key(port, &it, &ic))	/* fwd/icmp.h */
-			snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%s type=%u code=%u %12" PRIu64,
-				 port >= FWD_ICMP6_BASE ? "icmpv6" : "icmp", it, ic, n);
+	    sscanf(line, "port %u %u %" SCNu64 " %u", &proto, &port, &n, &family) >= 3) {
+		/* one row per protocol and family: label both ("udp6/53") */
+		char label[40];
+
+		if (icmp_of_key(port, &it, &ic))	/* ICMP: type and code (fwd/icmp.h) */
+			snprintf(label, sizeof(label), "%s type=%u code=%u",
+				 port >= FWD_ICMP6_BASE ? "icmpv6" : "icmp", it, ic);
+		else if (family == 4 || family == 6)
+			snprintf(label, sizeof(label), "%s%u/%u", proto_name(proto), family, port);
 		else
-			snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%s/%-5u %12" PRIu64,
-				 proto_name(proto), port, n);
+			snprintf(label, sizeof(label), "%s/%u", proto_name(proto), port);
+		snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%-12s %12" PRIu64, label, n);
 		return;
 	}
-	if (s->ntalkers[1] < TOP_SHOWN && sscanf(line, "src %63s %" SCNu64, addr, &n) == 2)
-		snprintf(s->talkers[1][s->ntalkers[1]++], 96, "%-39s %12" PRIu64, addr, n);
+	proto = 256;
+	if (s->ntalkers[1] < TOP_SHOWN &&
+	    sscanf(line, "src %63s %" SCNu64 " %u", addr, &n, &proto) >= 2)
+		/* one row per protocol: the address shows the family */
+		snprintf(s->talkers[1][s->ntalkers[1]++], 96, "%-39s %-4s %12" PRIu64, addr,
+			 proto < 256 ? proto_name(proto) : "", n);
 }
 
 static int take(const char *path, struct sample *s)

@@ -1,14 +1,21 @@
 #!/bin/sh
-# Install the Debian packages fwd needs to build, test and run, skipping those
+# Install the Debian packages fwd needs to build, test, package (make deb,
+# make lintian) and run under systemd (make check-system), skipping those
 # already present. Idempotent; needs root (or sudo) only when something is missing.
 set -eu
 
+# keepalived, conntrackd, conntrack: the HA pair of packaging/ha/ and
+# tests/e2e/test_ha.sh (which runs them in namespaces of its own).
 PKGS="build-essential pkg-config
 libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
 libcap-ng-dev libseccomp-dev libcmocka-dev
+libcurl4-openssl-dev libjson-c-dev
 iptables iproute2 netbase python3 python3-scapy python3-yaml
 clang libclang-rt-dev valgrind tmux procps iperf3 radvd
-man-db"
+man-db
+debhelper dpkg-dev lintian
+debootstrap systemd-container
+keepalived conntrackd conntrack"
 
 missing=""
 for p in $PKGS; do

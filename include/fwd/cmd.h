@@ -16,5 +16,7 @@ int cmd_top(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);	/* fwd/knock.c */
 int cmd_apply(int argc, char **argv);	/* fwd/apply.c */
 int cmd_confirm(int argc, char **argv);	/* fwd/apply.c */
+/* Print CMD's --help (fwd/help.c) and return 0; -1 when CMD prints its own. */
+int cmd_help(const char *cmd);
 
 #endif

@@ -163,6 +163,21 @@ enum fwd_logfmt {
 	FWD_FMT_JSON,
 };
 
+/*
+ * `daemon: ha:` - the HA pair's own traffic (packaging/ha/), passed in
+ * fwd's hooks before the queue, whatever the rules say: keepalived's VRRP
+ * adverts and conntrackd's state sync. config_parse() turns both on, the
+ * sync on FWD_HA_SYNC_PORT from any interface; the file may narrow the sync
+ * to one interface, move its port, or turn either off.
+ */
+#define FWD_HA_SYNC_PORT	3780	/* conntrackd's default Port / Group */
+struct fwd_ha {
+	bool vrrp;			/* IP protocol 112 to 224.0.0.18 or ff02::12 */
+	bool sync;			/* UDP to sync_port */
+	uint16_t sync_port;
+	struct fwd_ifpat sync_in;	/* name "" and no prefix: any interface */
+};
+
 /* The `daemon:` section. Zero/NULL fields mean "not given". */
 struct fwd_daemon {
 	uint32_t queues;		/* 0: one per CPU */
@@ -179,6 +194,7 @@ struct fwd_daemon {
 	uint32_t log_burst;
 	char *metrics_file;
 	uint32_t metrics_interval;	/* seconds */
+	struct fwd_ha ha;
 };
 
 /* A `dynamic:` set: members added at run time, each for a time. */
@@ -221,6 +237,8 @@ struct fwd_scan_conf {
 #define FWD_KNOCKS_MAX		16
 #define FWD_KNOCK_PROGRESS_MAX	65536	/* sources with a sequence under way */
 
+struct fwd_crowdsec_conf;	/* include/fwd/crowdsec.h */
+
 struct fwd_config {
 	enum fwd_action default_action;	/* FWD_ALLOW or FWD_DROP */
 	enum fwd_action malformed_action;	/* FWD_ALLOW or FWD_DROP; default drop */
@@ -235,6 +253,7 @@ struct fwd_config {
 	uint32_t nknocks;
 	struct fwd_knock_conf *knocks;
 	struct fwd_scan_conf scan;
+	struct fwd_crowdsec_conf *crowdsec;	/* `crowdsec:`, or NULL */
 };
 
 /*

@@ -38,6 +38,28 @@ struct fwd_dkey {
 	fwd_u128 addr;
 };
 
+/*
+ * A set entry whose tag has this bit is a prefix (the rest of the tag is its
+ * length, the address has its host bits cleared): the CrowdSec stream's
+ * decisions (fwd/crowdsec.c), a whole address included. Entries fwd adds
+ * itself have tag 0, so a decision deleted upstream never lifts a block of
+ * fwd's own.
+ */
+#define FWD_DTAG_PREFIX	0x80000000u
+
+/* The network mask of a PLEN-bit prefix in the host order of fwd_u128 addresses. */
+static inline fwd_u128 fwd_prefix_mask(int family, unsigned plen)
+{
+	unsigned bits = family == 4 ? 32 : 128;
+	fwd_u128 all = family == 4 ? (fwd_u128)0xffffffffu : ~(fwd_u128)0;
+
+	if (plen == 0)
+		return 0;
+	if (plen >= bits)
+		return all;
+	return all & ~((((fwd_u128)1) << (bits - plen)) - 1);
+}
+
 struct fwd_dslot {
 	_Atomic uint32_t seq;		/* odd while being written */
 	_Atomic uint64_t meta;		/* family, proto, port, tag */
@@ -109,7 +131,13 @@ struct fwd_dyn;
 int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned nworkers,
 	      struct fwd_dyn **out);
 void dyn_free(struct fwd_dyn *d);
-/* Copy the live members of OLD's sets into D's sets of the same name. */
+/*
+ * Copy the live members of OLD's sets into D's sets of the same name, keeping
+ * a member D holds with a later expiry. Before D is published (so that a
+ * reload never opens a set for a moment), and again after the grace period.
+ */
+void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old);
+/* After the grace period: carry the counters, then reconcile the sets. */
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old);
 
 /*
@@ -155,6 +183,19 @@ int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed);
 char *dyn_stats_json(struct fwd_dyn *d);
 /* The same for `fwd stats` (lines, "" when nothing is dynamic); NULL on ENOMEM. */
 char *dyn_stats_text(struct fwd_dyn *d);
+
+/*
+ * Sets fed from off the packet path (fwd/crowdsec.c), under st->lock: the
+ * index of set NAME or -1; add FAMILY/ADDR/PLEN (masked) until EXPIRES
+ * (1 added, 0 refreshed, -errno); remove it (how many copies); count the
+ * prefix entries live at NOW.
+ */
+int dyn_set_find(const struct fwd_dyn *d, const char *name);
+int dyn_prefix_put(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr, unsigned plen,
+		   uint64_t expires, uint64_t now);
+unsigned dyn_prefix_del(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr,
+			unsigned plen);
+uint32_t dyn_prefix_count(struct fwd_dyn *d, int set, uint64_t now);
 
 struct fwd_state;
 /* The control request "unblock ADDR": takes st->lock; the answer line in ANS. */

@@ -10,6 +10,8 @@
  *                     255) and MLD from link-local (or unspecified, RFC 3590)
  *                     sources with hop limit 1 return unless nd_rules
  *                     (RFC 4890 4.4: no rules file may cut them);
+ *                     so do the HA pair's VRRP adverts and conntrackd sync
+ *                     when hc->ha asks for them (in either mode);
  *                     in stateful mode established/related traffic returns
  *                     and invalid traffic is dropped; in every-packet mode
  *                     ICMP errors related to a connection return (fwd let
@@ -61,6 +63,7 @@ struct fwd_hooks_conf {
 	enum fwd_inspect inspect;	/* new connections only, or every packet */
 	enum fwd_fail fail;		/* open: --queue-bypass */
 	bool nd_rules;			/* queue neighbour discovery and MLD too */
+	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
 };
 
 /*

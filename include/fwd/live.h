@@ -58,6 +58,7 @@ struct fwd_live {
 	char **names;			/* [rule], copies for carrying counters over */
 	struct fwd_dyn *dyn;		/* dynamic sets and knocks (fwd/knock.c); NULL: none */
 	uint32_t mark_gen;		/* FWD_MARK_GEN or 0, added to forward marks */
+	bool every_packet;		/* daemon.inspect: replies reach the workers */
 };
 
 struct fwd_worker;

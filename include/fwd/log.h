@@ -8,8 +8,9 @@
  * single-consumer ring (no lock, no allocation, no syscall); one logger
  * thread drains every ring and formats the lines. A full ring drops the event
  * and counts it. Per-rule rate limiting is a token bucket the worker keeps
- * beside its counters; events it suppresses are counted and reported once
- * the bucket has tokens again ("fwd: suppressed N events rule=NAME").
+ * beside its counters; the events it suppresses are counted, summed and
+ * reported about once a second by the main thread (fwd/suppress.c: "fwd:
+ * suppressed N events rule=NAME"), so a flood's count shows when it ends.
  */
 #ifndef FWD_LOG_H
 #define FWD_LOG_H
@@ -71,6 +72,8 @@ struct fwd_bucket {
 	uint64_t milli;			/* tokens * 1000 */
 	uint64_t last_ms;		/* time of the last refill */
 	uint64_t suppressed;		/* events refused since the last one let through */
+	_Atomic uint64_t refused;	/* every event refused; only the owner writes */
+	uint64_t summarised;		/* of refused, reported: fwd/suppress.c, under the state lock */
 	bool primed;
 };
 
@@ -102,11 +105,13 @@ size_t log_format_kv(char *out, size_t outlen, const struct fwd_log_event *ev,
 		     const char *ifname);
 size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 		       const char *ifname, const struct timespec *ts);
-/* "fwd: suppressed N events rule=NAME" or its JSON form. */
+/* "fwd: suppressed N events rule=NAME" or its JSON form (N = ev->suppressed). */
 size_t log_format_suppressed(char *out, size_t outlen, enum fwd_logfmt fmt,
 			     const struct fwd_log_event *ev, const struct timespec *ts);
 
 /* Where lines go. FILE is copied. */
+#define FWD_LOG_FILE_MODE	0640	/* a log file fwd creates; never opened through a link */
+
 struct fwd_log_conf {
 	enum fwd_logsink sink;		/* FWD_SINK_DEFAULT: syslog, stderr if foreground */
 	enum fwd_logfmt fmt;
@@ -128,7 +133,20 @@ struct fwd_ring *log_ring(unsigned i);
 void log_stop(void);
 void log_close(void);
 
-/* Lines written, events dropped by full rings, events suppressed by the rate limit. */
+/*
+ * With format json: write {"timestamp":..,"event_type":TYPE,TYPE:JSON} where
+ * JSON is an object's text (a trailing newline is dropped); false, and
+ * nothing written, with format kv.
+ */
+bool log_json_object(const char *type, const char *json);
+
+/* Write the summary of N events of RULE suppressed and count them. */
+void log_suppressed(const char *rule, uint64_t n);
+
+/*
+ * Lines written; events dropped by full rings or lines the sink refused (a
+ * failed write); events suppressed by the rate limit.
+ */
 struct fwd_log_stats {
 	uint64_t written, dropped, suppressed;
 };

@@ -22,7 +22,13 @@ size_t metrics_label_escape(char *out, size_t outlen, const char *in);
 /* The exposition text of ST (malloc'd), or NULL on ENOMEM. Takes st->lock. */
 char *metrics_render(struct fwd_state *st);
 
-/* Render and write to PATH atomically. 0 or -errno. */
+#define FWD_METRICS_FILE_MODE	0644	/* node_exporter reads it as another user */
+
+/*
+ * Render and write to PATH atomically: into a new file of a random name
+ * (PATH.tmp.XXXXXX, created with O_EXCL, never through a link), then renamed
+ * over PATH. Mode FWD_METRICS_FILE_MODE whatever the umask. 0 or -errno.
+ */
 int metrics_write(struct fwd_state *st, const char *path);
 
 #endif

@@ -94,6 +94,8 @@ assert_eq "2222 dropped after apply" timeout "$(port 1)"
 confirm
 assert_eq "confirm exit status" 0 "$CONFIRM_RC"
 assert_eq "confirm output" "confirmed" "$CONFIRM_OUT"
+log_wait 1 "fwd: apply confirmed within 2s: $RULES stays in force\$"
+assert_grep "log says confirmed" "fwd: apply confirmed within 2s: $RULES stays in force\$" "$FWD_LOG"
 sleep 3
 assert_eq "2222 still dropped past the deadline" timeout "$(port 1)"
 same_file "live file is still the new one" "$R/apply-drop.yaml" "$RULES"

@@ -6,7 +6,10 @@
 # into a scratch root, and checks what an installed system would see: the
 # files are where the unit and the man pages say, /etc files are conffiles,
 # the packaged fwd accepts the packaged /etc/fwd/rules.yaml, the unit names
-# the packaged binary, and both man pages render without a warning.
+# the packaged binary, both man pages render without a warning, the binary
+# has the distribution's hardening (fortify, bind-now), the maintainer
+# scripts stop the unit on remove and clean /etc/fwd on purge, and lintian
+# has nothing to say. tests/system/ installs and runs it under systemd.
 
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
@@ -19,7 +22,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 skip() { echo "SKIP $NAME: $*"; exit 77; }
 fail() { echo "FAIL $NAME: $*"; exit 1; }
 
-for t in dpkg-deb dpkg-gencontrol dpkg-shlibdeps make; do
+for t in dpkg-deb dpkg-buildpackage dh make; do
 	command -v "$t" >/dev/null 2>&1 || skip "$t not found"
 done
 command -v man >/dev/null 2>&1 || skip "man not found (package man-db)"
@@ -31,7 +34,7 @@ if ! make -C "$ROOT" --no-print-directory B="$BUILD_DIR" deb >"$T/make.out" 2>&1
 	tail -n 20 "$T/make.out" | sed 's/^/    | /'
 	fail "make deb failed"
 fi
-deb=$(sed -n "s/^dpkg-deb: building package 'fwd' in '\(.*\)'\.$/\1/p" "$T/make.out")
+deb=$(sed -n 's/^make deb: built \(.*fwd_[^/]*\.deb\)$/\1/p' "$T/make.out")
 [ -n "$deb" ] || fail "make deb did not say which package it built"
 case $deb in /*) ;; *) deb=$ROOT/$deb ;; esac
 [ -f "$deb" ] || fail "make deb announced $deb, which does not exist"
@@ -79,11 +82,36 @@ if command -v systemd-analyze >/dev/null 2>&1; then
 	fi
 fi
 
+# Hardening from dpkg-buildflags: bind-now and fortified calls.
+if command -v readelf >/dev/null 2>&1; then
+	readelf -d "$R/usr/sbin/fwd" | grep -q 'FLAGS.*BIND_NOW' || fail "/usr/sbin/fwd is not linked with -z now"
+	readelf -s --wide "$R/usr/sbin/fwd" | grep -q '__[a-z_]*_chk' ||
+		fail "/usr/sbin/fwd calls no fortified function (_FORTIFY_SOURCE missing)"
+fi
+
+# Maintainer scripts from dh_installsystemd, and the purge of /etc/fwd.
+grep -q "deb-systemd-invoke stop 'fwd.service'" "$T/DEBIAN/prerm" 2>/dev/null ||
+	fail "prerm does not stop fwd.service on remove"
+grep -q 'rm -rf /etc/fwd' "$T/DEBIAN/postrm" 2>/dev/null || fail "postrm does not remove /etc/fwd on purge"
+grep -q "deb-systemd-invoke \$_dh_action 'fwd.service'" "$T/DEBIAN/postinst" 2>/dev/null ||
+	fail "postinst does not restart fwd.service on upgrade"
+
+if command -v lintian >/dev/null 2>&1; then
+	lintian --pedantic "$deb" 2>/dev/null >"$T/lintian"
+	if [ -s "$T/lintian" ]; then
+		sed 's/^/    | /' "$T/lintian"
+		fail "lintian reports the package"
+	fi
+	lint="lintian clean"
+else
+	lint="lintian not installed"
+fi
+
 for page in usr/share/man/man8/fwd.8.gz usr/share/man/man5/fwd-rules.5.gz; do
 	err=$(MANWIDTH=80 man -l --warnings "$R/$page" 2>&1 >"$T/page")
 	[ -z "$err" ] || fail "man -l /$page warns: $err"
 	[ "$(wc -l <"$T/page")" -gt 40 ] || fail "man -l /$page rendered only $(wc -l <"$T/page") lines"
 done
 
-echo "PASS $NAME: $(basename "$deb"): files, conffiles, fwd check ok, man pages render"
+echo "PASS $NAME: $(basename "$deb"): files, conffiles, fwd check ok, man pages render, hardened, maintainer scripts, $lint"
 exit 0

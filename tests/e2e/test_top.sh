@@ -51,7 +51,8 @@ printf '%s\n' "$SCREEN" >"$T/screen.txt"
 assert_grep "screen: title with a non-zero verdict rate" '^fwd top - [1-9][0-9]* verdicts/s' "$T/screen.txt"
 assert_grep "screen: noisy-drop with a non-zero rate" '^noisy-drop +drop +[1-9][0-9]* +[1-9][0-9]*$' "$T/screen.txt"
 assert_grep "screen: quiet-rule listed" '^quiet-rule +allow +0 +0$' "$T/screen.txt"
-assert_grep "screen: top dropped port" '^udp/9999 +[1-9][0-9]* +10\.10\.1\.2 +[1-9][0-9]*$' "$T/screen.txt"
+assert_grep "screen: top dropped port and source, labelled by protocol and family" \
+	'^udp4/9999 +[1-9][0-9]* +10\.10\.1\.2 +udp +[1-9][0-9]*$' "$T/screen.txt"
 assert_grep "screen: queue health" '^queue: [0-9]+ queues, received [1-9][0-9]*, enobufs 0' "$T/screen.txt"
 tmux send-keys -t "$SESSION" q
 gone() { ! tmux has-session -t "$SESSION" 2>/dev/null; }

@@ -116,6 +116,45 @@ static void test_one_queue_fail_open(void **state)
 	assert_null(strstr(buf, "fanout"));
 }
 
+/* An HA pair's VRRP and conntrackd sync return before anything is queued. */
+static void test_ha_pass(void **state)
+{
+	static const char want4[] =
+		"-A FWD-QUEUE -i lo -j RETURN\n"
+		"-A FWD-QUEUE -d 224.0.0.18/32 -p 112 -m ttl --ttl-eq 255 -j RETURN\n"
+		"-A FWD-QUEUE -i sync0 -p udp --dport 3780 -j RETURN\n"
+		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n";
+	static const char want6[] =
+		"-A FWD-QUEUE -i lo -j RETURN\n"
+		"-A FWD-QUEUE -d ff02::12/128 -p 112 -m hl --hl-eq 255 -j RETURN\n"
+		"-A FWD-QUEUE -i sync0 -p udp --dport 3780 -j RETURN\n";
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[4096];
+
+	(void)state;
+	hc.ha = (struct fwd_ha){ .vrrp = true, .sync = true, .sync_port = 3780,
+				 .sync_in = { .name = "sync0" } };
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, want4));
+	assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, want6));
+	/* every-packet mode: the same lines, before the queue */
+	hc.inspect = FWD_INSPECT_EVERY;
+	hc.ha = (struct fwd_ha){ .sync = true, .sync_port = 4000,
+				 .sync_in = { .name = "ha", .prefix = true, .neg = true } };
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "-A FWD-QUEUE -i lo -j RETURN\n"
+				    "-A FWD-QUEUE ! -i ha+ -p udp --dport 4000 -j RETURN\n"
+				    "-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
+				    "-A FWD-QUEUE -j NFQUEUE"));
+	assert_null(strstr(buf, " 112 "));
+	/* off: nothing */
+	hc.ha = (struct fwd_ha){ 0 };
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "udp"));
+	assert_null(strstr(buf, "-p 112"));
+}
+
 /* Rules straight from an array: non-forward rules and other families skipped. */
 static void test_forward_rules_array(void **state)
 {
@@ -317,6 +356,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_every_packet_four_queues_fail_open),
 		cmocka_unit_test(test_v6_nd_before_queue),
 		cmocka_unit_test(test_one_queue_fail_open),
+		cmocka_unit_test(test_ha_pass),
 		cmocka_unit_test(test_forward_rules_array),
 		cmocka_unit_test(test_forward_rules_compiled),
 		cmocka_unit_test(test_render_errors),

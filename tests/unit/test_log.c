@@ -106,6 +106,7 @@ static void test_bucket(void **state)
 	assert_false(bucket_take(&b, 1000, 10, 5));
 	assert_false(bucket_take(&b, 1050, 10, 5));
 	assert_int_equal(b.suppressed, 2);
+	assert_int_equal(b.refused, 2);
 	assert_true(bucket_take(&b, 1100, 10, 5));
 	assert_false(bucket_take(&b, 1100, 10, 5));
 	/* a long pause refills to the burst, not beyond */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -123,11 +124,49 @@ static void test_write_atomic(void **state)
 	live_free(st.live);
 }
 
+/* A planted PATH.tmp link is never written through; the mode is not the umask's. */
+static void test_write_planted_link(void **state)
+{
+	struct fwd_state st = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	char dir[] = "/tmp/fwd-metrics-XXXXXX", path[64], tmp[80], victim[80], buf[64];
+	struct stat sb;
+	mode_t um;
+	FILE *f;
+
+	(void)state;
+	st.live = make_live();
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/m.prom", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	snprintf(victim, sizeof(victim), "%s/victim", dir);
+	f = fopen(victim, "w");
+	assert_non_null(f);
+	fputs("precious\n", f);
+	fclose(f);
+	assert_int_equal(symlink(victim, tmp), 0);
+	um = umask(077);
+	assert_int_equal(metrics_write(&st, path), 0);
+	umask(um);
+	f = fopen(victim, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	assert_string_equal(buf, "precious\n");
+	fclose(f);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, FWD_METRICS_FILE_MODE);
+	unlink(tmp);
+	unlink(victim);
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);	/* no temporary file left behind */
+	live_free(st.live);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_label_escape),
 		cmocka_unit_test(test_render),
+		cmocka_unit_test(test_write_planted_link),
 		cmocka_unit_test(test_write_atomic),
 	};
 

@@ -249,6 +249,37 @@ static void test_rejects(void **state)
 }
 
 /* Every problem is reported, not just the first. */
+/* daemon: ha: both on by default; off, or narrowed to a sync link and port. */
+static void test_daemon_ha(void **state)
+{
+	static const char *const yaml[] = {
+		"version: 1\nrules: []\n",
+		"version: 1\ndaemon:\n  ha: off\nrules: []\n",
+		"version: 1\ndaemon:\n  ha: {sync_in: \"sync+\", sync_port: 3781, vrrp: off}\nrules: []\n",
+	};
+	struct fwd_diags d;
+	struct fwd_config *c[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		c[i] = load(yaml[i], &d);
+		diags_free(&d);
+		assert_non_null(c[i]);
+	}
+	assert_true(c[0]->daemon.ha.vrrp && c[0]->daemon.ha.sync);
+	assert_int_equal(c[0]->daemon.ha.sync_port, FWD_HA_SYNC_PORT);
+	assert_string_equal(c[0]->daemon.ha.sync_in.name, "");
+	assert_false(c[1]->daemon.ha.vrrp || c[1]->daemon.ha.sync);
+	assert_false(c[2]->daemon.ha.vrrp);
+	assert_true(c[2]->daemon.ha.sync);
+	assert_int_equal(c[2]->daemon.ha.sync_port, 3781);
+	assert_string_equal(c[2]->daemon.ha.sync_in.name, "sync");
+	assert_true(c[2]->daemon.ha.sync_in.prefix);
+	for (int i = 0; i < 3; i++)
+		config_free(c[i]);
+	rejects("version: 1\ndaemon:\n  ha: maybe\nrules: []\n", "invalid ha 'maybe'");
+}
+
 static void test_all_errors(void **state)
 {
 	struct fwd_diags d;
@@ -270,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_proto_iface),
 		cmocka_unit_test(test_forward_family),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_daemon_ha),
 		cmocka_unit_test(test_all_errors),
 	};
 

@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# inside.sh TRANSCRIPT - run by fwd-system-test.service inside the booted
+# container (tests/system/run.sh): installs /share/fwd.deb and drives fwd
+# with systemctl as an operator would. Every step is written to TRANSCRIPT
+# with what systemd reported; "ok ..." and "FAIL ..." lines judge it, and
+# "RESULT" ends it.
+
+OUT=${1:-/share/transcript}
+exec >"$OUT" 2>&1
+FAILS=0
+RULES=/etc/fwd/rules.yaml
+PROM=/var/lib/prometheus/node-exporter/fwd.prom
+
+step() { printf '\n== %s\n' "$*"; }
+ok() { echo "ok $*"; }
+bad() { echo "FAIL $*"; FAILS=$((FAILS + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+# Show a command and its output, indented; returns its exit status.
+run() {
+	local rc
+	echo "\$ $*"
+	"$@" >/tmp/run.out 2>&1
+	rc=$?
+	sed 's/^/    /' /tmp/run.out
+	[ $rc = 0 ] || echo "    (exit $rc)"
+	return $rc
+}
+prop() { systemctl show -P "$1" fwd.service; }
+state() {
+	echo "  systemd: $(systemctl show -p ActiveState -p SubState -p MainPID -p NRestarts \
+		-p Result -p WatchdogUSec fwd.service | tr '\n' ' ')"
+}
+# Wait up to $1 tenths of a second for "$2..." to succeed.
+wait_for() {
+	local n=$1
+	shift
+	while ! "$@" >/dev/null 2>&1; do
+		n=$((n - 1))
+		[ $n -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+hooks() { { iptables-save; ip6tables-save; } 2>/dev/null | grep -c NFQUEUE; }
+nohooks() { [ "$(hooks)" = 0 ]; }
+active() { [ "$(prop ActiveState)" = active ]; }
+
+rules() {
+	cat <<YAML
+version: 1
+default: drop
+log: drops
+daemon:
+  metrics: {file: $PROM, interval: 1}
+rules:
+  - name: ssh
+    proto: tcp
+    dport: 22
+    action: allow
+$1
+tests:
+  - {packet: "tcp 203.0.113.9:40000 198.51.100.7:22", expect: allow ssh}
+YAML
+}
+
+step "boot"
+# Not --wait: this unit is itself part of the boot it would wait for.
+echo "  systemctl is-system-running: $(systemctl is-system-running)"
+echo "  $(systemd --version | head -n 1)"
+
+step "install: dpkg -i fwd.deb (not enabled, not started: the operator decides)"
+check "dpkg -i succeeds" run dpkg -i /share/fwd.deb
+echo "  is-enabled: $(systemctl is-enabled fwd)  is-active: $(systemctl is-active fwd)"
+check "the package does not start fwd on a first install" [ "$(systemctl is-active fwd)" != active ]
+check "/etc/fwd/rules.yaml is a conffile" grep -qx /etc/fwd/rules.yaml /var/lib/dpkg/info/fwd.conffiles
+
+step "rules with node_exporter's textfile directory as metrics file"
+rules >$RULES
+run fwd check $RULES
+
+step "systemctl enable --now fwd"
+check "enable --now succeeds" run systemctl enable --now fwd
+state
+check "fwd is active (Type=notify: READY=1 came)" active
+check "fwd's hooks are in the kernel" [ "$(hooks)" -gt 0 ]
+pid=$(prop MainPID)
+run fwd stats
+
+step "systemctl reload fwd (a new rule)"
+rules "  - {name: web, proto: tcp, dport: 8080, action: allow}" >$RULES
+check "reload succeeds" run systemctl reload fwd
+state
+check "the new rule is in force" wait_for 30 sh -c 'fwd stats | grep -q "^web "'
+check "same process after reload" [ "$(prop MainPID)" = "$pid" ]
+fwd stats | grep '^reloads:' | sed 's/^/  /'
+
+step "a bad rules file: systemctl reload fwd"
+cp $RULES /tmp/good.yaml
+printf 'version: 1\nrules:\n  - {name: x, proto: tcp, dport: 99999, action: allow}\n' >$RULES
+check "reload of a bad file fails" eval '! run systemctl reload fwd'
+state
+check "fwd stays active" active
+check "same process" [ "$(prop MainPID)" = "$pid" ]
+check "the old rules stay in force" sh -c 'fwd stats | grep -q "^web "'
+cp /tmp/good.yaml $RULES
+
+step "watchdog"
+wd=$(prop WatchdogUSec)
+echo "  WatchdogUSec=$wd"
+check "the watchdog is armed" [ "$wd" != 0 ] && [ "$wd" != infinity ]
+t1=$(prop WatchdogTimestampMonotonic)
+sleep 1.5
+t2=$(prop WatchdogTimestampMonotonic)
+echo "  WatchdogTimestampMonotonic: $t1 then $t2 (1.5 s later)"
+check "WATCHDOG=1 keeps coming (the timestamp moves)" [ "$t2" -gt "$t1" ]
+
+step "kill -9 the main process"
+n0=$(prop NRestarts)
+run kill -9 "$pid"
+check "systemd restarts fwd" wait_for 100 sh -c '[ "$(systemctl show -P NRestarts fwd)" -gt '"$n0"' ] &&
+	[ "$(systemctl show -P ActiveState fwd)" = active ] && [ "$(systemctl show -P SubState fwd)" = running ]'
+state
+pid2=$(prop MainPID)
+check "a new process ($pid -> $pid2)" [ "$pid2" != "$pid" ] && [ "$pid2" != 0 ]
+check "the hooks are back, once" [ "$(hooks)" -gt 0 ]
+
+step "logs in the journal"
+journalctl -b --no-pager -o short-monotonic -u fwd | tail -n 25 | sed 's/^/  /'
+check "fwd's own lines reach the journal" sh -c 'journalctl -b --no-pager -o cat SYSLOG_IDENTIFIER=fwd | grep -q "started:"'
+check "the reload failure is in the journal" sh -c 'journalctl -b --no-pager -u fwd | grep -q "reload failed\|ExecReload.*fail\|Reload failed"'
+
+step "node_exporter serves fwd's metrics"
+systemctl is-active prometheus-node-exporter >/dev/null || run systemctl start prometheus-node-exporter
+echo "  prometheus-node-exporter: $(systemctl is-active prometheus-node-exporter), $(systemctl show -P ExecStart prometheus-node-exporter | grep -o 'argv\[\]=[^;]*')"
+check "fwd writes $PROM" wait_for 50 test -s $PROM
+ls -l $PROM | sed 's/^/  /'
+check "curl :9100/metrics has fwd_ lines" wait_for 100 sh -c 'curl -fsS http://127.0.0.1:9100/metrics | grep -q "^fwd_"'
+curl -fsS http://127.0.0.1:9100/metrics | grep -E '^fwd_(rule_packets_total|reloads_total)|^node_textfile_scrape_error' | head -n 8 | sed 's/^/  /'
+check "the textfile collector reads it without error" sh -c 'curl -fsS http://127.0.0.1:9100/metrics | grep -qx "node_textfile_scrape_error 0"'
+
+step "systemctl stop fwd"
+check "stop succeeds" run systemctl stop fwd
+state
+check "fwd is inactive" [ "$(prop ActiveState)" = inactive ]
+check "its hooks are gone" nohooks
+
+step "upgrade: dpkg -i the package again while fwd runs"
+run systemctl start fwd
+pid=$(prop MainPID)
+check "dpkg -i (upgrade) succeeds" run dpkg -i /share/fwd.deb
+state
+check "fwd was restarted ($pid -> $(prop MainPID))" sh -c '[ "$(systemctl show -P MainPID fwd)" != '"$pid"' ] && [ "$(systemctl show -P ActiveState fwd)" = active ]'
+check "the operator's rules were kept" sh -c 'grep -q "name: web" '$RULES' && fwd stats | grep -q "^web "'
+
+step "remove: dpkg -r fwd while it runs"
+check "dpkg -r succeeds" run dpkg -r fwd
+echo "  is-active: $(systemctl is-active fwd)"
+check "no fwd process is left" wait_for 50 sh -c '! pidof fwd'
+check "its hooks are gone" nohooks
+check "/etc/fwd/rules.yaml stays (a conffile)" test -f $RULES
+
+step "purge: dpkg -P fwd"
+check "dpkg -P succeeds" run dpkg -P fwd
+check "/etc/fwd is gone" test ! -e /etc/fwd
+run dpkg -s fwd
+
+printf '\nRESULT %s\n' "$([ $FAILS = 0 ] && echo pass || echo "$FAILS failed")"
