@@ -28,7 +28,7 @@ BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 DEPSTAMP  := build/.deps-ok
 
-.PHONY: all deps check check-system unit golden e2e asan bench fuzz soak demo install uninstall deb lintian clean
+.PHONY: all deps check check-system unit golden e2e asan tsan scan bench fuzz soak demo install uninstall deb lintian clean graph
 all: $(B)/fwd
 
 # Every target that compiles or runs fwd makes sure the Debian packages are there.
@@ -38,9 +38,12 @@ $(DEPSTAMP): packaging/deps.sh
 	@sh packaging/deps.sh
 	@touch $@
 
-$(B)/obj/%.o: fwd/%.c $(wildcard include/fwd/*.h) | $(DEPSTAMP)
+# -MMD -MP: each object's header dependencies, from the compiler (build/obj/*.d).
+$(B)/obj/%.o: fwd/%.c | $(DEPSTAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(PKGCFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(PKGCFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(OBJ:.o=.d)
 
 $(B)/libfwd.a: $(LIBOBJ)
 	@rm -f $@
@@ -62,6 +65,10 @@ $(B)/bench/%: tests/bench/%.c $(TESTLIB) $(B)/libfwd.a
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
+# The objects' dependency graph (nm): fails when modules form a cycle.
+graph: $(LIBOBJ)
+	@python3 tests/tools/modgraph.py $(LIBOBJ)
+
 golden: $(B)/fwd
 	@sh tests/golden/run.sh $(B)/fwd
 
@@ -74,8 +81,24 @@ asan:
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" unit golden
 
+# The threaded unit tests (dynamic tables under several writers, the log
+# ring) built with ThreadSanitizer by clang.
+TSAN_TESTS := test_dyn test_log
+tsan:
+	@$(MAKE) --no-print-directory B=build/tsan CC=clang OPT="-O1 -g" \
+		EXTRA_CFLAGS="-fsanitize=thread" EXTRA_LDFLAGS="-fsanitize=thread" \
+		$(TSAN_TESTS:%=build/tsan/tests/%)
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+		sh tests/run-unit.sh $(TSAN_TESTS:%=build/tsan/tests/%)
+
+# clang's static analyzer over every object; a report fails the target.
+scan:
+	@rm -rf build/scan
+	@scan-build --status-bugs -o build/scan/report $(MAKE) --no-print-directory \
+		B=build/scan OPT="-O1 -g" build/scan/fwd
+
 check: all
-	@$(MAKE) --no-print-directory unit golden asan e2e
+	@$(MAKE) --no-print-directory graph unit golden asan tsan scan e2e
 	@echo "make check: all suites passed"
 
 # The package under a real systemd: debootstrap (cached in $(B)/system),

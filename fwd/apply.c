@@ -37,9 +37,10 @@
 
 #include "fwd/cmd.h"
 #include "fwd/config.h"
-#include "fwd/control.h"
+#include "fwd/client.h"
 #include "fwd/explain.h"
 #include "fwd/ruleset.h"
+#include "fwd/value.h"
 
 #define APPLY_USAGE	"fwd apply [--socket PATH] [-c LIVEFILE] NEWFILE [--confirm DURATION]"
 #define CONFIRM_USAGE	"fwd confirm [--socket PATH]"
@@ -143,21 +144,13 @@ out_in:
 static int check_new(const char *path)
 {
 	struct fwd_config *c;
-	struct fwd_ruleset *rs = NULL;
+	struct fwd_ruleset *rs;
 	struct fwd_diags d;
 	int n = -1;
 
 	diags_init(&d, path);
-	c = config_load(path, &d);
-	if (c)
-		rs = ruleset_compile(c);
-	if (c && !rs)
-		fprintf(stderr, "fwd apply: %s: cannot compile the rules: out of memory\n", path);
-	if (rs) {
-		ruleset_shadows(c, &d);
-		if (!explain_run_tests(c, rs, &d) && !d.errors)
-			n = (int)c->nrules;
-	}
+	if (!ruleset_load(path, FWD_LOAD_CHECK, &d, &c, &rs))
+		n = (int)c->nrules;
 	if (d.text && d.len)
 		fputs(d.text, stderr);
 	ruleset_free(rs);
@@ -175,7 +168,7 @@ static int check_new(const char *path)
 static int watcher_listen(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd = control_connect(path), e;
+	int fd = client_connect(path), e;
 	mode_t um;
 
 	if (fd >= 0) {
@@ -184,7 +177,7 @@ static int watcher_listen(const char *path)
 	}
 	if (fd == -ECONNREFUSED)
 		unlink(path);
-	e = control_sockaddr(&sa, path);
+	e = client_sockaddr(&sa, path);
 	if (e)
 		return e;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -206,7 +199,7 @@ static int watcher_listen(const char *path)
 static int daemon_reload(const char *sock, const char *req)
 {
 	char *out = NULL;
-	int e = control_request(sock, req, &out), n = -1;
+	int e = client_request(sock, req, &out), n = -1;
 
 	if (e) {
 		fprintf(stderr, "fwd apply: cannot reach the daemon at %s: %s\n", sock, strerror(-e));
@@ -221,14 +214,6 @@ static int daemon_reload(const char *sock, const char *req)
 }
 
 /* ---- the watcher ---------------------------------------------------------- */
-
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Serve one connection; true when it confirmed the apply. */
 static bool watcher_serve(int fd)
@@ -257,11 +242,11 @@ static bool watcher_serve(int fd)
 /* Wait for a confirmation until the deadline; true if one came. */
 static bool watcher_wait(int lfd, unsigned seconds)
 {
-	long long deadline = mono_ms() + (long long)seconds * 1000;
+	long long deadline = (long long)clock_mono_ms() + (long long)seconds * 1000;
 	struct pollfd p = { .fd = lfd, .events = POLLIN };
 
 	for (;;) {
-		long long left = deadline - mono_ms();
+		long long left = deadline - (long long)clock_mono_ms();
 		int fd;
 
 		if (left <= 0)
@@ -294,11 +279,11 @@ static void watcher_rollback(const struct apply_opts *o, mode_t mode)
 	if (snprintf(req, sizeof(req), "rollback %u %s\n", o->seconds, o->prev) >=
 	    (int)sizeof(req))
 		snprintf(req, sizeof(req), "reload\n");
-	e = control_request(o->socket, req, &out);
+	e = client_request(o->socket, req, &out);
 	if (!e && !strncmp(out, "error: unknown request", 22)) {
 		free(out);
 		out = NULL;
-		e = control_request(o->socket, "reload\n", &out);
+		e = client_request(o->socket, "reload\n", &out);
 	}
 	if (e || strncmp(out, "ok:", 3))
 		syslog(LOG_ERR, "fwd apply: not confirmed in %us, restored '%s' from '%s', "
@@ -313,7 +298,7 @@ static void watcher_confirmed(const struct apply_opts *o)
 	char req[FWD_CONTROL_MAX + 1], *out = NULL;
 
 	if (snprintf(req, sizeof(req), "confirmed %u %s\n", o->seconds, o->live) >=
-	    (int)sizeof(req) || control_request(o->socket, req, &out) || strncmp(out, "ok", 2))
+	    (int)sizeof(req) || client_request(o->socket, req, &out) || strncmp(out, "ok", 2))
 		syslog(LOG_INFO, "fwd apply: confirmed within %us: %s stays in force",
 		       o->seconds, o->live);
 	free(out);
@@ -352,27 +337,14 @@ static void watcher_run(const struct apply_opts *o, int lfd, mode_t mode)
 
 /* ---- fwd apply ------------------------------------------------------------- */
 
-/* "30", "30s", "2m", "1h" -> seconds; false when out of 1..APPLY_CONFIRM_MAX. */
+/* A duration (value.h's grammar; a bare number is seconds) -> whole seconds, 1..APPLY_CONFIRM_MAX. */
 static bool parse_duration(const char *s, unsigned *out)
 {
-	unsigned long v, mul = 1;
-	char *end;
+	uint64_t ms;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *s == '-')
+	if (!duration_parse(s, 1000, (uint64_t)APPLY_CONFIRM_MAX * 1000, &ms))
 		return false;
-	if (*end == 'm')
-		mul = 60;
-	else if (*end == 'h')
-		mul = 3600;
-	else if (*end && *end != 's')
-		return false;
-	if (*end && end[1])
-		return false;
-	if (!v || v > APPLY_CONFIRM_MAX / mul)
-		return false;
-	*out = (unsigned)(v * mul);
+	*out = (unsigned)((ms + 999) / 1000);
 	return true;
 }
 
@@ -561,7 +533,7 @@ int cmd_confirm(int argc, char **argv)
 		fprintf(stderr, "fwd confirm: path too long: '%s'\n", sock);
 		return 2;
 	}
-	fd = control_connect(wpath);
+	fd = client_connect(wpath);
 	if (fd >= 0) {
 		send(fd, "confirm\n", 8, MSG_NOSIGNAL);
 		shutdown(fd, SHUT_WR);

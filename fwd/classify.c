@@ -84,6 +84,8 @@
  * or up to 64 rules the one-word AND. classify() reads only the table: no
  * allocation, lock or syscall.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fwd/icmp.h"
@@ -432,4 +434,22 @@ bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, ui
 		any |= out[w];
 	}
 	return any != 0;
+}
+
+int ruleset_next_match(const struct fwd_ruleset *rs, const struct fwd_key *k, int after,
+		       uint64_t *scratch, bool (*ok)(const void *arg, uint32_t rule),
+		       const void *arg)
+{
+	uint64_t *bits = scratch ? scratch : calloc(rs->words, sizeof(*bits));
+	int found = -1;
+
+	if (!bits)
+		return -ENOMEM;
+	if (ruleset_match_all(rs, k, bits))
+		for (uint32_t i = (uint32_t)after + 1; i < rs->nrules && found < 0; i++)
+			if ((bits[i / 64] >> (i % 64) & 1) && ok(arg, i))
+				found = (int)i;
+	if (!scratch)
+		free(bits);
+	return found;
 }

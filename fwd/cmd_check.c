@@ -14,9 +14,8 @@
 
 #include "fwd/cmd.h"
 #include "fwd/config.h"
-#include "fwd/control.h"
+#include "fwd/client.h"
 #include "fwd/explain.h"
-#include "fwd/gateway.h"
 #include "fwd/icmp.h"
 #include "fwd/ruleset.h"
 
@@ -95,146 +94,53 @@ static int readable(const char *cmd, const char *path)
 	return 0;
 }
 
-struct dline {
-	const char *s;
-	size_t len;
-	unsigned long line, col;
-	size_t seq;
-};
-
-static int dline_cmp(const void *a, const void *b)
-{
-	const struct dline *x = a, *y = b;
-
-	if (x->line != y->line)
-		return x->line < y->line ? -1 : 1;
-	if (x->col != y->col)
-		return x->col < y->col ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-/* Where "FILE:L:C: ..." points; messages without a position sort first. */
-static void dline_pos(struct dline *dl, const char *file)
-{
-	size_t fl = strlen(file);
-	char *end;
-
-	dl->line = dl->col = 0;
-	if (strncmp(dl->s, file, fl) || dl->s[fl] != ':')
-		return;
-	dl->line = strtoul(dl->s + fl + 1, &end, 10);
-	if (*end == ':')
-		dl->col = strtoul(end + 1, NULL, 10);
-}
-
 /*
- * Print the diagnostics in file order, the way compilers do, although the
- * loader finds them section by section and the policy tests run last.
+ * Load and compile PATH through ruleset_load() (FLAGS); prints the
+ * diagnostics, sorted there. Returns the exit code on failure, else 0.
  */
-static void print_diags(const struct fwd_diags *d)
+static int load(const char *cmd, const char *path, unsigned flags, struct fwd_diags *d,
+		struct fwd_config **c, struct fwd_ruleset **rs)
 {
-	struct dline *v;
-	size_t n = 0, i;
-	const char *p;
+	int e;
 
-	if (!d->text || !d->len)
-		return;
-	for (p = d->text; *p; p++)
-		n += *p == '\n';
-	v = calloc(n + 1, sizeof(*v));
-	if (!v) {
-		fputs(d->text, stderr);
-		return;
-	}
-	for (p = d->text, i = 0; *p && i <= n; i++) {
-		const char *nl = strchr(p, '\n');
-
-		v[i].s = p;
-		v[i].len = nl ? (size_t)(nl - p) + 1 : strlen(p);
-		v[i].seq = i;
-		dline_pos(&v[i], d->file);
-		p += v[i].len;
-	}
-	qsort(v, i, sizeof(*v), dline_cmp);
-	for (n = 0; n < i; n++)
-		fwrite(v[n].s, 1, v[n].len, stderr);
-	free(v);
-}
-
-/* Load and compile PATH; prints diagnostics; returns the exit code on failure. */
-static int load(const char *cmd, const char *path, struct fwd_diags *d, struct fwd_config **c,
-		struct fwd_ruleset **rs)
-{
+	*c = NULL;
 	*rs = NULL;
 	if (readable(cmd, path))
 		return 2;
-	*c = config_load(path, d);
-	if (!*c) {
-		print_diags(d);
-		return 1;
-	}
-	*rs = ruleset_compile(*c);
-	if (!*rs) {
-		fprintf(stderr, "fwd %s: %s: cannot compile the rules: out of memory\n", cmd, path);
-		config_free(*c);
-		return 2;
-	}
-	return 0;
+	e = ruleset_load(path, flags, d, c, rs);
+	if (d->text && d->len)
+		fputs(d->text, stderr);
+	return e == -ENOMEM ? 2 : e ? 1 : 0;
 }
 
-/* `fwd check -`: the rules from standard input, named <stdin> in messages. */
-static int check_stdin(void)
+/*
+ * `fwd check -`: the rules from standard input, named <stdin> in messages,
+ * through the same pipeline as a file; *C and *RS as load() leaves them.
+ */
+static int load_stdin(struct fwd_diags *d, struct fwd_config **c, struct fwd_ruleset **rs)
 {
-	static const char name[] = "<stdin>";
-	struct fwd_config *c;
-	struct fwd_ruleset *rs = NULL;
-	struct fwd_diags d;
-	size_t len = 0, cap = 0;
-	char *buf = NULL;
-	unsigned failed = 1;
+	char *buf = malloc(FWD_CONFIG_MAX + 1);
+	size_t len;
+	int e;
 
-	for (;;) {
-		if (len == cap) {
-			char *nb = cap < (64u << 20) ? realloc(buf, cap = cap ? cap * 2 : 65536) : NULL;
-
-			if (!nb) {
-				fprintf(stderr, "fwd check: %s: too large or out of memory\n", name);
-				free(buf);
-				return 2;
-			}
-			buf = nb;
-		}
-		size_t n = fread(buf + len, 1, cap - len, stdin);
-
-		len += n;
-		if (!n)
-			break;
+	*c = NULL;
+	*rs = NULL;
+	if (!buf) {
+		fprintf(stderr, "fwd check: out of memory\n");
+		return 2;
 	}
-	if (ferror(stdin)) {
-		fprintf(stderr, "fwd check: cannot read %s: %s\n", name, strerror(errno));
+	len = fread(buf, 1, FWD_CONFIG_MAX + 1, stdin);
+	if (ferror(stdin) || len > FWD_CONFIG_MAX) {
+		fprintf(stderr, "fwd check: <stdin>: %s\n", ferror(stdin) ? strerror(errno) :
+			"larger than the largest rules file");
 		free(buf);
 		return 2;
 	}
-	diags_init(&d, name);
-	c = config_parse(buf, len, &d);
+	e = ruleset_load_text(buf, len, FWD_LOAD_CHECK, d, c, rs);
 	free(buf);
-	if (c)
-		rs = ruleset_compile(c);
-	if (rs) {
-		ruleset_shadows(c, &d);
-		failed = explain_run_tests(c, rs, &d);
-	}
-	print_diags(&d);
-	if (rs && !failed) {
-		printf("%s: ok, %u rule%s", name, c->nrules, c->nrules == 1 ? "" : "s");
-		if (c->ntests)
-			printf(", %u test%s passed", c->ntests, c->ntests == 1 ? "" : "s");
-		printf("\n");
-	}
-	ruleset_free(rs);
-	config_free(c);
-	diags_free(&d);
-	return rs && !failed ? 0 : 1;
+	if (d->text && d->len)
+		fputs(d->text, stderr);
+	return e == -ENOMEM ? 2 : e ? 1 : 0;
 }
 
 int cmd_check(int argc, char **argv)
@@ -242,7 +148,6 @@ int cmd_check(int argc, char **argv)
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 	struct fwd_diags d;
-	unsigned failed;
 	int rc;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
@@ -257,28 +162,23 @@ int cmd_check(int argc, char **argv)
 		}
 	if (argc != 2)
 		return usage_error(CHECK_USAGE, "check", argc < 2 ? "missing FILE" : "too many arguments");
-	if (!strcmp(argv[1], "-"))
-		return check_stdin();
-	diags_init(&d, argv[1]);
-	rc = load("check", argv[1], &d, &c, &rs);
-	if (rc) {
-		diags_free(&d);
+	if (!strcmp(argv[1], "-")) {
+		diags_init(&d, "<stdin>");
+		rc = load_stdin(&d, &c, &rs);
+	} else {
+		diags_init(&d, argv[1]);
+		rc = load("check", argv[1], FWD_LOAD_CHECK, &d, &c, &rs);
+	}
+	diags_free(&d);
+	if (rc)
 		return rc;
-	}
-	ruleset_shadows(c, &d);
-	failed = explain_run_tests(c, rs, &d);
-	gateway_nd_check(c, rs, &d);
-	print_diags(&d);
-	if (!failed) {
-		printf("%s: ok, %u rule%s", argv[1], c->nrules, c->nrules == 1 ? "" : "s");
-		if (c->ntests)
-			printf(", %u test%s passed", c->ntests, c->ntests == 1 ? "" : "s");
-		printf("\n");
-	}
+	printf("%s: ok, %u rule%s", strcmp(argv[1], "-") ? argv[1] : "<stdin>", c->nrules, c->nrules == 1 ? "" : "s");
+	if (c->ntests)
+		printf(", %u test%s passed", c->ntests, c->ntests == 1 ? "" : "s");
+	printf("\n");
 	ruleset_free(rs);
 	config_free(c);
-	diags_free(&d);
-	return failed ? 1 : 0;
+	return 0;
 }
 
 /* Options of `fwd explain` besides the positional words. */
@@ -373,7 +273,7 @@ static int explain_live(char **w, const struct explain_opt *o)
 		fprintf(stderr, "fwd explain: request too long\n");
 		return 2;
 	}
-	e = control_request(live_socket, req, &out);
+	e = client_request(live_socket, req, &out);
 	if (e) {
 		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", live_socket, strerror(-e));
 		return 2;
@@ -438,12 +338,11 @@ int cmd_explain(int argc, char **argv)
 	if (o.iface && !o.iface[0])
 		return usage_error(EXPLAIN_USAGE, "explain", "--in needs an interface name");
 	diags_init(&d, pos[0]);
-	rc = load("explain", pos[0], &d, &c, &rs);
+	rc = load("explain", pos[0], 0, &d, &c, &rs);
 	if (rc) {
 		diags_free(&d);
 		return rc;
 	}
-	print_diags(&d);
 	rc = npos == 2 ? explain_batch(c, rs, &o) : explain_one(c, rs, pos + 1, &o);
 	ruleset_free(rs);
 	config_free(c);

@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * control.c - the control socket: the daemon's side (one thread, one request
- * per connection) and the clients `fwd stats` and `fwd reload`.
+ * per connection). Its clients are in fwd/client.c.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -26,169 +25,54 @@
 #include "fwd/explain.h"
 #include "fwd/queue.h"
 #include "fwd/rollback.h"
+#include "fwd/stats.h"
+#include "fwd/value.h"
 
-/* ---- growing string ------------------------------------------------------ */
-
-struct sbuf {
-	char *s;
-	size_t len, cap;
-	bool oom;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (b->oom)
-		return;
-	for (;;) {
-		size_t room = b->cap - b->len;
-
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if ((size_t)n < room) {
-			b->len += (size_t)n;
-			return;
-		}
-		size_t cap = (b->cap + (size_t)n + 1) * 2;
-		char *s = realloc(b->s, cap);
-
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
-}
-
-/* A JSON string body: quotes, backslashes and control bytes escaped. */
-static void sb_json_str(struct sbuf *b, const char *s)
-{
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			sb_printf(b, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f)
-			sb_printf(b, "\\u%04x", c);
-		else
-			sb_printf(b, "%c", c);
-	}
-}
-
-/* ---- counters ------------------------------------------------------------ */
-
-static const char *action_name(enum fwd_action a)
-{
-	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : a == FWD_REJECT ? "reject" : "drop";
-}
-
-void control_totals(struct fwd_state *st, struct fwd_totals *t)
-{
-	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < st->nworkers; i++) {
-		struct fwd_wstats *s = &st->workers[i].stats;
-		uint64_t qd, ud;
-
-		t->dflt_packets += ctr_get(&s->dflt_packets);
-		t->dflt_bytes += ctr_get(&s->dflt_bytes);
-		t->received += ctr_get(&s->received);
-		t->enobufs += ctr_get(&s->enobufs);
-		for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
-			t->malformed[r] += ctr_get(&s->malformed[r]);
-		queue_proc_drops(st->workers[i].queue, &qd, &ud);
-		t->queue_dropped += qd;
-		t->user_dropped += ud;
-	}
-	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
-		t->malformed_total += t->malformed[r];
-	log_stats(&t->log);
-}
-
-void control_rule_totals(const struct fwd_live *l, uint32_t i, uint64_t *p, uint64_t *b,
-			 uint64_t *last_ms)
-{
-	*p = l->carry_packets[i];
-	*b = l->carry_bytes[i];
-	*last_ms = l->carry_last_ms[i];
-	for (unsigned w = 0; w < l->nworkers; w++) {
-		uint64_t t = ctr_get(&l->ctr[w][i].last_hit_ms);
-
-		*p += ctr_get(&l->ctr[w][i].packets);
-		*b += ctr_get(&l->ctr[w][i].bytes);
-		if (t > *last_ms)
-			*last_ms = t;
-	}
-}
-
-uint64_t control_unix_time(uint64_t mono_ms)
-{
-	struct timespec rt, mono;
-	uint64_t now_ms;
-
-	if (!mono_ms)
-		return 0;
-	clock_gettime(CLOCK_REALTIME, &rt);
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
-	now_ms = (uint64_t)mono.tv_sec * 1000 + (uint64_t)mono.tv_nsec / 1000000;
-	if (mono_ms > now_ms)
-		mono_ms = now_ms;
-	return (uint64_t)rt.tv_sec - (now_ms - mono_ms) / 1000;
-}
-
-static void stats_json(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
+static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live *l,
 		       const struct fwd_totals *t)
 {
 	const char *sep = "";
 
-	sb_printf(b, "{\"rules\":[");
+	text_printf(b, "{\"rules\":[");
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		uint64_t p, by, last;
 
-		control_rule_totals(l, i, &p, &by, &last);
-		sb_printf(b, "%s{\"name\":\"", i ? "," : "");
-		sb_json_str(b, l->names[i]);
-		sb_printf(b, "\",\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
+		stats_rule_totals(l, i, &p, &by, &last);
+		text_printf(b, "%s{\"name\":\"", i ? "," : "");
+		text_json_str(b, l->names[i]);
+		text_printf(b, "\",\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
 			  ",\"last_hit\":%" PRIu64 "}", action_name(ruleset_rule(l->rs, i)->action), p,
-			  by, control_unix_time(last));
+			  by, clock_unix_time(last));
 	}
-	sb_printf(b, "],\"default\":{\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%"
+	text_printf(b, "],\"default\":{\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%"
 		  PRIu64 "},", action_name(ruleset_default(l->rs)), t->dflt_packets,
 		  t->dflt_bytes);
-	sb_printf(b, "\"malformed\":{\"total\":%" PRIu64 ",\"reasons\":{", t->malformed_total);
+	text_printf(b, "\"malformed\":{\"total\":%" PRIu64 ",\"reasons\":{", t->malformed_total);
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++) {
 		if (!t->malformed[r])
 			continue;
-		sb_printf(b, "%s\"%s\":%" PRIu64, sep, packet_reason_name(r), t->malformed[r]);
+		text_printf(b, "%s\"%s\":%" PRIu64, sep, packet_reason_name(r), t->malformed[r]);
 		sep = ",";
 	}
-	sb_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
+	text_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
 		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64 "},",
 		  st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped);
-	sb_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
+	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
 
 	if (dj)
-		sb_printf(b, "%s,", dj);
+		text_printf(b, "%s,", dj);
 	free(dj);
 	dj = crowdsec_stats_json(l);	/* fwd/crowdsec.c */
 	if (dj)
-		sb_printf(b, "%s,", dj);
+		text_printf(b, "%s,", dj);
 	free(dj);
-	sb_printf(b, "\"log\":{\"written\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"suppressed\":%"
+	text_printf(b, "\"log\":{\"written\":%" PRIu64 ",\"dropped\":%" PRIu64 ",\"suppressed\":%"
 		  PRIu64 "}}\n", t->log.written, t->log.dropped, t->log.suppressed);
 }
 
-static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l,
+static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_live *l,
 			const struct fwd_totals *t)
 {
 	int w = 7;	/* strlen("default") */
@@ -196,55 +80,51 @@ static void stats_table(struct sbuf *b, struct fwd_state *st, struct fwd_live *l
 	for (uint32_t i = 0; i < l->nrules; i++)
 		if ((int)strlen(l->names[i]) > w)
 			w = (int)strlen(l->names[i]);
-	sb_printf(b, "%-*s  %-7s  %12s  %14s\n", w, "rule", "action", "packets", "bytes");
+	text_printf(b, "%-*s  %-7s  %12s  %14s\n", w, "rule", "action", "packets", "bytes");
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		uint64_t p, by, last;
 
-		control_rule_totals(l, i, &p, &by, &last);
-		sb_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n", w, l->names[i],
+		stats_rule_totals(l, i, &p, &by, &last);
+		text_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n", w, l->names[i],
 			  action_name(ruleset_rule(l->rs, i)->action), p, by);
 	}
-	sb_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n\n", w, "default",
+	text_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n\n", w, "default",
 		  action_name(ruleset_default(l->rs)), t->dflt_packets, t->dflt_bytes);
-	sb_printf(b, "malformed:  %" PRIu64 "\n", t->malformed_total);
+	text_printf(b, "malformed:  %" PRIu64 "\n", t->malformed_total);
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 		if (t->malformed[r])
-			sb_printf(b, "  %-14s %" PRIu64 "\n", packet_reason_name(r), t->malformed[r]);
-	sb_printf(b, "queue:      %u queues, received %" PRIu64 ", enobufs %" PRIu64
+			text_printf(b, "  %-14s %" PRIu64 "\n", packet_reason_name(r), t->malformed[r]);
+	text_printf(b, "queue:      %u queues, received %" PRIu64 ", enobufs %" PRIu64
 		  ", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n", st->nworkers,
 		  t->received, t->enobufs, t->queue_dropped, t->user_dropped);
-	sb_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
+	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
-	sb_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64
+	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64
 		  "\n", t->log.written, t->log.dropped, t->log.suppressed);
 	char *dt = dyn_stats_text(l->dyn);	/* fwd/knock.c */
 
 	if (dt)
-		sb_printf(b, "%s", dt);
+		text_printf(b, "%s", dt);
 	free(dt);
 	dt = crowdsec_stats_text(l);	/* fwd/crowdsec.c */
 	if (dt)
-		sb_printf(b, "%s", dt);
+		text_printf(b, "%s", dt);
 	free(dt);
 }
 
 char *control_stats(struct fwd_state *st, bool json)
 {
-	struct sbuf b = { 0 };
+	struct fwd_text b = { 0 };
 	struct fwd_totals t;
 
 	pthread_mutex_lock(&st->lock);
-	control_totals(st, &t);
+	stats_totals(st, &t);
 	if (json)
 		stats_json(&b, st, st->live, &t);
 	else
 		stats_table(&b, st, st->live, &t);
 	pthread_mutex_unlock(&st->lock);
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return text_take(&b);
 }
 
 /*
@@ -253,7 +133,7 @@ char *control_stats(struct fwd_state *st, bool json)
  */
 char *control_top(struct fwd_state *st)
 {
-	struct sbuf b = { 0 };
+	struct fwd_text b = { 0 };
 	struct fwd_totals t;
 	struct fwd_log_top top;
 	struct fwd_live *l;
@@ -261,34 +141,30 @@ char *control_top(struct fwd_state *st)
 
 	log_top(&top);
 	pthread_mutex_lock(&st->lock);
-	control_totals(st, &t);
+	stats_totals(st, &t);
 	l = st->live;
-	sb_printf(&b, "queue %u received %" PRIu64 " enobufs %" PRIu64 " queue_dropped %" PRIu64
+	text_printf(&b, "queue %u received %" PRIu64 " enobufs %" PRIu64 " queue_dropped %" PRIu64
 		  " user_dropped %" PRIu64 "\n", st->nworkers, t.received, t.enobufs,
 		  t.queue_dropped, t.user_dropped);
-	sb_printf(&b, "default %s %" PRIu64 "\n", action_name(ruleset_default(l->rs)),
+	text_printf(&b, "default %s %" PRIu64 "\n", action_name(ruleset_default(l->rs)),
 		  t.dflt_packets);
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		uint64_t p, by, last;
 
-		control_rule_totals(l, i, &p, &by, &last);
+		stats_rule_totals(l, i, &p, &by, &last);
 		log_escape(name, sizeof(name), l->names[i]);
-		sb_printf(&b, "rule %s %s %" PRIu64 "\n", name,
+		text_printf(&b, "rule %s %s %" PRIu64 "\n", name,
 			  action_name(ruleset_rule(l->rs, i)->action), p);
 	}
 	pthread_mutex_unlock(&st->lock);
 	for (unsigned i = 0; i < FWD_TOP_N && top.ports[i].count; i++)
-		sb_printf(&b, "port %u %u %" PRIu64 " %u\n", top.ports[i].proto, top.ports[i].port,
+		text_printf(&b, "port %u %u %" PRIu64 " %u\n", top.ports[i].proto, top.ports[i].port,
 			  top.ports[i].count, top.ports[i].family);
 	for (unsigned i = 0; i < FWD_TOP_N && top.srcs[i].count; i++) {
-		log_addr_str(addr, sizeof(addr), top.srcs[i].family, top.srcs[i].addr);
-		sb_printf(&b, "src %s %" PRIu64 " %u\n", addr, top.srcs[i].count, top.srcs[i].proto);
+		addr_format(addr, sizeof(addr), top.srcs[i].family, top.srcs[i].addr);
+		text_printf(&b, "src %s %" PRIu64 " %u\n", addr, top.srcs[i].count, top.srcs[i].proto);
 	}
-	if (b.oom) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return text_take(&b);
 }
 
 /* ---- server -------------------------------------------------------------- */
@@ -301,18 +177,6 @@ static struct {
 	bool running;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 } C = { .fd = -1, .wake = { -1, -1 } };
-
-static void write_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (n <= 0)
-			return;
-		s += n;
-		len -= (size_t)n;
-	}
-}
 
 /*
  * Connections waiting for their request line. The thread never blocks on
@@ -330,13 +194,6 @@ struct conn {
 	char buf[FWD_CONTROL_MAX + 2];
 };
 
-static uint64_t conn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /*
  * Read what C's peer sent so far: 1 when C->buf holds a whole request line
@@ -381,11 +238,11 @@ static void answer_reload(int fd)
 	n = live_reload(C.st, &d);
 	if (n >= 0) {
 		snprintf(line, sizeof(line), "ok: %d rules\n", n);
-		write_all(fd, line, strlen(line));
+		client_send(fd, line, strlen(line));
 	} else if (d.text && d.len) {
-		write_all(fd, d.text, d.len);
+		client_send(fd, d.text, d.len);
 	} else {
-		write_all(fd, "error: reload failed\n", 21);
+		client_send(fd, "error: reload failed\n", 21);
 	}
 	diags_free(&d);
 }
@@ -409,7 +266,7 @@ static void answer_explain(int fd, const char *line)
 		pthread_mutex_lock(&C.st->lock);
 		l = C.st->live;
 		k.iface = ruleset_iface_class(l->rs, ifname);
-		i = dyn_resolve_ctl(l->dyn, l->rs, &k, classify(l->rs, &k), log_now_ms());
+		i = dyn_resolve_ctl(l->dyn, l->rs, &k, classify(l->rs, &k), clock_coarse_ms());
 		if (i == -ENOMEM)
 			snprintf(out, sizeof(out) - 1, "error: out of memory");
 		else
@@ -417,7 +274,7 @@ static void answer_explain(int fd, const char *line)
 		pthread_mutex_unlock(&C.st->lock);
 		strcat(out, "\n");
 	}
-	write_all(fd, out, strlen(out));
+	client_send(fd, out, strlen(out));
 }
 
 /*
@@ -433,7 +290,7 @@ static bool rollback_refused(int fd, const char *prev, const char *esc)
 		return false;
 	log_warn("refused a rollback request naming %s: %s", esc, why);
 	snprintf(out, sizeof(out), "error: rollback refused: %s\n", why);
-	write_all(fd, out, strlen(out));
+	client_send(fd, out, strlen(out));
 	return true;
 }
 
@@ -451,7 +308,7 @@ static void answer_rollback(int fd, const char *arg)
 	if (sscanf(arg, "%u %n", &secs, &off) != 1 || !off || !arg[off]) {
 		const char *e = "error: expected 'rollback SECONDS PREVFILE'\n";
 
-		write_all(fd, e, strlen(e));
+		client_send(fd, e, strlen(e));
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
@@ -474,12 +331,29 @@ static void answer_confirmed(int fd, const char *arg)
 	if (sscanf(arg, "%u %n", &secs, &off) != 1 || !off || !arg[off]) {
 		const char *e = "error: expected 'confirmed SECONDS LIVEFILE'\n";
 
-		write_all(fd, e, strlen(e));
+		client_send(fd, e, strlen(e));
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
 	log_info("apply confirmed within %us: %s stays in force", secs, esc);
-	write_all(fd, "ok\n", 3);
+	client_send(fd, "ok\n", 3);
+}
+
+/* "unblock ADDR": ADDR out of every dynamic set, knock and scan table. */
+static void answer_unblock(int fd, const char *addr)
+{
+	unsigned removed = 0;
+	char ans[128];
+	int e;
+
+	pthread_mutex_lock(&C.st->lock);
+	e = dyn_unblock(C.st->live->dyn, addr, &removed);
+	pthread_mutex_unlock(&C.st->lock);
+	if (e)
+		snprintf(ans, sizeof(ans), "error: invalid address '%.64s'\n", addr);
+	else
+		snprintf(ans, sizeof(ans), "ok: %u entries removed\n", removed);
+	client_send(fd, ans, strlen(ans));
 }
 
 /* Answer REQ on FD; NULL: the client sent no acceptable request. */
@@ -492,22 +366,22 @@ static void serve(int fd, const char *req)
 	if (!req) {
 		const char *e = "error: expected one request line of at most 256 bytes\n";
 
-		write_all(fd, e, strlen(e));
+		client_send(fd, e, strlen(e));
 		return;
 	}
 	if (!strcmp(req, "stats") || !strcmp(req, "stats json")) {
 		out = control_stats(C.st, req[5] != '\0');
 		if (out)
-			write_all(fd, out, strlen(out));
+			client_send(fd, out, strlen(out));
 		else
-			write_all(fd, "error: out of memory\n", 21);
+			client_send(fd, "error: out of memory\n", 21);
 		free(out);
 	} else if (!strcmp(req, "top")) {
 		out = control_top(C.st);
 		if (out)
-			write_all(fd, out, strlen(out));
+			client_send(fd, out, strlen(out));
 		else
-			write_all(fd, "error: out of memory\n", 21);
+			client_send(fd, "error: out of memory\n", 21);
 		free(out);
 	} else if (!strcmp(req, "reload")) {
 		answer_reload(fd);
@@ -518,16 +392,13 @@ static void serve(int fd, const char *req)
 	} else if (!strncmp(req, "confirmed ", 10)) {
 		answer_confirmed(fd, req + 10);
 	} else if (!strncmp(req, "unblock ", 8)) {
-		char ans[128];
-
-		dyn_control_unblock(C.st, req + 8, ans, sizeof(ans));
-		write_all(fd, ans, strlen(ans));
+		answer_unblock(fd, req + 8);
 	} else {
 		char e[FWD_CONTROL_MAX + 64], esc[FWD_CONTROL_MAX * 4 + 1];
 
 		log_escape(esc, sizeof(esc), req);
 		snprintf(e, sizeof(e), "error: unknown request '%.200s'\n", esc);
-		write_all(fd, e, strlen(e));
+		client_send(fd, e, strlen(e));
 	}
 }
 
@@ -581,7 +452,7 @@ static void *control_main(void *arg)
 	for (unsigned i = 0; i < CONN_SLOTS; i++)
 		cs[i].fd = -1;
 	for (;;) {
-		uint64_t now = conn_now_ms(), next = UINT64_MAX;
+		uint64_t now = clock_mono_ms(), next = UINT64_MAX;
 		unsigned n = 2;
 		int to;
 
@@ -601,7 +472,7 @@ static void *control_main(void *arg)
 		}
 		if (p[1].revents)
 			break;
-		now = conn_now_ms();
+		now = clock_mono_ms();
 		for (unsigned i = 0; i < CONN_SLOTS; i++)
 			if (cs[i].fd >= 0)
 				conn_step(&cs[i], now, p[2 + i].revents != 0);
@@ -612,16 +483,6 @@ static void *control_main(void *arg)
 		if (cs[i].fd >= 0)
 			conn_close(&cs[i]);
 	return NULL;
-}
-
-int control_sockaddr(struct sockaddr_un *sa, const char *path)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa->sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa->sun_path, path);
-	return 0;
 }
 
 /* 0 when nobody answers on PATH (and a stale file is gone), else -errno. */
@@ -644,7 +505,7 @@ static int claim_path(const struct sockaddr_un *sa)
 static int listen_on(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	int fd, e = control_sockaddr(&sa, path);
+	int fd, e = client_sockaddr(&sa, path);
 
 	if (!e)
 		e = claim_path(&sa);
@@ -725,130 +586,4 @@ void control_stop(void)
 		if (C.wake[i] >= 0)
 			close(C.wake[i]);
 	C.wake[0] = C.wake[1] = -1;
-}
-
-/* ---- clients ------------------------------------------------------------- */
-
-/* Send REQ to the daemon at PATH; the answer in *OUT (malloc'd). 0 or -errno. */
-int control_connect(const char *path)
-{
-	struct sockaddr_un sa;
-	int fd, e = control_sockaddr(&sa, path);
-
-	if (e)
-		return e;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-static int request(const char *path, const char *req, char **out)
-{
-	struct sbuf b = { 0 };
-	char buf[4096];
-	ssize_t n;
-	int fd = control_connect(path);
-
-	if (fd < 0)
-		return fd;
-	write_all(fd, req, strlen(req));
-	shutdown(fd, SHUT_WR);
-	sb_printf(&b, "%s", "");
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		sb_printf(&b, "%.*s", (int)n, buf);
-	close(fd);
-	if (b.oom) {
-		free(b.s);
-		return -ENOMEM;
-	}
-	*out = b.s;
-	return 0;
-}
-
-static const struct option client_opts[] = {
-	{ "socket", required_argument, NULL, 's' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "help", no_argument, NULL, 'h' },
-	{ NULL, 0, NULL, 0 },
-};
-
-/* Parse [--socket PATH] [--json]; exit code for usage errors, or -1 to go on. */
-static int client_args(int argc, char **argv, const char *usage, bool json_ok,
-		       const char **path, bool *json)
-{
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:h", client_opts, NULL)) != -1) {
-		if (c == 's') {
-			*path = optarg;
-		} else if (c == 'j' && json_ok) {
-			*json = true;
-		} else if (c == 'h') {
-			printf("usage: %s\n", usage);
-			return 0;
-		} else {
-			fprintf(stderr, "usage: %s\n", usage);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		fprintf(stderr, "fwd: unexpected argument '%s'; usage: %s\n", argv[optind], usage);
-		return 2;
-	}
-	return -1;
-}
-
-int control_request(const char *path, const char *req, char **out)
-{
-	return request(path, req, out);
-}
-
-static int ask(const char *path, const char *req, char **out)
-{
-	int e = request(path, req, out);
-
-	if (e)
-		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-e));
-	return e;
-}
-
-int cmd_stats(int argc, char **argv)
-{
-	const char *path = FWD_SOCKET_DEFAULT;
-	bool json = false;
-	char *out = NULL;
-	int rc = client_args(argc, argv, "fwd stats [--socket PATH] [--json]", true, &path, &json);
-
-	if (rc >= 0)
-		return rc;
-	if (ask(path, json ? "stats json\n" : "stats\n", &out))
-		return 2;
-	rc = strncmp(out, "error:", 6) ? 0 : 1;
-	fputs(out, rc ? stderr : stdout);
-	free(out);
-	return rc;
-}
-
-int cmd_reload(int argc, char **argv)
-{
-	const char *path = FWD_SOCKET_DEFAULT;
-	bool json = false;
-	char *out = NULL;
-	int rc = client_args(argc, argv, "fwd reload [--socket PATH]", false, &path, &json);
-
-	if (rc >= 0)
-		return rc;
-	if (ask(path, "reload\n", &out))
-		return 2;
-	rc = strncmp(out, "ok:", 3) ? 1 : 0;
-	fputs(out, rc ? stderr : stdout);
-	free(out);
-	return rc;
 }

@@ -12,9 +12,8 @@
  * per interval, and retried after interval, 2x, 4x (at most), while the set
  * keeps its entries until they expire.
  *
- * Workers hand detections over through a bounded multi-producer queue
- * (Vyukov's: one CAS per report, a sequence number per cell); the thread
- * drains it every CS_TICK_MS. The packet path never waits on the thread.
+ * Workers hand detections over through fwd/outbox.c; the thread drains it
+ * every CS_TICK_MS. The packet path never waits on the thread.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,24 +28,18 @@
 #include <json-c/json.h>
 
 #include "fwd/crowdsec.h"
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
+#include "fwd/outbox.h"
+#include "fwd/value.h"
 
 #define CS_TICK_MS		250u		/* how soon a queued alert goes out */
 #define CS_BACKOFF_SHIFT_MAX	2		/* retries at most 4 intervals apart */
 #define CS_BODY_MAX		(64u << 20)	/* a startup stream of ~300k decisions */
 #define CS_CONNECT_MS		5000L
 #define CS_TIMEOUT_MS		30000L
-#define CS_OUTBOX		256u		/* reports waiting to be pushed */
 #define CS_KEY_MAX		256
-
-_Static_assert((CS_OUTBOX & (CS_OUTBOX - 1)) == 0, "CS_OUTBOX is a power of two");
-
-struct cs_cell {
-	_Atomic size_t seq;
-	struct fwd_cs_report r;
-};
 
 static struct {
 	pthread_mutex_t mu;		/* conf, gen, restart; taken after st->lock, never before */
@@ -60,75 +53,10 @@ static struct {
 	_Atomic bool stop;
 	_Atomic bool push_on;		/* a machine_file is set: reports are queued */
 	_Atomic uint64_t pulls, pull_errors, applied, removed;
-	_Atomic uint64_t alerts_pushed, alert_errors, alerts_dropped;
-	struct cs_cell outbox[CS_OUTBOX];
-	_Atomic size_t ob_head, ob_tail;
+	_Atomic uint64_t alerts_pushed, alert_errors;
 } CS = {
 	.mu = PTHREAD_MUTEX_INITIALIZER,
 };
-
-/* ---- the queue of reports (packet path in, thread out) ----------------------- */
-
-/*
- * A cell's number is kept less its index, so that the zeroed queue is a
- * ready empty one: reports may come before the thread starts.
- */
-static size_t cell_seq(size_t pos, struct cs_cell **c)
-{
-	*c = &CS.outbox[pos & (CS_OUTBOX - 1)];
-	return atomic_load_explicit(&(*c)->seq, memory_order_acquire) + (pos & (CS_OUTBOX - 1));
-}
-
-static void cell_set(struct cs_cell *c, size_t pos, size_t seq)
-{
-	atomic_store_explicit(&c->seq, seq - (pos & (CS_OUTBOX - 1)), memory_order_release);
-}
-
-void crowdsec_report_block(enum fwd_cs_kind kind, uint8_t family, fwd_u128 addr,
-			   uint32_t duration_ms, uint32_t detail, const char *name)
-{
-	size_t pos;
-	struct cs_cell *c;
-
-	if (!atomic_load_explicit(&CS.push_on, memory_order_acquire))
-		return;
-	pos = atomic_load_explicit(&CS.ob_head, memory_order_relaxed);
-	for (;;) {
-		size_t seq = cell_seq(pos, &c);
-		intptr_t dif = (intptr_t)seq - (intptr_t)pos;
-
-		if (dif == 0 && atomic_compare_exchange_weak_explicit(&CS.ob_head, &pos, pos + 1,
-								       memory_order_relaxed,
-								       memory_order_relaxed))
-			break;
-		if (dif < 0) {
-			atomic_fetch_add_explicit(&CS.alerts_dropped, 1, memory_order_relaxed);
-			return;
-		}
-		if (dif > 0)
-			pos = atomic_load_explicit(&CS.ob_head, memory_order_relaxed);
-	}
-	c->r.kind = (uint8_t)kind;
-	c->r.family = family;
-	c->r.addr = addr;
-	c->r.duration_ms = duration_ms;
-	c->r.detail = detail;
-	snprintf(c->r.rule, sizeof(c->r.rule), "%s", name);
-	cell_set(c, pos, pos + 1);
-}
-
-bool crowdsec_outbox_pop(struct fwd_cs_report *out)
-{
-	size_t pos = atomic_load_explicit(&CS.ob_tail, memory_order_relaxed);
-	struct cs_cell *c;
-
-	if (cell_seq(pos, &c) != pos + 1)
-		return false;
-	*out = c->r;
-	cell_set(c, pos, pos + CS_OUTBOX);
-	atomic_store_explicit(&CS.ob_tail, pos + 1, memory_order_relaxed);
-	return true;
-}
 
 /* ---- settings ---------------------------------------------------------------- */
 
@@ -146,7 +74,8 @@ void crowdsec_configure(const struct fwd_crowdsec_conf *cs)
 	crowdsec_conf_free(CS.conf);
 	CS.conf = copy;
 	CS.gen++;
-	atomic_store_explicit(&CS.push_on, copy && copy->machine_file, memory_order_release);
+	atomic_store(&CS.push_on, copy && copy->machine_file);
+	outbox_enable(atomic_load(&CS.push_on));
 	if (CS.started)
 		pthread_cond_signal(&CS.cv);
 	pthread_mutex_unlock(&CS.mu);
@@ -296,7 +225,7 @@ static int read_key(const char *path, char *key, size_t len, char *err, size_t e
 static void apply(struct cs_run *r, const struct fwd_cs_stream *s)
 {
 	struct fwd_state *st = CS.st;
-	uint64_t now = log_now_ms(), added = 0, gone = 0;
+	uint64_t now = clock_mono_ms(), added = 0, gone = 0;
 	int set;
 
 	pthread_mutex_lock(&st->lock);
@@ -355,7 +284,7 @@ static void pull(struct cs_run *r)
 {
 	char key[CS_KEY_MAX], auth[CS_KEY_MAX + 16], err[CURL_ERROR_SIZE + 64];
 	struct fwd_cs_stream s = { 0 };
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_mono_ms();
 	long status = 0;
 
 	if (read_key(r->conf->key_file, key, sizeof(key), err, sizeof(err)))
@@ -367,10 +296,10 @@ static void pull(struct cs_run *r)
 	if (http(r, r->startup ? "/v1/decisions/stream?startup=true" : "/v1/decisions/stream",
 		 auth, NULL, &status, err, sizeof(err)))
 		{
-		pull_failed(r, log_now_ms(), err);
+		pull_failed(r, clock_mono_ms(), err);
 		return;
 	}
-	now = log_now_ms();
+	now = clock_mono_ms();
 	if (status != 200) {
 		snprintf(err, sizeof(err), "HTTP status %ld%s", status,
 			 status == 403 ? " (is the key from 'cscli bouncers add'?)" : "");
@@ -398,7 +327,7 @@ static void pull(struct cs_run *r)
 
 static void push_log(struct cs_run *r, const char *why)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_mono_ms();
 
 	atomic_fetch_add(&CS.alert_errors, 1);
 	if (r->last_push_log && now - r->last_push_log < r->conf->interval_ms)
@@ -517,7 +446,7 @@ static void push_all(struct cs_run *r)
 {
 	struct fwd_cs_report rep;
 
-	while (!atomic_load(&CS.stop) && crowdsec_outbox_pop(&rep)) {
+	while (!atomic_load(&CS.stop) && outbox_pop(&rep)) {
 		if (r->conf && r->conf->machine_file)
 			push(r, &rep);
 	}
@@ -560,7 +489,7 @@ static void sync_conf(struct cs_run *r)
 static void wait_tick(struct cs_run *r)
 {
 	struct timespec ts;
-	uint64_t now = log_now_ms(), wait = CS_TICK_MS;
+	uint64_t now = clock_mono_ms(), wait = CS_TICK_MS;
 
 	if (!r->conf)
 		wait = 60000;	/* configure() wakes us */
@@ -591,7 +520,7 @@ static void *cs_main(void *arg)
 	}
 	while (!atomic_load(&CS.stop)) {
 		sync_conf(&r);
-		if (r.conf && log_now_ms() >= r.next_pull)
+		if (r.conf && clock_mono_ms() >= r.next_pull)
 			pull(&r);
 		push_all(&r);
 		wait_tick(&r);
@@ -636,6 +565,7 @@ void crowdsec_stop(void)
 	}
 	atomic_store(&CS.stop, true);
 	atomic_store(&CS.push_on, false);
+	outbox_enable(false);
 	pthread_cond_signal(&CS.cv);
 	CS.started = false;
 	pthread_mutex_unlock(&CS.mu);
@@ -656,7 +586,7 @@ void crowdsec_counters(struct fwd_cs_counters *c)
 	c->removed = atomic_load(&CS.removed);
 	c->alerts_pushed = atomic_load(&CS.alerts_pushed);
 	c->alert_errors = atomic_load(&CS.alert_errors);
-	c->alerts_dropped = atomic_load(&CS.alerts_dropped);
+	c->alerts_dropped = outbox_dropped();
 	pthread_mutex_lock(&CS.mu);
 	c->on = CS.conf != NULL;
 	pthread_mutex_unlock(&CS.mu);
@@ -672,7 +602,7 @@ uint32_t crowdsec_held(struct fwd_live *l)
 	pthread_mutex_unlock(&CS.mu);
 	if (!set[0] || !l)
 		return 0;
-	return dyn_prefix_count(l->dyn, dyn_set_find(l->dyn, set), log_now_ms());
+	return dyn_prefix_count(l->dyn, dyn_set_find(l->dyn, set), clock_mono_ms());
 }
 
 char *crowdsec_stats_text(struct fwd_live *l)

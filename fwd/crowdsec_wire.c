@@ -22,7 +22,8 @@
 #include <yaml.h>
 
 #include "fwd/crowdsec.h"
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
+#include "fwd/value.h"
 
 /* ---- Go's time.Duration text ------------------------------------------------ */
 

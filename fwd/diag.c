@@ -25,8 +25,26 @@ void diags_init(struct fwd_diags *d, const char *file)
 void diags_free(struct fwd_diags *d)
 {
 	free(d->text);
+	free(d->rec);
 	d->text = NULL;
-	d->len = d->cap = 0;
+	d->rec = NULL;
+	d->len = d->cap = d->nrec = d->caprec = 0;
+}
+
+/* Keep the record of the line just appended at OFF; a failed allocation loses only the record. */
+static void diag_record(struct fwd_diags *d, struct fwd_pos pos, bool warning, size_t off,
+			size_t len)
+{
+	if (d->nrec == d->caprec) {
+		size_t cap = d->caprec ? d->caprec * 2 : 16;
+		struct fwd_diag *r = realloc(d->rec, cap * sizeof(*r));
+
+		if (!r)
+			return;
+		d->rec = r;
+		d->caprec = cap;
+	}
+	d->rec[d->nrec++] = (struct fwd_diag){ pos, warning, off, len };
 }
 
 __attribute__((format(printf, 4, 0)))
@@ -63,6 +81,7 @@ static void diag_append(struct fwd_diags *d, struct fwd_pos pos, const char *kin
 		d->cap = cap;
 	}
 	memcpy(d->text + d->len, line, (size_t)n + 1);
+	diag_record(d, pos, !strcmp(kind, "warning"), d->len, (size_t)n);
 	d->len += (size_t)n;
 }
 
@@ -84,4 +103,41 @@ void diag_warning(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...)
 	va_start(ap, fmt);
 	diag_append(d, pos, "warning", fmt, ap);
 	va_end(ap);
+}
+
+static int diag_cmp(const void *a, const void *b)
+{
+	const struct fwd_diag *x = a, *y = b;
+
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	if (x->pos.col != y->pos.col)
+		return x->pos.col < y->pos.col ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;	/* the order found */
+}
+
+void diags_sort(struct fwd_diags *d)
+{
+	char *t;
+	size_t o = 0;
+
+	for (size_t i = 0; i < d->nrec; i++)
+		o += d->rec[i].len;
+	if (!d->nrec || !d->text || o != d->len)	/* a record was lost: keep the order found */
+		return;
+	o = 0;
+	t = malloc(d->len + 1);
+	if (!t)
+		return;
+	qsort(d->rec, d->nrec, sizeof(*d->rec), diag_cmp);
+	for (size_t i = 0; i < d->nrec; i++) {
+		memcpy(t + o, d->text + d->rec[i].off, d->rec[i].len);
+		d->rec[i].off = o;
+		o += d->rec[i].len;
+	}
+	t[o] = '\0';
+	free(d->text);
+	d->text = t;
+	d->len = o;
+	d->cap = d->len + 1;
 }

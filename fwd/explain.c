@@ -15,6 +15,7 @@
 #include "fwd/explain.h"
 #include "fwd/icmp.h"
 #include "fwd/table.h"
+#include "fwd/value.h"
 
 #define LINE_MAX_WORDS	8
 
@@ -24,66 +25,10 @@ struct endpoint {
 	uint32_t port;		/* FWD_NOPORT when absent */
 };
 
-static bool parse_port(const char *s, uint32_t *port)
-{
-	uint32_t v = 0;
-
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > 65535)
-			return false;
-		v = v * 10 + (uint32_t)(*s - '0');
-	}
-	if (v > 65535)
-		return false;
-	*port = v;
-	return true;
-}
-
-/* "1.2.3.4:80", "1.2.3.4", "[2001:db8::1]:80", "[2001:db8::1]", "2001:db8::1". */
 static bool parse_endpoint(const char *s, struct endpoint *e)
 {
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *port = NULL, *colon;
-	bool bracket = s[0] == '[';
-	size_t hl;
-
-	e->port = FWD_NOPORT;
-	if (bracket) {
-		const char *rb = strchr(s, ']');
-
-		if (!rb || (rb[1] && rb[1] != ':'))
-			return false;
-		hl = (size_t)(rb - s - 1);
-		s++;
-		port = rb[1] ? rb + 2 : NULL;
-	} else {
-		colon = strchr(s, ':');
-		hl = colon && !strchr(colon + 1, ':') ? (size_t)(colon - s) : strlen(s);
-		port = s[hl] ? s + hl + 1 : NULL;
-	}
-	if (hl >= sizeof(host))
-		return false;
-	memcpy(host, s, hl);
-	host[hl] = '\0';
-	e->family = (unsigned)addr_parse(host, &e->addr);
-	if (!e->family || (bracket && e->family != 6))
-		return false;
-	return !port || parse_port(port, &e->port);
-}
-
-static int proto_of(const char *s)
-{
-	if (!strcmp(s, "tcp"))
-		return IPPROTO_TCP;
-	if (!strcmp(s, "udp"))
-		return IPPROTO_UDP;
-	if (!strcmp(s, "icmp"))
-		return IPPROTO_ICMP;
-	if (!strcmp(s, "icmpv6"))
-		return IPPROTO_ICMPV6;
-	return -1;
+	e->family = (unsigned)endpoint_parse(s, &e->addr, &e->port);
+	return e->family != 0;
 }
 
 /* Ports are required for tcp/udp and forbidden for icmp, as on the wire. */
@@ -99,12 +44,12 @@ static int check_endpoint(const char *what, const char *s, int proto, struct end
 	}
 	if (ports && e->port == FWD_NOPORT) {
 		snprintf(err, errlen, "%s '%s' needs a port for %s", what, s,
-			 proto == IPPROTO_TCP ? "tcp" : "udp");
+			 proto_name((unsigned)proto));
 		return -1;
 	}
 	if (!ports && e->port != FWD_NOPORT) {
 		snprintf(err, errlen, "%s '%s' has a port, but %s carries none", what, s,
-			 proto == IPPROTO_ICMP ? "icmp" : "icmpv6");
+			 proto_name((unsigned)proto));
 		return -1;
 	}
 	return 0;
@@ -143,11 +88,11 @@ int explain_parse_argv(const char *proto, const char *src, const char *dst,
 		       char *err, size_t errlen)
 {
 	struct endpoint s, d;
-	int p = proto_of(proto);
+	int p = proto_number(proto);
 
 	memset(k, 0, sizeof(*k));
 	ifname[0] = '\0';
-	if (p < 0) {
+	if (p < 0 || p == FWD_PROTO_SCTP) {
 		snprintf(err, errlen, "unknown protocol '%s'; expected tcp, udp, icmp or icmpv6",
 			 proto);
 		return -1;
@@ -260,32 +205,6 @@ int explain_parse(const char *line, const struct fwd_config *c, struct fwd_key *
 	return opt[1] ? explain_members(c, opt[1], member, err, errlen) : 0;
 }
 
-void format_addr(char *out, size_t outlen, unsigned family, fwd_u128 addr)
-{
-	unsigned char b[16];
-	int nbytes = family == 4 ? 4 : 16;
-
-	for (int i = nbytes - 1; i >= 0; i--) {
-		b[i] = (unsigned char)(addr & 0xff);
-		addr >>= 8;
-	}
-	if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, b, out, (socklen_t)outlen) && outlen)
-		out[0] = '\0';
-}
-
-/* A target port of 0 keeps the packet's DPORT; with no port at all, the address alone. */
-void format_target(char *out, size_t outlen, const struct fwd_target *t, uint32_t dport)
-{
-	char a[INET6_ADDRSTRLEN];
-	uint32_t port = t->port ? t->port : dport;
-
-	format_addr(a, sizeof(a), t->family, t->addr);
-	if (port == 0 || port == FWD_NOPORT)
-		snprintf(out, outlen, t->family == 6 ? "[%s]" : "%s", a);
-	else
-		snprintf(out, outlen, t->family == 6 ? "[%s]:%u" : "%s:%u", a, port);
-}
-
 void explain_format(const struct fwd_ruleset *rs, const struct fwd_key *k, int idx,
 		    char *out, size_t outlen)
 {
@@ -294,13 +213,13 @@ void explain_format(const struct fwd_ruleset *rs, const struct fwd_key *k, int i
 
 	if (idx < 0) {
 		snprintf(out, outlen, "%s rule=default",
-			 ruleset_default(rs) == FWD_ALLOW ? "allow" : "drop");
+			 action_name(ruleset_default(rs)));
 		return;
 	}
 	ri = ruleset_rule(rs, (uint32_t)idx);
 	switch (ri->action) {
 	case FWD_FORWARD:
-		format_target(to, sizeof(to), &ri->to, k->dport);
+		target_format(to, sizeof(to), &ri->to, k->dport);
 		snprintf(out, outlen, "forward to=%s rule=%s", to, ri->name);
 		break;
 	case FWD_ALLOW:
@@ -315,9 +234,21 @@ void explain_format(const struct fwd_ruleset *rs, const struct fwd_key *k, int i
 	}
 }
 
+struct member_arg {
+	const struct fwd_ruleset *rs;
+	uint32_t member;
+};
+
 static bool member_ok(const struct fwd_rule_info *ri, uint32_t member)
 {
 	return ri->dyn_set < 0 || (member >> ri->dyn_set & 1);
+}
+
+static bool member_rule_ok(const void *arg, uint32_t i)
+{
+	const struct member_arg *m = arg;
+
+	return member_ok(ruleset_rule(m->rs, i), m->member);
 }
 
 /*
@@ -328,20 +259,11 @@ static bool member_ok(const struct fwd_rule_info *ri, uint32_t member)
 static int resolve_offline(const struct fwd_ruleset *rs, const struct fwd_key *k, int idx,
 			   uint32_t member)
 {
-	uint64_t *bits;
-	int found = -1;
+	struct member_arg m = { rs, member };
 
 	if (idx < 0 || member_ok(ruleset_rule(rs, (uint32_t)idx), member))
 		return idx;
-	bits = calloc(rs->words, sizeof(*bits));
-	if (!bits)
-		return -ENOMEM;
-	if (ruleset_match_all(rs, k, bits))
-		for (uint32_t i = (uint32_t)idx + 1; i < rs->nrules && found < 0; i++)
-			if ((bits[i / 64] >> (i % 64) & 1) && member_ok(ruleset_rule(rs, i), member))
-				found = (int)i;
-	free(bits);
-	return found;
+	return ruleset_next_match(rs, k, idx, NULL, member_rule_ok, &m);
 }
 
 int explain_verdict(const struct fwd_ruleset *rs, const struct fwd_key *k, uint32_t member,

@@ -5,6 +5,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 
 #include "fwd/flow.h"
+#include "fwd/value.h"
 
 #define TCP_SYN	0x02
 #define TCP_ACK	0x10
@@ -33,7 +34,7 @@ bool flow_opens(const struct fwd_key *k, const struct fwd_pkt_info *info, int ct
 {
 	if (info->later_fragment)
 		return false;
-	if (k->proto == 6)
+	if (k->proto == FWD_PROTO_TCP)
 		return (info->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN &&
 		       (ctinfo == FWD_CTINFO_NONE || ctinfo == IP_CT_NEW);
 	if (ctinfo != FWD_CTINFO_NONE)

@@ -20,6 +20,8 @@
 #include <sys/wait.h>
 
 #include "fwd/hooks.h"
+#include "fwd/log.h"
+#include "fwd/value.h"
 
 #define JUMP_MANGLE	1u
 #define JUMP_NAT	2u
@@ -65,24 +67,10 @@ static void tb_printf(struct tbuf *t, const char *fmt, ...)
 /* ADDR, ADDR:PORT or [V6ADDR]:PORT, as --to-destination takes it. */
 static void format_dest(char *out, size_t len, const struct fwd_target *to)
 {
-	char a[INET6_ADDRSTRLEN];
-	uint8_t b[16];
-	uint32_t v4;
-
-	if (to->family == 4) {
-		v4 = htonl((uint32_t)to->addr);
-		inet_ntop(AF_INET, &v4, a, sizeof(a));
-	} else {
-		for (int i = 0; i < 16; i++)
-			b[i] = (uint8_t)(to->addr >> (120 - 8 * i));
-		inet_ntop(AF_INET6, b, a, sizeof(a));
-	}
 	if (!to->port)
-		snprintf(out, len, "%s", a);
-	else if (to->family == 4)
-		snprintf(out, len, "%s:%u", a, to->port);
+		addr_format(out, len, to->family, to->addr);
 	else
-		snprintf(out, len, "[%s]:%u", a, to->port);
+		target_format(out, len, to, 0);
 }
 
 /* Rule names go into a comment only when iptables-save shows them verbatim. */
@@ -377,7 +365,7 @@ static int restore(const char *tool, const char *text, size_t len)
 	int r = run((char *const *)(uintptr_t)argv, text, len, false);
 
 	if (r > 0) {
-		fprintf(stderr, "fwd: hooks: %s exited with status %d\n", tool, r);
+		log_warn("hooks: %s exited with status %d", tool, r);
 		return -EIO;
 	}
 	return r;
@@ -398,7 +386,7 @@ static int tools_for(int family, struct family_tools *ft)
 	snprintf(rname, sizeof(rname), "%s-restore", cmd);
 	if (!find_tool(cmd, ft->cmd, sizeof(ft->cmd)) ||
 	    !find_tool(rname, ft->restore, sizeof(ft->restore))) {
-		fprintf(stderr, "fwd: hooks: %s or %s not found in /usr/sbin or /sbin\n", cmd,
+		log_warn("hooks: %s or %s not found in /usr/sbin or /sbin", cmd,
 			rname);
 		return -ENOENT;
 	}
@@ -451,12 +439,12 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 
 	r = install_family(4, hc, s);
 	if (r < 0) {
-		fprintf(stderr, "fwd: hooks: installing IPv4 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: installing IPv4 chains failed: %s", strerror(-r));
 		return r;
 	}
 	r = install_family(6, hc, s);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: IPv6 unusable (%s), IPv4 only\n", strerror(-r));
+		log_warn("hooks: IPv6 unusable (%s), IPv4 only", strerror(-r));
 	return 0;
 }
 
@@ -503,7 +491,7 @@ static int remove_family(int family)
 			break;
 	r = restore(ft.restore, ftext, sizeof(ftext) - 1);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing the %s chain failed\n", FWD_HOOKS_REJECT_CHAIN);
+		log_warn("hooks: removing the %s chain failed", FWD_HOOKS_REJECT_CHAIN);
 	return restore(ft.restore, text, sizeof(text) - 1);
 }
 
@@ -513,9 +501,9 @@ int hooks_remove(void)
 
 	r = remove_family(6);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing IPv6 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: removing IPv6 chains failed: %s", strerror(-r));
 	r = remove_family(4);
 	if (r < 0)
-		fprintf(stderr, "fwd: hooks: removing IPv4 chains failed: %s\n", strerror(-r));
+		log_warn("hooks: removing IPv4 chains failed: %s", strerror(-r));
 	return r;
 }

@@ -18,6 +18,7 @@
 #include "fwd/gateway.h"
 #include "fwd/live.h"
 #include "fwd/suppress.h"
+#include "fwd/stats.h"
 
 struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 {
@@ -118,30 +119,13 @@ void live_publish_first(struct fwd_state *st, struct fwd_live *l)
 	rcu_assign_pointer(st->live, l);
 }
 
-/* Totals of OLD rule J: what it carried plus what every worker counted. */
-static void old_totals(struct fwd_live *old, uint32_t j, uint64_t *p, uint64_t *b,
-		       uint64_t *last)
-{
-	*p = old->carry_packets[j];
-	*b = old->carry_bytes[j];
-	*last = old->carry_last_ms[j];
-	for (unsigned w = 0; w < old->nworkers; w++) {
-		uint64_t t = ctr_get(&old->ctr[w][j].last_hit_ms);
-
-		*p += ctr_get(&old->ctr[w][j].packets);
-		*b += ctr_get(&old->ctr[w][j].bytes);
-		if (t > *last)
-			*last = t;
-	}
-}
-
 /* Rules that keep their name keep their counts. */
 static void carry_counters(struct fwd_live *l, struct fwd_live *old)
 {
 	for (uint32_t i = 0; i < l->nrules; i++)
 		for (uint32_t j = 0; j < old->nrules; j++)
 			if (!strcmp(l->names[i], old->names[j])) {
-				old_totals(old, j, &l->carry_packets[i], &l->carry_bytes[i],
+				stats_rule_totals(old, j, &l->carry_packets[i], &l->carry_bytes[i],
 					   &l->carry_last_ms[i]);
 				break;
 			}
@@ -282,10 +266,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 	int n = -1;
 
 	pthread_mutex_lock(&st->lock);
-	c = config_load(st->config_path, d);
-	rs = c ? ruleset_compile(c) : NULL;
-	if (c && !rs)
-		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot compile the rules: out of memory");
+	ruleset_load(st->config_path, 0, d, &c, &rs);
 	l = rs ? live_new(rs, c, st->nworkers) : NULL;
 	if (rs && !l)
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");

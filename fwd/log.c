@@ -25,6 +25,7 @@
 #include "fwd/icmp.h"
 #include "fwd/log.h"
 #include "fwd/packet.h"
+#include "fwd/value.h"
 
 /* ---- ring ---------------------------------------------------------------- */
 
@@ -108,14 +109,6 @@ bool bucket_take(struct fwd_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t 
 	return true;
 }
 
-uint64_t log_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- formatting ---------------------------------------------------------- */
 
 size_t log_escape(char *out, size_t outlen, const char *in)
@@ -142,77 +135,14 @@ size_t log_escape(char *out, size_t outlen, const char *in)
 	return o;
 }
 
-/* Copy S into OUT (OUTLEN >= 1), cut to fit, NUL-terminated. */
-static void copy_str(char *out, size_t outlen, const char *s, size_t n)
-{
-	if (n > outlen - 1)
-		n = outlen - 1;
-	memcpy(out, s, n);
-	out[n] = '\0';
-}
-
-/* Dotted quad by hand: glibc's inet_ntop() goes through sprintf(). */
-static void ip4_str(char *out, size_t outlen, uint32_t v)
-{
-	char tmp[16];
-	size_t o = 0;
-
-	for (int sh = 24; sh >= 0; sh -= 8) {
-		unsigned b = (v >> sh) & 0xff;
-
-		if (b >= 100)
-			tmp[o++] = (char)('0' + b / 100);
-		if (b >= 10)
-			tmp[o++] = (char)('0' + b / 10 % 10);
-		tmp[o++] = (char)('0' + b % 10);
-		if (sh)
-			tmp[o++] = '.';
-	}
-	copy_str(out, outlen, tmp, o);
-}
-
-static void addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
-{
-	if (family == 4) {
-		ip4_str(out, outlen, (uint32_t)a);
-	} else if (family == 6) {
-		struct in6_addr v6;
-
-		for (int i = 15; i >= 0; i--, a >>= 8)
-			v6.s6_addr[i] = (uint8_t)a;
-		inet_ntop(AF_INET6, &v6, out, (socklen_t)outlen);
-	} else {
-		snprintf(out, outlen, "-");
-	}
-}
-
 static void proto_str(char *out, size_t outlen, unsigned proto)
 {
-	const char *name = proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" :
-			   proto == IPPROTO_ICMP ? "icmp" : proto == IPPROTO_ICMPV6 ? "icmpv6" : NULL;
+	const char *name = proto_name(proto);
 
 	if (name)
-		copy_str(out, outlen, name, strlen(name));
+		snprintf(out, outlen, "%s", name);
 	else
 		snprintf(out, outlen, "%u", proto);
-}
-
-static const char *action_str(unsigned a)
-{
-	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : a == FWD_REJECT ? "reject" : "drop";
-}
-
-/* "ADDR:PORT" or "[V6]:PORT" of a forward target; port 0 keeps DPORT. */
-static void target_str(char *out, size_t outlen, const struct fwd_log_event *ev)
-{
-	char a[INET6_ADDRSTRLEN];
-	unsigned port = ev->to.port ? ev->to.port : ev->dport;
-
-	addr_str(a, sizeof(a), ev->to.family, ev->to.addr);
-	if (port > 65535)
-		snprintf(out, outlen, ev->to.family == 6 ? "[%s]" : "%s", a);
-	else
-		snprintf(out, outlen, ev->to.family == 6 ? "[%s]:%u" : "%s:%u", a, port);
 }
 
 struct ev_text {
@@ -223,8 +153,8 @@ struct ev_text {
 
 static void ev_text(struct ev_text *t, const struct fwd_log_event *ev, const char *ifname)
 {
-	addr_str(t->src, sizeof(t->src), ev->family, ev->src);
-	addr_str(t->dst, sizeof(t->dst), ev->family, ev->dst);
+	addr_format(t->src, sizeof(t->src), ev->family, ev->src);
+	addr_format(t->dst, sizeof(t->dst), ev->family, ev->dst);
 	proto_str(t->proto, sizeof(t->proto), ev->proto);
 	if (ifname && *ifname)
 		log_escape(t->in, sizeof(t->in), ifname);
@@ -233,7 +163,7 @@ static void ev_text(struct ev_text *t, const struct fwd_log_event *ev, const cha
 	log_escape(t->rule, sizeof(t->rule), ev->rule);
 	t->to[0] = '\0';
 	if (ev->type == FWD_EV_VERDICT && ev->action == FWD_FORWARD)
-		target_str(t->to, sizeof(t->to), ev);
+		target_format(t->to, sizeof(t->to), &ev->to, ev->dport);
 	t->ports = ev->type == FWD_EV_VERDICT && ev->sport <= 65535 && ev->dport <= 65535;
 }
 
@@ -289,7 +219,7 @@ static size_t format_verdict_kv(char *out, size_t outlen, const struct fwd_log_e
 	uint8_t it, ic;
 
 	put_str(&l, "fwd: ");
-	put_str(&l, action_str(ev->action));
+	put_str(&l, action_name(ev->action));
 	put_str(&l, " rule=");
 	put_str(&l, t->rule);
 	if (*t->to) {
@@ -431,7 +361,7 @@ size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 			      ",\"in_iface\":\"%s\"%s}",
 			      when, ev->type == FWD_EV_MALFORMED ? "malformed" : "verdict",
 			      t.src, spt, t.dst, dpt, t.proto,
-			      action_str(ev->action),
+			      action_name(ev->action),
 			      ev->type == FWD_EV_MALFORMED ? "malformed" : rule, in, extra),
 		     outlen);
 }
@@ -816,11 +746,6 @@ void log_top(struct fwd_log_top *t)
 	qsort(t->srcs, FWD_TOP_N, sizeof(t->srcs[0]), top_cmp);
 }
 
-void log_addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a)
-{
-	addr_str(out, outlen, family, a);
-}
-
 /*
  * The logger's interface names: if_indextoname() opens a socket, asks with an
  * ioctl and closes it again, which would cost more than the rest of the line.
@@ -835,7 +760,7 @@ static struct {
 
 static void ifname_of(char *out, uint32_t ifindex)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_coarse_ms();
 	unsigned i = ifindex % IFCACHE_SLOTS;
 
 	if (ifcache[i].index != ifindex || now - ifcache[i].at_ms >= 1000) {

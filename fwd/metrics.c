@@ -15,6 +15,8 @@
 #include "fwd/control.h"
 #include "fwd/crowdsec.h"
 #include "fwd/metrics.h"
+#include "fwd/stats.h"
+#include "fwd/value.h"
 
 size_t metrics_label_escape(char *out, size_t outlen, const char *in)
 {
@@ -36,11 +38,6 @@ size_t metrics_label_escape(char *out, size_t outlen, const char *in)
 	}
 	out[o] = '\0';
 	return o;
-}
-
-static const char *action_name(enum fwd_action a)
-{
-	return a == FWD_ALLOW ? "allow" : a == FWD_FORWARD ? "forward" : "drop";
 }
 
 static void head(FILE *f, const char *name, const char *type, const char *help)
@@ -66,8 +63,8 @@ static void rule_metrics(FILE *f, const struct fwd_live *l)
 		for (uint32_t i = 0; i < l->nrules; i++) {
 			uint64_t p, b, last, v;
 
-			control_rule_totals(l, i, &p, &b, &last);
-			v = m == 0 ? p : m == 1 ? b : control_unix_time(last);
+			stats_rule_totals(l, i, &p, &b, &last);
+			v = m == 0 ? p : m == 1 ? b : clock_unix_time(last);
 			metrics_label_escape(rule, sizeof(rule), l->names[i]);
 			fprintf(f, "%s{rule=\"%s\",action=\"%s\"} %" PRIu64 "\n", names[m], rule,
 				action_name(ruleset_rule(l->rs, i)->action), v);
@@ -126,7 +123,7 @@ char *metrics_render(struct fwd_state *st)
 	if (!f)
 		return NULL;
 	pthread_mutex_lock(&st->lock);
-	control_totals(st, &t);
+	stats_totals(st, &t);
 	rule_metrics(f, st->live);
 	other_metrics(f, st, st->live, &t);
 	crowdsec_metrics(f, st->live);

@@ -27,6 +27,7 @@
 
 #include "fwd/flow.h"
 #include "fwd/queue.h"
+#include "fwd/value.h"
 
 #define RXBUF_SIZE	(0xffff + 4096)
 
@@ -45,10 +46,17 @@ void vbuf_init(struct fwd_vbuf *v, char *buf, size_t cap, uint16_t queue)
 	v->nmsg = 0;
 }
 
-/* Room for one more verdict message (header, verdict, mark, alignment). */
+/* What put_verdict() writes at the most: the invariant behind FWD_VERDICT_MAX. */
+#define VERDICT_MSG_LEN (MNL_ALIGN(sizeof(struct nlmsghdr)) + MNL_ALIGN(sizeof(struct nfgenmsg)) + \
+			 MNL_ALIGN(sizeof(struct nlattr) + sizeof(struct nfqnl_msg_verdict_hdr)) + \
+			 MNL_ALIGN(sizeof(struct nlattr) + sizeof(uint32_t)))
+_Static_assert(VERDICT_MSG_LEN <= FWD_VERDICT_MAX, "a verdict message outgrows FWD_VERDICT_MAX");
+_Static_assert(FWD_VBUF_SIZE >= 2 * FWD_VERDICT_MAX, "vbuf_add() needs room for two messages");
+
+/* Room for one more verdict message. */
 static bool vbuf_room(const struct fwd_vbuf *v)
 {
-	return v->cap - v->len >= 64;
+	return v->cap - v->len >= FWD_VERDICT_MAX;
 }
 
 static void put_verdict(struct fwd_vbuf *v, int type, uint32_t id, int verdict, uint32_t mark)
@@ -81,7 +89,7 @@ int vbuf_add(struct fwd_vbuf *v, uint32_t id, int verdict, uint32_t mark)
 		return 0;
 	}
 	/* Worst case two messages follow: the pending run and this one. */
-	if (v->cap - v->len < 128)
+	if (v->cap - v->len < 2 * FWD_VERDICT_MAX)
 		return -ENOSPC;
 	flush_run(v);
 	if (mark) {
@@ -117,7 +125,7 @@ struct burst {
 static bool may_log(struct burst *b, struct fwd_bucket *bk)
 {
 	if (!b->now_ms)
-		b->now_ms = log_now_ms();
+		b->now_ms = clock_coarse_ms();
 	return bucket_take(bk, b->now_ms, b->live->log_rate, b->live->log_burst);
 }
 
@@ -187,21 +195,16 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 	k->iface = ifmap_class(b->ifmap, ifindex);
 	idx = classify(b->live->rs, k);
 	if (b->live->dyn) {
-		/* Knocks are dropped (the ports look closed); dynamic sources refine idx. */
-		if (!b->now_ms)
-			b->now_ms = log_now_ms();
-		if (opens && dyn_knock(b->live->dyn, k, b->now_ms)) {
-			add_verdict(b, id, NF_DROP, 0);
-			return;
-		}
-		/* A scan puts its source in the block set: this packet already meets it. */
 		struct fwd_log_event sev;
+		bool scanned = false;
 
-		if (opens && dyn_scan(b->live->dyn, k, b->now_ms, &sev))
+		if (!b->now_ms)
+			b->now_ms = clock_coarse_ms();
+		idx = dyn_packet(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms, opens,
+				 &sev, &scanned);
+		if (scanned)
 			ring_push(b->w->ring, &sev);
-		idx = dyn_resolve(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms);
-		/* Past its per-source limit the rule's packet is dropped (counted there). */
-		if (opens && idx >= 0 && dyn_limit(b->live->dyn, (uint32_t)idx, k, b->now_ms)) {
+		if (idx == FWD_DYN_DROP) {
 			add_verdict(b, id, NF_DROP, 0);
 			return;
 		}
@@ -214,7 +217,7 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 		ctr_add(&c->bytes, wirelen);
 		/* last hit: the burst's coarse clock (vDSO, no syscall), read once */
 		if (!b->now_ms)
-			b->now_ms = log_now_ms();
+			b->now_ms = clock_coarse_ms();
 		ctr_set(&c->last_hit_ms, b->now_ms);
 		act = ri->action;
 		log = ri->log;
@@ -336,18 +339,16 @@ static void run_burst(struct burst *b, ssize_t first)
 	send_verdicts(b);
 }
 
+/* ARG: the worker's burst state, allocated by queue_start() so that a failure is told there. */
 static void *worker_main(void *arg)
 {
-	struct fwd_worker *w = arg;
-	struct burst *b = calloc(1, sizeof(*b));
+	struct burst *b = arg;
+	struct fwd_worker *w = b->w;
 	char name[16];
 	ssize_t len;
 
 	snprintf(name, sizeof(name), "fwd-q%u", (unsigned)w->queue);
 	pthread_setname_np(pthread_self(), name);
-	if (!b)
-		return NULL;
-	b->w = w;
 	rcu_register_thread();
 	while (!atomic_load_explicit(&fwd_queue_stop, memory_order_relaxed)) {
 		rcu_thread_offline();
@@ -539,10 +540,17 @@ out_close:
 
 int queue_start(struct fwd_worker *w)
 {
-	int e = pthread_create(&w->thread, NULL, worker_main, w);
+	struct burst *b = calloc(1, sizeof(*b));
+	int e;
 
-	if (e)
+	if (!b)
+		return -ENOMEM;
+	b->w = w;
+	e = pthread_create(&w->thread, NULL, worker_main, b);
+	if (e) {
+		free(b);
 		return -e;
+	}
 	w->started = true;
 	return 0;
 }

@@ -51,7 +51,7 @@ static bool same_bytes(const char *a, const char *b)
 {
 	char *x, *y;
 	ssize_t nx = slurp(a, &x), ny = slurp(b, &y);
-	bool same = nx >= 0 && nx == ny && !memcmp(x, y, (size_t)nx);
+	bool same = nx >= 0 && nx == ny && x && y && !memcmp(x, y, (size_t)nx);
 
 	free(x);
 	free(y);

@@ -31,6 +31,7 @@
 #include "fwd/priv.h"
 #include "fwd/queue.h"
 #include "fwd/suppress.h"
+#include "fwd/value.h"
 
 #define RUN_USAGE "fwd run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] " \
 		  "[--socket PATH] [--pidfile PATH] [--no-hooks] [--no-seccomp]"
@@ -139,14 +140,6 @@ static void notify(const char *msg)
 	close(fd);
 }
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Half of WATCHDOG_USEC in ms, or -1 when systemd wants no keep-alive. */
 static int watchdog_ms(void)
 {
@@ -218,21 +211,14 @@ static int print_hooks(const struct fwd_hooks_conf *hc, const struct fwd_ruleset
 static int load(struct daemon *dm, struct fwd_config **cp, struct fwd_ruleset **rsp)
 {
 	struct fwd_diags d;
+	int e;
 
 	diags_init(&d, dm->o.config);
-	*cp = config_load(dm->o.config, &d);
+	e = ruleset_load(dm->o.config, 0, &d, cp, rsp);
 	if (d.text && d.len)
 		fputs(d.text, stderr);
 	diags_free(&d);
-	if (!*cp)
-		return -1;
-	*rsp = ruleset_compile(*cp);
-	if (!*rsp) {
-		fprintf(stderr, "fwd: %s: cannot compile the rules: out of memory\n", dm->o.config);
-		config_free(*cp);
-		return -1;
-	}
-	return 0;
+	return e ? -1 : 0;
 }
 
 static int open_queues(struct daemon *dm, enum fwd_fail fail)
@@ -432,7 +418,7 @@ static void reload(struct daemon *dm)
 	struct fwd_diags d;
 	char msg[64];
 
-	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, mono_us());
+	snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, clock_mono_us());
 	notify(msg);
 	diags_init(&d, dm->st.config_path);
 	live_reload(&dm->st, &d);
@@ -494,7 +480,7 @@ static bool on_signal(struct daemon *dm, int sfd)
 static int metrics_tick(struct daemon *dm)
 {
 	struct fwd_state *st = &dm->st;
-	uint64_t now = mono_us() / 1000;
+	uint64_t now = clock_mono_us() / 1000;
 	char *path = NULL;
 	uint64_t iv_ms;
 	int e;
@@ -520,7 +506,7 @@ static int metrics_tick(struct daemon *dm)
 /* Summarise suppressed log events when due; returns the ms until the next. */
 static int sweep_tick(struct daemon *dm)
 {
-	uint64_t now = mono_us() / 1000;
+	uint64_t now = clock_mono_ms();
 
 	if (now >= dm->sweep_next_ms) {
 		suppress_sweep(&dm->st);

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fwd/dynset.h"
+#include "fwd/scan.h"
 
 #define SCAN_WAYS	4
 

@@ -18,8 +18,10 @@
 #include <unistd.h>
 
 #include "fwd/cmd.h"
-#include "fwd/control.h"
+#include "fwd/client.h"
+#include "fwd/config.h"
 #include "fwd/icmp.h"
+#include "fwd/value.h"
 
 #define TOP_RULES_MAX	4096
 #define TOP_SHOWN	10
@@ -41,18 +43,12 @@ struct sample {
 	double t;
 };
 
-static double now_s(void)
+/* The protocol's name, "ip" for one fwd has no name for. */
+static const char *top_proto(unsigned p)
 {
-	struct timespec ts;
+	const char *n = proto_name(p);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static const char *proto_name(unsigned p)
-{
-	return p == 6 ? "tcp" : p == 17 ? "udp" : p == 132 ? "sctp" : p == 1 ? "icmp" :
-	       p == 58 ? "icmp6" : "ip";
+	return n ? n : "ip";
 }
 
 static void parse_line(struct sample *s, const char *line)
@@ -83,9 +79,9 @@ static void parse_line(struct sample *s, const char *line)
 			snprintf(label, sizeof(label), "%s type=%u code=%u",
 				 port >= FWD_ICMP6_BASE ? "icmpv6" : "icmp", it, ic);
 		else if (family == 4 || family == 6)
-			snprintf(label, sizeof(label), "%s%u/%u", proto_name(proto), family, port);
+			snprintf(label, sizeof(label), "%s%u/%u", top_proto(proto), family, port);
 		else
-			snprintf(label, sizeof(label), "%s/%u", proto_name(proto), port);
+			snprintf(label, sizeof(label), "%s/%u", top_proto(proto), port);
 		snprintf(s->talkers[0][s->ntalkers[0]++], 96, "%-12s %12" PRIu64, label, n);
 		return;
 	}
@@ -94,13 +90,13 @@ static void parse_line(struct sample *s, const char *line)
 	    sscanf(line, "src %63s %" SCNu64 " %u", addr, &n, &proto) >= 2)
 		/* one row per protocol: the address shows the family */
 		snprintf(s->talkers[1][s->ntalkers[1]++], 96, "%-39s %-4s %12" PRIu64, addr,
-			 proto < 256 ? proto_name(proto) : "", n);
+			 proto < 256 ? top_proto(proto) : "", n);
 }
 
 static int take(const char *path, struct sample *s)
 {
 	char *out = NULL, *line, *save = NULL;
-	int e = control_request(path, "top\n", &out);
+	int e = client_request(path, "top\n", &out);
 
 	if (e) {
 		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-e));
@@ -112,7 +108,7 @@ static int take(const char *path, struct sample *s)
 		return -1;
 	}
 	memset(s, 0, sizeof(*s));
-	s->t = now_s();
+	s->t = (double)clock_mono_us() / 1e6;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		parse_line(s, line);
 	free(out);

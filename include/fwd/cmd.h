@@ -13,7 +13,7 @@ int cmd_run(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_top(int argc, char **argv);
-int cmd_unblock(int argc, char **argv);	/* fwd/knock.c */
+int cmd_unblock(int argc, char **argv);	/* fwd/client.c */
 int cmd_apply(int argc, char **argv);	/* fwd/apply.c */
 int cmd_confirm(int argc, char **argv);	/* fwd/apply.c */
 /* Print CMD's --help (fwd/help.c) and return 0; -1 when CMD prints its own. */

@@ -28,13 +28,26 @@ struct fwd_pos {
 	uint32_t col;
 };
 
-/* Diagnostics, in the order they were found. */
+/* One diagnostic: where, what kind, and its line in fwd_diags.text. */
+struct fwd_diag {
+	struct fwd_pos pos;	/* line 0: about the file as a whole */
+	bool warning;
+	size_t off, len;	/* "FILE:L:C: error: ...\n" at text + off */
+};
+
+/*
+ * Diagnostics, as records and as text. They are found section by section
+ * (and the policy tests run last); diags_sort() puts both in file order,
+ * the way compilers print them, once the whole load is done.
+ */
 struct fwd_diags {
 	const char *file;	/* name printed in front of each message */
 	unsigned errors;
 	unsigned warnings;
 	char *text;		/* "FILE:L:C: error: ...\n" lines, NUL-terminated */
 	size_t len, cap;
+	struct fwd_diag *rec;
+	size_t nrec, caprec;
 };
 
 void diags_init(struct fwd_diags *d, const char *file);
@@ -43,6 +56,8 @@ __attribute__((format(printf, 3, 4)))
 void diag_error(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
 __attribute__((format(printf, 3, 4)))
 void diag_warning(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
+/* Sort the records by line, column, then the order found, and the text with them. */
+void diags_sort(struct fwd_diags *d);
 
 /* Inclusive ranges. A set with n == 0 matches nothing. */
 struct fwd_prange {
@@ -266,12 +281,6 @@ struct fwd_config *config_load(const char *path, struct fwd_diags *d);
 /* The same from memory; d->file names the input in messages. */
 struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d);
 void config_free(struct fwd_config *c);
-
-/*
- * A bare IPv4 or IPv6 address, no prefix, into A in the host order of the
- * address sets. Returns 4, 6, or 0 when S is neither.
- */
-int addr_parse(const char *s, fwd_u128 *a);
 
 /* Evaluate a rule's `in:` against an interface name ("" when unknown). */
 bool ifset_match(const struct fwd_ifset *s, const char *name);

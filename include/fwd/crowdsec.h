@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "fwd/config.h"
+#include "fwd/outbox.h"
 
 /* ---- the section --------------------------------------------------------- */
 
@@ -104,20 +105,6 @@ void crowdsec_stream_free(struct fwd_cs_stream *s);
 /* One decision as "ban 10.0.0.0/8 120000ms" or "delete 2001:db8::1/128". */
 void crowdsec_decision_text(const struct fwd_cs_decision *d, char *out, size_t outlen);
 
-/* What fwd detected itself, to push as an alert with a ban decision. */
-enum fwd_cs_kind {
-	FWD_CS_SCAN,		/* `scan:` blocked the source */
-	FWD_CS_LIMIT,		/* a rule's limit: on_exceed: {add: SET} */
-};
-struct fwd_cs_report {
-	uint8_t kind;		/* enum fwd_cs_kind */
-	uint8_t family;
-	uint32_t duration_ms;	/* of the block */
-	uint32_t detail;	/* scan: ports seen */
-	fwd_u128 addr;
-	char rule[FWD_NAME_MAX + 1];	/* limit: the rule; scan: the set */
-};
-
 /*
  * The `/v1/alerts` body for R (a JSON array of one alert with one ban
  * decision), STAMP the RFC 3339 time of the detection. Malloc'd; NULL on
@@ -146,18 +133,6 @@ void crowdsec_stop(void);
  * stream over with startup=true.
  */
 void crowdsec_configure(const struct fwd_crowdsec_conf *cs);
-
-/*
- * Packet path: FAMILY/ADDR was just blocked for DURATION_MS by fwd itself
- * (KIND; DETAIL: ports seen by a scan; NAME: the set or the rule): queue it
- * to be pushed as an alert. Lock-free and bounded: when the queue is full
- * it is counted as dropped. Does nothing without a machine_file.
- */
-void crowdsec_report_block(enum fwd_cs_kind kind, uint8_t family, fwd_u128 addr,
-			   uint32_t duration_ms, uint32_t detail, const char *name);
-
-/* The next queued report, by the one consumer (the thread; a test). */
-bool crowdsec_outbox_pop(struct fwd_cs_report *out);
 
 struct fwd_cs_counters {
 	uint64_t pulls, pull_errors;

@@ -16,7 +16,7 @@
  * of `fwd check`) every set is empty, as when fwd starts, unless the packet
  * names the sets its source is in with member=SET[,SET...]; MEMBER then has
  * bit I set for C's dynsets[I]. Live, the daemon's own sets decide, and the
- * caller resolves classify()'s answer with dyn_resolve_ctl() (dynset.h).
+ * caller resolves classify()'s answer with dyn_resolve_ctl() (dyn.h).
  */
 
 /*
@@ -50,10 +50,6 @@ int explain_verdict(const struct fwd_ruleset *rs, const struct fwd_key *k, uint3
 /* Write the verdict of rule IDX (-1: the default) for K into OUT, as above. */
 void explain_format(const struct fwd_ruleset *rs, const struct fwd_key *k, int idx,
 		    char *out, size_t outlen);
-
-/* Write ADDR or ADDR:PORT ([V6]:PORT) of a target or key address into OUT. */
-void format_addr(char *out, size_t outlen, unsigned family, fwd_u128 addr);
-void format_target(char *out, size_t outlen, const struct fwd_target *t, uint32_t dport);
 
 /*
  * Run the `tests:` of C against RS, offline (sets empty but for member=);

@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "fwd/config.h"
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 #include "fwd/hooks.h"
 #include "fwd/log.h"
 #include "fwd/ruleset.h"
@@ -56,7 +56,7 @@ struct fwd_live {
 	enum fwd_action malformed;	/* verdict of unparsable packets */
 	uint32_t log_rate, log_burst;
 	char **names;			/* [rule], copies for carrying counters over */
-	struct fwd_dyn *dyn;		/* dynamic sets and knocks (fwd/knock.c); NULL: none */
+	struct fwd_dyn *dyn;		/* dynamic sets and knocks (fwd/dyn.c); NULL: none */
 	uint32_t mark_gen;		/* FWD_MARK_GEN or 0, added to forward marks */
 	bool every_packet;		/* daemon.inspect: replies reach the workers */
 };

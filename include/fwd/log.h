@@ -86,8 +86,6 @@ struct fwd_bucket {
  */
 bool bucket_take(struct fwd_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t burst);
 
-/* A coarse monotonic clock in milliseconds: vDSO, no syscall. */
-uint64_t log_now_ms(void);
 
 /*
  * Copy IN into OUT (OUTLEN >= 1) so that it is safe in a key=value line and
@@ -169,8 +167,6 @@ struct fwd_log_top {
 };
 /* A copy of the sketches, heaviest first; unused entries have count 0. */
 void log_top(struct fwd_log_top *t);
-/* "203.0.113.9" / "2001:db8::1" of an event-style address. */
-void log_addr_str(char *out, size_t outlen, unsigned family, fwd_u128 a);
 
 __attribute__((format(printf, 1, 2))) void log_info(const char *fmt, ...);
 __attribute__((format(printf, 1, 2))) void log_warn(const char *fmt, ...);

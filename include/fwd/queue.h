@@ -28,8 +28,10 @@
 #define FWD_QUEUE_COPY		256	/* bytes of each packet copied to us */
 #define FWD_QUEUE_MAXLEN	8192	/* packets the kernel holds per queue */
 #define FWD_QUEUE_RCVBUF	(8 << 20)
-/* Room for the verdicts of one burst: each message is at most 40 bytes. */
-#define FWD_VBUF_SIZE		(FWD_QUEUE_BURST * 64)
+/* The most bytes one verdict message takes (header, verdict, mark, alignment). */
+#define FWD_VERDICT_MAX		64
+/* Room for the verdicts of one burst: at most one message per packet. */
+#define FWD_VBUF_SIZE		(FWD_QUEUE_BURST * FWD_VERDICT_MAX)
 
 /*
  * The verdicts of one burst, built into a caller-owned buffer. Packets must

@@ -53,11 +53,28 @@ bool ruleset_default_log(const struct fwd_ruleset *rs);
 size_t ruleset_memory(const struct fwd_ruleset *rs);	/* bytes held */
 
 /*
- * Shadow analysis: warn for each rule whose every packet an earlier single
- * rule already matches: "rule 'X' is never reached: rule 'Y' (line N)
- * matches first". Returns the number of warnings.
+ * Shadow analysis (fwd/shadow.c) of RS, the table C compiled to: warn for
+ * each rule whose every packet an earlier single rule already matches:
+ * "rule 'X' is never reached: rule 'Y' (line N) matches first". Returns the
+ * number of warnings.
  */
-unsigned ruleset_shadows(const struct fwd_config *c, struct fwd_diags *d);
+unsigned ruleset_shadows(const struct fwd_ruleset *rs, const struct fwd_config *c,
+			 struct fwd_diags *d);
+
+/* ruleset_load() flags: also the shadow analysis and the policy tests. */
+#define FWD_LOAD_CHECK	1u
+
+/*
+ * Load PATH into *C and compile it into *RS (fwd/ruleload.c); with
+ * FWD_LOAD_CHECK warn of shadowed rules and run the `tests:`. Every message
+ * lands in D, sorted by position. 0; -EINVAL when the file has errors or a
+ * test failed, -ENOMEM; *C and *RS are then NULL.
+ */
+int ruleset_load(const char *path, unsigned flags, struct fwd_diags *d,
+		 struct fwd_config **c, struct fwd_ruleset **rs);
+/* The same for the LEN bytes of BUF (`fwd check -`), named as D names them. */
+int ruleset_load_text(const char *buf, size_t len, unsigned flags, struct fwd_diags *d,
+		      struct fwd_config **c, struct fwd_ruleset **rs);
 
 /* Forward marks: FWD_MARK_BASE | rule index, in the bits FWD_MARK_MASK. */
 #define FWD_MARK_BASE	0x0f000000u

@@ -161,6 +161,22 @@ struct fwd_ruleset {
  */
 bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, uint64_t *out);
 
+/* 64-bit words of a bit vector over NRULES rules: at least one. */
+static inline uint32_t ruleset_words_for(uint32_t nrules)
+{
+	return nrules > 64 ? (nrules + 63) / 64 : 1;
+}
+
+/*
+ * The first rule after AFTER that matches K and for which OK(ARG, rule)
+ * holds, or -1 (the classifier's answer AFTER failed a condition it does not
+ * see: a dynamic set, a membership). SCRATCH holds rs->words words; NULL:
+ * allocated here (-ENOMEM when that fails), for callers off the packet path.
+ */
+int ruleset_next_match(const struct fwd_ruleset *rs, const struct fwd_key *k, int after,
+		       uint64_t *scratch, bool (*ok)(const void *arg, uint32_t rule),
+		       const void *arg);
+
 /* Word W of class CLS's vector in field FLD. Off the packet path. */
 uint64_t ruleset_class_word(const struct fwd_ruleset *rs, int fld, uint32_t cls, uint32_t w);
 

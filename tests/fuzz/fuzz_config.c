@@ -25,9 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rs) {
 			k.iface = ruleset_iface_class(rs, "eth0");
 			(void)classify(rs, &k);
+			ruleset_shadows(rs, c, &d);
 			ruleset_free(rs);
 		}
-		ruleset_shadows(c, &d);
 		config_free(c);
 	}
 	diags_free(&d);

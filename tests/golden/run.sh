@@ -6,6 +6,9 @@
 #
 # check/NAME.yaml:            `fwd check check/NAME.yaml` must give NAME.out
 # explain/NAME.yaml + .in:    `fwd explain NAME.yaml - < NAME.in` must give NAME.out
+# run/NAME.yaml:              `fwd run --no-hooks --foreground -c run/NAME.yaml` (a file
+#                             that does not load) must give NAME.out: the messages
+#                             of `fwd check`, in the same order
 # rules/*.yaml:               every example shipped must pass `fwd check`
 #
 # A .out file is "exit N", then stdout, then stderr.
@@ -50,6 +53,12 @@ for f in "$dir"/explain/*.yaml; do
 	[ -f "$base.in" ] || continue
 	capture "$fwd" explain "$f" - <"$base.in"
 	judge "explain/$(basename "$base")" "$base.out"
+done
+
+for f in "$dir"/run/*.yaml; do
+	[ -e "$f" ] || continue
+	capture "$fwd" run --no-hooks --foreground -c "$f"
+	judge "run/$(basename "$f" .yaml)" "${f%.yaml}.out"
 done
 
 for f in rules/*.yaml; do

@@ -142,11 +142,14 @@ static void test_iface_classes(void **state)
 static unsigned shadows(const char *yaml, char *out, size_t outlen)
 {
 	struct fwd_config *c = load(yaml);
+	struct fwd_ruleset *rs = ruleset_compile(c);
 	struct fwd_diags d;
 	unsigned n;
 
+	assert_non_null(rs);
 	diags_init(&d, "test");
-	n = ruleset_shadows(c, &d);
+	n = ruleset_shadows(rs, c, &d);
+	ruleset_free(rs);
 	snprintf(out, outlen, "%s", d.text ? d.text : "");
 	diags_free(&d);
 	config_free(c);

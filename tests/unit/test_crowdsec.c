@@ -23,7 +23,7 @@
 
 #include "fwd/ruleset.h"
 #include "fwd/crowdsec.h"
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 
 /* One answer and what fwd makes of it: decision lines, then "skip T S V E". */
 struct golden {
@@ -319,27 +319,27 @@ static void test_outbox(void **state)
 	(void)state;
 	strcpy(cs->set, "cs");
 	crowdsec_configure(cs);			/* no machine_file: nothing queued */
-	crowdsec_report_block(FWD_CS_SCAN, 4, 1, 1000, 21, "scanners");
-	assert_false(crowdsec_outbox_pop(&r));
+	outbox_push(FWD_CS_SCAN, 4, 1, 1000, 21, "scanners");
+	assert_false(outbox_pop(&r));
 	cs->machine_file = strdup("/m.yaml");
 	crowdsec_configure(cs);
 	crowdsec_counters(&c0);
 	for (int round = 0; round < 3; round++) {
 		for (uint32_t i = 0; i < 300; i++)
-			crowdsec_report_block(FWD_CS_LIMIT, 6, i, 1000 + i, 0, "web");
+			outbox_push(FWD_CS_LIMIT, 6, i, 1000 + i, 0, "web");
 		for (uint32_t i = 0; i < 256; i++) {
-			assert_true(crowdsec_outbox_pop(&r));
+			assert_true(outbox_pop(&r));
 			assert_true(r.addr == i && r.duration_ms == 1000 + i && r.family == 6);
 			assert_int_equal(r.kind, FWD_CS_LIMIT);
 			assert_string_equal(r.rule, "web");
 		}
-		assert_false(crowdsec_outbox_pop(&r));
+		assert_false(outbox_pop(&r));
 	}
 	crowdsec_counters(&c1);
 	assert_int_equal(c1.alerts_dropped - c0.alerts_dropped, 3 * 44);
 	crowdsec_configure(NULL);
-	crowdsec_report_block(FWD_CS_SCAN, 4, 1, 1000, 21, "scanners");
-	assert_false(crowdsec_outbox_pop(&r));
+	outbox_push(FWD_CS_SCAN, 4, 1, 1000, 21, "scanners");
+	assert_false(outbox_pop(&r));
 	crowdsec_conf_free(cs);
 }
 
@@ -350,7 +350,7 @@ static void *producer(void *arg)
 	uint32_t base = (uint32_t)(uintptr_t)arg << 20;
 
 	for (uint32_t i = 0; i < 20000; i++)
-		crowdsec_report_block(FWD_CS_SCAN, 4, base | i, base | i, base | i, "s");
+		outbox_push(FWD_CS_SCAN, 4, base | i, base | i, base | i, "s");
 	atomic_fetch_sub(&producers_left, 1);
 	return NULL;
 }
@@ -374,14 +374,14 @@ static void test_outbox_concurrent(void **state)
 		assert_int_equal(pthread_create(&t[i], NULL, producer, (void *)(i + 1)), 0);
 	for (bool more = true; more;) {
 		more = atomic_load(&producers_left) > 0;
-		while (crowdsec_outbox_pop(&r)) {
+		while (outbox_pop(&r)) {
 			got++;
 			assert_true(r.addr == r.duration_ms && r.detail == r.duration_ms);
 		}
 	}
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
-	while (crowdsec_outbox_pop(&r))
+	while (outbox_pop(&r))
 		got++;
 	crowdsec_counters(&c1);
 	assert_int_equal(got + (c1.alerts_dropped - c0.alerts_dropped), 4 * 20000);

@@ -706,7 +706,8 @@ static const char *next_shadow(const char *s, int *j, int *i)
 }
 
 /* No packet aimed at the shadowed rule may match it without the earlier one. */
-static void check_shadows(const struct gen *g, const struct fwd_config *c)
+static void check_shadows(const struct gen *g, const struct fwd_config *c,
+			  const struct fwd_ruleset *rs)
 {
 	struct fwd_diags d;
 	const char *p;
@@ -714,7 +715,7 @@ static void check_shadows(const struct gen *g, const struct fwd_config *c)
 	char tmp[16];
 
 	diags_init(&d, "gen");
-	ruleset_shadows(c, &d);
+	ruleset_shadows(rs, c, &d);
 	for (p = next_shadow(d.text, &j, &i); p; p = next_shadow(p, &j, &i)) {
 		assert_true(i < j);
 		shadows++;
@@ -765,7 +766,7 @@ static void one_round(int nrules, int npackets)
 
 		check_packet(&g, c, rs, &k, ifname);
 	}
-	check_shadows(&g, c);
+	check_shadows(&g, c, rs);
 	if (rs->sub) {
 		uint32_t big = 0;
 

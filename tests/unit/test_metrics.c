@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "fwd/control.h"
+#include "fwd/live.h"
 #include "fwd/metrics.h"
 
 static void test_label_escape(void **state)
@@ -44,7 +45,11 @@ static const char rules[] =
 	"  - name: web\n"
 	"    proto: tcp\n"
 	"    dport: 80\n"
-	"    action: allow\n";
+	"    action: allow\n"
+	"  - name: rej\n"
+	"    proto: tcp\n"
+	"    dport: 113\n"
+	"    action: reject\n";
 
 static struct fwd_live *make_live(void)
 {
@@ -92,9 +97,11 @@ static void test_render(void **state)
 	assert_non_null(strstr(text, "\nfwd_reloads_total{result=\"ok\"} 4\n"));
 	assert_non_null(strstr(text, "\nfwd_reloads_total{result=\"failed\"} 1\n"));
 	assert_non_null(strstr(text, "\nfwd_default_packets_total{action=\"drop\"} 0\n"));
-	assert_non_null(strstr(text, "\nfwd_rules 2\n"));
+	/* the action names of `fwd stats`: a reject rule is not a drop */
+	assert_non_null(strstr(text, "\nfwd_rule_packets_total{rule=\"rej\",action=\"reject\"} 0\n"));
+	assert_non_null(strstr(text, "\nfwd_rules 3\n"));
 	/* every TYPE line comes before its family's first sample */
-	assert_true(strstr(text, "# TYPE fwd_rules gauge") < strstr(text, "\nfwd_rules 2"));
+	assert_true(strstr(text, "# TYPE fwd_rules gauge") < strstr(text, "\nfwd_rules 3"));
 	free(text);
 	live_free(l);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * dynset.c - bounded lock-free hash tables for dynamic sets and per-source
+ * dtable.c - bounded lock-free hash tables for dynamic sets and per-source
  * state (knock progress), shared by every worker.
  *
  * A slot is written only by the thread that moved its sequence number from
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fwd/dynset.h"
+#include "fwd/dtable.h"
 
 #define rlx memory_order_relaxed
 

@@ -10,8 +10,9 @@
 
 #include <cmocka.h>
 
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 #include "fwd/log.h"
+#include "fwd/value.h"
 
 static struct fwd_dkey v4(uint32_t a)
 {
@@ -215,12 +216,26 @@ static void test_knock(void **state)
 	kctx_down(&x);
 }
 
-/* A million spoofed sources: memory stays fixed, an opened door stays open. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+/*
+ * A million spoofed sources: memory stays fixed, an opened door stays open.
+ * Its knocks are timed against the clock: under ThreadSanitizer (`make
+ * tsan`, ten times slower) they expire before they are counted, so it is
+ * left to the other builds.
+ */
 static void test_exhaustion(void **state)
 {
+#ifdef UNDER_TSAN
+	skip();
+#endif
 	struct kctx x;
 	uint32_t a = 0x0a0a0102;
-	uint64_t t0 = log_now_ms();
+	uint64_t t0 = clock_coarse_ms();
 	char *json, *p;
 	unsigned long inprog;
 

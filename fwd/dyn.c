@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * knock.c - the run-time side of `dynamic:` sets, `knock:` sequences and
- * rules with `src: $SET` (see include/fwd/dynset.h).
+ * dyn.c - the run-time side of `dynamic:` sets, `knock:` sequences and
+ * rules with `src: $SET` (see include/fwd/dyn.h).
  *
  * Knock progress and the sets live in separate tables: a flood of spoofed
  * first knocks can only evict other half-done sequences (the progress table
@@ -21,12 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fwd/cmd.h"
-#include "fwd/control.h"
-#include "fwd/crowdsec.h"
-#include "fwd/dynset.h"
+#include "fwd/dyn.h"
 #include "fwd/log.h"
+#include "fwd/outbox.h"
 #include "fwd/table.h"
+#include "fwd/value.h"
 
 struct dset {
 	char name[FWD_NAME_MAX + 1];
@@ -68,7 +67,7 @@ struct fwd_dyn {
 
 static int proto_slot(uint8_t proto)
 {
-	return proto == 6 ? 0 : proto == 17 ? 1 : -1;
+	return proto == FWD_PROTO_TCP ? 0 : proto == FWD_PROTO_UDP ? 1 : -1;
 }
 
 static bool is_knock_port(const struct fwd_dyn *d, uint8_t proto, uint32_t port)
@@ -115,7 +114,7 @@ static int build_knocks(struct fwd_dyn *d, const struct fwd_config *c)
 static int build_rules(struct fwd_dyn *d, const struct fwd_config *c, unsigned nworkers)
 {
 	d->nrules = c->nrules;
-	d->words = (c->nrules + 63) / 64 ? (c->nrules + 63) / 64 : 1;
+	d->words = ruleset_words_for(c->nrules);
 	d->rule_set = calloc(c->nrules + 1, sizeof(*d->rule_set));
 	d->scratch = calloc((size_t)d->words * (nworkers ? nworkers : 1), sizeof(*d->scratch));
 	if (!d->rule_set || !d->scratch)
@@ -279,7 +278,7 @@ void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 
 void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old)
 {
-	uint64_t now = log_now_ms();
+	uint64_t now = clock_coarse_ms();
 
 	if (!d || !old)
 		return;
@@ -361,47 +360,9 @@ bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now)
 	return any;
 }
 
-static bool in_ranges4(const struct fwd_a4range *r, uint32_t n, uint32_t a)
-{
-	uint32_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (a < r[mid].lo)
-			hi = mid;
-		else if (a > r[mid].hi)
-			lo = mid + 1;
-		else
-			return true;
-	}
-	return false;
-}
-
-static bool in_ranges6(const struct fwd_a6range *r, uint32_t n, fwd_u128 a)
-{
-	uint32_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (a < r[mid].lo)
-			hi = mid;
-		else if (a > r[mid].hi)
-			lo = mid + 1;
-		else
-			return true;
-	}
-	return false;
-}
-
 static bool scan_ignored(const struct fwd_dyn *d, const struct fwd_key *k)
 {
-	const struct fwd_addrset *ig = &d->scan_conf.ignore;
-
-	if (k->family == 4)
-		return in_ranges4(ig->v4, ig->n4, (uint32_t)k->src);
-	return in_ranges6(ig->v6, ig->n6, k->src);
+	return addrset_has(&d->scan_conf.ignore, k->family, k->src);
 }
 
 bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
@@ -411,7 +372,7 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	struct fwd_dkey m = { .family = k->family, .addr = k->src };
 	uint32_t n;
 
-	if (!d || !d->scan || (k->proto != 6 && k->proto != 17) || k->dport > 65535 ||
+	if (!d || !d->scan || (k->proto != FWD_PROTO_TCP && k->proto != FWD_PROTO_UDP) || k->dport > 65535 ||
 	    is_knock_port(d, k->proto, k->dport))
 		return false;
 	s = &d->sets[d->scan_conf.set];
@@ -422,7 +383,7 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	if (!n)
 		return false;
 	dtable_put(&s->t, &m, 0, now + d->scan_conf.timeout_ms, now);
-	crowdsec_report_block(FWD_CS_SCAN, k->family, k->src, d->scan_conf.timeout_ms, n, s->name);
+	outbox_push(FWD_CS_SCAN, k->family, k->src, d->scan_conf.timeout_ms, n, s->name);
 	memset(ev, 0, sizeof(*ev));
 	ev->type = FWD_EV_SCAN;
 	ev->action = FWD_DROP;
@@ -477,7 +438,7 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
 		uint32_t t = dl->conf.add_timeout_ms ? dl->conf.add_timeout_ms : s->timeout_ms;
 
 		if (dtable_put(&s->t, &m, 0, now + t, now) == 1)
-			crowdsec_report_block(FWD_CS_LIMIT, k->family, k->src, t, 0, dl->name);
+			outbox_push(FWD_CS_LIMIT, k->family, k->src, t, 0, dl->name);
 	}
 	return true;
 }
@@ -525,20 +486,28 @@ static bool dyn_ok(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint6
 	return dtable_get(&s->t, &m, now, NULL, NULL);
 }
 
+struct dyn_arg {
+	struct fwd_dyn *d;
+	const struct fwd_key *k;
+	uint64_t now;
+};
+
+static bool dyn_rule_ok(const void *arg, uint32_t i)
+{
+	const struct dyn_arg *a = arg;
+
+	return dyn_ok(a->d, i, a->k, a->now);
+}
+
 int dyn_resolve(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
 		int idx, unsigned worker, uint64_t now)
 {
-	uint64_t *bits;
+	struct dyn_arg a = { d, k, now };
 
 	if (!d || idx < 0 || dyn_ok(d, (uint32_t)idx, k, now))
 		return idx;
-	bits = d->scratch + (size_t)worker * d->words;
-	if (!ruleset_match_all(rs, k, bits))
-		return -1;
-	for (uint32_t i = (uint32_t)idx + 1; i < d->nrules; i++)
-		if ((bits[i / 64] >> (i % 64) & 1) && dyn_ok(d, i, k, now))
-			return (int)i;
-	return -1;
+	return ruleset_next_match(rs, k, idx, d->scratch + (size_t)worker * d->words,
+				  dyn_rule_ok, &a);
 }
 
 /*
@@ -548,20 +517,27 @@ int dyn_resolve(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fw
 int dyn_resolve_ctl(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
 		    int idx, uint64_t now)
 {
-	uint64_t *bits;
-	int found = -1;
+	struct dyn_arg a = { d, k, now };
 
 	if (!d || idx < 0 || dyn_ok(d, (uint32_t)idx, k, now))
 		return idx;
-	bits = calloc(d->words, sizeof(*bits));
-	if (!bits)
-		return -ENOMEM;
-	if (ruleset_match_all(rs, k, bits))
-		for (uint32_t i = (uint32_t)idx + 1; i < d->nrules && found < 0; i++)
-			if ((bits[i / 64] >> (i % 64) & 1) && dyn_ok(d, i, k, now))
-				found = (int)i;
-	free(bits);
-	return found;
+	return ruleset_next_match(rs, k, idx, NULL, dyn_rule_ok, &a);
+}
+
+int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
+	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_log_event *ev,
+	       bool *scanned)
+{
+	/* Knocks are dropped (the ports look closed); dynamic sources refine idx. */
+	if (opens && dyn_knock(d, k, now))
+		return FWD_DYN_DROP;
+	/* A scan puts its source in the block set: this packet already meets it. */
+	*scanned = opens && dyn_scan(d, k, now, ev);
+	idx = dyn_resolve(d, rs, k, idx, worker, now);
+	/* Past its per-source limit the rule's packet is dropped (counted there). */
+	if (opens && idx >= 0 && dyn_limit(d, (uint32_t)idx, k, now))
+		return FWD_DYN_DROP;
+	return idx;
 }
 
 /* ---- control ------------------------------------------------------------- */
@@ -584,38 +560,6 @@ int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
 	return 0;
 }
 
-/* Growing text for the JSON; remembers ENOMEM. */
-struct jbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void jb_printf(struct jbuf *j, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	for (int tries = 0; tries < 2 && !j->oom; tries++) {
-		va_start(ap, fmt);
-		n = vsnprintf(j->p + j->len, j->cap - j->len, fmt, ap);
-		va_end(ap);
-		if (n >= 0 && (size_t)n < j->cap - j->len) {
-			j->len += (size_t)n;
-			return;
-		}
-		char *q = realloc(j->p, j->cap * 2 + (size_t)n + 1);
-
-		if (!q) {
-			j->oom = true;
-			return;
-		}
-		j->p = q;
-		j->cap = j->cap * 2 + (size_t)n + 1;
-	}
-}
-
 /* "/24" after a prefix entry's address, "" for a whole address. */
 static const char *prefix_text(const struct fwd_dkey *k)
 {
@@ -629,47 +573,54 @@ static const char *prefix_text(const struct fwd_dkey *k)
 }
 
 struct member_walk {
-	struct jbuf *j;
+	struct fwd_text *j;
 	uint64_t now;
 	bool first;
 };
 
+/* A member's address and, when it has one, its port: JSON fields or text. */
+static void member_addr(struct fwd_text *j, const struct fwd_dkey *k, bool json)
+{
+	char a[INET6_ADDRSTRLEN];
+	const char *p = proto_name(k->proto);
+
+	addr_format(a, sizeof(a), k->family, k->addr);
+	if (json)
+		text_printf(j, "{\"addr\":\"%s%s\"", a, prefix_text(k));
+	else
+		text_printf(j, "    %s%s", a, prefix_text(k));
+	if (k->port)
+		text_printf(j, json ? ",\"port\":\"%u/%s\"" : " %u/%s", k->port, p ? p : "?");
+}
+
 static void member_json(void *arg, const struct fwd_dkey *k, uint64_t expires)
 {
 	struct member_walk *mw = arg;
-	unsigned char b[16];
-	char a[INET6_ADDRSTRLEN] = "";
-	int n = k->family == 4 ? 4 : 16;
 
-	for (int i = 0; i < n; i++)
-		b[i] = (unsigned char)(k->addr >> (8 * (n - 1 - i)));
-	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, b, a, sizeof(a));
-	jb_printf(mw->j, "%s{\"addr\":\"%s%s\"", mw->first ? "" : ",", a, prefix_text(k));
-	if (k->port)
-		jb_printf(mw->j, ",\"port\":\"%u/%s\"", k->port, k->proto == 6 ? "tcp" : "udp");
-	jb_printf(mw->j, ",\"remaining\":%" PRIu64 "}", (expires - mw->now + 999) / 1000);
+	if (!mw->first)
+		text_printf(mw->j, ",");
+	member_addr(mw->j, k, true);
+	text_printf(mw->j, ",\"remaining\":%" PRIu64 "}", (expires - mw->now + 999) / 1000);
 	mw->first = false;
 }
 
 char *dyn_stats_json(struct fwd_dyn *d)
 {
-	struct jbuf j = { .p = malloc(256), .cap = 256 };
-	uint64_t now = log_now_ms();
+	struct fwd_text j = { 0 };
+	uint64_t now = clock_coarse_ms();
 
-	if (!j.p)
-		return NULL;
-	j.p[0] = '\0';
-	jb_printf(&j, "\"dynamic\":{\"sets\":{");
+	text_printf(&j, "%s", "");
+	text_printf(&j, "\"dynamic\":{\"sets\":{");
 	for (uint32_t i = 0; d && i < d->nsets; i++) {
 		struct member_walk mw = { &j, now, true };
 		struct fwd_dtable *t = &d->sets[i].t;
 
-		jb_printf(&j, "%s\"%s\":{\"evicted\":%" PRIu64 ",\"members\":[", i ? "," : "",
+		text_printf(&j, "%s\"%s\":{\"evicted\":%" PRIu64 ",\"members\":[", i ? "," : "",
 			  d->sets[i].name, atomic_load(&t->evicted));
 		dtable_walk(t, now, member_json, &mw);
-		jb_printf(&j, "]}");
+		text_printf(&j, "]}");
 	}
-	jb_printf(&j, "},\"knock\":{\"packets\":%" PRIu64 ",\"opened\":%" PRIu64
+	text_printf(&j, "},\"knock\":{\"packets\":%" PRIu64 ",\"opened\":%" PRIu64
 		  ",\"resets\":%" PRIu64 ",\"in_progress\":%u,\"evicted\":%" PRIu64 "}}",
 		  d ? atomic_load(&d->nknock_pkts) : 0, d ? atomic_load(&d->opened) : 0,
 		  d ? atomic_load(&d->resets) : 0, d ? dtable_count(&d->progress, now) : 0,
@@ -678,141 +629,75 @@ char *dyn_stats_json(struct fwd_dyn *d)
 		bool first = true;
 
 		j.len--;	/* reopen the "dynamic" object */
-		jb_printf(&j, ",\"limited\":{");
+		text_printf(&j, ",\"limited\":{");
 		for (uint32_t i = 0; i < d->nrules; i++)
 			if (d->limit[i].on) {
-				jb_printf(&j, "%s\"%s\":%" PRIu64, first ? "" : ",", d->limit[i].name,
+				text_printf(&j, "%s\"%s\":%" PRIu64, first ? "" : ",", d->limit[i].name,
 					  atomic_load(&d->limit[i].limited));
 				first = false;
 			}
-		jb_printf(&j, "}}");
+		text_printf(&j, "}}");
 	}
 	if (d && d->scan && !j.oom) {
 		uint64_t ev, sk, det;
 
 		scan_counters(d->scan, &ev, &sk, &det);
 		j.len--;	/* reopen the "dynamic" object */
-		jb_printf(&j, ",\"scan\":{\"detected\":%" PRIu64 ",\"tracked_max\":%u"
+		text_printf(&j, ",\"scan\":{\"detected\":%" PRIu64 ",\"tracked_max\":%u"
 			  ",\"evicted\":%" PRIu64 ",\"busy\":%" PRIu64 "}}", det,
 			  scan_capacity(d->scan), ev, sk);
 	}
-	if (j.oom) {
-		free(j.p);
-		return NULL;
-	}
-	return j.p;
-}
-
-/* ---- `fwd unblock` --------------------------------------------------------- */
-
-void dyn_control_unblock(struct fwd_state *st, const char *addr, char *ans, size_t len)
-{
-	unsigned removed = 0;
-	int e;
-
-	pthread_mutex_lock(&st->lock);
-	e = dyn_unblock(st->live->dyn, addr, &removed);
-	pthread_mutex_unlock(&st->lock);
-	if (e)
-		snprintf(ans, len, "error: invalid address '%.64s'\n", addr);
-	else
-		snprintf(ans, len, "ok: %u entries removed\n", removed);
-}
-
-int cmd_unblock(int argc, char **argv)
-{
-	const char *path = FWD_SOCKET_DEFAULT, *usage = "usage: fwd unblock [--socket PATH] ADDR\n";
-	char req[FWD_CONTROL_MAX], *out = NULL;
-	int i, rc;
-
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			fputs(usage, stdout);
-			return 0;
-		}
-		if (strcmp(argv[i], "--socket") || i + 1 >= argc) {
-			fputs(usage, stderr);
-			return 2;
-		}
-		path = argv[++i];
-	}
-	if (i + 1 != argc || strlen(argv[i]) > 64) {
-		fputs(usage, stderr);
-		return 2;
-	}
-	snprintf(req, sizeof(req), "unblock %s\n", argv[i]);
-	if ((rc = control_request(path, req, &out))) {
-		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-rc));
-		return 2;
-	}
-	rc = strncmp(out, "ok:", 3) ? 1 : 0;
-	fputs(out, rc ? stderr : stdout);
-	free(out);
-	return rc;
+	return text_take(&j);
 }
 
 /* ---- the text of `fwd stats` ------------------------------------------------ */
 
 struct member_text {
-	struct jbuf *j;
+	struct fwd_text *j;
 	uint64_t now;
 };
 
 static void member_text(void *arg, const struct fwd_dkey *k, uint64_t expires)
 {
 	struct member_text *mt = arg;
-	unsigned char b[16];
-	char a[INET6_ADDRSTRLEN] = "";
-	int n = k->family == 4 ? 4 : 16;
 
-	for (int i = 0; i < n; i++)
-		b[i] = (unsigned char)(k->addr >> (8 * (n - 1 - i)));
-	inet_ntop(k->family == 4 ? AF_INET : AF_INET6, b, a, sizeof(a));
-	jb_printf(mt->j, "    %s%s", a, prefix_text(k));
-	if (k->port)
-		jb_printf(mt->j, " %u/%s", k->port, k->proto == 6 ? "tcp" : "udp");
-	jb_printf(mt->j, "  %" PRIu64 "s left\n", (expires - mt->now + 999) / 1000);
+	member_addr(mt->j, k, false);
+	text_printf(mt->j, "  %" PRIu64 "s left\n", (expires - mt->now + 999) / 1000);
 }
 
 char *dyn_stats_text(struct fwd_dyn *d)
 {
-	struct jbuf j = { .p = malloc(256), .cap = 256 };
-	uint64_t now = log_now_ms();
+	struct fwd_text j = { 0 };
+	uint64_t now = clock_coarse_ms();
 
-	if (!j.p)
-		return NULL;
-	j.p[0] = '\0';
+	text_printf(&j, "%s", "");
 	if (!d)
-		return j.p;
+		return text_take(&j);
 	for (uint32_t i = 0; i < d->nsets; i++) {
 		struct member_text mt = { &j, now };
 		struct fwd_dtable *t = &d->sets[i].t;
 
-		jb_printf(&j, "set %s:  %u members, evicted %" PRIu64 "\n", d->sets[i].name,
+		text_printf(&j, "set %s:  %u members, evicted %" PRIu64 "\n", d->sets[i].name,
 			  dtable_count(t, now), atomic_load(&t->evicted));
 		dtable_walk(t, now, member_text, &mt);
 	}
 	if (d->nknocks)
-		jb_printf(&j, "knock:      packets %" PRIu64 ", opened %" PRIu64 ", resets %" PRIu64
+		text_printf(&j, "knock:      packets %" PRIu64 ", opened %" PRIu64 ", resets %" PRIu64
 			  ", in progress %u, evicted %" PRIu64 "\n", atomic_load(&d->nknock_pkts),
 			  atomic_load(&d->opened), atomic_load(&d->resets),
 			  dtable_count(&d->progress, now), atomic_load(&d->progress.evicted));
 	for (uint32_t i = 0; d->limit && i < d->nrules; i++)
 		if (d->limit[i].on)
-			jb_printf(&j, "limited:    rule %s %" PRIu64 "\n", d->limit[i].name,
+			text_printf(&j, "limited:    rule %s %" PRIu64 "\n", d->limit[i].name,
 				  atomic_load(&d->limit[i].limited));
 	if (d->scan) {
 		uint64_t ev, sk, det;
 
 		scan_counters(d->scan, &ev, &sk, &det);
-		jb_printf(&j, "scan:       detected %" PRIu64 ", tracked at most %u, evicted %"
+		text_printf(&j, "scan:       detected %" PRIu64 ", tracked at most %u, evicted %"
 			  PRIu64 ", busy %" PRIu64 "\n", det, scan_capacity(d->scan), ev, sk);
 	}
-	if (j.oom) {
-		free(j.p);
-		return NULL;
-	}
-	return j.p;
+	return text_take(&j);
 }
 
 /* ---- sets fed from off the packet path (fwd/crowdsec.c) ------------------------ */

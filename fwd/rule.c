@@ -1,0 +1,512 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rule.c - one entry of `rules:`: its match fields, action, target, log
+ * and name (include/fwd/load.h).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+#include "fwd/config.h"
+#include "fwd/icmp.h"
+#include "fwd/value.h"
+#include "fwd/load.h"
+
+/* ---- rules ------------------------------------------------------------ */
+
+static const char *const rule_keys[] = {
+	"name", "proto", "src", "dst", "sport", "dport", "in", "action", "to", "log", "comment",
+	"limit", "on_exceed", "icmp_type",
+};
+
+/* Elements of a field: the node itself when scalar, its items when a list. */
+static bool field_items(struct ld *l, const struct ynode *const *vp, const char *key,
+			const struct ynode *const **items, size_t *n)
+{
+	const struct ynode *v = *vp;
+
+	if (v->kind == Y_SCALAR) {
+		*items = vp;
+		*n = 1;
+		return true;
+	}
+	if (v->kind == Y_MAP) {
+		diag_error(l->d, v->pos, "%s: must be a value or a list, not a mapping", key);
+		return false;
+	}
+	if (v->n == 0) {
+		diag_error(l->d, v->pos, "%s: is an empty list; the rule could never match", key);
+		return false;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if (v->kid[i]->kind != Y_SCALAR) {
+			diag_error(l->d, v->kid[i]->pos, "%s: elements must be single values, not %s",
+				   key, kind_name(v->kid[i]));
+			return false;
+		}
+	*items = (const struct ynode *const *)v->kid;
+	*n = v->n;
+	return true;
+}
+
+/* A rules file's protocol: value.h's number, -1 for "any", -2 for anything else. */
+static int proto_num(const char *s)
+{
+	int p = proto_number(s);
+
+	if (!strcmp(s, "any"))
+		return -1;
+	return p < 0 || p == FWD_PROTO_SCTP ? -2 : p;
+}
+
+static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[32])
+{
+	const char *s = n->s + (n->s[0] == '!');
+	int p = proto_num(s);
+
+	if (p == -2) {
+		diag_error(l->d, n->pos,
+			   "unknown protocol '%s'; expected one of: tcp, udp, icmp, icmpv6, any",
+			   n->s);
+		return false;
+	}
+	if (n->s[0] == '!') {
+		uint8_t t[32];
+
+		memset(t, p == -1 ? 0 : 0xff, sizeof(t));
+		if (p >= 0)
+			t[p / 8] &= (uint8_t)~(1u << (p % 8));
+		for (int i = 0; i < 32; i++)
+			bits[i] |= t[i];
+	} else if (p == -1) {
+		memset(bits, 0xff, 32);
+	} else {
+		bits[p / 8] |= (uint8_t)(1u << (p % 8));
+	}
+	return true;
+}
+
+static void rule_proto(struct ld *l, struct rctx *x)
+{
+	const struct ynode *const *it;
+	size_t n;
+	uint8_t bits[32] = { 0 };
+
+	memset(x->r->protos, 0xff, sizeof(x->r->protos));
+	if (!x->f[RK_PROTO])
+		return;
+	x->bad_proto = true;
+	if (!field_items(l, &x->f[RK_PROTO], "proto", &it, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!proto_elem(l, it[i], bits))
+			return;
+	memcpy(x->r->protos, bits, sizeof(bits));
+	x->r->present |= FWD_F_PROTO;
+	x->bad_proto = false;
+}
+
+static bool has_proto(const struct fwd_rule *r, int p)
+{
+	return r->protos[p / 8] & (1u << (p % 8));
+}
+
+static void rule_ports(struct ld *l, struct rctx *x, int key, struct fwd_portset *ps,
+		       uint32_t bit)
+{
+	const struct ynode *v = x->f[key], *const *it;
+	unsigned pm = (has_proto(x->r, FWD_PROTO_TCP) ? PM_TCP : 0) | (has_proto(x->r, FWD_PROTO_UDP) ? PM_UDP : 0);
+	struct rl r = { 0 };
+	bool ok = true;
+	size_t n;
+
+	if (!v)
+		return;
+	if (!field_items(l, &x->f[key], rule_keys[key], &it, &n))
+		return;
+	if (!pm) {
+		if (!x->bad_proto)
+			diag_error(l->d, v->pos,
+				   "%s: in %s, whose protocols carry no ports; ports need proto tcp or udp",
+				   rule_keys[key], x->label);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ok &= port_scalar(l, it[i], it[i]->s, pm, &r, true, PCTX_RULE);
+	if (ok) {
+		to_portset(l, &r, ps);
+		x->r->present |= bit;
+	}
+	rl_free(&r);
+}
+
+/*
+ * One `icmp_type:` element for protocol P into OUT, as key values (icmp.h).
+ * "!x" takes the rest of P's values.
+ */
+static bool icmp_elem(struct ld *l, const struct ynode *n, uint8_t p, struct rl *out)
+{
+	const char *s = n->s + (n->s[0] == '!');
+	uint32_t lo, hi, base = p == 58 ? FWD_ICMP6_BASE : FWD_ICMP4_BASE;
+	char names[512];
+	int e = icmp_parse(s, p, &lo, &hi);
+
+	if (e == -ENOENT) {
+		icmp_names(p, names, sizeof(names));
+		diag_error(l->d, n->pos, "unknown %s type '%.*s'; expected a number 0-255 or one of: %s",
+			   p == 58 ? "icmpv6" : "icmp", (int)strcspn(s, "/"), s, names);
+		return false;
+	}
+	if (e) {
+		diag_error(l->d, n->pos,
+			   "invalid icmp_type '%s'; expected NAME, a number 0-255, NAME/CODE or TYPE/CODE (CODE 0-255)",
+			   n->s);
+		return false;
+	}
+	if (n->s[0] != '!') {
+		rl_add(out, base + lo, base + hi);
+		return true;
+	}
+	if (lo > 0)
+		rl_add(out, base, base + lo - 1);
+	if (hi < 65535)
+		rl_add(out, base + hi + 1, base + 65535);
+	return true;
+}
+
+/*
+ * `icmp_type:` rides in the sport values above the ports (fwd/icmp.h), each
+ * name resolved for each of the rule's protocols, which must be icmp and/or
+ * icmpv6 only.
+ */
+static void rule_icmp(struct ld *l, struct rctx *x)
+{
+	const struct ynode *v = x->f[RK_ICMP], *const *it;
+	bool v4 = has_proto(x->r, 1), v6 = has_proto(x->r, 58), ok = true;
+	struct rl r = { 0 };
+	size_t n;
+	int p;
+
+	if (!v || !field_items(l, &x->f[RK_ICMP], "icmp_type", &it, &n))
+		return;
+	for (p = 0; p < 256 && !x->bad_proto; p++)
+		if (p != 1 && p != 58 && has_proto(x->r, p))
+			break;
+	if (x->bad_proto || p < 256 || !(x->r->present & FWD_F_PROTO)) {
+		if (!x->bad_proto)
+			diag_error(l->d, v->pos, "icmp_type: in %s needs proto: icmp and/or icmpv6 only",
+				   x->label);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool ok4 = !v4 || icmp_elem(l, it[i], 1, &r);
+		uint32_t lo, hi;
+
+		/* a malformed element is reported once, not once per protocol */
+		if (v6 && (ok4 || icmp_parse(it[i]->s + (it[i]->s[0] == '!'), 1, &lo, &hi) != -EINVAL))
+			ok4 &= icmp_elem(l, it[i], 58, &r);
+		ok &= ok4;
+	}
+	if (ok) {
+		to_portset(l, &r, &x->r->sport);
+		x->r->present |= FWD_F_SPORT | FWD_F_ICMP;
+	}
+	rl_free(&r);
+}
+
+/*
+ * `src: $SET` naming a dynamic set: the static match is "any source" and the
+ * worker checks membership after classify(). Only alone, not in a list.
+ */
+static bool rule_dyn_src(struct ld *l, struct rctx *x)
+{
+	const struct ynode *v = x->f[RK_SRC];
+	int i;
+
+	if (!v || !l->c->ndynsets)
+		return false;
+	if (v->kind == Y_SEQ) {
+		for (size_t j = 0; j < v->n; j++)
+			if (v->kid[j]->kind == Y_SCALAR && v->kid[j]->s[0] == '$' &&
+			    find_dynset(l->c, v->kid[j]->s + 1) >= 0) {
+				diag_error(l->d, v->kid[j]->pos,
+					   "dynamic set '%s' must stand alone in src:, not in a list",
+					   v->kid[j]->s);
+				return true;
+			}
+		return false;
+	}
+	if (v->kind != Y_SCALAR || v->s[0] != '$' || (i = find_dynset(l->c, v->s + 1)) < 0)
+		return false;
+	x->r->dyn_src = i;
+	return true;
+}
+
+static void rule_addrs(struct ld *l, struct rctx *x, int key, struct fwd_addrset *as,
+		       uint32_t bit)
+{
+	const struct ynode *v = x->f[key], *const *it;
+	struct rl v4 = { 0 }, v6 = { 0 };
+	bool ok = true;
+	size_t n;
+
+	if (!v)
+		return;
+	if (!field_items(l, &x->f[key], rule_keys[key], &it, &n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		ok &= addr_scalar(l, it[i], it[i]->s, &v4, &v6, true, PCTX_RULE);
+	if (ok) {
+		to_addrset(l, &v4, &v6, as);
+		x->r->present |= bit;
+	}
+	rl_free(&v4);
+	rl_free(&v6);
+}
+
+bool if_elem(struct ld *l, const struct ynode *n, struct fwd_ifpat *p)
+{
+	const char *s = n->s;
+	size_t len;
+
+	p->neg = s[0] == '!';
+	s += p->neg;
+	len = strlen(s);
+	p->prefix = len > 0 && s[len - 1] == '+';
+	len -= p->prefix;
+	if (len >= FWD_IFNAMSIZ) {
+		diag_error(l->d, n->pos, "interface name '%s' is longer than %d characters", n->s,
+			   FWD_IFNAMSIZ - 1);
+		return false;
+	}
+	if ((len == 0 && !p->prefix) || strcspn(s, "/: \t$!+") < len) {
+		diag_error(l->d, n->pos, "invalid interface name '%s'", n->s);
+		return false;
+	}
+	memcpy(p->name, s, len);
+	p->name[len] = '\0';
+	return true;
+}
+
+static void rule_in(struct ld *l, struct rctx *x)
+{
+	const struct ynode *const *it;
+	size_t n;
+	bool ok = true;
+
+	if (!x->f[RK_IN] || !field_items(l, &x->f[RK_IN], "in", &it, &n))
+		return;
+	x->r->in.p = calloc(n, sizeof(*x->r->in.p));
+	if (!x->r->in.p) {
+		l->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		ok &= if_elem(l, it[i], &x->r->in.p[i]);
+	x->r->in.n = (uint32_t)n;
+	if (ok)
+		x->r->present |= FWD_F_IN;
+}
+
+/*
+ * A forward rule only matches packets of its target's family: the nat table
+ * of one family cannot DNAT a packet to an address of the other.
+ */
+static void forward_family(struct ld *l, struct rctx *x)
+{
+	struct fwd_rule *r = x->r;
+	bool v4 = r->to.family == 4;
+
+	if (!(r->present & FWD_F_SRC)) {
+		free(r->src.v4);
+		free(r->src.v6);
+		memset(&r->src, 0, sizeof(r->src));
+		r->src.v4 = calloc(1, sizeof(*r->src.v4));
+		r->src.v6 = calloc(1, sizeof(*r->src.v6));
+		if (!r->src.v4 || !r->src.v6) {
+			l->oom = true;
+			return;
+		}
+		if (v4) {
+			r->src.v4[0].hi = 0xffffffffu;
+			r->src.n4 = 1;
+		} else {
+			r->src.v6[0].hi = V6_MAX;
+			r->src.n6 = 1;
+		}
+		r->present |= FWD_F_SRC;
+		return;
+	}
+	if (v4)
+		r->src.n6 = 0;
+	else
+		r->src.n4 = 0;
+	if (r->src.n4 + r->src.n6 == 0)
+		diag_error(l->d, x->f[RK_SRC]->pos,
+			   "src: of %s has no IPv%d address, but to: is IPv%d; the rule could never match",
+			   x->label, v4 ? 4 : 6, v4 ? 4 : 6);
+	if (r->present & FWD_F_DST) {
+		if (v4)
+			r->dst.n6 = 0;
+		else
+			r->dst.n4 = 0;
+		if (r->dst.n4 + r->dst.n6 == 0)
+			diag_error(l->d, x->f[RK_DST]->pos,
+				   "dst: of %s has no IPv%d address, but to: is IPv%d; the rule could never match",
+				   x->label, v4 ? 4 : 6, v4 ? 4 : 6);
+	}
+}
+
+static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
+{
+	const struct ynode *a = x->f[RK_ACTION], *to = x->f[RK_TO];
+	int act = -1;
+
+	if (!a)
+		diag_error(l->d, item->pos, "%s has no action:; expected one of: allow, drop, forward, reject",
+			   x->label);
+	else
+		act = pick(l, a, "action", action_names, "allow, drop, forward, reject");
+	if (act >= 0)
+		x->r->action = (enum fwd_action)act;
+	if (act < 0)
+		return;
+	if (to && act != FWD_FORWARD) {
+		diag_error(l->d, to->pos, "to: without action: forward");
+		return;
+	}
+	if (act == FWD_FORWARD && !to) {
+		diag_error(l->d, a->pos, "action: forward needs to: ADDR[:PORT]");
+		return;
+	}
+	if (act != FWD_FORWARD || !want_scalar(l, to, "to:"))
+		return;
+	if (!parse_target(to->s, &x->r->to)) {
+		diag_error(l->d, to->pos,
+			   "invalid target '%s'; expected ADDR:PORT, ADDR, [V6]:PORT or [V6]", to->s);
+		return;
+	}
+	forward_family(l, x);
+}
+
+static void rule_misc(struct ld *l, struct rctx *x)
+{
+	const struct ynode *v = x->f[RK_LOG];
+
+	x->r->log = FWD_LOG_INHERIT;
+	if (v && want_scalar(l, v, "log:")) {
+		if (!strcmp(v->s, "true"))
+			x->r->log = FWD_LOG_YES;
+		else if (!strcmp(v->s, "false"))
+			x->r->log = FWD_LOG_NO;
+		else
+			diag_error(l->d, v->pos, "invalid log '%s' in %s; expected true or false",
+				   v->s, x->label);
+	}
+	if (x->f[RK_COMMENT])
+		want_scalar(l, x->f[RK_COMMENT], "comment:");
+}
+
+static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, uint32_t idx)
+{
+	const struct ynode *v = x->f[RK_NAME];
+
+	snprintf(x->labelbuf, sizeof(x->labelbuf), "rule %u", idx + 1);
+	x->label = x->labelbuf;
+	if (!v) {
+		diag_error(l->d, item->pos, "rule %u has no name:", idx + 1);
+		return;
+	}
+	if (!want_scalar(l, v, "name:"))
+		return;
+	if (!name_ok(v->s, FWD_NAME_MAX)) {
+		diag_error(l->d, v->pos,
+			   "invalid rule name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -", v->s);
+		return;
+	}
+	if (!strcmp(v->s, "default")) {
+		diag_error(l->d, v->pos, "rule name 'default' is reserved for the default verdict");
+		return;
+	}
+	snprintf(x->labelbuf, sizeof(x->labelbuf), "rule '%s'", v->s);
+	strcpy(x->r->name, v->s);
+	for (uint32_t i = 0; i < idx; i++)
+		if (!strcmp(l->c->rules[i].name, v->s))
+			diag_error(l->d, v->pos, "duplicate rule name '%s' (first at line %u)",
+				   v->s, l->c->rules[i].pos.line);
+}
+
+static void rule_fields(struct ld *l, struct rctx *x, const struct ynode *item)
+{
+	for (size_t i = 0; i + 1 < item->n; i += 2) {
+		const struct ynode *k = item->kid[i];
+		int j;
+
+		if (k->kind != Y_SCALAR)
+			continue;
+		for (j = 0; j < RK_N; j++)
+			if (!strcmp(k->s, rule_keys[j]))
+				break;
+		if (j < RK_N) {
+			x->f[j] = item->kid[i + 1];
+			continue;
+		}
+		diag_error(l->d, k->pos,
+			   "unknown key '%s' in %s; expected one of: name, proto, src, dst, sport, dport, icmp_type, in, action, to, log, comment, limit, on_exceed",
+			   k->s, x->label);
+	}
+}
+
+
+static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
+{
+	struct rctx x = { .r = &l->c->rules[idx] };
+
+	x.r->pos = item->pos;
+	x.r->log = FWD_LOG_INHERIT;
+	x.r->dyn_src = -1;
+	if (item->kind != Y_MAP) {
+		diag_error(l->d, item->pos, "rule %u must be a mapping, not %s", idx + 1,
+			   kind_name(item));
+		return;
+	}
+	/* The name first, so every later message can say which rule it is about. */
+	for (size_t i = 0; i + 1 < item->n; i += 2)
+		if (item->kid[i]->kind == Y_SCALAR && !strcmp(item->kid[i]->s, "name"))
+			x.f[RK_NAME] = item->kid[i + 1];
+	rule_name(l, &x, item, idx);
+	rule_fields(l, &x, item);
+	rule_proto(l, &x);
+	if (!rule_dyn_src(l, &x))
+		rule_addrs(l, &x, RK_SRC, &x.r->src, FWD_F_SRC);
+	rule_addrs(l, &x, RK_DST, &x.r->dst, FWD_F_DST);
+	rule_ports(l, &x, RK_SPORT, &x.r->sport, FWD_F_SPORT);
+	rule_ports(l, &x, RK_DPORT, &x.r->dport, FWD_F_DPORT);
+	rule_icmp(l, &x);
+	rule_in(l, &x);
+	rule_action(l, &x, item);
+	rule_misc(l, &x);
+	rule_limit(l, &x);
+}
+
+void load_rules(struct ld *l, const struct ynode *v)
+{
+	if (v->kind != Y_SEQ) {
+		diag_error(l->d, v->pos, "rules: must be a list, not %s", kind_name(v));
+		return;
+	}
+	l->c->rules = calloc(v->n + 1, sizeof(*l->c->rules));
+	if (!l->c->rules) {
+		l->oom = true;
+		return;
+	}
+	l->c->nrules = (uint32_t)v->n;
+	for (uint32_t i = 0; i < v->n; i++)
+		load_rule(l, v->kid[i], i);
+}

@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ytree.c - the positioned YAML node tree of a rules file (include/fwd/load.h).
+ *
+ * libyaml's event API builds a small node tree in which every node keeps
+ * its line and column; anything YAML allows but a rules file has no use for
+ * (anchors, aliases, tags, several documents) is rejected here, and the tree
+ * is bounded in depth, node count and scalar length so a hostile file cannot
+ * make us allocate without limit.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+#include "fwd/config.h"
+#include "fwd/value.h"
+#include "fwd/load.h"
+
+/* ---- the node tree ---------------------------------------------------- */
+
+
+
+struct ybuild {
+	struct fwd_diags *d;
+	struct ynode *stack[Y_DEPTH_MAX];
+	int depth;
+	size_t nodes;
+	struct ynode *root;
+	bool fatal;
+	const char *buf;	/* the input, to name the character a syntax error stopped at */
+	size_t len;
+};
+
+void ynode_free(struct ynode *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++)
+		ynode_free(n->kid[i]);
+	free(n->kid);
+	free(n->s);
+	free(n);
+}
+
+static struct fwd_pos mark_pos(yaml_mark_t m)
+{
+	struct fwd_pos p = { (uint32_t)m.line + 1, (uint32_t)m.column + 1 };
+
+	return p;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct ynode *x = *(struct ynode *const *)a;
+	const struct ynode *y = *(struct ynode *const *)b;
+	int c = strcmp(x->s, y->s);
+
+	if (c)
+		return c;
+	if (x->pos.line != y->pos.line)
+		return x->pos.line < y->pos.line ? -1 : 1;
+	return x->pos.col < y->pos.col ? -1 : x->pos.col > y->pos.col;
+}
+
+/* Sort a copy of the keys so a map of many keys costs n log n, not n^2. */
+static void check_dup_keys(struct ybuild *b, const struct ynode *map)
+{
+	size_t nk = 0, i;
+	struct ynode **k;
+
+	if (map->n < 4)
+		return;
+	k = malloc(map->n / 2 * sizeof(*k));
+	if (!k) {
+		diag_error(b->d, map->pos, "out of memory");
+		return;
+	}
+	for (i = 0; i + 1 < map->n; i += 2)
+		if (map->kid[i]->kind == Y_SCALAR)
+			k[nk++] = map->kid[i];
+	qsort(k, nk, sizeof(*k), key_cmp);
+	for (i = 1; i < nk; i++)
+		if (!strcmp(k[i - 1]->s, k[i]->s))
+			diag_error(b->d, k[i]->pos, "duplicate key '%s' (first at line %u)",
+				   k[i]->s, k[i - 1]->pos.line);
+	free(k);
+}
+
+static bool yattach(struct ybuild *b, struct ynode *n)
+{
+	struct ynode *p;
+
+	if (b->depth == 0) {
+		if (b->root) {
+			ynode_free(n);
+			return false;
+		}
+		b->root = n;
+		return true;
+	}
+	p = b->stack[b->depth - 1];
+	if (p->kind == Y_MAP && p->n % 2 == 0 && n->kind != Y_SCALAR)
+		diag_error(b->d, n->pos, "mapping keys must be scalars");
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 4;
+		struct ynode **k = realloc(p->kid, cap * sizeof(*k));
+
+		if (!k) {
+			ynode_free(n);
+			return false;
+		}
+		p->kid = k;
+		p->cap = cap;
+	}
+	p->kid[p->n++] = n;
+	return true;
+}
+
+static struct ynode *ynew(struct ybuild *b, enum ykind kind, yaml_mark_t m)
+{
+	struct ynode *n;
+
+	if (++b->nodes > Y_NODES_MAX) {
+		diag_error(b->d, mark_pos(m), "more than %u nodes; the file is too large",
+			   Y_NODES_MAX);
+		b->fatal = true;
+		return NULL;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n) {
+		diag_error(b->d, mark_pos(m), "out of memory");
+		b->fatal = true;
+		return NULL;
+	}
+	n->kind = kind;
+	n->pos = mark_pos(m);
+	return n;
+}
+
+/* Anchors and tags are legal YAML but have no meaning in a rules file. */
+static void check_anchor_tag(struct ybuild *b, yaml_mark_t m, const yaml_char_t *anchor,
+			     const yaml_char_t *tag)
+{
+	if (anchor)
+		diag_error(b->d, mark_pos(m), "anchors and aliases are not allowed ('&%s')",
+			   (const char *)anchor);
+	/* Fatal: the value behind a tag would only produce a confusing second error. */
+	if (tag) {
+		diag_error(b->d, mark_pos(m),
+			   "tags are not allowed ('%s'); quote a value that starts with '!', as in \"!22\"",
+			   (const char *)tag);
+		b->fatal = true;
+	}
+}
+
+static void yscalar(struct ybuild *b, const yaml_event_t *ev)
+{
+	struct ynode *n;
+
+	check_anchor_tag(b, ev->start_mark, ev->data.scalar.anchor, ev->data.scalar.tag);
+	if (b->fatal)
+		return;
+	if (ev->data.scalar.length > Y_SCALAR_MAX) {
+		diag_error(b->d, mark_pos(ev->start_mark),
+			   "value of %zu bytes is longer than %u", ev->data.scalar.length,
+			   Y_SCALAR_MAX);
+		b->fatal = true;
+		return;
+	}
+	n = ynew(b, Y_SCALAR, ev->start_mark);
+	if (!n)
+		return;
+	n->s = malloc(ev->data.scalar.length + 1);
+	if (!n->s) {
+		free(n);
+		b->fatal = true;
+		return;
+	}
+	memcpy(n->s, ev->data.scalar.value, ev->data.scalar.length);
+	n->s[ev->data.scalar.length] = '\0';
+	if (strlen(n->s) != ev->data.scalar.length)
+		diag_error(b->d, n->pos, "value contains a NUL byte");
+	if (!yattach(b, n))
+		b->fatal = true;
+}
+
+static void ystart(struct ybuild *b, const yaml_event_t *ev, enum ykind kind)
+{
+	struct ynode *n;
+
+	if (kind == Y_SEQ)
+		check_anchor_tag(b, ev->start_mark, ev->data.sequence_start.anchor,
+				 ev->data.sequence_start.tag);
+	else
+		check_anchor_tag(b, ev->start_mark, ev->data.mapping_start.anchor,
+				 ev->data.mapping_start.tag);
+	if (b->fatal)
+		return;
+	if (b->depth >= Y_DEPTH_MAX) {
+		diag_error(b->d, mark_pos(ev->start_mark), "nesting deeper than %d levels",
+			   Y_DEPTH_MAX);
+		b->fatal = true;
+		return;
+	}
+	n = ynew(b, kind, ev->start_mark);
+	if (!n)
+		return;
+	if (!yattach(b, n)) {
+		b->fatal = true;
+		return;
+	}
+	b->stack[b->depth++] = n;
+}
+
+static void yend(struct ybuild *b)
+{
+	struct ynode *n;
+
+	if (b->depth == 0)
+		return;
+	n = b->stack[--b->depth];
+	if (n->kind == Y_MAP)
+		check_dup_keys(b, n);
+}
+
+static void ysyntax(struct ybuild *b, const yaml_parser_t *p)
+{
+	struct fwd_pos pos = mark_pos(p->problem_mark);
+	size_t at = p->problem_mark.index;
+
+	if (p->error == YAML_MEMORY_ERROR)
+		diag_error(b->d, pos, "out of memory");
+	else if (at < b->len && b->buf[at] == '\t')
+		diag_error(b->d, pos, "YAML syntax error: a tab character; YAML indents with spaces only");
+	else if (p->error == YAML_MEMORY_ERROR)
+		diag_error(b->d, pos, "out of memory");
+	else if (p->context)
+		diag_error(b->d, pos, "YAML syntax error: %s (%s at line %u)", p->problem,
+			   p->context, (unsigned)p->context_mark.line + 1);
+	else
+		diag_error(b->d, pos, "YAML syntax error: %s",
+			   p->problem ? p->problem : "unknown problem");
+	b->fatal = true;
+}
+
+/* Returns true when the stream ended; handles one event. */
+static bool yevent(struct ybuild *b, const yaml_event_t *ev, unsigned *docs)
+{
+	switch (ev->type) {
+	case YAML_STREAM_END_EVENT:
+		return true;
+	case YAML_DOCUMENT_START_EVENT:
+		if (++*docs > 1) {
+			diag_error(b->d, mark_pos(ev->start_mark),
+				   "a second YAML document; a rules file holds exactly one");
+			b->fatal = true;
+		}
+		break;
+	case YAML_ALIAS_EVENT:
+		diag_error(b->d, mark_pos(ev->start_mark),
+			   "anchors and aliases are not allowed ('*%s')",
+			   (const char *)ev->data.alias.anchor);
+		b->fatal = true;
+		break;
+	case YAML_SCALAR_EVENT:
+		yscalar(b, ev);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		ystart(b, ev, Y_SEQ);
+		break;
+	case YAML_MAPPING_START_EVENT:
+		ystart(b, ev, Y_MAP);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		yend(b);
+		break;
+	default:
+		break;
+	}
+	return false;
+}
+
+/* Build the tree of BUF, or return NULL with the reason recorded. */
+struct ynode *ytree(const char *buf, size_t len, struct fwd_diags *d)
+{
+	struct ybuild b = { .d = d, .buf = buf, .len = len };
+	yaml_parser_t p;
+	yaml_event_t ev;
+	unsigned docs = 0;
+	bool done = false;
+
+	if (!yaml_parser_initialize(&p)) {
+		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
+		return NULL;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	while (!done && !b.fatal) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			ysyntax(&b, &p);
+			break;
+		}
+		done = yevent(&b, &ev, &docs);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	if (b.fatal) {
+		ynode_free(b.root);
+		return NULL;
+	}
+	if (!b.root)
+		diag_error(d, (struct fwd_pos){ 1, 1 }, "no document; the file is empty");
+	return b.root;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dtable.h - the bounded table of dynamic entries (fwd/dtable.c): dynamic
+ * sets, knock progress and limit buckets all live in one.
+ *
+ * A struct fwd_dtable is a fixed-size open-addressing hash table allocated
+ * once (bounded memory: capacity * sizeof(struct fwd_dslot)). Every worker
+ * reads and writes it without locks: each slot carries a sequence number
+ * that is odd while a writer (who took it with a CAS) fills it; readers
+ * retry or skip a slot whose number changed under them. A key lives in one
+ * of FWD_DPROBE slots after its hash; when all of them hold live entries the
+ * one that expires first is evicted and counted. Nothing here allocates
+ * after dtable_init().
+ */
+#ifndef FWD_DTABLE_H
+#define FWD_DTABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwd/config.h"
+
+#define FWD_DPROBE	8	/* slots a key may live in */
+
+/* What a dynamic entry is keyed on: a source, optionally with proto/port. */
+struct fwd_dkey {
+	uint8_t family;		/* 4 or 6 */
+	uint8_t proto;		/* 0: any */
+	uint16_t port;		/* 0: any */
+	uint32_t tag;		/* knock sequence index; 0 for sets */
+	fwd_u128 addr;
+};
+
+/*
+ * A set entry whose tag has this bit is a prefix (the rest of the tag is its
+ * length, the address has its host bits cleared): the CrowdSec stream's
+ * decisions (fwd/crowdsec.c), a whole address included. Entries fwd adds
+ * itself have tag 0, so a decision deleted upstream never lifts a block of
+ * fwd's own.
+ */
+#define FWD_DTAG_PREFIX	0x80000000u
+
+/* The network mask of a PLEN-bit prefix in the host order of fwd_u128 addresses. */
+static inline fwd_u128 fwd_prefix_mask(int family, unsigned plen)
+{
+	unsigned bits = family == 4 ? 32 : 128;
+	fwd_u128 all = family == 4 ? (fwd_u128)0xffffffffu : ~(fwd_u128)0;
+
+	if (plen == 0)
+		return 0;
+	if (plen >= bits)
+		return all;
+	return all & ~((((fwd_u128)1) << (bits - plen)) - 1);
+}
+
+struct fwd_dslot {
+	_Atomic uint32_t seq;		/* odd while being written */
+	_Atomic uint64_t meta;		/* family, proto, port, tag */
+	_Atomic uint64_t a0, a1;	/* the address */
+	_Atomic uint64_t expires;	/* monotonic ms; 0: free */
+	_Atomic uint64_t val;
+};
+
+struct fwd_dtable {
+	uint32_t mask;			/* capacity - 1 */
+	_Atomic uint64_t added, evicted;
+	struct fwd_dslot *slot;
+};
+
+/* Room for at least MAX entries (rounded up to a power of two). 0 or -ENOMEM. */
+int dtable_init(struct fwd_dtable *t, uint32_t max);
+void dtable_free(struct fwd_dtable *t);
+size_t dtable_memory(const struct fwd_dtable *t);
+/*
+ * Add K with VAL until EXPIRES (ms), or refresh it if present. Returns 1
+ * when added, 0 when refreshed, -EAGAIN when every candidate slot was busy.
+ */
+int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uint64_t expires,
+	       uint64_t now);
+/* Is K a live member at NOW? Fills VAL and EXPIRES when not NULL. */
+bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, uint64_t *val,
+		uint64_t *expires);
+/* Remove K (every copy). Returns how many. */
+unsigned dtable_del(struct fwd_dtable *t, const struct fwd_dkey *k);
+/* Remove every entry of FAMILY/ADDR whatever its port or tag. Off the packet path. */
+unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr);
+/* Live entries at NOW (walks the table; off the packet path). */
+uint32_t dtable_count(struct fwd_dtable *t, uint64_t now);
+/* Call FN for each live entry at NOW (off the packet path). */
+void dtable_walk(struct fwd_dtable *t, uint64_t now,
+		 void (*fn)(void *arg, const struct fwd_dkey *k, uint64_t expires), void *arg);
+
+#endif

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * dyn.h - the dynamic state of a rules file (fwd/dyn.c): its `dynamic:`
+ * sets, `knock:` sequences, `scan:` detection, rules' `limit:` and
+ * `src: $SET`. A struct fwd_dyn hangs off struct fwd_live and is rebuilt on
+ * reload, carrying the members of sets that kept their name. The packet
+ * path changes it without locks (dtable.h).
+ */
+#ifndef FWD_DYN_H
+#define FWD_DYN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fwd/config.h"
+#include "fwd/dtable.h"
+#include "fwd/ruleset.h"
+#include "fwd/scan.h"
+
+struct fwd_dyn;
+
+/*
+ * Build the dynamic state of C (compiled as RS) for NWORKERS workers. *OUT is
+ * NULL when C uses nothing dynamic. 0 or -ENOMEM.
+ */
+int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned nworkers,
+	      struct fwd_dyn **out);
+void dyn_free(struct fwd_dyn *d);
+/*
+ * Copy the live members of OLD's sets into D's sets of the same name, keeping
+ * a member D holds with a later expiry. Before D is published (so that a
+ * reload never opens a set for a moment), and again after the grace period.
+ */
+void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old);
+/* After the grace period: carry the counters, then reconcile the sets. */
+void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old);
+
+/*
+ * Packet path, before classify(): is K a knock (a packet to a port of a
+ * `knock:` sequence)? Then it advances or resets its source's progress,
+ * may open the door, and must be dropped: returns true.
+ */
+bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now);
+/*
+ * Packet path, after classify() returned IDX: while rule IDX has a `src:
+ * $SET` condition that K does not meet, go on to the next matching rule.
+ * Returns the rule index or -1 (the default). WORKER selects scratch space.
+ */
+int dyn_resolve(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
+		int idx, unsigned worker, uint64_t now);
+/*
+ * Off the packet path: dyn_resolve() for the control thread (live explain,
+ * under the state lock), with scratch memory of its own rather than a
+ * worker's. Returns the rule index, -1 (the default) or -ENOMEM.
+ */
+int dyn_resolve_ctl(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
+		    int idx, uint64_t now);
+
+struct fwd_log_event;
+/*
+ * Packet path, after dyn_knock(): count K (tcp or udp) toward `scan:`. True
+ * when this packet shows its source scanning: the source was put in the
+ * block set and EV is filled as the one FWD_EV_SCAN event to log.
+ */
+bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
+	      struct fwd_log_event *ev);
+
+/*
+ * Packet path, once rule RULE decided K: true when RULE has a `limit:` and
+ * K's source has used up its tokens: K is then dropped (counted as limited;
+ * with on_exceed: {add: SET} its source joins SET).
+ */
+bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64_t now);
+
+/* dyn_packet()'s answer for a packet that must be dropped. */
+#define FWD_DYN_DROP	(-2)
+
+/*
+ * The worker's one call, after classify() returned IDX: dyn_knock(),
+ * dyn_scan(), dyn_resolve() and dyn_limit() in that order; only a packet
+ * that OPENS a connection (flow_opens()) advances a knock, counts toward a
+ * scan or takes a limit's token. Returns the rule index, -1 (the default)
+ * or FWD_DYN_DROP (a knock, or over a limit). When the packet shows a scan,
+ * *SCANNED is set and EV holds its event to log.
+ */
+int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
+	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_log_event *ev,
+	       bool *scanned);
+
+/* Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table. */
+int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed);
+/* Append `"dynamic":{...}` (no leading comma) to a malloc'd JSON text; NULL on ENOMEM. */
+char *dyn_stats_json(struct fwd_dyn *d);
+/* The same for `fwd stats` (lines, "" when nothing is dynamic); NULL on ENOMEM. */
+char *dyn_stats_text(struct fwd_dyn *d);
+
+/*
+ * Sets fed from off the packet path (fwd/crowdsec.c), under st->lock: the
+ * index of set NAME or -1; add FAMILY/ADDR/PLEN (masked) until EXPIRES
+ * (1 added, 0 refreshed, -errno); remove it (how many copies); count the
+ * prefix entries live at NOW.
+ */
+int dyn_set_find(const struct fwd_dyn *d, const char *name);
+int dyn_prefix_put(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr, unsigned plen,
+		   uint64_t expires, uint64_t now);
+unsigned dyn_prefix_del(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr,
+			unsigned plen);
+uint32_t dyn_prefix_count(struct fwd_dyn *d, int set, uint64_t now);
+
+#endif

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * load.h - the rules loader's own parts, shared by its files and nothing
+ * else: fwd/ytree.c (the positioned YAML node tree), fwd/rvalue.c (ranges,
+ * ports, addresses, names), fwd/rule.c (one rule), fwd/rdyn.c (dynamic,
+ * knock, scan and limit) and fwd/rules.c (the top level, sets, tests,
+ * daemon; config_parse()).
+ */
+#ifndef FWD_LOAD_H
+#define FWD_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwd/config.h"
+
+#define Y_DEPTH_MAX	32
+#define Y_NODES_MAX	1000000u
+#define Y_SCALAR_MAX	4096u
+
+#define V4_MAX		((fwd_u128)0xffffffffu)
+#define V6_MAX		(~(fwd_u128)0)
+#define PORT_MAX	65535u
+
+enum ykind { Y_SCALAR, Y_SEQ, Y_MAP };
+
+struct ynode {
+	enum ykind kind;
+	struct fwd_pos pos;
+	char *s;		/* scalar text, NUL-terminated */
+	size_t n, cap;		/* children; a map holds key, value, key, value... */
+	struct ynode **kid;
+};
+
+struct r128 {
+	fwd_u128 lo, hi;
+};
+
+struct rl {
+	size_t n, cap;
+	struct r128 *r;
+	bool oom;
+};
+
+enum setkind { SET_UNKNOWN, SET_PORTS, SET_ADDRS };
+
+/* A named set; ports are resolved once per protocol mask (1 tcp, 2 udp, 3 both). */
+struct lset {
+	const char *name;
+	struct fwd_pos pos;
+	enum setkind kind;
+	const struct ynode *val;	/* its elements: a scalar or a list */
+	struct rl ports[4];
+	struct rl v4, v6;
+};
+
+struct ld {
+	struct fwd_diags *d;
+	struct fwd_config *c;
+	struct lset *sets;
+	size_t nsets;
+	bool oom;
+};
+
+#define PM_TCP	1u
+#define PM_UDP	2u
+
+enum pctx { PCTX_RULE, PCTX_SET };
+
+enum { RK_NAME, RK_PROTO, RK_SRC, RK_DST, RK_SPORT, RK_DPORT, RK_IN, RK_ACTION, RK_TO,
+       RK_LOG, RK_COMMENT, RK_LIMIT, RK_ON_EXCEED, RK_ICMP, RK_N };
+
+struct rctx {
+	struct fwd_rule *r;
+	const struct ynode *f[RK_N];
+	const char *label;	/* "rule 'web'" or "rule 3" */
+	char labelbuf[FWD_NAME_MAX + 32];
+	bool bad_proto;
+};
+
+void ynode_free(struct ynode *n);
+struct ynode *ytree(const char *buf, size_t len, struct fwd_diags *d);
+void rl_free(struct rl *l);
+void rl_add(struct rl *l, fwd_u128 lo, fwd_u128 hi);
+/* "a mapping", "a list" or "a scalar". */
+const char *kind_name(const struct ynode *n);
+bool want_scalar(struct ld *l, const struct ynode *n, const char *what);
+bool want_map(struct ld *l, const struct ynode *n, const char *what);
+bool parse_dec(const char *s, const char *end, uint64_t max, uint64_t *out, bool *big);
+bool parse_uint(const char *s, uint64_t max, uint64_t *out);
+bool name_ok(const char *s, size_t max);
+bool port_scalar(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
+		 struct rl *out, bool report, enum pctx ctx);
+bool addr_scalar(struct ld *l, const struct ynode *n, const char *s, struct rl *v4,
+		 struct rl *v6, bool report, enum pctx ctx);
+void to_portset(struct ld *l, struct rl *r, struct fwd_portset *ps);
+void to_addrset(struct ld *l, struct rl *v4, struct rl *v6, struct fwd_addrset *as);
+int pick(struct ld *l, const struct ynode *v, const char *what,
+	 const char *const *names, const char *expected);
+int find_dynset(const struct fwd_config *c, const char *name);
+bool parse_target(const char *s, struct fwd_target *t);
+void load_rules(struct ld *l, const struct ynode *v);
+/* One interface pattern of `in:` ("eth0", "eth+", "!lo") into P; false after a diagnostic. */
+bool if_elem(struct ld *l, const struct ynode *n, struct fwd_ifpat *p);
+bool daemon_uint(struct ld *l, const struct ynode *v, const char *what, uint64_t lo,
+		 uint64_t hi, uint32_t *out);
+void load_dynamic(struct ld *l, const struct ynode *m);
+void load_knocks(struct ld *l, const struct ynode *v);
+void load_scan(struct ld *l, const struct ynode *m);
+void rule_limit(struct ld *l, struct rctx *x);
+
+#endif

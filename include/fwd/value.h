@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * value.h - the small values every part of fwd names the same way: actions,
+ * protocols, addresses and targets, durations, clocks, a growing text buffer
+ * and the search of a sorted address range list. One spelling each (fwd/value.c);
+ * a leaf module: it uses nothing else of fwd's.
+ */
+#ifndef FWD_VALUE_H
+#define FWD_VALUE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fwd/config.h"
+
+#define FWD_PROTO_ICMP		1
+#define FWD_PROTO_TCP		6
+#define FWD_PROTO_UDP		17
+#define FWD_PROTO_ICMPV6	58
+#define FWD_PROTO_SCTP		132
+
+/* "allow", "drop", "forward", "reject". */
+const char *action_name(enum fwd_action a);
+/* The action named S (the first LEN bytes; LEN 0: up to the NUL), or -1. */
+int action_parse(const char *s, size_t len);
+/* The names of the actions, NULL-terminated, in enum order. */
+extern const char *const action_names[];
+
+/* "tcp", "udp", "icmp", "icmpv6", "sctp", or NULL for another number. */
+const char *proto_name(unsigned proto);
+/* The number of the protocol named S ("tcp", "udp", ...), or -1. */
+int proto_number(const char *s);
+
+/*
+ * A bare IPv4 or IPv6 address, no prefix, into A in the host order of the
+ * address sets. Returns 4, 6, or 0 when S is neither.
+ */
+int addr_parse(const char *s, fwd_u128 *a);
+/* ADDR of FAMILY (4 or 6) as text; "-" for another family. No allocation. */
+void addr_format(char *out, size_t outlen, unsigned family, fwd_u128 addr);
+/*
+ * A forward target: "ADDR:PORT" or "[V6]:PORT"; a target port of 0 takes
+ * DPORT; with no port at all (0 or FWD_NOPORT) "ADDR" or "[V6]".
+ */
+void target_format(char *out, size_t outlen, const struct fwd_target *t, uint32_t dport);
+/*
+ * "HOST:PORT" or "[V6]:PORT" (PORT 1..65535) into family, address and port.
+ * Returns 4 or 6, or 0 when S is not of that form.
+ */
+int endpoint_parse(const char *s, fwd_u128 *addr, uint32_t *port);
+
+/* Is A (of FAMILY) in one of S's sorted, disjoint ranges? */
+bool addrset_has(const struct fwd_addrset *s, unsigned family, fwd_u128 a);
+
+/*
+ * The one duration grammar: digits followed by ms, s, m or h; a bare number
+ * counts BARE_MS each (0: a unit is required). Into *MS, 1 .. MAX_MS.
+ */
+bool duration_parse(const char *s, uint64_t bare_ms, uint64_t max_ms, uint64_t *ms);
+
+/* CLOCK_MONOTONIC in microseconds, and in milliseconds. */
+uint64_t clock_mono_us(void);
+uint64_t clock_mono_ms(void);
+/* CLOCK_MONOTONIC_COARSE in milliseconds (vDSO: no syscall; the packet path's clock). */
+uint64_t clock_coarse_ms(void);
+/* A clock_coarse_ms() time as unix seconds; 0 stays 0. */
+uint64_t clock_unix_time(uint64_t coarse_ms);
+
+/* Growing text; remembers that an allocation failed (then every call is a no-op). */
+struct fwd_text {
+	char *s;
+	size_t len, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 2, 3)))
+void text_printf(struct fwd_text *t, const char *fmt, ...);
+__attribute__((format(printf, 2, 0)))
+void text_vprintf(struct fwd_text *t, const char *fmt, va_list ap);
+/* A JSON string body: quotes, backslashes and control bytes escaped. */
+void text_json_str(struct fwd_text *t, const char *s);
+/* The text (never NULL unless out of memory: then it is freed and NULL). */
+char *text_take(struct fwd_text *t);
+
+#endif
