@@ -72,7 +72,7 @@ graph: $(LIBOBJ)
 golden: $(B)/fwd
 	@sh tests/golden/run.sh $(B)/fwd
 
-e2e: $(B)/fwd $(UNIT_BIN)
+e2e: $(B)/fwd $(UNIT_BIN) $(B)/bench/spoof
 	@sh tests/e2e/run.sh $(B)/fwd $(B)
 
 # The unit and golden tests again, built with ASan and UBSan by clang.
@@ -127,7 +127,7 @@ MANDIR     ?= $(PREFIX)/share/man
 DOCDIR     ?= $(PREFIX)/share/doc/fwd
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 MANPAGES   := packaging/man/fwd.8 packaging/man/fwd-rules.5
-EXAMPLES   := $(wildcard rules/*.yaml)
+EXAMPLES   := $(wildcard rules/*.yaml rules/*.netset)
 HAFILES    := packaging/ha/keepalived.conf packaging/ha/conntrackd.conf packaging/ha/fwd-ha-notify
 ETCFILES   := fwd/rules.yaml:rules/default.yaml logrotate.d/fwd:packaging/fwd.logrotate
 

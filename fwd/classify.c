@@ -16,10 +16,12 @@
  *     65537-entry table (entry 65536 is FWD_NOPORT, accepted only by rules
  *     without that port field); IPv4 src/dst by the interval starts,
  *     a 65537-entry index on the top 16 bits narrowing a binary search to the
- *     few starts inside one /16; IPv6 src/dst by binary search over 128-bit
- *     starts; both searches are branch-free. v4 and v6 have separate
- *     classes, so a rule naming only v4 addresses has its bit clear in every
- *     v6 class. The input interface is classed off the packet path
+ *     few starts inside one /16 (each start with its class beside it);
+ *     IPv6 src/dst likewise, its 65537 buckets spread over the span the
+ *     starts cover (table.h: fwd_v6map); both searches are branch-free.
+ *     v4 and v6 have separate classes, so a rule naming only v4 addresses
+ *     has its bit clear in every v6 class. The input interface is classed
+ *     off the packet path
  *     (ruleset_iface_class(): exact pattern, else longest prefix pattern,
  *     else "no pattern"); the key carries the class.
  *   - A packet matches rule r iff bit r is set in the vector of every field
@@ -147,17 +149,33 @@ static inline __attribute__((always_inline)) void lookup_add(struct lookup *l,
 static inline uint32_t v4_class(const struct fwd_v4map *m, uint32_t a)
 {
 	uint32_t lo = m->idx[a >> 16], n = m->idx[(a >> 16) + 1] - lo + 1;
-	const uint32_t *s = m->start + lo;
+	const struct fwd_v4int *s = m->iv + lo;
 
-	LAST_AT_OR_BELOW(s, n, a);
-	return m->cls[s - m->start];
+	while (n > 1) {		/* LAST_AT_OR_BELOW, on the starts */
+		uint32_t half = n / 2;
+
+		s = s[half].start <= a ? s + half : s;
+		n -= half;
+	}
+	return s->cls;
 }
 
 static inline uint32_t v6_class(const struct fwd_v6map *m, fwd_u128 a)
 {
-	const fwd_u128 *s = m->start;
-	uint32_t n = m->n;
+	fwd_u128 b = (a - m->ibase) >> m->ishift;
+	uint32_t lo, n;
+	const fwd_u128 *s;
 
+	if (a < m->ibase)
+		return m->cls[0];
+	b = b > 65535 ? 65535 : b;
+	lo = m->idx[(uint32_t)b];
+	n = m->idx[(uint32_t)b + 1] - lo + 1;
+	s = m->start + lo;
+	/* A bucket's few classes share a line: fetch it while searching. */
+	__builtin_prefetch(m->cls + lo);
+	__builtin_prefetch(s + n / 2);
+	__builtin_prefetch(s + n - 1);
 	LAST_AT_OR_BELOW(s, n, a);
 	return m->cls[s - m->start];
 }
@@ -418,12 +436,41 @@ uint64_t ruleset_class_word(const struct fwd_ruleset *rs, int fld, uint32_t cls,
 	return rs->f[fld].base[w] ^ (lo < nx && x[lo].w == w ? x[lo].bits : 0);
 }
 
+/*
+ * With more than one word, every matching rule is among the candidates of
+ * the home lists (see the top): only their words are probed, so the cost
+ * follows the candidates, not the table's width.
+ */
+static bool match_all_words(const struct fwd_ruleset *rs, struct lookup *l, uint64_t *out)
+{
+	uint64_t any = 0, x;
+	unsigned skip;
+	uint32_t w;
+
+	memset(out, 0, rs->words * sizeof(*out));
+	if (rs->nany) {
+		l->h[l->nh].p = rs->any;
+		l->h[l->nh].end = rs->any + rs->nany;
+		l->h[l->nh++].fld = l->n;
+	}
+	while ((w = next_candidates(l, &x, &skip)) != UINT32_MAX) {
+		for (unsigned f = 0; f < l->n && x; f++)
+			if (f != skip)
+				x &= probe(l->v[f], l->base[f], rs->words, w);
+		out[w] = x;
+		any |= x;
+	}
+	return any != 0;
+}
+
 bool ruleset_match_all(const struct fwd_ruleset *rs, const struct fwd_key *k, uint64_t *out)
 {
 	struct lookup l;
 	uint64_t any = 0;
 
 	lookup_fill(&l, rs, k, false);
+	if (rs->words > 1 && l.n)
+		return match_all_words(rs, &l, out);
 	for (uint32_t w = 0; w < rs->words; w++) {
 		if (w + 1 < rs->words || !(rs->nrules % 64))
 			out[w] = rs->nrules ? ~0ull : 0;

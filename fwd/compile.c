@@ -5,13 +5,16 @@
  * Runs off the packet path (start-up, reload, `fwd check`). The table layout
  * and the reasons for it are described at the top of classify.c. Each field
  * is built by one sweep over its value domain: a range of a rule switches the
- * rule's bit on where it starts and off past its end, so the cost is the
- * number of ranges plus the number of elementary intervals times the vector
- * length, not rules times intervals. Identical vectors are interned into one
- * class. subtable_build() (fwd/subtable.c) makes the per-port tables from
- * those dense vectors and the rules' ranges; sparsify() then recodes every
- * field's classes as exceptions to a shared base plus per-class home bits,
- * and frees the dense vectors.
+ * rule's bit on where it starts and off past its end. The vector being swept
+ * is kept as its XOR with a reference (the rules in force over most of the
+ * domain) and hashed incrementally, so the cost is the number of ranges plus
+ * the words that differ from the reference, not rules times intervals, and
+ * a class is stored as those words: 100,000 rules compile in linear memory.
+ * Identical vectors are interned into one class. subtable_build()
+ * (fwd/subtable.c) makes the per-port tables from those classes and the
+ * rules' ranges; sparsify() then recodes every field's classes as exceptions
+ * to a shared base (the rules most of its classes hold) plus per-class home
+ * bits.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,41 +23,104 @@
 #include "fwd/icmp.h"
 #include "fwd/table.h"
 
-/* Distinct bit vectors of one field, found by hashing. */
+/*
+ * Distinct bit vectors of one field, found by hashing. A vector is kept as
+ * its XOR with a reference vector REF, sparsely: the words where it differs.
+ * The vector being added lives in D with the list of its nonzero words and
+ * a hash that is the XOR of one term per nonzero word, so that a sweep that
+ * flips a few bits between two intervals pays for those bits, not for the
+ * whole vector (rules / 64 words), and a class costs its differing words.
+ */
 struct interner {
 	uint32_t words;
+	uint64_t *ref;		/* words; owned until interner_finish() */
 	uint32_t n, cap;
-	uint64_t *vecs;
+	uint32_t *off;		/* cap + 1: class I is ent[off[I] .. off[I + 1]) */
+	uint64_t *hv;		/* cap: each class's hash */
+	struct fwd_xent *ent;
+	size_t nent, entcap;
 	uint32_t *htab;		/* class id + 1, 0 = empty */
 	uint32_t hmask;
+	uint64_t *d;		/* words: the vector being added, XOR ref */
+	uint32_t *pos;		/* words: place of a word in nz, or UINT32_MAX */
+	uint32_t *nz;		/* the nonzero words of d, unordered */
+	uint32_t nnz;
+	uint64_t h;		/* hash of d */
 };
 
-static uint64_t vec_hash(const uint64_t *v, uint32_t words)
+static uint64_t word_hash(uint32_t w, uint64_t v)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull;
+	uint64_t x = v ^ ((uint64_t)w + 1) * 0x9e3779b97f4a7c15ull;
 
-	for (uint32_t i = 0; i < words; i++) {
-		h ^= v[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 29;
-	}
-	return h;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
 }
 
-static int interner_init(struct interner *in, uint32_t words)
+/* REF NULL: the zero vector. */
+static int interner_init(struct interner *in, uint32_t words, const uint64_t *ref)
 {
 	memset(in, 0, sizeof(*in));
 	in->words = words;
 	in->hmask = 255;
 	in->htab = calloc(in->hmask + 1, sizeof(*in->htab));
-	return in->htab ? 0 : -ENOMEM;
+	in->ref = calloc(words, sizeof(*in->ref));
+	in->d = calloc(words, sizeof(*in->d));
+	in->pos = malloc(words * sizeof(*in->pos));
+	in->nz = malloc(words * sizeof(*in->nz));
+	in->off = calloc(1, sizeof(*in->off));
+	in->entcap = 16;	/* never NULL, even when no class differs from ref */
+	in->ent = malloc(in->entcap * sizeof(*in->ent));
+	if (!in->htab || !in->ref || !in->d || !in->pos || !in->nz || !in->off || !in->ent)
+		return -ENOMEM;
+	if (ref)
+		memcpy(in->ref, ref, words * sizeof(*ref));
+	memset(in->pos, 0xff, words * sizeof(*in->pos));
+	return 0;
 }
 
 static void interner_free(struct interner *in)
 {
-	free(in->vecs);
+	free(in->ref);
+	free(in->off);
+	free(in->hv);
+	free(in->ent);
 	free(in->htab);
+	free(in->d);
+	free(in->pos);
+	free(in->nz);
 	memset(in, 0, sizeof(*in));
+}
+
+/* Word W of the vector being added becomes V (XOR ref). */
+static void in_set(struct interner *in, uint32_t w, uint64_t v)
+{
+	uint64_t old = in->d[w];
+
+	if (old == v)
+		return;
+	if (old)
+		in->h ^= word_hash(w, old);
+	if (v)
+		in->h ^= word_hash(w, v);
+	if (!old) {
+		in->pos[w] = in->nnz;
+		in->nz[in->nnz++] = w;
+	} else if (!v) {
+		uint32_t last = in->nz[--in->nnz];
+
+		in->nz[in->pos[w]] = last;
+		in->pos[last] = in->pos[w];
+		in->pos[w] = UINT32_MAX;
+	}
+	in->d[w] = v;
+}
+
+static inline void in_flip(struct interner *in, uint32_t r)
+{
+	in_set(in, r / 64, in->d[r / 64] ^ 1ull << (r % 64));
 }
 
 static int interner_grow(struct interner *in)
@@ -65,7 +131,7 @@ static int interner_grow(struct interner *in)
 	if (!nt)
 		return -ENOMEM;
 	for (uint32_t id = 0; id < in->n; id++) {
-		uint32_t h = (uint32_t)vec_hash(in->vecs + (size_t)id * in->words, in->words);
+		uint32_t h = (uint32_t)in->hv[id];
 
 		while (nt[h & nmask])
 			h++;
@@ -77,29 +143,72 @@ static int interner_grow(struct interner *in)
 	return 0;
 }
 
-static int interner_add(struct interner *in, const uint64_t *v, uint32_t *id)
+static bool in_equal(const struct interner *in, uint32_t id)
 {
-	size_t sz = (size_t)in->words * sizeof(*v);
-	uint32_t h = (uint32_t)vec_hash(v, in->words);
-	uint32_t e;
+	if (in->hv[id] != in->h || in->off[id + 1] - in->off[id] != in->nnz)
+		return false;
+	for (uint32_t e = in->off[id]; e < in->off[id + 1]; e++)
+		if (in->d[in->ent[e].w] != in->ent[e].bits)
+			return false;
+	return true;
+}
 
-	/* An empty table has no entry to compare (and no vectors yet). */
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int in_room(struct interner *in)
+{
+	if (in->n == in->cap) {
+		uint32_t ncap = in->cap ? in->cap * 2 : 16;
+		uint32_t *no = realloc(in->off, (ncap + 1) * sizeof(*no));
+		uint64_t *nh = no ? realloc(in->hv, ncap * sizeof(*nh)) : NULL;
+
+		if (no)
+			in->off = no;
+		if (!nh)
+			return -ENOMEM;
+		in->hv = nh;
+		in->cap = ncap;
+	}
+	if (in->nent + in->nnz > in->entcap) {
+		size_t ncap = (in->nent + in->nnz) * 2 + 64;
+		struct fwd_xent *ne = realloc(in->ent, ncap * sizeof(*ne));
+
+		if (!ne)
+			return -ENOMEM;
+		in->ent = ne;
+		in->entcap = ncap;
+	}
+	return 0;
+}
+
+/* Intern the vector being added; *ID its class. */
+static int interner_put(struct interner *in, uint32_t *id)
+{
+	uint32_t h = (uint32_t)in->h, e;
+	int err;
+
+	/* An empty table has no entry to compare (and no classes yet). */
 	for (; in->n && (e = in->htab[h & in->hmask]); h++) {
-		if (!memcmp(in->vecs + (size_t)(e - 1) * in->words, v, sz)) {
+		if (in_equal(in, e - 1)) {
 			*id = e - 1;
 			return 0;
 		}
 	}
-	if (in->n == in->cap) {
-		uint32_t ncap = in->cap ? in->cap * 2 : 16;
-		uint64_t *nv = realloc(in->vecs, (size_t)ncap * sz);
-
-		if (!nv)
-			return -ENOMEM;
-		in->vecs = nv;
-		in->cap = ncap;
+	err = in_room(in);
+	if (err)
+		return err;
+	qsort(in->nz, in->nnz, sizeof(*in->nz), u32_cmp);
+	for (uint32_t i = 0; i < in->nnz; i++) {
+		in->pos[in->nz[i]] = i;
+		in->ent[in->nent++] = (struct fwd_xent){ in->d[in->nz[i]], in->nz[i] };
 	}
-	memcpy(in->vecs + (size_t)in->n * in->words, v, sz);
+	in->hv[in->n] = in->h;
+	in->off[in->n + 1] = (uint32_t)in->nent;
 	in->htab[h & in->hmask] = in->n + 1;
 	*id = in->n++;
 	if (in->n * 2 > in->hmask)
@@ -107,13 +216,32 @@ static int interner_add(struct interner *in, const uint64_t *v, uint32_t *id)
 	return 0;
 }
 
-/* Hand the interned dense vectors over; sparsify() recodes them at the end. */
+static int interner_add(struct interner *in, const uint64_t *v, uint32_t *id)
+{
+	for (uint32_t w = 0; w < in->words; w++)
+		in_set(in, w, v[w] ^ in->ref[w]);
+	return interner_put(in, id);
+}
+
+/* Hand the classes over; sparsify() recodes them at the end. */
 static int interner_finish(struct interner *in, struct fwd_bvset *bs)
 {
 	bs->ncls = in->n;
-	bs->bits = in->vecs;
-	in->vecs = NULL;
+	bs->base = in->ref;
+	bs->xoff = in->off;
+	bs->xent = in->ent;
+	in->ref = NULL;
+	in->off = NULL;
+	in->ent = NULL;
 	return 0;
+}
+
+/* Class C of BS as a dense vector into OUT. */
+static void bvset_dense(const struct fwd_bvset *bs, uint32_t c, uint32_t words, uint64_t *out)
+{
+	memcpy(out, bs->base, words * sizeof(*out));
+	for (uint32_t e = bs->xoff[c]; e < bs->xoff[c + 1]; e++)
+		out[bs->xent[e].w] ^= bs->xent[e].bits;
 }
 
 /* Shrink an allocation to SZ bytes; keeps P when realloc fails. */
@@ -127,11 +255,6 @@ static void *shrink(void *p, size_t sz)
 static inline void bit_set(uint64_t *v, uint32_t r)
 {
 	v[r / 64] |= 1ull << (r % 64);
-}
-
-static inline void bit_clr(uint64_t *v, uint32_t r)
-{
-	v[r / 64] &= ~(1ull << (r % 64));
 }
 
 /* One end of a rule's range on a field's value line. */
@@ -180,7 +303,53 @@ static int event_cmp(const void *a, const void *b)
 }
 
 /*
- * Walk the events in order; after each distinct position the current vector
+ * REF: the rules without the field (BASE) and those in force over more than
+ * half of the sweep's positions. Most classes then differ from it in a few
+ * words, even where negations make rules hold in almost every interval.
+ */
+static int sweep_ref(const struct sweep *s, const uint64_t *base, uint32_t nrules,
+		     uint32_t words, uint64_t *ref)
+{
+	uint32_t *cnt = calloc(nrules + 1, sizeof(*cnt));
+	uint64_t *since = calloc(nrules + 1, sizeof(*since));
+	uint64_t *cov = calloc(nrules + 1, sizeof(*cov));
+	uint64_t npos = 0;
+	size_t i = 0;
+	int err = -ENOMEM;
+
+	if (!cnt || !since || !cov)
+		goto out;
+	for (fwd_u128 at = 0;; npos++) {
+		for (; i < s->n && s->ev[i].at == at; i++) {
+			uint32_t r = s->ev[i].rule;
+
+			if (s->ev[i].delta > 0 && cnt[r]++ == 0)
+				since[r] = npos;
+			else if (s->ev[i].delta < 0 && --cnt[r] == 0)
+				cov[r] += npos - since[r];
+		}
+		if (i >= s->n)
+			break;
+		at = s->ev[i].at;
+	}
+	npos++;
+	memcpy(ref, base, words * sizeof(*ref));
+	for (uint32_t r = 0; r < nrules; r++) {
+		if (cnt[r])
+			cov[r] += npos - since[r];
+		if (2 * cov[r] > npos)
+			bit_set(ref, r);
+	}
+	err = 0;
+out:
+	free(cnt);
+	free(since);
+	free(cov);
+	return err;
+}
+
+/*
+ * Walk the sorted events; after each distinct position the current vector
  * (rules without the field, plus rules with a range covering the position)
  * is interned. Equal neighbours are merged. Per-rule counters make
  * overlapping ranges of one rule harmless.
@@ -188,31 +357,28 @@ static int event_cmp(const void *a, const void *b)
 static int sweep_run(struct sweep *s, struct interner *in, const uint64_t *base, uint32_t nrules)
 {
 	uint32_t *cnt = calloc(nrules + 1, sizeof(*cnt));
-	uint64_t *cur = malloc((size_t)in->words * sizeof(*cur));
 	size_t i = 0;
 	int err = -ENOMEM;
 
 	s->start = malloc((s->n + 1) * sizeof(*s->start));
 	s->cls = malloc((s->n + 1) * sizeof(*s->cls));
-	if (!cnt || !cur || !s->start || !s->cls)
+	if (!cnt || !s->start || !s->cls)
 		goto out;
-	memcpy(cur, base, (size_t)in->words * sizeof(*cur));
-	if (s->n)
-		qsort(s->ev, s->n, sizeof(*s->ev), event_cmp);
+	for (uint32_t w = 0; w < in->words; w++)
+		in_set(in, w, base[w] ^ in->ref[w]);
 	s->nint = 0;
 	for (fwd_u128 at = 0;;) {
 		uint32_t id;
 
 		for (; i < s->n && s->ev[i].at == at; i++) {
-			struct event *e = &s->ev[i];
+			uint32_t r = s->ev[i].rule;
+			bool want = (cnt[r] += (uint32_t)s->ev[i].delta) != 0;
 
-			cnt[e->rule] += (uint32_t)e->delta;
-			if (cnt[e->rule])
-				bit_set(cur, e->rule);
-			else
-				bit_clr(cur, e->rule);
+			want ^= in->ref[r / 64] >> (r % 64) & 1;
+			if (want != (in->d[r / 64] >> (r % 64) & 1))
+				in_flip(in, r);
 		}
-		err = interner_add(in, cur, &id);
+		err = interner_put(in, &id);
 		if (err)
 			goto out;
 		if (!s->nint || s->cls[s->nint - 1] != id) {
@@ -226,7 +392,6 @@ static int sweep_run(struct sweep *s, struct interner *in, const uint64_t *base,
 	err = 0;
 out:
 	free(cnt);
-	free(cur);
 	return err;
 }
 
@@ -274,16 +439,24 @@ static int build_field(struct fwd_ruleset *rs, const struct fwd_config *c, enum 
 		       struct sweep *s, struct interner *in)
 {
 	uint64_t *base = calloc(rs->words, sizeof(*base));
+	uint64_t *ref = calloc(rs->words, sizeof(*ref));
 	int err = -ENOMEM;
 
-	if (!base)
-		return err;
-	err = interner_init(in, rs->words);
+	memset(in, 0, sizeof(*in));
+	if (!base || !ref)
+		goto out;
+	err = field_events(c, f, s, base);
+	if (!err && s->n)
+		qsort(s->ev, s->n, sizeof(*s->ev), event_cmp);
 	if (!err)
-		err = field_events(c, f, s, base);
+		err = sweep_ref(s, base, rs->nrules, rs->words, ref);
+	if (!err)
+		err = interner_init(in, rs->words, ref);
 	if (!err)
 		err = sweep_run(s, in, base, rs->nrules);
+out:
 	free(base);
+	free(ref);
 	return err;
 }
 
@@ -356,27 +529,55 @@ static int build_v4(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 	if (err)
 		goto out;
 	m->n = s.nint;
-	m->start = malloc(s.nint * sizeof(*m->start));
+	m->iv = malloc(s.nint * sizeof(*m->iv));
 	m->idx = malloc(65537 * sizeof(*m->idx));
-	m->cls = shrink(s.cls, s.nint * sizeof(*m->cls));
-	s.cls = NULL;
 	err = -ENOMEM;
-	if (!m->start || !m->idx)
+	if (!m->iv || !m->idx)
 		goto out;
 	for (uint32_t k = 0; k < s.nint; k++)
-		m->start[k] = (uint32_t)s.start[k];
+		m->iv[k] = (struct fwd_v4int){ (uint32_t)s.start[k], s.cls[k] };
 	for (uint32_t h = 0, k = 0; h < 65536; h++) {
-		while (k + 1 < s.nint && m->start[k + 1] <= h << 16)
+		while (k + 1 < s.nint && m->iv[k + 1].start <= h << 16)
 			k++;
 		m->idx[h] = k;
 	}
 	m->idx[65536] = s.nint - 1;
-	rs->mem += (size_t)s.nint * (sizeof(*m->start) + sizeof(*m->cls)) + 65537 * sizeof(*m->idx);
+	rs->mem += (size_t)s.nint * sizeof(*m->iv) + 65537 * sizeof(*m->idx);
 	err = interner_finish(&in, &rs->f[f == FS_SRC4 ? FWD_FLD_SRC4 : FWD_FLD_DST4]);
 out:
 	interner_free(&in);
 	sweep_free(&s);
 	return err;
+}
+
+/*
+ * M's index (table.h): 65,536 buckets over the span from the first start
+ * above 0 to the last, so that a lookup searches one bucket's few starts,
+ * not all of them (a blocklist's hundreds of thousands of IPv6 prefixes).
+ */
+static int v6_index(struct fwd_v6map *m)
+{
+	fwd_u128 span;
+	uint32_t k = 0;
+
+	m->idx = malloc(65537 * sizeof(*m->idx));
+	if (!m->idx)
+		return -ENOMEM;
+	m->ibase = m->n > 1 ? m->start[1] : ~(fwd_u128)0;
+	span = m->n > 1 ? m->start[m->n - 1] - m->ibase : 0;
+	m->ishift = 0;
+	while ((span >> m->ishift) > 65535)
+		m->ishift++;
+	for (uint32_t b = 0; b < 65536; b++) {
+		fwd_u128 off = (fwd_u128)b << m->ishift, at = m->ibase + off;
+		bool past = (off >> m->ishift) != b || at < m->ibase;
+
+		while (k + 1 < m->n && (past || m->start[k + 1] <= at))
+			k++;
+		m->idx[b] = k;
+	}
+	m->idx[65536] = m->n - 1;
+	return 0;
 }
 
 static int build_v6(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld_src f)
@@ -392,9 +593,12 @@ static int build_v6(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld
 		m->cls = shrink(s.cls, s.nint * sizeof(*m->cls));
 		s.start = NULL;
 		s.cls = NULL;
-		rs->mem += (size_t)s.nint * (sizeof(*m->start) + sizeof(*m->cls));
-		err = interner_finish(&in, &rs->f[f == FS_SRC6 ? FWD_FLD_SRC6 : FWD_FLD_DST6]);
+		err = v6_index(m);
+		rs->mem += (size_t)s.nint * (sizeof(*m->start) + sizeof(*m->cls)) +
+			   65537 * sizeof(*m->idx);
 	}
+	if (!err)
+		err = interner_finish(&in, &rs->f[f == FS_SRC6 ? FWD_FLD_SRC6 : FWD_FLD_DST6]);
 	interner_free(&in);
 	sweep_free(&s);
 	return err;
@@ -408,7 +612,7 @@ static int build_proto(struct fwd_ruleset *rs, const struct fwd_config *c)
 
 	if (!v)
 		return err;
-	err = interner_init(&in, rs->words);
+	err = interner_init(&in, rs->words, NULL);
 	for (uint32_t p = 0; p < 256 && !err; p++) {
 		uint32_t id;
 
@@ -517,7 +721,7 @@ static int build_iface(struct fwd_ruleset *rs, const struct fwd_config *c)
 
 	if (!v)
 		return err;
-	err = interner_init(&in, rs->words);
+	err = interner_init(&in, rs->words, NULL);
 	if (!err)
 		err = collect_ifreps(rs, c);
 	if (!err)
@@ -556,24 +760,25 @@ static int build_pin(struct fwd_ruleset *rs)
 {
 	const struct fwd_bvset *pr = &rs->f[FWD_FLD_PROTO], *in = &rs->f[FWD_FLD_IN];
 	uint32_t words = rs->words, *pair;
-	uint64_t *v;
-	struct interner it;
+	uint64_t *v, *a, *b;
+	struct interner it = { 0 };
 	int err = -ENOMEM;
 
 	if (words == 1 || !(rs->used & FWD_F_PROTO) || !(rs->used & FWD_F_IN) ||
 	    in->ncls > PIN_MAX_IF || in->ncls * pr->ncls > PIN_MAX_CLS)
 		return 0;
 	pair = malloc((size_t)in->ncls * pr->ncls * sizeof(*pair));
-	v = malloc(words * sizeof(*v));
+	v = malloc(3 * words * sizeof(*v));
+	a = v + words;
+	b = a + words;
 	rs->pin_cls = malloc((size_t)in->ncls * 256 * sizeof(*rs->pin_cls));
-	if (!pair || !v || !rs->pin_cls || interner_init(&it, words))
+	if (!pair || !v || !rs->pin_cls || interner_init(&it, words, NULL))
 		goto out;
 	err = 0;
 	for (uint32_t i = 0; i < in->ncls && !err; i++) {
+		bvset_dense(in, i, words, a);
 		for (uint32_t p = 0; p < pr->ncls && !err; p++) {
-			const uint64_t *a = in->bits + (size_t)i * words;
-			const uint64_t *b = pr->bits + (size_t)p * words;
-
+			bvset_dense(pr, p, words, b);
 			for (uint32_t w = 0; w < words; w++)
 				v[w] = a[w] & b[w];
 			err = interner_add(&it, v, &pair[i * pr->ncls + p]);
@@ -585,8 +790,8 @@ static int build_pin(struct fwd_ruleset *rs)
 	if (!err)
 		err = interner_finish(&it, &rs->f[FWD_FLD_PIN]);
 	rs->mem += (size_t)in->ncls * 256 * sizeof(*rs->pin_cls);
-	interner_free(&it);
 out:
+	interner_free(&it);
 	free(pair);
 	free(v);
 	return err;
@@ -647,33 +852,105 @@ static inline bool bit_test(const uint64_t *v, uint32_t r)
 	return v[r / 64] >> (r % 64) & 1;
 }
 
+/* Class C's words XOR (ref ^ base) at the DW words; into OUT (NULL: count only). */
+static size_t rebase_class(const struct fwd_bvset *bs, uint32_t c, const uint64_t *ref,
+			   const uint32_t *dw, uint32_t nd, struct fwd_xent *out)
+{
+	const struct fwd_xent *x = bs->xent + bs->xoff[c], *end = bs->xent + bs->xoff[c + 1];
+	uint32_t j = 0;
+	size_t n = 0;
+
+	while (x < end || j < nd) {
+		uint32_t w = x < end && (j == nd || x->w <= dw[j]) ? x->w : dw[j];
+		uint64_t v = 0;
+
+		if (x < end && x->w == w)
+			v ^= (x++)->bits;
+		if (j < nd && dw[j] == w)
+			v ^= ref[dw[j++]] ^ bs->base[w];
+		if (v && out)
+			out[n] = (struct fwd_xent){ v, w };
+		n += v != 0;
+	}
+	return n;
+}
+
+/* Recode BS's classes, interned against REF, against bs->base. */
+static int rebase(struct fwd_bvset *bs, const uint64_t *ref, uint32_t words)
+{
+	uint32_t *dw = malloc(words * sizeof(*dw)), *noff = NULL, nd = 0;
+	struct fwd_xent *ne = NULL;
+	int err = -ENOMEM;
+
+	if (!dw)
+		return err;
+	for (uint32_t w = 0; w < words; w++)
+		if (ref[w] != bs->base[w])
+			dw[nd++] = w;
+	err = 0;
+	if (!nd)
+		goto out;
+	err = -ENOMEM;
+	noff = malloc(((size_t)bs->ncls + 1) * sizeof(*noff));
+	if (!noff)
+		goto out;
+	for (int pass = 0; pass < 2; pass++) {
+		size_t n = 0;
+
+		for (uint32_t c = 0; c < bs->ncls; c++) {
+			noff[c] = (uint32_t)n;
+			n += rebase_class(bs, c, ref, dw, nd, ne ? ne + n : NULL);
+		}
+		noff[bs->ncls] = (uint32_t)n;
+		if (n > UINT32_MAX - 1 || (!pass && !(ne = malloc((n + 1) * sizeof(*ne)))))
+			goto out;
+	}
+	free(bs->xoff);
+	free(bs->xent);
+	bs->xoff = noff;
+	bs->xent = ne;
+	noff = NULL;
+	ne = NULL;
+	err = 0;
+out:
+	free(dw);
+	free(noff);
+	free(ne);
+	return err;
+}
+
 /*
  * CNT[r]: classes of BS holding rule r; base: the rules held by most classes.
- * Counted as differences from class 0, which are few: most of a field's
- * vector (its wildcard rules, its negations) is the same in every class.
+ * Counted from the classes' differences to the vector they were interned
+ * against, which are few: most of a field's vector (its wildcard rules, its
+ * negations) is the same in every class. The classes are then recoded as
+ * their differences to base.
  */
 static int field_base(const struct fwd_ruleset *rs, struct fwd_bvset *bs, uint32_t *cnt)
 {
 	uint32_t words = rs->words;
-	const uint64_t *ref = bs->bits;
+	uint64_t *ref = bs->base;
+	int err;
 
 	bs->base = calloc(words, sizeof(*bs->base));
-	if (!bs->base)
+	if (!bs->base) {
+		bs->base = ref;
 		return -ENOMEM;
-	for (uint32_t c = 1; c < bs->ncls; c++) {
-		const uint64_t *v = bs->bits + (size_t)c * words;
-
-		for (uint32_t w = 0; w < words; w++)
-			for (uint64_t m = v[w] ^ ref[w]; m; m &= m - 1)
-				cnt[w * 64 + (uint32_t)__builtin_ctzll(m)]++;
 	}
+	if (!ref)
+		return 0;
+	for (uint32_t e = 0; e < bs->xoff[bs->ncls]; e++)
+		for (uint64_t m = bs->xent[e].bits; m; m &= m - 1)
+			cnt[bs->xent[e].w * 64 + (uint32_t)__builtin_ctzll(m)]++;
 	for (uint32_t r = 0; r < rs->nrules; r++) {
-		if (ref && bit_test(ref, r))
+		if (bit_test(ref, r))
 			cnt[r] = bs->ncls - cnt[r];
 		if (2ull * cnt[r] > bs->ncls)
 			bit_set(bs->base, r);
 	}
-	return 0;
+	err = rebase(bs, ref, words);
+	free(ref);
+	return err;
 }
 
 /*
@@ -736,42 +1013,83 @@ static struct fwd_xent *put_words(struct fwd_xent *e, const uint64_t *v, const u
 }
 
 /*
- * Recode BS's dense classes as records (table.h): a header, the exceptions
- * to base or the whole vector, then the home bits (HOME mask).
+ * Class C's record (table.h) into OUT, or only its length when OUT is NULL:
+ * a header, the exceptions to base (its sparse words) or the whole vector,
+ * then its home bits, the words of (base ^ class) & HOME. BH lists the
+ * words where base & HOME is not zero.
  */
+static size_t emit_class(const struct fwd_ruleset *rs, const struct fwd_bvset *bs, uint32_t c,
+			 const uint64_t *home, const uint32_t *bh, uint32_t nbh,
+			 struct fwd_xent *out)
+{
+	const struct fwd_xent *x0 = bs->xent + bs->xoff[c], *end = bs->xent + bs->xoff[c + 1];
+	const struct fwd_xent *x = x0;
+	size_t n = 1, nh;
+	uint32_t j = 0;
+
+	if ((uint32_t)(end - x0) >= dense_at(rs)) {
+		for (uint32_t w = 0; w < rs->words; w++, n++)
+			if (out)
+				out[n] = (struct fwd_xent){
+					bs->base[w] ^ (x < end && x->w == w ? (x++)->bits : 0), w };
+	} else {
+		if (out)
+			memcpy(out + 1, x0, (size_t)(end - x0) * sizeof(*x0));
+		n += (size_t)(end - x0);
+	}
+	nh = n;
+	for (x = x0; x < end || j < nbh;) {
+		uint32_t w = x < end && (j == nbh || x->w <= bh[j]) ? x->w : bh[j];
+		uint64_t v = bs->base[w];
+
+		if (x < end && x->w == w)
+			v ^= (x++)->bits;
+		if (j < nbh && bh[j] == w)
+			j++;
+		v &= home[w];
+		if (v && out)
+			out[n] = (struct fwd_xent){ v, w };
+		n += v != 0;
+	}
+	if (out)
+		out[0] = (struct fwd_xent){ (uint64_t)(nh - 1), (uint32_t)(n - nh) };
+	return n;
+}
+
+/* Recode BS's classes as records (table.h); HOME: the rules homed here. */
 static int field_emit(struct fwd_ruleset *rs, struct fwd_bvset *bs, const uint64_t *home)
 {
-	uint32_t words = rs->words, n = 0;
-	struct fwd_xent *e;
+	uint32_t words = rs->words, nbh = 0, *bh = malloc(words * sizeof(*bh));
+	size_t n = 0;
 
 	bs->off = calloc(bs->ncls + 1, sizeof(*bs->off));
-	if (!bs->off)
+	if (!bs->off || !bh) {
+		free(bh);
 		return -ENOMEM;
-	for (uint32_t c = 0; c < bs->ncls; c++) {
-		const uint64_t *v = bs->bits + (size_t)c * words;
-		uint32_t nx = count_nz(v, bs->base, true, words);
-
-		bs->off[c] = n;
-		n += 1 + (nx >= dense_at(rs) ? words : nx) + count_nz(v, home, false, words);
 	}
-	bs->nent = n;
-	bs->ent = e = malloc(((size_t)n + 1) * sizeof(*bs->ent));
-	if (!bs->ent)
+	for (uint32_t w = 0; w < words; w++)
+		if (bs->base[w] & home[w])
+			bh[nbh++] = w;
+	for (uint32_t c = 0; c < bs->ncls; c++) {
+		bs->off[c] = (uint32_t)n;
+		n += emit_class(rs, bs, c, home, bh, nbh, NULL);
+	}
+	bs->nent = (uint32_t)n;
+	bs->ent = n < UINT32_MAX ? malloc((n + 1) * sizeof(*bs->ent)) : NULL;
+	if (!bs->ent) {
+		free(bh);
 		return -ENOMEM;
-	for (uint32_t c = 0; c < bs->ncls; c++) {
-		const uint64_t *v = bs->bits + (size_t)c * words;
-		struct fwd_xent *hd = e++;
-		bool dense = count_nz(v, bs->base, true, words) >= dense_at(rs);
-		struct fwd_xent *h = put_words(e, v, dense ? NULL : bs->base, true, dense, words);
-
-		e = put_words(h, v, home, false, false, words);
-		*hd = (struct fwd_xent){ (uint64_t)(h - hd - 1), (uint32_t)(e - h) };
 	}
-	*e = (struct fwd_xent){ 0, UINT32_MAX };	/* a class with nx 0 may read x[0] */
+	for (uint32_t c = 0; c < bs->ncls; c++)
+		emit_class(rs, bs, c, home, bh, nbh, bs->ent + bs->off[c]);
+	bs->ent[n] = (struct fwd_xent){ 0, UINT32_MAX };	/* a class with nx 0 may read x[0] */
 	rs->mem += words * sizeof(*bs->base) + (bs->ncls + 1) * sizeof(*bs->off) +
-		   ((size_t)n + 1) * sizeof(*bs->ent);
-	free(bs->bits);
-	bs->bits = NULL;
+		   (n + 1) * sizeof(*bs->ent);
+	free(bh);
+	free(bs->xoff);
+	free(bs->xent);
+	bs->xoff = NULL;
+	bs->xent = NULL;
 	return 0;
 }
 
@@ -814,6 +1132,12 @@ static void recs_of(const struct fwd_bvset *bs, uint32_t *v, size_t n)
 		v[i] = bs->off[v[i]];
 }
 
+static void recs_of_v4(const struct fwd_bvset *bs, struct fwd_v4map *m)
+{
+	for (uint32_t i = 0; i < m->n; i++)
+		m->iv[i].cls = bs->off[m->iv[i].cls];
+}
+
 /*
  * The value tables lead straight to class records, not to class numbers:
  * one dependent load less per field on the packet path. The input
@@ -824,16 +1148,16 @@ static void point_at_records(struct fwd_ruleset *rs)
 	recs_of(&rs->f[FWD_FLD_PROTO], rs->proto_cls, 256);
 	recs_of(&rs->f[FWD_FLD_SPORT], rs->sport_cls, rs->sport_n);
 	recs_of(&rs->f[FWD_FLD_DPORT], rs->dport_cls, FWD_NPORTS);
-	recs_of(&rs->f[FWD_FLD_SRC4], rs->src4.cls, rs->src4.n);
+	recs_of_v4(&rs->f[FWD_FLD_SRC4], &rs->src4);
 	recs_of(&rs->f[FWD_FLD_SRC6], rs->src6.cls, rs->src6.n);
-	recs_of(&rs->f[FWD_FLD_DST4], rs->dst4.cls, rs->dst4.n);
+	recs_of_v4(&rs->f[FWD_FLD_DST4], &rs->dst4);
 	recs_of(&rs->f[FWD_FLD_DST6], rs->dst6.cls, rs->dst6.n);
 	if (rs->pin_cls)
 		recs_of(&rs->f[FWD_FLD_PIN], rs->pin_cls, (size_t)rs->f[FWD_FLD_IN].ncls * 256);
 }
 
 /*
- * Turn the dense class vectors into the packet path's form (classify.c): a
+ * Turn the interned classes into the packet path's form (classify.c): a
  * base per field, each class as its exceptions to it, and each rule's bits
  * repeated under its home field, where the lookup finds its candidates.
  */
@@ -905,7 +1229,8 @@ void ruleset_free(struct fwd_ruleset *rs)
 	if (!rs)
 		return;
 	for (int f = 0; f < FWD_NFLD; f++) {
-		free(rs->f[f].bits);
+		free(rs->f[f].xoff);
+		free(rs->f[f].xent);
 		free(rs->f[f].base);
 		free(rs->f[f].off);
 		free(rs->f[f].ent);
@@ -917,16 +1242,16 @@ void ruleset_free(struct fwd_ruleset *rs)
 	free(rs->info);
 	free(rs->sport_cls);
 	free(rs->dport_cls);
-	free(rs->src4.start);
-	free(rs->src4.cls);
+	free(rs->src4.iv);
 	free(rs->src4.idx);
-	free(rs->dst4.start);
-	free(rs->dst4.cls);
+	free(rs->dst4.iv);
 	free(rs->dst4.idx);
 	free(rs->src6.start);
 	free(rs->src6.cls);
+	free(rs->src6.idx);
 	free(rs->dst6.start);
 	free(rs->dst6.cls);
+	free(rs->dst6.idx);
 	free(rs->exact);
 	free(rs->prefix);
 	free(rs);

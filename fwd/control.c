@@ -55,8 +55,9 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 		sep = ",";
 	}
 	text_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
-		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64 "},",
-		  st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
+		  ",\"bypassed\":%" PRIu64 "},", st->nworkers, t->received, t->enobufs,
+		  t->queue_dropped, t->user_dropped, t->bypassed);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
@@ -97,6 +98,9 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 	text_printf(b, "queue:      %u queues, received %" PRIu64 ", enobufs %" PRIu64
 		  ", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n", st->nworkers,
 		  t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+	if (st->hooks.fail == FWD_FAIL_OPEN || t->bypassed)
+		text_printf(b, "bypassed:   %" PRIu64 " accepted without a verdict (fail: open, "
+			    "queue full)\n", t->bypassed);
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64
@@ -278,18 +282,21 @@ static void answer_explain(int fd, const char *line)
 }
 
 /*
- * A rollback that cannot be verified (fwd/rollback.c) is answered with an
- * error and logged as a refused request: the log never says that something
- * was rolled back that was not, and nothing is reloaded.
+ * A rollback or confirmation that cannot be verified (fwd/rollback.c) is
+ * answered with an error and logged as a refused request: the log never
+ * says that something was rolled back or confirmed that was not, and
+ * nothing is reloaded.
  */
-static bool rollback_refused(int fd, const char *prev, const char *esc)
+static bool apply_refused(int fd, bool rollback, const char *file, const char *esc)
 {
+	const char *what = rollback ? "rollback" : "confirmation";
 	char why[256], out[320];
 
-	if (!rollback_verify(fd, C.st->config_path, prev, why, sizeof(why)))
+	if (!(rollback ? rollback_verify : confirm_verify)(fd, C.st->config_path, file, why,
+							    sizeof(why)))
 		return false;
-	log_warn("refused a rollback request naming %s: %s", esc, why);
-	snprintf(out, sizeof(out), "error: rollback refused: %s\n", why);
+	log_warn("refused a %s request naming %s: %s", what, esc, why);
+	snprintf(out, sizeof(out), "error: %s refused: %s\n", what, why);
 	client_send(fd, out, strlen(out));
 	return true;
 }
@@ -312,7 +319,7 @@ static void answer_rollback(int fd, const char *arg)
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
-	if (rollback_refused(fd, arg + off, esc))
+	if (apply_refused(fd, true, arg + off, esc))
 		return;
 	log_warn("apply not confirmed in %us, rolled back to %s", secs, esc);
 	answer_reload(fd);
@@ -335,6 +342,8 @@ static void answer_confirmed(int fd, const char *arg)
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
+	if (apply_refused(fd, false, arg + off, esc))
+		return;
 	log_info("apply confirmed within %us: %s stays in force", secs, esc);
 	client_send(fd, "ok\n", 3);
 }

@@ -105,6 +105,23 @@ void diag_warning(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...)
 	va_end(ap);
 }
 
+void diag_error_in(struct fwd_diags *d, struct fwd_pos at, const char *file,
+		   struct fwd_pos pos, const char *fmt, ...)
+{
+	const char *own = d->file;
+	size_t n = d->nrec;
+	va_list ap;
+
+	d->errors++;
+	d->file = file;
+	va_start(ap, fmt);
+	diag_append(d, pos, "error", fmt, ap);
+	va_end(ap);
+	d->file = own;
+	if (d->nrec > n)
+		d->rec[n].pos = at;
+}
+
 static int diag_cmp(const void *a, const void *b)
 {
 	const struct fwd_diag *x = a, *y = b;

@@ -129,30 +129,61 @@ static int refresh(struct fwd_dtable *t, const struct fwd_dkey *k, uint32_t h, u
 	return 1;
 }
 
-int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uint64_t expires,
-	       uint64_t now)
+/*
+ * The slot K goes to when it is not in the table: a free or expired one at
+ * once, else the live one worth least to EV (ties, and without EV: the one
+ * that expires first). -EAGAIN when every slot was busy, -ENOSPC (counted
+ * as refused) when EV rates every live one above the newcomer.
+ */
+static int victim_for(struct fwd_dtable *t, uint32_t h, uint64_t now,
+		      const struct fwd_devict *ev, struct fwd_dslot **out, struct snap *vo)
+{
+	struct fwd_dslot *victim = NULL;
+	uint64_t vscore = 0;
+	struct snap o;
+
+	for (unsigned i = 0; i < FWD_DPROBE; i++) {
+		struct fwd_dslot *s = slot_at(t, h, i);
+		uint64_t sc;
+
+		if (!slot_read(s, &o))
+			continue;
+		if (o.expires <= now) {
+			*vo = o;
+			*out = s;
+			return 0;
+		}
+		sc = ev ? ev->score(ev->arg, o.val, o.expires, now) : 0;
+		if (!victim || sc < vscore || (sc == vscore && o.expires < vo->expires)) {
+			victim = s;
+			*vo = o;
+			vscore = sc;
+		}
+	}
+	if (!victim)
+		return -EAGAIN;
+	if (ev && vscore > ev->mine) {
+		atomic_fetch_add_explicit(&t->refused, 1, rlx);
+		return -ENOSPC;
+	}
+	*out = victim;
+	return 0;
+}
+
+int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
+		      uint64_t expires, uint64_t now, const struct fwd_devict *ev)
 {
 	uint32_t h = key_hash(k);
 	struct fwd_dslot *victim = NULL;
-	struct snap o, vo = { 0 };
+	struct snap vo = { 0 };
 	int r = refresh(t, k, h, val, expires, now);
 
 	if (r <= 0)
 		return r;
-	/* A free or expired slot, else the live entry that expires first. */
-	for (unsigned i = 0; i < FWD_DPROBE; i++) {
-		struct fwd_dslot *s = slot_at(t, h, i);
-
-		if (!slot_read(s, &o))
-			continue;
-		if (!victim || o.expires < vo.expires) {
-			victim = s;
-			vo = o;
-		}
-		if (o.expires <= now)
-			break;
-	}
-	if (!victim || !slot_lock(victim, vo.seq))
+	r = victim_for(t, h, now, ev, &victim, &vo);
+	if (r)
+		return r;
+	if (!slot_lock(victim, vo.seq))
 		return -EAGAIN;
 	if (vo.expires > now)
 		atomic_fetch_add_explicit(&t->evicted, 1, rlx);
@@ -164,6 +195,12 @@ int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uin
 	slot_unlock(victim);
 	atomic_fetch_add_explicit(&t->added, 1, rlx);
 	return 1;
+}
+
+int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uint64_t expires,
+	       uint64_t now)
+{
+	return dtable_put_scored(t, k, val, expires, now, NULL);
 }
 
 bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, uint64_t *val,

@@ -4,8 +4,12 @@
  * rules with `src: $SET` (see include/fwd/dyn.h).
  *
  * Knock progress and the sets live in separate tables: a flood of spoofed
- * first knocks can only evict other half-done sequences (the progress table
- * evicts the entry that expires first), never an opened door.
+ * first knocks can only evict other half-done sequences, never an opened
+ * door. The progress table rates an entry by the steps it has done
+ * (struct fwd_devict): a first knock displaces only other first knocks, so
+ * a source two steps in keeps its place whatever the flood; only the gap
+ * between a real first and second knock is exposed, for about
+ * FWD_KNOCK_PROGRESS_MAX / (spoofed first knocks per second).
  *
  * First match stays exact: classify() treats `src: $SET` as any source; when
  * the rule it returns fails its membership test, ruleset_match_all() gives
@@ -24,6 +28,7 @@
 #include "fwd/dyn.h"
 #include "fwd/log.h"
 #include "fwd/outbox.h"
+#include "fwd/seen.h"
 #include "fwd/table.h"
 #include "fwd/value.h"
 
@@ -35,11 +40,33 @@ struct dset {
 };
 
 /*
- * A rule's `limit:`: per-source token buckets in a bounded table, the value
- * packing the tokens (thousandths) low and the time of the last refill (ms,
- * modulo 2^32) high. Two workers updating one source at once may lose an
- * update: the limit is then a little loose, never stuck.
+ * A rule's `limit:`: per-source token buckets in a bounded table. The value
+ * packs the time of the last refill (ms, modulo 2^32) high; then a bit set
+ * once the source was refused, a bit set when it came back after its entry
+ * was lost, and the tokens (thousandths, 30 bits: burst <= 1000000) low.
+ * Two workers updating one source at once may lose an update: the limit is
+ * then a little loose, never stuck.
+ *
+ * Under a flood of spoofed sources each takes one token and makes a new
+ * entry; a table that evicts the oldest hands a hammering source a fresh,
+ * full bucket again and again (11 of 100 SYNs through a 1/m burst 2 limit).
+ * So the table rates an entry by what forgetting it would give away
+ * (struct fwd_devict, Space-Saving's eviction with admission): above all
+ * whether the source was refused, then whether it came back, then the
+ * tokens it lacks. A one-packet source lacks one token and never comes
+ * back: it displaces only its own kind or full buckets. What tells a
+ * source that comes back from a new one is the doorkeeper (fwd/seen.c, one
+ * for all limits, epochs of 1 s): a source it has seen in the last one to
+ * two seconds outranks every one-packet source. So a source limited to a
+ * burst of B gets at most B + 1 new connections through while its entry is
+ * fought over (the first, whose entry the flood may take, then B).
  */
+#define LIM_MILLI	0x3fffffffull
+#define LIM_BACK	(1ull << 30)
+#define LIM_REFUSED	(1ull << 31)
+#define LIM_SEEN_BITS	(1u << 22)	/* per generation: 1 MiB in all */
+#define LIM_SEEN_MS	1000
+
 struct dlimit {
 	struct fwd_limit_conf conf;
 	bool on;
@@ -62,6 +89,7 @@ struct fwd_dyn {
 	_Atomic uint64_t nknock_pkts, opened, resets;
 	struct fwd_scan *scan;		/* `scan:`, or NULL */
 	struct dlimit *limit;		/* [rule] */
+	struct fwd_seen limit_seen;	/* the limits' doorkeeper */
 	struct fwd_scan_conf scan_conf;	/* its ignore ranges are our copies */
 };
 
@@ -145,7 +173,7 @@ static bool any_limit(const struct fwd_config *c)
 static int build_limits(struct fwd_dyn *d, const struct fwd_config *c)
 {
 	d->limit = calloc(c->nrules + 1, sizeof(*d->limit));
-	if (!d->limit)
+	if (!d->limit || (any_limit(c) && seen_init(&d->limit_seen, LIM_SEEN_BITS, LIM_SEEN_MS)))
 		return -ENOMEM;
 	for (uint32_t i = 0; i < c->nrules; i++) {
 		struct dlimit *dl = &d->limit[i];
@@ -213,6 +241,7 @@ void dyn_free(struct fwd_dyn *d)
 	for (uint32_t i = 0; d->limit && i < d->nrules; i++)
 		dtable_free(&d->limit[i].t);
 	free(d->limit);
+	seen_free(&d->limit_seen);
 	scan_free(d->scan);
 	free(d->scan_conf.ignore.v4);
 	free(d->scan_conf.ignore.v6);
@@ -305,6 +334,23 @@ static void open_door(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
 		atomic_fetch_add_explicit(&d->opened, 1, memory_order_relaxed);
 }
 
+/* A progress entry is worth the steps it has done. */
+static uint64_t progress_score(const void *arg, uint64_t val, uint64_t expires, uint64_t now)
+{
+	(void)arg;
+	(void)expires;
+	(void)now;
+	return val;
+}
+
+static void progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t done,
+			 uint64_t expires, uint64_t now)
+{
+	struct fwd_devict ev = { progress_score, NULL, done };
+
+	dtable_put_scored(&d->progress, pk, done, expires, now, &ev);
+}
+
 /* Advance (or reset) the progress of K's source in sequence I. */
 static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint64_t now)
 {
@@ -322,8 +368,8 @@ static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, u
 			dtable_del(&d->progress, &pk);
 			open_door(d, kc, k, now);
 		} else {
-			dtable_put(&d->progress, &pk, done + 1,
-				   under_way ? expires : now + kc->window_ms, now);
+			progress_put(d, &pk, done + 1, under_way ? expires : now + kc->window_ms,
+				     now);
 		}
 		return;
 	}
@@ -332,7 +378,7 @@ static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, u
 	/* A wrong knock: start over, or from step one when it is the first port. */
 	atomic_fetch_add_explicit(&d->resets, 1, memory_order_relaxed);
 	if (first->proto == k->proto && first->port == k->dport)
-		dtable_put(&d->progress, &pk, 1, now + kc->window_ms, now);
+		progress_put(d, &pk, 1, now + kc->window_ms, now);
 	else
 		dtable_del(&d->progress, &pk);
 }
@@ -397,28 +443,73 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	return true;
 }
 
+/* Thousandths of a token in the bucket of VAL at NOW (refilled, capped at the burst). */
+static uint64_t limit_milli(const struct fwd_limit_conf *lc, uint64_t val, uint64_t now)
+{
+	uint64_t full = (uint64_t)lc->burst * 1000;
+	uint32_t since = (uint32_t)now - (uint32_t)(val >> 32);
+	uint64_t milli = (val & LIM_MILLI) + (uint64_t)since * lc->count * 1000 / lc->per_ms;
+
+	return milli > full ? full : milli;
+}
+
+/* What forgetting a bucket gives away: a refusal, a return, then the tokens it lacks. */
+static uint64_t limit_score(const void *arg, uint64_t val, uint64_t expires, uint64_t now)
+{
+	const struct fwd_limit_conf *lc = arg;
+	uint64_t lack = (uint64_t)lc->burst * 1000 - limit_milli(lc, val, now);
+
+	(void)expires;
+	if (!lack)
+		return 0;
+	return (val & LIM_REFUSED ? 1ull << 33 : 0) | (val & LIM_BACK ? 1ull << 32 : 0) | lack;
+}
+
+static void limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
+		      uint64_t expires, uint64_t now)
+{
+	struct fwd_devict ev = { limit_score, &dl->conf, 0 };
+
+	ev.mine = limit_score(&dl->conf, val, expires, now);
+	dtable_put_scored(&dl->t, m, val, expires, now, &ev);
+}
+
+/* 64 mixed bits of K's source for the doorkeeper. */
+static uint64_t src_bits(const struct fwd_key *k)
+{
+	uint64_t x = (uint64_t)k->src ^ (uint64_t)(k->src >> 64) * 0x9e3779b97f4a7c15ull ^ k->family;
+
+	x ^= x >> 31;
+	x *= 0xd6e8feb86659fd93ull;
+	x ^= x >> 32;
+	x *= 0xd6e8feb86659fd93ull;
+	return x ^ (x >> 32);
+}
+
 /* Take a token of K's source in DL at NOW; false when the bucket is empty. */
-static bool limit_take(struct dlimit *dl, const struct fwd_key *k, uint64_t now)
+static bool limit_take(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_key *k,
+		       uint64_t now)
 {
 	struct fwd_dkey m = { .family = k->family, .addr = k->src };
 	const struct fwd_limit_conf *lc = &dl->conf;
-	uint64_t full = (uint64_t)lc->burst * 1000, milli = full, val, exp;
+	uint64_t milli = (uint64_t)lc->burst * 1000, flags = 0, val, exp;
 	uint64_t refill_ms = (uint64_t)lc->burst * lc->per_ms / lc->count + 1;
 
 	if (dtable_get(&dl->t, &m, now, &val, &exp)) {
-		uint32_t since = (uint32_t)now - (uint32_t)(val >> 32);
-
-		milli = (val & 0xffffffffu) + (uint64_t)since * lc->count * 1000 / lc->per_ms;
-		if (milli > full)
-			milli = full;
+		milli = limit_milli(lc, val, now);
+		flags = val & (LIM_REFUSED | LIM_BACK);
+	} else if (seen_note(&d->limit_seen, src_bits(k), now)) {
+		flags = LIM_BACK;
 	}
 	if (milli < 1000) {
-		/* keep the partial token, and the time it was counted at */
+		/* Keep the partial token and its time; mark the refusal. */
+		if (!(val & LIM_REFUSED))
+			limit_put(dl, &m, val | LIM_REFUSED, exp, now);
 		return false;
 	}
 	milli -= 1000;
 	/* Once full again the entry may go: a fresh one starts full too. */
-	dtable_put(&dl->t, &m, (uint64_t)(uint32_t)now << 32 | milli, now + refill_ms, now);
+	limit_put(dl, &m, (uint64_t)(uint32_t)now << 32 | flags | milli, now + refill_ms, now);
 	return true;
 }
 
@@ -429,7 +520,7 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
 	if (!d || !d->limit || rule >= d->nrules || !d->limit[rule].on)
 		return false;
 	dl = &d->limit[rule];
-	if (limit_take(dl, k, now))
+	if (limit_take(d, dl, k, now))
 		return false;
 	atomic_fetch_add_explicit(&dl->limited, 1, memory_order_relaxed);
 	if (dl->conf.add_set >= 0) {
@@ -621,10 +712,12 @@ char *dyn_stats_json(struct fwd_dyn *d)
 		text_printf(&j, "]}");
 	}
 	text_printf(&j, "},\"knock\":{\"packets\":%" PRIu64 ",\"opened\":%" PRIu64
-		  ",\"resets\":%" PRIu64 ",\"in_progress\":%u,\"evicted\":%" PRIu64 "}}",
+		  ",\"resets\":%" PRIu64 ",\"in_progress\":%u,\"evicted\":%" PRIu64
+		  ",\"refused\":%" PRIu64 "}}",
 		  d ? atomic_load(&d->nknock_pkts) : 0, d ? atomic_load(&d->opened) : 0,
 		  d ? atomic_load(&d->resets) : 0, d ? dtable_count(&d->progress, now) : 0,
-		  d ? atomic_load(&d->progress.evicted) : 0);
+		  d ? atomic_load(&d->progress.evicted) : 0,
+		  d ? atomic_load(&d->progress.refused) : 0);
 	if (d && d->limit && !j.oom) {
 		bool first = true;
 
@@ -644,8 +737,8 @@ char *dyn_stats_json(struct fwd_dyn *d)
 		scan_counters(d->scan, &ev, &sk, &det);
 		j.len--;	/* reopen the "dynamic" object */
 		text_printf(&j, ",\"scan\":{\"detected\":%" PRIu64 ",\"tracked_max\":%u"
-			  ",\"evicted\":%" PRIu64 ",\"busy\":%" PRIu64 "}}", det,
-			  scan_capacity(d->scan), ev, sk);
+			  ",\"evicted\":%" PRIu64 ",\"busy\":%" PRIu64 ",\"refused\":%" PRIu64 "}}",
+			  det, scan_capacity(d->scan), ev, sk, scan_refused(d->scan));
 	}
 	return text_take(&j);
 }
@@ -695,7 +788,8 @@ char *dyn_stats_text(struct fwd_dyn *d)
 
 		scan_counters(d->scan, &ev, &sk, &det);
 		text_printf(&j, "scan:       detected %" PRIu64 ", tracked at most %u, evicted %"
-			  PRIu64 ", busy %" PRIu64 "\n", det, scan_capacity(d->scan), ev, sk);
+			  PRIu64 ", busy %" PRIu64 ", refused %" PRIu64 "\n", det,
+			  scan_capacity(d->scan), ev, sk, scan_refused(d->scan));
 	}
 	return text_take(&j);
 }

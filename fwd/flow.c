@@ -5,6 +5,7 @@
 #include <linux/netfilter/nf_conntrack_common.h>
 
 #include "fwd/flow.h"
+#include "fwd/hooks.h"
 #include "fwd/value.h"
 
 #define TCP_SYN	0x02
@@ -44,4 +45,9 @@ bool flow_opens(const struct fwd_key *k, const struct fwd_pkt_info *info, int ct
 	if (k->proto == 1 || k->proto == 58)
 		return icmp_query(k->proto, info->icmp_type);
 	return true;
+}
+
+int flow_ctinfo_from_mark(uint32_t mark)
+{
+	return mark & FWD_NEW_MARK ? IP_CT_NEW : IP_CT_ESTABLISHED;
 }

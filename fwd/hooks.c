@@ -101,6 +101,36 @@ static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
 }
 
 /*
+ * Packets fwd allowed or forwarded come back with a repeat verdict and
+ * FWD_REPEAT_MARK set: the mangle PREROUTING hook runs again from its top,
+ * FWD-QUEUE hands them (goto, so the end of FWD-SEEN returns to PREROUTING
+ * itself) to FWD-SEEN, which clears the bit again, and the operator's own
+ * rules after fwd's jump see the packet with the mark it would have had.
+ */
+static void render_repeat(struct tbuf *t)
+{
+	tb_printf(t, ":%s - [0:0]\n", FWD_HOOKS_SEEN_CHAIN);
+	tb_printf(t, "-A %s -m mark --mark 0x%08x/0x%08x -g %s\n", FWD_HOOKS_QUEUE_CHAIN,
+		  FWD_REPEAT_MARK, FWD_REPEAT_MARK, FWD_HOOKS_SEEN_CHAIN);
+	tb_printf(t, "-A %s -j MARK --set-xmark 0x0/0x%08x\n", FWD_HOOKS_SEEN_CHAIN,
+		  FWD_REPEAT_MARK | FWD_NEW_MARK);
+}
+
+/*
+ * Defragmentation runs before PREROUTING only once something in the
+ * namespace registers it; conntrack does, but every-packet mode may have
+ * none. The socket match registers it by itself (nf_defrag_ipv4/ipv6, as
+ * TPROXY needs, without conntrack) when its rule is loaded and for as long
+ * as the rule exists, so this rule sits in a chain nothing jumps to: it
+ * costs nothing per packet.
+ */
+static void render_defrag(struct tbuf *t)
+{
+	tb_printf(t, ":%s - [0:0]\n", FWD_HOOKS_DEFRAG_CHAIN);
+	tb_printf(t, "-A %s -m socket --nowildcard\n", FWD_HOOKS_DEFRAG_CHAIN);
+}
+
+/*
  * An HA pair's own traffic (packaging/ha/) returns before the queue, in
  * either mode: keepalived's VRRP adverts never look established (multicast,
  * never answered), and conntrackd's sync must run before the table it syncs
@@ -155,8 +185,10 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 	const char *c = FWD_HOOKS_QUEUE_CHAIN;
 
 	tb_printf(t, "*mangle\n:%s - [0:0]\n", c);
+	render_defrag(t);
 	if (jumps & JUMP_MANGLE)
 		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
+	render_repeat(t);
 	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
 	render_ha_pass(t, family, &hc->ha);
 	if (family == 6 && !hc->nd_rules)
@@ -168,6 +200,8 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 		/* errors about a connection fwd let through, as the stateful mode passes them */
 		tb_printf(t, "-A %s -p %s -m conntrack --ctstate RELATED -j RETURN\n", c,
 			  family == 4 ? "icmp" : "ipv6-icmp");
+		tb_printf(t, "-A %s -m conntrack --ctstate NEW -j MARK --set-xmark 0x%08x/0x%08x\n",
+			  c, FWD_NEW_MARK, FWD_NEW_MARK);
 	}
 	render_queue_target(t, hc);
 	tb_printf(t, "COMMIT\n");
@@ -227,32 +261,6 @@ static int render(int family, const struct fwd_hooks_conf *hc, const struct rule
 	if (t.full)
 		return -ENOSPC;
 	return (int)t.pos;
-}
-
-/*
- * The reject chain does not depend on the rules: a packet carries the mark
- * only when a reject rule judged it, so the chain is the same for every table.
- */
-int hooks_render_filter(int family, bool jumps, char *buf, size_t len)
-{
-	const char *c = FWD_HOOKS_REJECT_CHAIN;
-	const char *unreach = family == 4 ? "icmp-port-unreachable" : "icmp6-port-unreachable";
-	struct tbuf t = { .p = buf, .len = len };
-
-	if ((family != 4 && family != 6) || !buf || !len)
-		return -EINVAL;
-	buf[0] = '\0';
-	tb_printf(&t, "*filter\n:%s - [0:0]\n", c);
-	if (jumps) {
-		tb_printf(&t, "-I INPUT -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
-		tb_printf(&t, "-I FORWARD -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
-	}
-	tb_printf(&t, "-A %s -p tcp -m mark --mark 0x%08x/0xffffffff -j REJECT --reject-with tcp-reset\n",
-		  c, FWD_REJECT_MARK);
-	tb_printf(&t, "-A %s -m mark --mark 0x%08x/0xffffffff -j REJECT --reject-with %s\n", c,
-		  FWD_REJECT_MARK, unreach);
-	tb_printf(&t, "COMMIT\n");
-	return t.full ? -ENOSPC : (int)t.pos;
 }
 
 int hooks_render(int family, const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs,
@@ -393,18 +401,6 @@ static int tools_for(int family, struct family_tools *ft)
 	return 0;
 }
 
-/* The reject chain; the jumps go in only when INPUT lacks ours (both go together). */
-static int install_filter(const struct family_tools *ft, int family)
-{
-	bool jumps = jump_op_from(ft->cmd, "-C", "filter", "INPUT", FWD_HOOKS_REJECT_CHAIN) != 0;
-	char text[1024];
-	int r = hooks_render_filter(family, jumps, text, sizeof(text));
-
-	if (r >= 0)
-		r = restore(ft->restore, text, (size_t)r);
-	return r;
-}
-
 static int install_family(int family, const struct fwd_hooks_conf *hc,
 			  const struct rule_src *s)
 {
@@ -428,8 +424,6 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 	if (r >= 0)
 		r = restore(ft.restore, text, (size_t)r);
 	free(text);
-	if (r >= 0)
-		r = install_filter(&ft, family);
 	return r;
 }
 
@@ -467,8 +461,11 @@ int hooks_install_rules(const struct fwd_hooks_conf *hc, const struct fwd_rule_i
 static int remove_family(int family)
 {
 	static const char text[] =
-		"*mangle\n:" FWD_HOOKS_QUEUE_CHAIN " - [0:0]\n-X " FWD_HOOKS_QUEUE_CHAIN "\nCOMMIT\n"
+		"*mangle\n:" FWD_HOOKS_QUEUE_CHAIN " - [0:0]\n:" FWD_HOOKS_SEEN_CHAIN " - [0:0]\n"
+		":" FWD_HOOKS_DEFRAG_CHAIN " - [0:0]\n-X " FWD_HOOKS_QUEUE_CHAIN "\n"
+		"-X " FWD_HOOKS_SEEN_CHAIN "\n-X " FWD_HOOKS_DEFRAG_CHAIN "\nCOMMIT\n"
 		"*nat\n:" FWD_HOOKS_DNAT_CHAIN " - [0:0]\n-X " FWD_HOOKS_DNAT_CHAIN "\nCOMMIT\n";
+	/* FWD-REJECT: what fwd before its own reject answers left behind. */
 	static const char ftext[] =
 		"*filter\n:" FWD_HOOKS_REJECT_CHAIN " - [0:0]\n-X " FWD_HOOKS_REJECT_CHAIN "\nCOMMIT\n";
 	struct family_tools ft;

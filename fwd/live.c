@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <linux/rtnetlink.h>
+#include <malloc.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,16 +120,23 @@ void live_publish_first(struct fwd_state *st, struct fwd_live *l)
 	rcu_assign_pointer(st->live, l);
 }
 
-/* Rules that keep their name keep their counts. */
+/* Rules that keep their name keep their counts; names found by hash. */
 static void carry_counters(struct fwd_live *l, struct fwd_live *old)
 {
-	for (uint32_t i = 0; i < l->nrules; i++)
-		for (uint32_t j = 0; j < old->nrules; j++)
-			if (!strcmp(l->names[i], old->names[j])) {
-				stats_rule_totals(old, j, &l->carry_packets[i], &l->carry_bytes[i],
-					   &l->carry_last_ms[i]);
-				break;
-			}
+	struct fwd_nameidx idx;
+
+	if (nameidx_init(&idx, old->nrules))
+		return;
+	for (uint32_t j = 0; j < old->nrules; j++)
+		nameidx_add(&idx, old->names[j], j);
+	for (uint32_t i = 0; i < l->nrules; i++) {
+		long j = nameidx_find(&idx, l->names[i]);
+
+		if (j >= 0)
+			stats_rule_totals(old, (uint32_t)j, &l->carry_packets[i], &l->carry_bytes[i],
+					  &l->carry_last_ms[i]);
+	}
+	nameidx_free(&idx);
 }
 
 void live_replace(struct fwd_state *st, struct fwd_live *l)
@@ -295,6 +303,8 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);
 out:
 	config_free(c);
+	/* What loading and compiling took (and the old table) goes back to the system. */
+	malloc_trim(0);
 	pthread_mutex_unlock(&st->lock);
 	return n;
 }

@@ -97,6 +97,9 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 		t->queue_dropped);
 	counter(f, "fwd_user_dropped_total", "Packets the kernel dropped: socket buffer full.",
 		t->user_dropped);
+	counter(f, "fwd_bypassed_total",
+		"Packets the kernel accepted without a verdict (fail: open, queue full).",
+		t->bypassed);
 	head(f, "fwd_reloads_total", "counter", "Rule reloads, by result.");
 	fprintf(f, "fwd_reloads_total{result=\"ok\"} %" PRIu64 "\n", st->reloads_ok);
 	fprintf(f, "fwd_reloads_total{result=\"failed\"} %" PRIu64 "\n", st->reloads_failed);

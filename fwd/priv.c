@@ -58,7 +58,8 @@ static int drop_caps(char *err, size_t errlen)
 	capng_clear(CAPNG_SELECT_BOTH);
 	/*
 	 * CAP_NET_RAW too: root's execve of iptables-restore gets the bounding
-	 * set, and iptables-legacy opens a raw socket for its sockopts.
+	 * set, iptables-legacy opens a raw socket for its sockopts, and the
+	 * workers' reject answers go out on raw sockets (opened before this).
 	 */
 	rc = capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
 			   CAP_NET_ADMIN, CAP_NET_RAW, -1);

@@ -6,7 +6,10 @@
  * The packet path is worker_main() -> handle_msg() -> judge(): it allocates
  * nothing, takes no lock, logs only by pushing into the worker's own ring,
  * and makes no syscall but the socket's recv and sendto (the clock of the
- * log rate limit is read through the vDSO).
+ * log rate limit is read through the vDSO). The one exception is `reject`:
+ * its answer is built into a slot of the worker's own burst while judging,
+ * and sent after the burst's verdicts, on a non-blocking raw socket, at most
+ * FWD_REJECT_RATE a second, so it neither delays a verdict nor waits.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,6 +30,7 @@
 
 #include "fwd/flow.h"
 #include "fwd/queue.h"
+#include "fwd/reject.h"
 #include "fwd/value.h"
 
 #define RXBUF_SIZE	(0xffff + 4096)
@@ -76,14 +80,14 @@ static void flush_run(struct fwd_vbuf *v)
 	if (!v->pending)
 		return;
 	put_verdict(v, v->run_len > 1 ? NFQNL_MSG_VERDICT_BATCH : NFQNL_MSG_VERDICT,
-		    v->run_id, v->run_verdict, 0);
+		    v->run_id, v->run_verdict, v->run_mark);
 	v->pending = false;
 	v->run_len = 0;
 }
 
 int vbuf_add(struct fwd_vbuf *v, uint32_t id, int verdict, uint32_t mark)
 {
-	if (!mark && v->pending && v->run_verdict == verdict) {
+	if (v->pending && v->run_verdict == verdict && v->run_mark == mark) {
 		v->run_id = id;
 		v->run_len++;
 		return 0;
@@ -92,14 +96,11 @@ int vbuf_add(struct fwd_vbuf *v, uint32_t id, int verdict, uint32_t mark)
 	if (v->cap - v->len < 2 * FWD_VERDICT_MAX)
 		return -ENOSPC;
 	flush_run(v);
-	if (mark) {
-		put_verdict(v, NFQNL_MSG_VERDICT, id, verdict, mark);
-		return 0;
-	}
 	v->pending = true;
 	v->run_id = id;
 	v->run_len = 1;
 	v->run_verdict = verdict;
+	v->run_mark = mark;
 	return 0;
 }
 
@@ -112,6 +113,15 @@ size_t vbuf_finish(struct fwd_vbuf *v)
 
 /* ---- the packet path ----------------------------------------------------- */
 
+/* A reject answer, built while judging, sent once the burst's verdicts are out. */
+struct reject_slot {
+	uint32_t len;
+	uint32_t ifindex;
+	uint8_t buf[FWD_REJECT_MAX];
+};
+
+#define REJECT_SLOTS	FWD_QUEUE_BURST
+
 /* What one burst works with: fetched once after the blocking receive. */
 struct burst {
 	struct fwd_worker *w;
@@ -119,6 +129,13 @@ struct burst {
 	const struct fwd_ifmap *ifmap;
 	struct fwd_vbuf vb;
 	uint64_t now_ms;		/* 0 until the first log decision needs it */
+	const uint8_t *pkt;		/* the packet being judged, as copied */
+	uint32_t caplen;
+	uint32_t pkt_mark;		/* its mark (NFQA_MARK), kept by an allow */
+	struct fwd_pkt_info info;
+	unsigned nrej;
+	struct fwd_bucket rej_bucket;	/* FWD_REJECT_RATE, across bursts */
+	struct reject_slot rej[REJECT_SLOTS];
 	char vbuf[FWD_VBUF_SIZE];
 };
 
@@ -158,6 +175,52 @@ static void add_verdict(struct burst *b, uint32_t id, int verdict, uint32_t mark
 	}
 }
 
+/*
+ * allow and forward. With fwd's own hooks the verdict is a repeat with
+ * FWD_REPEAT_MARK added to MARK (0: the packet's own mark): mangle
+ * PREROUTING runs again, FWD-QUEUE lets the packet by and clears the bit,
+ * and the operator's rules after fwd's jump see it. An accept would end the
+ * hook there.
+ */
+static void add_pass(struct burst *b, uint32_t id, uint32_t mark)
+{
+	if (b->w->st->repeat)
+		add_verdict(b, id, NF_REPEAT,
+			    (mark ? mark : b->pkt_mark & ~FWD_NEW_MARK) | FWD_REPEAT_MARK);
+	else
+		add_verdict(b, id, NF_ACCEPT, mark);
+}
+
+/* Send the burst's reject answers; one that finds the socket full is lost. */
+static void reject_flush(struct burst *b)
+{
+	struct fwd_worker *w = b->w;
+
+	for (unsigned i = 0; i < b->nrej; i++)
+		if (reject_send(w->raw4, w->raw6, b->rej[i].buf, b->rej[i].len, b->rej[i].ifindex))
+			ctr_add(&w->stats.errors, 1);
+	b->nrej = 0;
+}
+
+/* reject: the packet is dropped; its answer is built now, sent after the verdicts. */
+static void add_reject(struct burst *b, uint32_t id, const struct fwd_key *k, uint32_t ifindex)
+{
+	struct reject_slot *r;
+
+	add_verdict(b, id, NF_DROP, 0);
+	if (!b->now_ms)
+		b->now_ms = clock_coarse_ms();
+	if (!bucket_take(&b->rej_bucket, b->now_ms, FWD_REJECT_RATE, FWD_REJECT_BURST))
+		return;
+	if (b->nrej == REJECT_SLOTS)
+		reject_flush(b);
+	r = &b->rej[b->nrej];
+	r->len = (uint32_t)reject_build(b->pkt, b->caplen, k->proto, &b->info, r->buf);
+	r->ifindex = ifindex;
+	if (r->len)
+		b->nrej++;
+}
+
 static void judge_malformed(struct burst *b, uint32_t id, enum fwd_pkt_reason r,
 			    const struct fwd_key *k, uint32_t ifindex)
 {
@@ -165,7 +228,10 @@ static void judge_malformed(struct burst *b, uint32_t id, enum fwd_pkt_reason r,
 	enum fwd_action act = b->live->malformed;
 
 	ctr_add(&w->stats.malformed[r], 1);
-	add_verdict(b, id, act == FWD_ALLOW ? NF_ACCEPT : NF_DROP, 0);
+	if (act == FWD_ALLOW)
+		add_pass(b, id, 0);
+	else
+		add_verdict(b, id, NF_DROP, 0);
 	if (may_log(b, &w->malformed_bucket)) {
 		struct fwd_log_event ev = {
 			.type = FWD_EV_MALFORMED, .action = (uint8_t)act,
@@ -230,11 +296,13 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 		bk = &b->w->dflt_bucket;
 	}
 	if (act == FWD_FORWARD && ri)
-		add_verdict(b, id, NF_ACCEPT, ri->mark | b->live->mark_gen);
+		add_pass(b, id, ri->mark | b->live->mark_gen);
 	else if (act == FWD_REJECT)
-		add_verdict(b, id, NF_ACCEPT, FWD_REJECT_MARK);
+		add_reject(b, id, k, ifindex);
+	else if (act == FWD_DROP)
+		add_verdict(b, id, NF_DROP, 0);
 	else
-		add_verdict(b, id, act == FWD_DROP ? NF_DROP : NF_ACCEPT, 0);
+		add_pass(b, id, 0);
 	if (log && may_log(b, bk)) {
 		struct fwd_log_event ev = {
 			.type = FWD_EV_VERDICT, .action = (uint8_t)act, .family = k->family,
@@ -284,11 +352,17 @@ static void handle_msg(struct burst *b, const struct nlmsghdr *nlh)
 	ifindex = attr_u32(attr[NFQA_IFINDEX_INDEV], 0);
 	ctr_add(&b->w->stats.received, 1);
 	r = packet_parse(pkt, caplen, wirelen, &k, &info);
+	b->pkt = pkt;
+	b->caplen = caplen;
+	b->pkt_mark = attr_u32(attr[NFQA_MARK], 0);
+	b->info = info;
 	if (r != FWD_PKT_OK && r < FWD_PKT_NREASONS)
 		judge_malformed(b, id, r, &k, ifindex);
 	else {
 		ctinfo = attr[NFQA_CT_INFO] ? (int)attr_u32(attr[NFQA_CT_INFO], 0) :
-					      FWD_CTINFO_NONE;
+			 b->w->st->repeat && b->live->every_packet ?
+			 flow_ctinfo_from_mark(b->pkt_mark) :
+			 FWD_CTINFO_NONE;
 		judge(b, id, &k, ifindex, wirelen,
 		      flow_opens(&k, &info, ctinfo, b->live->every_packet));
 	}
@@ -337,6 +411,7 @@ static void run_burst(struct burst *b, ssize_t first)
 		n += handle_datagram(b, w->rxbuf, (size_t)len);
 	}
 	send_verdicts(b);
+	reject_flush(b);
 }
 
 /* ARG: the worker's burst state, allocated by queue_start() so that a failure is told there. */
@@ -410,8 +485,9 @@ static struct nlmsghdr *cfg_msg(char *buf, size_t *len, uint16_t queue, uint32_t
 /*
  * Ask for each packet's conntrack state (NFQA_CT_INFO), which tells a reply
  * from a packet that opens a flow in every-packet mode. A kernel built
- * without CONFIG_NETFILTER_NETLINK_GLUE_CT refuses (EOPNOTSUPP): fwd then
- * judges by the headers (flow_opens()) and says so once.
+ * without CONFIG_NETFILTER_NETLINK_GLUE_CT refuses (EOPNOTSUPP); fwd's own
+ * hooks then tell NEW packets by FWD_NEW_MARK, and only under --no-hooks does
+ * fwd judge by the headers (flow_opens()), which it says once.
  */
 static void queue_ask_conntrack(struct fwd_worker *w)
 {
@@ -425,10 +501,10 @@ static void queue_ask_conntrack(struct fwd_worker *w)
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_CONNTRACK));
 	len += nlh->nlmsg_len;
 	err = config_txn(w, buf, len, 1);
-	if (err && !atomic_exchange(&said, true))
-		log_info("the kernel gives no conntrack state to queues (%s): in every-packet"
-			 " mode a UDP packet counts as opening a flow for scan, knock and limit",
-			 strerror(-err));
+	if (err && w->st->no_hooks && !atomic_exchange(&said, true))
+		log_info("the kernel gives no conntrack state to queues (%s): with --no-hooks,"
+			 " in every-packet mode a UDP packet counts as opening a flow for scan,"
+			 " knock and limit", strerror(-err));
 }
 
 static int queue_configure(struct fwd_worker *w, enum fwd_fail fail)
@@ -506,6 +582,7 @@ int queue_open(struct fwd_worker *w, enum fwd_fail fail, char *err, size_t errle
 {
 	int e;
 
+	w->raw4 = w->raw6 = -1;
 	w->rxbuf = malloc(RXBUF_SIZE);
 	w->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!w->rxbuf || !w->nl) {
@@ -525,6 +602,12 @@ int queue_open(struct fwd_worker *w, enum fwd_fail fail, char *err, size_t errle
 	e = queue_configure(w, fail);
 	if (e) {
 		bind_error(err, errlen, w->queue, e);
+		goto out_close;
+	}
+	e = reject_open(&w->raw4, &w->raw6);
+	if (e) {
+		snprintf(err, errlen, "cannot open a raw socket for reject answers: %s "
+			 "(fwd needs CAP_NET_RAW)", strerror(-e));
 		goto out_close;
 	}
 	return 0;
@@ -563,6 +646,11 @@ void queue_close(struct fwd_worker *w)
 	if (w->nl)
 		mnl_socket_close(w->nl);	/* unbinds the queue */
 	w->nl = NULL;
+	if (w->raw4 >= 0)
+		close(w->raw4);
+	if (w->raw6 >= 0)
+		close(w->raw6);
+	w->raw4 = w->raw6 = -1;
 	free(w->rxbuf);
 	w->rxbuf = NULL;
 }

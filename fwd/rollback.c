@@ -10,7 +10,9 @@
  * only when the peer runs as the daemon's own user (SO_PEERCRED: the
  * watcher runs as whoever could write the rules file) and what it claims
  * holds: PREVFILE is the daemon's own rules file with ".prev" appended, and
- * the rules file now holds the same bytes.
+ * the rules file now holds the same bytes. "confirmed SECONDS LIVEFILE"
+ * is logged as a confirmation on the same terms: the peer runs as the
+ * daemon's user and LIVEFILE is the daemon's rules file.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,7 +72,8 @@ static bool is_prev_of(const char *prev, const char *config)
 	       a.st_ino == b.st_ino;
 }
 
-int rollback_verify(int fd, const char *config, const char *prev, char *why, size_t len)
+/* 0 when the peer on FD runs as the daemon's own user; else -EPERM with WHY. */
+static int peer_is_us(int fd, const char *what, char *why, size_t len)
 {
 	struct ucred uc;
 	socklen_t ul = sizeof(uc);
@@ -80,10 +83,19 @@ int rollback_verify(int fd, const char *config, const char *prev, char *why, siz
 		return -EPERM;
 	}
 	if (uc.uid != geteuid()) {
-		snprintf(why, len, "only fwd apply, as uid %u, may ask for rollback (peer uid %u, pid %d)",
-			 (unsigned)geteuid(), (unsigned)uc.uid, (int)uc.pid);
+		snprintf(why, len, "only fwd apply, as uid %u, may ask for %s (peer uid %u, pid %d)",
+			 (unsigned)geteuid(), what, (unsigned)uc.uid, (int)uc.pid);
 		return -EPERM;
 	}
+	return 0;
+}
+
+int rollback_verify(int fd, const char *config, const char *prev, char *why, size_t len)
+{
+	int e = peer_is_us(fd, "rollback", why, len);
+
+	if (e)
+		return e;
 	if (!config || !is_prev_of(prev, config)) {
 		snprintf(why, len, "expected %s.prev, the previous copy of the rules file",
 			 config ? config : "");
@@ -91,6 +103,21 @@ int rollback_verify(int fd, const char *config, const char *prev, char *why, siz
 	}
 	if (!same_bytes(prev, config)) {
 		snprintf(why, len, "the rules file %s does not hold what its .prev holds", config);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int confirm_verify(int fd, const char *config, const char *live, char *why, size_t len)
+{
+	struct stat a, b;
+	int e = peer_is_us(fd, "a confirmation", why, len);
+
+	if (e)
+		return e;
+	if (!config || stat(live, &a) || stat(config, &b) || a.st_dev != b.st_dev ||
+	    a.st_ino != b.st_ino) {
+		snprintf(why, len, "expected %s, the daemon's rules file", config ? config : "");
 		return -EINVAL;
 	}
 	return 0;

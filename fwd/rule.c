@@ -416,6 +416,7 @@ static void rule_misc(struct ld *l, struct rctx *x)
 static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, uint32_t idx)
 {
 	const struct ynode *v = x->f[RK_NAME];
+	long first;
 
 	snprintf(x->labelbuf, sizeof(x->labelbuf), "rule %u", idx + 1);
 	x->label = x->labelbuf;
@@ -436,10 +437,10 @@ static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, ui
 	}
 	snprintf(x->labelbuf, sizeof(x->labelbuf), "rule '%s'", v->s);
 	strcpy(x->r->name, v->s);
-	for (uint32_t i = 0; i < idx; i++)
-		if (!strcmp(l->c->rules[i].name, v->s))
-			diag_error(l->d, v->pos, "duplicate rule name '%s' (first at line %u)",
-				   v->s, l->c->rules[i].pos.line);
+	first = nameidx_add(&l->names, x->r->name, idx);
+	if (first >= 0)
+		diag_error(l->d, v->pos, "duplicate rule name '%s' (first at line %u)",
+			   v->s, l->c->rules[first].pos.line);
 }
 
 static void rule_fields(struct ld *l, struct rctx *x, const struct ynode *item)
@@ -507,6 +508,9 @@ void load_rules(struct ld *l, const struct ynode *v)
 		return;
 	}
 	l->c->nrules = (uint32_t)v->n;
+	if (nameidx_init(&l->names, l->c->nrules))
+		l->oom = true;
 	for (uint32_t i = 0; i < v->n; i++)
 		load_rule(l, v->kid[i], i);
+	nameidx_free(&l->names);
 }

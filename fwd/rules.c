@@ -127,8 +127,7 @@ static void load_sets(struct ld *l, const struct ynode *map)
 		set->val = v;
 		l->nsets++;
 		if (v->kind == Y_MAP) {
-			diag_error(l->d, v->pos, "set '%s' must be a list or a single value",
-				   k->s);
+			set_file(l, set, v);
 			continue;
 		}
 		if (v->kind == Y_SCALAR) {
@@ -423,6 +422,10 @@ static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *
 		x = pick(l, v, "fail", fail, "closed, open");
 		if (x >= 0)
 			dm->fail = (enum fwd_fail)x;
+		if (x == FWD_FAIL_OPEN)
+			diag_warning(l->d, v->pos, "fail: open also lets through, unjudged, every "
+				     "packet that finds the queue full (a flood opens the gateway); "
+				     "fwd counts them as 'bypassed'");
 	} else if (!strcmp(k->s, "neighbor_discovery")) {
 		x = pick(l, v, "neighbor_discovery", nd, "accept, rules");
 		dm->nd_rules = x == 1;

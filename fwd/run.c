@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,11 +21,13 @@
 
 #include <urcu-qsbr.h>
 
+#include "fwd/bypass.h"
 #include "fwd/cmd.h"
 #include "fwd/control.h"
 #include "fwd/crowdsec.h"
 #include "fwd/gateway.h"
 #include "fwd/hooks.h"
+#include "fwd/instance.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
 #include "fwd/metrics.h"
@@ -159,6 +162,7 @@ struct daemon {
 	struct run_opts o;
 	bool hooks_installed;
 	bool log_started;
+	bool pidfile_written;	/* only then is the pidfile ours to remove */
 	unsigned opened;	/* workers whose queue is bound */
 	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
 	int metrics_err;		/* last write's error, logged once */
@@ -294,9 +298,14 @@ static int setup_log(const struct daemon *dm, const struct fwd_config *c)
 static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 {
 	struct fwd_state *st = &dm->st;
-	char err[256];
+	char err[512];
 	int e;
 
+	/* Before anything another instance could own: socket, queues, chains. */
+	if (!st->no_hooks && instance_claim(dm->o.socket, err, sizeof(err))) {
+		fprintf(stderr, "fwd: %s\n", err);
+		return -1;
+	}
 	e = control_start(st, dm->o.socket, err, sizeof(err));
 	if (e) {
 		fprintf(stderr, "fwd: %s\n", err);
@@ -311,6 +320,7 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 			return -1;
 		}
 		dm->hooks_installed = true;
+		st->repeat = true;	/* FWD-QUEUE now lets FWD_REPEAT_MARK by */
 	}
 	/* Before any thread: capabilities and filters are per thread, inherited. */
 	e = priv_drop(dm->o.no_seccomp, err, sizeof(err));
@@ -320,6 +330,11 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 	}
 	if (start_threads(dm))
 		return -1;
+	e = instance_serve();
+	if (e) {
+		fprintf(stderr, "fwd: cannot start the instance thread: %s\n", strerror(-e));
+		return -1;
+	}
 	e = crowdsec_start(st);
 	if (e) {
 		fprintf(stderr, "fwd: cannot start the crowdsec thread: %s\n", strerror(-e));
@@ -376,12 +391,16 @@ static int start(struct daemon *dm)
 		 c->daemon.inspect == FWD_INSPECT_EVERY ? "every-packet" : "new-connections",
 		 c->daemon.fail == FWD_FAIL_OPEN ? "open" : "closed");
 	gateway_forwarding_warn(c, "start");
-	if (dm->o.pidfile && write_pidfile(dm->o.pidfile))
+	if (dm->o.pidfile && !write_pidfile(dm->o.pidfile))
+		dm->pidfile_written = true;
+	else if (dm->o.pidfile)
 		log_warn("cannot write the pidfile '%s': %s", dm->o.pidfile, strerror(errno));
 	rc = 0;
 out_free:
 	ruleset_free(rs);
 	config_free(c);
+	/* The file's node tree and the compiler's work are gone: give their pages back. */
+	malloc_trim(0);
 	return rc;
 }
 
@@ -400,7 +419,7 @@ static void stop(struct daemon *dm)
 	crowdsec_stop();
 	if (dm->log_started)
 		suppress_sweep(st);
-	if (dm->o.pidfile)
+	if (dm->pidfile_written)
 		unlink(dm->o.pidfile);
 	if (dm->log_started)
 		log_stop();
@@ -409,6 +428,8 @@ static void stop(struct daemon *dm)
 	st->metrics_file = NULL;
 	live_free(st->live);
 	st->live = NULL;
+	/* Last: the chains are gone, another instance may have the namespace. */
+	instance_release();
 }
 
 /* ---- main loop ----------------------------------------------------------- */
@@ -536,8 +557,8 @@ static void main_loop(struct daemon *dm, int sfd)
 	if (wd > 0)
 		notify("WATCHDOG=1");
 	for (;;) {
-		int n = poll(p, link_fd >= 0 ? 2 : 1,
-			     min_timeout(min_timeout(wd, metrics_tick(dm)), sweep_tick(dm)));
+		int to = min_timeout(min_timeout(wd, metrics_tick(dm)), sweep_tick(dm));
+		int n = poll(p, link_fd >= 0 ? 2 : 1, min_timeout(to, bypass_tick(&dm->st)));
 
 		if (n < 0 && errno != EINTR)
 			break;

@@ -6,9 +6,27 @@
  * buckets of SCAN_WAYS entries, a source hashed to one bucket. An entry holds
  * the source, the start of its window and up to FWD_SCAN_PORTS_MAX distinct
  * ports seen since. When the window has passed the entry starts over at the
- * next packet. A source that finds its bucket full takes the place of the
- * entry seen least recently (counted as evicted), so a flood of spoofed
- * sources costs old, idle entries only.
+ * next packet.
+ *
+ * A flood of spoofed sources brings a new source with every packet, far
+ * more than any table holds. Replacing the entry seen least recently (what
+ * this table did first) then washes out a real scanner between two of its
+ * probes: at 300k spoofed packets/s a 16384-entry table forgets everything
+ * within 50 ms, and a scan of 30 ports in 6 s goes unseen. So eviction
+ * follows the counts instead, as Space-Saving does: an entry is worth its
+ * hits (the ports it showed this window, plus one when it was admitted as a
+ * source seen before), the one worth least makes room, and a newcomer takes
+ * its place only when it is worth at least as much. Whether a newcomer was
+ * seen before is the word of a doorkeeper in front of the table: two
+ * generations of a 2-hash Bloom filter, each covering one epoch (the
+ * window over the port threshold, the gap of a scan at that threshold,
+ * 100 ms to 1 s), the older cleared when a new epoch begins. A
+ * one-packet spoofed source is worth 1 and displaces only entries worth 1;
+ * a scanner is admitted at its second probe (worth 2) and from its third on
+ * no newcomer displaces it. Sources refused a place are counted (refused);
+ * the Bloom filter's false positives, about 0.1% at 100k sources/s with the
+ * default table, only let a spoofed source displace entries worth 2. The
+ * filter takes 256 bits per entry of `max` (128 KiB to 2 MiB a generation).
  *
  * Each bucket has a flag taken with test-and-set; a worker that finds it
  * taken does not wait but leaves that packet uncounted (counted as busy):
@@ -20,6 +38,7 @@
 #include <string.h>
 
 #include "fwd/scan.h"
+#include "fwd/seen.h"
 
 #define SCAN_WAYS	4
 
@@ -29,6 +48,7 @@ struct scan_ent {
 	uint8_t family;		/* 0: free */
 	uint8_t n;		/* ports in port[] */
 	bool reported;		/* this window crossed the threshold already */
+	uint8_t hits;		/* what the entry is worth (see above) */
 	uint16_t port[FWD_SCAN_PORTS_MAX];
 };
 
@@ -37,8 +57,19 @@ struct fwd_scan {
 	uint32_t ports, window_ms;
 	atomic_flag *busy;	/* [bucket] */
 	struct scan_ent *ent;	/* [bucket * SCAN_WAYS + way] */
-	_Atomic uint64_t evicted, skipped, detected;
+	_Atomic uint64_t evicted, skipped, detected, refused;
+	struct fwd_seen dk;	/* the doorkeeper */
 };
+
+static int doorkeeper_init(struct fwd_scan *s, uint32_t cap)
+{
+	uint32_t bits = 1u << 20, epoch_ms = s->window_ms / (s->ports ? s->ports : 1);
+
+	while (bits < (uint64_t)cap * 256 && bits < (1u << 24))
+		bits <<= 1;
+	epoch_ms = epoch_ms < 100 ? 100 : epoch_ms > 1000 ? 1000 : epoch_ms;
+	return seen_init(&s->dk, bits, epoch_ms);
+}
 
 struct fwd_scan *scan_new(uint32_t max, uint32_t ports, uint32_t window_ms)
 {
@@ -54,7 +85,7 @@ struct fwd_scan *scan_new(uint32_t max, uint32_t ports, uint32_t window_ms)
 	s->window_ms = window_ms;
 	s->busy = calloc(nb, sizeof(*s->busy));
 	s->ent = calloc((size_t)nb * SCAN_WAYS, sizeof(*s->ent));
-	if (!s->busy || !s->ent) {
+	if (!s->busy || !s->ent || doorkeeper_init(s, nb * SCAN_WAYS)) {
 		scan_free(s);
 		return NULL;
 	}
@@ -76,6 +107,7 @@ void scan_carry_counts(struct fwd_scan *s, const struct fwd_scan *old)
 	carry_count(&s->detected, &old->detected);
 	carry_count(&s->evicted, &old->evicted);
 	carry_count(&s->skipped, &old->skipped);
+	carry_count(&s->refused, &old->refused);
 }
 
 void scan_free(struct fwd_scan *s)
@@ -84,6 +116,7 @@ void scan_free(struct fwd_scan *s)
 		return;
 	free(s->busy);
 	free(s->ent);
+	seen_free(&s->dk);
 	free(s);
 }
 
@@ -91,12 +124,18 @@ size_t scan_memory(const struct fwd_scan *s)
 {
 	size_t nb = (size_t)s->mask + 1;
 
-	return sizeof(*s) + nb * sizeof(*s->busy) + nb * SCAN_WAYS * sizeof(*s->ent);
+	return sizeof(*s) + nb * sizeof(*s->busy) + nb * SCAN_WAYS * sizeof(*s->ent) +
+	       seen_memory(&s->dk);
 }
 
 uint32_t scan_capacity(const struct fwd_scan *s)
 {
 	return (s->mask + 1) * SCAN_WAYS;
+}
+
+uint64_t scan_refused(const struct fwd_scan *s)
+{
+	return atomic_load_explicit(&s->refused, memory_order_relaxed);
 }
 
 void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skipped,
@@ -107,7 +146,7 @@ void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skippe
 	*detected = atomic_load_explicit(&s->detected, memory_order_relaxed);
 }
 
-static uint32_t src_hash(uint8_t family, fwd_u128 a)
+static uint64_t src_hash64(uint8_t family, fwd_u128 a)
 {
 	uint64_t x = (uint64_t)a ^ ((uint64_t)(a >> 64) * 0x9e3779b97f4a7c15ull) ^ family;
 
@@ -115,34 +154,70 @@ static uint32_t src_hash(uint8_t family, fwd_u128 a)
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
 	x *= 0xc4ceb9fe1a85ec53ull;
-	return (uint32_t)(x ^ (x >> 33));
+	return x ^ (x >> 33);
 }
 
-/* The entry of FAMILY/A in bucket B: its own, a free one, or the least recent (evicted). */
+static uint32_t src_hash(uint8_t family, fwd_u128 a)
+{
+	return (uint32_t)src_hash64(family, a);
+}
+
+/* Was FAMILY/A seen this epoch or the one before? Notes it for this one. */
+static bool dk_seen(struct fwd_scan *s, uint8_t family, fwd_u128 a, uint64_t now)
+{
+	return seen_note(&s->dk, src_hash64(family ^ 0x80, a), now);	/* not the bucket's hash */
+}
+
+static bool ent_live(const struct fwd_scan *s, const struct scan_ent *e, uint64_t now)
+{
+	return e->family && now - e->last_ms < s->window_ms;
+}
+
+/* The live entry of bucket B worth least (ties: seen least recently), or a free one. */
+static struct scan_ent *least(struct fwd_scan *s, struct scan_ent *b, uint64_t now)
+{
+	struct scan_ent *victim = NULL;
+
+	for (unsigned i = 0; i < SCAN_WAYS; i++) {
+		struct scan_ent *e = &b[i];
+
+		if (!ent_live(s, e, now))
+			return e;
+		if (!victim || e->hits < victim->hits ||
+		    (e->hits == victim->hits && e->last_ms < victim->last_ms))
+			victim = e;
+	}
+	return victim;
+}
+
+/*
+ * The entry of FAMILY/A in bucket B: its own, a free one, or that of the
+ * entry worth least when the newcomer is worth as much (evicted); NULL
+ * when every entry outranks it (refused).
+ */
 static struct scan_ent *take_entry(struct fwd_scan *s, struct scan_ent *b, uint8_t family,
 				   fwd_u128 a, uint64_t now)
 {
-	struct scan_ent *victim = NULL;
+	struct scan_ent *victim;
+	uint8_t worth = 1;
 
 	for (unsigned i = 0; i < SCAN_WAYS; i++)
 		if (b[i].family == family && b[i].addr == a)
 			return &b[i];
-	for (unsigned i = 0; i < SCAN_WAYS; i++) {
-		struct scan_ent *e = &b[i];
-
-		if (!e->family || now - e->last_ms >= s->window_ms) {
-			victim = e;
-			break;
+	victim = least(s, b, now);
+	if (ent_live(s, victim, now)) {
+		worth = dk_seen(s, family, a, now) ? 2 : 1;
+		if (victim->hits > worth) {
+			atomic_fetch_add_explicit(&s->refused, 1, memory_order_relaxed);
+			return NULL;
 		}
-		if (!victim || e->last_ms < victim->last_ms)
-			victim = e;
-	}
-	if (victim->family && now - victim->last_ms < s->window_ms)
 		atomic_fetch_add_explicit(&s->evicted, 1, memory_order_relaxed);
+	}
 	memset(victim, 0, sizeof(*victim));
 	victim->family = family;
 	victim->addr = a;
 	victim->start_ms = now;
+	victim->hits = worth - 1;	/* note_port() adds this packet's port */
 	return victim;
 }
 
@@ -152,6 +227,7 @@ static bool note_port(struct fwd_scan *s, struct scan_ent *e, uint16_t port, uin
 	if (now - e->start_ms >= s->window_ms) {
 		e->start_ms = now;
 		e->n = 0;
+		e->hits = 0;
 		e->reported = false;
 	}
 	e->last_ms = now;
@@ -160,6 +236,8 @@ static bool note_port(struct fwd_scan *s, struct scan_ent *e, uint16_t port, uin
 			return false;
 	if (e->n < FWD_SCAN_PORTS_MAX)
 		e->port[e->n++] = port;
+	if (e->hits < UINT8_MAX)
+		e->hits++;
 	if (e->n <= s->ports || e->reported)
 		return false;
 	e->reported = true;
@@ -177,7 +255,7 @@ uint32_t scan_note(struct fwd_scan *s, uint8_t family, fwd_u128 src, uint16_t po
 		return 0;
 	}
 	e = take_entry(s, &s->ent[(size_t)h * SCAN_WAYS], family, src, now);
-	if (note_port(s, e, port, now))
+	if (e && note_port(s, e, port, now))
 		n = e->n;
 	atomic_flag_clear_explicit(&s->busy[h], memory_order_release);
 	if (n)

@@ -6,6 +6,7 @@
  */
 #include <string.h>
 
+#include "fwd/bypass.h"
 #include "fwd/queue.h"
 #include "fwd/stats.h"
 
@@ -28,6 +29,7 @@ void stats_totals(struct fwd_state *st, struct fwd_totals *t)
 	}
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 		t->malformed_total += t->malformed[r];
+	t->bypassed = bypass_sample(st);
 	log_stats(&t->log);
 }
 

@@ -44,8 +44,7 @@ void ynode_free(struct ynode *n)
 	for (size_t i = 0; i < n->n; i++)
 		ynode_free(n->kid[i]);
 	free(n->kid);
-	free(n->s);
-	free(n);
+	free(n);	/* a scalar's text is in the same allocation (yscalar()) */
 }
 
 static struct fwd_pos mark_pos(yaml_mark_t m)
@@ -122,7 +121,8 @@ static bool yattach(struct ybuild *b, struct ynode *n)
 	return true;
 }
 
-static struct ynode *ynew(struct ybuild *b, enum ykind kind, yaml_mark_t m)
+/* A node with room for TEXT bytes after it (a scalar's text). */
+static struct ynode *ynew(struct ybuild *b, enum ykind kind, yaml_mark_t m, size_t text)
 {
 	struct ynode *n;
 
@@ -132,7 +132,7 @@ static struct ynode *ynew(struct ybuild *b, enum ykind kind, yaml_mark_t m)
 		b->fatal = true;
 		return NULL;
 	}
-	n = calloc(1, sizeof(*n));
+	n = calloc(1, sizeof(*n) + text);
 	if (!n) {
 		diag_error(b->d, mark_pos(m), "out of memory");
 		b->fatal = true;
@@ -173,15 +173,14 @@ static void yscalar(struct ybuild *b, const yaml_event_t *ev)
 		b->fatal = true;
 		return;
 	}
-	n = ynew(b, Y_SCALAR, ev->start_mark);
+	/*
+	 * The text in the node's own allocation: one allocation less per
+	 * scalar, about a third of the tree (100,000 rules make 1,200,000).
+	 */
+	n = ynew(b, Y_SCALAR, ev->start_mark, ev->data.scalar.length + 1);
 	if (!n)
 		return;
-	n->s = malloc(ev->data.scalar.length + 1);
-	if (!n->s) {
-		free(n);
-		b->fatal = true;
-		return;
-	}
+	n->s = (char *)(n + 1);
 	memcpy(n->s, ev->data.scalar.value, ev->data.scalar.length);
 	n->s[ev->data.scalar.length] = '\0';
 	if (strlen(n->s) != ev->data.scalar.length)
@@ -208,7 +207,7 @@ static void ystart(struct ybuild *b, const yaml_event_t *ev, enum ykind kind)
 		b->fatal = true;
 		return;
 	}
-	n = ynew(b, kind, ev->start_mark);
+	n = ynew(b, kind, ev->start_mark, 0);
 	if (!n)
 		return;
 	if (!yattach(b, n)) {

@@ -56,6 +56,13 @@ __attribute__((format(printf, 3, 4)))
 void diag_error(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
 __attribute__((format(printf, 3, 4)))
 void diag_warning(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
+/*
+ * An error in another file the rules file names (a set's file): printed as
+ * FILE:POS, sorted with the rules file's own messages as if it were at AT.
+ */
+__attribute__((format(printf, 5, 6)))
+void diag_error_in(struct fwd_diags *d, struct fwd_pos at, const char *file,
+		   struct fwd_pos pos, const char *fmt, ...);
 /* Sort the records by line, column, then the order found, and the text with them. */
 void diags_sort(struct fwd_diags *d);
 
@@ -95,7 +102,7 @@ enum fwd_action {
 	FWD_ALLOW,
 	FWD_DROP,
 	FWD_FORWARD,
-	FWD_REJECT,	/* accepted with FWD_REJECT_MARK; fwd's filter chain answers it */
+	FWD_REJECT,	/* dropped; fwd answers it itself (fwd/reject.c) */
 };
 
 /* Bits of fwd_rule.present: which match fields the rule names. */
@@ -281,6 +288,35 @@ struct fwd_config *config_load(const char *path, struct fwd_diags *d);
 /* The same from memory; d->file names the input in messages. */
 struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d);
 void config_free(struct fwd_config *c);
+
+/*
+ * Names by hash (fwd/nameidx.c), room for N; the names are not copied and
+ * must outlive the index. nameidx_add() returns the index of an earlier
+ * entry named NAME, else records I and returns -1 (also when init failed);
+ * nameidx_find() the index of NAME, or -1.
+ */
+struct fwd_nameidx {
+	uint32_t *tab;		/* index + 1, 0 = empty */
+	const char **name;
+	uint32_t mask;
+};
+int nameidx_init(struct fwd_nameidx *x, uint32_t n);
+long nameidx_add(struct fwd_nameidx *x, const char *name, uint32_t i);
+long nameidx_find(const struct fwd_nameidx *x, const char *name);
+void nameidx_free(struct fwd_nameidx *x);
+
+/*
+ * An address set's file (`sets: {NAME: {file: PATH}}`, fwd/setfile.c): one
+ * address or prefix per line, blank lines, comments from `#` or `;`. Into
+ * OUT sorted and merged (caller frees v4, v6); false with the errors at
+ * PATH:LINE:COL in D, sorted there with the rules file's at AT (where the
+ * file is named). Never reads a file above FWD_SETFILE_MAX bytes.
+ */
+#define FWD_SETFILE_MAX (256u << 20)
+bool setfile_load(const char *path, struct fwd_pos at, struct fwd_addrset *out,
+		  struct fwd_diags *d);
+/* PATH as named in RULES_FILE: a relative one is relative to its directory. Malloc'd. */
+char *setfile_path(const char *rules_file, const char *path);
 
 /* Evaluate a rule's `in:` against an interface name ("" when unknown). */
 bool ifset_match(const struct fwd_ifset *s, const char *name);

@@ -9,8 +9,10 @@
  * that is odd while a writer (who took it with a CAS) fills it; readers
  * retry or skip a slot whose number changed under them. A key lives in one
  * of FWD_DPROBE slots after its hash; when all of them hold live entries the
- * one that expires first is evicted and counted. Nothing here allocates
- * after dtable_init().
+ * one that expires first is evicted and counted, or, for a table whose user
+ * rates its entries (struct fwd_devict), the one worth least, and only when
+ * it is worth no more than the newcomer. Nothing here allocates after
+ * dtable_init().
  */
 #ifndef FWD_DTABLE_H
 #define FWD_DTABLE_H
@@ -66,7 +68,26 @@ struct fwd_dslot {
 struct fwd_dtable {
 	uint32_t mask;			/* capacity - 1 */
 	_Atomic uint64_t added, evicted;
+	_Atomic uint64_t refused;	/* newcomers that every live entry outranked */
 	struct fwd_dslot *slot;
+};
+
+/*
+ * How a table under pressure chooses what to forget. A flood of spoofed
+ * sources makes one new entry per packet; evicting by age alone lets it wash
+ * out the few sources with a real history (a knock half done, a bucket
+ * drained by a hammering source). SCORE rates a live entry at NOW from its
+ * value: the lowest goes first (ties: the one that expires first), and only
+ * when it rates no higher than MINE, the newcomer's own score; otherwise the
+ * newcomer is refused and the table is left as it was. This is the eviction
+ * rule of Space-Saving (the entry with the smallest count makes room) with
+ * admission: a one-packet source can displace only entries that are worth
+ * as little as it is.
+ */
+struct fwd_devict {
+	uint64_t (*score)(const void *arg, uint64_t val, uint64_t expires, uint64_t now);
+	const void *arg;
+	uint64_t mine;
 };
 
 /* Room for at least MAX entries (rounded up to a power of two). 0 or -ENOMEM. */
@@ -79,6 +100,12 @@ size_t dtable_memory(const struct fwd_dtable *t);
  */
 int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uint64_t expires,
 	       uint64_t now);
+/*
+ * dtable_put() in a rated table: as above, or -ENOSPC when EV refused K (a
+ * NULL EV is dtable_put()).
+ */
+int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
+		      uint64_t expires, uint64_t now, const struct fwd_devict *ev);
 /* Is K a live member at NOW? Fills VAL and EXPIRES when not NULL. */
 bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, uint64_t *val,
 		uint64_t *expires);

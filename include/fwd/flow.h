@@ -9,13 +9,15 @@
  * UDP/ICMP flow (conntrack NEW). The kernel tells the conntrack state with
  * NFQA_CT_INFO when it can (NFQA_CFG_F_CONNTRACK, a kernel built with
  * CONFIG_NETFILTER_NETLINK_GLUE_CT); without it, new-connections mode queues
- * only NEW packets anyway, and every-packet mode falls back to what the
- * headers say (see flow_opens()).
+ * only NEW packets anyway, every-packet mode reads FWD_NEW_MARK that fwd's
+ * own hooks set on NEW packets, and only under --no-hooks falls back to
+ * what the headers say (see flow_opens()).
  */
 #ifndef FWD_FLOW_H
 #define FWD_FLOW_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "fwd/packet.h"
 
@@ -28,5 +30,10 @@
  */
 bool flow_opens(const struct fwd_key *k, const struct fwd_pkt_info *info, int ctinfo,
 		bool every_packet);
+/*
+ * The conntrack state fwd's own hooks tell through the packet MARK in
+ * every-packet mode (FWD_NEW_MARK): NEW, or ESTABLISHED for anything else.
+ */
+int flow_ctinfo_from_mark(uint32_t mark);
 
 #endif

@@ -2,8 +2,8 @@
 /*
  * hooks.h - the kernel side: fwd's own iptables chains (DESIGN.md section 4).
  *
- * fwd owns two chains per family and touches nothing else beyond one jump
- * rule each, marked with the comment "fwd":
+ * fwd owns four chains per family and touches nothing else beyond one jump
+ * rule from each table's PREROUTING, marked with the comment "fwd":
  *
  *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: loopback returns;
  *                     IPv6 neighbour discovery (ICMPv6 133-137, hop limit
@@ -26,10 +26,15 @@
  *                     port takes a -p tcp and a -p udp line, then an
  *                     address-only line for other protocols; a target
  *                     without port one address-only line.
+ *   mangle FWD-SEEN   gone to from the top of FWD-QUEUE for packets that
+ *                     carry FWD_REPEAT_MARK (fwd's repeat verdict): clears
+ *                     it and FWD_NEW_MARK, and its end returns to PREROUTING, whose
+ *                     later rules then see the packet.
+ *   mangle FWD-DEFRAG nothing jumps to it; its socket-match rule keeps
+ *                     IPv4/IPv6 defragmentation registered in the namespace.
  *
- *   filter FWD-REJECT jumped to from filter INPUT and FORWARD: packets carrying
- *                     FWD_REJECT_MARK get REJECT (tcp-reset for TCP). Its own
- *                     restore, after mangle and nat.
+ * `reject` needs no chain: fwd drops the packet and answers it itself
+ * (fwd/reject.c). A FWD-REJECT filter chain an older fwd left is removed.
  *
  * Changes go through iptables-restore / ip6tables-restore --noflush, so each
  * table changes in one transaction and other chains are left alone. The
@@ -47,15 +52,25 @@
 #define FWD_HOOKS_QUEUE_CHAIN	"FWD-QUEUE"
 #define FWD_HOOKS_DNAT_CHAIN	"FWD-DNAT"
 #define FWD_HOOKS_COMMENT	"fwd"
-#define FWD_HOOKS_REJECT_CHAIN	"FWD-REJECT"
+#define FWD_HOOKS_REJECT_CHAIN	"FWD-REJECT"	/* only removed (older fwd) */
+#define FWD_HOOKS_SEEN_CHAIN	"FWD-SEEN"
+#define FWD_HOOKS_DEFRAG_CHAIN	"FWD-DEFRAG"
 
 /*
- * Verdict mark of `action: reject`: the packet is accepted with this mark and
- * filter FWD-REJECT (jumped to from INPUT and FORWARD) answers it with a TCP
- * RST, or an ICMP/ICMPv6 port-unreachable for other protocols. Outside the
- * forward marks' FWD_MARK_BASE byte.
+ * Mark bit of fwd's repeat verdict (allow, forward): the packet runs mangle
+ * PREROUTING again and FWD-QUEUE lets it by, clearing the bit. It lives only
+ * between the verdict and FWD-SEEN. In fwd's own byte (FWD_MARK_MASK) but
+ * never part of a forward mark (FWD_MARK_BASE | rule | FWD_MARK_GEN).
  */
-#define FWD_REJECT_MARK		0x0e000001u
+#define FWD_REPEAT_MARK		0x10000000u
+/*
+ * Mark bit FWD-QUEUE sets, in every-packet mode, on packets conntrack calls
+ * NEW, just before the queue: the workers cannot tell a UDP reply from a new
+ * flow by its headers, and scan, knock and limit count only packets that
+ * open a connection (fwd/flow.c). fwd never passes it on: the verdict's mark
+ * leaves it out and FWD-SEEN clears it.
+ */
+#define FWD_NEW_MARK		0x20000000u
 
 struct fwd_hooks_conf {
 	uint32_t queue_base;		/* first NFQUEUE number */
@@ -95,8 +110,5 @@ int hooks_install_rules(const struct fwd_hooks_conf *hc, const struct fwd_rule_i
  * when they are already gone. Returns 0 or -errno.
  */
 int hooks_remove(void);
-
-/* The filter-table text (FWD-REJECT) for FAMILY; JUMPS adds the two jump rules. */
-int hooks_render_filter(int family, bool jumps, char *buf, size_t len);
 
 #endif

@@ -73,6 +73,7 @@ struct fwd_state {
 	uint32_t queue_base;
 	struct fwd_hooks_conf hooks;
 	bool no_hooks;
+	bool repeat;			/* fwd's hooks are in: pass with a repeat verdict */
 	bool foreground;
 	uint64_t reloads_ok, reloads_failed;
 	char *metrics_file;		/* daemon.metrics, under lock; NULL: none */

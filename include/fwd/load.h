@@ -16,7 +16,7 @@
 #include "fwd/config.h"
 
 #define Y_DEPTH_MAX	32
-#define Y_NODES_MAX	1000000u
+#define Y_NODES_MAX	4000000u	/* 100,000 rules of a few fields take 1,300,000 */
 #define Y_SCALAR_MAX	4096u
 
 #define V4_MAX		((fwd_u128)0xffffffffu)
@@ -61,6 +61,7 @@ struct ld {
 	struct lset *sets;
 	size_t nsets;
 	bool oom;
+	struct fwd_nameidx names;	/* of the rules loaded so far */
 };
 
 #define PM_TCP	1u
@@ -109,5 +110,7 @@ void load_dynamic(struct ld *l, const struct ynode *m);
 void load_knocks(struct ld *l, const struct ynode *v);
 void load_scan(struct ld *l, const struct ynode *m);
 void rule_limit(struct ld *l, struct rctx *x);
+/* `NAME: {file: PATH}`: SET's addresses from PATH (fwd/setfile.c). */
+void set_file(struct ld *l, struct lset *set, const struct ynode *v);
 
 #endif

@@ -5,9 +5,9 @@
  * One worker thread per queue, each with its own netlink socket and its own
  * counters. A worker receives a burst of packets (one blocking receive, then
  * non-blocking ones up to a limit), judges each against the live table, and
- * sends every verdict of the burst in one sendto(): runs of the same plain
- * verdict collapse into one NFQNL_MSG_VERDICT_BATCH, forward verdicts carry
- * their mark in a single NFQNL_MSG_VERDICT.
+ * sends every verdict of the burst in one sendto(): runs of the same
+ * verdict with the same mark collapse into one NFQNL_MSG_VERDICT_BATCH
+ * (the kernel sets a batch's mark on each of its packets).
  */
 #ifndef FWD_QUEUE_H
 #define FWD_QUEUE_H
@@ -47,6 +47,7 @@ struct fwd_vbuf {
 	uint32_t run_id;	/* its last id */
 	uint32_t run_len;
 	int run_verdict;
+	uint32_t run_mark;	/* its mark, 0: none */
 	unsigned nmsg;		/* messages written */
 };
 
@@ -70,6 +71,7 @@ struct fwd_worker {
 	unsigned id;
 	uint16_t queue;
 	int fd;
+	int raw4, raw6;			/* reject answers (fwd/reject.c); -1: none */
 	struct mnl_socket *nl;
 	uint32_t portid;
 	pthread_t thread;

@@ -15,5 +15,11 @@
  * reason in WHY.
  */
 int rollback_verify(int fd, const char *config, const char *prev, char *why, size_t len);
+/*
+ * May the peer on FD claim that `fwd apply` on LIVE was confirmed? 0 when it
+ * runs as the daemon's user and LIVE is the rules file CONFIG (the same
+ * inode); else -EPERM or -EINVAL with the reason in WHY.
+ */
+int confirm_verify(int fd, const char *config, const char *live, char *why, size_t len);
 
 #endif

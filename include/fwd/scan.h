@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * scan.h - port-scan detection (fwd/scan.c): distinct destination ports per
- * source in a window, in a fixed table.
+ * source in a window, in a fixed table whose eviction follows the counts
+ * (Space-Saving) behind a doorkeeper, so spoofed one-packet sources cannot
+ * wash out a scanner.
  */
 #ifndef FWD_SCAN_H
 #define FWD_SCAN_H
@@ -20,6 +22,8 @@ void scan_free(struct fwd_scan *s);
 void scan_carry_counts(struct fwd_scan *s, const struct fwd_scan *old);
 size_t scan_memory(const struct fwd_scan *s);
 uint32_t scan_capacity(const struct fwd_scan *s);
+/* Newcomers refused a place because every entry of their bucket outranked them. */
+uint64_t scan_refused(const struct fwd_scan *s);
 void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skipped,
 		   uint64_t *detected);
 /*

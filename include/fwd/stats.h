@@ -16,6 +16,7 @@ struct fwd_totals {
 	uint64_t dflt_packets, dflt_bytes, received, enobufs, malformed_total;
 	uint64_t malformed[FWD_PKT_NREASONS];
 	uint64_t queue_dropped, user_dropped;
+	uint64_t bypassed;	/* fail-open: accepted without a verdict (fwd/bypass.c) */
 	struct fwd_log_stats log;
 };
 

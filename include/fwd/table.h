@@ -39,20 +39,43 @@ struct fwd_bvset {
 	uint32_t *off;		/* ncls: each class's record in ent */
 	struct fwd_xent *ent;	/* pool of every class's record */
 	uint32_t nent;
-	uint64_t *bits;		/* while compiling only: ncls dense vectors */
+	/*
+	 * While compiling only: class C is base XOR the sparse words
+	 * xent[xoff[C] .. xoff[C + 1]) (ascending w), so that a field of many
+	 * classes takes memory in its rules, not in classes times rules.
+	 */
+	uint32_t *xoff;
+	struct fwd_xent *xent;
 };
 
-/* Elementary intervals of one address family of src or dst. */
+
+/*
+ * Elementary intervals of one address family of src or dst. An IPv4
+ * interval's class sits beside its start, so that the search's last cache
+ * line also holds the answer (a blocklist's map is megabytes: a separate
+ * class array was one more miss per lookup).
+ */
+struct fwd_v4int {
+	uint32_t start;		/* ascending; iv[0].start == 0 */
+	uint32_t cls;		/* class record (offset into ent) once compiled */
+};
 struct fwd_v4map {
 	uint32_t n;
-	uint32_t *start;	/* n ascending interval starts, start[0] == 0 */
-	uint32_t *cls;		/* class records (offsets into ent) once compiled */
+	struct fwd_v4int *iv;
 	uint32_t *idx;		/* 65537: last interval starting at or below h << 16 */
 };
 struct fwd_v6map {
 	uint32_t n;
 	fwd_u128 *start;
-	uint32_t *cls;		/* as in fwd_v4map */
+	uint32_t *cls;		/* class records, as fwd_v4int's */
+	/*
+	 * 65537: last interval starting at or below ibase + (b << ishift), as
+	 * v4's idx but over the span the starts cover (IPv6 addresses share
+	 * their top bits); an address below ibase is in interval 0.
+	 */
+	uint32_t *idx;
+	fwd_u128 ibase;
+	uint32_t ishift;
 };
 
 /* One interface representative: an exact name, a prefix, or neither. */

@@ -937,9 +937,22 @@ skip_all() {
 	done
 }
 
+# The rows of tests/bench/queues.sh: one per count of E2E_QUEUES.
+queues_report() {
+	local q
+	printf '\n### Queues: %s (fwd, 10 rules, every packet; gateway CPUs %s of %s)\n\n' \
+		"${E2E_QUEUES}" "$GW_CPUS" "$NCPU"
+	echo "| queues | zero-loss pps | saturation pps |"
+	echo "|---|---|---|"
+	for q in $E2E_QUEUES; do
+		echo "| $q | $(zlcell "q$q") | $(cell "sat.q$q") |"
+	done
+}
+
 finish() {
 	mkdir -p "$B/bench"
 	report >"$T/report.md"
+	[ -z "${E2E_QUEUES:-}" ] || queues_report >>"$T/report.md"
 	cp "$T/report.md" "$OUT"
 	cat "$T/report.md"
 	echo "e2e: written to $OUT" >&2
@@ -992,6 +1005,11 @@ main() {
 		put zl.fwdqN "same as 1 queue (N = 1)"
 		put sat.fwdqN "same as 1 queue (N = 1)"
 	fi
+
+	# tests/bench/queues.sh: fwd with each count of E2E_QUEUES (rows qQ).
+	for q in ${E2E_QUEUES:-}; do
+		bench_udp "fwd-10-q$q" "q$q"
+	done
 
 	bench_conn fwd-10-stateful-q1 fwd10
 	bench_conn fwd-10000-stateful-q1 fwd10k

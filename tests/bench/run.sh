@@ -1,6 +1,7 @@
 #!/bin/sh
 # Run the benchmarks the Makefile built into $1/bench/ (default build).
-# Each prints a markdown table; classify_bench also writes $1/bench/classify.md.
+# Each prints a markdown table; classify_bench also writes $1/bench/classify.md,
+# scale_bench $1/bench/scale.md.
 # The machine, both tables and the run's duration are joined into
 # $1/bench/BENCHMARKS.md (tests/bench/BENCHMARKS.md is the committed copy of one).
 set -eu
@@ -26,6 +27,12 @@ echo "## classify ($(nproc) CPUs, one core used)"
 "$B/bench/classify_bench" "$B/bench/classify.md"
 echo "table written to $B/bench/classify.md"
 
+# 100,000 rules and a 1,000,000-prefix set file: `fwd check`'s time and peak
+# memory, compile time, lookups/s. Writes $B/bench/scale.md.
+echo
+echo "## scale ($(nproc) CPUs, one core used)"
+"$B/bench/scale_bench" "$B/bench/scale.md" "$B/fwd"
+
 # End to end through the kernel's NFQUEUE path in namespaces: fwd against the
 # bare one-verdict-per-packet program and the kernel alone. BENCH_QUICK=1 for
 # a short run; it writes $B/bench/e2e.md.
@@ -41,6 +48,10 @@ fi
 	echo "## Classifier (tests/bench/classify_bench.c, one core)"
 	echo
 	cat "$B/bench/classify.md"
+	echo
+	echo "## Scale: 100,000 rules, a 1,000,000-prefix set file (tests/bench/scale_bench.c)"
+	echo
+	cat "$B/bench/scale.md"
 	echo
 	cat "$B/bench/e2e.md"
 	echo

@@ -394,3 +394,24 @@ assert_no_sanitizer_report() {
 rules_put() {	# SOURCE DEST
 	cp "$1" "$2.tmp" && mv -f "$2.tmp" "$2"
 }
+
+# --- floods ------------------------------------------------------------------
+
+# A bounded flood of TCP SYNs from spoofed sources (tests/bench/spoof), from
+# the client namespace into the gateway only: RATE packets/s for MS ms, each
+# from a random address of 10.128.0.0/9. Runs in the background (FLOOD_PID);
+# its summary line goes to $T/flood.out.
+flood_start() {	# DST PORTLO PORTHI RATE MS
+	local spoof="$BUILD_DIR/bench/spoof"
+	[ -x "$spoof" ] || skip "$spoof not built (make $BUILD_DIR/bench/spoof)"
+	# The sources have no route back: the gateway must not drop them for that.
+	nsx g sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth-gw-c.rp_filter=0
+	bg c "$T/flood.out" "$spoof" "$@" 10.128.0.0/9
+	FLOOD_PID=$BG_PID
+}
+
+# Wait for the flood to end; prints what it sent and what fwd judged meanwhile.
+flood_wait() {
+	wait "$FLOOD_PID" 2>/dev/null
+	say "flood: $(cat "$T/flood.out")"
+}

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # test_control_rollback.sh FWD BUILD_DIR - the control socket takes
 # `rollback` only from fwd apply's watcher, and never logs a rollback that
-# did not happen.
+# did not happen; `confirmed` likewise.
 #
 # A forged "rollback 5 /etc/shadow" (as root) and a well-formed one from a
 # member of the socket's group (uid nobody) are refused: no "rolled back"
@@ -59,6 +59,19 @@ case $r in queue:*|*received*) pass "uid nobody in the socket's group still read
 sleep 0.3
 assert_eq "still nothing logged as rolled back" 0 "$(log_count 'rolled back')"
 assert_eq "still nothing reloaded" 0 "$(reloads)"
+
+# A confirmation is logged on the same terms: forged ones are refused.
+r=$(ask -- "confirmed 5 /etc/shadow")
+case $r in "error: confirmation refused:"*) pass "forged confirmation naming /etc/shadow refused ($r)" ;;
+	*) fail "forged confirmation naming /etc/shadow: expected a refusal, got '$r'" ;; esac
+r=$(ask setpriv --reuid=65534 --regid=65534 --clear-groups -- "confirmed 5 $RULES")
+case $r in "error: confirmation refused: only fwd apply"*) pass "confirmation from uid nobody refused ($r)" ;;
+	*) fail "confirmation from uid nobody: expected a refusal, got '$r'" ;; esac
+sleep 0.3
+assert_eq "nothing logged as confirmed" 0 "$(log_count 'apply confirmed')"
+r=$(ask -- "confirmed 5 $RULES")
+assert_eq "the watcher's confirmation is taken" "ok" "$r"
+log_wait 1 "fwd: apply confirmed within 5s: $RULES stays in force"
 
 # What the watcher of fwd apply asks, once RULES.prev is back in place.
 r=$(ask -- "rollback 5 $RULES.prev")

@@ -797,6 +797,19 @@ static void test_random_rulesets(void **state)
 	assert_true(hits * 4 > packets);	/* the packets must exercise the rules */
 }
 
+/*
+ * Tables of thousands of rules: many words per class, where compile.c keeps
+ * classes as sparse differences to a reference and recodes them against the
+ * majority base, and where ruleset_match_all() (the shadow check) probes
+ * only the candidates' words.
+ */
+static void test_big_rulesets(void **state)
+{
+	(void)state;
+	for (int round = 0; round < 3; round++)
+		one_round(2000 + (int)below(4000), 4000);
+}
+
 /* The per-port tables against the oracle: they must be built, and agree. */
 static void test_port_rulesets(void **state)
 {
@@ -918,6 +931,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_random_rulesets),
 		cmocka_unit_test(test_port_rulesets),
+		cmocka_unit_test(test_big_rulesets),
 		cmocka_unit_test(test_one_word_big_port),
 		cmocka_unit_test(test_most_port_classes),
 	};

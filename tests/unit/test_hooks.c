@@ -41,7 +41,12 @@ static void test_stateful_one_queue_fail_closed(void **state)
 	static const char want[] =
 		"*mangle\n"
 		":FWD-QUEUE - [0:0]\n"
+		":FWD-DEFRAG - [0:0]\n"
+		"-A FWD-DEFRAG -m socket --nowildcard\n"
 		"-I PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
+		":FWD-SEEN - [0:0]\n"
+		"-A FWD-QUEUE -m mark --mark 0x10000000/0x10000000 -g FWD-SEEN\n"
+		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x30000000\n"
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n"
@@ -90,9 +95,15 @@ static void test_every_packet_four_queues_fail_open(void **state)
 	static const char want[] =
 		"*mangle\n"
 		":FWD-QUEUE - [0:0]\n"
+		":FWD-DEFRAG - [0:0]\n"
+		"-A FWD-DEFRAG -m socket --nowildcard\n"
 		"-I PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
+		":FWD-SEEN - [0:0]\n"
+		"-A FWD-QUEUE -m mark --mark 0x10000000/0x10000000 -g FWD-SEEN\n"
+		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x30000000\n"
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
+		"-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK --set-xmark 0x20000000/0x20000000\n"
 		"-A FWD-QUEUE -j NFQUEUE --queue-balance 10:13 --queue-bypass --queue-cpu-fanout\n"
 		"COMMIT\n";
 	char buf[4096], full[4096];
@@ -146,7 +157,7 @@ static void test_ha_pass(void **state)
 	assert_non_null(strstr(buf, "-A FWD-QUEUE -i lo -j RETURN\n"
 				    "-A FWD-QUEUE ! -i ha+ -p udp --dport 4000 -j RETURN\n"
 				    "-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
-				    "-A FWD-QUEUE -j NFQUEUE"));
+				    "-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK"));
 	assert_null(strstr(buf, " 112 "));
 	/* off: nothing */
 	hc.ha = (struct fwd_ha){ 0 };

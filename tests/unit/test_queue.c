@@ -2,8 +2,8 @@
 /*
  * test_queue.c - verdict batching without a kernel: feed a burst of verdicts
  * to the builder, parse the netlink buffer it made with libmnl, and check
- * that exactly the runs of equal unmarked verdicts collapsed into batch
- * messages, that marked verdicts stand alone, and that nothing is lost
+ * that exactly the runs of equal verdicts with equal marks collapsed into
+ * batch messages, and that nothing is lost
  * when the buffer fills.
  */
 #include <arpa/inet.h>
@@ -112,8 +112,11 @@ static void test_runs_collapse(void **state)
 	expect(&m[4], NFQNL_MSG_VERDICT_BATCH, 19, NF_DROP, 0);
 }
 
-/* Two forwards in a row are two messages: a mark never joins a batch. */
-static void test_marks_stand_alone(void **state)
+/*
+ * The same verdict with the same mark joins a batch (the kernel sets a
+ * batch's mark on each packet); another mark, or none, starts a new run.
+ */
+static void test_marks_join_equal_runs(void **state)
 {
 	char buf[FWD_VBUF_SIZE];
 	struct fwd_vbuf v;
@@ -121,13 +124,16 @@ static void test_marks_stand_alone(void **state)
 
 	(void)state;
 	vbuf_init(&v, buf, sizeof(buf), 7);
-	vbuf_add(&v, 1, NF_ACCEPT, 0x0f000001);
-	vbuf_add(&v, 2, NF_ACCEPT, 0x0f000001);
-	vbuf_add(&v, 3, NF_ACCEPT, 0);
-	assert_int_equal(parse(buf, vbuf_finish(&v), m, 8), 3);
-	expect(&m[0], NFQNL_MSG_VERDICT, 1, NF_ACCEPT, 0x0f000001);
-	expect(&m[1], NFQNL_MSG_VERDICT, 2, NF_ACCEPT, 0x0f000001);
-	expect(&m[2], NFQNL_MSG_VERDICT, 3, NF_ACCEPT, 0);
+	vbuf_add(&v, 1, NF_REPEAT, 0x1f000001);
+	vbuf_add(&v, 2, NF_REPEAT, 0x1f000001);
+	vbuf_add(&v, 3, NF_REPEAT, 0x1f000002);
+	vbuf_add(&v, 4, NF_ACCEPT, 0);
+	vbuf_add(&v, 5, NF_ACCEPT, 0x1f000002);
+	assert_int_equal(parse(buf, vbuf_finish(&v), m, 8), 4);
+	expect(&m[0], NFQNL_MSG_VERDICT_BATCH, 2, NF_REPEAT, 0x1f000001);
+	expect(&m[1], NFQNL_MSG_VERDICT, 3, NF_REPEAT, 0x1f000002);
+	expect(&m[2], NFQNL_MSG_VERDICT, 4, NF_ACCEPT, 0);
+	expect(&m[3], NFQNL_MSG_VERDICT, 5, NF_ACCEPT, 0x1f000002);
 }
 
 /* A whole burst of one verdict is one message; an empty burst is none. */
@@ -170,7 +176,7 @@ static void test_buffer_limits(void **state)
 
 	vbuf_init(&v, small, sizeof(small), 7);
 	for (uint32_t id = 0; id < 64 && !rc; id++, n++)
-		rc = vbuf_add(&v, id, NF_ACCEPT, 0x0f000000);
+		rc = vbuf_add(&v, id, NF_ACCEPT, 0x0f000000 | id);
 	assert_int_equal(rc, -ENOSPC);
 	assert_true(vbuf_finish(&v) <= sizeof(small));
 	assert_int_equal(parse(small, v.len, m, FWD_QUEUE_BURST), n - 1);
@@ -180,7 +186,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_runs_collapse),
-		cmocka_unit_test(test_marks_stand_alone),
+		cmocka_unit_test(test_marks_join_equal_runs),
 		cmocka_unit_test(test_single_batch_and_empty),
 		cmocka_unit_test(test_buffer_limits),
 	};

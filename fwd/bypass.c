@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bypass.c - counting what `fail: open` let through unjudged; see
+ * include/fwd/bypass.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+
+#include "fwd/bypass.h"
+#include "fwd/hooks.h"
+#include "fwd/live.h"
+#include "fwd/log.h"
+#include "fwd/queue.h"
+#include "fwd/value.h"
+
+static struct {
+	pthread_mutex_t lock;
+	uint64_t last_rule, last_seen, last_value, carry, base_seen;
+	uint64_t logged_value, logged_at_s;
+} B = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* Sum "[P:B] -A FWD-QUEUE ... -j NFQUEUE ..." packet counters from F. */
+static uint64_t sum_queue_rules(FILE *f)
+{
+	char line[512], rule[sizeof(line)];
+	uint64_t sum = 0, p, by;
+
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "[%" SCNu64 ":%" SCNu64 "] %511[^\n]", &p, &by, rule) == 3 &&
+		    !strncmp(rule, "-A " FWD_HOOKS_QUEUE_CHAIN " ", 4 + strlen(FWD_HOOKS_QUEUE_CHAIN)) &&
+		    strstr(rule, " -j NFQUEUE"))
+			sum += p;
+	return sum;
+}
+
+/* The packet counter of fwd's NFQUEUE rules in NAME's mangle table (0 if none). */
+static uint64_t rule_packets(const char *name)
+{
+	char tool[64];
+	const char *argv[] = { tool, "-c", "-t", "mangle", NULL };
+	int pfd[2], status;
+	uint64_t sum;
+	FILE *f;
+	pid_t pid;
+
+	snprintf(tool, sizeof(tool), "/usr/sbin/%s", name);
+	if (access(tool, X_OK))
+		snprintf(tool, sizeof(tool), "/sbin/%s", name);
+	if (access(tool, X_OK) || pipe2(pfd, O_CLOEXEC))
+		return 0;
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (null < 0 || dup2(pfd[1], 1) < 0 || dup2(null, 2) < 0 || dup2(null, 0) < 0)
+			_exit(127);
+		execv(argv[0], (char *const *)(uintptr_t)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	f = pid > 0 ? fdopen(pfd[0], "re") : NULL;
+	if (!f) {
+		close(pfd[0]);
+		sum = 0;
+	} else {
+		sum = sum_queue_rules(f);
+		fclose(f);
+	}
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return sum;
+}
+
+/* Held by the kernel for fwd, and dropped by it, over fwd's queues. */
+static uint64_t proc_held_dropped(const struct fwd_state *st)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	uint64_t sum = 0, qd, ud;
+	unsigned num, portid, total, mode, range;
+	char line[256];
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%u %u %u %u %u %" SCNu64 " %" SCNu64, &num, &portid, &total,
+			   &mode, &range, &qd, &ud) == 7 && num >= st->queue_base &&
+		    num < st->queue_base + st->nworkers)
+			sum += total + qd + ud;
+	fclose(f);
+	return sum;
+}
+
+static uint64_t received(const struct fwd_state *st)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < st->nworkers; i++)
+		sum += ctr_get(&st->workers[i].stats.received);
+	return sum;
+}
+
+uint64_t bypass_sample(struct fwd_state *st)
+{
+	uint64_t rule, seen, since;
+
+	/* fail: closed has no bypass: a full queue drops (queue_dropped counts it). */
+	if (st->no_hooks || !st->workers || st->hooks.fail != FWD_FAIL_OPEN)
+		return 0;
+	/* Rule counter first: a packet counted after it can only lower the result. */
+	rule = rule_packets("iptables-save") + rule_packets("ip6tables-save");
+	seen = proc_held_dropped(st);
+	seen += received(st);
+	pthread_mutex_lock(&B.lock);
+	if (rule < B.last_rule) {
+		/* A reload rebuilt the chain: its counter starts again from 0. */
+		B.carry = B.last_value;
+		B.base_seen = B.last_seen;
+	}
+	since = seen - B.base_seen;
+	B.last_value = B.carry + (rule > since ? rule - since : 0);
+	if (B.last_value < B.carry)
+		B.last_value = B.carry;
+	B.last_rule = rule;
+	B.last_seen = seen;
+	since = B.last_value;
+	pthread_mutex_unlock(&B.lock);
+	return since;
+}
+
+int bypass_tick(struct fwd_state *st)
+{
+	uint64_t v, now;
+
+	if (st->no_hooks || st->hooks.fail != FWD_FAIL_OPEN)
+		return -1;
+	v = bypass_sample(st);
+	now = clock_mono_ms() / 1000;
+	pthread_mutex_lock(&B.lock);
+	if (v > B.logged_value && (!B.logged_at_s || now - B.logged_at_s >= FWD_BYPASS_LOG_S)) {
+		log_warn("fail-open: %" PRIu64 " packets accepted without a verdict (queue or "
+			 "socket buffer full), %" PRIu64 " since start; fail: closed drops them instead",
+			 v - B.logged_value, v);
+		B.logged_value = v;
+		B.logged_at_s = now;
+	}
+	pthread_mutex_unlock(&B.lock);
+	return FWD_BYPASS_TICK_MS;
+}

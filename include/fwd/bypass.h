@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bypass.h - packets the kernel accepted without fwd's verdict.
+ *
+ * With `fail: open` (NFQUEUE --queue-bypass, NFQA_CFG_F_FAIL_OPEN) the
+ * kernel accepts a packet that finds the queue full or fwd's socket buffer
+ * full, and counts it nowhere. fwd counts it: the packet counter of its own
+ * NFQUEUE rules (iptables-save -c / ip6tables-save -c, off the packet path)
+ * less the packets that reached fwd, those the kernel still holds for it
+ * and those it counted as dropped (/proc/net/netfilter/nfnetlink_queue).
+ *
+ * Every error of the sampling makes the count smaller, never larger: the
+ * rule counter is read first, a reload that rebuilds the chain restarts its
+ * counter (the count so far is kept), and packets in flight count as seen.
+ */
+#ifndef FWD_BYPASS_H
+#define FWD_BYPASS_H
+
+#include <stdint.h>
+
+struct fwd_state;
+
+/* Sample now; returns the packets accepted without a verdict since start. */
+uint64_t bypass_sample(struct fwd_state *st);
+
+/*
+ * Main loop: sample when due and log a warning (at most one per
+ * FWD_BYPASS_LOG_S seconds) when the count grew. Returns ms to the next
+ * sample, or -1 when there is nothing to watch (no hooks, fail closed).
+ */
+#define FWD_BYPASS_TICK_MS	1000
+#define FWD_BYPASS_LOG_S	10
+int bypass_tick(struct fwd_state *st);
+
+#endif
