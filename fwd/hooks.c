@@ -406,7 +406,12 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 {
 	struct family_tools ft;
 	unsigned jumps = 0;
-	size_t cap = 1024 + s->n * 768;	/* three DNAT lines of < 256 bytes each */
+	/*
+	 * The fixed lines (defrag, repeat, loopback, HA, IPv6 neighbour
+	 * discovery and MLD: some 2 KB), then three DNAT lines of < 256 bytes
+	 * per rule.
+	 */
+	size_t cap = 4096 + s->n * 768;
 	char *text;
 	int r;
 

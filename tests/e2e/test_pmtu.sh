@@ -69,6 +69,9 @@ fwd_start "$RULES"
 log_wait 1 "fwd: started: .*inspect every-packet"
 assert_grep "every-packet chain returns related ICMP errors (IPv4)" \
 	'-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN' <(nsx g iptables-save -t mangle)
+assert_grep "every-packet chain returns related ICMPv6 errors (IPv6)" \
+	'-A FWD-QUEUE -p ipv6-icmp -m conntrack --ctstate RELATED -j RETURN' <(nsx g ip6tables-save -t mangle)
+assert_no_grep "the IPv6 hooks are installed" 'IPv6 unusable' "$FWD_LOG"
 
 send() {	# ADDR: 1 MB to the far server; prints the byte count it read
 	nsx c "$PY" -c 'import socket, sys
