@@ -82,8 +82,9 @@ asan:
 		EXTRA_LDFLAGS="-fsanitize=address,undefined" unit golden
 
 # The threaded unit tests (dynamic tables under several writers, the log
-# ring) built with ThreadSanitizer by clang.
-TSAN_TESTS := test_dyn test_log
+# ring, the control socket under concurrent clients and reloads) built with
+# ThreadSanitizer by clang.
+TSAN_TESTS := test_dyn test_log test_control
 tsan:
 	@$(MAKE) --no-print-directory B=build/tsan CC=clang OPT="-O1 -g" \
 		EXTRA_CFLAGS="-fsanitize=thread" EXTRA_LDFLAGS="-fsanitize=thread" \

@@ -19,7 +19,7 @@
 #include "fwd/icmp.h"
 #include "fwd/ruleset.h"
 
-#define CHECK_USAGE	"usage: fwd check FILE"
+#define CHECK_USAGE	"usage: fwd check [--print] FILE"
 #define EXPLAIN_USAGE	"usage: fwd explain [--in IFACE] [--member SET[,SET...]] FILE PROTO SRC DST [type=T] | fwd explain FILE - | fwd explain --live [--socket PATH] PROTO SRC DST [type=T]"
 
 static const char check_help[] =
@@ -28,6 +28,9 @@ static const char check_help[] =
 	"Validate a rules file (- reads standard input): print every problem on stderr as FILE:LINE:COLUMN:\n"
 	"error: TEXT (or warning:), run its policy tests, and on success print\n"
 	"\"FILE: ok, N rules\" on stdout.\n"
+	"\n"
+	"  --print  first print the rules as fwd judges them, one per line: sets\n"
+	"           expanded, services resolved to ports, ranges normalised (fwd(8))\n"
 	"\n"
 	"Exit status: 0 valid, 1 invalid or a policy test failed, 2 usage or I/O error.\n";
 
@@ -143,16 +146,35 @@ static int load_stdin(struct fwd_diags *d, struct fwd_config **c, struct fwd_rul
 	return e == -ENOMEM ? 2 : e ? 1 : 0;
 }
 
+static int print_rules(const struct fwd_config *c, const struct fwd_ruleset *rs)
+{
+	char *s = ruleset_print(c, rs);
+
+	if (!s) {
+		fprintf(stderr, "fwd check: out of memory\n");
+		return -1;
+	}
+	fputs(s, stdout);
+	free(s);
+	return 0;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 	struct fwd_diags d;
+	bool print = false;
 	int rc;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		fputs(check_help, stdout);
 		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--print")) {
+		print = true;
+		argc--;
+		argv++;
 	}
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-' && argv[i][1]) {
@@ -172,6 +194,11 @@ int cmd_check(int argc, char **argv)
 	diags_free(&d);
 	if (rc)
 		return rc;
+	if (print && print_rules(c, rs)) {
+		ruleset_free(rs);
+		config_free(c);
+		return 2;
+	}
 	printf("%s: ok, %u rule%s", strcmp(argv[1], "-") ? argv[1] : "<stdin>", c->nrules, c->nrules == 1 ? "" : "s");
 	if (c->ntests)
 		printf(", %u test%s passed", c->ntests, c->ntests == 1 ? "" : "s");

@@ -122,6 +122,15 @@ void diag_error_in(struct fwd_diags *d, struct fwd_pos at, const char *file,
 		d->rec[n].pos = at;
 }
 
+void diag_note(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_append(d, pos, "note", fmt, ap);
+	va_end(ap);
+}
+
 static int diag_cmp(const void *a, const void *b)
 {
 	const struct fwd_diag *x = a, *y = b;

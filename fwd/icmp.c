@@ -154,6 +154,24 @@ int icmp_packet_type(const char *spec, struct fwd_key *k, char *err, size_t errl
 	return 0;
 }
 
+void icmp_range_str(uint32_t lo, uint32_t hi, char *out, size_t outlen)
+{
+	uint32_t base = lo >= FWD_ICMP6_BASE ? FWD_ICMP6_BASE : FWD_ICMP4_BASE;
+	const char *p = base == FWD_ICMP6_BASE ? "icmpv6" : "icmp";
+	uint32_t a = lo - base, b = hi - base;
+
+	if ((a & 0xff) == 0 && (b & 0xff) == 0xff) {	/* whole types */
+		if (a >> 8 == b >> 8)
+			snprintf(out, outlen, "%s:%u", p, a >> 8);
+		else
+			snprintf(out, outlen, "%s:%u-%u", p, a >> 8, b >> 8);
+	} else if (a == b) {
+		snprintf(out, outlen, "%s:%u/%u", p, a >> 8, a & 0xff);
+	} else {
+		snprintf(out, outlen, "%s:%u/%u-%u/%u", p, a >> 8, a & 0xff, b >> 8, b & 0xff);
+	}
+}
+
 void icmp_names(uint8_t proto, char *out, size_t outlen)
 {
 	size_t o = 0;

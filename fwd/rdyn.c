@@ -63,18 +63,21 @@ static bool want_port_proto(struct ld *l, const struct ynode *v, const char *wha
 	return true;
 }
 
-static void dynset_key(struct ld *l, struct fwd_dynset_conf *ds, const struct ynode *k,
-		       const struct ynode *v)
+static void dynset_timeout(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	if (!strcmp(k->s, "timeout"))
-		want_duration(l, v, "timeout", &ds->timeout_ms);
-	else if (!strcmp(k->s, "max"))
-		daemon_uint(l, v, "max", 1, 1u << 22, &ds->max);
-	else
-		diag_error(l->d, k->pos,
-			   "unknown key '%s' in dynamic set '%s'; expected one of: timeout, max",
-			   k->s, ds->name);
+	(void)k;
+	want_duration(l, v, "timeout", &((struct fwd_dynset_conf *)ctx)->timeout_ms);
 }
+
+static void dynset_max(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	daemon_uint(l, v, "max", 1, 1u << 22, &((struct fwd_dynset_conf *)ctx)->max);
+}
+
+static const struct ykey dynset_keys[] = {
+	{ "timeout", dynset_timeout }, { "max", dynset_max }, { NULL, NULL },
+};
 
 static bool static_set_named(const struct ld *l, const char *name)
 {
@@ -87,6 +90,7 @@ static bool static_set_named(const struct ld *l, const char *name)
 static void load_dynset(struct ld *l, const struct ynode *k, const struct ynode *m)
 {
 	struct fwd_dynset_conf *ds = &l->c->dynsets[l->c->ndynsets];
+	char where[FWD_NAME_MAX + 16];
 
 	if (k->kind != Y_SCALAR || !name_ok(k->s, FWD_NAME_MAX)) {
 		diag_error(l->d, k->pos, "invalid dynamic set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -",
@@ -104,9 +108,8 @@ static void load_dynset(struct ld *l, const struct ynode *k, const struct ynode 
 	ds->max = 10000;
 	if (!want_map(l, m, "a dynamic set"))
 		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2)
-		if (m->kid[i]->kind == Y_SCALAR)
-			dynset_key(l, ds, m->kid[i], m->kid[i + 1]);
+	snprintf(where, sizeof(where), "dynamic set '%s'", ds->name);
+	ywalk(l, m, dynset_keys, where, ds);
 	l->c->ndynsets++;
 }
 
@@ -141,50 +144,67 @@ static void knock_sequence(struct ld *l, struct fwd_knock_conf *kc, const struct
 	kc->nsteps = (uint32_t)v->n;
 }
 
-static void knock_open(struct ld *l, struct fwd_knock_conf *kc, const struct ynode *m)
+static void open_set(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	if (!want_map(l, m, "knock open:"))
-		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+	struct fwd_knock_conf *kc = ctx;
+	char hint[NEAR_HINT_MAX];
 
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "set")) {
-			if (want_scalar(l, v, "knock set") &&
-			    (kc->set = find_dynset(l->c, v->s)) < 0)
-				diag_error(l->d, v->pos, "knock set '%s' is not a dynamic set", v->s);
-		} else if (!strcmp(k->s, "port")) {
-			want_port_proto(l, v, "knock open port", &kc->open);
-		} else {
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in knock open; expected one of: set, port", k->s);
-		}
-	}
+	(void)k;
+	if (want_scalar(l, v, "knock set") && (kc->set = find_dynset(l->c, v->s)) < 0)
+		diag_error(l->d, v->pos, "knock set '%s' is not a dynamic set%s", v->s,
+			   dynset_hint(l->c, v->s, hint, sizeof(hint)));
 }
 
-static void knock_key(struct ld *l, struct fwd_knock_conf *kc, const struct ynode *k,
-		      const struct ynode *v)
+static void open_port(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	if (!strcmp(k->s, "name")) {
-		if (want_scalar(l, v, "knock name:") && name_ok(v->s, FWD_NAME_MAX))
-			strcpy(kc->name, v->s);
-		else if (v->kind == Y_SCALAR)
-			diag_error(l->d, v->pos, "invalid knock name '%s'", v->s);
-	} else if (!strcmp(k->s, "sequence")) {
-		knock_sequence(l, kc, v);
-	} else if (!strcmp(k->s, "window")) {
-		want_duration(l, v, "knock window", &kc->window_ms);
-	} else if (!strcmp(k->s, "timeout")) {
-		want_duration(l, v, "knock timeout", &kc->timeout_ms);
-	} else if (!strcmp(k->s, "open")) {
-		knock_open(l, kc, v);
-	} else {
-		diag_error(l->d, k->pos,
-			   "unknown key '%s' in knock; expected one of: name, sequence, window, open, timeout",
-			   k->s);
-	}
+	(void)k;
+	want_port_proto(l, v, "knock open port", &((struct fwd_knock_conf *)ctx)->open);
 }
+
+static const struct ykey open_keys[] = {
+	{ "set", open_set }, { "port", open_port }, { NULL, NULL },
+};
+
+static void knock_open(struct ld *l, const struct ynode *k, const struct ynode *m, void *ctx)
+{
+	(void)k;
+	if (want_map(l, m, "knock open:"))
+		ywalk(l, m, open_keys, "knock open", ctx);
+}
+
+static void knock_name(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	struct fwd_knock_conf *kc = ctx;
+
+	(void)k;
+	if (want_scalar(l, v, "knock name:") && name_ok(v->s, FWD_NAME_MAX))
+		strcpy(kc->name, v->s);
+	else if (v->kind == Y_SCALAR)
+		diag_error(l->d, v->pos, "invalid knock name '%s'", v->s);
+}
+
+static void knock_seq(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	knock_sequence(l, ctx, v);
+}
+
+static void knock_window(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	want_duration(l, v, "knock window", &((struct fwd_knock_conf *)ctx)->window_ms);
+}
+
+static void knock_timeout(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	want_duration(l, v, "knock timeout", &((struct fwd_knock_conf *)ctx)->timeout_ms);
+}
+
+static const struct ykey knock_keys[] = {
+	{ "name", knock_name }, { "sequence", knock_seq }, { "window", knock_window },
+	{ "open", knock_open }, { "timeout", knock_timeout }, { NULL, NULL },
+};
 
 static void load_knock(struct ld *l, const struct ynode *item, struct fwd_knock_conf *kc)
 {
@@ -193,9 +213,7 @@ static void load_knock(struct ld *l, const struct ynode *item, struct fwd_knock_
 	kc->window_ms = 10000;
 	if (!want_map(l, item, "a knock"))
 		return;
-	for (size_t i = 0; i + 1 < item->n; i += 2)
-		if (item->kid[i]->kind == Y_SCALAR)
-			knock_key(l, kc, item->kid[i], item->kid[i + 1]);
+	ywalk(l, item, knock_keys, "knock", kc);
 	if (!kc->name[0] || !kc->nsteps || kc->set < 0)
 		diag_error(l->d, item->pos, "a knock needs name:, sequence: and open: {set: SET}");
 	else if (!kc->timeout_ms)
@@ -221,28 +239,32 @@ void load_knocks(struct ld *l, const struct ynode *v)
 
 /* ---- scan ------------------------------------------------------------- */
 
-static void scan_block(struct ld *l, struct fwd_scan_conf *sc, const struct ynode *m)
+static void block_set(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	if (!want_map(l, m, "scan block:"))
-		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+	struct fwd_scan_conf *sc = ctx;
+	char hint[NEAR_HINT_MAX];
 
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "set")) {
-			if (want_scalar(l, v, "scan block set") &&
-			    (sc->set = find_dynset(l->c, v->s)) < 0)
-				diag_error(l->d, v->pos,
-					   "scan block set '%s' is not a set under dynamic:", v->s);
-		} else if (!strcmp(k->s, "timeout")) {
-			want_duration(l, v, "scan block timeout", &sc->timeout_ms);
-		} else {
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in scan block; expected one of: set, timeout",
-				   k->s);
-		}
-	}
+	(void)k;
+	if (want_scalar(l, v, "scan block set") && (sc->set = find_dynset(l->c, v->s)) < 0)
+		diag_error(l->d, v->pos, "scan block set '%s' is not a set under dynamic:%s", v->s,
+			   dynset_hint(l->c, v->s, hint, sizeof(hint)));
+}
+
+static void block_timeout(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	want_duration(l, v, "scan block timeout", &((struct fwd_scan_conf *)ctx)->timeout_ms);
+}
+
+static const struct ykey block_keys[] = {
+	{ "set", block_set }, { "timeout", block_timeout }, { NULL, NULL },
+};
+
+static void scan_block(struct ld *l, const struct ynode *k, const struct ynode *m, void *ctx)
+{
+	(void)k;
+	if (want_map(l, m, "scan block:"))
+		ywalk(l, m, block_keys, "scan block", ctx);
 }
 
 static void scan_ignore(struct ld *l, struct fwd_scan_conf *sc, const struct ynode *v)
@@ -264,24 +286,34 @@ static void scan_ignore(struct ld *l, struct fwd_scan_conf *sc, const struct yno
 	rl_free(&v6);
 }
 
-static void scan_key(struct ld *l, struct fwd_scan_conf *sc, const struct ynode *k,
-		     const struct ynode *v)
+static void scan_ports(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	if (!strcmp(k->s, "ports"))
-		daemon_uint(l, v, "scan ports", 2, FWD_SCAN_PORTS_MAX, &sc->ports);
-	else if (!strcmp(k->s, "window"))
-		want_duration(l, v, "scan window", &sc->window_ms);
-	else if (!strcmp(k->s, "block"))
-		scan_block(l, sc, v);
-	else if (!strcmp(k->s, "ignore"))
-		scan_ignore(l, sc, v);
-	else if (!strcmp(k->s, "max"))
-		daemon_uint(l, v, "scan max", 16, 1u << 20, &sc->max);
-	else
-		diag_error(l->d, k->pos,
-			   "unknown key '%s' in scan; expected one of: ports, window, block, ignore, max",
-			   k->s);
+	(void)k;
+	daemon_uint(l, v, "scan ports", 2, FWD_SCAN_PORTS_MAX, &((struct fwd_scan_conf *)ctx)->ports);
 }
+
+static void scan_window(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	want_duration(l, v, "scan window", &((struct fwd_scan_conf *)ctx)->window_ms);
+}
+
+static void scan_ignore_key(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	scan_ignore(l, ctx, v);
+}
+
+static void scan_max(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	daemon_uint(l, v, "scan max", 16, 1u << 20, &((struct fwd_scan_conf *)ctx)->max);
+}
+
+static const struct ykey scan_keys[] = {
+	{ "ports", scan_ports }, { "window", scan_window }, { "block", scan_block },
+	{ "ignore", scan_ignore_key }, { "max", scan_max }, { NULL, NULL },
+};
 
 void load_scan(struct ld *l, const struct ynode *m)
 {
@@ -294,9 +326,7 @@ void load_scan(struct ld *l, const struct ynode *m)
 	sc->max = 16384;
 	if (!want_map(l, m, "scan:"))
 		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2)
-		if (m->kid[i]->kind == Y_SCALAR)
-			scan_key(l, sc, m->kid[i], m->kid[i + 1]);
+	ywalk(l, m, scan_keys, "scan", sc);
 	if (sc->set < 0) {
 		diag_error(l->d, m->pos, "scan: needs block: {set: SET} naming a set under dynamic:");
 		return;
@@ -333,21 +363,60 @@ static void limit_rate(struct ld *l, struct fwd_limit_conf *lc, const struct yno
 		   "invalid limit rate '%s'; expected COUNT/DURATION such as 5/30s or 100/m", v->s);
 }
 
-static void limit_key(struct ld *l, struct fwd_limit_conf *lc, const struct ynode *k,
-		      const struct ynode *v)
+/* limit: keys; RATE says whether rate: was given. */
+struct lim {
+	struct fwd_limit_conf *lc;
+	bool rate;
+};
+
+static void limit_rate_key(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	if (!strcmp(k->s, "rate")) {
-		limit_rate(l, lc, v);
-	} else if (!strcmp(k->s, "burst")) {
-		daemon_uint(l, v, "limit burst", 1, 1000000, &lc->burst);
-	} else if (!strcmp(k->s, "per")) {
-		if (want_scalar(l, v, "limit per") && strcmp(v->s, "src"))
-			diag_error(l->d, v->pos, "invalid limit per '%s'; expected src", v->s);
-	} else {
-		diag_error(l->d, k->pos,
-			   "unknown key '%s' in limit; expected one of: rate, burst, per", k->s);
-	}
+	struct lim *m = ctx;
+
+	(void)k;
+	m->rate = true;
+	limit_rate(l, m->lc, v);
 }
+
+static void limit_burst(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	daemon_uint(l, v, "limit burst", 1, 1000000, &((struct lim *)ctx)->lc->burst);
+}
+
+static void limit_per(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	(void)ctx;
+	if (want_scalar(l, v, "limit per") && strcmp(v->s, "src"))
+		diag_error(l->d, v->pos, "invalid limit per '%s'; expected src", v->s);
+}
+
+static const struct ykey limit_keys[] = {
+	{ "rate", limit_rate_key }, { "burst", limit_burst }, { "per", limit_per },
+	{ NULL, NULL },
+};
+
+static void exceed_add(struct ld *l, const struct ynode *k, const struct ynode *w, void *ctx)
+{
+	struct fwd_limit_conf *lc = ctx;
+	char hint[NEAR_HINT_MAX];
+
+	(void)k;
+	if (want_scalar(l, w, "on_exceed add") && (lc->add_set = find_dynset(l->c, w->s)) < 0)
+		diag_error(l->d, w->pos, "on_exceed add '%s' is not a set under dynamic:%s", w->s,
+			   dynset_hint(l->c, w->s, hint, sizeof(hint)));
+}
+
+static void exceed_timeout(struct ld *l, const struct ynode *k, const struct ynode *w, void *ctx)
+{
+	(void)k;
+	want_duration(l, w, "on_exceed timeout", &((struct fwd_limit_conf *)ctx)->add_timeout_ms);
+}
+
+static const struct ykey exceed_keys[] = {
+	{ "add", exceed_add }, { "timeout", exceed_timeout }, { NULL, NULL },
+};
 
 static void limit_exceed(struct ld *l, struct rctx *x, struct fwd_limit_conf *lc,
 			 const struct ynode *v)
@@ -361,24 +430,7 @@ static void limit_exceed(struct ld *l, struct rctx *x, struct fwd_limit_conf *lc
 	}
 	if (!want_map(l, v, "on_exceed:"))
 		return;
-	for (size_t i = 0; i + 1 < v->n; i += 2) {
-		const struct ynode *k = v->kid[i], *w = v->kid[i + 1];
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "add")) {
-			if (want_scalar(l, w, "on_exceed add") &&
-			    (lc->add_set = find_dynset(l->c, w->s)) < 0)
-				diag_error(l->d, w->pos,
-					   "on_exceed add '%s' is not a set under dynamic:", w->s);
-		} else if (!strcmp(k->s, "timeout")) {
-			want_duration(l, w, "on_exceed timeout", &lc->add_timeout_ms);
-		} else {
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in on_exceed; expected one of: add, timeout",
-				   k->s);
-		}
-	}
+	ywalk(l, v, exceed_keys, "on_exceed", lc);
 	if (lc->add_set < 0 && !v->n)
 		diag_error(l->d, v->pos, "on_exceed: {add: SET} needs add:");
 }
@@ -387,6 +439,7 @@ void rule_limit(struct ld *l, struct rctx *x)
 {
 	const struct ynode *v = x->f[RK_LIMIT], *e = x->f[RK_ON_EXCEED];
 	struct fwd_limit_conf *lc;
+	struct lim m = { 0 };
 
 	if (!v) {
 		if (e)
@@ -402,14 +455,9 @@ void rule_limit(struct ld *l, struct rctx *x)
 	}
 	lc->add_set = -1;
 	x->r->limit = lc;
-	bool rate = false;
-
-	for (size_t i = 0; i + 1 < v->n; i += 2)
-		if (v->kid[i]->kind == Y_SCALAR) {
-			limit_key(l, lc, v->kid[i], v->kid[i + 1]);
-			rate |= !strcmp(v->kid[i]->s, "rate");
-		}
-	if (!rate)
+	m.lc = lc;
+	ywalk(l, v, limit_keys, "limit", &m);
+	if (!m.rate)
 		diag_error(l->d, v->pos, "limit: in %s needs rate: COUNT/DURATION", x->label);
 	if (!lc->burst)
 		lc->burst = lc->count;

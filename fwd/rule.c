@@ -20,9 +20,15 @@
 
 /* ---- rules ------------------------------------------------------------ */
 
-static const char *const rule_keys[] = {
-	"name", "proto", "src", "dst", "sport", "dport", "in", "action", "to", "log", "comment",
-	"limit", "on_exceed", "icmp_type",
+/* A rule's keys, each value kept in rctx.f at its RK_ index. */
+static const struct ykey rule_keys[] = {
+	[RK_NAME] = { "name", NULL }, [RK_PROTO] = { "proto", NULL }, [RK_SRC] = { "src", NULL },
+	[RK_DST] = { "dst", NULL }, [RK_SPORT] = { "sport", NULL }, [RK_DPORT] = { "dport", NULL },
+	[RK_IN] = { "in", NULL }, [RK_ACTION] = { "action", NULL }, [RK_TO] = { "to", NULL },
+	[RK_LOG] = { "log", NULL }, [RK_COMMENT] = { "comment", NULL },
+	[RK_LIMIT] = { "limit", NULL }, [RK_ON_EXCEED] = { "on_exceed", NULL },
+	[RK_ICMP] = { "icmp_type", NULL },
+	[RK_N] = { NULL, NULL },
 };
 
 /* Elements of a field: the node itself when scalar, its items when a list. */
@@ -128,13 +134,13 @@ static void rule_ports(struct ld *l, struct rctx *x, int key, struct fwd_portset
 
 	if (!v)
 		return;
-	if (!field_items(l, &x->f[key], rule_keys[key], &it, &n))
+	if (!field_items(l, &x->f[key], rule_keys[key].name, &it, &n))
 		return;
 	if (!pm) {
 		if (!x->bad_proto)
 			diag_error(l->d, v->pos,
 				   "%s: in %s, whose protocols carry no ports; ports need proto tcp or udp",
-				   rule_keys[key], x->label);
+				   rule_keys[key].name, x->label);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -258,7 +264,7 @@ static void rule_addrs(struct ld *l, struct rctx *x, int key, struct fwd_addrset
 
 	if (!v)
 		return;
-	if (!field_items(l, &x->f[key], rule_keys[key], &it, &n))
+	if (!field_items(l, &x->f[key], rule_keys[key].name, &it, &n))
 		return;
 	for (size_t i = 0; i < n; i++)
 		ok &= addr_scalar(l, it[i], it[i]->s, &v4, &v6, true, PCTX_RULE);
@@ -366,13 +372,15 @@ static void forward_family(struct ld *l, struct rctx *x)
 static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 {
 	const struct ynode *a = x->f[RK_ACTION], *to = x->f[RK_TO];
+	char list[64];
 	int act = -1;
 
+	names_list(action_names, list, sizeof(list));
 	if (!a)
-		diag_error(l->d, item->pos, "%s has no action:; expected one of: allow, drop, forward, reject",
-			   x->label);
+		diag_error(l->d, item->pos, "%s has no action:; expected one of: %s", x->label,
+			   list);
 	else
-		act = pick(l, a, "action", action_names, "allow, drop, forward, reject");
+		act = pick(l, a, "action", action_names, NULL);
 	if (act >= 0)
 		x->r->action = (enum fwd_action)act;
 	if (act < 0)
@@ -443,28 +451,6 @@ static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, ui
 			   v->s, l->c->rules[first].pos.line);
 }
 
-static void rule_fields(struct ld *l, struct rctx *x, const struct ynode *item)
-{
-	for (size_t i = 0; i + 1 < item->n; i += 2) {
-		const struct ynode *k = item->kid[i];
-		int j;
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		for (j = 0; j < RK_N; j++)
-			if (!strcmp(k->s, rule_keys[j]))
-				break;
-		if (j < RK_N) {
-			x->f[j] = item->kid[i + 1];
-			continue;
-		}
-		diag_error(l->d, k->pos,
-			   "unknown key '%s' in %s; expected one of: name, proto, src, dst, sport, dport, icmp_type, in, action, to, log, comment, limit, on_exceed",
-			   k->s, x->label);
-	}
-}
-
-
 static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 {
 	struct rctx x = { .r = &l->c->rules[idx] };
@@ -482,7 +468,7 @@ static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 		if (item->kid[i]->kind == Y_SCALAR && !strcmp(item->kid[i]->s, "name"))
 			x.f[RK_NAME] = item->kid[i + 1];
 	rule_name(l, &x, item, idx);
-	rule_fields(l, &x, item);
+	ywalk(l, item, rule_keys, x.label, x.f);
 	rule_proto(l, &x);
 	if (!rule_dyn_src(l, &x))
 		rule_addrs(l, &x, RK_SRC, &x.r->src, FWD_F_SRC);
@@ -507,10 +493,20 @@ void load_rules(struct ld *l, const struct ynode *v)
 		l->oom = true;
 		return;
 	}
+	l->bad_rule = calloc(v->n + 1, sizeof(*l->bad_rule));
+	if (!l->bad_rule) {
+		l->oom = true;
+		return;
+	}
 	l->c->nrules = (uint32_t)v->n;
 	if (nameidx_init(&l->names, l->c->nrules))
 		l->oom = true;
-	for (uint32_t i = 0; i < v->n; i++)
+	for (uint32_t i = 0; i < v->n; i++) {
+		unsigned before = l->d->errors;
+
+		l->taint = false;
 		load_rule(l, v->kid[i], i);
+		l->bad_rule[i] = l->d->errors != before || l->taint;
+	}
 	nameidx_free(&l->names);
 }

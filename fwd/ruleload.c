@@ -7,17 +7,39 @@
  * diagnostics sorted once, by line.
  */
 #include <errno.h>
+#include <stdio.h>
 
 #include "fwd/explain.h"
 #include "fwd/gateway.h"
 #include "fwd/ruleset.h"
 
-/* Compile C (NULL: it did not load) and check it as FLAGS say; the common tail. */
-static int finish(struct fwd_config *c, unsigned flags, struct fwd_diags *d,
+/* Say that the warnings and test results of a file with errors are of part of it. */
+static void note_left_out(const struct fwd_config *c, struct fwd_diags *d)
+{
+	char r[32] = "", t[32] = "";
+
+	if (c->left_rules)
+		snprintf(r, sizeof(r), "%u rule%s", c->left_rules, c->left_rules == 1 ? "" : "s");
+	if (c->left_tests)
+		snprintf(t, sizeof(t), "%u test%s", c->left_tests, c->left_tests == 1 ? "" : "s");
+	if (r[0] || t[0])
+		diag_note(d, (struct fwd_pos){ 0, 0 },
+			  "%s%s%s with errors (or that name such a rule) %s left out of the shadow analysis and the policy tests",
+			  r, r[0] && t[0] ? " and " : "", t,
+			  c->left_rules + c->left_tests == 1 ? "was" : "were");
+}
+
+/*
+ * Compile C and check it as FLAGS say; the common tail. C is NULL when the
+ * file did not load; BAD when it loaded only in part (config_load_partial():
+ * `fwd check` still runs the shadow analysis and the tests on what loaded,
+ * and then fails).
+ */
+static int finish(struct fwd_config *c, bool bad, unsigned flags, struct fwd_diags *d,
 		  struct fwd_config **cp, struct fwd_ruleset **rsp)
 {
 	struct fwd_ruleset *rs = c ? ruleset_compile(c) : NULL;
-	int e = 0;
+	int e = bad ? -EINVAL : 0;
 
 	*cp = NULL;
 	*rsp = NULL;
@@ -27,10 +49,13 @@ static int finish(struct fwd_config *c, unsigned flags, struct fwd_diags *d,
 	} else if (!c) {
 		e = -EINVAL;
 	} else if (flags & FWD_LOAD_CHECK) {
-		ruleset_shadows(rs, c, d);
-		if (explain_run_tests(c, rs, d))
+		unsigned n = ruleset_shadows(rs, c, d), failed = explain_run_tests(c, rs, d);
+
+		if (failed)
 			e = -EINVAL;
 		gateway_nd_check(c, rs, d);
+		if (n || failed)
+			note_left_out(c, d);
 	}
 	diags_sort(d);
 	if (e) {
@@ -46,11 +71,19 @@ static int finish(struct fwd_config *c, unsigned flags, struct fwd_diags *d,
 int ruleset_load(const char *path, unsigned flags, struct fwd_diags *d,
 		 struct fwd_config **cp, struct fwd_ruleset **rsp)
 {
-	return finish(config_load(path, d), flags, d, cp, rsp);
+	unsigned before = d->errors;
+	struct fwd_config *c = flags & FWD_LOAD_CHECK ? config_load_partial(path, d)
+						      : config_load(path, d);
+
+	return finish(c, d->errors != before, flags, d, cp, rsp);
 }
 
 int ruleset_load_text(const char *buf, size_t len, unsigned flags, struct fwd_diags *d,
 		      struct fwd_config **cp, struct fwd_ruleset **rsp)
 {
-	return finish(config_parse(buf, len, d), flags, d, cp, rsp);
+	unsigned before = d->errors;
+	struct fwd_config *c = flags & FWD_LOAD_CHECK ? config_parse_partial(buf, len, d)
+						      : config_parse(buf, len, d);
+
+	return finish(c, d->errors != before, flags, d, cp, rsp);
 }

@@ -104,6 +104,29 @@ static void set_elem(struct ld *l, struct lset *set, const struct ynode *e)
 	set->kind = SET_PORTS;
 }
 
+static void load_set(struct ld *l, struct lset *set, const struct ynode *k,
+		     const struct ynode *v)
+{
+	if (!name_ok(k->s, FWD_NAME_MAX))
+		diag_error(l->d, k->pos,
+			   "invalid set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -", k->s);
+	set->name = k->s;
+	set->pos = k->pos;
+	set->val = v;
+	if (v->kind == Y_MAP) {
+		set_file(l, set, v);
+		return;
+	}
+	if (v->kind == Y_SCALAR) {
+		set_elem(l, set, v);
+		return;
+	}
+	for (size_t j = 0; j < v->n; j++)
+		set_elem(l, set, v->kid[j]);
+	if (v->n == 0)
+		diag_error(l->d, v->pos, "set '%s' is empty", k->s);
+}
+
 static void load_sets(struct ld *l, const struct ynode *map)
 {
 	if (!want_map(l, map, "sets:"))
@@ -114,30 +137,15 @@ static void load_sets(struct ld *l, const struct ynode *map)
 		return;
 	}
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
-		const struct ynode *k = map->kid[i], *v = map->kid[i + 1];
 		struct lset *set = &l->sets[l->nsets];
+		unsigned before = l->d->errors;
 
-		if (k->kind != Y_SCALAR)
+		if (map->kid[i]->kind != Y_SCALAR)
 			continue;
-		if (!name_ok(k->s, FWD_NAME_MAX))
-			diag_error(l->d, k->pos,
-				   "invalid set name '%s'; use 1 to 64 of A-Z a-z 0-9 . _ -", k->s);
-		set->name = k->s;
-		set->pos = k->pos;
-		set->val = v;
 		l->nsets++;
-		if (v->kind == Y_MAP) {
-			set_file(l, set, v);
-			continue;
-		}
-		if (v->kind == Y_SCALAR) {
-			set_elem(l, set, v);
-			continue;
-		}
-		for (size_t j = 0; j < v->n; j++)
-			set_elem(l, set, v->kid[j]);
-		if (v->n == 0)
-			diag_error(l->d, v->pos, "set '%s' is empty", k->s);
+		load_set(l, set, map->kid[i], map->kid[i + 1]);
+		/* A rule that uses a set with an error is left out of `fwd check`'s analysis. */
+		set->bad = l->d->errors != before;
 	}
 }
 
@@ -162,10 +170,22 @@ static bool rule_exists(const struct fwd_config *c, const char *name)
 	return false;
 }
 
+static const char *rule_hint(const struct fwd_config *c, const char *name, char *buf,
+			     size_t len)
+{
+	struct near n;
+
+	near_init(&n, name);
+	near_try(&n, "default");
+	for (uint32_t i = 0; i < c->nrules; i++)
+		near_try(&n, c->rules[i].name);
+	return near_hint(&n, buf, len);
+}
+
 /* "allow", "drop ssh", "forward to=1.2.3.4:80 web". */
 static void check_expect(struct ld *l, const struct ynode *v)
 {
-	char buf[Y_SCALAR_MAX + 1], *w[4], *save = NULL;
+	char buf[Y_SCALAR_MAX + 1], *w[4], *save = NULL, hint[NEAR_HINT_MAX];
 	int nw = 0, i = 1;
 	struct fwd_target t;
 
@@ -177,8 +197,8 @@ static void check_expect(struct ld *l, const struct ynode *v)
 			nw++;
 	if (nw == 0 || action_parse(w[0], 0) < 0) {
 		diag_error(l->d, v->pos,
-			   "invalid expect '%s'; expected allow, drop, forward or reject, then optionally to=ADDR:PORT and a rule name",
-			   v->s);
+			   "invalid expect '%s'; expected allow, drop, forward or reject, then optionally to=ADDR:PORT and a rule name%s",
+			   v->s, nw ? names_hint(action_names, w[0], hint, sizeof(hint)) : "");
 		return;
 	}
 	if (i < nw && !strncmp(w[i], "to=", 3)) {
@@ -189,33 +209,26 @@ static void check_expect(struct ld *l, const struct ynode *v)
 		i++;
 	}
 	if (i < nw && strcmp(w[i], "default") && !rule_exists(l->c, w[i]))
-		diag_error(l->d, v->pos, "expect names rule '%s', which does not exist", w[i]);
+		diag_error(l->d, v->pos, "expect names rule '%s', which does not exist%s", w[i],
+			   rule_hint(l->c, w[i], hint, sizeof(hint)));
 	if (i < nw)
 		i++;
 	if (i < nw)
 		diag_error(l->d, v->pos, "invalid expect '%s': unexpected '%s'", v->s, w[i]);
 }
 
+static const struct ykey test_keys[] = { { "packet", NULL }, { "expect", NULL }, { NULL, NULL } };
+
 static void load_test(struct ld *l, const struct ynode *item, struct fwd_test *t)
 {
-	const struct ynode *pkt = NULL, *exp = NULL;
+	const struct ynode *f[2] = { NULL, NULL }, *pkt, *exp;
 
 	t->pos = item->pos;
 	if (!want_map(l, item, "a test"))
 		return;
-	for (size_t i = 0; i + 1 < item->n; i += 2) {
-		const struct ynode *k = item->kid[i];
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "packet"))
-			pkt = item->kid[i + 1];
-		else if (!strcmp(k->s, "expect"))
-			exp = item->kid[i + 1];
-		else
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in a test; expected one of: packet, expect", k->s);
-	}
+	ywalk(l, item, test_keys, "a test", f);
+	pkt = f[0];
+	exp = f[1];
 	if (!pkt || !exp) {
 		diag_error(l->d, item->pos, "a test needs packet: and expect:");
 		return;
@@ -240,9 +253,18 @@ static void load_tests(struct ld *l, const struct ynode *v)
 		l->oom = true;
 		return;
 	}
+	l->bad_test = calloc(v->n + 1, sizeof(*l->bad_test));
+	if (!l->bad_test) {
+		l->oom = true;
+		return;
+	}
 	l->c->ntests = (uint32_t)v->n;
-	for (uint32_t i = 0; i < v->n; i++)
+	for (uint32_t i = 0; i < v->n; i++) {
+		unsigned before = l->d->errors;
+
 		load_test(l, v->kid[i], &l->c->tests[i]);
+		l->bad_test[i] = l->d->errors != before;
+	}
 }
 
 /* ---- daemon ----------------------------------------------------------- */
@@ -286,173 +308,244 @@ bad:
 	diag_error(l->d, v->pos, "invalid log rate '%s'; expected N/s or N/m with N >= 1", v->s);
 }
 
-static void daemon_log(struct ld *l, const struct ynode *m, struct fwd_daemon *dm)
+/* daemon log: keys; FILE is checked once the sink is known. */
+struct dlog {
+	struct fwd_daemon *dm;
+	const struct ynode *file;
+};
+
+static const char *const log_sinks[] = { "syslog", "stderr", "file", NULL };
+static const char *const log_fmts[] = { "kv", "json", NULL };
+
+static void log_sink(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	static const char *const sinks[] = { "syslog", "stderr", "file", NULL };
-	static const char *const fmts[] = { "kv", "json", NULL };
-	const struct ynode *file = NULL;
-	int x;
+	struct dlog *g = ctx;
+	int x = pick(l, v, "log sink", log_sinks, NULL);
 
-	if (!want_map(l, m, "daemon log:"))
-		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "sink")) {
-			x = pick(l, v, "log sink", sinks, "syslog, stderr, file");
-			if (x >= 0)
-				dm->log_sink = (enum fwd_logsink)(FWD_SINK_SYSLOG + x);
-		} else if (!strcmp(k->s, "file")) {
-			file = v;
-		} else if (!strcmp(k->s, "format")) {
-			x = pick(l, v, "log format", fmts, "kv, json");
-			if (x >= 0)
-				dm->log_format = (enum fwd_logfmt)x;
-		} else if (!strcmp(k->s, "rate")) {
-			daemon_rate(l, v, dm);
-		} else if (!strcmp(k->s, "burst")) {
-			daemon_uint(l, v, "log burst", 1, 1000000, &dm->log_burst);
-		} else {
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in daemon log; expected one of: sink, file, format, rate, burst",
-				   k->s);
-		}
-	}
-	if (dm->log_sink == FWD_SINK_FILE && !file)
-		diag_error(l->d, m->pos, "log sink file needs file: PATH");
-	else if (file && dm->log_sink != FWD_SINK_FILE)
-		diag_error(l->d, file->pos, "log file: without sink: file");
-	else if (file)
-		dm->log_file = daemon_path(l, file, "log file");
+	(void)k;
+	if (x >= 0)
+		g->dm->log_sink = (enum fwd_logsink)(FWD_SINK_SYSLOG + x);
 }
 
-static void daemon_metrics(struct ld *l, const struct ynode *m, struct fwd_daemon *dm)
+static void log_file(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	if (!want_map(l, m, "daemon metrics:"))
-		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+	(void)l;
+	(void)k;
+	((struct dlog *)ctx)->file = v;
+}
 
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "file"))
-			dm->metrics_file = daemon_path(l, v, "metrics file");
-		else if (!strcmp(k->s, "interval"))
-			daemon_uint(l, v, "metrics interval", 1, 3600, &dm->metrics_interval);
-		else
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in daemon metrics; expected one of: file, interval",
-				   k->s);
-	}
+static void log_format(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	struct dlog *g = ctx;
+	int x = pick(l, v, "log format", log_fmts, NULL);
+
+	(void)k;
+	if (x >= 0)
+		g->dm->log_format = (enum fwd_logfmt)x;
+}
+
+static void log_rate(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	daemon_rate(l, v, ((struct dlog *)ctx)->dm);
+}
+
+static void log_burst(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	daemon_uint(l, v, "log burst", 1, 1000000, &((struct dlog *)ctx)->dm->log_burst);
+}
+
+static const struct ykey log_keys[] = {
+	{ "sink", log_sink }, { "file", log_file }, { "format", log_format },
+	{ "rate", log_rate }, { "burst", log_burst }, { NULL, NULL },
+};
+
+static void daemon_log(struct ld *l, const struct ynode *k, const struct ynode *m, void *ctx)
+{
+	struct dlog g = { .dm = ctx };
+
+	(void)k;
+	if (!want_map(l, m, "daemon log:"))
+		return;
+	ywalk(l, m, log_keys, "daemon log", &g);
+	if (g.dm->log_sink == FWD_SINK_FILE && !g.file)
+		diag_error(l->d, m->pos, "log sink file needs file: PATH");
+	else if (g.file && g.dm->log_sink != FWD_SINK_FILE)
+		diag_error(l->d, g.file->pos, "log file: without sink: file");
+	else if (g.file)
+		g.dm->log_file = daemon_path(l, g.file, "log file");
+}
+
+static void metrics_file(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	((struct fwd_daemon *)ctx)->metrics_file = daemon_path(l, v, "metrics file");
+}
+
+static void metrics_interval(struct ld *l, const struct ynode *k, const struct ynode *v,
+			     void *ctx)
+{
+	(void)k;
+	daemon_uint(l, v, "metrics interval", 1, 3600,
+		    &((struct fwd_daemon *)ctx)->metrics_interval);
+}
+
+static const struct ykey metrics_keys[] = {
+	{ "file", metrics_file }, { "interval", metrics_interval }, { NULL, NULL },
+};
+
+static void daemon_metrics(struct ld *l, const struct ynode *k, const struct ynode *m,
+			   void *ctx)
+{
+	(void)k;
+	if (want_map(l, m, "daemon metrics:"))
+		ywalk(l, m, metrics_keys, "daemon metrics", ctx);
 }
 
 static const char *const ha_onoff[] = { "off", "on", NULL };
 
 static void ha_switch(struct ld *l, const struct ynode *v, const char *what, bool *out)
 {
-	int x = pick(l, v, what, ha_onoff, "off, on");
+	int x = pick(l, v, what, ha_onoff, NULL);
 
 	if (x >= 0)
 		*out = x;
 }
+
+static void ha_vrrp(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	ha_switch(l, v, "ha vrrp", &((struct fwd_ha *)ctx)->vrrp);
+}
+
+static void ha_sync(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	ha_switch(l, v, "ha sync", &((struct fwd_ha *)ctx)->sync);
+}
+
+static void ha_sync_in(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	(void)k;
+	if (want_scalar(l, v, "ha sync_in"))
+		if_elem(l, v, &((struct fwd_ha *)ctx)->sync_in);
+}
+
+static void ha_sync_port(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	uint32_t port;
+
+	(void)k;
+	if (daemon_uint(l, v, "ha sync_port", 1, 65535, &port))
+		((struct fwd_ha *)ctx)->sync_port = (uint16_t)port;
+}
+
+static const struct ykey ha_keys[] = {
+	{ "vrrp", ha_vrrp }, { "sync", ha_sync }, { "sync_in", ha_sync_in },
+	{ "sync_port", ha_sync_port }, { NULL, NULL },
+};
 
 /*
  * `ha: on | off`, or a map of vrrp (on|off), sync (on|off), sync_in (one
  * interface, "eth+" or "!x" as in `in:`) and sync_port: what passes before
  * the queue for an HA pair (config_parse sets the defaults).
  */
-static void daemon_ha(struct ld *l, const struct ynode *v, struct fwd_ha *ha)
+static void daemon_ha(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	uint32_t port;
+	struct fwd_ha *ha = &((struct fwd_daemon *)ctx)->ha;
 	bool on;
 
+	(void)k;
 	if (v->kind == Y_SCALAR) {
 		on = ha->vrrp;
 		ha_switch(l, v, "ha", &on);
 		ha->vrrp = ha->sync = on;
 		return;
 	}
-	if (!want_map(l, v, "daemon ha:"))
-		return;
-	for (size_t i = 0; i + 1 < v->n; i += 2) {
-		const struct ynode *k = v->kid[i], *e = v->kid[i + 1];
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		if (!strcmp(k->s, "vrrp")) {
-			ha_switch(l, e, "ha vrrp", &ha->vrrp);
-		} else if (!strcmp(k->s, "sync")) {
-			ha_switch(l, e, "ha sync", &ha->sync);
-		} else if (!strcmp(k->s, "sync_in")) {
-			if (want_scalar(l, e, "ha sync_in"))
-				if_elem(l, e, &ha->sync_in);
-		} else if (!strcmp(k->s, "sync_port")) {
-			if (daemon_uint(l, e, "ha sync_port", 1, 65535, &port))
-				ha->sync_port = (uint16_t)port;
-		} else {
-			diag_error(l->d, k->pos,
-				   "unknown key '%s' in daemon ha; expected one of: vrrp, sync, sync_in, sync_port",
-				   k->s);
-		}
-	}
+	if (want_map(l, v, "daemon ha:"))
+		ywalk(l, v, ha_keys, "daemon ha", ha);
 }
 
-static void daemon_key(struct ld *l, const struct ynode *k, const struct ynode *v,
-		       struct fwd_daemon *dm)
+static void daemon_queues(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	struct fwd_daemon *dm = ctx;
+
+	(void)k;
+	if (v->kind == Y_SCALAR && !strcmp(v->s, "auto"))
+		dm->queues = 0;
+	else
+		daemon_uint(l, v, "queues", 1, 64, &dm->queues);
+}
+
+static void daemon_queue_num(struct ld *l, const struct ynode *k, const struct ynode *v,
+			     void *ctx)
+{
+	struct fwd_daemon *dm = ctx;
+
+	(void)k;
+	dm->queue_num_set = daemon_uint(l, v, "queue_num", 0, 65535, &dm->queue_num);
+}
+
+static void daemon_inspect(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
 	static const char *const inspect[] = { "new-connections", "every-packet", NULL };
-	static const char *const fail[] = { "closed", "open", NULL };
-	static const char *const nd[] = { "accept", "rules", NULL };
-	int x;
+	int x = pick(l, v, "inspect", inspect, NULL);
 
-	if (!strcmp(k->s, "queues")) {
-		if (v->kind == Y_SCALAR && !strcmp(v->s, "auto"))
-			dm->queues = 0;
-		else
-			daemon_uint(l, v, "queues", 1, 64, &dm->queues);
-	} else if (!strcmp(k->s, "queue_num")) {
-		dm->queue_num_set = daemon_uint(l, v, "queue_num", 0, 65535, &dm->queue_num);
-	} else if (!strcmp(k->s, "inspect")) {
-		x = pick(l, v, "inspect", inspect, "new-connections, every-packet");
-		if (x >= 0)
-			dm->inspect = (enum fwd_inspect)x;
-	} else if (!strcmp(k->s, "fail")) {
-		x = pick(l, v, "fail", fail, "closed, open");
-		if (x >= 0)
-			dm->fail = (enum fwd_fail)x;
-		if (x == FWD_FAIL_OPEN)
-			diag_warning(l->d, v->pos, "fail: open also lets through, unjudged, every "
-				     "packet that finds the queue full (a flood opens the gateway); "
-				     "fwd counts them as 'bypassed'");
-	} else if (!strcmp(k->s, "neighbor_discovery")) {
-		x = pick(l, v, "neighbor_discovery", nd, "accept, rules");
-		dm->nd_rules = x == 1;
-		dm->nd_pos = k->pos;
-	} else if (!strcmp(k->s, "log")) {
-		daemon_log(l, v, dm);
-	} else if (!strcmp(k->s, "metrics")) {
-		daemon_metrics(l, v, dm);
-	} else if (!strcmp(k->s, "ha")) {
-		daemon_ha(l, v, &dm->ha);
-	} else {
-		diag_error(l->d, k->pos,
-			   "unknown key '%s' in daemon; expected one of: queues, queue_num, inspect, fail, neighbor_discovery, log, metrics, ha",
-			   k->s);
-	}
+	(void)k;
+	if (x >= 0)
+		((struct fwd_daemon *)ctx)->inspect = (enum fwd_inspect)x;
 }
+
+static void daemon_fail(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	static const char *const fail[] = { "closed", "open", NULL };
+	int x = pick(l, v, "fail", fail, NULL);
+
+	(void)k;
+	if (x >= 0)
+		((struct fwd_daemon *)ctx)->fail = (enum fwd_fail)x;
+	if (x == FWD_FAIL_OPEN)
+		diag_warning(l->d, v->pos, "fail: open also lets through, unjudged, every "
+			     "packet that finds the queue full (a flood opens the gateway); "
+			     "fwd counts them as 'bypassed'");
+}
+
+/* neighbor_discovery: accept (in fwd's hooks, the default) or rules. */
+static void daemon_nd(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	static const char *const nd[] = { "accept", "rules", NULL };
+	struct fwd_daemon *dm = ctx;
+
+	dm->nd_rules = pick(l, v, "neighbor_discovery", nd, NULL) == 1;
+	dm->nd_pos = k->pos;
+}
+
+static const struct ykey daemon_keys[] = {
+	{ "queues", daemon_queues }, { "queue_num", daemon_queue_num },
+	{ "inspect", daemon_inspect }, { "fail", daemon_fail },
+	{ "neighbor_discovery", daemon_nd }, { "log", daemon_log },
+	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { NULL, NULL },
+};
 
 static void load_daemon(struct ld *l, const struct ynode *m)
 {
-	if (!want_map(l, m, "daemon:"))
-		return;
-	for (size_t i = 0; i + 1 < m->n; i += 2)
-		if (m->kid[i]->kind == Y_SCALAR)
-			daemon_key(l, m->kid[i], m->kid[i + 1], &l->c->daemon);
+	if (want_map(l, m, "daemon:"))
+		ywalk(l, m, daemon_keys, "daemon", &l->c->daemon);
 }
 
 /* ---- crowdsec (checked by fwd/crowdsec_conf.c) -------------------------- */
+
+static void crowdsec_key(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	crowdsec_conf_key(ctx, k->s, k->pos, v->kind == Y_SCALAR ? v->s : NULL, v->pos, l->d);
+}
+
+/* crowdsec_conf_key() checks each value; the names here are the ones it knows. */
+static const struct ykey crowdsec_keys[] = {
+	{ "url", crowdsec_key }, { "key_file", crowdsec_key }, { "set", crowdsec_key },
+	{ "interval", crowdsec_key }, { "machine_file", crowdsec_key }, { NULL, NULL },
+};
 
 static void load_crowdsec(struct ld *l, const struct ynode *m)
 {
@@ -465,25 +558,26 @@ static void load_crowdsec(struct ld *l, const struct ynode *m)
 		l->oom = true;
 		return;
 	}
-	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
-
-		if (k->kind == Y_SCALAR)
-			crowdsec_conf_key(cs, k->s, k->pos, v->kind == Y_SCALAR ? v->s : NULL,
-					  v->pos, l->d);
-	}
+	ywalk(l, m, crowdsec_keys, "crowdsec", cs);
 	crowdsec_conf_finish(cs, l->c, l->d);
 	l->c->crowdsec = cs;
 }
 
 /* ---- top level -------------------------------------------------------- */
 
-static const char *const top_keys[] = {
-	"version", "default", "log", "malformed", "sets", "rules", "tests", "daemon",
-	"dynamic", "knock", "scan", "crowdsec",
-};
 enum { TK_VERSION, TK_DEFAULT, TK_LOG, TK_MALFORMED, TK_SETS, TK_RULES, TK_TESTS,
        TK_DAEMON, TK_DYNAMIC, TK_KNOCK, TK_SCAN, TK_CROWDSEC, TK_N };
+
+/* The top level's keys, each value kept at its TK_ index and loaded in load_top()'s order. */
+static const struct ykey top_keys[] = {
+	[TK_VERSION] = { "version", NULL }, [TK_DEFAULT] = { "default", NULL },
+	[TK_LOG] = { "log", NULL }, [TK_MALFORMED] = { "malformed", NULL },
+	[TK_SETS] = { "sets", NULL }, [TK_RULES] = { "rules", NULL },
+	[TK_TESTS] = { "tests", NULL }, [TK_DAEMON] = { "daemon", NULL },
+	[TK_DYNAMIC] = { "dynamic", NULL }, [TK_KNOCK] = { "knock", NULL },
+	[TK_SCAN] = { "scan", NULL }, [TK_CROWDSEC] = { "crowdsec", NULL },
+	[TK_N] = { NULL, NULL },
+};
 
 static void load_top_scalars(struct ld *l, const struct ynode *const *t)
 {
@@ -497,14 +591,14 @@ static void load_top_scalars(struct ld *l, const struct ynode *const *t)
 			   "unsupported version '%s'; this fwd reads version 1", t[TK_VERSION]->s);
 	l->c->default_action = FWD_DROP;
 	if (t[TK_DEFAULT] &&
-	    (x = pick(l, t[TK_DEFAULT], "default", verdicts, "allow, drop")) >= 0)
+	    (x = pick(l, t[TK_DEFAULT], "default", verdicts, NULL)) >= 0)
 		l->c->default_action = x ? FWD_DROP : FWD_ALLOW;
 	l->c->malformed_action = FWD_DROP;
 	if (t[TK_MALFORMED] &&
-	    (x = pick(l, t[TK_MALFORMED], "malformed", verdicts, "allow, drop")) >= 0)
+	    (x = pick(l, t[TK_MALFORMED], "malformed", verdicts, NULL)) >= 0)
 		l->c->malformed_action = x ? FWD_DROP : FWD_ALLOW;
 	l->c->log = FWD_LOGMODE_NONE;
-	if (t[TK_LOG] && (x = pick(l, t[TK_LOG], "log", logs, "none, drops, all")) >= 0)
+	if (t[TK_LOG] && (x = pick(l, t[TK_LOG], "log", logs, NULL)) >= 0)
 		l->c->log = (enum fwd_logmode)x;
 }
 
@@ -517,21 +611,7 @@ static void load_top(struct ld *l, const struct ynode *root)
 			   kind_name(root));
 		return;
 	}
-	for (size_t i = 0; i + 1 < root->n; i += 2) {
-		const struct ynode *k = root->kid[i];
-		int j;
-
-		if (k->kind != Y_SCALAR)
-			continue;
-		for (j = 0; j < TK_N && strcmp(k->s, top_keys[j]); j++)
-			;
-		if (j < TK_N)
-			t[j] = root->kid[i + 1];
-		else
-			diag_error(l->d, k->pos,
-				   "unknown key '%s'; expected one of: version, default, log, malformed, sets, rules, tests, daemon, dynamic, knock, scan, crowdsec",
-				   k->s);
-	}
+	ywalk(l, root, top_keys, NULL, t);
 	if (!t[TK_VERSION])
 		diag_error(l->d, root->pos, "missing version: 1");
 	if (!t[TK_RULES])
@@ -555,7 +635,57 @@ static void load_top(struct ld *l, const struct ynode *root)
 		load_daemon(l, t[TK_DAEMON]);
 }
 
-struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d)
+static void rule_free(struct fwd_rule *r);
+
+/* Does the test EXPECT name one of the rules BAD marks in C? */
+static bool expect_names_bad(const char *expect, const struct fwd_config *c, const bool *bad)
+{
+	const char *w = strrchr(expect, ' ');
+
+	if (!w || !bad)
+		return false;
+	for (uint32_t i = 0; i < c->nrules; i++)
+		if (bad[i] && c->rules[i].name[0] && !strcmp(c->rules[i].name, w + 1))
+			return true;
+	return false;
+}
+
+/*
+ * What config_parse_partial() keeps of a file with errors: the rules and
+ * tests without one, and tests that do not name a rule left out.
+ */
+static void leave_out(struct ld *l)
+{
+	struct fwd_config *c = l->c;
+	uint32_t n = 0, rules = 0, tests = 0;
+
+	for (uint32_t i = 0; i < c->ntests; i++) {
+		if ((l->bad_test && l->bad_test[i]) ||
+		    expect_names_bad(c->tests[i].expect ? c->tests[i].expect : "", c, l->bad_rule)) {
+			free(c->tests[i].packet);
+			free(c->tests[i].expect);
+			tests++;
+			continue;
+		}
+		c->tests[n++] = c->tests[i];
+	}
+	c->ntests = n;
+	n = 0;
+	for (uint32_t i = 0; i < c->nrules; i++) {
+		if (l->bad_rule && l->bad_rule[i]) {
+			rule_free(&c->rules[i]);
+			rules++;
+			continue;
+		}
+		c->rules[n++] = c->rules[i];
+	}
+	c->nrules = n;
+	c->left_rules = rules;
+	c->left_tests = tests;
+}
+
+static struct fwd_config *parse(const char *buf, size_t len, struct fwd_diags *d,
+				bool partial)
 {
 	struct ld l = { .d = d };
 	struct ynode *root;
@@ -578,15 +708,29 @@ struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d
 	l.c->daemon.ha = (struct fwd_ha){ .vrrp = true, .sync = true,
 					  .sync_port = FWD_HA_SYNC_PORT };
 	load_top(&l, root);
-	free_sets(&l);
-	ynode_free(root);
 	if (l.oom)
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
-	if (d->errors != before) {
+	if (d->errors != before && partial && !l.oom)
+		leave_out(&l);
+	else if (d->errors != before) {
 		config_free(l.c);
-		return NULL;
+		l.c = NULL;
 	}
+	free(l.bad_rule);
+	free(l.bad_test);
+	free_sets(&l);
+	ynode_free(root);
 	return l.c;
+}
+
+struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d)
+{
+	return parse(buf, len, d, false);
+}
+
+struct fwd_config *config_parse_partial(const char *buf, size_t len, struct fwd_diags *d)
+{
+	return parse(buf, len, d, true);
 }
 
 /*
@@ -624,7 +768,7 @@ static FILE *config_open(const char *path, struct fwd_diags *d)
 	return NULL;
 }
 
-struct fwd_config *config_load(const char *path, struct fwd_diags *d)
+static struct fwd_config *load_file(const char *path, struct fwd_diags *d, bool partial)
 {
 	struct fwd_config *c = NULL;
 	char *buf;
@@ -643,11 +787,21 @@ struct fwd_config *config_load(const char *path, struct fwd_diags *d)
 	if (ferror(f))
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "read error: %s", strerror(errno));
 	else
-		c = config_parse(buf, len, d);
+		c = parse(buf, len, d, partial);
 	free(buf);
 out_close:
 	fclose(f);
 	return c;
+}
+
+struct fwd_config *config_load(const char *path, struct fwd_diags *d)
+{
+	return load_file(path, d, false);
+}
+
+struct fwd_config *config_load_partial(const char *path, struct fwd_diags *d)
+{
+	return load_file(path, d, true);
 }
 
 static void free_addrset(struct fwd_addrset *a)
@@ -656,20 +810,22 @@ static void free_addrset(struct fwd_addrset *a)
 	free(a->v6);
 }
 
+static void rule_free(struct fwd_rule *r)
+{
+	free_addrset(&r->src);
+	free_addrset(&r->dst);
+	free(r->sport.r);
+	free(r->dport.r);
+	free(r->in.p);
+	free(r->limit);
+}
+
 void config_free(struct fwd_config *c)
 {
 	if (!c)
 		return;
-	for (uint32_t i = 0; i < c->nrules; i++) {
-		struct fwd_rule *r = &c->rules[i];
-
-		free_addrset(&r->src);
-		free_addrset(&r->dst);
-		free(r->sport.r);
-		free(r->dport.r);
-		free(r->in.p);
-		free(r->limit);
-	}
+	for (uint32_t i = 0; i < c->nrules; i++)
+		rule_free(&c->rules[i]);
 	free(c->rules);
 	for (uint32_t i = 0; i < c->ntests; i++) {
 		free(c->tests[i].packet);

@@ -156,13 +156,26 @@ bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 	return parse_dec(s, s + strlen(s), max, out, &big);
 }
 
-/* Look up "NAME" of "$NAME"; reports an unknown set at N. */
+/* Look up "NAME" of "$NAME"; reports an unknown set at N, with the closest known name. */
 static struct lset *find_set(struct ld *l, const struct ynode *n, const char *name)
 {
-	for (size_t i = 0; i < l->nsets; i++)
+	char hint[NEAR_HINT_MAX];
+	struct near x;
+
+	near_init(&x, name);
+	for (size_t i = 0; i < l->nsets; i++) {
 		if (!strcmp(l->sets[i].name, name))
 			return &l->sets[i];
-	diag_error(l->d, n->pos, "unknown set '$%s'", name);
+		near_try(&x, l->sets[i].name);
+	}
+	for (uint32_t i = 0; i < l->c->ndynsets; i++)
+		near_try(&x, l->c->dynsets[i].name);
+	if (x.best[0]) {
+		snprintf(hint, sizeof(hint), "; did you mean '$%s'?", x.best);
+		diag_error(l->d, n->pos, "unknown set '$%s'%s", name, hint);
+	} else {
+		diag_error(l->d, n->pos, "unknown set '$%s'", name);
+	}
 	return NULL;
 }
 
@@ -183,9 +196,36 @@ static const char *pm_name(unsigned pm)
 	return pm == PM_TCP ? "tcp" : pm == PM_UDP ? "udp" : "tcp or udp";
 }
 
+/*
+ * "; did you mean 'X'?" for S among the services of the protocols PM, or
+ * "". Off the packet path: it reads the services database through.
+ */
+static const char *service_hint(const char *s, unsigned pm, char *buf, size_t len)
+{
+	struct servent *se;
+	struct near x;
+
+	/* A service of the other protocol is a mistake of protocol, not of spelling. */
+	if (getservbyname(s, "tcp") || getservbyname(s, "udp"))
+		return "";
+	near_init(&x, s);
+	setservent(0);
+	while ((se = getservent())) {
+		if (!((pm & PM_TCP) && !strcmp(se->s_proto, "tcp")) &&
+		    !((pm & PM_UDP) && !strcmp(se->s_proto, "udp")))
+			continue;
+		near_try(&x, se->s_name);
+		for (char **a = se->s_aliases; a && *a; a++)
+			near_try(&x, *a);
+	}
+	endservent();
+	return near_hint(&x, buf, len);
+}
+
 static bool port_service(struct ld *l, const struct ynode *n, const char *s, unsigned pm,
 			 struct rl *out, bool report, enum pctx ctx)
 {
+	char hint[NEAR_HINT_MAX];
 	bool found = false;
 
 	if (strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-+/") !=
@@ -209,9 +249,11 @@ static bool port_service(struct ld *l, const struct ynode *n, const char *s, uns
 	if (!report)
 		return false;
 	if (ctx == PCTX_SET)
-		diag_error(l->d, n->pos, "'%s' is neither a port, a known service nor an address", s);
+		diag_error(l->d, n->pos, "'%s' is neither a port, a known service nor an address%s",
+			   s, service_hint(s, pm, hint, sizeof(hint)));
 	else
-		diag_error(l->d, n->pos, "unknown service '%s' for %s", s, pm_name(pm));
+		diag_error(l->d, n->pos, "unknown service '%s' for %s%s", s, pm_name(pm),
+			   service_hint(s, pm, hint, sizeof(hint)));
 	return false;
 bad:
 	if (report)
@@ -304,6 +346,7 @@ static bool port_set_ref(struct ld *l, const struct ynode *n, const char *s, uns
 	set = find_set(l, n, s + 1);
 	if (!set)
 		return false;
+	l->taint |= set->bad;
 	if (set->kind == SET_ADDRS) {
 		diag_error(l->d, n->pos, "'%s' is a set of addresses, used as ports", s);
 		return false;
@@ -423,6 +466,7 @@ static bool addr_set_ref(struct ld *l, const struct ynode *n, const char *s, str
 	set = find_set(l, n, s + 1);
 	if (!set)
 		return false;
+	l->taint |= set->bad;
 	if (set->kind == SET_PORTS) {
 		diag_error(l->d, n->pos, "'%s' is a set of ports, used as addresses", s);
 		return false;
@@ -538,16 +582,26 @@ int find_dynset(const struct fwd_config *c, const char *name)
 	return -1;
 }
 
-/* Index of V in the NULL-terminated NAMES, or -1 (reported). */
+/*
+ * Index of V in the NULL-terminated NAMES, or -1 (reported). The message's
+ * "expected one of" is EXPECTED, or when NULL the list NAMES itself.
+ */
 int pick(struct ld *l, const struct ynode *v, const char *what,
 	 const char *const *names, const char *expected)
 {
+	char list[512], hint[NEAR_HINT_MAX];
+
 	if (!want_scalar(l, v, what))
 		return -1;
 	for (int i = 0; names[i]; i++)
 		if (!strcmp(v->s, names[i]))
 			return i;
-	diag_error(l->d, v->pos, "invalid %s '%s'; expected one of: %s", what, v->s, expected);
+	if (!expected) {
+		names_list(names, list, sizeof(list));
+		expected = list;
+	}
+	diag_error(l->d, v->pos, "invalid %s '%s'; expected one of: %s%s", what, v->s, expected,
+		   names_hint(names, v->s, hint, sizeof(hint)));
 	return -1;
 }
 

@@ -20,8 +20,8 @@ int seen_init(struct fwd_seen *s, uint32_t bits, uint32_t epoch_ms)
 	s->mask = bits - 1;
 	s->epoch_ms = epoch_ms ? epoch_ms : 1;
 	atomic_init(&s->epoch, 0);
-	s->gen[0] = calloc(bits / 64, sizeof(uint64_t));
-	s->gen[1] = calloc(bits / 64, sizeof(uint64_t));
+	s->gen[0] = calloc(bits / 64, sizeof(*s->gen[0]));
+	s->gen[1] = calloc(bits / 64, sizeof(*s->gen[0]));
 	if (s->gen[0] && s->gen[1])
 		return 0;
 	seen_free(s);

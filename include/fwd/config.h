@@ -65,6 +65,9 @@ void diag_error_in(struct fwd_diags *d, struct fwd_pos at, const char *file,
 		   struct fwd_pos pos, const char *fmt, ...);
 /* Sort the records by line, column, then the order found, and the text with them. */
 void diags_sort(struct fwd_diags *d);
+/* "FILE: note: TEXT": neither an error nor a warning. */
+__attribute__((format(printf, 3, 4)))
+void diag_note(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
 
 /* Inclusive ranges. A set with n == 0 matches nothing. */
 struct fwd_prange {
@@ -276,6 +279,7 @@ struct fwd_config {
 	struct fwd_knock_conf *knocks;
 	struct fwd_scan_conf scan;
 	struct fwd_crowdsec_conf *crowdsec;	/* `crowdsec:`, or NULL */
+	uint32_t left_rules, left_tests;	/* left out by config_load_partial() */
 };
 
 /*
@@ -288,6 +292,15 @@ struct fwd_config *config_load(const char *path, struct fwd_diags *d);
 /* The same from memory; d->file names the input in messages. */
 struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d);
 void config_free(struct fwd_config *c);
+/*
+ * For `fwd check` (fwd/ruleload.c): as config_load() and config_parse(),
+ * but a file with errors still gives a config when its YAML could be read,
+ * with each rule that has an error (or uses a set that has one) left out,
+ * and each test that has an error or names a rule left out; a note says
+ * so. The shadow analysis and the policy tests then run on what loaded.
+ */
+struct fwd_config *config_load_partial(const char *path, struct fwd_diags *d);
+struct fwd_config *config_parse_partial(const char *buf, size_t len, struct fwd_diags *d);
 
 /*
  * Names by hash (fwd/nameidx.c), room for N; the names are not copied and

@@ -68,6 +68,13 @@ const char *icmp_type_name(uint8_t proto, uint8_t type);
  */
 int icmp_packet_type(const char *spec, struct fwd_key *k, char *err, size_t errlen);
 
+/*
+ * A rule's range LO..HI of key values (one protocol's, as the loader keeps
+ * them) as `fwd check --print` writes it: "icmp:8", "icmpv6:1-4",
+ * "icmp:3/4", "icmp:3/4-3/13".
+ */
+void icmp_range_str(uint32_t lo, uint32_t hi, char *out, size_t outlen);
+
 /* "nd-neighbor-solicit, ..." for messages: the names PROTO knows, into OUT. */
 void icmp_names(uint8_t proto, char *out, size_t outlen);
 

@@ -53,6 +53,7 @@ struct lset {
 	const struct ynode *val;	/* its elements: a scalar or a list */
 	struct rl ports[4];
 	struct rl v4, v6;
+	bool bad;			/* it has an error: a rule that uses it is left out */
 };
 
 struct ld {
@@ -62,6 +63,9 @@ struct ld {
 	size_t nsets;
 	bool oom;
 	struct fwd_nameidx names;	/* of the rules loaded so far */
+	bool taint;		/* the rule being loaded uses a set with an error */
+	bool *bad_rule;		/* per rule, per test: it has an error */
+	bool *bad_test;
 };
 
 #define PM_TCP	1u
@@ -79,6 +83,37 @@ struct rctx {
 	char labelbuf[FWD_NAME_MAX + 32];
 	bool bad_proto;
 };
+
+/*
+ * A mapping's schema (fwd/schema.c): a table of its keys, ended by a NULL
+ * name. FN handles the value V of key K; an entry without FN has ywalk()
+ * keep V in ((const struct ynode **)ctx)[the entry's index].
+ */
+struct ykey {
+	const char *name;
+	void (*fn)(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx);
+};
+
+void ywalk(struct ld *l, const struct ynode *m, const struct ykey *tab, const char *where,
+	   void *ctx);
+/* "a, b, c": the names of TAB, or of the NULL-terminated NAMES, for an "expected one of". */
+void ykeys_list(const struct ykey *tab, char *buf, size_t len);
+void names_list(const char *const *names, char *buf, size_t len);
+
+/* The known name closest to an unknown S, for "did you mean" (fwd/schema.c). */
+struct near {
+	const char *s;
+	unsigned score;
+	char best[65];
+};
+
+void near_init(struct near *n, const char *s);
+void near_try(struct near *n, const char *cand);
+/* "; did you mean 'X'?" in BUF, or "" when no name was close. */
+const char *near_hint(const struct near *n, char *buf, size_t len);
+const char *names_hint(const char *const *names, const char *s, char *buf, size_t len);
+const char *dynset_hint(const struct fwd_config *c, const char *s, char *buf, size_t len);
+#define NEAR_HINT_MAX	96
 
 void ynode_free(struct ynode *n);
 struct ynode *ytree(const char *buf, size_t len, struct fwd_diags *d);

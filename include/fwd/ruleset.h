@@ -61,6 +61,13 @@ size_t ruleset_memory(const struct fwd_ruleset *rs);	/* bytes held */
 unsigned ruleset_shadows(const struct fwd_ruleset *rs, const struct fwd_config *c,
 			 struct fwd_diags *d);
 
+/*
+ * `fwd check --print` (fwd/print.c): C, compiled to RS, as text, one rule
+ * per line with sets expanded and names resolved; the format is fwd(8)'s.
+ * Caller frees; NULL when out of memory.
+ */
+char *ruleset_print(const struct fwd_config *c, const struct fwd_ruleset *rs);
+
 /* ruleset_load() flags: also the shadow analysis and the policy tests. */
 #define FWD_LOAD_CHECK	1u
 

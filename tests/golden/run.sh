@@ -9,6 +9,8 @@
 # run/NAME.yaml:              `fwd run --no-hooks --foreground -c run/NAME.yaml` (a file
 #                             that does not load) must give NAME.out: the messages
 #                             of `fwd check`, in the same order
+# print/NAME.yaml:            `fwd check --print print/NAME.yaml` must give NAME.out
+#                             (the normalised rules, the format of fwd(8))
 # rules/*.yaml:               every example shipped must pass `fwd check`
 #
 # A .out file is "exit N", then stdout, then stderr.
@@ -53,6 +55,12 @@ for f in "$dir"/explain/*.yaml; do
 	[ -f "$base.in" ] || continue
 	capture "$fwd" explain "$f" - <"$base.in"
 	judge "explain/$(basename "$base")" "$base.out"
+done
+
+for f in "$dir"/print/*.yaml; do
+	[ -e "$f" ] || continue
+	capture "$fwd" check --print "$f"
+	judge "print/$(basename "$f" .yaml)" "${f%.yaml}.out"
 done
 
 for f in "$dir"/run/*.yaml; do
