@@ -90,6 +90,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/icmp.h"
 #include "fwd/table.h"
 
 /* A list of candidate words: a class's home bits, or the homeless rules. */
@@ -184,6 +185,12 @@ static inline uint32_t port_index(uint32_t p)
 	return p > FWD_NOPORT ? FWD_NOPORT : p;
 }
 
+/* Sport: ICMP types past FWD_NOPORT (fwd/icmp.h) where the table has room for them. */
+static inline uint32_t sport_index(const struct fwd_ruleset *rs, uint32_t p)
+{
+	return p >= rs->sport_n ? FWD_NOPORT : p;
+}
+
 /* The key's interface class; a stale one (from an older table) is "none". */
 static inline uint32_t iface_class(const struct fwd_ruleset *rs, const struct fwd_key *k)
 {
@@ -224,7 +231,7 @@ static inline __attribute__((always_inline)) void lookup_fill(struct lookup *l,
 	if (used & FWD_F_PROTO)
 		lookup_add(l, &rs->f[FWD_FLD_PROTO], rs->proto_cls[k->proto], word);
 	if (used & FWD_F_SPORT)
-		lookup_add(l, &rs->f[FWD_FLD_SPORT], rs->sport_cls[port_index(k->sport)], word);
+		lookup_add(l, &rs->f[FWD_FLD_SPORT], rs->sport_cls[sport_index(rs, k->sport)], word);
 	if (used & FWD_F_IN)
 		lookup_add(l, &rs->f[FWD_FLD_IN], rs->f[FWD_FLD_IN].off[iface_class(rs, k)], word);
 }
@@ -370,7 +377,7 @@ static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k, u
 	if (used & FWD_F_DST)
 		x &= sub_word(rs, rec, k->family == 4 ? FWD_SUB_DST4 : FWD_SUB_DST6, k->dst);
 	if (used & FWD_F_SPORT)
-		x &= sub_word(rs, rec, FWD_SUB_SPORT, port_index(k->sport));
+		x &= sub_word(rs, rec, FWD_SUB_SPORT, sport_index(rs, k->sport));
 	if (used & FWD_F_PROTO)
 		x &= sub_load(rs, rec + rs->sub_off[FWD_SUB_PROTO], rs->sub_pcls[k->proto]);
 	if (used & FWD_F_IN)

@@ -16,10 +16,11 @@
 #include "fwd/config.h"
 #include "fwd/client.h"
 #include "fwd/explain.h"
+#include "fwd/icmp.h"
 #include "fwd/ruleset.h"
 
 #define CHECK_USAGE	"usage: fwd check [--print] FILE"
-#define EXPLAIN_USAGE	"usage: fwd explain [--in IFACE] [--member SET[,SET...]] FILE PROTO SRC DST | fwd explain FILE - | fwd explain --live [--socket PATH] PROTO SRC DST"
+#define EXPLAIN_USAGE	"usage: fwd explain [--in IFACE] [--member SET[,SET...]] FILE PROTO SRC DST [type=T] | fwd explain FILE - | fwd explain --live [--socket PATH] PROTO SRC DST [type=T]"
 
 static const char check_help[] =
 	CHECK_USAGE "\n"
@@ -42,13 +43,15 @@ static const char explain_help[] =
 	"\n"
 	"  PROTO     tcp, udp, icmp or icmpv6\n"
 	"  SRC, DST  ADDR:PORT or [V6ADDR]:PORT; a bare address for icmp/icmpv6\n"
+	"  type=NAME|N[/CODE]  icmp/icmpv6 type (code 0 unless given); without\n"
+	"            it the packet carries no type and no icmp_type: rule matches\n"
 	"  --in IFACE  the input interface\n"
 	"  --member SET[,SET...]  the dynamic sets the source is in\n"
 	"\n"
 	"Dynamic sets are empty, as when fwd starts, so a rule with src: $SET does\n"
 	"not match unless --member (member= on a line) names SET.\n"
 	"\n"
-	"With -, read one packet per line on stdin (PROTO SRC DST [in=IFACE]\n"
+	"With -, read one packet per line on stdin (PROTO SRC DST [type=T] [in=IFACE]\n"
 	"[member=SET[,SET...]]) and\n"
 	"print one line per packet, in order; a bad line prints \"error: TEXT\".\n"
 	"Blank lines and lines starting with # are skipped.\n"
@@ -209,6 +212,7 @@ int cmd_check(int argc, char **argv)
 struct explain_opt {
 	const char *iface;	/* --in */
 	const char *member;	/* --member */
+	const char *type;	/* type=NAME|N[/CODE] after DST */
 };
 
 static int explain_one(const struct fwd_config *c, const struct fwd_ruleset *rs, char **w,
@@ -219,6 +223,7 @@ static int explain_one(const struct fwd_config *c, const struct fwd_ruleset *rs,
 	uint32_t member = 0;
 
 	if (explain_parse_argv(w[0], w[1], w[2], o->iface, &k, ifname, err, sizeof(err)) ||
+	    (o->type && icmp_packet_type(o->type, &k, err, sizeof(err))) ||
 	    (o->member && explain_members(c, o->member, &member, err, sizeof(err)))) {
 		fprintf(stderr, "fwd explain: %s\n", err);
 		return 1;
@@ -287,7 +292,8 @@ static int explain_live(char **w, const struct explain_opt *o)
 	char req[FWD_CONTROL_MAX + 1], *out = NULL;
 	int n, rc, e;
 
-	n = snprintf(req, sizeof(req), "explain %s %s %s%s%s%s%s\n", w[0], w[1], w[2],
+	n = snprintf(req, sizeof(req), "explain %s %s %s%s%s%s%s%s%s\n", w[0], w[1], w[2],
+		     o->type ? " type=" : "", o->type ? o->type : "",
 		     o->iface ? " in=" : "", o->iface ? o->iface : "",
 		     o->member ? " member=" : "", o->member ? o->member : "");
 	if (n < 0 || (size_t)n >= sizeof(req)) {
@@ -323,6 +329,8 @@ static int explain_opts(int argc, char **argv, struct explain_opt *o, char **pos
 			live_socket = argv[++i];
 		else if (argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--"))
 			return -1;
+		else if (!strncmp(argv[i], "type=", 5) && *npos >= 3 && !o->type)
+			o->type = argv[i] + 5;
 		else if (*npos < 4)
 			pos[(*npos)++] = argv[i];
 		else

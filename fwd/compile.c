@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/icmp.h"
 #include "fwd/table.h"
 
 /*
@@ -459,11 +460,24 @@ out:
 	return err;
 }
 
+/*
+ * Sport values past FWD_NOPORT are ICMP types (fwd/icmp.h): a table of a file
+ * with `icmp_type:` rules has room for them, any other one ends at FWD_NOPORT.
+ */
+static uint32_t sport_values(const struct fwd_config *c)
+{
+	for (uint32_t r = 0; r < c->nrules; r++)
+		if (c->rules[r].present & FWD_F_ICMP)
+			return FWD_SPORT_MAX + 1;
+	return FWD_NPORTS;
+}
+
 static int build_ports(struct fwd_ruleset *rs, const struct fwd_config *c, enum fld_src f)
 {
-	struct sweep s = { .max = 65535 };
+	uint32_t nval = f == FS_SPORT ? sport_values(c) : FWD_NPORTS;
+	struct sweep s = { .max = nval - 1 };
 	struct interner in = { 0 };	/* freed on every path, even before init */
-	uint32_t *tab = malloc(FWD_NPORTS * sizeof(*tab));
+	uint32_t *tab = malloc(nval * sizeof(*tab));
 	uint64_t *noport = calloc(rs->words, sizeof(*noport));
 	uint32_t id;
 	int err = -ENOMEM;
@@ -481,19 +495,21 @@ static int build_ports(struct fwd_ruleset *rs, const struct fwd_config *c, enum 
 	if (err)
 		goto out_in;
 	for (uint32_t k = 0; k < s.nint; k++) {
-		uint32_t end = k + 1 < s.nint ? (uint32_t)s.start[k + 1] : 65536;
+		uint32_t end = k + 1 < s.nint ? (uint32_t)s.start[k + 1] : nval;
 
 		for (uint32_t p = (uint32_t)s.start[k]; p < end; p++)
 			tab[p] = s.cls[k];
 	}
 	tab[FWD_NOPORT] = id;
 	err = interner_finish(&in, &rs->f[f == FS_SPORT ? FWD_FLD_SPORT : FWD_FLD_DPORT]);
-	if (f == FS_SPORT)
+	if (f == FS_SPORT) {
 		rs->sport_cls = tab;
-	else
+		rs->sport_n = nval;
+	} else {
 		rs->dport_cls = tab;
+	}
 	tab = NULL;
-	rs->mem += FWD_NPORTS * sizeof(*tab);
+	rs->mem += nval * sizeof(*tab);
 out_in:
 	interner_free(&in);
 out:
@@ -1130,7 +1146,7 @@ static void recs_of_v4(const struct fwd_bvset *bs, struct fwd_v4map *m)
 static void point_at_records(struct fwd_ruleset *rs)
 {
 	recs_of(&rs->f[FWD_FLD_PROTO], rs->proto_cls, 256);
-	recs_of(&rs->f[FWD_FLD_SPORT], rs->sport_cls, FWD_NPORTS);
+	recs_of(&rs->f[FWD_FLD_SPORT], rs->sport_cls, rs->sport_n);
 	recs_of(&rs->f[FWD_FLD_DPORT], rs->dport_cls, FWD_NPORTS);
 	recs_of_v4(&rs->f[FWD_FLD_SRC4], &rs->src4);
 	recs_of(&rs->f[FWD_FLD_SRC6], rs->src6.cls, rs->src6.n);

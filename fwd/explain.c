@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fwd/explain.h"
+#include "fwd/icmp.h"
 #include "fwd/table.h"
 #include "fwd/value.h"
 
@@ -145,16 +146,17 @@ int explain_members(const struct fwd_config *c, const char *list, uint32_t *memb
 	return 0;
 }
 
-/* The optional words after DST: in=IFACE and member=SETS, each at most once. */
-static int parse_opts(char **w, int n, const char **iface, const char **member,
-		      char *err, size_t errlen)
+/* The optional words after DST: type=, in=IFACE and member=SETS, each at most once. */
+static int parse_opts(char **w, int n, const char **opt, char *err, size_t errlen)
 {
 	for (int i = 0; i < n; i++) {
-		const char **to = !strncmp(w[i], "in=", 3) ? iface :
-				  !strncmp(w[i], "member=", 7) ? member : NULL;
+		const char **to = !strncmp(w[i], "in=", 3) ? &opt[0] :
+				  !strncmp(w[i], "member=", 7) ? &opt[1] :
+				  !strncmp(w[i], "type=", 5) ? &opt[2] : NULL;
 
 		if (!to) {
-			snprintf(err, errlen, "unexpected '%s'; expected in=IFACE or member=SET[,SET...]",
+			snprintf(err, errlen,
+				 "unexpected '%s'; expected type=NAME|N[/CODE], in=IFACE or member=SET[,SET...]",
 				 w[i]);
 			return -1;
 		}
@@ -172,7 +174,7 @@ int explain_parse(const char *line, const struct fwd_config *c, struct fwd_key *
 		  char ifname[FWD_IFNAMSIZ], uint32_t *member, char *err, size_t errlen)
 {
 	char buf[1024], *w[LINE_MAX_WORDS], *save = NULL;
-	const char *iface = NULL, *sets = NULL;
+	const char *opt[3] = { NULL, NULL, NULL };	/* in=, member=, type= */
 	int n = 0;
 
 	*member = 0;
@@ -186,19 +188,21 @@ int explain_parse(const char *line, const struct fwd_config *c, struct fwd_key *
 			break;
 		w[n++] = t;
 	}
-	if (n < 3 || n > 5) {
+	if (n < 3 || n > 6) {
 		snprintf(err, errlen,
-			 "expected 'PROTO SRC DST [in=IFACE] [member=SET[,SET...]]', got '%s'", line);
+			 "expected 'PROTO SRC DST [type=NAME|N[/CODE]] [in=IFACE] [member=SET[,SET...]]', got '%s'",
+			 line);
 		return -1;
 	}
-	if (parse_opts(w + 3, n - 3, &iface, &sets, err, errlen) ||
-	    explain_parse_argv(w[0], w[1], w[2], iface, k, ifname, err, errlen))
+	if (parse_opts(w + 3, n - 3, opt, err, errlen) ||
+	    explain_parse_argv(w[0], w[1], w[2], opt[0], k, ifname, err, errlen) ||
+	    (opt[2] && icmp_packet_type(opt[2], k, err, errlen)))
 		return -1;
-	if (sets && !c) {
+	if (opt[1] && !c) {
 		snprintf(err, errlen, "member= is for offline explain");
 		return -1;
 	}
-	return sets ? explain_members(c, sets, member, err, errlen) : 0;
+	return opt[1] ? explain_members(c, opt[1], member, err, errlen) : 0;
 }
 
 void explain_format(const struct fwd_ruleset *rs, const struct fwd_key *k, int idx,

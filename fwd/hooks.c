@@ -156,6 +156,25 @@ static void render_ha_pass(struct tbuf *t, int family, const struct fwd_ha *ha)
 }
 
 /*
+ * IPv6 dies without neighbour discovery (RFC 4890 4.4): router and neighbour
+ * solicitation and advertisement and redirect with hop limit 255 (no router
+ * forwarded them), and MLD with hop limit 1 from a link-local source, or
+ * from :: (reports sent before an address is ready, RFC 3590).
+ */
+static void render_nd(struct tbuf *t, const char *c)
+{
+	static const char *const mld_src[] = { "fe80::/10", "::/128" };
+
+	for (int type = 133; type <= 137; type++)
+		tb_printf(t, "-A %s -p ipv6-icmp -m icmp6 --icmpv6-type %d -m hl --hl-eq 255 -j RETURN\n",
+			  c, type);
+	for (int s = 0; s < 2; s++)
+		for (int i = 0; i < 4; i++)
+			tb_printf(t, "-A %s -s %s -p ipv6-icmp -m icmp6 --icmpv6-type %d -m hl --hl-eq 1 -j RETURN\n",
+				  c, mld_src[s], (int[]){ 130, 131, 132, 143 }[i]);
+}
+
+/*
  * Established and related traffic RETURNs rather than ACCEPTs: it is not
  * queued either way, and RETURN lets the operator's own mangle PREROUTING
  * rules behind our jump (connmark restore, policy routing marks) still see it.
@@ -172,10 +191,15 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 	render_repeat(t);
 	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
 	render_ha_pass(t, family, &hc->ha);
+	if (family == 6 && !hc->nd_rules)
+		render_nd(t, c);
 	if (hc->inspect == FWD_INSPECT_NEW) {
 		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
 		tb_printf(t, "-A %s -m conntrack --ctstate INVALID -j DROP\n", c);
 	} else {
+		/* errors about a connection fwd let through, as the stateful mode passes them */
+		tb_printf(t, "-A %s -p %s -m conntrack --ctstate RELATED -j RETURN\n", c,
+			  family == 4 ? "icmp" : "ipv6-icmp");
 		tb_printf(t, "-A %s -m conntrack --ctstate NEW -j MARK --set-xmark 0x%08x/0x%08x\n",
 			  c, FWD_NEW_MARK, FWD_NEW_MARK);
 	}
@@ -382,7 +406,12 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 {
 	struct family_tools ft;
 	unsigned jumps = 0;
-	size_t cap = 1024 + s->n * 768;	/* three DNAT lines of < 256 bytes each */
+	/*
+	 * The fixed lines (defrag, repeat, loopback, HA, IPv6 neighbour
+	 * discovery and MLD: some 2 KB), then three DNAT lines of < 256 bytes
+	 * per rule.
+	 */
+	size_t cap = 4096 + s->n * 768;
 	char *text;
 	int r;
 

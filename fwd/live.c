@@ -16,6 +16,7 @@
 #include <urcu-qsbr.h>
 
 #include "fwd/crowdsec.h"
+#include "fwd/gateway.h"
 #include "fwd/live.h"
 #include "fwd/suppress.h"
 #include "fwd/stats.h"
@@ -254,6 +255,7 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 	if (st->no_hooks)
 		return 0;
 	hc.inspect = dc->inspect;
+	hc.nd_rules = dc->nd_rules;
 	hc.ha = dc->ha;
 	if (install_marked(&hc, st->live, l)) {
 		if (live_install_hooks(st))
@@ -295,6 +297,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload: dropping the old table's DNAT rules failed; they stay unused");
 	reload_log_conf(st, c);
 	live_set_metrics(st, c);
+	gateway_forwarding_warn(c, "reload");
 	crowdsec_configure(c->crowdsec);	/* the thread goes on with the new section */
 	st->reloads_ok++;
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);

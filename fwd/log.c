@@ -22,6 +22,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "fwd/icmp.h"
 #include "fwd/log.h"
 #include "fwd/packet.h"
 #include "fwd/value.h"
@@ -215,6 +216,7 @@ static size_t format_verdict_kv(char *out, size_t outlen, const struct fwd_log_e
 				const struct ev_text *t)
 {
 	struct line l = { .buf = out, .cap = outlen };
+	uint8_t it, ic;
 
 	put_str(&l, "fwd: ");
 	put_str(&l, action_name(ev->action));
@@ -239,6 +241,12 @@ static size_t format_verdict_kv(char *out, size_t outlen, const struct fwd_log_e
 	if (t->ports) {
 		put_str(&l, " dpt=");
 		put_uint(&l, ev->dport);
+	}
+	if (ev->type == FWD_EV_VERDICT && icmp_of_key(ev->sport, &it, &ic)) {
+		put_str(&l, " type=");
+		put_uint(&l, it);
+		put_str(&l, " code=");
+		put_uint(&l, ic);
 	}
 	return l.len;
 }
@@ -324,7 +332,8 @@ size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 {
 	struct ev_text t;
 	char when[48], in[4 * FWD_IFNAMSIZ + 1], rule[6 * (FWD_NAME_MAX + 1)];
-	char spt[32] = "", dpt[32] = "", extra[128] = "";
+	char spt[48] = "", dpt[32] = "", extra[128] = "";
+	uint8_t it, ic;
 
 	ev_text(&t, ev, ifname);
 	json_time(when, sizeof(when), ts);
@@ -337,6 +346,9 @@ size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 	if (t.ports) {
 		snprintf(spt, sizeof(spt), ",\"src_port\":%u", ev->sport);
 		snprintf(dpt, sizeof(dpt), ",\"dest_port\":%u", ev->dport);
+	} else if (ev->type == FWD_EV_VERDICT && icmp_of_key(ev->sport, &it, &ic)) {
+		/* EVE's names */
+		snprintf(spt, sizeof(spt), ",\"icmp_type\":%u,\"icmp_code\":%u", it, ic);
 	}
 	if (ev->type == FWD_EV_MALFORMED)
 		snprintf(extra, sizeof(extra), ",\"reason\":\"%s\"",
@@ -704,12 +716,14 @@ static void top_count(const struct fwd_log_event *ev)
 {
 	struct fwd_top_entry k = { .family = ev->family, .proto = ev->proto };
 	uint64_t n = 1 + ev->suppressed;
+	uint8_t it, ic;
 
 	if (ev->type != FWD_EV_VERDICT || ev->action != FWD_DROP)
 		return;
 	/* the events a bucket suppressed were of the same rule: weight this one */
-	k.port = ev->dport;
-	if (ev->dport <= 65535)
+	/* ICMP: the type and code in sport (fwd/icmp.h) stand where ports do */
+	k.port = ev->dport <= 65535 ? ev->dport : ev->sport;
+	if (k.port <= 65535 || icmp_of_key(k.port, &it, &ic))
 		top_add(L.top.ports, &k, n);
 	k.port = 0;
 	k.addr = ev->src;

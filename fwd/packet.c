@@ -11,6 +11,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "fwd/icmp.h"
 #include "fwd/packet.h"
 
 #define IPV4_HDR	20
@@ -127,12 +128,15 @@ static enum fwd_pkt_reason parse_udp(const struct l4_view *v, struct fwd_key *k)
 	return FWD_PKT_OK;
 }
 
-static enum fwd_pkt_reason parse_icmp(const struct l4_view *v, struct fwd_pkt_info *info)
+/* The type and code, for the rules too: they ride in sport (fwd/icmp.h). */
+static enum fwd_pkt_reason parse_icmp(const struct l4_view *v, struct fwd_key *k,
+				      struct fwd_pkt_info *info)
 {
 	if (v->wire < ICMP_HDR || v->cap < ICMP_HDR)
 		return FWD_PKT_ICMP;
 	info->icmp_type = v->p[0];
 	info->icmp_code = v->p[1];
+	k->sport = icmp_key(k->proto, v->p[0], v->p[1]);
 	return FWD_PKT_OK;
 }
 
@@ -145,9 +149,9 @@ static enum fwd_pkt_reason parse_l4(const struct l4_view *v, struct fwd_key *k,
 	case IPPROTO_UDP:
 		return parse_udp(v, k);
 	case IPPROTO_ICMP:
-		return v->family == 4 ? parse_icmp(v, info) : FWD_PKT_OK;
+		return v->family == 4 ? parse_icmp(v, k, info) : FWD_PKT_OK;
 	case IPPROTO_ICMPV6:
-		return v->family == 6 ? parse_icmp(v, info) : FWD_PKT_OK;
+		return v->family == 6 ? parse_icmp(v, k, info) : FWD_PKT_OK;
 	default:
 		return FWD_PKT_OK;	/* no ports, nothing to check */
 	}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/icmp.h"
 #include "fwd/ruleset.h"
 #include "fwd/value.h"
 
@@ -74,6 +75,18 @@ static void print_ports(struct fwd_text *t, const char *key, const struct fwd_po
 		text_printf(t, "%s%u", i ? "," : "", s->r[i].lo);
 		if (s->r[i].hi != s->r[i].lo)
 			text_printf(t, "-%u", s->r[i].hi);
+	}
+}
+
+/* icmp_type: ranges in sport above the ports (fwd/icmp.h), per protocol. */
+static void print_icmp(struct fwd_text *t, const struct fwd_portset *s)
+{
+	char r[64];
+
+	text_printf(t, " icmp_type ");
+	for (uint32_t i = 0; i < s->n; i++) {
+		icmp_range_str(s->r[i].lo, s->r[i].hi, r, sizeof(r));
+		text_printf(t, "%s%s", i ? "," : "", r);
 	}
 }
 
@@ -155,7 +168,9 @@ static void print_rule(struct fwd_text *t, const struct fwd_config *c,
 		print_addrs(t, "src", &r->src);
 	if (r->present & FWD_F_DST)
 		print_addrs(t, "dst", &r->dst);
-	if (r->present & FWD_F_SPORT)
+	if (r->present & FWD_F_ICMP)
+		print_icmp(t, &r->sport);
+	else if (r->present & FWD_F_SPORT)
 		print_ports(t, "sport", &r->sport);
 	if (r->present & FWD_F_DPORT)
 		print_ports(t, "dport", &r->dport);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <yaml.h>
 #include "fwd/config.h"
+#include "fwd/icmp.h"
 #include "fwd/value.h"
 #include "fwd/load.h"
 
@@ -26,6 +27,7 @@ static const struct ykey rule_keys[] = {
 	[RK_IN] = { "in", NULL }, [RK_ACTION] = { "action", NULL }, [RK_TO] = { "to", NULL },
 	[RK_LOG] = { "log", NULL }, [RK_COMMENT] = { "comment", NULL },
 	[RK_LIMIT] = { "limit", NULL }, [RK_ON_EXCEED] = { "on_exceed", NULL },
+	[RK_ICMP] = { "icmp_type", NULL },
 	[RK_N] = { NULL, NULL },
 };
 
@@ -146,6 +148,80 @@ static void rule_ports(struct ld *l, struct rctx *x, int key, struct fwd_portset
 	if (ok) {
 		to_portset(l, &r, ps);
 		x->r->present |= bit;
+	}
+	rl_free(&r);
+}
+
+/*
+ * One `icmp_type:` element for protocol P into OUT, as key values (icmp.h).
+ * "!x" takes the rest of P's values.
+ */
+static bool icmp_elem(struct ld *l, const struct ynode *n, uint8_t p, struct rl *out)
+{
+	const char *s = n->s + (n->s[0] == '!');
+	uint32_t lo, hi, base = p == 58 ? FWD_ICMP6_BASE : FWD_ICMP4_BASE;
+	char names[512];
+	int e = icmp_parse(s, p, &lo, &hi);
+
+	if (e == -ENOENT) {
+		icmp_names(p, names, sizeof(names));
+		diag_error(l->d, n->pos, "unknown %s type '%.*s'; expected a number 0-255 or one of: %s",
+			   p == 58 ? "icmpv6" : "icmp", (int)strcspn(s, "/"), s, names);
+		return false;
+	}
+	if (e) {
+		diag_error(l->d, n->pos,
+			   "invalid icmp_type '%s'; expected NAME, a number 0-255, NAME/CODE or TYPE/CODE (CODE 0-255)",
+			   n->s);
+		return false;
+	}
+	if (n->s[0] != '!') {
+		rl_add(out, base + lo, base + hi);
+		return true;
+	}
+	if (lo > 0)
+		rl_add(out, base, base + lo - 1);
+	if (hi < 65535)
+		rl_add(out, base + hi + 1, base + 65535);
+	return true;
+}
+
+/*
+ * `icmp_type:` rides in the sport values above the ports (fwd/icmp.h), each
+ * name resolved for each of the rule's protocols, which must be icmp and/or
+ * icmpv6 only.
+ */
+static void rule_icmp(struct ld *l, struct rctx *x)
+{
+	const struct ynode *v = x->f[RK_ICMP], *const *it;
+	bool v4 = has_proto(x->r, 1), v6 = has_proto(x->r, 58), ok = true;
+	struct rl r = { 0 };
+	size_t n;
+	int p;
+
+	if (!v || !field_items(l, &x->f[RK_ICMP], "icmp_type", &it, &n))
+		return;
+	for (p = 0; p < 256 && !x->bad_proto; p++)
+		if (p != 1 && p != 58 && has_proto(x->r, p))
+			break;
+	if (x->bad_proto || p < 256 || !(x->r->present & FWD_F_PROTO)) {
+		if (!x->bad_proto)
+			diag_error(l->d, v->pos, "icmp_type: in %s needs proto: icmp and/or icmpv6 only",
+				   x->label);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		bool ok4 = !v4 || icmp_elem(l, it[i], 1, &r);
+		uint32_t lo, hi;
+
+		/* a malformed element is reported once, not once per protocol */
+		if (v6 && (ok4 || icmp_parse(it[i]->s + (it[i]->s[0] == '!'), 1, &lo, &hi) != -EINVAL))
+			ok4 &= icmp_elem(l, it[i], 58, &r);
+		ok &= ok4;
+	}
+	if (ok) {
+		to_portset(l, &r, &x->r->sport);
+		x->r->present |= FWD_F_SPORT | FWD_F_ICMP;
 	}
 	rl_free(&r);
 }
@@ -397,6 +473,7 @@ static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 	rule_addrs(l, &x, RK_DST, &x.r->dst, FWD_F_DST);
 	rule_ports(l, &x, RK_SPORT, &x.r->sport, FWD_F_SPORT);
 	rule_ports(l, &x, RK_DPORT, &x.r->dport, FWD_F_DPORT);
+	rule_icmp(l, &x);
 	rule_in(l, &x);
 	rule_action(l, &x, item);
 	rule_misc(l, &x);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "fwd/explain.h"
+#include "fwd/gateway.h"
 #include "fwd/ruleset.h"
 
 /* Say that the warnings and test results of a file with errors are of part of it. */
@@ -52,6 +53,7 @@ static int finish(struct fwd_config *c, bool bad, unsigned flags, struct fwd_dia
 
 		if (failed)
 			e = -EINVAL;
+		gateway_nd_check(c, rs, d);
 		if (n || failed)
 			note_left_out(c, d);
 	}

@@ -511,9 +511,20 @@ static void daemon_fail(struct ld *l, const struct ynode *k, const struct ynode 
 			     "fwd counts them as 'bypassed'");
 }
 
+/* neighbor_discovery: accept (in fwd's hooks, the default) or rules. */
+static void daemon_nd(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	static const char *const nd[] = { "accept", "rules", NULL };
+	struct fwd_daemon *dm = ctx;
+
+	dm->nd_rules = pick(l, v, "neighbor_discovery", nd, NULL) == 1;
+	dm->nd_pos = k->pos;
+}
+
 static const struct ykey daemon_keys[] = {
 	{ "queues", daemon_queues }, { "queue_num", daemon_queue_num },
-	{ "inspect", daemon_inspect }, { "fail", daemon_fail }, { "log", daemon_log },
+	{ "inspect", daemon_inspect }, { "fail", daemon_fail },
+	{ "neighbor_discovery", daemon_nd }, { "log", daemon_log },
 	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { NULL, NULL },
 };
 

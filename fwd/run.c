@@ -25,6 +25,7 @@
 #include "fwd/cmd.h"
 #include "fwd/control.h"
 #include "fwd/crowdsec.h"
+#include "fwd/gateway.h"
 #include "fwd/hooks.h"
 #include "fwd/instance.h"
 #include "fwd/live.h"
@@ -369,7 +370,7 @@ static int start(struct daemon *dm)
 	}
 	st->hooks = (struct fwd_hooks_conf){ .queue_base = st->queue_base, .queues = nq,
 					     .inspect = c->daemon.inspect, .fail = c->daemon.fail,
-					     .ha = c->daemon.ha };
+					     .nd_rules = c->daemon.nd_rules, .ha = c->daemon.ha };
 	if (st->no_hooks && print_hooks(&st->hooks, rs))
 		goto out_free;
 	if (setup_log(dm, c))
@@ -389,6 +390,7 @@ static int start(struct daemon *dm)
 	log_info("started: %u queues from %u, inspect %s, fail %s", nq, st->queue_base,
 		 c->daemon.inspect == FWD_INSPECT_EVERY ? "every-packet" : "new-connections",
 		 c->daemon.fail == FWD_FAIL_OPEN ? "open" : "closed");
+	gateway_forwarding_warn(c, "start");
 	if (dm->o.pidfile && !write_pidfile(dm->o.pidfile))
 		dm->pidfile_written = true;
 	else if (dm->o.pidfile)

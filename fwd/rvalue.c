@@ -22,7 +22,7 @@
 
 
 
-static void rl_add(struct rl *l, fwd_u128 lo, fwd_u128 hi)
+void rl_add(struct rl *l, fwd_u128 lo, fwd_u128 hi)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 4;

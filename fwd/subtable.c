@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/icmp.h"
 #include "fwd/table.h"
 
 #define SUB_MAX_BYTES	(64u << 20)	/* all records: 100,000 rules take 30-45 MiB */
@@ -64,7 +65,7 @@ static const struct {
 	[FWD_SUB_SRC6] = { FWD_F_SRC, true, false, false, ~(fwd_u128)0 },
 	[FWD_SUB_DST4] = { FWD_F_DST, false, true, false, 0xffffffffu },
 	[FWD_SUB_DST6] = { FWD_F_DST, true, true, false, ~(fwd_u128)0 },
-	[FWD_SUB_SPORT] = { FWD_F_SPORT, false, false, true, FWD_NOPORT },
+	[FWD_SUB_SPORT] = { FWD_F_SPORT, false, false, true, FWD_SPORT_MAX },
 };
 
 static int sub_ev_cmp(const void *a, const void *b)

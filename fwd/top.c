@@ -20,6 +20,7 @@
 #include "fwd/cmd.h"
 #include "fwd/client.h"
 #include "fwd/config.h"
+#include "fwd/icmp.h"
 #include "fwd/value.h"
 
 #define TOP_RULES_MAX	4096
@@ -55,6 +56,7 @@ static void parse_line(struct sample *s, const char *line)
 	struct top_rule *r = &s->rules[s->nrules];
 	char dflt[8], addr[64];
 	unsigned proto, port, family = 0;
+	uint8_t it, ic;
 	uint64_t n;
 
 	if (sscanf(line, "queue %u received %" SCNu64 " enobufs %" SCNu64 " queue_dropped %"
@@ -71,9 +73,12 @@ static void parse_line(struct sample *s, const char *line)
 	if (s->ntalkers[0] < TOP_SHOWN &&
 	    sscanf(line, "port %u %u %" SCNu64 " %u", &proto, &port, &n, &family) >= 3) {
 		/* one row per protocol and family: label both ("udp6/53") */
-		char label[16];
+		char label[40];
 
-		if (family == 4 || family == 6)
+		if (icmp_of_key(port, &it, &ic))	/* ICMP: type and code (fwd/icmp.h) */
+			snprintf(label, sizeof(label), "%s type=%u code=%u",
+				 port >= FWD_ICMP6_BASE ? "icmpv6" : "icmp", it, ic);
+		else if (family == 4 || family == 6)
 			snprintf(label, sizeof(label), "%s%u/%u", top_proto(proto), family, port);
 		else
 			snprintf(label, sizeof(label), "%s/%u", top_proto(proto), port);

@@ -248,51 +248,49 @@ EOF
 
 # --- the three hosts ----------------------------------------------------------
 
-# neigh NS DEV V4 V6 MAC
-neigh() {
-	inns "$1" ip neigh replace "$3" lladdr "$5" dev "$2" nud permanent
-	inns "$1" ip -6 neigh replace "$4" lladdr "$5" dev "$2" nud permanent
+# Addresses still tentative: duplicate address detection under way.
+tentative() {
+	for ns in $C $G $S; do
+		[ -z "$(ip -n "$ns" -6 addr show tentative)" ] || return 0
+	done
+	return 1
 }
 
 setup() {
-	# No router solicitations, duplicate address detection or link-local
-	# addresses: fwd's log shows the demo's traffic, not IPv6 housekeeping.
+	# An ordinary network: ARP, neighbour discovery, duplicate address
+	# detection and router solicitations, which fwd's kernel hooks let pass
+	# whatever the rules say.
 	for ns in $C $G $S; do
 		ip netns add "$ns" || die "cannot create network namespace $ns"
 		inns "$ns" ip link set lo up
-		inns "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0 \
-			net.ipv6.conf.all.router_solicitations=0 \
-			net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0
 	done
 	ip link add veth-c netns "$C" type veth peer name veth-gw-c netns "$G" ||
 		die "cannot create veth pair veth-c/veth-gw-c"
 	ip link add veth-s netns "$S" type veth peer name veth-gw-s netns "$G" ||
 		die "cannot create veth pair veth-s/veth-gw-s"
-	# Fixed MACs and permanent neighbour entries: no ARP or neighbour
-	# discovery runs through fwd, so its counters show only the demo's traffic.
+	# Fixed MACs, so a capture reads the same every time.
 	inns "$C" ip link set veth-c address 02:fd:00:01:00:02
 	inns "$G" ip link set veth-gw-c address 02:fd:00:01:00:01
 	inns "$G" ip link set veth-gw-s address 02:fd:00:02:00:01
 	inns "$S" ip link set veth-s address 02:fd:00:02:00:02
 	inns "$C" ip addr add 10.10.1.2/24 dev veth-c
-	inns "$C" ip addr add fd00:1::2/64 dev veth-c nodad
+	inns "$C" ip addr add fd00:1::2/64 dev veth-c
 	inns "$C" ip addr add 10.10.1.3/24 dev veth-c
 	inns "$G" ip addr add 10.10.1.1/24 dev veth-gw-c
-	inns "$G" ip addr add fd00:1::1/64 dev veth-gw-c nodad
+	inns "$G" ip addr add fd00:1::1/64 dev veth-gw-c
 	inns "$G" ip addr add 10.10.2.1/24 dev veth-gw-s
-	inns "$G" ip addr add fd00:2::1/64 dev veth-gw-s nodad
+	inns "$G" ip addr add fd00:2::1/64 dev veth-gw-s
 	inns "$S" ip addr add 10.10.2.2/24 dev veth-s
-	inns "$S" ip addr add fd00:2::2/64 dev veth-s nodad
+	inns "$S" ip addr add fd00:2::2/64 dev veth-s
 	for l in "$C/veth-c" "$G/veth-gw-c" "$G/veth-gw-s" "$S/veth-s"; do
-		inns "${l%/*}" ip link set "${l#*/}" addrgenmode none
 		inns "${l%/*}" ip link set "${l#*/}" up
 	done
-	neigh "$C" veth-c 10.10.1.1 fd00:1::1 02:fd:00:01:00:01
-	neigh "$G" veth-gw-c 10.10.1.2 fd00:1::2 02:fd:00:01:00:02
-	inns "$G" ip neigh replace 10.10.1.3 lladdr 02:fd:00:01:00:02 dev veth-gw-c \
-		nud permanent
-	neigh "$G" veth-gw-s 10.10.2.2 fd00:2::2 02:fd:00:02:00:02
-	neigh "$S" veth-s 10.10.2.1 fd00:2::1 02:fd:00:02:00:01
+	i=0
+	while tentative; do
+		i=$((i + 1))
+		[ $i -le 100 ] || die "IPv6 addresses stay tentative"
+		sleep 0.1
+	done
 	inns "$C" ip route add default via 10.10.1.1
 	inns "$C" ip -6 route add default via fd00:1::1
 	inns "$S" ip route add default via 10.10.2.1

@@ -116,6 +116,7 @@ enum {
 	FWD_F_SPORT = 1u << 3,
 	FWD_F_DPORT = 1u << 4,
 	FWD_F_IN = 1u << 5,
+	FWD_F_ICMP = 1u << 6,	/* `icmp_type:`, held in sport above the ports (fwd/icmp.h) */
 };
 
 /* `to:` of a forward rule. port == 0 keeps the packet's destination port. */
@@ -146,7 +147,7 @@ struct fwd_rule {
 	uint32_t present;		/* FWD_F_* */
 	uint8_t protos[32];		/* bitmap of IP protocol numbers; all ones if absent */
 	struct fwd_addrset src, dst;	/* meaningful when present */
-	struct fwd_portset sport, dport;
+	struct fwd_portset sport, dport;	/* sport: with FWD_F_ICMP, ICMP values */
 	struct fwd_ifset in;
 	enum fwd_action action;
 	struct fwd_target to;		/* FWD_FORWARD only */
@@ -209,6 +210,8 @@ struct fwd_daemon {
 	bool queue_num_set;
 	enum fwd_inspect inspect;
 	enum fwd_fail fail;
+	bool nd_rules;			/* neighbor_discovery: rules (else accepted in the hook) */
+	struct fwd_pos nd_pos;		/* of that key, for fwd check's warning */
 	enum fwd_logsink log_sink;
 	enum fwd_logfmt log_format;
 	char *log_file;			/* FWD_SINK_FILE */

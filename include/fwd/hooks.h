@@ -6,10 +6,17 @@
  * rule from each table's PREROUTING, marked with the comment "fwd":
  *
  *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: loopback returns;
+ *                     IPv6 neighbour discovery (ICMPv6 133-137, hop limit
+ *                     255) and MLD from link-local (or unspecified, RFC 3590)
+ *                     sources with hop limit 1 return unless nd_rules
+ *                     (RFC 4890 4.4: no rules file may cut them);
  *                     so do the HA pair's VRRP adverts and conntrackd sync
  *                     when hc->ha asks for them (in either mode);
  *                     in stateful mode established/related traffic returns
- *                     and invalid traffic is dropped; the rest goes to
+ *                     and invalid traffic is dropped; in every-packet mode
+ *                     ICMP errors related to a connection return (fwd let
+ *                     the connection through, path MTU discovery needs
+ *                     them); the rest goes to
  *                     NFQUEUE (--queue-num or --queue-balance, --queue-bypass
  *                     when failing open, --queue-cpu-fanout with more than one
  *                     queue).
@@ -70,6 +77,7 @@ struct fwd_hooks_conf {
 	uint32_t queues;		/* how many, >= 1 */
 	enum fwd_inspect inspect;	/* new connections only, or every packet */
 	enum fwd_fail fail;		/* open: --queue-bypass */
+	bool nd_rules;			/* queue neighbour discovery and MLD too */
 	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
 };
 

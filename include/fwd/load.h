@@ -74,7 +74,7 @@ struct ld {
 enum pctx { PCTX_RULE, PCTX_SET };
 
 enum { RK_NAME, RK_PROTO, RK_SRC, RK_DST, RK_SPORT, RK_DPORT, RK_IN, RK_ACTION, RK_TO,
-       RK_LOG, RK_COMMENT, RK_LIMIT, RK_ON_EXCEED, RK_N };
+       RK_LOG, RK_COMMENT, RK_LIMIT, RK_ON_EXCEED, RK_ICMP, RK_N };
 
 struct rctx {
 	struct fwd_rule *r;
@@ -118,6 +118,7 @@ const char *dynset_hint(const struct fwd_config *c, const char *s, char *buf, si
 void ynode_free(struct ynode *n);
 struct ynode *ytree(const char *buf, size_t len, struct fwd_diags *d);
 void rl_free(struct rl *l);
+void rl_add(struct rl *l, fwd_u128 lo, fwd_u128 hi);
 /* "a mapping", "a list" or "a scalar". */
 const char *kind_name(const struct ynode *n);
 bool want_scalar(struct ld *l, const struct ynode *n, const char *what);

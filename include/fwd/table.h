@@ -120,7 +120,8 @@ struct fwd_ruleset {
 	struct fwd_rule_info *info;
 	/* Value -> class while compiling, then -> class record (offset into ent). */
 	uint32_t proto_cls[256];
-	uint32_t *sport_cls;	/* FWD_NPORTS entries */
+	uint32_t *sport_cls;	/* sport_n entries: FWD_NPORTS, with ICMP types more */
+	uint32_t sport_n;
 	uint32_t *dport_cls;
 	struct fwd_v4map src4, dst4;
 	struct fwd_v6map src6, dst6;

@@ -201,9 +201,22 @@ ns_new() {
 	ip netns add "$1" || { say "FAIL: ip netns add $1"; exit 1; }
 	E2E_NS_MADE+=("$1")
 	ip netns exec "$1" ip link set lo up
-	# No router solicitations or DAD: fewer packets through fwd.
-	ip netns exec "$1" sysctl -qw net.ipv6.conf.default.router_solicitations=0 \
-		net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.accept_dad=0
+}
+
+# Addresses still tentative (DAD under way) in any of the topology's namespaces.
+topo_tentative() {
+	local ns
+	for ns in "$NS_C" "$NS_G" "$NS_S" "$@"; do
+		[ -z "$(ip -n "$ns" -6 addr show tentative 2>/dev/null)" ] || return 0
+	done
+	return 1
+}
+
+# An ordinary network: ARP, neighbour discovery, DAD and router solicitations
+# as every host has them; nothing is written into the neighbour tables.
+topo_settled() { ! topo_tentative "$@"; }
+topo_settle() {	# [EXTRA_NS...]
+	wait_for 10 topo_settled "$@" || { say "FAIL: IPv6 addresses stay tentative"; exit 1; }
 }
 
 topo_up() {
@@ -224,22 +237,13 @@ topo_up() {
 	nsx c ip -6 route add default via fd00:1::1
 	nsx s ip route add default via 10.10.2.1
 	nsx s ip -6 route add default via fd00:2::1
-
-	topo_neigh c veth-c 10.10.1.1 fd00:1::1 $MAC_GC
-	topo_neigh g veth-gw-c 10.10.1.2 fd00:1::2 $MAC_C
-	topo_neigh g veth-gw-s 10.10.2.2 fd00:2::2 $MAC_S
-	topo_neigh s veth-s 10.10.2.1 fd00:2::1 $MAC_GS
+	topo_settle
 }
 
 topo_if() {	# NS IFACE V4 V6
 	nsx "$1" ip addr add "$3" dev "$2"
-	nsx "$1" ip addr add "$4" dev "$2" nodad
+	nsx "$1" ip addr add "$4" dev "$2"
 	nsx "$1" ip link set "$2" up
-}
-
-topo_neigh() {	# NS IFACE V4 V6 MAC
-	nsx "$1" ip neigh replace "$3" lladdr "$5" dev "$2" nud permanent
-	nsx "$1" ip -6 neigh replace "$4" lladdr "$5" dev "$2" nud permanent
 }
 
 # --- background processes in the namespaces -------------------------------

@@ -65,13 +65,12 @@ for l in "$NS_L veth-l1" "$NS_L veth-l2" "$NS_G veth-g-l" "$NS_G2 veth-g2-l" \
 done
 for a in 10.10.1.3 10.10.1.4 10.10.1.5; do
 	nsx c ip addr add $a/24 dev veth-c
-	nsx g ip neigh replace $a lladdr $MAC_C dev veth-gw-c nud permanent
 done
 # The client reaches gateway 2 from its 10.10.1.x addresses too: the same
 # sources at both gateways.
 nsx "$NS_G2" ip route add 10.10.1.0/24 dev veth-g2-c
-nsx c ip addr add fd00:1::3/64 dev veth-c nodad
-nsx g ip -6 neigh replace fd00:1::3 lladdr $MAC_C dev veth-gw-c nud permanent
+nsx c ip addr add fd00:1::3/64 dev veth-c
+topo_settle
 
 # ---- the LAPI ------------------------------------------------------------------
 CS="$T/cs"

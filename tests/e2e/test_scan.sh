@@ -12,7 +12,6 @@ e2e_init "$@"
 topo_up
 for a in 10.10.1.3 10.10.1.4; do
 	nsx c ip addr add $a/24 dev veth-c
-	nsx g ip neigh replace $a lladdr $MAC_C dev veth-gw-c nud permanent
 done
 servers_start --tcp 80
 RULES="$T/rules.yaml"

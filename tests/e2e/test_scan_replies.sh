@@ -15,7 +15,6 @@
 e2e_init "$@"
 topo_up
 nsx c ip addr add 10.10.1.3/24 dev veth-c
-nsx g ip neigh replace 10.10.1.3 lladdr $MAC_C dev veth-gw-c nud permanent
 servers_start --tcp 80 --udp 53
 RULES="$T/rules.yaml"
 cat >"$RULES" <<'YAML'

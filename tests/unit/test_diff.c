@@ -3,7 +3,8 @@
  * test_diff.c - differential test of the compiled classifier.
  *
  * Random rulesets (ports, ranges, $sets, negations, v4/v6, protocols,
- * interfaces with prefix wildcards and negation) are written as YAML and
+ * interfaces with prefix wildcards and negation, icmp_type names, numbers
+ * and TYPE/CODE for icmp and icmpv6 alone or together) are written as YAML and
  * loaded with config_parse(). Each random packet is judged three ways that
  * must agree: classify() on the compiled table, the linear oracle over the
  * loaded config, and a third matcher over the generator's own description of
@@ -23,6 +24,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "fwd/icmp.h"
 #include "fwd/ruleset.h"
 #include "fwd/table.h"	/* whether a table has per-port tables */
 #include "oracle.h"
@@ -63,8 +65,16 @@ struct ielem {
 	bool neg, prefix;
 	char name[16];
 };
+/* One `icmp_type:` element: a name (per protocol) or a number, maybe a code. */
+struct celem {
+	bool neg;
+	int name;		/* index in icmp_pool, or -1: TYPE is a number */
+	int type, code;		/* code -1: every code */
+};
 struct grule {
-	bool v4only;		/* forward rule: only its target's family (rules.c) */
+	bool v4only;
+	int nicmp;
+	struct celem icmp[MAXE];		/* forward rule: only its target's family (rules.c) */
 	int nproto;		/* 0: field absent */
 	int proto[MAXE];	/* -1 any */
 	bool proto_neg[MAXE];
@@ -94,6 +104,20 @@ static const uint32_t v4_pool[] = { 0x0a000000, 0x0a010200, 0xc0a80100, 0xc63364
 				    0xcb007100, 0x7f000001, 0xffffffff, 0x00000000 };
 static const char *const if_pool[] = { "eth0", "eth1", "eth10", "wan", "wan0", "lo", "br-lan",
 				       "e" };
+/* Names with their ICMP and ICMPv6 numbers (-1: that protocol has no such name). */
+static const struct {
+	const char *name;
+	int t4, t6;
+} icmp_pool[] = {
+	{ "echo-request", 8, 128 }, { "echo-reply", 0, 129 },
+	{ "destination-unreachable", 3, 1 }, { "time-exceeded", 11, 3 },
+	{ "parameter-problem", 12, 4 }, { "packet-too-big", -1, 2 },
+	{ "nd-neighbor-solicit", -1, 135 }, { "timestamp-request", 13, -1 },
+	{ "redirect", 5, -1 },
+};
+#define NICMP_POOL ((int)(sizeof(icmp_pool) / sizeof(icmp_pool[0])))
+static const int icmp_num_pool[] = { 0, 1, 2, 3, 8, 11, 13, 128, 129, 135, 255 };
+static const int icmp_code_pool[] = { 0, 1, 4, 255 };
 static const int proto_pool[] = { 6, 17, 1, 58, -1 };
 static const char *const proto_name[] = { "tcp", "udp", "icmp", "icmpv6", "any" };
 
@@ -210,6 +234,32 @@ static void keep_v4(struct aelem *e, int n)
 	while (e[n - 1].fam != 4);
 }
 
+/* An icmp_type: rule: proto icmp, icmpv6 or both, elements each knows. */
+static void gen_icmp_rule(struct grule *r)
+{
+	r->nproto = 1 + (int)below(2);
+	r->proto[0] = 2 + (int)below(2);
+	r->proto[1] = r->proto[0] == 2 ? 3 : 2;
+	r->proto_neg[0] = r->proto_neg[1] = false;
+	r->nicmp = 1 + (int)below(3);
+	for (int k = 0; k < r->nicmp; k++) {
+		struct celem *e = &r->icmp[k];
+		int n;
+
+		e->neg = below(6) == 0;
+		e->code = below(3) ? -1 : icmp_code_pool[below(4)];
+		e->name = -1;
+		e->type = icmp_num_pool[below(sizeof(icmp_num_pool) / sizeof(icmp_num_pool[0]))];
+		if (below(3))
+			continue;
+		n = (int)below(NICMP_POOL);
+		/* a name must exist for each of the rule's protocols */
+		if ((icmp_pool[n].t4 >= 0 || (r->nproto == 1 && r->proto[0] == 3)) &&
+		    (icmp_pool[n].t6 >= 0 || (r->nproto == 1 && r->proto[0] == 2)))
+			e->name = n;
+	}
+}
+
 static void gen_rule(struct grule *r, bool forward)
 {
 	memset(r, 0, sizeof(*r));
@@ -230,6 +280,11 @@ static void gen_rule(struct grule *r, bool forward)
 	if (forward) {
 		keep_v4(r->src, r->nsrc);
 		keep_v4(r->dst, r->ndst);
+	}
+	/* icmp rules name no dport: few, where tables must keep their per-port records */
+	if (!below(port_heavy ? 40 : 6)) {
+		r->nsport = r->ndport = 0;
+		gen_icmp_rule(r);
 	}
 	r->nin = below(4) ? 0 : 1 + (int)below(3);
 	for (int k = 0; k < r->nin; k++) {
@@ -259,7 +314,7 @@ static bool ports_match(const struct gen *g, const struct pelem *e, int n, uint3
 {
 	if (!n)
 		return true;
-	if (p == FWD_NOPORT)
+	if (p >= FWD_NOPORT)	/* no ports, or an ICMP type (fwd/icmp.h) */
 		return false;
 	for (int k = 0; k < n; k++)
 		if (pelem_match(g, &e[k], p))
@@ -328,10 +383,34 @@ static bool gin_match(const struct grule *r, const char *name)
 	return false;
 }
 
+/* The packet's type and code must be of its own protocol's range (fwd/icmp.h). */
+static bool icmp_match(const struct grule *r, const struct fwd_key *k)
+{
+	uint32_t base = k->proto == 58 ? FWD_ICMP6_BASE : FWD_ICMP4_BASE;
+	int t, c;
+
+	if (!r->nicmp)
+		return true;
+	if ((k->proto != 1 && k->proto != 58) || k->sport < base || k->sport > base + 65535)
+		return false;
+	t = (int)((k->sport - base) >> 8);
+	c = (int)((k->sport - base) & 0xff);
+	for (int i = 0; i < r->nicmp; i++) {
+		const struct celem *e = &r->icmp[i];
+		int et = e->name < 0 ? e->type :
+			 k->proto == 58 ? icmp_pool[e->name].t6 : icmp_pool[e->name].t4;
+		bool m = et == t && (e->code < 0 || e->code == c);
+
+		if (m != e->neg)
+			return true;
+	}
+	return false;
+}
+
 static bool grule_match(const struct gen *g, const struct grule *r, const struct fwd_key *k,
 			const char *ifname)
 {
-	return (!r->v4only || k->family == 4) && gproto_match(r, k->proto) &&
+	return (!r->v4only || k->family == 4) && gproto_match(r, k->proto) && icmp_match(r, k) &&
 	       addrs_match(g, r->src, r->nsrc, k->family, k->src) &&
 	       addrs_match(g, r->dst, r->ndst, k->family, k->dst) &&
 	       ports_match(g, r->sport, r->nsport, k->sport) &&
@@ -431,6 +510,22 @@ static void put_rule(struct buf *b, int i, const struct grule *r)
 	put_addrs(b, "dst", r->dst, r->ndst);
 	put_ports(b, "sport", r->sport, r->nsport);
 	put_ports(b, "dport", r->dport, r->ndport);
+	if (r->nicmp) {
+		put(b, "    icmp_type: [");
+		for (int k = 0; k < r->nicmp; k++) {
+			const struct celem *e = &r->icmp[k];
+
+			put(b, "%s\"%s", k ? ", " : "", e->neg ? "!" : "");
+			if (e->name >= 0)
+				put(b, "%s", icmp_pool[e->name].name);
+			else
+				put(b, "%d", e->type);
+			if (e->code >= 0)
+				put(b, "/%d", e->code);
+			put(b, "\"");
+		}
+		put(b, "]\n");
+	}
 	if (r->nin) {
 		put(b, "    in: [");
 		for (int k = 0; k < r->nin; k++)
@@ -512,6 +607,24 @@ static uint32_t pick_port(const struct gen *g, const struct pelem *e, int n)
 	return (uint32_t)near(x->lo, x->hi, 65535);
 }
 
+/* An ICMP key's sport: near one of the rule's elements, or any type. */
+static uint32_t pick_icmp(const struct grule *r, uint8_t proto)
+{
+	int t = (int)below(256), c = (int)below(256);
+
+	if (r->nicmp && below(4)) {
+		const struct celem *e = &r->icmp[below((uint32_t)r->nicmp)];
+		int et = e->name < 0 ? e->type :
+			 proto == 58 ? icmp_pool[e->name].t6 : icmp_pool[e->name].t4;
+
+		t = et < 0 ? t : et + (int)below(3) - 1;
+		t = t < 0 ? 0 : t > 255 ? 255 : t;
+		c = e->code >= 0 && below(2) ? e->code : below(2) ? 0 : c;
+	}
+	/* never the other protocol's range: packet_parse() pairs them (fwd/icmp.h) */
+	return icmp_key(proto, (uint8_t)t, (uint8_t)c);
+}
+
 static const char *pick_if(const struct grule *r, char *tmp)
 {
 	static const char *const extra[] = { "", "eth", "eth2", "wan7", "br-lan0", "x" };
@@ -541,6 +654,8 @@ static const char *gen_packet(const struct gen *g, int ri, struct fwd_key *k, ch
 	k->dst = pick_addr(g, r, k->family, false);
 	k->sport = pick_port(g, r->sport, r->nsport);
 	k->dport = pick_port(g, r->dport, r->ndport);
+	if ((k->proto == 1 || k->proto == 58) && below(4))
+		k->sport = pick_icmp(r, k->proto);
 	return pick_if(r, tmp);
 }
 

@@ -56,11 +56,37 @@ static void test_stateful_one_queue_fail_closed(void **state)
 
 	(void)state;
 	snprintf(full, sizeof(full), "%s%s", want, nat_empty);
-	for (int fam = 4; fam <= 6; fam += 2) {
-		int n = hooks_render(fam, &stateful1, NULL, buf, sizeof(buf));
+	assert_int_equal(hooks_render(4, &stateful1, NULL, buf, sizeof(buf)), (int)strlen(full));
+	assert_string_equal(buf, full);
+}
 
-		assert_int_equal(n, (int)strlen(full));
-		assert_string_equal(buf, full);
+/* IPv6: neighbour discovery and link-local MLD return before anything is queued. */
+static void test_v6_nd_before_queue(void **state)
+{
+	static const char nd[] =
+		"-A FWD-QUEUE -i lo -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 137 -m hl --hl-eq 255 -j RETURN\n"
+		"-A FWD-QUEUE -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -m hl --hl-eq 1 -j RETURN\n";
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[4096], v4[4096];
+
+	(void)state;
+	for (int m = 0; m < 2; m++) {
+		hc.inspect = m ? FWD_INSPECT_EVERY : FWD_INSPECT_NEW;
+		hc.nd_rules = false;
+		assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_non_null(strstr(buf, nd));
+		assert_non_null(strstr(buf, "-A FWD-QUEUE -s ::/128 -p ipv6-icmp -m icmp6 --icmpv6-type 143 -m hl --hl-eq 1 -j RETURN\n"));
+		assert_true(hooks_render(4, &hc, NULL, v4, sizeof(v4)) > 0);
+		assert_null(strstr(v4, "icmp6"));
+		/* handed to the rules: no trace of them */
+		hc.nd_rules = true;
+		assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_null(strstr(buf, "icmp6"));
 	}
 }
 
@@ -76,6 +102,7 @@ static void test_every_packet_four_queues_fail_open(void **state)
 		"-A FWD-QUEUE -m mark --mark 0x10000000/0x10000000 -g FWD-SEEN\n"
 		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x30000000\n"
 		"-A FWD-QUEUE -i lo -j RETURN\n"
+		"-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK --set-xmark 0x20000000/0x20000000\n"
 		"-A FWD-QUEUE -j NFQUEUE --queue-balance 10:13 --queue-bypass --queue-cpu-fanout\n"
 		"COMMIT\n";
@@ -129,6 +156,7 @@ static void test_ha_pass(void **state)
 	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "-A FWD-QUEUE -i lo -j RETURN\n"
 				    "-A FWD-QUEUE ! -i ha+ -p udp --dport 4000 -j RETURN\n"
+				    "-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
 				    "-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK"));
 	assert_null(strstr(buf, " 112 "));
 	/* off: nothing */
@@ -337,6 +365,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stateful_one_queue_fail_closed),
 		cmocka_unit_test(test_every_packet_four_queues_fail_open),
+		cmocka_unit_test(test_v6_nd_before_queue),
 		cmocka_unit_test(test_one_queue_fail_open),
 		cmocka_unit_test(test_ha_pass),
 		cmocka_unit_test(test_forward_rules_array),

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <cmocka.h>
 
+#include "fwd/icmp.h"
 #include "fwd/log.h"
 #include "fwd/packet.h"
 
@@ -183,6 +184,24 @@ static void test_kv_lines(void **state)
 	log_format_kv(line, sizeof(line), &ev, "eth1");
 	assert_string_equal(line, "fwd: drop rule=default in=eth1 proto=icmpv6 src=fd00:1::2 "
 			    "dst=2001:db8::10");
+
+	/* the type and code ride in sport (fwd/icmp.h); JSON says them as EVE does */
+	ev.sport = icmp_key(IPPROTO_ICMPV6, 2, 0);
+	log_format_kv(line, sizeof(line), &ev, "eth1");
+	assert_string_equal(line, "fwd: drop rule=default in=eth1 proto=icmpv6 src=fd00:1::2 "
+			    "dst=2001:db8::10 type=2 code=0");
+	ev.family = 4;
+	ev.proto = IPPROTO_ICMP;
+	ev.src = 0x0a0a0102;
+	ev.dst = 0x0a0a0202;
+	ev.sport = icmp_key(IPPROTO_ICMP, 13, 0);
+	log_format_kv(line, sizeof(line), &ev, "eth1");
+	assert_string_equal(line, "fwd: drop rule=default in=eth1 proto=icmp src=10.10.1.2 "
+			    "dst=10.10.2.2 type=13 code=0");
+	ev.sport = icmp_key(IPPROTO_ICMP, 255, 255);
+	log_format_json(line, sizeof(line), &ev, "eth1", &(struct timespec){ 0, 0 });
+	assert_non_null(strstr(line, "\"src_ip\":\"10.10.1.2\",\"icmp_type\":255,\"icmp_code\":255,"));
+	assert_null(strstr(line, "port"));
 
 	ev = tcp4_drop();
 	ev.type = FWD_EV_MALFORMED;
