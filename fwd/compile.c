@@ -69,7 +69,7 @@ static int interner_init(struct interner *in, uint32_t words, const uint64_t *re
 	in->ref = calloc(words, sizeof(*in->ref));
 	in->d = calloc(words, sizeof(*in->d));
 	in->pos = malloc(words * sizeof(*in->pos));
-	in->nz = malloc(words * sizeof(*in->nz));
+	in->nz = calloc(words, sizeof(*in->nz));	/* zeroed: scan-build cannot see that only nz[0..nnz) is read */
 	in->off = calloc(1, sizeof(*in->off));
 	in->entcap = 16;	/* never NULL, even when no class differs from ref */
 	in->ent = malloc(in->entcap * sizeof(*in->ent));
