@@ -12,9 +12,9 @@
 # searches its log: any report file fails this test and is printed.
 # exitcode=99 also fails a test's check of fwd's exit status after SIGTERM
 # when LeakSanitizer finds a leak. ASAN_E2E_ONLY runs only the tests whose
-# names match a pattern. About 3 minutes (the suite is about 2 with the
+# names match a pattern. About 7 minutes on 2 CPUs (the suite is about 5 with the
 # normal build); run.sh reads the limit below.
-# e2e-timeout: 600
+# e2e-timeout: 900
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 HERE=$(cd "$(dirname "$0")" && pwd)
 ASAN_FWD=${FWD_ASAN:-"$(cd "$HERE/../.." && pwd)/build/asan/fwd"}
