@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Clients for fwd's end-to-end tests; run in the client namespace.
 
-  client.py tcp HOST PORT [--timeout S] [--sport N]
-  client.py udp HOST PORT [--timeout S] [--sport N]
+  client.py tcp HOST PORT [--timeout S] [--sport N] [--src ADDR]
+  client.py udp HOST PORT [--timeout S] [--sport N] [--src ADDR]
       Print the server's answer (first line) and exit 0; print "timeout"
       and exit 3 when nothing came back in time, "refused" and exit 4 on a
       reset or ICMP unreachable, "error: ..." and exit 5 otherwise.
@@ -20,15 +20,16 @@ def family(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def bind_sport(s, host, sport):
-    if sport:
+def bind_sport(s, host, sport, src=None):
+    if sport or src:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("::" if family(host) == socket.AF_INET6 else "0.0.0.0", sport))
+        any_addr = "::" if family(host) == socket.AF_INET6 else "0.0.0.0"
+        s.bind((src or any_addr, sport))
 
 
 def tcp(a):
     s = socket.socket(family(a.host), socket.SOCK_STREAM)
-    bind_sport(s, a.host, a.sport)
+    bind_sport(s, a.host, a.sport, a.src)
     s.settimeout(a.timeout)
     s.connect((a.host, a.port))
     data = b""
@@ -42,7 +43,7 @@ def tcp(a):
 
 def udp(a):
     s = socket.socket(family(a.host), socket.SOCK_DGRAM)
-    bind_sport(s, a.host, a.sport)
+    bind_sport(s, a.host, a.sport, a.src)
     s.settimeout(a.timeout)
     s.connect((a.host, a.port))
     s.send(b"hello fwd\n")
@@ -77,6 +78,7 @@ def main():
     ap.add_argument("rate", type=float, nargs="?", default=1000.0)
     ap.add_argument("--timeout", type=float, default=2.0)
     ap.add_argument("--sport", type=int, default=0)
+    ap.add_argument("--src", default=None)
     a = ap.parse_args()
     if a.mode == "flood":
         return flood(a)

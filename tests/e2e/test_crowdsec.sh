@@ -190,18 +190,7 @@ wait_for 10 nsx "$NS_G2" "$FWD" stats --socket "$T/fwd2.sock" >/dev/null 2>&1 ||
 	{ fail "gateway 2's fwd did not start"; cat "$G2_LOG"; e2e_finish; }
 
 from() {	# SRC HOST PORT [TIMEOUT]
-	nsx c "$PY" -c 'import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam)
-s.bind((sys.argv[1], 0))
-s.settimeout(float(sys.argv[4]))
-try:
-    s.connect((sys.argv[2], int(sys.argv[3])))
-    print(s.recv(256).decode().strip())
-except socket.timeout:
-    print("timeout")
-except ConnectionRefusedError:
-    print("refused")' "$1" "$2" "$3" "${4:-2}"
+	client tcp "$2" "$3" --src "$1" --timeout "${4:-2}"
 }
 # Try SRC -> server:80 every 50 ms until one is dropped; print the epoch ms
 # that attempt started at (or "never").

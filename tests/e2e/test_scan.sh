@@ -34,17 +34,7 @@ YAML
 fwd_start "$RULES"
 
 from() {	# SRC PORT [TIMEOUT]: tcp to the server from SRC
-	nsx c "$PY" -c 'import socket, sys
-s = socket.socket()
-s.bind((sys.argv[1], 0))
-s.settimeout(float(sys.argv[3]))
-try:
-    s.connect(("10.10.2.2", int(sys.argv[2])))
-    print(s.recv(256).decode().strip())
-except socket.timeout:
-    print("timeout")
-except ConnectionRefusedError:
-    print("refused")' "$1" "$2" "${3:-3}"
+	client tcp 10.10.2.2 "$2" --src "$1" --timeout "${3:-3}"
 }
 
 probe() {	# SRC: 30 ports; prints how many were refused and how many timed out
