@@ -323,6 +323,14 @@ static void test_early_rendered(void **state)
 	assert_non_null(strstr(buf, want));
 	assert_true(hooks_render(6, &hc, rs, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, want));
+	/* every-packet mode: after the NEW mark, before the queue */
+	hc.inspect = FWD_INSPECT_EVERY;
+	assert_true(hooks_render(4, &hc, rs, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "--set-xmark 0x20000000/0x20000000\n"
+				    ":FWD-EARLY - [0:0]\n-A FWD-QUEUE -j FWD-EARLY\n"));
+	assert_non_null(strstr(buf, "comment --comment fwd-early:default -j DROP\n"
+				    "-A FWD-QUEUE -j NFQUEUE --queue-num 0\n"));
+	hc.inspect = FWD_INSPECT_NEW;
 	/* too small for the early lines: no partial text */
 	assert_int_equal(hooks_render(4, &hc, rs, buf, 900), -ENOSPC);
 	early_free((struct fwd_early *)(uintptr_t)hc.early);
