@@ -38,6 +38,7 @@ struct walk {
 	struct fwd_early_list *out;
 	uint32_t cap;			/* of out->r */
 	int32_t *who_of;		/* [rule]: index in e->who, or -1 */
+	int32_t dflt;			/* the default's index in e->who, or -1 */
 	const struct fwd_config *c;
 };
 
@@ -134,9 +135,16 @@ static int emit(struct walk *w, uint32_t who, uint32_t lo, uint32_t hi)
 	return 0;
 }
 
-/* Decide the open ports of [LO, HI]; WHO >= 0 drops them early. */
-static int decide(struct walk *w, uint32_t lo, uint32_t hi, int32_t who)
+static int32_t who_for(struct walk *w, int64_t rule);
+
+/*
+ * Decide the open ports of [LO, HI]; RULE >= 0 (a rule's index, or
+ * FWD_EARLY_DEFAULT) drops them early, and gets its who entry at its first port.
+ */
+static int decide(struct walk *w, uint32_t lo, uint32_t hi, int64_t rule)
 {
+	int32_t who;
+
 	for (uint32_t p = lo; p <= hi && w->left; p++) {
 		uint64_t word = w->open[p / 64];
 		uint32_t run;
@@ -152,32 +160,33 @@ static int decide(struct walk *w, uint32_t lo, uint32_t hi, int32_t who)
 			;
 		for (uint32_t q = p; q <= run; q++)
 			block(w, q);
-		if (who >= 0 && emit(w, (uint32_t)who, p, run))
-			return -1;
+		if (rule >= 0) {
+			who = who_for(w, rule);
+			if (who < 0 || emit(w, (uint32_t)who, p, run))
+				return -1;
+		}
 		p = run;
 	}
 	return 0;
 }
 
-static int32_t who_for(struct walk *w, uint32_t i)
+static int32_t who_for(struct walk *w, int64_t rule)
 {
-	if (w->who_of[i] < 0)
-		w->who_of[i] = who_add(w->e, i, w->c->rules[i].name);
-	return w->who_of[i];
+	int32_t *slot = rule == FWD_EARLY_DEFAULT ? &w->dflt : &w->who_of[rule];
+
+	if (*slot < 0)
+		*slot = who_add(w->e, (uint32_t)rule,
+				rule == FWD_EARLY_DEFAULT ? "" : w->c->rules[rule].name);
+	return *slot;
 }
 
 static int walk_rule(struct walk *w, uint32_t i, int family, uint8_t proto)
 {
 	const struct fwd_rule *r = &w->c->rules[i];
-	int32_t who = -1;
+	int64_t who = early_rule(w->c, r) ? (int64_t)i : -1;
 
 	if (!proto_in(r, proto) || !family_in(r, family))
 		return 0;
-	if (early_rule(w->c, r)) {
-		who = who_for(w, i);
-		if (who < 0)
-			return -1;
-	}
 	if (!(r->present & FWD_F_DPORT))
 		return decide(w, 0, NPORTS - 1, who);
 	for (uint32_t k = 0; k < r->dport.n && w->left; k++)
@@ -186,7 +195,7 @@ static int walk_rule(struct walk *w, uint32_t i, int family, uint8_t proto)
 	return 0;
 }
 
-static int walk_one(struct walk *w, int family, uint8_t proto, int32_t *dflt)
+static int walk_one(struct walk *w, int family, uint8_t proto)
 {
 	memset(w->open, 0xff, sizeof(w->open));
 	w->left = NPORTS;
@@ -198,11 +207,7 @@ static int walk_one(struct walk *w, int family, uint8_t proto, int32_t *dflt)
 	if (!w->left || w->c->default_action != FWD_DROP ||
 	    drop_logged(w->c, FWD_LOG_INHERIT))
 		return 0;
-	if (*dflt < 0)
-		*dflt = who_add(w->e, FWD_EARLY_DEFAULT, "");
-	if (*dflt < 0)
-		return -1;
-	return decide(w, 0, NPORTS - 1, *dflt);
+	return decide(w, 0, NPORTS - 1, FWD_EARLY_DEFAULT);
 }
 
 /* Anything that must see every packet, or that may pass what the rules drop. */
@@ -267,11 +272,95 @@ static int cmp_range(const void *a, const void *b)
 	return x->lo < y->lo ? -1 : x->lo > y->lo;
 }
 
+/* One line of FWD-EARLY: ranges [start, end) of list PROTO, one who's. */
+struct group {
+	int proto;
+	uint32_t start, end;
+	uint64_t ports;
+	bool keep;
+};
+
+static int cmp_group(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	if (x->ports != y->ports)
+		return x->ports > y->ports ? -1 : 1;
+	return x->proto != y->proto ? x->proto - y->proto : (x->start > y->start) - (x->start < y->start);
+}
+
+static int cmp_group_pos(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+
+	return x->proto != y->proto ? x->proto - y->proto : (x->start > y->start) - (x->start < y->start);
+}
+
+/* Keep only the kept groups of list P of family F, in their order. */
+static void compact(struct fwd_early_list *l, const struct group *g, uint32_t ng, int proto)
+{
+	uint32_t to = 0;
+
+	for (uint32_t i = 0; i < ng; i++) {
+		if (g[i].proto != proto || !g[i].keep)
+			continue;
+		memmove(&l->r[to], &l->r[g[i].start], (g[i].end - g[i].start) * sizeof(l->r[0]));
+		to += g[i].end - g[i].start;
+	}
+	l->n = to;
+}
+
+/* Split list P into its lines, as render_who() does, appended to G. */
+static uint32_t lines_of(const struct fwd_early_list *l, int p, struct group *g, uint32_t ng)
+{
+	unsigned slots = 0;
+
+	for (uint32_t k = 0; k < l->n; k++) {
+		unsigned need = l->r[k].lo == l->r[k].hi ? 1 : 2;
+
+		if (!k || l->r[k].who != l->r[k - 1].who ||
+		    slots + need > FWD_EARLY_MULTIPORT) {
+			g[ng++] = (struct group){ .proto = p, .start = k, .end = k };
+			slots = 0;
+		}
+		slots += need;
+		g[ng - 1].end = k + 1;
+		g[ng - 1].ports += l->r[k].hi - l->r[k].lo + 1;
+	}
+	return ng;
+}
+
+/*
+ * Every packet that reaches the chain walks it line by line: keep it short.
+ * Any subset of early drops is right (fwd drops the rest itself), so past
+ * FWD_EARLY_LINES_MAX lines per family the lines covering most ports stay
+ * (packed again as render_who() does, kept lines never take more lines).
+ */
+static int trim_family(struct fwd_early *e, int f)
+{
+	uint32_t ng, cap = e->l[f][0].n + e->l[f][1].n;
+	struct group *g = malloc((cap ? cap : 1) * sizeof(*g));
+
+	if (!g)
+		return -1;
+	ng = lines_of(&e->l[f][0], 0, g, 0);
+	ng = lines_of(&e->l[f][1], 1, g, ng);
+	if (ng > FWD_EARLY_LINES_MAX) {
+		qsort(g, ng, sizeof(*g), cmp_group);
+		for (uint32_t i = 0; i < ng; i++)
+			g[i].keep = i < FWD_EARLY_LINES_MAX;
+		qsort(g, ng, sizeof(*g), cmp_group_pos);
+		compact(&e->l[f][0], g, ng, 0);
+		compact(&e->l[f][1], g, ng, 1);
+	}
+	free(g);
+	return 0;
+}
+
 struct fwd_early *early_build(const struct fwd_config *c)
 {
 	struct fwd_early *e = calloc(1, sizeof(*e));
 	struct walk *w = NULL;
-	int32_t dflt = -1;
 
 	if (!e)
 		return NULL;
@@ -283,10 +372,11 @@ struct fwd_early *early_build(const struct fwd_config *c)
 	memset(w->who_of, 0xff, (c->nrules ? c->nrules : 1) * sizeof(int32_t));
 	w->e = e;
 	w->c = c;
+	w->dflt = -1;
 	for (int f = 0; f < 2; f++)
 		for (int p = 0; p < 2; p++) {
 			w->out = &e->l[f][p];
-			if (walk_one(w, early_families[f], early_protos[p], &dflt))
+			if (walk_one(w, early_families[f], early_protos[p]))
 				goto out_fail;
 		}
 	if (order_who(e) || index_names(e))
@@ -295,6 +385,8 @@ struct fwd_early *early_build(const struct fwd_config *c)
 		for (int p = 0; p < 2; p++)
 			if (e->l[f][p].n)
 				qsort(e->l[f][p].r, e->l[f][p].n, sizeof(e->l[f][p].r[0]), cmp_range);
+	if (trim_family(e, 0) || trim_family(e, 1))
+		goto out_fail;
 	free(w->who_of);
 	free(w);
 	return e;

@@ -13,7 +13,9 @@
  * other condition (src, dst, sport, in, icmp_type, `src: $SET`, limit) could
  * match is not dropped early; neither is a knock's port. Nothing is dropped
  * early with `scan:` (it must see the probes), with `malformed: allow`, or
- * with `daemon: early_drop: off`.
+ * with `daemon: early_drop: off`. Each packet that reaches the chain walks
+ * it, so it holds at most FWD_EARLY_LINES_MAX lines per family: the rules
+ * (and the default) covering most ports first; the others stay with fwd.
  *
  * The kernel counts the drops (one comment per rule: fwd-early:rule:NAME,
  * fwd-early:index:N for a name iptables-save would quote, fwd-early:default);
@@ -32,6 +34,7 @@
 #define FWD_EARLY_DEFAULT	UINT32_MAX	/* fwd_early_who.rule of the default */
 #define FWD_EARLY_MULTIPORT	15		/* ports a multiport match takes, a range 2 */
 #define FWD_EARLY_COMMENT	"fwd-early"
+#define FWD_EARLY_LINES_MAX	32		/* lines of FWD-EARLY per family */
 
 /* Whose drops a range is: a rule, or the default. Counts only the daemon touches. */
 struct fwd_early_who {

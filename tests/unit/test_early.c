@@ -190,6 +190,34 @@ static void test_switched_off(void **state)
 	early_free(e);
 }
 
+/* Past FWD_EARLY_LINES_MAX lines a family keeps the lines covering most ports. */
+static void test_line_budget(void **state)
+{
+	char yaml[8192], buf[16384];
+	size_t pos;
+	struct fwd_early *e;
+	unsigned lines = 0;
+
+	(void)state;
+	pos = (size_t)snprintf(yaml, sizeof(yaml), "version: 1\ndefault: allow\nrules:\n");
+	for (int i = 0; i < 40; i++)	/* one line each: each its own rule */
+		pos += (size_t)snprintf(yaml + pos, sizeof(yaml) - pos,
+					"  - {name: d%d, proto: tcp, dport: %d, action: drop}\n", i,
+					1000 + 2 * i);
+	snprintf(yaml + pos, sizeof(yaml) - pos,
+		 "  - {name: big, proto: tcp, dport: 20000-30000, action: drop}\n");
+	e = build(yaml, NULL);
+	assert_int_equal(e->l[0][TCP].n, FWD_EARLY_LINES_MAX);
+	assert_non_null(strstr(text(e, 4, TCP), "big:20000-30000"));
+	assert_non_null(strstr(text(e, 4, TCP), "d0:1000"));
+	assert_null(strstr(text(e, 4, TCP), "d39:"));
+	assert_true(early_render(e, 4, buf, sizeof(buf)) < sizeof(buf));
+	for (char *p = buf; (p = strchr(p, '\n')); p++)
+		lines++;
+	assert_int_equal(lines, FWD_EARLY_LINES_MAX);
+	early_free(e);
+}
+
 /* The kernel's counters, as iptables-save -c prints them, back to their rule. */
 static void test_counters(void **state)
 {
@@ -246,6 +274,7 @@ int main(void)
 		cmocka_unit_test(test_scan_configured),
 		cmocka_unit_test(test_knock_ports),
 		cmocka_unit_test(test_switched_off),
+		cmocka_unit_test(test_line_budget),
 		cmocka_unit_test(test_counters),
 	};
 
