@@ -17,6 +17,10 @@
  *	Prints "conns N failed F ns T".
  *   blast bulk DST PORT MS
  *	one TCP connection written flat out. Prints "bytes N ns T".
+ *   blast tries DST PORT COUNT TIMEOUT_MS [PARALLEL]
+ *	COUNT TCP connection attempts, PARALLEL in flight (default 1); one that
+ *	is not established within TIMEOUT_MS (SYN retransmits included) counts
+ *	as failed. Prints "tries N ok K refused R timeouts T ns X".
  */
 #include <errno.h>
 #include <poll.h>
@@ -286,6 +290,63 @@ static int mode_connect(const struct target *t)
 	return 0;
 }
 
+/* One attempt of mode_tries: its socket and when it started. */
+struct attempt {
+	int fd;
+	uint64_t t0;
+};
+
+/* Ends attempt A: counts it as ok, refused or timed out, and frees its slot. */
+static void attempt_end(struct attempt *a, bool timeout, uint64_t *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (!timeout && a->fd >= 0)
+		getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+	c[timeout ? 2 : err || a->fd < 0 ? 1 : 0]++;
+	if (a->fd >= 0)
+		conn_abort(a->fd);
+	a->fd = -1;
+	a->t0 = 0;
+}
+
+static int mode_tries(const struct target *t)
+{
+	struct attempt a[CONN_MAX];
+	struct pollfd pfd[CONN_MAX];
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), started = 0, c[3] = { 0, 0, 0 };
+	uint64_t limit = t->ms * 1000000u;
+	unsigned i, busy;
+
+	for (i = 0; i < t->n; i++)
+		a[i] = (struct attempt){ .fd = -1 };
+	do {
+		uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+		busy = 0;
+		for (i = 0; i < t->n; i++) {
+			if (!a[i].t0 && started < t->rate) {
+				a[i] = (struct attempt){ .fd = conn_start(t), .t0 = now };
+				started++;
+			}
+			pfd[i] = (struct pollfd){ .fd = a[i].t0 ? a[i].fd : -1, .events = POLLOUT };
+			busy += a[i].t0 != 0;
+		}
+		poll(pfd, t->n, 10);
+		now = now_ns(CLOCK_MONOTONIC);
+		for (i = 0; i < t->n; i++)
+			if (a[i].t0 && (pfd[i].revents || a[i].fd < 0))
+				attempt_end(&a[i], false, c);
+			else if (a[i].t0 && now - a[i].t0 > limit)
+				attempt_end(&a[i], true, c);
+	} while (busy || started < t->rate);
+	printf("tries %llu ok %llu refused %llu timeouts %llu ns %llu\n",
+	       (unsigned long long)started, (unsigned long long)c[0], (unsigned long long)c[1],
+	       (unsigned long long)c[2], (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t0));
+	return 0;
+}
+
 static int mode_bulk(const struct target *t)
 {
 	static char buf[1 << 17];
@@ -339,7 +400,7 @@ static bool parse_target(int argc, char **argv, bool has_rate, unsigned n_defaul
 
 	if (argc != need && argc != need + 1) {
 		fprintf(stderr, "usage: blast udp|ping DST PORT RATE MS [N]; "
-			"blast connect|bulk DST PORT MS [N]\n");
+			"blast connect|bulk DST PORT MS [N]; blast tries DST PORT COUNT MS [N]\n");
 		return false;
 	}
 	memset(t, 0, sizeof(*t));
@@ -372,8 +433,10 @@ int main(int argc, char **argv)
 		return parse_target(argc, argv, true, 1, 1, &t) ? mode_ping(&t) : 2;
 	if (!strcmp(mode, "connect"))
 		return parse_target(argc, argv, false, 1, CONN_MAX, &t) ? mode_connect(&t) : 2;
+	if (!strcmp(mode, "tries"))
+		return parse_target(argc, argv, true, 1, CONN_MAX, &t) ? mode_tries(&t) : 2;
 	if (!strcmp(mode, "bulk"))
 		return parse_target(argc, argv, false, 1, 1, &t) ? mode_bulk(&t) : 2;
-	fprintf(stderr, "blast: unknown mode '%s' (udp, ping, connect, bulk)\n", mode);
+	fprintf(stderr, "blast: unknown mode '%s' (udp, ping, connect, tries, bulk)\n", mode);
 	return 2;
 }

@@ -20,6 +20,7 @@
 # E2E_ROWS="fwd10 fwd10log ..." runs only the rows with those keys (for tuning;
 # "paired" is the paired zero-loss rounds, over those of their gateways whose
 # rows ran); E2E_PAIRED_ROUNDS sets how many rounds (default PAIRED).
+# RX=own runs every row with the gateway's receive work off the reader's CPU.
 # E2E_FWD_PREFIX="chrt -f 10" runs fwd under that command (e.g. a real-time priority). The table goes to stdout and
 # to BUILD_DIR/bench/e2e.md; the rulesets to BUILD_DIR/bench/e2e-*.yaml.
 set -u
@@ -51,9 +52,16 @@ NCPU=$(nproc 2>/dev/null || echo 1)
 # more rounds than the rows.
 if [ $QUICK = 1 ]; then
 	RUNS=3 TRIAL_MS=300 ITERS=5 SAT_RUNS=3 CONN_MS=1000 BULK_S=2 PING_MS=1000 VAR_RUNS=1 PAIRED=3
+	SYN_TRIES=200
 else
 	RUNS=5 TRIAL_MS=1000 ITERS=8 SAT_RUNS=3 CONN_MS=2000 BULK_S=4 PING_MS=3000 VAR_RUNS=3 PAIRED=9
+	SYN_TRIES=1000
 fi
+# The SYN-flood rows: SYN_PAR attempts in flight; the flood lasts the
+# client's run (SYN_MS at most).
+SYN_TIMEOUT_MS=3000
+SYN_PAR=32
+SYN_MS=60000
 # VAR_RUNS: binary searches for the rows that only compare variants (logging,
 # the bare loop's settings), so the whole run stays in its time budget.
 ZL_RUNS=$RUNS
@@ -182,6 +190,19 @@ setup_net() {
 	nsk sysctl -qw net.core.somaxconn=4096
 	nsk sysctl -qw net.ipv4.tcp_max_syn_backlog=8192
 	nss sysctl -qw net.ipv4.ip_local_port_range="10000 60999"
+}
+
+# rx_place shared|own: the gateway's receive work (RPS on g0 and g1) on the
+# queue reader's CPU (shared: a NIC interrupt landing there does the same on
+# a real gateway) or on another (own: the reader has its CPU to itself; with
+# two CPUs that other one is the generator's, which then offers less).
+rx_place() {
+	local m
+	m=$GW_MASK
+	if [ "$1" = own ]; then
+		[ "$NCPU" -gt 2 ] && m=$(printf '%x' $((1 << (NCPU - 1)))) || m=$GEN_MASK
+	fi
+	nsg sh -c "echo $m >/sys/class/net/g0/queues/rx-0/rps_cpus; echo $m >/sys/class/net/g1/queues/rx-0/rps_cpus" 2>/dev/null
 }
 
 # Back to a gateway with no firewall at all: fwd's leftovers, our rules.
@@ -317,6 +338,7 @@ log_yaml() {
 # Returns 1 with the reason in GW_ERR.
 gw_up() {
 	gw_reset
+	rx_place "${RX:-shared}"
 	GW=$1 GW_PID="" GW_ERR=""
 	case $1 in
 	kernel-*)
@@ -689,6 +711,57 @@ bench_conn() {
 	log "  $v conn/s"
 }
 
+# bench_synflood KIND KEY: a real client's connections to an open port
+# (sink:9100, rule bench-tcp) while spoofed SYNs from 10.128.0.0/9 go flat
+# out at ports the rules drop (23, 25, 8000-8099 are in them: telnet first).
+# An attempt fails when it is not established within SYN_TIMEOUT_MS (with
+# the client's SYN retransmits, after 1 s and 3 s). Puts the share that
+# worked, the flood's rate and what fwd received.
+bench_synflood() {
+	local out tries ok fl q0 q1
+	want "syn.$2" || return 0
+	log "syn flood: $1 (receive work: ${RX:-shared})"
+	if ! gw_up "$1"; then
+		put "syn.$2" "SKIP $GW_ERR"
+		log "  SKIP: $GW_ERR"
+		return
+	fi
+	sink_start accept 9100 || { put "syn.$2" "SKIP no sink"; gw_down; return; }
+	q0=$(gw_stat received)
+	# not through nss(), a function: $! must be spoof itself, for the kill below
+	ip netns exec "$NS_S" taskset -c $GEN_CPU "$BIN/spoof" $SNK 23 23 0 $((SYN_MS + 1000)) \
+		10.128.0.0/9 >"$T/spoof.out" 2>"$T/spoof.err" &
+	fl=$!
+	track $fl
+	sleep 0.5
+	out=$(nss taskset -c $GEN_CPU "$BIN/blast" tries $SNK 9100 $SYN_TRIES $SYN_TIMEOUT_MS $SYN_PAR)
+	kill -TERM $fl 2>/dev/null
+	wait $fl
+	untrack $fl
+	q1=$(gw_stat received)
+	sink_stop
+	gw_down
+	tries=$(echo "$out" | awk '{ print $2 }')
+	ok=$(echo "$out" | awk '{ print $4 }')
+	if ! isnum "$tries" || [ "$tries" -eq 0 ]; then
+		put "syn.$2" "SKIP connection loop failed"
+		return
+	fi
+	put "syn.$2" "$(echo "$ok $tries" | awk '{ printf "%.1f", 100 * $1 / $2 }')"
+	put "synok.$2" "$ok / $tries"
+	put "synpps.$2" "$(awk '{ if ($4 > 0) printf "%d", $2 * 1e9 / $4 }' "$T/spoof.out")"
+	isnum "$q0" && isnum "$q1" && put "synq.$2" "$((q1 - q0))"
+	log "  $ok of $tries connections worked, flood $(get "synpps.$2") pps, fwd received $(get "synq.$2")"
+}
+
+# gw_stat NAME: a counter from fwd stats --json (fwd gateways only).
+gw_stat() {
+	case $GW in
+	fwd-*) "$FWD" stats --socket "$T/fwd.sock" --json 2>/dev/null |
+		sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" | head -n1 ;;
+	esac
+}
+
 # Bulk TCP throughput in Mbit/s (iperf3, else blast bulk into sink drain).
 bench_bulk() {
 	local i srv v
@@ -868,6 +941,30 @@ report() {
 	| 2 | $(zlcell fwdq2) | $(cell sat.fwdq2) |
 	| N = $NCPU | $(zlcell fwdqN) | $(cell sat.fwdqN) |
 
+	### Receive work on the reader's CPU or on another (fwd, 10 rules, every packet, UDP)
+
+	| gateway | receive work | zero-loss pps | flat-out delivered pps | generator flat out pps | delivered / zero-loss |
+	|---|---|---|---|---|---|
+	| fwd | the reader's CPU (the rows above) | $(zlcell fwd10) | $(cell sat.fwd10) | $(cell offered.fwd10) | $(ratio sat.fwd10 zl.fwd10) |
+	| fwd | another CPU | $(zlcell fwd10own) | $(cell sat.fwd10own) | $(cell offered.fwd10own) | $(ratio sat.fwd10own zl.fwd10own) |
+	| bare NFQUEUE loop | the reader's CPU (the rows above) | $(zlcell bare) | $(cell sat.bare) | $(cell offered.bare) | $(ratio sat.bare zl.bare) |
+	| bare NFQUEUE loop | another CPU | $(zlcell bareown) | $(cell sat.bareown) | $(cell offered.bareown) | $(ratio sat.bareown zl.bareown) |
+
+	The receive work is the gateway's softirq (RPS on its two veths). On another CPU: CPU
+	$([ "$NCPU" -gt 2 ] && echo "$((NCPU - 1))" || echo "$GEN_CPU"), $([ "$NCPU" -gt 2 ] && echo "a CPU of its own" || echo "the generator's, which then offers less").
+
+	### SYN flood at dropped ports (fwd, 10 rules, new connections queued)
+
+	| receive work | connections that worked | share | spoofed SYNs/s | packets fwd judged |
+	|---|---|---|---|---|
+	| the reader's CPU | $(cell synok.fwd10) | $(cell syn.fwd10)% | $(cell synpps.fwd10) | $(cell synq.fwd10) |
+	| another CPU | $(cell synok.fwd10own) | $(cell syn.fwd10own)% | $(cell synpps.fwd10own) | $(cell synq.fwd10own) |
+
+	tests/bench/spoof sends SYNs from random sources of 10.128.0.0/9 to port 23 (rule
+	drop-telnet) flat out, from the generator's CPU, while \`blast tries\` makes $SYN_TRIES connections
+	to the sink's open port 9100, $SYN_PAR in flight; one that is not established within
+	$SYN_TIMEOUT_MS ms (the client retransmits its SYN after 1 s) failed.
+
 	### Stateful mode (new connections queued), TCP
 
 	| measurement | fwd 10 rules | fwd 10,000 rules | kernel 10 rules | kernel 10,000 rules |
@@ -919,6 +1016,10 @@ report() {
 	| fwd logging every verdict / no log, zero-loss, rows above | $(ratio zl.fwd10log zl.fwd10) | | |
 	| fwd logging every verdict / no log, saturation | $(ratio sat.fwd10log sat.fwd10) | | |
 	| fwd CPU per packet, no log / logging every verdict | $(ratio cpp.fwd10 cpp.fwd10log) | | |
+	| fwd zero-loss, receive work on the reader's CPU / on another | $(ratio zl.fwd10 zl.fwd10own) | >= 0.5x | $(meets "$(ratio zl.fwd10 zl.fwd10own)" ">=" 0.5) |
+	| fwd flat-out delivered / zero-loss, receive work on the reader's CPU | $(ratio sat.fwd10 zl.fwd10) | >= 0.7x | $(meets "$(ratio sat.fwd10 zl.fwd10)" ">=" 0.7) |
+	| SYN flood: real connections that worked, receive work on the reader's CPU, % | $(cell syn.fwd10) | >= 90 | $(meets "$(cell syn.fwd10)" ">=" 90) |
+	| SYN flood: real connections that worked, receive work on another CPU, % | $(cell syn.fwd10own) | >= 90 | $(meets "$(cell syn.fwd10own)" ">=" 90) |
 	EOF
 }
 
@@ -932,7 +1033,8 @@ skip_all() {
 		conn.k10 conn.k10k bulk.fwd10 bulk.k10 bulk.fwd10e bulk.k10e p50.fwd p99.fwd \
 		p50.k p99.k p50.added p99.added pingrate zl.fwd10log sat.fwd10log zl.fwd10logdef \
 		sat.fwd10logdef zl.bareb sat.bareb zl.barebf sat.barebf zl.barebr sat.barebr \
-		pzl.bare pzl.fwd10 pzl.fwd10k pzl.fwd10log pairedn; do
+		pzl.bare pzl.fwd10 pzl.fwd10k pzl.fwd10log pairedn zl.fwd10own sat.fwd10own \
+		zl.bareown sat.bareown syn.fwd10 syn.fwd10own synok.fwd10 synok.fwd10own; do
 		put "$k" "SKIP"
 	done
 }
@@ -1005,6 +1107,12 @@ main() {
 		put zl.fwdqN "same as 1 queue (N = 1)"
 		put sat.fwdqN "same as 1 queue (N = 1)"
 	fi
+
+	# The receive work on a CPU other than the reader's (the rows above share it).
+	RX=own bench_udp fwd-10-q1 fwd10own
+	RX=own bench_udp bare bareown
+	RX=shared bench_synflood fwd-10-stateful-q1 fwd10
+	RX=own bench_synflood fwd-10-stateful-q1 fwd10own
 
 	# tests/bench/queues.sh: fwd with each count of E2E_QUEUES (rows qQ).
 	for q in ${E2E_QUEUES:-}; do

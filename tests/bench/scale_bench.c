@@ -7,7 +7,10 @@
  * measured by wait4()), the compile time and table memory in this process,
  * and classify() lookups per second (median of ROUNDS). Prints a markdown
  * table and writes it to argv[1]; argv[2] is the fwd binary (default: the
- * fwd beside this program's directory, build/fwd).
+ * fwd beside this program's directory, build/fwd). For
+ * tests/bench/reload_mem.sh: `scale_bench --rules PATH` only writes the
+ * 100,000-rule file to PATH, `scale_bench --table PATH` prints the memory of
+ * PATH's compiled table in MiB.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -244,6 +247,26 @@ static void print_table(FILE *f, const struct result *r, int n)
 		ROUNDS, LOOKUPS, NPKT, r[n - 1].hit);
 }
 
+static int print_table_memory(const char *path)
+{
+	struct fwd_diags d;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+
+	diags_init(&d, path);
+	c = config_load(path, &d);
+	rs = c ? ruleset_compile(c) : NULL;
+	if (!rs) {
+		fprintf(stderr, "scale_bench: %s rejected:\n%s", path, d.text ? d.text : "");
+		return 1;
+	}
+	printf("%.1f\n", (double)ruleset_memory(rs) / (1 << 20));
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct result res[2] = {
@@ -254,6 +277,12 @@ int main(int argc, char **argv)
 	char dir[] = "/tmp/fwd-scale.XXXXXX", path[600], fwd[600];
 	FILE *f;
 
+	if (argc == 3 && !strcmp(argv[1], "--rules")) {
+		write_rules(argv[2]);
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--table"))
+		return print_table_memory(argv[2]);
 	if (argc > 2) {
 		snprintf(fwd, sizeof(fwd), "%s", argv[2]);
 	} else {

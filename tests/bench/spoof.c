@@ -7,13 +7,15 @@
  *	SYNs to DST at a port drawn from PORTLO..PORTHI, each from a source
  *	drawn at random from SRC/LEN (so every packet is, nearly always, a
  *	new source), paced at RATE packets/s (0: flat out) for MS
- *	milliseconds, never more than RATE * MS / 1000 packets. Prints
- *	"sent N ns T sources S" (S: 2^(32-LEN), the sources it draws from).
+ *	milliseconds, never more than RATE * MS / 1000 packets, or until
+ *	SIGTERM. Prints "sent N ns T sources S" (S: 2^(32-LEN), the sources
+ *	it draws from).
  *
  * A raw socket (CAP_NET_RAW): run it in a namespace the test made, toward a
  * gateway of that test only.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +97,14 @@ static void build(uint8_t *p, uint32_t src, uint32_t dst, uint16_t dport)
 	p[37] = (uint8_t)c;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
 int main(int argc, char **argv)
 {
 	static uint8_t buf[BATCH][PKT_LEN];
@@ -130,11 +140,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "spoof: raw socket: %s\n", strerror(errno));
 		return 1;
 	}
+	signal(SIGTERM, on_term);
 	rng ^= (uint64_t)getpid() << 32 ^ now_ns();
 	total = rate ? rate * ms / 1000 : UINT64_MAX;
 	t0 = now_ns();
 	end = t0 + ms * 1000000u;
-	for (uint64_t now = t0; now < end && sent < total; now = now_ns()) {
+	for (uint64_t now = t0; now < end && sent < total && !stop; now = now_ns()) {
 		uint64_t due = rate ? (now - t0) * rate / 1000000000u : sent + BATCH;
 		unsigned n = due > sent ? (unsigned)(due - sent < BATCH ? due - sent : BATCH) : 0;
 		int r;

@@ -2,14 +2,17 @@
 /*
  * test_classify.c - small hand-made rulesets with known answers: first match
  * wins, the default, family separation, packets without ports, interface
- * classes, rule info, and shadow warnings that must and must not appear.
+ * classes, rule info, shadow warnings that must and must not appear, and
+ * address maps of a blocklist's size, read from a set file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "fwd/ruleset.h"
@@ -202,6 +205,70 @@ static void test_shadow_no(void **state)
 				 "  - {name: ne, in: \"!eth0\", action: drop}\n", txt, sizeof(txt)), 0);
 }
 
+static uint64_t big_rng = 0x2545f4914f6cdd1dull;
+
+static uint32_t big_rand(void)
+{
+	big_rng ^= big_rng << 13;
+	big_rng ^= big_rng >> 7;
+	big_rng ^= big_rng << 17;
+	return (uint32_t)(big_rng >> 16);
+}
+
+/*
+ * 200,000 IPv4 /32s and 150,000 IPv6 /48s from a set file: 400,000 and
+ * 300,000 interval starts, several to each of the maps' index buckets.
+ * Prefix edges and random addresses are judged by src (rule 0) and dst
+ * (rule 1) against the oracle.
+ */
+static void test_big_set_index(void **state)
+{
+	char path[] = "/tmp/fwd-test-set.XXXXXX", yaml[256];
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	uint32_t *v4 = calloc(200000, sizeof(*v4));
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+
+	(void)state;
+	assert_non_null(f);
+	assert_non_null(v4);
+	for (int i = 0; i < 200000; i++) {
+		v4[i] = big_rand();
+		fprintf(f, "%u.%u.%u.%u\n", v4[i] >> 24, v4[i] >> 16 & 255, v4[i] >> 8 & 255, v4[i] & 255);
+	}
+	for (int i = 0; i < 150000; i++)
+		fprintf(f, "2001:%x:%x::/48\n", big_rand() & 0xffff, big_rand() & 0xffff);
+	fclose(f);
+	snprintf(yaml, sizeof(yaml), "version: 1\ndefault: allow\nsets:\n  big: {file: %s}\nrules:\n"
+		 "  - {name: s, src: $big, action: drop}\n  - {name: d, dst: $big, action: drop}\n", path);
+	c = load(yaml);
+	unlink(path);
+	rs = ruleset_compile(c);
+	assert_non_null(rs);
+	for (int i = 0; i < 400; i++) {
+		uint32_t a = v4[big_rand() % 200000];
+		const struct fwd_a6range *r6 = &c->rules[0].src.v6[big_rand() % c->rules[0].src.n6];
+		fwd_u128 a6[] = { r6->lo - 1, r6->lo, r6->hi, r6->hi + 1 };
+		uint32_t a4[] = { a - 1, a, a + 1, big_rand() };
+
+		for (int j = 0; j < 4; j++) {
+			struct fwd_key k6 = { .family = 6, .proto = 17, .sport = 1, .dport = 2 };
+
+			judge(c, rs, key4(17, a4[j], 1, 7, 2), "");
+			judge(c, rs, key4(17, 7, 1, a4[j], 2), "");
+			k6.src = a6[j];
+			judge(c, rs, k6, "");
+			k6.src = 7;
+			k6.dst = a6[j];
+			judge(c, rs, k6, "");
+		}
+	}
+	ruleset_free(rs);
+	config_free(c);
+	free(v4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -210,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_iface_classes),
 		cmocka_unit_test(test_shadow_yes),
 		cmocka_unit_test(test_shadow_no),
+		cmocka_unit_test(test_big_set_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,73 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# reload_mem.sh [BUILD_DIR] - the memory of a daemon reload at 100,000 rules.
+#
+# Writes scale_bench's 100,000-rule file, starts `fwd run --no-hooks` on it
+# in a network namespace of its own, reads VmHWM and VmRSS from
+# /proc/PID/status once it has started, resets the peak (clear_refs 5),
+# sends SIGHUP, waits for the reload's log line and reads them again. Also
+# `fwd check`'s CPU time and peak RSS on the file and the compiled table's
+# memory. Prints one markdown row; needs root (the namespace) and a kernel
+# with nfnetlink_queue. Target (issue 18): the reload's peak under twice
+# the table plus the file.
+set -u
+B=${1:-build}
+FWD=$(cd "$B" && pwd)/fwd
+SB=$B/bench/scale_bench
+NS=fwd-mem-$$
+T=$(mktemp -d /tmp/fwd-reload-mem.XXXXXX)
+PID=
+
+cleanup() {
+	[ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+	[ -n "${KEEPLOG:-}" ] && cp "$T/log" "$KEEPLOG"
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+[ "$(id -u)" = 0 ] || { echo "SKIP reload_mem: needs root"; exit 77; }
+[ -x "$FWD" ] && [ -x "$SB" ] || { echo "reload_mem: build $B/fwd and $SB first" >&2; exit 1; }
+
+kib() {	# FIELD: its value in /proc/$PID/status, KiB
+	awk -v f="$1:" '$1 == f { print $2 }' "/proc/$PID/status"
+}
+wait_log() {	# TEXT: wait up to 120 s for it in the daemon's log
+	i=0
+	while ! grep -q "$1" "$T/log"; do
+		i=$((i + 1))
+		[ $i -gt 1200 ] && { echo "reload_mem: no '$1' in the log:" >&2; cat "$T/log" >&2; exit 1; }
+		kill -0 "$PID" 2>/dev/null || { echo "reload_mem: fwd died:" >&2; cat "$T/log" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+"$SB" --rules "$T/rules.yaml" || exit 1
+file=$(stat -c %s "$T/rules.yaml")
+table=$("$SB" --table "$T/rules.yaml") || exit 1
+/usr/bin/time -f '%U %S %M' -o "$T/time" "$FWD" check "$T/rules.yaml" >/dev/null 2>&1 ||
+	{ echo "reload_mem: fwd check failed" >&2; exit 1; }
+read -r cu cs cm <"$T/time"
+
+ip netns add "$NS" || exit 1
+ip -n "$NS" link set lo up
+ip netns exec "$NS" "$FWD" run -c "$T/rules.yaml" --foreground --no-hooks \
+	--socket "$T/sock" >"$T/log" 2>&1 &
+PID=$!
+wait_log "started:"
+hwm0=$(kib VmHWM)
+rss0=$(kib VmRSS)
+echo 5 >"/proc/$PID/clear_refs"	# VmHWM := VmRSS
+kill -HUP "$PID"
+wait_log "reloaded rules"
+hwm1=$(kib VmHWM)
+rss1=$(kib VmRSS)
+
+target=$(awk -v t="$table" -v f="$file" 'BEGIN { printf "%.0f", 2 * t + f / 1048576 }')
+echo "| rules | file | table | \`fwd check\` CPU, peak RSS | after start: VmHWM, VmRSS | reload: VmHWM, then VmRSS | target |"
+echo "|------:|-----:|------:|----------:|----------:|----------:|-------:|"
+awk -v f="$file" -v t="$table" -v cu="$cu" -v cs="$cs" -v cm="$cm" -v h0="$hwm0" -v r0="$rss0" \
+    -v h1="$hwm1" -v r1="$rss1" -v g="$target" 'BEGIN {
+	printf "| 100,000 | %.1f MiB | %.1f MiB | %.2f s, %.0f MiB | %.0f, %.0f MiB | %.0f, %.0f MiB | < %d MiB: %s |\n",
+		f / 1048576, t, cu + cs, cm / 1024, h0 / 1024, r0 / 1024, h1 / 1024, r1 / 1024, g,
+		h1 / 1024 < g ? "met" : "MISSED"
+}'
