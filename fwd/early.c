@@ -230,8 +230,11 @@ static int cmp_who(const void *a, const void *b)
  */
 static int order_who(struct fwd_early *e)
 {
-	uint32_t *to = malloc((e->nwho ? e->nwho : 1) * sizeof(*to));
+	uint32_t *to;
 
+	if (!e->nwho)
+		return 0;
+	to = malloc(e->nwho * sizeof(*to));
 	if (!to)
 		return -1;
 	for (uint32_t i = 0; i < e->nwho; i++)
