@@ -99,13 +99,17 @@ static void block_knocks(struct walk *w, uint8_t proto)
 	}
 }
 
+/* Room doubles at 16, 32, 64... entries: a file of many drops adds in linear time. */
 static int who_add(struct fwd_early *e, uint32_t rule, const char *name)
 {
-	struct fwd_early_who *n = realloc(e->who, (e->nwho + 1) * sizeof(*n));
+	struct fwd_early_who *n = e->who;
 
-	if (!n)
-		return -1;
-	e->who = n;
+	if (!e->nwho || (e->nwho >= 16 && !(e->nwho & (e->nwho - 1)))) {
+		n = realloc(e->who, (e->nwho < 16 ? 16 : 2 * (size_t)e->nwho) * sizeof(*n));
+		if (!n)
+			return -1;
+		e->who = n;
+	}
 	memset(&n[e->nwho], 0, sizeof(n[0]));
 	n[e->nwho].rule = rule;
 	snprintf(n[e->nwho].name, sizeof(n[0].name), "%s", name);
