@@ -33,20 +33,25 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 {
 	const char *sep = "";
 
+	uint64_t ep, eb;
+
 	text_printf(b, "{\"rules\":[");
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		uint64_t p, by, last;
 
 		stats_rule_totals(l, i, &p, &by, &last);
+		early_counts(l->early, i, &ep, &eb);	/* dropped in the kernel: fwd/early.c */
 		text_printf(b, "%s{\"name\":\"", i ? "," : "");
 		text_json_str(b, l->names[i]);
 		text_printf(b, "\",\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%" PRIu64
-			  ",\"last_hit\":%" PRIu64 "}", action_name(ruleset_rule(l->rs, i)->action), p,
-			  by, clock_unix_time(last));
+			  ",\"last_hit\":%" PRIu64 ",\"early\":%" PRIu64 "}",
+			  action_name(ruleset_rule(l->rs, i)->action), p + ep, by + eb,
+			  clock_unix_time(last), ep);
 	}
+	early_counts(l->early, FWD_EARLY_DEFAULT, &ep, &eb);
 	text_printf(b, "],\"default\":{\"action\":\"%s\",\"packets\":%" PRIu64 ",\"bytes\":%"
-		  PRIu64 "},", action_name(ruleset_default(l->rs)), t->dflt_packets,
-		  t->dflt_bytes);
+		  PRIu64 ",\"early\":%" PRIu64 "},", action_name(ruleset_default(l->rs)),
+		  t->dflt_packets + ep, t->dflt_bytes + eb, ep);
 	text_printf(b, "\"malformed\":{\"total\":%" PRIu64 ",\"reasons\":{", t->malformed_total);
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++) {
 		if (!t->malformed[r])
@@ -81,16 +86,23 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 	for (uint32_t i = 0; i < l->nrules; i++)
 		if ((int)strlen(l->names[i]) > w)
 			w = (int)strlen(l->names[i]);
-	text_printf(b, "%-*s  %-7s  %12s  %14s\n", w, "rule", "action", "packets", "bytes");
+	uint64_t ep, eb;
+
+	text_printf(b, "%-*s  %-7s  %12s  %14s  %12s\n", w, "rule", "action", "packets", "bytes",
+		    "early");
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		uint64_t p, by, last;
 
 		stats_rule_totals(l, i, &p, &by, &last);
-		text_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n", w, l->names[i],
-			  action_name(ruleset_rule(l->rs, i)->action), p, by);
+		early_counts(l->early, i, &ep, &eb);	/* dropped in the kernel: fwd/early.c */
+		text_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "  %12" PRIu64 "\n", w,
+			  l->names[i], action_name(ruleset_rule(l->rs, i)->action), p + ep, by + eb,
+			  ep);
 	}
-	text_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "\n\n", w, "default",
-		  action_name(ruleset_default(l->rs)), t->dflt_packets, t->dflt_bytes);
+	early_counts(l->early, FWD_EARLY_DEFAULT, &ep, &eb);
+	text_printf(b, "%-*s  %-7s  %12" PRIu64 "  %14" PRIu64 "  %12" PRIu64 "\n\n", w,
+		  "default", action_name(ruleset_default(l->rs)), t->dflt_packets + ep,
+		  t->dflt_bytes + eb, ep);
 	text_printf(b, "malformed:  %" PRIu64 "\n", t->malformed_total);
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 		if (t->malformed[r])
@@ -123,6 +135,8 @@ char *control_stats(struct fwd_state *st, bool json)
 
 	pthread_mutex_lock(&st->lock);
 	stats_totals(st, &t);
+	if (!st->no_hooks && early_sample(st->live->early))
+		log_warn("stats: cannot read the kernel's counts of %s", FWD_HOOKS_EARLY_CHAIN);
 	if (json)
 		stats_json(&b, st, st->live, &t);
 	else

@@ -175,6 +175,29 @@ static void render_nd(struct tbuf *t, const char *c)
 }
 
 /*
+ * The drops the rules fix, before the queue (fwd/early.c): a flood at
+ * closed ports then never fills it. The chain is declared even when empty,
+ * so a reload that drops nothing early flushes what an older table had.
+ */
+static void render_early(struct tbuf *t, int family, const struct fwd_early *e)
+{
+	size_t need;
+
+	tb_printf(t, ":%s - [0:0]\n", FWD_HOOKS_EARLY_CHAIN);
+	if (!early_nranges(e) || t->full)
+		return;
+	need = early_render(e, family, NULL, 0);
+	if (!need)
+		return;
+	tb_printf(t, "-A %s -j %s\n", FWD_HOOKS_QUEUE_CHAIN, FWD_HOOKS_EARLY_CHAIN);
+	if (t->full || need >= t->len - t->pos) {
+		t->full = true;
+		return;
+	}
+	t->pos += early_render(e, family, t->p + t->pos, t->len - t->pos);
+}
+
+/*
  * Established and related traffic RETURNs rather than ACCEPTs: it is not
  * queued either way, and RETURN lets the operator's own mangle PREROUTING
  * rules behind our jump (connmark restore, policy routing marks) still see it.
@@ -203,6 +226,7 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 		tb_printf(t, "-A %s -m conntrack --ctstate NEW -j MARK --set-xmark 0x%08x/0x%08x\n",
 			  c, FWD_NEW_MARK, FWD_NEW_MARK);
 	}
+	render_early(t, family, hc->early);
 	render_queue_target(t, hc);
 	tb_printf(t, "COMMIT\n");
 }
@@ -411,7 +435,7 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 	 * discovery and MLD: some 2 KB), then three DNAT lines of < 256 bytes
 	 * per rule.
 	 */
-	size_t cap = 4096 + s->n * 768;
+	size_t cap = 4096 + s->n * 768 + early_render(hc->early, family, NULL, 0);
 	char *text;
 	int r;
 
@@ -467,8 +491,9 @@ static int remove_family(int family)
 {
 	static const char text[] =
 		"*mangle\n:" FWD_HOOKS_QUEUE_CHAIN " - [0:0]\n:" FWD_HOOKS_SEEN_CHAIN " - [0:0]\n"
-		":" FWD_HOOKS_DEFRAG_CHAIN " - [0:0]\n-X " FWD_HOOKS_QUEUE_CHAIN "\n"
-		"-X " FWD_HOOKS_SEEN_CHAIN "\n-X " FWD_HOOKS_DEFRAG_CHAIN "\nCOMMIT\n"
+		":" FWD_HOOKS_DEFRAG_CHAIN " - [0:0]\n:" FWD_HOOKS_EARLY_CHAIN " - [0:0]\n"
+		"-X " FWD_HOOKS_QUEUE_CHAIN "\n-X " FWD_HOOKS_SEEN_CHAIN "\n"
+		"-X " FWD_HOOKS_DEFRAG_CHAIN "\n-X " FWD_HOOKS_EARLY_CHAIN "\nCOMMIT\n"
 		"*nat\n:" FWD_HOOKS_DNAT_CHAIN " - [0:0]\n-X " FWD_HOOKS_DNAT_CHAIN "\nCOMMIT\n";
 	/* FWD-REJECT: what fwd before its own reject answers left behind. */
 	static const char ftext[] =

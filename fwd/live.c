@@ -60,6 +60,7 @@ void live_free(struct fwd_live *l)
 	free(l->carry_last_ms);
 	free(l->ifmap);
 	dyn_free(l->dyn);
+	early_free(l->early);
 	ruleset_free(l->rs);
 	free(l);
 }
@@ -108,7 +109,8 @@ struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
 	l->log_rate = c->daemon.log_rate ? c->daemon.log_rate : FWD_LOG_RATE_DEFAULT;
 	l->log_burst = c->daemon.log_burst ? c->daemon.log_burst : FWD_LOG_BURST_DEFAULT;
 	l->ifmap = ifmap_build(rs);
-	if (!l->ifmap || live_alloc_counters(l) || dyn_build(c, rs, nworkers, &l->dyn)) {
+	l->early = early_build(c);
+	if (!l->ifmap || !l->early || live_alloc_counters(l) || dyn_build(c, rs, nworkers, &l->dyn)) {
 		live_free(l);
 		return NULL;
 	}
@@ -154,6 +156,7 @@ void live_replace(struct fwd_state *st, struct fwd_live *l)
 	synchronize_rcu();
 	suppress_sweep_live(old);
 	carry_counters(l, old);
+	early_carry(l->early, old->early);
 	dyn_carry(l->dyn, old->dyn);
 	live_free(old);
 }
@@ -216,12 +219,18 @@ static size_t marked_rules(const struct fwd_live *l, struct fwd_rule_info *out)
 	return n;
 }
 
-/* Install fwd's chains with the forward rules of A and, when given, B. */
-static int install_marked(const struct fwd_hooks_conf *hc, const struct fwd_live *a,
+/*
+ * Install fwd's chains with the forward rules of A and, when given, B, and
+ * the early drops of the newer (B, else A). The restore flushes FWD-EARLY:
+ * the kernel's counts go to A first (A is what the chain holds now, or
+ * holds the same rules by name).
+ */
+static int install_marked(const struct fwd_hooks_conf *hc0, struct fwd_live *a,
 			  const struct fwd_live *b)
 {
 	size_t n = ruleset_nrules(a->rs) + (b ? ruleset_nrules(b->rs) : 0), k;
 	struct fwd_rule_info *r = calloc(n ? n : 1, sizeof(*r));
+	struct fwd_hooks_conf hc = *hc0;
 	int e;
 
 	if (!r)
@@ -229,7 +238,9 @@ static int install_marked(const struct fwd_hooks_conf *hc, const struct fwd_live
 	k = marked_rules(a, r);
 	if (b)
 		k += marked_rules(b, r + k);
-	e = hooks_install_rules(hc, r, k);
+	hc.early = b ? b->early : a->early;
+	early_harvest(a->early);
+	e = hooks_install_rules(&hc, r, k);
 	free(r);
 	return e;
 }

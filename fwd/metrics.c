@@ -61,14 +61,33 @@ static void rule_metrics(FILE *f, const struct fwd_live *l)
 	for (int m = 0; m < 3; m++) {
 		head(f, names[m], types[m], helps[m]);
 		for (uint32_t i = 0; i < l->nrules; i++) {
-			uint64_t p, b, last, v;
+			uint64_t p, b, last, v, ep, eb;
 
 			stats_rule_totals(l, i, &p, &b, &last);
-			v = m == 0 ? p : m == 1 ? b : clock_unix_time(last);
+			early_counts(l->early, i, &ep, &eb);	/* fwd/early.c */
+			v = m == 0 ? p + ep : m == 1 ? b + eb : clock_unix_time(last);
 			metrics_label_escape(rule, sizeof(rule), l->names[i]);
 			fprintf(f, "%s{rule=\"%s\",action=\"%s\"} %" PRIu64 "\n", names[m], rule,
 				action_name(ruleset_rule(l->rs, i)->action), v);
 		}
+	}
+}
+
+/* The drops of each rule (and the default) fwd's hooks made before the queue. */
+static void early_metrics(FILE *f, const struct fwd_live *l)
+{
+	char rule[4 * (FWD_NAME_MAX + 1)];
+	const struct fwd_early *e = l->early;
+
+	head(f, "fwd_early_dropped_packets_total", "counter",
+	     "Packets fwd's hooks dropped before the queue, by rule (counted in the rule's too).");
+	for (uint32_t i = 0; e && i < e->nwho; i++) {
+		const struct fwd_early_who *w = &e->who[i];
+
+		metrics_label_escape(rule, sizeof(rule), w->rule == FWD_EARLY_DEFAULT ? "default" :
+				     w->name);
+		fprintf(f, "fwd_early_dropped_packets_total{rule=\"%s\"} %" PRIu64 "\n", rule,
+			w->carry_packets + w->now_packets);
 	}
 }
 
@@ -81,12 +100,15 @@ static void counter(FILE *f, const char *name, const char *help, uint64_t v)
 static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_live *l,
 			  const struct fwd_totals *t)
 {
+	uint64_t ep, eb;
+
+	early_counts(l->early, FWD_EARLY_DEFAULT, &ep, &eb);
 	head(f, "fwd_default_packets_total", "counter", "Packets no rule matched.");
 	fprintf(f, "fwd_default_packets_total{action=\"%s\"} %" PRIu64 "\n",
-		action_name(ruleset_default(l->rs)), t->dflt_packets);
+		action_name(ruleset_default(l->rs)), t->dflt_packets + ep);
 	head(f, "fwd_default_bytes_total", "counter", "Bytes of the packets no rule matched.");
 	fprintf(f, "fwd_default_bytes_total{action=\"%s\"} %" PRIu64 "\n",
-		action_name(ruleset_default(l->rs)), t->dflt_bytes);
+		action_name(ruleset_default(l->rs)), t->dflt_bytes + eb);
 	head(f, "fwd_malformed_total", "counter", "Packets fwd could not parse, by reason.");
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 		fprintf(f, "fwd_malformed_total{reason=\"%s\"} %" PRIu64 "\n",
@@ -127,7 +149,10 @@ char *metrics_render(struct fwd_state *st)
 		return NULL;
 	pthread_mutex_lock(&st->lock);
 	stats_totals(st, &t);
+	if (!st->no_hooks)
+		early_sample(st->live->early);
 	rule_metrics(f, st->live);
+	early_metrics(f, st->live);
 	other_metrics(f, st, st->live, &t);
 	crowdsec_metrics(f, st->live);
 	pthread_mutex_unlock(&st->lock);

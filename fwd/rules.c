@@ -521,11 +521,21 @@ static void daemon_nd(struct ld *l, const struct ynode *k, const struct ynode *v
 	dm->nd_pos = k->pos;
 }
 
+/* early_drop: on (the default) or off: drops the rules fix go before the queue. */
+static void daemon_early(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	static const char *const onoff[] = { "on", "off", NULL };
+
+	(void)k;
+	((struct fwd_daemon *)ctx)->no_early_drop = pick(l, v, "early_drop", onoff, NULL) == 1;
+}
+
 static const struct ykey daemon_keys[] = {
 	{ "queues", daemon_queues }, { "queue_num", daemon_queue_num },
 	{ "inspect", daemon_inspect }, { "fail", daemon_fail },
 	{ "neighbor_discovery", daemon_nd }, { "log", daemon_log },
-	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { NULL, NULL },
+	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { "early_drop", daemon_early },
+	{ NULL, NULL },
 };
 
 static void load_daemon(struct ld *l, const struct ynode *m)

@@ -181,15 +181,20 @@ static unsigned default_queues(const struct fwd_config *c, const struct run_opts
 	return n > 0 ? (unsigned)n : 1;
 }
 
-/* Print what --no-hooks leaves to the operator. */
-static int print_hooks(const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs)
+/* Print what --no-hooks leaves to the operator, the early drops of C with it. */
+static int print_hooks(const struct fwd_hooks_conf *hc0, const struct fwd_ruleset *rs,
+		       const struct fwd_config *c)
 {
 	static const int families[] = { 4, 6 };
+	struct fwd_hooks_conf hcv = *hc0, *hc = &hcv;
+	struct fwd_early *early = early_build(c);
+	int rc = -1;
 
+	hcv.early = early;
 	for (size_t i = 0; i < 2; i++) {
 		size_t cap = 1 << 16;
 		char *buf = NULL;
-		int n = -ENOSPC;
+		int n = early ? -ENOSPC : -ENOMEM;
 
 		while (n == -ENOSPC && cap <= (1u << 28)) {
 			free(buf);
@@ -201,7 +206,7 @@ static int print_hooks(const struct fwd_hooks_conf *hc, const struct fwd_ruleset
 			fprintf(stderr, "fwd: cannot render the IPv%d hooks: %s\n", families[i],
 				strerror(-n));
 			free(buf);
-			return -1;
+			goto out;
 		}
 		printf("# %s\n", families[i] == 4 ? "iptables-restore --noflush" :
 		       "ip6tables-restore --noflush");
@@ -209,7 +214,10 @@ static int print_hooks(const struct fwd_hooks_conf *hc, const struct fwd_ruleset
 		free(buf);
 	}
 	fflush(stdout);
-	return 0;
+	rc = 0;
+out:
+	early_free(early);
+	return rc;
 }
 
 static int load(struct daemon *dm, struct fwd_config **cp, struct fwd_ruleset **rsp)
@@ -371,7 +379,7 @@ static int start(struct daemon *dm)
 	st->hooks = (struct fwd_hooks_conf){ .queue_base = st->queue_base, .queues = nq,
 					     .inspect = c->daemon.inspect, .fail = c->daemon.fail,
 					     .nd_rules = c->daemon.nd_rules, .ha = c->daemon.ha };
-	if (st->no_hooks && print_hooks(&st->hooks, rs))
+	if (st->no_hooks && print_hooks(&st->hooks, rs, c))
 		goto out_free;
 	if (setup_log(dm, c))
 		goto out_free;

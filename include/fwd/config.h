@@ -220,6 +220,7 @@ struct fwd_daemon {
 	char *metrics_file;
 	uint32_t metrics_interval;	/* seconds */
 	struct fwd_ha ha;
+	bool no_early_drop;		/* early_drop: off (fwd/early.c) */
 };
 
 /* A `dynamic:` set: members added at run time, each for a time. */

@@ -16,7 +16,8 @@
  *                     and invalid traffic is dropped; in every-packet mode
  *                     ICMP errors related to a connection return (fwd let
  *                     the connection through, path MTU discovery needs
- *                     them); the rest goes to
+ *                     them); then a jump to FWD-EARLY when hc->early
+ *                     drops anything; the rest goes to
  *                     NFQUEUE (--queue-num or --queue-balance, --queue-bypass
  *                     when failing open, --queue-cpu-fanout with more than one
  *                     queue).
@@ -30,6 +31,10 @@
  *                     carry FWD_REPEAT_MARK (fwd's repeat verdict): clears
  *                     it and FWD_NEW_MARK, and its end returns to PREROUTING, whose
  *                     later rules then see the packet.
+ *   mangle FWD-EARLY  jumped to from FWD-QUEUE just before the queue: the
+ *                     drops the rules fix whatever else a packet carries
+ *                     (fwd/early.c, early.h), by protocol and destination
+ *                     port, one comment per rule; declared (flushed) always.
  *   mangle FWD-DEFRAG nothing jumps to it; its socket-match rule keeps
  *                     IPv4/IPv6 defragmentation registered in the namespace.
  *
@@ -47,6 +52,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "fwd/early.h"
 #include "fwd/ruleset.h"
 
 #define FWD_HOOKS_QUEUE_CHAIN	"FWD-QUEUE"
@@ -55,6 +61,7 @@
 #define FWD_HOOKS_REJECT_CHAIN	"FWD-REJECT"	/* only removed (older fwd) */
 #define FWD_HOOKS_SEEN_CHAIN	"FWD-SEEN"
 #define FWD_HOOKS_DEFRAG_CHAIN	"FWD-DEFRAG"
+#define FWD_HOOKS_EARLY_CHAIN	"FWD-EARLY"
 
 /*
  * Mark bit of fwd's repeat verdict (allow, forward): the packet runs mangle
@@ -79,6 +86,7 @@ struct fwd_hooks_conf {
 	enum fwd_fail fail;		/* open: --queue-bypass */
 	bool nd_rules;			/* queue neighbour discovery and MLD too */
 	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
+	const struct fwd_early *early;	/* FWD-EARLY's drops; NULL: none */
 };
 
 /*

@@ -59,6 +59,7 @@ struct fwd_live {
 	struct fwd_dyn *dyn;		/* dynamic sets and knocks (fwd/dyn.c); NULL: none */
 	uint32_t mark_gen;		/* FWD_MARK_GEN or 0, added to forward marks */
 	bool every_packet;		/* daemon.inspect: replies reach the workers */
+	struct fwd_early *early;	/* what the hooks drop before the queue, counts */
 };
 
 struct fwd_worker;

@@ -5,12 +5,14 @@
 # `fail: closed`: kill -9 leaves fwd's NFQUEUE rule without a listener, so
 # the kernel drops new connections; a restarted fwd (finding its old chains,
 # socket and pidfile) lets them through again at once. `fail: open`: the
-# queue rule has --queue-bypass, so with fwd dead everything flows, even
-# what the rules would drop. SIGTERM removes every FWD- chain and jump.
+# queue rule has --queue-bypass, so with fwd dead everything queued flows,
+# even what the rules would drop (tcp 2525); what fwd's hooks drop before
+# the queue (early drops: tcp 2424, default drop) stays dropped. SIGTERM
+# removes every FWD- chain and jump.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
-servers_start --tcp 2222,2424
+servers_start --tcp 2222,2424,2525
 RULES="$T/rules.yaml"
 
 ssh_answer() { [ "$(client tcp 10.10.2.2 2222 --timeout 0.5)" = "fwd-e2e tcp 2222" ]; }
@@ -60,12 +62,16 @@ assert_grep "start-up line says fail open" 'fwd: started: .*fail open$' "$FWD_LO
 assert_eq "open: tcp 2222 answers while fwd runs" "fwd-e2e tcp 2222" "$(client tcp 10.10.2.2 2222)"
 assert_eq "open: tcp 2424 (default drop) times out while fwd runs" timeout \
 	"$(client tcp 10.10.2.2 2424 --timeout 2)"
+assert_eq "open: tcp 2525 (not the partner) times out while fwd runs" timeout \
+	"$(client tcp 10.10.2.2 2525 --timeout 2)"
 hooks_present "open, running"
 fwd_kill9
 assert_eq "open: tcp 2222 answers after kill -9" "fwd-e2e tcp 2222" "$(client tcp 10.10.2.2 2222)"
 assert_eq "open: tcp 2222 answers after kill -9 (IPv6)" "fwd-e2e tcp 2222" "$(client tcp fd00:2::2 2222)"
-assert_eq "open: even tcp 2424 passes with fwd dead (queue bypass)" "fwd-e2e tcp 2424" \
-	"$(client tcp 10.10.2.2 2424)"
+assert_eq "open: even tcp 2525 passes with fwd dead (queue bypass)" "fwd-e2e tcp 2525" \
+	"$(client tcp 10.10.2.2 2525)"
+assert_eq "open: tcp 2424 stays dropped with fwd dead (dropped before the queue)" timeout \
+	"$(client tcp 10.10.2.2 2424 --timeout 2)"
 fwd_start "$RULES"
 assert_eq "open: tcp 2424 dropped again after restart" timeout "$(client tcp 10.10.2.2 2424 --timeout 2)"
 fwd_stop

@@ -21,6 +21,7 @@ daemon:
   inspect: every-packet
   fail: open
   queues: 1
+  early_drop: off   # the flood must reach the queue (early drops would stop it before)
   metrics: {file: $T/fwd.prom, interval: 1}
 rules:
   - name: ssh

@@ -27,6 +27,7 @@ rules() {	# FORMAT
 	daemon:
 	  inspect: every-packet
 	  queues: 1
+	  early_drop: off  # fwd itself must see each packet: its last-hit stamps
 	  log: {format: $1, rate: $RATE/s, burst: $BURST}
 	  metrics: {file: $T/fwd.prom, interval: 1}
 	rules:

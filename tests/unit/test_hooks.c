@@ -50,6 +50,7 @@ static void test_stateful_one_queue_fail_closed(void **state)
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n"
+		":FWD-EARLY - [0:0]\n"
 		"-A FWD-QUEUE -j NFQUEUE --queue-num 0\n"
 		"COMMIT\n";
 	char buf[4096], full[4096];
@@ -104,6 +105,7 @@ static void test_every_packet_four_queues_fail_open(void **state)
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK --set-xmark 0x20000000/0x20000000\n"
+		":FWD-EARLY - [0:0]\n"
 		"-A FWD-QUEUE -j NFQUEUE --queue-balance 10:13 --queue-bypass --queue-cpu-fanout\n"
 		"COMMIT\n";
 	char buf[4096], full[4096];
@@ -273,6 +275,70 @@ static void test_forward_rules_compiled(void **state)
 	diags_free(&d);
 }
 
+/*
+ * Early drops: the jump to FWD-EARLY comes after the lines that return and
+ * before the queue; one group per rule with fwd's comment, at most 15 ports
+ * a line (a range counts 2), the default's last.
+ */
+static void test_early_rendered(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"default: drop\n"
+		"rules:\n"
+		"  - {name: ssh, proto: tcp, dport: 22, action: allow}\n"
+		"  - {name: many, proto: tcp, action: drop,\n"
+		"     dport: [23, 30-31, 40-41, 50-51, 60-61, 70-71, 80-81, 90-91, 100]}\n";
+	static const char want[] =
+		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n"
+		":FWD-EARLY - [0:0]\n"
+		"-A FWD-QUEUE -j FWD-EARLY\n"
+		"-A FWD-EARLY -p tcp -m multiport --dports 23,30:31,40:41,50:51,60:61,70:71,80:81,"
+		"90:91 -m comment --comment fwd-early:rule:many -j DROP\n"
+		"-A FWD-EARLY -p tcp -m multiport --dports 100"
+		" -m comment --comment fwd-early:rule:many -j DROP\n"
+		"-A FWD-EARLY -p tcp -m multiport --dports 0:21,24:29,32:39,42:49,52:59,62:69,72:79"
+		" -m comment --comment fwd-early:default -j DROP\n"
+		"-A FWD-EARLY -p tcp -m multiport --dports 82:89,92:99,101:65535"
+		" -m comment --comment fwd-early:default -j DROP\n"
+		"-A FWD-EARLY -p udp -m multiport --dports 0:65535"
+		" -m comment --comment fwd-early:default -j DROP\n"
+		"-A FWD-QUEUE -j NFQUEUE --queue-num 0\n";
+	struct fwd_hooks_conf hc = stateful1;
+	struct fwd_diags d;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	char buf[8192];
+
+	(void)state;
+	diags_init(&d, "early.yaml");
+	c = config_parse(yaml, sizeof(yaml) - 1, &d);
+	if (!c)
+		fail_msg("%s", d.text ? d.text : "config_parse failed");
+	rs = ruleset_compile(c);
+	hc.early = early_build(c);
+	assert_non_null(rs);
+	assert_non_null(hc.early);
+	assert_true(hooks_render(4, &hc, rs, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, want));
+	assert_true(hooks_render(6, &hc, rs, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, want));
+	/* every-packet mode: after the NEW mark, before the queue */
+	hc.inspect = FWD_INSPECT_EVERY;
+	assert_true(hooks_render(4, &hc, rs, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "--set-xmark 0x20000000/0x20000000\n"
+				    ":FWD-EARLY - [0:0]\n-A FWD-QUEUE -j FWD-EARLY\n"));
+	assert_non_null(strstr(buf, "comment --comment fwd-early:default -j DROP\n"
+				    "-A FWD-QUEUE -j NFQUEUE --queue-num 0\n"));
+	hc.inspect = FWD_INSPECT_NEW;
+	/* too small for the early lines: no partial text */
+	assert_int_equal(hooks_render(4, &hc, rs, buf, 900), -ENOSPC);
+	early_free((struct fwd_early *)(uintptr_t)hc.early);
+	ruleset_free(rs);
+	config_free(c);
+	diags_free(&d);
+}
+
 static void test_render_errors(void **state)
 {
 	struct fwd_hooks_conf hc = stateful1;
@@ -370,6 +436,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ha_pass),
 		cmocka_unit_test(test_forward_rules_array),
 		cmocka_unit_test(test_forward_rules_compiled),
+		cmocka_unit_test(test_early_rendered),
 		cmocka_unit_test(test_render_errors),
 	};
 
