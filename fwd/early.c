@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "fwd/early.h"
+#include "fwd/value.h"
 
 #define NPORTS		65536u
 #define NWORDS		(NPORTS / 64)
@@ -430,22 +431,11 @@ size_t early_nranges(const struct fwd_early *e)
 /* ---- the FWD-EARLY chain --------------------------------------------------- */
 
 /* Names iptables-save prints verbatim go into the comment; others by index. */
-static bool name_is_plain(const char *s)
-{
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
-			return false;
-	return true;
-}
-
 static void comment_of(const struct fwd_early_who *w, char *out, size_t len)
 {
 	if (w->rule == FWD_EARLY_DEFAULT)
 		snprintf(out, len, "%s:default", FWD_EARLY_COMMENT);
-	else if (name_is_plain(w->name))
+	else if (ipt_comment_plain(w->name))
 		snprintf(out, len, "%s:rule:%s", FWD_EARLY_COMMENT, w->name);
 	else
 		snprintf(out, len, "%s:index:%" PRIu32, FWD_EARLY_COMMENT, w->rule + 1);

@@ -73,18 +73,6 @@ static void format_dest(char *out, size_t len, const struct fwd_target *to)
 		target_format(out, len, to, 0);
 }
 
-/* Rule names go into a comment only when iptables-save shows them verbatim. */
-static bool name_is_plain(const char *s)
-{
-	if (!s || !*s || strlen(s) > 200)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
-			return false;
-	return true;
-}
-
 static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
 {
 	if (hc->queues == 1)
@@ -248,7 +236,7 @@ static void render_dnat(struct tbuf *t, const struct fwd_rule_info *ri)
 		format_dest(dest, sizeof(dest), protos[i][0] ? &ri->to : &addr_only);
 		tb_printf(t, "-A %s%s -m mark --mark 0x%08x/0xffffffff", FWD_HOOKS_DNAT_CHAIN,
 			  protos[i], ri->mark);
-		if (name_is_plain(ri->name))
+		if (ipt_comment_plain(ri->name))	/* else no comment */
 			tb_printf(t, " -m comment --comment %s:%s", FWD_HOOKS_COMMENT, ri->name);
 		tb_printf(t, " -j DNAT --to-destination %s\n", dest);
 	}

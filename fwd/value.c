@@ -331,3 +331,14 @@ char *text_take(struct fwd_text *t)
 	}
 	return t->s;
 }
+
+bool ipt_comment_plain(const char *s)
+{
+	if (!s || !*s || strlen(s) > 200)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.'))
+			return false;
+	return true;
+}

@@ -60,6 +60,12 @@ bool addrset_has(const struct fwd_addrset *s, unsigned family, fwd_u128 a);
  */
 bool duration_parse(const char *s, uint64_t bare_ms, uint64_t max_ms, uint64_t *ms);
 
+/*
+ * Is S a name iptables-save prints verbatim in a comment (letters, digits,
+ * '-', '_', '.'; 1 to 200 bytes)? Names that are not go in by index.
+ */
+bool ipt_comment_plain(const char *s);
+
 /* CLOCK_MONOTONIC in microseconds, and in milliseconds. */
 uint64_t clock_mono_us(void);
 uint64_t clock_mono_ms(void);

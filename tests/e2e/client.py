@@ -9,6 +9,10 @@
       reset or ICMP unreachable, "error: ..." and exit 5 otherwise.
   client.py flood HOST PORT COUNT RATE
       Send COUNT UDP datagrams "seq N" at RATE per second; print "sent N".
+  client.py connects HOST PORT COUNT [--timeout S] [--within S]
+      COUNT TCP connection attempts one after another, each given --timeout
+      seconds, none started after --within seconds (default: no limit);
+      print how many were established.
 """
 import argparse
 import socket
@@ -69,9 +73,27 @@ def flood(a):
     return 0 if errors == 0 else 1
 
 
+def connects(a):
+    end = time.monotonic() + a.within if a.within else None
+    ok = 0
+    for _ in range(a.count):
+        if end is not None and time.monotonic() > end:
+            break
+        s = socket.socket(family(a.host), socket.SOCK_STREAM)
+        s.settimeout(a.timeout)
+        try:
+            s.connect((a.host, a.port))
+            ok += 1
+        except OSError:
+            pass
+        s.close()
+    print(ok)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["tcp", "udp", "flood"])
+    ap.add_argument("mode", choices=["tcp", "udp", "flood", "connects"])
     ap.add_argument("host")
     ap.add_argument("port", type=int)
     ap.add_argument("count", type=int, nargs="?", default=0)
@@ -79,9 +101,12 @@ def main():
     ap.add_argument("--timeout", type=float, default=2.0)
     ap.add_argument("--sport", type=int, default=0)
     ap.add_argument("--src", default=None)
+    ap.add_argument("--within", type=float, default=0.0)
     a = ap.parse_args()
     if a.mode == "flood":
         return flood(a)
+    if a.mode == "connects":
+        return connects(a)
     try:
         data = tcp(a) if a.mode == "tcp" else udp(a)
     except socket.timeout:

@@ -286,7 +286,7 @@ server_seen() {	# PROTO PORT [PEER]
 }
 
 # Client in the client namespace; prints the answer or timeout/refused.
-client() {	# tcp|udp HOST PORT [client.py options]
+client() {	# tcp|udp|connects HOST PORT [client.py options]
 	nsx c "$PY" "$E2E_DIR/client.py" "$@"
 }
 
