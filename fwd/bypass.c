@@ -4,17 +4,15 @@
  * include/fwd/bypass.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/wait.h>
 
 #include "fwd/bypass.h"
 #include "fwd/hooks.h"
+#include "fwd/iptsave.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
 #include "fwd/queue.h"
@@ -26,55 +24,26 @@ static struct {
 	uint64_t logged_value, logged_at_s;
 } B = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* Sum "[P:B] -A FWD-QUEUE ... -j NFQUEUE ..." packet counters from F. */
-static uint64_t sum_queue_rules(FILE *f)
+/* The packet counter of fwd's NFQUEUE rules in FAMILY's mangle table (0 if none). */
+static uint64_t rule_packets(int family)
 {
-	char line[512], rule[sizeof(line)];
+	static const char chain[] = "-A " FWD_HOOKS_QUEUE_CHAIN " ";
+	char *text, *line, *next;
 	uint64_t sum = 0, p, by;
+	int n;
 
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "[%" SCNu64 ":%" SCNu64 "] %511[^\n]", &p, &by, rule) == 3 &&
-		    !strncmp(rule, "-A " FWD_HOOKS_QUEUE_CHAIN " ", 4 + strlen(FWD_HOOKS_QUEUE_CHAIN)) &&
-		    strstr(rule, " -j NFQUEUE"))
-			sum += p;
-	return sum;
-}
-
-/* The packet counter of fwd's NFQUEUE rules in NAME's mangle table (0 if none). */
-static uint64_t rule_packets(const char *name)
-{
-	char tool[64];
-	const char *argv[] = { tool, "-c", "-t", "mangle", NULL };
-	int pfd[2], status;
-	uint64_t sum;
-	FILE *f;
-	pid_t pid;
-
-	snprintf(tool, sizeof(tool), "/usr/sbin/%s", name);
-	if (access(tool, X_OK))
-		snprintf(tool, sizeof(tool), "/sbin/%s", name);
-	if (access(tool, X_OK) || pipe2(pfd, O_CLOEXEC))
+	if (ipt_save_mangle(family, &text))
 		return 0;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-		if (null < 0 || dup2(pfd[1], 1) < 0 || dup2(null, 2) < 0 || dup2(null, 0) < 0)
-			_exit(127);
-		execv(argv[0], (char *const *)(uintptr_t)argv);
-		_exit(127);
+	for (line = text; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		n = 0;
+		if (sscanf(line, "[%" SCNu64 ":%" SCNu64 "] %n", &p, &by, &n) == 2 && n &&
+		    !strncmp(line + n, chain, sizeof(chain) - 1) && strstr(line + n, " -j NFQUEUE"))
+			sum += p;
 	}
-	close(pfd[1]);
-	f = pid > 0 ? fdopen(pfd[0], "re") : NULL;
-	if (!f) {
-		close(pfd[0]);
-		sum = 0;
-	} else {
-		sum = sum_queue_rules(f);
-		fclose(f);
-	}
-	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	free(text);
 	return sum;
 }
 
@@ -114,7 +83,7 @@ uint64_t bypass_sample(struct fwd_state *st)
 	if (st->no_hooks || !st->workers || st->hooks.fail != FWD_FAIL_OPEN)
 		return 0;
 	/* Rule counter first: a packet counted after it can only lower the result. */
-	rule = rule_packets("iptables-save") + rule_packets("ip6tables-save");
+	rule = rule_packets(4) + rule_packets(6);
 	seen = proc_held_dropped(st);
 	seen += received(st);
 	pthread_mutex_lock(&B.lock);

@@ -32,7 +32,6 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 		       const struct fwd_totals *t)
 {
 	const char *sep = "";
-
 	uint64_t ep, eb;
 
 	text_printf(b, "{\"rules\":[");
@@ -82,12 +81,11 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 			const struct fwd_totals *t)
 {
 	int w = 7;	/* strlen("default") */
+	uint64_t ep, eb;
 
 	for (uint32_t i = 0; i < l->nrules; i++)
 		if ((int)strlen(l->names[i]) > w)
 			w = (int)strlen(l->names[i]);
-	uint64_t ep, eb;
-
 	text_printf(b, "%-*s  %-7s  %12s  %14s  %12s\n", w, "rule", "action", "packets", "bytes",
 		    "early");
 	for (uint32_t i = 0; i < l->nrules; i++) {

@@ -11,18 +11,15 @@
  * unconditional, unlogged drop. Whatever stays undecided is the default's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "fwd/early.h"
+#include "fwd/iptsave.h"
 #include "fwd/value.h"
 
 #define NPORTS		65536u
@@ -565,67 +562,12 @@ bool early_parse_line(const struct fwd_early *e, const char *line, uint32_t *who
 	return true;
 }
 
-/* Run iptables-save -c -t mangle (FAMILY's) with its output in a memfd; -errno. */
-static int save_text(int family, char **text)
-{
-	const char *tool = family == 4 ? "iptables-save" : "ip6tables-save";
-	char path[64];
-	int fd, status, err = 0;
-	pid_t pid;
-	off_t size;
-
-	snprintf(path, sizeof(path), "/usr/sbin/%s", tool);
-	if (access(path, X_OK))
-		snprintf(path, sizeof(path), "/sbin/%s", tool);
-	fd = memfd_create("fwd-early", MFD_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
-
-		if (null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(null, 2) < 0)
-			_exit(127);
-		execl(path, path, "-c", "-t", "mangle", (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0) {
-		err = -errno;
-		goto out_close;
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			err = -errno;
-			goto out_close;
-		}
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		err = -EIO;
-		goto out_close;
-	}
-	size = lseek(fd, 0, SEEK_END);
-	*text = size >= 0 ? malloc((size_t)size + 1) : NULL;
-	if (!*text) {
-		err = -ENOMEM;
-		goto out_close;
-	}
-	if (pread(fd, *text, (size_t)size, 0) != size) {
-		free(*text);
-		*text = NULL;
-		err = -EIO;
-		goto out_close;
-	}
-	(*text)[size] = '\0';
-out_close:
-	close(fd);
-	return err;
-}
-
 static int sample_family(struct fwd_early *e, int family)
 {
 	char *text = NULL, *line, *next;
 	uint64_t p, b;
 	uint32_t w;
-	int err = save_text(family, &text);
+	int err = ipt_save_mangle(family, &text);
 
 	if (err)
 		return err;

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "fwd/hooks.h"
+#include "fwd/iptsave.h"
 #include "fwd/log.h"
 #include "fwd/value.h"
 
@@ -291,19 +292,6 @@ int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
 	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT, buf, len);
 }
 
-/* /usr/sbin/NAME or /sbin/NAME into OUT; false when neither is executable. */
-static bool find_tool(const char *name, char *out, size_t len)
-{
-	static const char *const dirs[] = { "/usr/sbin", "/sbin" };
-
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		snprintf(out, len, "%s/%s", dirs[i], name);
-		if (access(out, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* In the child: stdin from IN (or /dev/null), stdout/stderr muted if QUIET. */
 static void child_exec(char *const argv[], int in, bool quiet)
 {
@@ -404,8 +392,8 @@ static int tools_for(int family, struct family_tools *ft)
 
 	ft->name = cmd;
 	snprintf(rname, sizeof(rname), "%s-restore", cmd);
-	if (!find_tool(cmd, ft->cmd, sizeof(ft->cmd)) ||
-	    !find_tool(rname, ft->restore, sizeof(ft->restore))) {
+	if (!ipt_tool_path(cmd, ft->cmd, sizeof(ft->cmd)) ||
+	    !ipt_tool_path(rname, ft->restore, sizeof(ft->restore))) {
 		log_warn("hooks: %s or %s not found in /usr/sbin or /sbin", cmd,
 			rname);
 		return -ENOENT;

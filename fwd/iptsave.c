@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+/*
+ * iptsave.c - the iptables tools fwd runs and the counters it reads back
+ * (include/fwd/iptsave.h). The output goes to a memfd, so a table of any
+ * size is read whole after the tool exits: no pipe to fill.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fwd/iptsave.h"
+
+bool ipt_tool_path(const char *name, char *out, size_t len)
+{
+	static const char *const dirs[] = { "/usr/sbin", "/sbin" };
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(out, len, "%s/%s", dirs[i], name);
+		if (access(out, X_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Run PATH -c -t mangle with its standard output in FD; its exit status, or -errno. */
+static int save_into(const char *path, int fd)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		if (null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		execl(path, path, "-c", "-t", "mangle", (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
+}
+
+int ipt_save_mangle(int family, char **text)
+{
+	char path[64];
+	int fd, err;
+	off_t size;
+
+	*text = NULL;
+	if (!ipt_tool_path(family == 4 ? "iptables-save" : "ip6tables-save", path, sizeof(path)))
+		return -ENOENT;
+	fd = memfd_create("fwd-save", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	err = save_into(path, fd);
+	if (err > 0)
+		err = -EIO;
+	size = err ? -1 : lseek(fd, 0, SEEK_END);
+	if (!err && size < 0)
+		err = -errno;
+	if (!err && !(*text = malloc((size_t)size + 1)))
+		err = -ENOMEM;
+	if (!err && pread(fd, *text, (size_t)size, 0) != size)
+		err = -EIO;
+	if (err) {
+		free(*text);
+		*text = NULL;
+	} else {
+		(*text)[size] = '\0';
+	}
+	close(fd);
+	return err;
+}
