@@ -72,7 +72,7 @@ graph: $(LIBOBJ)
 golden: $(B)/fwd
 	@sh tests/golden/run.sh $(B)/fwd
 
-e2e: $(B)/fwd $(UNIT_BIN) $(B)/bench/spoof
+e2e: $(B)/fwd $(UNIT_BIN) $(B)/bench/spoof $(B)/bench/blast $(B)/bench/sink
 	@sh tests/e2e/run.sh $(B)/fwd $(B)
 
 # The unit and golden tests again, built with ASan and UBSan by clang.

@@ -50,29 +50,10 @@ static uint64_t rule_packets(int family)
 /* Held by the kernel for fwd, and dropped by it, over fwd's queues. */
 static uint64_t proc_held_dropped(const struct fwd_state *st)
 {
-	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
-	uint64_t sum = 0, qd, ud;
-	unsigned num, portid, total, mode, range;
-	char line[256];
+	uint64_t held, dropped;
 
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%u %u %u %u %u %" SCNu64 " %" SCNu64, &num, &portid, &total,
-			   &mode, &range, &qd, &ud) == 7 && num >= st->queue_base &&
-		    num < st->queue_base + st->nworkers)
-			sum += total + qd + ud;
-	fclose(f);
-	return sum;
-}
-
-static uint64_t received(const struct fwd_state *st)
-{
-	uint64_t sum = 0;
-
-	for (unsigned i = 0; i < st->nworkers; i++)
-		sum += ctr_get(&st->workers[i].stats.received);
-	return sum;
+	queue_proc_sum(st->queue_base, st->nworkers, &held, &dropped);
+	return held + dropped;
 }
 
 uint64_t bypass_sample(struct fwd_state *st)
@@ -85,7 +66,7 @@ uint64_t bypass_sample(struct fwd_state *st)
 	/* Rule counter first: a packet counted after it can only lower the result. */
 	rule = rule_packets(4) + rule_packets(6);
 	seen = proc_held_dropped(st);
-	seen += received(st);
+	seen += queue_received(st->workers, st->nworkers);
 	pthread_mutex_lock(&B.lock);
 	if (rule < B.last_rule) {
 		/* A reload rebuilt the chain: its counter starts again from 0. */

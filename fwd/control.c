@@ -60,8 +60,9 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 	}
 	text_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
 		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
-		  ",\"bypassed\":%" PRIu64 "},", st->nworkers, t->received, t->enobufs,
-		  t->queue_dropped, t->user_dropped, t->bypassed);
+		  ",\"bypassed\":%" PRIu64 ",\"shed\":%" PRIu64 ",\"gate_rate\":%" PRIu32 "},",
+		  st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped,
+		  t->bypassed, t->shed, t->gate_rate);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
@@ -111,6 +112,9 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 	if (st->hooks.fail == FWD_FAIL_OPEN || t->bypassed)
 		text_printf(b, "bypassed:   %" PRIu64 " accepted without a verdict (fail: open, "
 			    "queue full)\n", t->bypassed);
+	if (t->shed || t->gate_rate)
+		text_printf(b, "shed:       %" PRIu64 " dropped before the queue at overload (gate %s)\n",
+			    t->shed, t->gate_rate ? "closed" : "open");
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64

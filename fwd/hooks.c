@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,18 @@
 #define JUMP_MANGLE	1u
 #define JUMP_NAT	2u
 #define JUMP_MAX_DEL	16	/* jump rules deleted per chain before giving up */
+
+/*
+ * What FWD-GATE holds (hooks_gate()), rendered by every install too. LOCK is
+ * held across each render and restore, so an install and a gate change
+ * cannot interleave their transactions (the reload runs on the control
+ * thread, the gate on the main one).
+ */
+static struct {
+	pthread_mutex_t lock;
+	uint32_t rate;
+	unsigned gen;
+} G = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Forward rules, from a compiled table or from a plain array. */
 struct rule_src {
@@ -187,6 +200,57 @@ static void render_early(struct tbuf *t, int family, const struct fwd_early *e)
 }
 
 /*
+ * hashlimit with no mode is one bucket for every packet, as limit is, but
+ * takes rates above limit's 10,000/s. The burst lets 50 ms pass at once.
+ */
+#define GATE_BURST_MAX	10000u	/* iptables' upper bound */
+
+size_t hooks_render_gate(uint32_t rate, unsigned gen, char *buf, size_t len)
+{
+	uint32_t burst = rate / 20;
+	int n;
+
+	if (!rate) {
+		if (len)
+			buf[0] = '\0';
+		return 0;
+	}
+	if (burst < 1)
+		burst = 1;
+	if (burst > GATE_BURST_MAX)
+		burst = GATE_BURST_MAX;
+	n = snprintf(buf, len, "-A %s -m hashlimit --hashlimit-above %u/sec --hashlimit-burst %u "
+		     "--hashlimit-name %s%u -j %s\n", FWD_HOOKS_GATE_CHAIN, rate, burst,
+		     FWD_HOOKS_GATE_NAME, gen % FWD_HOOKS_GATE_GENS, FWD_HOOKS_SHED_CHAIN);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+/*
+ * FWD-GATE and FWD-SHED (hooks.h), declared (flushed) and refilled: G's
+ * line, and the drop whose counter a gate change leaves alone. Without the
+ * gate they are deleted (FWD-QUEUE, flushed above, no longer jumps there).
+ */
+static void render_gate(struct tbuf *t, const struct fwd_hooks_conf *hc)
+{
+	size_t n;
+
+	tb_printf(t, ":%s - [0:0]\n:%s - [0:0]\n", FWD_HOOKS_GATE_CHAIN, FWD_HOOKS_SHED_CHAIN);
+	if (!hooks_gated(hc)) {
+		tb_printf(t, "-X %s\n-X %s\n", FWD_HOOKS_GATE_CHAIN, FWD_HOOKS_SHED_CHAIN);
+		return;
+	}
+	tb_printf(t, "-A %s -j DROP\n", FWD_HOOKS_SHED_CHAIN);
+	tb_printf(t, "-A %s -j %s\n", FWD_HOOKS_QUEUE_CHAIN, FWD_HOOKS_GATE_CHAIN);
+	if (t->full || !G.rate)
+		return;
+	n = hooks_render_gate(G.rate, G.gen, t->p + t->pos, t->len - t->pos);
+	if (n >= t->len - t->pos)
+		t->full = true;
+	else
+		t->pos += n;
+}
+
+/*
  * Established and related traffic RETURNs rather than ACCEPTs: it is not
  * queued either way, and RETURN lets the operator's own mangle PREROUTING
  * rules behind our jump (connmark restore, policy routing marks) still see it.
@@ -216,6 +280,7 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 			  c, FWD_NEW_MARK, FWD_NEW_MARK);
 	}
 	render_early(t, family, hc->early);
+	render_gate(t, hc);
 	render_queue_target(t, hc);
 	tb_printf(t, "COMMIT\n");
 }
@@ -436,15 +501,55 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 {
 	int r;
 
+	pthread_mutex_lock(&G.lock);
 	r = install_family(4, hc, s);
 	if (r < 0) {
+		pthread_mutex_unlock(&G.lock);
 		log_warn("hooks: installing IPv4 chains failed: %s", strerror(-r));
 		return r;
 	}
 	r = install_family(6, hc, s);
+	pthread_mutex_unlock(&G.lock);
 	if (r < 0)
 		log_warn("hooks: IPv6 unusable (%s), IPv4 only", strerror(-r));
 	return 0;
+}
+
+/* FWD-GATE alone, in one family's mangle table. */
+static int gate_family(int family)
+{
+	struct family_tools ft;
+	char text[512];
+	int n, r;
+
+	r = tools_for(family, &ft);
+	if (r < 0)
+		return r;
+	n = snprintf(text, sizeof(text), "*mangle\n:%s - [0:0]\n", FWD_HOOKS_GATE_CHAIN);
+	n += (int)hooks_render_gate(G.rate, G.gen, text + n, sizeof(text) - (size_t)n);
+	n += snprintf(text + n, sizeof(text) - (size_t)n, "COMMIT\n");
+	return restore(ft.restore, text, (size_t)n);
+}
+
+void hooks_gate_forget(void)
+{
+	pthread_mutex_lock(&G.lock);
+	G.rate = 0;
+	pthread_mutex_unlock(&G.lock);
+}
+
+int hooks_gate(uint32_t rate)
+{
+	int r;
+
+	pthread_mutex_lock(&G.lock);
+	G.gen++;
+	G.rate = rate;
+	r = gate_family(4);
+	if (r >= 0)
+		gate_family(6);	/* IPv6 unusable: install() said so */
+	pthread_mutex_unlock(&G.lock);
+	return r;
 }
 
 int hooks_install(const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs)
@@ -468,8 +573,10 @@ static int remove_family(int family)
 	static const char text[] =
 		"*mangle\n:" FWD_HOOKS_QUEUE_CHAIN " - [0:0]\n:" FWD_HOOKS_SEEN_CHAIN " - [0:0]\n"
 		":" FWD_HOOKS_DEFRAG_CHAIN " - [0:0]\n:" FWD_HOOKS_EARLY_CHAIN " - [0:0]\n"
+		":" FWD_HOOKS_GATE_CHAIN " - [0:0]\n:" FWD_HOOKS_SHED_CHAIN " - [0:0]\n"
 		"-X " FWD_HOOKS_QUEUE_CHAIN "\n-X " FWD_HOOKS_SEEN_CHAIN "\n"
-		"-X " FWD_HOOKS_DEFRAG_CHAIN "\n-X " FWD_HOOKS_EARLY_CHAIN "\nCOMMIT\n"
+		"-X " FWD_HOOKS_DEFRAG_CHAIN "\n-X " FWD_HOOKS_EARLY_CHAIN "\n"
+		"-X " FWD_HOOKS_GATE_CHAIN "\n-X " FWD_HOOKS_SHED_CHAIN "\nCOMMIT\n"
 		"*nat\n:" FWD_HOOKS_DNAT_CHAIN " - [0:0]\n-X " FWD_HOOKS_DNAT_CHAIN "\nCOMMIT\n";
 	/* FWD-REJECT: what fwd before its own reject answers left behind. */
 	static const char ftext[] =

@@ -17,6 +17,7 @@
 
 #include "fwd/crowdsec.h"
 #include "fwd/gateway.h"
+#include "fwd/gate.h"
 #include "fwd/live.h"
 #include "fwd/suppress.h"
 #include "fwd/stats.h"
@@ -240,6 +241,7 @@ static int install_marked(const struct fwd_hooks_conf *hc0, struct fwd_live *a,
 		k += marked_rules(b, r + k);
 	hc.early = b ? b->early : a->early;
 	early_harvest(a->early);
+	gate_harvest();
 	e = hooks_install_rules(&hc, r, k);
 	free(r);
 	return e;
@@ -268,6 +270,7 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 	hc.inspect = dc->inspect;
 	hc.nd_rules = dc->nd_rules;
 	hc.ha = dc->ha;
+	hc.shed = !dc->no_shed;
 	if (install_marked(&hc, st->live, l)) {
 		if (live_install_hooks(st))
 			log_warn("reload: restoring the old kernel hooks failed too");

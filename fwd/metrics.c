@@ -122,6 +122,12 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 	counter(f, "fwd_bypassed_total",
 		"Packets the kernel accepted without a verdict (fail: open, queue full).",
 		t->bypassed);
+	counter(f, "fwd_shed_total",
+		"Packets dropped before the queue while it overflowed (the overload gate).",
+		t->shed);
+	head(f, "fwd_gate_rate", "gauge",
+	     "Packets per second the overload gate lets into the queue; 0: open.");
+	fprintf(f, "fwd_gate_rate %" PRIu32 "\n", t->gate_rate);
 	head(f, "fwd_reloads_total", "counter", "Rule reloads, by result.");
 	fprintf(f, "fwd_reloads_total{result=\"ok\"} %" PRIu64 "\n", st->reloads_ok);
 	fprintf(f, "fwd_reloads_total{result=\"failed\"} %" PRIu64 "\n", st->reloads_failed);

@@ -655,6 +655,48 @@ void queue_close(struct fwd_worker *w)
 	w->rxbuf = NULL;
 }
 
+/* One line of /proc/net/netfilter/nfnetlink_queue: false if it is not one. */
+static bool proc_line(const char *line, uint32_t *q, uint64_t *held, uint64_t *qd, uint64_t *ud)
+{
+	unsigned num, portid, total, mode, range;
+
+	if (sscanf(line, "%u %u %u %u %u %" SCNu64 " %" SCNu64, &num, &portid, &total, &mode,
+		   &range, qd, ud) != 7)
+		return false;
+	*q = num;
+	*held = total;
+	return true;
+}
+
+void queue_proc_sum(uint32_t base, uint32_t n, uint64_t *held, uint64_t *dropped)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	uint64_t h = 0, d = 0, th, qd, ud;
+	char line[256];
+	uint32_t q;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (proc_line(line, &q, &th, &qd, &ud) && q >= base && q - base < n) {
+			h += th;
+			d += qd + ud;
+		}
+	if (f)
+		fclose(f);
+	if (held)
+		*held = h;
+	if (dropped)
+		*dropped = d;
+}
+
+uint64_t queue_received(struct fwd_worker *w, unsigned n)
+{
+	uint64_t sum = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		sum += ctr_get(&w[i].stats.received);
+	return sum;
+}
+
 void queue_proc_drops(uint32_t q, uint64_t *queue_dropped, uint64_t *user_dropped)
 {
 	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
@@ -664,11 +706,10 @@ void queue_proc_drops(uint32_t q, uint64_t *queue_dropped, uint64_t *user_droppe
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned num, portid, total, mode, range;
-		uint64_t qd, ud;
+		uint64_t held, qd, ud;
+		uint32_t num;
 
-		if (sscanf(line, "%u %u %u %u %u %" SCNu64 " %" SCNu64, &num, &portid, &total,
-			   &mode, &range, &qd, &ud) == 7 && num == q) {
+		if (proc_line(line, &num, &held, &qd, &ud) && num == q) {
 			*queue_dropped = qd;
 			*user_dropped = ud;
 			break;

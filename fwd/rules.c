@@ -530,12 +530,21 @@ static void daemon_early(struct ld *l, const struct ynode *k, const struct ynode
 	((struct fwd_daemon *)ctx)->no_early_drop = pick(l, v, "early_drop", onoff, NULL) == 1;
 }
 
+/* shed: on (the default) or off: an overflowing queue is shed before it (fwd/gate.c). */
+static void daemon_shed(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	static const char *const onoff[] = { "on", "off", NULL };
+
+	(void)k;
+	((struct fwd_daemon *)ctx)->no_shed = pick(l, v, "shed", onoff, NULL) == 1;
+}
+
 static const struct ykey daemon_keys[] = {
 	{ "queues", daemon_queues }, { "queue_num", daemon_queue_num },
 	{ "inspect", daemon_inspect }, { "fail", daemon_fail },
 	{ "neighbor_discovery", daemon_nd }, { "log", daemon_log },
 	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { "early_drop", daemon_early },
-	{ NULL, NULL },
+	{ "shed", daemon_shed }, { NULL, NULL },
 };
 
 static void load_daemon(struct ld *l, const struct ynode *m)

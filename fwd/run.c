@@ -26,6 +26,7 @@
 #include "fwd/control.h"
 #include "fwd/crowdsec.h"
 #include "fwd/gateway.h"
+#include "fwd/gate.h"
 #include "fwd/hooks.h"
 #include "fwd/instance.h"
 #include "fwd/live.h"
@@ -378,7 +379,8 @@ static int start(struct daemon *dm)
 	}
 	st->hooks = (struct fwd_hooks_conf){ .queue_base = st->queue_base, .queues = nq,
 					     .inspect = c->daemon.inspect, .fail = c->daemon.fail,
-					     .nd_rules = c->daemon.nd_rules, .ha = c->daemon.ha };
+					     .nd_rules = c->daemon.nd_rules, .ha = c->daemon.ha,
+					     .shed = !c->daemon.no_shed };
 	if (st->no_hooks && print_hooks(&st->hooks, rs, c))
 		goto out_free;
 	if (setup_log(dm, c))
@@ -566,7 +568,10 @@ static void main_loop(struct daemon *dm, int sfd)
 		notify("WATCHDOG=1");
 	for (;;) {
 		int to = min_timeout(min_timeout(wd, metrics_tick(dm)), sweep_tick(dm));
-		int n = poll(p, link_fd >= 0 ? 2 : 1, min_timeout(to, bypass_tick(&dm->st)));
+		int n;
+
+		to = min_timeout(to, min_timeout(bypass_tick(&dm->st), gate_tick(&dm->st)));
+		n = poll(p, link_fd >= 0 ? 2 : 1, to);
 
 		if (n < 0 && errno != EINTR)
 			break;

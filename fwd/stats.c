@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fwd/bypass.h"
+#include "fwd/gate.h"
 #include "fwd/queue.h"
 #include "fwd/stats.h"
 
@@ -30,6 +31,10 @@ void stats_totals(struct fwd_state *st, struct fwd_totals *t)
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 		t->malformed_total += t->malformed[r];
 	t->bypassed = bypass_sample(st);
+	if (!st->no_hooks) {
+		t->shed = gate_shed();
+		t->gate_rate = gate_rate();
+	}
 	log_stats(&t->log);
 }
 

@@ -221,6 +221,7 @@ struct fwd_daemon {
 	uint32_t metrics_interval;	/* seconds */
 	struct fwd_ha ha;
 	bool no_early_drop;		/* early_drop: off (fwd/early.c) */
+	bool no_shed;			/* shed: off (fwd/gate.c) */
 };
 
 /* A `dynamic:` set: members added at run time, each for a time. */

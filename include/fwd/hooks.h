@@ -17,7 +17,8 @@
  *                     ICMP errors related to a connection return (fwd let
  *                     the connection through, path MTU discovery needs
  *                     them); then a jump to FWD-EARLY when hc->early
- *                     drops anything; the rest goes to
+ *                     drops anything; then, when hooks_gated(), a jump to
+ *                     FWD-GATE; the rest goes to
  *                     NFQUEUE (--queue-num or --queue-balance, --queue-bypass
  *                     when failing open, --queue-cpu-fanout with more than one
  *                     queue).
@@ -35,6 +36,15 @@
  *                     drops the rules fix whatever else a packet carries
  *                     (fwd/early.c, early.h), by protocol and destination
  *                     port, one comment per rule; declared (flushed) always.
+ *   mangle FWD-GATE   jumped to from FWD-QUEUE after FWD-EARLY, with `fail:
+ *                     closed` and `daemon: shed: on` (the defaults): empty,
+ *                     or while the queue overflows one hashlimit line that
+ *                     sends what comes faster than fwd/gate.c's rate to
+ *                     FWD-SHED, so an overload is shed for the cost of a
+ *                     rule match instead of a queue message each
+ *                     (hooks_gate()).
+ *   mangle FWD-SHED   FWD-GATE's drop, in a chain of its own so that its
+ *                     counter outlives the changes of FWD-GATE's rate.
  *   mangle FWD-DEFRAG nothing jumps to it; its socket-match rule keeps
  *                     IPv4/IPv6 defragmentation registered in the namespace.
  *
@@ -52,6 +62,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "fwd/config.h"
 #include "fwd/early.h"
 #include "fwd/ruleset.h"
 
@@ -62,6 +73,8 @@
 #define FWD_HOOKS_SEEN_CHAIN	"FWD-SEEN"
 #define FWD_HOOKS_DEFRAG_CHAIN	"FWD-DEFRAG"
 #define FWD_HOOKS_EARLY_CHAIN	"FWD-EARLY"
+#define FWD_HOOKS_GATE_CHAIN	"FWD-GATE"
+#define FWD_HOOKS_SHED_CHAIN	"FWD-SHED"
 
 /*
  * Mark bit of fwd's repeat verdict (allow, forward): the packet runs mangle
@@ -87,7 +100,33 @@ struct fwd_hooks_conf {
 	bool nd_rules;			/* queue neighbour discovery and MLD too */
 	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
 	const struct fwd_early *early;	/* FWD-EARLY's drops; NULL: none */
+	bool shed;			/* daemon: shed: on (FWD-GATE) */
 };
+
+/* Does FWD-QUEUE jump to FWD-GATE: shed on and fail closed? */
+static inline bool hooks_gated(const struct fwd_hooks_conf *hc)
+{
+	return hc->shed && hc->fail == FWD_FAIL_CLOSED;
+}
+
+/*
+ * FWD-GATE's line for RATE packets/s (0: none) as iptables-restore text,
+ * into BUF of LEN bytes, as snprintf. GEN names the hashlimit table
+ * (FWD_HOOKS_GATE_NAME and GEN modulo FWD_HOOKS_GATE_GENS): the kernel keeps
+ * a table's rate for as long as a rule of that name exists, so each new
+ * rate takes a new name.
+ */
+#define FWD_HOOKS_GATE_NAME	"fwd-gate-"
+#define FWD_HOOKS_GATE_GENS	1000000u	/* the name within hashlimit's 15 bytes */
+size_t hooks_render_gate(uint32_t rate, unsigned gen, char *buf, size_t len);
+
+/*
+ * Replace FWD-GATE's line in both families by RATE's (0: empty it); every
+ * later install renders the same line. 0, or -errno when IPv4's failed.
+ */
+int hooks_gate(uint32_t rate);
+/* Forget the line: an install without the gate (shed: off) removed it. */
+void hooks_gate_forget(void);
 
 /*
  * Write the iptables-restore text (FAMILY 4) or ip6tables-restore text

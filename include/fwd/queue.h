@@ -100,4 +100,14 @@ void queue_close(struct fwd_worker *w);
 /* queue_dropped and user_dropped of queue Q from /proc; 0 if not there. */
 void queue_proc_drops(uint32_t q, uint64_t *queue_dropped, uint64_t *user_dropped);
 
+/*
+ * Over queues BASE .. BASE + N - 1 from /proc: the packets the kernel holds
+ * for them now (HELD) and those it dropped, queue full or socket buffer
+ * full (DROPPED). Either may be NULL; 0 when the file cannot be read.
+ */
+void queue_proc_sum(uint32_t base, uint32_t n, uint64_t *held, uint64_t *dropped);
+
+/* Packets the N workers W have received so far, summed. */
+uint64_t queue_received(struct fwd_worker *w, unsigned n);
+
 #endif

@@ -17,6 +17,8 @@ struct fwd_totals {
 	uint64_t malformed[FWD_PKT_NREASONS];
 	uint64_t queue_dropped, user_dropped;
 	uint64_t bypassed;	/* fail-open: accepted without a verdict (fwd/bypass.c) */
+	uint64_t shed;		/* dropped before the queue at overload (fwd/gate.c) */
+	uint32_t gate_rate;	/* the overload gate's rate now; 0: open */
 	struct fwd_log_stats log;
 };
 

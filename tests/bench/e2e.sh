@@ -586,6 +586,9 @@ bench_udp() {
 		;;
 	esac
 	case $1 in
+	fwd-*) put "shed.$2" "$(json_num '"shed' "$T/stats.json")" ;;
+	esac
+	case $1 in
 	fwd-*-log*)
 		# What the logger did: lines written, events suppressed / dropped.
 		put "logw.$2" "$(json_num written "$T/stats.json")"
@@ -943,15 +946,17 @@ report() {
 
 	### Receive work on the reader's CPU or on another (fwd, 10 rules, every packet, UDP)
 
-	| gateway | receive work | zero-loss pps | flat-out delivered pps | generator flat out pps | delivered / zero-loss |
-	|---|---|---|---|---|---|
-	| fwd | the reader's CPU (the rows above) | $(zlcell fwd10) | $(cell sat.fwd10) | $(cell offered.fwd10) | $(ratio sat.fwd10 zl.fwd10) |
-	| fwd | another CPU | $(zlcell fwd10own) | $(cell sat.fwd10own) | $(cell offered.fwd10own) | $(ratio sat.fwd10own zl.fwd10own) |
-	| bare NFQUEUE loop | the reader's CPU (the rows above) | $(zlcell bare) | $(cell sat.bare) | $(cell offered.bare) | $(ratio sat.bare zl.bare) |
-	| bare NFQUEUE loop | another CPU | $(zlcell bareown) | $(cell sat.bareown) | $(cell offered.bareown) | $(ratio sat.bareown zl.bareown) |
+	| gateway | receive work | zero-loss pps | flat-out delivered pps | generator flat out pps | delivered / zero-loss | shed before the queue |
+	|---|---|---|---|---|---|---|
+	| fwd | the reader's CPU (the rows above) | $(zlcell fwd10) | $(cell sat.fwd10) | $(cell offered.fwd10) | $(ratio sat.fwd10 zl.fwd10) | $(cell shed.fwd10) |
+	| fwd | another CPU | $(zlcell fwd10own) | $(cell sat.fwd10own) | $(cell offered.fwd10own) | $(ratio sat.fwd10own zl.fwd10own) | $(cell shed.fwd10own) |
+	| bare NFQUEUE loop | the reader's CPU (the rows above) | $(zlcell bare) | $(cell sat.bare) | $(cell offered.bare) | $(ratio sat.bare zl.bare) | - |
+	| bare NFQUEUE loop | another CPU | $(zlcell bareown) | $(cell sat.bareown) | $(cell offered.bareown) | $(ratio sat.bareown zl.bareown) | - |
 
 	The receive work is the gateway's softirq (RPS on its two veths). On another CPU: CPU
 	$([ "$NCPU" -gt 2 ] && echo "$((NCPU - 1))" || echo "$GEN_CPU"), $([ "$NCPU" -gt 2 ] && echo "a CPU of its own" || echo "the generator's, which then offers less").
+	Shed before the queue: packets fwd's overload gate (FWD-GATE, \`daemon: shed\`) dropped
+	over the row's trials, from \`fwd stats\`.
 
 	### SYN flood at dropped ports (fwd, 10 rules, new connections queued)
 

@@ -25,9 +25,12 @@
 
 static const struct fwd_hooks_conf stateful1 = {
 	.queue_base = 0, .queues = 1, .inspect = FWD_INSPECT_NEW, .fail = FWD_FAIL_CLOSED,
+	.shed = true,
 };
+/* shed: on, the default: no gate all the same, as fail: open has none. */
 static const struct fwd_hooks_conf every4 = {
 	.queue_base = 10, .queues = 4, .inspect = FWD_INSPECT_EVERY, .fail = FWD_FAIL_OPEN,
+	.shed = true,
 };
 
 static const char nat_empty[] =
@@ -51,6 +54,10 @@ static void test_stateful_one_queue_fail_closed(void **state)
 		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n"
 		":FWD-EARLY - [0:0]\n"
+		":FWD-GATE - [0:0]\n"
+		":FWD-SHED - [0:0]\n"
+		"-A FWD-SHED -j DROP\n"
+		"-A FWD-QUEUE -j FWD-GATE\n"
 		"-A FWD-QUEUE -j NFQUEUE --queue-num 0\n"
 		"COMMIT\n";
 	char buf[4096], full[4096];
@@ -106,6 +113,10 @@ static void test_every_packet_four_queues_fail_open(void **state)
 		"-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK --set-xmark 0x20000000/0x20000000\n"
 		":FWD-EARLY - [0:0]\n"
+		":FWD-GATE - [0:0]\n"
+		":FWD-SHED - [0:0]\n"
+		"-X FWD-GATE\n"
+		"-X FWD-SHED\n"
 		"-A FWD-QUEUE -j NFQUEUE --queue-balance 10:13 --queue-bypass --queue-cpu-fanout\n"
 		"COMMIT\n";
 	char buf[4096], full[4096];
@@ -303,6 +314,10 @@ static void test_early_rendered(void **state)
 		" -m comment --comment fwd-early:default -j DROP\n"
 		"-A FWD-EARLY -p udp -m multiport --dports 0:65535"
 		" -m comment --comment fwd-early:default -j DROP\n"
+		":FWD-GATE - [0:0]\n"
+		":FWD-SHED - [0:0]\n"
+		"-A FWD-SHED -j DROP\n"
+		"-A FWD-QUEUE -j FWD-GATE\n"
 		"-A FWD-QUEUE -j NFQUEUE --queue-num 0\n";
 	struct fwd_hooks_conf hc = stateful1;
 	struct fwd_diags d;
@@ -329,7 +344,7 @@ static void test_early_rendered(void **state)
 	assert_non_null(strstr(buf, "--set-xmark 0x20000000/0x20000000\n"
 				    ":FWD-EARLY - [0:0]\n-A FWD-QUEUE -j FWD-EARLY\n"));
 	assert_non_null(strstr(buf, "comment --comment fwd-early:default -j DROP\n"
-				    "-A FWD-QUEUE -j NFQUEUE --queue-num 0\n"));
+				    ":FWD-GATE - [0:0]\n"));
 	hc.inspect = FWD_INSPECT_NEW;
 	/* too small for the early lines: no partial text */
 	assert_int_equal(hooks_render(4, &hc, rs, buf, 900), -ENOSPC);
@@ -337,6 +352,56 @@ static void test_early_rendered(void **state)
 	ruleset_free(rs);
 	config_free(c);
 	diags_free(&d);
+}
+
+/*
+ * shed: on with fail: closed (the defaults): FWD-GATE after FWD-EARLY, then
+ * the queue; the gate's line is there only while fwd/gate.c closes it.
+ */
+static void test_gate_rendered(void **state)
+{
+	static const char want[] =
+		":FWD-EARLY - [0:0]\n"
+		":FWD-GATE - [0:0]\n"
+		":FWD-SHED - [0:0]\n"
+		"-A FWD-SHED -j DROP\n"
+		"-A FWD-QUEUE -j FWD-GATE\n"
+		"-A FWD-QUEUE -j NFQUEUE --queue-num 0\n"
+		"COMMIT\n";
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[4096];
+
+	(void)state;
+	hc.shed = true;
+	for (int family = 4; family <= 6; family += 2) {
+		assert_true(hooks_render(family, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_non_null(strstr(buf, want));
+	}
+	/* shed: off: the chains go, nothing jumps to them */
+	hc.shed = false;
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, ":FWD-EARLY - [0:0]\n:FWD-GATE - [0:0]\n:FWD-SHED - [0:0]\n"
+				    "-X FWD-GATE\n-X FWD-SHED\n-A FWD-QUEUE -j NFQUEUE"));
+	assert_null(strstr(buf, "-j FWD-GATE"));
+}
+
+/* The gate's line: one bucket, a burst of 50 ms (at most iptables' 10,000). */
+static void test_gate_line(void **state)
+{
+	char buf[256];
+
+	(void)state;
+	assert_int_equal(hooks_render_gate(0, 3, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+	hooks_render_gate(100000, 3, buf, sizeof(buf));
+	assert_string_equal(buf, "-A FWD-GATE -m hashlimit --hashlimit-above 100000/sec "
+			    "--hashlimit-burst 5000 --hashlimit-name fwd-gate-3 -j FWD-SHED\n");
+	hooks_render_gate(1000, FWD_HOOKS_GATE_GENS + 4, buf, sizeof(buf));
+	assert_string_equal(buf, "-A FWD-GATE -m hashlimit --hashlimit-above 1000/sec "
+			    "--hashlimit-burst 50 --hashlimit-name fwd-gate-4 -j FWD-SHED\n");
+	hooks_render_gate(4000000, 999999, buf, sizeof(buf));
+	assert_string_equal(buf, "-A FWD-GATE -m hashlimit --hashlimit-above 4000000/sec "
+			    "--hashlimit-burst 10000 --hashlimit-name fwd-gate-999999 -j FWD-SHED\n");
 }
 
 static void test_render_errors(void **state)
@@ -437,6 +502,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_forward_rules_array),
 		cmocka_unit_test(test_forward_rules_compiled),
 		cmocka_unit_test(test_early_rendered),
+		cmocka_unit_test(test_gate_rendered),
+		cmocka_unit_test(test_gate_line),
 		cmocka_unit_test(test_render_errors),
 	};
 

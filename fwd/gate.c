@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gate.c - shedding an overload before the queue; see include/fwd/gate.h.
+ * Off the packet path: the main loop's thread, and stats readers.
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fwd/gate.h"
+#include "fwd/hooks.h"
+#include "fwd/iptsave.h"
+#include "fwd/live.h"
+#include "fwd/log.h"
+#include "fwd/queue.h"
+#include "fwd/value.h"
+
+/*
+ * R within [FWD_GATE_MIN, FWD_GATE_MAX], as hashlimit keeps it: a whole
+ * number of microseconds per packet, so 131,554/s is 1e6 / 7 = 142,857/s.
+ */
+static uint32_t gate_rate_of(uint64_t r)
+{
+	if (r < FWD_GATE_MIN)
+		r = FWD_GATE_MIN;
+	if (r > FWD_GATE_MAX)
+		r = FWD_GATE_MAX;
+	return (uint32_t)(FWD_GATE_MAX / (FWD_GATE_MAX / r));
+}
+
+/*
+ * The gate is open: close it if the queue overflowed. JUDGED and OFFERED
+ * (judged and dropped) are per second over the tick. In a collapse fwd
+ * judges next to nothing, so a first overload starts from half of what
+ * reached the queue.
+ */
+static uint32_t step_open(struct fwd_gate *g, uint64_t judged, uint64_t offered, bool over)
+{
+	uint64_t r;
+
+	g->calm = 0;
+	g->busy = 0;
+	if (!over) {
+		if (judged > g->peak)
+			g->peak = judged > UINT32_MAX ? UINT32_MAX : (uint32_t)judged;
+		return 0;
+	}
+	g->settle = true;
+	r = g->learned;
+	if (!r) {
+		r = (uint64_t)g->peak * 9 / 10;
+		if (offered / 2 > r)
+			r = offered / 2;
+		if (judged > r)
+			r = judged;
+	}
+	return gate_rate_of(r);
+}
+
+/*
+ * Up from a rate the gate holds traffic back at: by half again while far
+ * below the rate the queue last overflowed at (the ceiling), by a twentieth
+ * once near it.
+ */
+static uint32_t grow(const struct fwd_gate *g)
+{
+	uint64_t r = g->rate, near = (uint64_t)g->ceiling * 9 / 10, next = r * 3 / 2;
+
+	if (g->ceiling && next > near)
+		next = r < near ? near : r * 21 / 20;
+	return gate_rate_of(next);
+}
+
+/* The gate is closed: follow what fwd keeps up with, or open it. */
+static uint32_t step_closed(struct fwd_gate *g, uint64_t judged, uint64_t lost, uint64_t held,
+			    bool over)
+{
+	uint64_t r = g->rate;
+
+	if (g->settle) {
+		/* The tick after a cut: what overflowed may predate it. */
+		g->settle = false;
+		if (over)
+			return g->rate;
+	}
+	if (over) {
+		g->calm = 0;
+		g->ceiling = g->rate;
+		g->settle = true;
+		/* Far above what fwd keeps up with (a collapse): halve. */
+		return gate_rate_of(lost > 4 * judged ? r / 2 : r * 4 / 5);
+	}
+	if (held >= FWD_GATE_HELD_LOW) {
+		/* fwd is busy: hold, and remember what it judged so. */
+		g->calm = 0;
+		if (judged > g->busy)
+			g->busy = judged < r ? (uint32_t)judged : g->rate;
+		return g->rate;
+	}
+	if (judged * 10 >= r * 9) {
+		g->calm = 0;
+		return grow(g);
+	}
+	/* Under the rate and keeping up: the overload is over. */
+	if (++g->calm >= FWD_GATE_CALM) {
+		g->learned = g->busy ? gate_rate_of(g->busy) : g->rate;
+		return 0;
+	}
+	return g->rate;
+}
+
+uint32_t gate_step(struct fwd_gate *g, const struct fwd_gate_sample *s)
+{
+	uint64_t dt, judged, lost;
+	bool over;
+
+	if (!g->primed || s->now_ms <= g->at_ms || s->received < g->received ||
+	    s->dropped < g->dropped) {
+		g->primed = true;
+		g->at_ms = s->now_ms;
+		g->received = s->received;
+		g->dropped = s->dropped;
+		return g->rate;
+	}
+	dt = s->now_ms - g->at_ms;
+	judged = (s->received - g->received) * 1000 / dt;
+	lost = s->dropped - g->dropped;
+	/*
+	 * Closed, fwd judges most with its queue full and a little overflowing:
+	 * only losing more than it judged is too much.
+	 */
+	over = lost >= FWD_GATE_OVERFLOW && (!g->rate || lost > s->received - g->received);
+	g->at_ms = s->now_ms;
+	g->received = s->received;
+	g->dropped = s->dropped;
+	g->rate = g->rate ? step_closed(g, judged, lost * 1000 / dt, s->held, over) :
+			    step_open(g, judged, judged + lost * 1000 / dt, over);
+	return g->rate;
+}
+
+/*
+ * The daemon's gate. FWD-SHED's drop counts what the gate shed; an install
+ * of the hooks restarts its counter, which SHED[] notices (a count lower
+ * than the last) and carries over. What it drops between the last sample
+ * and such an install is not counted: the count errs low, never high.
+ */
+static struct {
+	pthread_mutex_t lock;
+	struct fwd_gate g;
+	uint32_t applied;		/* the rate FWD-GATE holds */
+	uint64_t carry, shed[2];	/* IPv4, IPv6 */
+	uint64_t closed_ms, shed_at_close;
+	bool warned;
+} S = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+/* FWD-SHED's drop count in iptables-save -c text, or 0. */
+static uint64_t shed_count(char *text)
+{
+	static const char rule[] = "-A " FWD_HOOKS_SHED_CHAIN " -j DROP";
+	char *line, *next;
+	uint64_t p, b;
+	int n;
+
+	for (line = text; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		n = 0;
+		if (sscanf(line, "[%" SCNu64 ":%" SCNu64 "] %n", &p, &b, &n) == 2 && n &&
+		    !strcmp(line + n, rule))
+			return p;
+	}
+	return 0;
+}
+
+/* Under S.lock: read both families' counts; the total shed so far. */
+static uint64_t sample_locked(void)
+{
+	for (int f = 0; f < 2; f++) {
+		char *text;
+		uint64_t p;
+
+		if (ipt_save_mangle(f ? 6 : 4, &text))
+			continue;
+		p = shed_count(text);
+		free(text);
+		if (p < S.shed[f])
+			S.carry += S.shed[f];
+		S.shed[f] = p;
+	}
+	return S.carry + S.shed[0] + S.shed[1];
+}
+
+uint64_t gate_shed(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&S.lock);
+	n = sample_locked();
+	pthread_mutex_unlock(&S.lock);
+	return n;
+}
+
+uint32_t gate_rate(void)
+{
+	uint32_t r;
+
+	pthread_mutex_lock(&S.lock);
+	r = S.applied;
+	pthread_mutex_unlock(&S.lock);
+	return r;
+}
+
+void gate_harvest(void)
+{
+	pthread_mutex_lock(&S.lock);
+	sample_locked();
+	pthread_mutex_unlock(&S.lock);
+}
+
+/* A new rate worth a new FWD-GATE line: opened, closed, or moved by 1/20. */
+static bool moved(uint32_t from, uint32_t to)
+{
+	uint32_t d = from > to ? from - to : to - from;
+
+	return !from != !to || (from && (uint64_t)d * 20 >= from);
+}
+
+/* Under S.lock: FWD-GATE to RATE, and say so when it closes or opens. */
+static void apply_locked(uint32_t rate, uint64_t now)
+{
+	int e;
+
+	e = hooks_gate(rate);
+	if (e) {
+		if (!S.warned)
+			log_warn("overload: cannot change %s: %s", FWD_HOOKS_GATE_CHAIN,
+				 e < 0 ? strerror(-e) : "iptables-restore failed");
+		S.warned = true;
+		return;
+	}
+	if (!S.applied) {
+		S.closed_ms = now;
+		S.shed_at_close = sample_locked();
+		log_warn("overload: the queue overflows; shedding what comes faster than %" PRIu32
+			 " packets/s before it (%s)", rate, FWD_HOOKS_GATE_CHAIN);
+	} else if (!rate) {
+		log_info("overload over after %.1f s: %" PRIu64 " packets shed before the queue, "
+			 "the last rate %" PRIu32 " packets/s", (double)(now - S.closed_ms) / 1000,
+			 sample_locked() - S.shed_at_close, S.applied);
+	}
+	S.applied = rate;
+}
+
+int gate_tick(struct fwd_state *st)
+{
+	struct fwd_gate_sample s;
+	uint32_t rate;
+
+	if (st->no_hooks || !st->workers)
+		return -1;
+	if (!hooks_gated(&st->hooks)) {
+		/* shed: off or fail: open since a reload, whose install removed the line */
+		pthread_mutex_lock(&S.lock);
+		if (S.applied)
+			hooks_gate_forget();
+		S.applied = 0;
+		S.g.rate = 0;
+		pthread_mutex_unlock(&S.lock);
+		return -1;
+	}
+	s.now_ms = clock_mono_ms();
+	s.received = queue_received(st->workers, st->nworkers);
+	queue_proc_sum(st->queue_base, st->nworkers, &s.held, &s.dropped);
+	pthread_mutex_lock(&S.lock);
+	if (s.now_ms - S.g.at_ms >= FWD_GATE_TICK_MS || !S.g.primed) {
+		rate = gate_step(&S.g, &s);
+		if (moved(S.applied, rate))
+			apply_locked(rate, s.now_ms);
+	}
+	pthread_mutex_unlock(&S.lock);
+	return FWD_GATE_TICK_MS;
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: MIT
+/*
+ * test_gate.c - the overload gate's steps (fwd/gate.c): samples of fwd's
+ * queue in, the rate FWD-GATE is to hold after each out, as a table that
+ * reads like the log of an overload.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+
+#include "fwd/gate.h"
+
+struct row {
+	uint64_t ms, received, dropped, held;
+	uint32_t rate;		/* expected after the step */
+	const char *why;
+};
+
+static void run(const struct row *r, size_t n)
+{
+	struct fwd_gate g = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		struct fwd_gate_sample s = { r[i].ms, r[i].received, r[i].dropped, r[i].held };
+		uint32_t got = gate_step(&g, &s);
+
+		if (got != r[i].rate)
+			fail_msg("row %zu (%s): rate %u, want %u", i, r[i].why, got, r[i].rate);
+	}
+}
+
+/* An overload from its start to its end, and the next one. */
+static void test_overload(void **state)
+{
+	static const struct row rows[] = {
+		{ 0, 0, 0, 0, 0, "first sample: nothing to compare" },
+		{ 200, 20000, 0, 10, 0, "100k/s judged, no overflow: the peak" },
+		{ 400, 22000, 20000, 8192, 90909, "overflow: close at 0.9x the peak (1e6 / 11)" },
+		{ 600, 40000, 30000, 8000, 90909, "the queue is full: hold; fwd keeps up with 90k/s" },
+		{ 800, 50000, 50000, 8192, 76923, "lost more than judged: x0.8 (1e6 / 13), ceiling" },
+		{ 1000, 60000, 70000, 8192, 76923, "the tick after a cut: its overflow not counted" },
+		{ 1200, 78000, 70000, 100, 83333, "judged 90k/s, queue empty: up, to 0.9x the ceiling" },
+		{ 1400, 94200, 70000, 0, 90909, "near the ceiling: up a twentieth (87.5k: 1e6 / 11)" },
+		{ 1600, 96200, 70000, 0, 90909, "10k/s, keeping up: calm 1" },
+		{ 1800, 98200, 70000, 0, 0, "calm 2: open" },
+		{ 2000, 98300, 90000, 8192, 90909, "overflow again: close at what fwd kept up with" },
+		{ 2200, 98400, 190000, 8192, 90909, "the tick after closing: not counted" },
+		{ 2400, 98500, 290000, 8192, 45454, "lost 500k/s, over 4x judged: halve (1e6 / 22)" },
+	};
+
+	(void)state;
+	run(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* Nothing judged before the first overflow: half of what reached the queue. */
+static void test_first_overload_from_offered(void **state)
+{
+	static const struct row rows[] = {
+		{ 0, 0, 0, 0, 0, "first sample" },
+		{ 250, 64, 30000, 8192, 62500, "judged 256/s, lost 120k/s: half of it (1e6 / 16)" },
+		{ 500, 18000, 50000, 1394, 62500, "settling: its overflow not counted" },
+		{ 700, 30128, 50000, 100, 100000, "binding, no ceiling: up by half (1e6 / 10)" },
+	};
+
+	(void)state;
+	run(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* A small overflow engages the gate; never below FWD_GATE_MIN nor above FWD_GATE_MAX. */
+static void test_bounds_and_small_overflow(void **state)
+{
+	static const struct row rows[] = {
+		{ 0, 0, 0, 0, 0, "first sample" },
+		{ 1000, 10, 63, 0, 0, "63 dropped in a tick: not an overflow" },
+		{ 2000, 20, 127, 8192, FWD_GATE_MIN, "64: an overflow; 74/s would be below the floor" },
+		{ 3000, 21, 127, 0, FWD_GATE_MIN, "the tick after closing" },
+		{ 4000, 22, 10127, 8192, FWD_GATE_MIN, "lost more than judged: halved, held at the floor" },
+	};
+	static const struct row top[] = {
+		{ 0, 0, 0, 0, 0, "first sample" },
+		{ 100, 10, 500000, 8192, FWD_GATE_MAX, "lost 5M/s: half is past hashlimit's fastest" },
+	};
+
+	(void)state;
+	run(rows, sizeof(rows) / sizeof(rows[0]));
+	run(top, sizeof(top) / sizeof(top[0]));
+}
+
+/* Counters that go back (a restart) or a clock that stands still: re-prime. */
+static void test_reprime(void **state)
+{
+	static const struct row rows[] = {
+		{ 1000, 5000, 0, 0, 0, "first sample" },
+		{ 1000, 9000, 500, 8192, 0, "same ms: re-primed, no step" },
+		{ 1200, 100, 500, 8192, 0, "received went back: re-primed" },
+		{ 1400, 200, 700, 8192, 1000, "then an overflow closes the gate" },
+	};
+
+	(void)state;
+	run(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_overload),
+		cmocka_unit_test(test_first_overload_from_offered),
+		cmocka_unit_test(test_bounds_and_small_overflow),
+		cmocka_unit_test(test_reprime),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
