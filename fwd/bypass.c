@@ -32,7 +32,7 @@ static uint64_t rule_packets(int family)
 	uint64_t sum = 0, p, by;
 	int n;
 
-	if (ipt_save_mangle(family, &text))
+	if (ipt_save(family, "mangle", &text))
 		return 0;
 	for (line = text; *line; line = next) {
 		next = line + strcspn(line, "\n");

@@ -567,7 +567,7 @@ static int sample_family(struct fwd_early *e, int family)
 	char *text = NULL, *line, *next;
 	uint64_t p, b;
 	uint32_t w;
-	int err = ipt_save_mangle(family, &text);
+	int err = ipt_save(family, "mangle", &text);
 
 	if (err)
 		return err;

@@ -175,17 +175,25 @@ static uint64_t shed_count(char *text)
 	return 0;
 }
 
-/* Under S.lock: read both families' counts; the total shed so far. */
+/*
+ * Under S.lock: read both families' counts (FWD-SHED is in raw in
+ * every-packet mode, in mangle in the stateful one); the total shed so far.
+ */
 static uint64_t sample_locked(void)
 {
-	for (int f = 0; f < 2; f++) {
-		char *text;
-		uint64_t p;
+	static const char *const tables[] = { "raw", "mangle" };
 
-		if (ipt_save_mangle(f ? 6 : 4, &text))
-			continue;
-		p = shed_count(text);
-		free(text);
+	for (int f = 0; f < 2; f++) {
+		uint64_t p = 0;
+
+		for (int k = 0; k < 2; k++) {
+			char *text;
+
+			if (ipt_save(f ? 6 : 4, tables[k], &text))
+				continue;
+			p += shed_count(text);
+			free(text);
+		}
 		if (p < S.shed[f])
 			S.carry += S.shed[f];
 		S.shed[f] = p;

@@ -27,6 +27,7 @@
 
 #define JUMP_MANGLE	1u
 #define JUMP_NAT	2u
+#define JUMP_RAW	4u
 #define JUMP_MAX_DEL	16	/* jump rules deleted per chain before giving up */
 
 /*
@@ -39,6 +40,7 @@ static struct {
 	pthread_mutex_t lock;
 	uint32_t rate;
 	unsigned gen;
+	struct fwd_hooks_conf hc;	/* of the last install, for the exemptions */
 } G = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Forward rules, from a compiled table or from a plain array. */
@@ -140,9 +142,8 @@ static void render_defrag(struct tbuf *t)
  * sync nothing. VRRP is link-local: only a hop limit of 255 (RFC 5798 5.1.1.3)
  * to its group passes. The sync may be narrowed to its own link.
  */
-static void render_ha_pass(struct tbuf *t, int family, const struct fwd_ha *ha)
+static void render_ha_pass(struct tbuf *t, int family, const struct fwd_ha *ha, const char *c)
 {
-	const char *c = FWD_HOOKS_QUEUE_CHAIN;
 	const struct fwd_ifpat *in = &ha->sync_in;
 
 	if (ha->vrrp && family == 4)
@@ -174,6 +175,16 @@ static void render_nd(struct tbuf *t, const char *c)
 		for (int i = 0; i < 4; i++)
 			tb_printf(t, "-A %s -s %s -p ipv6-icmp -m icmp6 --icmpv6-type %d -m hl --hl-eq 1 -j RETURN\n",
 				  c, mld_src[s], (int[]){ 130, 131, 132, 143 }[i]);
+}
+
+/* What passes before the queue whatever the rules say, into chain C. */
+static void render_exempt(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
+			  const char *c)
+{
+	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
+	render_ha_pass(t, family, &hc->ha, c);
+	if (family == 6 && !hc->nd_rules)
+		render_nd(t, c);
 }
 
 /*
@@ -226,21 +237,24 @@ size_t hooks_render_gate(uint32_t rate, unsigned gen, char *buf, size_t len)
 }
 
 /*
- * FWD-GATE and FWD-SHED (hooks.h), declared (flushed) and refilled: G's
- * line, and the drop whose counter a gate change leaves alone. Without the
- * gate they are deleted (FWD-QUEUE, flushed above, no longer jumps there).
+ * Where the gate goes. In every-packet mode the queue takes every packet but
+ * the exempt ones, so the gate can go in raw PREROUTING, before conntrack,
+ * where shedding costs least (the exemptions again first); in the stateful
+ * mode only new connections are queued, which only conntrack tells apart,
+ * so it goes in FWD-QUEUE, after conntrack.
  */
-static void render_gate(struct tbuf *t, const struct fwd_hooks_conf *hc)
+static bool gate_in_raw(const struct fwd_hooks_conf *hc)
+{
+	return hc->inspect == FWD_INSPECT_EVERY;
+}
+
+/* FWD-GATE's rules (no declaration) for HC in the table it lives in. */
+static void render_gate_body(struct tbuf *t, int family, const struct fwd_hooks_conf *hc)
 {
 	size_t n;
 
-	tb_printf(t, ":%s - [0:0]\n:%s - [0:0]\n", FWD_HOOKS_GATE_CHAIN, FWD_HOOKS_SHED_CHAIN);
-	if (!hooks_gated(hc)) {
-		tb_printf(t, "-X %s\n-X %s\n", FWD_HOOKS_GATE_CHAIN, FWD_HOOKS_SHED_CHAIN);
-		return;
-	}
-	tb_printf(t, "-A %s -j DROP\n", FWD_HOOKS_SHED_CHAIN);
-	tb_printf(t, "-A %s -j %s\n", FWD_HOOKS_QUEUE_CHAIN, FWD_HOOKS_GATE_CHAIN);
+	if (gate_in_raw(hc))
+		render_exempt(t, family, hc, FWD_HOOKS_GATE_CHAIN);
 	if (t->full || !G.rate)
 		return;
 	n = hooks_render_gate(G.rate, G.gen, t->p + t->pos, t->len - t->pos);
@@ -248,6 +262,43 @@ static void render_gate(struct tbuf *t, const struct fwd_hooks_conf *hc)
 		t->full = true;
 	else
 		t->pos += n;
+}
+
+/*
+ * FWD-GATE and FWD-SHED in mangle (hooks.h), declared (flushed) and
+ * refilled in the stateful mode: G's line, and the drop whose counter a
+ * gate change leaves alone. Otherwise they are deleted there (FWD-QUEUE,
+ * flushed above, no longer jumps to them).
+ */
+static void render_gate(struct tbuf *t, int family, const struct fwd_hooks_conf *hc)
+{
+	tb_printf(t, ":%s - [0:0]\n:%s - [0:0]\n", FWD_HOOKS_GATE_CHAIN, FWD_HOOKS_SHED_CHAIN);
+	if (!hooks_gated(hc) || gate_in_raw(hc)) {
+		tb_printf(t, "-X %s\n-X %s\n", FWD_HOOKS_GATE_CHAIN, FWD_HOOKS_SHED_CHAIN);
+		return;
+	}
+	tb_printf(t, "-A %s -j DROP\n", FWD_HOOKS_SHED_CHAIN);
+	tb_printf(t, "-A %s -j %s\n", FWD_HOOKS_QUEUE_CHAIN, FWD_HOOKS_GATE_CHAIN);
+	render_gate_body(t, family, hc);
+}
+
+/*
+ * FWD-GATE and FWD-SHED in raw, jumped to from raw PREROUTING: the gate in
+ * every-packet mode; empty otherwise (the jump stays until fwd stops, so a
+ * change of mode on reload needs no rule deleted).
+ */
+static void render_raw(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
+		       unsigned jumps)
+{
+	tb_printf(t, "*raw\n:%s - [0:0]\n:%s - [0:0]\n", FWD_HOOKS_GATE_CHAIN,
+		  FWD_HOOKS_SHED_CHAIN);
+	if (jumps & JUMP_RAW)
+		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT,
+			  FWD_HOOKS_GATE_CHAIN);
+	tb_printf(t, "-A %s -j DROP\n", FWD_HOOKS_SHED_CHAIN);
+	if (hooks_gated(hc) && gate_in_raw(hc))
+		render_gate_body(t, family, hc);
+	tb_printf(t, "COMMIT\n");
 }
 
 /*
@@ -265,10 +316,7 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 	if (jumps & JUMP_MANGLE)
 		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
 	render_repeat(t);
-	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
-	render_ha_pass(t, family, &hc->ha);
-	if (family == 6 && !hc->nd_rules)
-		render_nd(t, c);
+	render_exempt(t, family, hc, c);
 	if (hc->inspect == FWD_INSPECT_NEW) {
 		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
 		tb_printf(t, "-A %s -m conntrack --ctstate INVALID -j DROP\n", c);
@@ -280,7 +328,7 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 			  c, FWD_NEW_MARK, FWD_NEW_MARK);
 	}
 	render_early(t, family, hc->early);
-	render_gate(t, hc);
+	render_gate(t, family, hc);
 	render_queue_target(t, hc);
 	tb_printf(t, "COMMIT\n");
 }
@@ -334,6 +382,7 @@ static int render(int family, const struct fwd_hooks_conf *hc, const struct rule
 	if (hc->queues < 1 || hc->queues > 65536 || hc->queue_base > 65536 - hc->queues)
 		return -EINVAL;
 	buf[0] = '\0';
+	render_raw(&t, family, hc, jumps);
 	render_mangle(&t, family, hc, jumps);
 	render_nat(&t, family, s, jumps);
 	if (t.full)
@@ -346,7 +395,7 @@ int hooks_render(int family, const struct fwd_hooks_conf *hc, const struct fwd_r
 {
 	struct rule_src s = { .rs = rs, .n = rs ? ruleset_nrules(rs) : 0 };
 
-	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT, buf, len);
+	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT | JUMP_RAW, buf, len);
 }
 
 int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
@@ -354,7 +403,7 @@ int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
 {
 	struct rule_src s = { .arr = rules, .n = rules ? n : 0 };
 
-	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT, buf, len);
+	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT | JUMP_RAW, buf, len);
 }
 
 /* In the child: stdin from IN (or /dev/null), stdout/stderr muted if QUIET. */
@@ -472,11 +521,11 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 	struct family_tools ft;
 	unsigned jumps = 0;
 	/*
-	 * The fixed lines (defrag, repeat, loopback, HA, IPv6 neighbour
-	 * discovery and MLD: some 2 KB), then three DNAT lines of < 256 bytes
-	 * per rule.
+	 * The fixed lines (defrag, repeat, the exemptions in mangle and raw:
+	 * loopback, HA, IPv6 neighbour discovery and MLD; some 4 KB), then three
+	 * DNAT lines of < 256 bytes per rule.
 	 */
-	size_t cap = 4096 + s->n * 768 + early_render(hc->early, family, NULL, 0);
+	size_t cap = 8192 + s->n * 768 + early_render(hc->early, family, NULL, 0);
 	char *text;
 	int r;
 
@@ -487,6 +536,8 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 		jumps |= JUMP_MANGLE;
 	if (jump_op(ft.cmd, "-C", "nat", FWD_HOOKS_DNAT_CHAIN) != 0)
 		jumps |= JUMP_NAT;
+	if (jump_op(ft.cmd, "-C", "raw", FWD_HOOKS_GATE_CHAIN) != 0)
+		jumps |= JUMP_RAW;
 	text = malloc(cap);
 	if (!text)
 		return -ENOMEM;
@@ -502,6 +553,8 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 	int r;
 
 	pthread_mutex_lock(&G.lock);
+	G.hc = *hc;
+	G.hc.early = NULL;
 	r = install_family(4, hc, s);
 	if (r < 0) {
 		pthread_mutex_unlock(&G.lock);
@@ -515,20 +568,24 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 	return 0;
 }
 
-/* FWD-GATE alone, in one family's mangle table. */
+/* FWD-GATE alone, in one family's table where it lives (under G.lock). */
 static int gate_family(int family)
 {
 	struct family_tools ft;
-	char text[512];
-	int n, r;
+	char text[4096];
+	struct tbuf t = { .p = text, .len = sizeof(text) };
+	int r;
 
 	r = tools_for(family, &ft);
 	if (r < 0)
 		return r;
-	n = snprintf(text, sizeof(text), "*mangle\n:%s - [0:0]\n", FWD_HOOKS_GATE_CHAIN);
-	n += (int)hooks_render_gate(G.rate, G.gen, text + n, sizeof(text) - (size_t)n);
-	n += snprintf(text + n, sizeof(text) - (size_t)n, "COMMIT\n");
-	return restore(ft.restore, text, (size_t)n);
+	tb_printf(&t, "*%s\n:%s - [0:0]\n", gate_in_raw(&G.hc) ? "raw" : "mangle",
+		  FWD_HOOKS_GATE_CHAIN);
+	render_gate_body(&t, family, &G.hc);
+	tb_printf(&t, "COMMIT\n");
+	if (t.full)
+		return -ENOSPC;
+	return restore(ft.restore, text, t.pos);
 }
 
 void hooks_gate_forget(void)
@@ -577,6 +634,8 @@ static int remove_family(int family)
 		"-X " FWD_HOOKS_QUEUE_CHAIN "\n-X " FWD_HOOKS_SEEN_CHAIN "\n"
 		"-X " FWD_HOOKS_DEFRAG_CHAIN "\n-X " FWD_HOOKS_EARLY_CHAIN "\n"
 		"-X " FWD_HOOKS_GATE_CHAIN "\n-X " FWD_HOOKS_SHED_CHAIN "\nCOMMIT\n"
+		"*raw\n:" FWD_HOOKS_GATE_CHAIN " - [0:0]\n:" FWD_HOOKS_SHED_CHAIN " - [0:0]\n"
+		"-X " FWD_HOOKS_GATE_CHAIN "\n-X " FWD_HOOKS_SHED_CHAIN "\nCOMMIT\n"
 		"*nat\n:" FWD_HOOKS_DNAT_CHAIN " - [0:0]\n-X " FWD_HOOKS_DNAT_CHAIN "\nCOMMIT\n";
 	/* FWD-REJECT: what fwd before its own reject answers left behind. */
 	static const char ftext[] =
@@ -592,6 +651,9 @@ static int remove_family(int family)
 			break;
 	for (int i = 0; i < JUMP_MAX_DEL; i++)
 		if (jump_op(ft.cmd, "-D", "nat", FWD_HOOKS_DNAT_CHAIN) != 0)
+			break;
+	for (int i = 0; i < JUMP_MAX_DEL; i++)
+		if (jump_op(ft.cmd, "-D", "raw", FWD_HOOKS_GATE_CHAIN) != 0)
 			break;
 	for (int i = 0; i < JUMP_MAX_DEL; i++)
 		if (jump_op_from(ft.cmd, "-D", "filter", "INPUT", FWD_HOOKS_REJECT_CHAIN) != 0)

@@ -26,8 +26,8 @@ bool ipt_tool_path(const char *name, char *out, size_t len)
 	return false;
 }
 
-/* Run PATH -c -t mangle with its standard output in FD; its exit status, or -errno. */
-static int save_into(const char *path, int fd)
+/* Run PATH -c -t TABLE with its standard output in FD; its exit status, or -errno. */
+static int save_into(const char *path, const char *table, int fd)
 {
 	int status;
 	pid_t pid = fork();
@@ -37,7 +37,7 @@ static int save_into(const char *path, int fd)
 
 		if (null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(null, 2) < 0)
 			_exit(127);
-		execl(path, path, "-c", "-t", "mangle", (char *)NULL);
+		execl(path, path, "-c", "-t", table, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0)
@@ -48,7 +48,7 @@ static int save_into(const char *path, int fd)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
 }
 
-int ipt_save_mangle(int family, char **text)
+int ipt_save(int family, const char *table, char **text)
 {
 	char path[64];
 	int fd, err;
@@ -60,7 +60,7 @@ int ipt_save_mangle(int family, char **text)
 	fd = memfd_create("fwd-save", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	err = save_into(path, fd);
+	err = save_into(path, table, fd);
 	if (err > 0)
 		err = -EIO;
 	size = err ? -1 : lseek(fd, 0, SEEK_END);

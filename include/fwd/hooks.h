@@ -2,7 +2,7 @@
 /*
  * hooks.h - the kernel side: fwd's own iptables chains (DESIGN.md section 4).
  *
- * fwd owns four chains per family and touches nothing else beyond one jump
+ * fwd owns its chains per family and touches nothing else beyond one jump
  * rule from each table's PREROUTING, marked with the comment "fwd":
  *
  *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: loopback returns;
@@ -17,8 +17,8 @@
  *                     ICMP errors related to a connection return (fwd let
  *                     the connection through, path MTU discovery needs
  *                     them); then a jump to FWD-EARLY when hc->early
- *                     drops anything; then, when hooks_gated(), a jump to
- *                     FWD-GATE; the rest goes to
+ *                     drops anything; then, when hooks_gated() in the
+ *                     stateful mode, a jump to FWD-GATE; the rest goes to
  *                     NFQUEUE (--queue-num or --queue-balance, --queue-bypass
  *                     when failing open, --queue-cpu-fanout with more than one
  *                     queue).
@@ -36,15 +36,20 @@
  *                     drops the rules fix whatever else a packet carries
  *                     (fwd/early.c, early.h), by protocol and destination
  *                     port, one comment per rule; declared (flushed) always.
- *   mangle FWD-GATE   jumped to from FWD-QUEUE after FWD-EARLY, with `fail:
- *                     closed` and `daemon: shed: on` (the defaults): empty,
- *                     or while the queue overflows one hashlimit line that
- *                     sends what comes faster than fwd/gate.c's rate to
- *                     FWD-SHED, so an overload is shed for the cost of a
- *                     rule match instead of a queue message each
- *                     (hooks_gate()).
- *   mangle FWD-SHED   FWD-GATE's drop, in a chain of its own so that its
- *                     counter outlives the changes of FWD-GATE's rate.
+ *   FWD-GATE          the overload gate, with `fail: closed` and `daemon:
+ *                     shed: on` (the defaults): while the queue overflows,
+ *                     one hashlimit line that sends what comes faster than
+ *                     fwd/gate.c's rate to FWD-SHED, so an overload is shed
+ *                     for the cost of a rule match instead of a queue
+ *                     message each (hooks_gate()). In every-packet mode in
+ *                     raw, jumped to from raw PREROUTING, before conntrack,
+ *                     after the exemptions of FWD-QUEUE again; in the
+ *                     stateful mode in mangle, jumped to from FWD-QUEUE
+ *                     after FWD-EARLY. The raw chain and its jump stay,
+ *                     empty, in the stateful mode too.
+ *   FWD-SHED          FWD-GATE's drop, in the same table, in a chain of its
+ *                     own so that its counter outlives the changes of
+ *                     FWD-GATE's rate.
  *   mangle FWD-DEFRAG nothing jumps to it; its socket-match rule keeps
  *                     IPv4/IPv6 defragmentation registered in the namespace.
  *
@@ -130,8 +135,8 @@ void hooks_gate_forget(void);
 
 /*
  * Write the iptables-restore text (FAMILY 4) or ip6tables-restore text
- * (FAMILY 6) for a --noflush restore into BUF: both tables, fwd's chains
- * declared (which flushes them), their rules, and the two jump rules. RS may
+ * (FAMILY 6) for a --noflush restore into BUF: raw, mangle and nat, fwd's
+ * chains declared (which flushes them), their rules, and the jump rules. RS may
  * be NULL: no forward rules. Returns the length written (NUL not counted),
  * -EINVAL for a bad family or queue range, -ENOSPC when LEN is too small.
  */

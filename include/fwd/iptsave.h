@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * iptsave.h - the iptables tools fwd runs, and the mangle table with its
+ * iptsave.h - the iptables tools fwd runs, and a table with its
  * counters as they print it. Off the packet path: fork+exec, no shell.
  */
 #ifndef FWD_IPTSAVE_H
@@ -13,10 +13,10 @@
 bool ipt_tool_path(const char *name, char *out, size_t len);
 
 /*
- * `iptables-save -c -t mangle` (FAMILY 4) or ip6tables-save's (6) output,
+ * `iptables-save -c -t TABLE` (FAMILY 4) or ip6tables-save's (6) output,
  * NUL-terminated, into *TEXT (the caller frees it). 0, or -errno (-EIO when
  * the tool failed).
  */
-int ipt_save_mangle(int family, char **text);
+int ipt_save(int family, const char *table, char **text);
 
 #endif

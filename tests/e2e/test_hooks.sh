@@ -77,6 +77,8 @@ check_installed() {
 	[ "$n" -eq 1 ] || fail "$2: $n jump rules to FWD-QUEUE, want 1"
 	n=$(count "$save" '-A PREROUTING -m comment --comment fwd -j FWD-DNAT')
 	[ "$n" -eq 1 ] || fail "$2: $n jump rules to FWD-DNAT, want 1"
+	n=$(count "$save" '-A PREROUTING -m comment --comment fwd -j FWD-GATE')
+	[ "$n" -eq 1 ] || fail "$2: $n jump rules to FWD-GATE (raw), want 1"
 	n=$(count "$save" '-A FWD-QUEUE -j NFQUEUE --queue-num 0')
 	[ "$n" -eq 1 ] || fail "$2: $n NFQUEUE rules, want 1"
 	n=$(count "$save" '-A FWD-QUEUE -i lo -j RETURN')

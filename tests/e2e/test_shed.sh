@@ -17,7 +17,11 @@
 #      opens again and fwd says so;
 #   3. flat out for 4 s with `shed: off`, after a reload: no gate, nothing
 #      shed. What the sink got in 2 and 3 is reported (tests/bench/e2e.sh
-#      measures it; on a shared machine it is no pass/fail figure).
+#      measures it; on a shared machine it is no pass/fail figure);
+#   4. the stateful mode, shed on again, and a spoofed SYN flood at an
+#      allowed port (each SYN a new connection, so each is queued): the gate
+#      is in mangle FWD-QUEUE then, after conntrack, and sheds there.
+# In every-packet mode the gate is in raw PREROUTING, before conntrack.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 [ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs (the flood on one, the gateway on the other)"
@@ -30,9 +34,10 @@ rules() {	# SHED
 	cat >"$T/rules.new" <<-YAML
 	version: 1
 	default: drop
-	daemon: {queues: 1, inspect: every-packet, shed: $1}
+	daemon: {queues: 1, inspect: ${2:-every-packet}, shed: $1}
 	rules:
 	  - {name: flow, proto: udp, dport: 9000, action: allow}
+	  - {name: syn, proto: tcp, dport: 9100, action: allow}
 	YAML
 	rules_put "$T/rules.new" "$RULES"
 }
@@ -42,9 +47,9 @@ nsx g sh -c 'echo 1 >/sys/class/net/veth-gw-c/queues/rx-0/rps_cpus' ||
 	skip "cannot steer the gateway's receive work (rps_cpus)"
 taskset -a -p -c 0 "$FWD_PID" >/dev/null || skip "taskset cannot pin fwd"
 
-gate_line() { nsx g iptables -w -t mangle -S FWD-GATE 2>/dev/null | grep -c hashlimit; }
+gate_line() { nsx g iptables -w -t "${1:-raw}" -S FWD-GATE 2>/dev/null | grep -c hashlimit; }
 shed_kernel() {
-	nsx g iptables -w -t mangle -L FWD-SHED -v -x -n 2>/dev/null |
+	nsx g iptables -w -t "${1:-raw}" -L FWD-SHED -v -x -n 2>/dev/null |
 		awk '$3 == "DROP" { n += $1 } END { print n + 0 }'
 }
 # phase NAME RATE MS: blast the flow, print what the sink got per second.
@@ -84,7 +89,7 @@ log_wait 1 "overload: the queue overflows; shedding what comes faster than [0-9]
 	pass "fwd logged the overload" || fail "fwd did not log the overload"
 assert_ge "the gate shed packets (FWD-SHED's counter)" 1000 "$k"
 assert_eq "fwd stats counts what FWD-SHED dropped" "$k" "$(jget "$T/s2.json" queue.shed)"
-wait_for 5 sh -c "[ \$(ip netns exec $NS_G iptables -w -t mangle -S FWD-GATE | grep -c hashlimit) = 0 ]" &&
+wait_for 5 sh -c "[ \$(ip netns exec $NS_G iptables -w -t raw -S FWD-GATE | grep -c hashlimit) = 0 ]" &&
 	pass "after the flood the gate opened again" || fail "FWD-GATE still holds its line 5 s after the flood"
 log_wait 1 "overload over after [0-9.]+ s: [0-9]+ packets shed before the queue" 3 &&
 	pass "fwd logged the end of the overload" || fail "fwd did not log the end of the overload"
@@ -98,7 +103,7 @@ rules off
 fwd_hup
 wait_for 10 sh -c "'$FWD' stats --socket '$SOCK' --json | grep -q '\"reloads\":{\"ok\":1'" ||
 	fail "the reload did not finish"
-assert_eq "shed: off: FWD-GATE is gone" 1 "$(nsx g iptables -w -t mangle -S FWD-GATE >/dev/null 2>&1; echo $?)"
+assert_eq "shed: off: raw FWD-GATE holds no rule" 0 "$(nsx g iptables -w -t raw -S FWD-GATE | grep -c '^-A')"
 off=$(phase off 0 4000)
 stats "$T/s4.json"
 say "flat out, shed off: the sink got $off/s of $(awk '{ printf "%d", $2 * 1e9 / $4 }' "$T/off.blast")/s sent;" \
@@ -106,4 +111,25 @@ say "flat out, shed off: the sink got $off/s of $(awk '{ printf "%d", $2 * 1e9 /
 assert_eq "shed: off: the count from before is kept, nothing added" "$k" "$(jget "$T/s4.json" queue.shed)"
 assert_eq "shed: off: the gate is open" 0 "$(jget "$T/s4.json" queue.gate_rate)"
 say "delivered flat out: $on/s with the gate, $off/s without"
+
+# 4. The stateful mode: the gate in mangle, after conntrack.
+rules on new-connections
+fwd_hup
+wait_for 10 sh -c "'$FWD' stats --socket '$SOCK' --json | grep -q '\"reloads\":{\"ok\":2'" ||
+	fail "the second reload did not finish"
+: >"$T/gate4.seen"
+( for _ in $(seq 1 30); do [ "$(gate_line mangle)" -gt 0 ] && { echo yes >"$T/gate4.seen"; break; }; sleep 0.2; done ) &
+watcher=$!
+nsx g sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.veth-gw-c.rp_filter=0
+bg c "$T/syn.out" taskset -c 1 "$BUILD_DIR/bench/spoof" 10.10.2.2 9100 9100 0 6000 10.128.0.0/9
+wait "$BG_PID" 2>/dev/null
+wait "$watcher" 2>/dev/null
+stats "$T/s5.json"
+k4=$(shed_kernel mangle)
+say "SYN flood at an allowed port, stateful: $(cat "$T/syn.out"); fwd received" \
+	"$(jget "$T/s5.json" queue.received), shed $(jget "$T/s5.json" queue.shed) (mangle FWD-SHED: $k4)"
+assert_eq "stateful: the flood closed the gate in mangle FWD-GATE" yes "$(cat "$T/gate4.seen")"
+assert_eq "stateful: raw FWD-GATE holds no rule" 0 "$(nsx g iptables -w -t raw -S FWD-GATE | grep -c '^-A')"
+assert_ge "stateful: mangle FWD-SHED dropped packets" 1000 "$k4"
+assert_eq "stateful: fwd stats adds them to the count" "$((k + k4))" "$(jget "$T/s5.json" queue.shed)"
 e2e_finish

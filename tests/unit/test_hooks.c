@@ -33,6 +33,15 @@ static const struct fwd_hooks_conf every4 = {
 	.shed = true,
 };
 
+/* raw: the gate's chains, empty but for FWD-SHED's drop (no gate line in a test). */
+static const char raw_empty[] =
+	"*raw\n"
+	":FWD-GATE - [0:0]\n"
+	":FWD-SHED - [0:0]\n"
+	"-I PREROUTING -m comment --comment fwd -j FWD-GATE\n"
+	"-A FWD-SHED -j DROP\n"
+	"COMMIT\n";
+
 static const char nat_empty[] =
 	"*nat\n"
 	":FWD-DNAT - [0:0]\n"
@@ -63,7 +72,7 @@ static void test_stateful_one_queue_fail_closed(void **state)
 	char buf[4096], full[4096];
 
 	(void)state;
-	snprintf(full, sizeof(full), "%s%s", want, nat_empty);
+	snprintf(full, sizeof(full), "%s%s%s", raw_empty, want, nat_empty);
 	assert_int_equal(hooks_render(4, &stateful1, NULL, buf, sizeof(buf)), (int)strlen(full));
 	assert_string_equal(buf, full);
 }
@@ -122,7 +131,7 @@ static void test_every_packet_four_queues_fail_open(void **state)
 	char buf[4096], full[4096];
 
 	(void)state;
-	snprintf(full, sizeof(full), "%s%s", want, nat_empty);
+	snprintf(full, sizeof(full), "%s%s%s", raw_empty, want, nat_empty);
 	assert_int_equal(hooks_render(4, &every4, NULL, buf, sizeof(buf)), (int)strlen(full));
 	assert_string_equal(buf, full);
 }
@@ -377,12 +386,42 @@ static void test_gate_rendered(void **state)
 		assert_true(hooks_render(family, &hc, NULL, buf, sizeof(buf)) > 0);
 		assert_non_null(strstr(buf, want));
 	}
-	/* shed: off: the chains go, nothing jumps to them */
+	/* shed: off: the chains go from mangle, nothing jumps to them */
 	hc.shed = false;
 	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, ":FWD-EARLY - [0:0]\n:FWD-GATE - [0:0]\n:FWD-SHED - [0:0]\n"
 				    "-X FWD-GATE\n-X FWD-SHED\n-A FWD-QUEUE -j NFQUEUE"));
-	assert_null(strstr(buf, "-j FWD-GATE"));
+	assert_null(strstr(buf, "-A FWD-QUEUE -j FWD-GATE"));
+	assert_true(strncmp(buf, raw_empty, strlen(raw_empty)) == 0);
+}
+
+/*
+ * every-packet mode: the gate in raw, before conntrack, with the exemptions
+ * of FWD-QUEUE again first; mangle has none.
+ */
+static void test_gate_raw(void **state)
+{
+	static const char want6[] =
+		"*raw\n"
+		":FWD-GATE - [0:0]\n"
+		":FWD-SHED - [0:0]\n"
+		"-I PREROUTING -m comment --comment fwd -j FWD-GATE\n"
+		"-A FWD-SHED -j DROP\n"
+		"-A FWD-GATE -i lo -j RETURN\n"
+		"-A FWD-GATE -d ff02::12/128 -p 112 -m hl --hl-eq 255 -j RETURN\n"
+		"-A FWD-GATE -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -j RETURN\n";
+	struct fwd_hooks_conf hc = every4;
+	char buf[8192];
+
+	(void)state;
+	hc.fail = FWD_FAIL_CLOSED;
+	hc.ha.vrrp = true;
+	assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_true(strncmp(buf, want6, strlen(want6)) == 0);
+	assert_non_null(strstr(buf, "--icmpv6-type 143 -m hl --hl-eq 1 -j RETURN\nCOMMIT\n*mangle\n"));
+	assert_non_null(strstr(buf, ":FWD-GATE - [0:0]\n:FWD-SHED - [0:0]\n-X FWD-GATE\n-X FWD-SHED\n"
+				    "-A FWD-QUEUE -j NFQUEUE"));
+	assert_null(strstr(buf, "-A FWD-QUEUE -j FWD-GATE"));
 }
 
 /* The gate's line: one bucket, a burst of 50 ms (at most iptables' 10,000). */
@@ -503,6 +542,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_forward_rules_compiled),
 		cmocka_unit_test(test_early_rendered),
 		cmocka_unit_test(test_gate_rendered),
+		cmocka_unit_test(test_gate_raw),
 		cmocka_unit_test(test_gate_line),
 		cmocka_unit_test(test_render_errors),
 	};
