@@ -24,6 +24,7 @@
 #include "fwd/crowdsec.h"
 #include "fwd/explain.h"
 #include "fwd/queue.h"
+#include "fwd/reject.h"
 #include "fwd/rollback.h"
 #include "fwd/stats.h"
 #include "fwd/value.h"
@@ -60,9 +61,10 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 	}
 	text_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
 		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
-		  ",\"bypassed\":%" PRIu64 ",\"shed\":%" PRIu64 ",\"gate_rate\":%" PRIu32 "},",
-		  st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped,
-		  t->bypassed, t->shed, t->gate_rate);
+		  ",\"bypassed\":%" PRIu64 ",\"shed\":%" PRIu64 ",\"gate_rate\":%" PRIu32
+		  ",\"unanswered\":%" PRIu64 "},", st->nworkers, t->received, t->enobufs,
+		  t->queue_dropped, t->user_dropped, t->bypassed, t->shed, t->gate_rate,
+		  t->unanswered);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
@@ -115,6 +117,9 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 	if (t->shed || t->gate_rate)
 		text_printf(b, "shed:       %" PRIu64 " dropped before the queue at overload (gate %s)\n",
 			    t->shed, t->gate_rate ? "closed" : "open");
+	if (t->unanswered)
+		text_printf(b, "unanswered: %" PRIu64 " rejected without an answer (over %u answers/s a "
+			    "queue)\n", t->unanswered, FWD_REJECT_RATE);
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64

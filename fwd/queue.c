@@ -210,8 +210,10 @@ static void add_reject(struct burst *b, uint32_t id, const struct fwd_key *k, ui
 	add_verdict(b, id, NF_DROP, 0);
 	if (!b->now_ms)
 		b->now_ms = clock_coarse_ms();
-	if (!bucket_take(&b->rej_bucket, b->now_ms, FWD_REJECT_RATE, FWD_REJECT_BURST))
+	if (!bucket_take(&b->rej_bucket, b->now_ms, FWD_REJECT_RATE, FWD_REJECT_BURST)) {
+		ctr_add(&b->w->stats.unanswered, 1);
 		return;
+	}
 	if (b->nrej == REJECT_SLOTS)
 		reject_flush(b);
 	r = &b->rej[b->nrej];

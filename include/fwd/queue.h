@@ -62,6 +62,7 @@ struct fwd_wstats {
 	_Alignas(64) _Atomic uint64_t received;
 	_Atomic uint64_t enobufs;
 	_Atomic uint64_t errors;		/* other receive/send failures */
+	_Atomic uint64_t unanswered;		/* rejects past FWD_REJECT_RATE: dropped, no answer */
 	_Atomic uint64_t dflt_packets;
 	_Atomic uint64_t dflt_bytes;
 	_Atomic uint64_t malformed[FWD_PKT_NREASONS];

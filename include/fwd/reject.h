@@ -26,7 +26,10 @@
 #define FWD_REJECT_QUOTE	256
 #define FWD_REJECT_MAX		(40 + 8 + FWD_REJECT_QUOTE)
 
-/* Answers per second (and burst) one worker sends; the rest are dropped silently. */
+/*
+ * Answers per second (and burst) one worker sends; the rest are dropped
+ * without one and counted (fwd stats: unanswered).
+ */
 #define FWD_REJECT_RATE		1000u
 #define FWD_REJECT_BURST	200u
 

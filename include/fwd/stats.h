@@ -18,6 +18,7 @@ struct fwd_totals {
 	uint64_t queue_dropped, user_dropped;
 	uint64_t bypassed;	/* fail-open: accepted without a verdict (fwd/bypass.c) */
 	uint64_t shed;		/* dropped before the queue at overload (fwd/gate.c) */
+	uint64_t unanswered;	/* rejects past FWD_REJECT_RATE: no answer sent */
 	uint32_t gate_rate;	/* the overload gate's rate now; 0: open */
 	struct fwd_log_stats log;
 };

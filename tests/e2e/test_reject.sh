@@ -42,6 +42,22 @@ if stats "$S"; then
 	assert_eq "stats: no-telnet action" reject "$ta"
 	assert_eq "stats: no-telnet packets (one SYN per family, no retransmits)" 2 "$tp"
 	assert_eq "stats: no-udp packets" 2 "$up"
+	assert_eq "stats: every reject answered" 0 "$(jget "$S" queue.unanswered)"
+fi
+
+# Past FWD_REJECT_RATE (1,000 answers a second a queue, burst 200) a reject is
+# dropped without an answer, and counted.
+blast="$BUILD_DIR/bench/blast"
+if [ -x "$blast" ]; then
+	sent=$(nsx c "$blast" udp 10.10.2.2 5454 20000 1000 8 | awk '{ print $2 }')
+	stats "$T/burst.json"
+	un=$(jget "$T/burst.json" queue.unanswered)
+	say "a burst of $sent rejected datagrams in 1 s: $un unanswered"
+	assert_ge "over 1,000 answers/s: the rest counted as unanswered" $((sent - 3000)) "$un"
+	assert_ge "unanswered are among the rule's packets" "$un" \
+		"$(($(jget "$T/burst.json" rule:no-udp.packets) - 2))"
+else
+	say "SKIP the answer limit: $blast not built"
 fi
 
 fwd_stop
