@@ -250,8 +250,9 @@ static void apply_locked(uint32_t rate, uint64_t now)
 		return;
 	}
 	if (!S.applied) {
+		/* Nothing is shed while the gate is open: the count stands where it was. */
 		S.closed_ms = now;
-		S.shed_at_close = sample_locked();
+		S.shed_at_close = S.carry + S.shed[0] + S.shed[1];
 		log_warn("overload: the queue overflows; shedding what comes faster than %" PRIu32
 			 " packets/s before it (%s)", rate, FWD_HOOKS_GATE_CHAIN);
 	} else if (!rate) {
