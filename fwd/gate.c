@@ -89,26 +89,37 @@ static uint32_t step_closed(struct fwd_gate *g, uint64_t judged, uint64_t lost, 
 		g->calm = 0;
 		g->ceiling = g->rate;
 		g->settle = true;
+		if (g->standby) {
+			/* The next overload: straight to what fwd kept up with. */
+			g->standby = false;
+			return gate_rate_of(g->learned);
+		}
 		/* Far above what fwd keeps up with (a collapse): halve. */
 		return gate_rate_of(lost > 4 * judged ? r / 2 : r * 4 / 5);
 	}
 	if (held >= FWD_GATE_HELD_LOW) {
 		/* fwd is busy: hold, and remember what it judged so. */
-		g->calm = 0;
+		g->calm = g->standby = false;
 		if (judged > g->busy)
 			g->busy = judged < r ? (uint32_t)judged : g->rate;
 		return g->rate;
 	}
 	if (judged * 10 >= r * 9) {
-		g->calm = 0;
+		g->calm = g->standby = false;
 		return grow(g);
 	}
 	/* Under the rate and keeping up: the overload is over. */
-	if (++g->calm >= FWD_GATE_CALM) {
-		g->learned = g->busy ? gate_rate_of(g->busy) : g->rate;
-		return 0;
+	if (g->standby) {
+		g->standby = ++g->idle < FWD_GATE_STANDBY;
+		return g->standby ? g->rate : 0;
 	}
-	return g->rate;
+	if (++g->calm < FWD_GATE_CALM)
+		return g->rate;
+	g->learned = g->busy ? gate_rate_of(g->busy) : g->rate;
+	g->busy = 0;
+	g->standby = true;
+	g->idle = 0;
+	return gate_rate_of(r > 2 * (uint64_t)g->learned ? r : 2 * (uint64_t)g->learned);
 }
 
 uint32_t gate_step(struct fwd_gate *g, const struct fwd_gate_sample *s)
@@ -236,12 +247,11 @@ static bool moved(uint32_t from, uint32_t to)
 	return !from != !to || (from && (uint64_t)d * 20 >= from);
 }
 
-/* Under S.lock: FWD-GATE to RATE, and say so when it closes or opens. */
-static void apply_locked(uint32_t rate, uint64_t now)
+/* Under S.lock: FWD-GATE to RATE. */
+static void apply_locked(uint32_t rate)
 {
-	int e;
+	int e = hooks_gate(rate);
 
-	e = hooks_gate(rate);
 	if (e) {
 		if (!S.warned)
 			log_warn("overload: cannot change %s: %s", FWD_HOOKS_GATE_CHAIN,
@@ -249,18 +259,29 @@ static void apply_locked(uint32_t rate, uint64_t now)
 		S.warned = true;
 		return;
 	}
-	if (!S.applied) {
+	S.applied = rate;
+}
+
+/*
+ * Under S.lock, after a step from a gate that was open (WAS_OPEN) or
+ * standing by (WAS_STANDBY): say when an overload starts and ends.
+ */
+static void say_locked(bool was_open, bool was_standby, uint64_t now)
+{
+	const struct fwd_gate *g = &S.g;
+
+	if (g->rate && (was_open || (was_standby && !g->standby))) {
 		/* Nothing is shed while the gate is open: the count stands where it was. */
 		S.closed_ms = now;
 		S.shed_at_close = S.carry + S.shed[0] + S.shed[1];
 		log_warn("overload: the queue overflows; shedding what comes faster than %" PRIu32
-			 " packets/s before it (%s)", rate, FWD_HOOKS_GATE_CHAIN);
-	} else if (!rate) {
-		log_info("overload over after %.1f s: %" PRIu64 " packets shed before the queue, "
-			 "the last rate %" PRIu32 " packets/s", (double)(now - S.closed_ms) / 1000,
-			 sample_locked() - S.shed_at_close, S.applied);
+			 " packets/s before it (%s)", g->rate, FWD_HOOKS_GATE_CHAIN);
+	} else if (g->standby && !was_standby) {
+		log_info("overload over after %.1f s: %" PRIu64 " packets shed before the queue; "
+			 "the gate stands by at %" PRIu32 " packets/s for %u s",
+			 (double)(now - S.closed_ms) / 1000, sample_locked() - S.shed_at_close,
+			 g->rate, FWD_GATE_STANDBY * FWD_GATE_TICK_MS / 1000);
 	}
-	S.applied = rate;
 }
 
 int gate_tick(struct fwd_state *st)
@@ -277,6 +298,7 @@ int gate_tick(struct fwd_state *st)
 			hooks_gate_forget();
 		S.applied = 0;
 		S.g.rate = 0;
+		S.g.standby = false;
 		pthread_mutex_unlock(&S.lock);
 		return -1;
 	}
@@ -285,9 +307,12 @@ int gate_tick(struct fwd_state *st)
 	queue_proc_sum(st->queue_base, st->nworkers, &s.held, &s.dropped);
 	pthread_mutex_lock(&S.lock);
 	if (s.now_ms - S.g.at_ms >= FWD_GATE_TICK_MS || !S.g.primed) {
+		bool was_open = !S.g.rate, was_standby = S.g.standby;
+
 		rate = gate_step(&S.g, &s);
 		if (moved(S.applied, rate))
-			apply_locked(rate, s.now_ms);
+			apply_locked(rate);
+		say_locked(was_open, was_standby, s.now_ms);
 	}
 	pthread_mutex_unlock(&S.lock);
 	return FWD_GATE_TICK_MS;

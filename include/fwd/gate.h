@@ -29,9 +29,15 @@
  *   - closed, fwd judging at least 0.9x the rate (the gate is what holds
  *     traffic back): up by half, or by a twentieth near the ceiling;
  *   - closed, fwd judging less and the queue under FWD_GATE_HELD_LOW for
- *     FWD_GATE_CALM ticks: the overload is over, open the gate. The next
- *     overload starts at what fwd kept up with in this one (or, if its
- *     queue was never busy, at the rate the gate ended on).
+ *     FWD_GATE_CALM ticks: the overload is over. What fwd kept up with in
+ *     it (or, if its queue was never busy, the rate the gate ended on) is
+ *     learned, and the gate stands by at twice that for FWD_GATE_STANDBY
+ *     ticks: above what fwd passes without loss, so traffic it can take
+ *     is not held back, but low enough that a flood that comes back at
+ *     once is shed from its first packet rather than from the first tick
+ *     that sees the queue overflow. An overflow then closes it at the rate
+ *     learned; traffic it holds back or a busy queue make it a closed gate
+ *     again; FWD_GATE_STANDBY ticks keeping up open it.
  * The rate is per family, within [FWD_GATE_MIN, FWD_GATE_MAX], and a whole
  * number of microseconds per packet (as hashlimit keeps it). Only `fail: closed`
  * has the gate (a full queue drops anyway); `daemon: shed: off` turns it off.
@@ -51,7 +57,8 @@ struct fwd_state;
 #define FWD_GATE_MAX		1000000	/* packets/s: hashlimit's fastest */
 #define FWD_GATE_OVERFLOW	64	/* dropped in a tick: an overflow */
 #define FWD_GATE_HELD_LOW	(FWD_QUEUE_MAXLEN / 16)	/* held: keeping up */
-#define FWD_GATE_CALM		2	/* ticks keeping up before the gate opens */
+#define FWD_GATE_CALM		2	/* ticks keeping up before the gate stands by */
+#define FWD_GATE_STANDBY	25	/* ticks standing by before it opens */
 
 struct fwd_gate {
 	uint32_t rate;			/* let into the queue, packets/s; 0: open */
@@ -60,6 +67,8 @@ struct fwd_gate {
 	uint32_t peak;			/* judged per s in the busiest tick without overflow */
 	uint32_t ceiling;		/* the rate the queue last overflowed at; 0: none */
 	uint32_t calm;			/* ticks in a row keeping up under the rate */
+	uint32_t idle;			/* ticks standing by */
+	bool standby;			/* the overload is over: at twice what fwd kept up with */
 	bool settle;			/* the rate was cut in the last step */
 	uint64_t at_ms, received, dropped;	/* the last sample */
 	bool primed;

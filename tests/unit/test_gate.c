@@ -45,7 +45,7 @@ static void test_overload(void **state)
 		{ 1200, 78000, 70000, 100, 83333, "judged 90k/s, queue empty: up, to 0.9x the ceiling" },
 		{ 1400, 94200, 70000, 0, 90909, "near the ceiling: up a twentieth (87.5k: 1e6 / 11)" },
 		{ 1600, 96200, 70000, 0, 90909, "10k/s, keeping up: calm 1" },
-		{ 1800, 98200, 70000, 0, 0, "calm 2: open" },
+		{ 1800, 98200, 70000, 0, 200000, "calm 2: over; stand by at twice what fwd kept up with" },
 		{ 2000, 98300, 90000, 8192, 90909, "overflow again: close at what fwd kept up with" },
 		{ 2200, 98400, 190000, 8192, 90909, "the tick after closing: not counted" },
 		{ 2400, 98500, 290000, 8192, 45454, "lost 500k/s, over 4x judged: halve (1e6 / 22)" },
@@ -53,6 +53,33 @@ static void test_overload(void **state)
 
 	(void)state;
 	run(rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* Standing by: traffic under the rate keeps it, FWD_GATE_STANDBY ticks of it open it. */
+static void test_standby_opens(void **state)
+{
+	static const struct row rows[] = {
+		{ 0, 0, 0, 0, 0, "first sample" },
+		{ 200, 20000, 0, 10, 0, "100k/s judged: the peak" },
+		{ 400, 22000, 20000, 8192, 90909, "overflow: close at 0.9x the peak" },
+		{ 600, 40000, 30000, 8000, 90909, "busy: fwd keeps up with 90k/s" },
+		{ 800, 42000, 30000, 0, 90909, "10k/s: calm 1" },
+		{ 1000, 44000, 30000, 0, 200000, "calm 2: stand by at twice 90,909 (1e6 / 5)" },
+	};
+	struct fwd_gate g = { 0 };
+	struct fwd_gate_sample s = { 1000, 44000, 30000, 0 };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct fwd_gate_sample r = { rows[i].ms, rows[i].received, rows[i].dropped, rows[i].held };
+
+		assert_int_equal(gate_step(&g, &r), rows[i].rate);
+	}
+	for (int t = 1; t <= FWD_GATE_STANDBY; t++) {
+		s.now_ms += FWD_GATE_TICK_MS;
+		s.received += 2000;	/* 10k/s, under the rate, the queue empty */
+		assert_int_equal(gate_step(&g, &s), t < FWD_GATE_STANDBY ? 200000 : 0);
+	}
 }
 
 /* Nothing judged before the first overflow: half of what reached the queue. */
@@ -107,6 +134,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_overload),
+		cmocka_unit_test(test_standby_opens),
 		cmocka_unit_test(test_first_overload_from_offered),
 		cmocka_unit_test(test_bounds_and_small_overflow),
 		cmocka_unit_test(test_reprime),
