@@ -163,6 +163,7 @@ static struct {
 	uint32_t applied;		/* the rate FWD-GATE holds */
 	uint64_t carry, shed[2];	/* IPv4, IPv6 */
 	uint64_t closed_ms, shed_at_close;
+	bool closed_once;		/* else FWD-SHED has dropped nothing: no need to read it */
 	bool warned;
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -217,7 +218,7 @@ uint64_t gate_shed(void)
 	uint64_t n;
 
 	pthread_mutex_lock(&S.lock);
-	n = sample_locked();
+	n = S.closed_once ? sample_locked() : 0;
 	pthread_mutex_unlock(&S.lock);
 	return n;
 }
@@ -235,7 +236,8 @@ uint32_t gate_rate(void)
 void gate_harvest(void)
 {
 	pthread_mutex_lock(&S.lock);
-	sample_locked();
+	if (S.closed_once)
+		sample_locked();
 	pthread_mutex_unlock(&S.lock);
 }
 
@@ -259,6 +261,7 @@ static void apply_locked(uint32_t rate)
 		S.warned = true;
 		return;
 	}
+	S.closed_once |= rate != 0;
 	S.applied = rate;
 }
 
@@ -287,6 +290,7 @@ static void say_locked(bool was_open, bool was_standby, uint64_t now)
 int gate_tick(struct fwd_state *st)
 {
 	struct fwd_gate_sample s;
+	uint64_t since;
 	uint32_t rate;
 
 	if (st->no_hooks || !st->workers)
@@ -306,14 +310,16 @@ int gate_tick(struct fwd_state *st)
 	s.received = queue_received(st->workers, st->nworkers);
 	queue_proc_sum(st->queue_base, st->nworkers, &s.held, &s.dropped);
 	pthread_mutex_lock(&S.lock);
-	if (s.now_ms - S.g.at_ms >= FWD_GATE_TICK_MS || !S.g.primed) {
+	since = s.now_ms - S.g.at_ms;
+	if (since >= FWD_GATE_TICK_MS || !S.g.primed) {
 		bool was_open = !S.g.rate, was_standby = S.g.standby;
 
 		rate = gate_step(&S.g, &s);
 		if (moved(S.applied, rate))
 			apply_locked(rate);
 		say_locked(was_open, was_standby, s.now_ms);
+		since = 0;
 	}
 	pthread_mutex_unlock(&S.lock);
-	return FWD_GATE_TICK_MS;
+	return (int)(FWD_GATE_TICK_MS - since);
 }
