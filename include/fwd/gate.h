@@ -15,10 +15,10 @@
  * those the kernel dropped for its queues (queue full, socket buffer full)
  * and those it holds for them now, and steps the gate:
  *   - open, and the queue overflowed (FWD_GATE_OVERFLOW drops in a tick):
- *     close it at what fwd kept up with in the last overload; the first time, at
- *     the most of 0.9x the busiest tick without an overflow and half of
- *     what reached the queue (fwd starved by the softirq judges next to
- *     nothing, so what it judged would start far too low);
+ *     close it at what fwd kept up with in the last overload; the first
+ *     time, at the most of 0.9x the busiest tick without an overflow and
+ *     half of what reached the queue (fwd starved by the softirq judges
+ *     next to nothing, so what it judged would start far too low);
  *   - closed, and the queue overflowed by more than fwd judged (fwd judges
  *     most with its queue full and a little overflowing): that rate is the
  *     ceiling, the rate goes to 0.8x, or 0.5x when the overflow was over
@@ -32,15 +32,17 @@
  *     FWD_GATE_CALM ticks: the overload is over. What fwd kept up with in
  *     it (or, if its queue was never busy, the rate the gate ended on) is
  *     learned, and the gate stands by at twice that for FWD_GATE_STANDBY
- *     ticks: above what fwd passes without loss, so traffic it can take
- *     is not held back, but low enough that a flood that comes back at
- *     once is shed from its first packet rather than from the first tick
- *     that sees the queue overflow. An overflow then closes it at the rate
+ *     ticks: meant to be above what fwd passes without loss (make bench:
+ *     its zero-loss rate did not move), so traffic it can take is not held
+ *     back, but low enough that a flood that comes back at once is shed
+ *     from its first packet rather than from the first tick that sees the
+ *     queue overflow. An overflow then closes it at the rate
  *     learned; traffic it holds back or a busy queue make it a closed gate
  *     again; FWD_GATE_STANDBY ticks keeping up open it.
  * The rate is per family, within [FWD_GATE_MIN, FWD_GATE_MAX], and a whole
- * number of microseconds per packet (as hashlimit keeps it). Only `fail: closed`
- * has the gate (a full queue drops anyway); `daemon: shed: off` turns it off.
+ * number of microseconds per packet (as hashlimit keeps it). Only `fail:
+ * closed` has the gate (with `fail: open` the kernel accepts what finds the
+ * queue full); `daemon: shed: off` turns it off.
  */
 #ifndef FWD_GATE_H
 #define FWD_GATE_H
