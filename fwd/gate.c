@@ -307,13 +307,14 @@ int gate_tick(struct fwd_state *st)
 		return -1;
 	}
 	s.now_ms = clock_mono_ms();
-	s.received = queue_received(st->workers, st->nworkers);
-	queue_proc_sum(st->queue_base, st->nworkers, &s.held, &s.dropped);
 	pthread_mutex_lock(&S.lock);
 	since = s.now_ms - S.g.at_ms;
 	if (since >= FWD_GATE_TICK_MS || !S.g.primed) {
 		bool was_open = !S.g.rate, was_standby = S.g.standby;
 
+		/* Read only when due: the main loop also wakes for other work. */
+		s.received = queue_received(st->workers, st->nworkers);
+		queue_proc_sum(st->queue_base, st->nworkers, &s.held, &s.dropped);
 		rate = gate_step(&S.g, &s);
 		if (moved(S.applied, rate))
 			apply_locked(rate);
