@@ -98,8 +98,11 @@ scan:
 	@scan-build --status-bugs -o build/scan/report $(MAKE) --no-print-directory \
 		B=build/scan OPT="-O1 -g" build/scan/fwd
 
+# check runs every fuzz target briefly, so that the targets keep building
+# and their corpora keep passing; `make fuzz` alone runs them longer.
 check: all
 	@$(MAKE) --no-print-directory graph unit golden asan tsan scan e2e
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	@echo "make check: all suites passed"
 
 # The package under a real systemd: debootstrap (cached in $(B)/system),

@@ -5,14 +5,15 @@
  * Input: two bytes that choose how much of the packet was copied and how
  * long it was on the wire, then the packet. The copied part goes into a
  * heap buffer of exactly that size, so ASan reports any read past caplen.
- * Build: clang -fsanitize=fuzzer,address,undefined -Iinclude -D_GNU_SOURCE \
- *        tests/fuzz/fuzz_packet.c fwd/packet.c
+ * Build and run: sh tests/fuzz/run.sh SECONDS packet
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/icmp.h"
 #include "fwd/packet.h"
+#include "fwd/value.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -41,8 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r = packet_parse(pkt, caplen, wirelen, &k, &info);
 	if ((unsigned)r >= FWD_PKT_NREASONS || !packet_reason_name(r))
 		abort();
-	/* Ports are real or absent, and absent on any malformed packet. */
-	if (k.sport > FWD_NOPORT || k.dport > FWD_NOPORT)
+	/*
+	 * Ports are real or absent, and absent on any malformed packet; an
+	 * ICMP or ICMPv6 packet's type and code ride in sport above the ports
+	 * (fwd/icmp.h), of the packet's own protocol.
+	 */
+	if (k.dport > FWD_NOPORT || k.sport > FWD_SPORT_MAX)
+		abort();
+	if (k.sport > FWD_NOPORT &&
+	    k.proto != (k.sport < FWD_ICMP6_BASE ? FWD_PROTO_ICMP : FWD_PROTO_ICMPV6))
 		abort();
 	if (r != FWD_PKT_OK && (k.sport != FWD_NOPORT || k.dport != FWD_NOPORT))
 		abort();
