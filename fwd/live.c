@@ -52,8 +52,6 @@ void live_free(struct fwd_live *l)
 		return;
 	for (unsigned w = 0; l->ctr && w < l->nworkers; w++)
 		free(l->ctr[w]);
-	for (uint32_t i = 0; l->names && i < l->nrules; i++)
-		free(l->names[i]);
 	free(l->names);
 	free(l->ctr);
 	free(l->carry_packets);
@@ -85,11 +83,8 @@ static int live_alloc_counters(struct fwd_live *l)
 			return -ENOMEM;
 		memset(l->ctr[w], 0, sz);
 	}
-	for (uint32_t i = 0; i < l->nrules; i++) {
-		l->names[i] = strdup(ruleset_rule(l->rs, i)->name);
-		if (!l->names[i])
-			return -ENOMEM;
-	}
+	for (uint32_t i = 0; i < l->nrules; i++)
+		l->names[i] = ruleset_rule(l->rs, i)->name;
 	return 0;
 }
 

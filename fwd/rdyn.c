@@ -118,7 +118,7 @@ void load_dynamic(struct ld *l, const struct ynode *m)
 	if (!want_map(l, m, "dynamic:"))
 		return;
 	if (m->n / 2 > FWD_DYNSETS_MAX) {
-		diag_error(l->d, m->pos, "dynamic: has %zu sets; at most %u", m->n / 2,
+		diag_error(l->d, m->pos, "dynamic: has %u sets; at most %u", m->n / 2,
 			   FWD_DYNSETS_MAX);
 		return;
 	}

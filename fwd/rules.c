@@ -703,30 +703,26 @@ static void leave_out(struct ld *l)
 	c->left_tests = tests;
 }
 
-static struct fwd_config *parse(const char *buf, size_t len, struct fwd_diags *d,
-				bool partial)
+/*
+ * The configuration of tree T (ytree()), freed here; D held BEFORE errors
+ * before the tree was read (ytree() reports some and goes on).
+ */
+static struct fwd_config *parse_tree(struct ytree *t, struct fwd_diags *d, unsigned before,
+				     bool partial)
 {
 	struct ld l = { .d = d };
-	struct ynode *root;
-	unsigned before = d->errors;
 
-	if (len > FWD_CONFIG_MAX) {
-		diag_error(d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes",
-			   FWD_CONFIG_MAX);
-		return NULL;
-	}
-	root = ytree(buf, len, d);
-	if (!root)
+	if (!t->root)
 		return NULL;
 	l.c = calloc(1, sizeof(*l.c));
 	if (!l.c) {
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
-		ynode_free(root);
+		ytree_free(t);
 		return NULL;
 	}
 	l.c->daemon.ha = (struct fwd_ha){ .vrrp = true, .sync = true,
 					  .sync_port = FWD_HA_SYNC_PORT };
-	load_top(&l, root);
+	load_top(&l, t->root);
 	if (l.oom)
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
 	if (d->errors != before && partial && !l.oom)
@@ -738,8 +734,28 @@ static struct fwd_config *parse(const char *buf, size_t len, struct fwd_diags *d
 	free(l.bad_rule);
 	free(l.bad_test);
 	free_sets(&l);
-	ynode_free(root);
+	ytree_free(t);
 	return l.c;
+}
+
+static bool size_ok(size_t len, struct fwd_diags *d)
+{
+	if (len <= FWD_CONFIG_MAX)
+		return true;
+	diag_error(d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes", FWD_CONFIG_MAX);
+	return false;
+}
+
+static struct fwd_config *parse(const char *buf, size_t len, struct fwd_diags *d,
+				bool partial)
+{
+	struct ytree t;
+	unsigned before = d->errors;
+
+	if (!size_ok(len, d))
+		return NULL;
+	ytree(buf, len, d, &t);
+	return parse_tree(&t, d, before, partial);
 }
 
 struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d)
@@ -789,9 +805,10 @@ static FILE *config_open(const char *path, struct fwd_diags *d)
 
 static struct fwd_config *load_file(const char *path, struct fwd_diags *d, bool partial)
 {
-	struct fwd_config *c = NULL;
+	struct ytree t = { 0 };
 	char *buf;
 	size_t len;
+	unsigned before = d->errors;
 	FILE *f = config_open(path, d);
 
 	if (!f)
@@ -805,12 +822,12 @@ static struct fwd_config *load_file(const char *path, struct fwd_diags *d, bool 
 	len = fread(buf, 1, FWD_CONFIG_MAX + 1, f);
 	if (ferror(f))
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "read error: %s", strerror(errno));
-	else
-		c = parse(buf, len, d, partial);
-	free(buf);
+	else if (size_ok(len, d))
+		ytree(buf, len, d, &t);
+	free(buf);	/* the tree holds its own copy of every value */
 out_close:
 	fclose(f);
-	return c;
+	return parse_tree(&t, d, before, partial);
 }
 
 struct fwd_config *config_load(const char *path, struct fwd_diags *d)

@@ -55,7 +55,7 @@ struct fwd_live {
 	uint64_t *carry_last_ms;
 	enum fwd_action malformed;	/* verdict of unparsable packets */
 	uint32_t log_rate, log_burst;
-	char **names;			/* [rule], copies for carrying counters over */
+	const char **names;		/* [rule], in l->rs: freed with it */
 	struct fwd_dyn *dyn;		/* dynamic sets and knocks (fwd/dyn.c); NULL: none */
 	uint32_t mark_gen;		/* FWD_MARK_GEN or 0, added to forward marks */
 	bool every_packet;		/* daemon.inspect: replies reach the workers */

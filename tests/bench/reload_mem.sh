@@ -7,9 +7,10 @@
 # /proc/PID/status once it has started, resets the peak (clear_refs 5),
 # sends SIGHUP, waits for the reload's log line and reads them again. Also
 # `fwd check`'s CPU time and peak RSS on the file and the compiled table's
-# memory. Prints one markdown row; needs root (the namespace) and a kernel
-# with nfnetlink_queue. Target (issue 18): the reload's peak under twice
-# the table plus the file.
+# memory, and the daemon's VmRSS on a one-rule file (what it holds without
+# the rules: its libraries' pages, the queue's buffers). Prints one markdown
+# row; needs root (the namespace) and a kernel with nfnetlink_queue. Target
+# (issue 18): the reload's peak under twice the table plus the file.
 set -u
 B=${1:-build}
 FWD=$(cd "$B" && pwd)/fwd
@@ -48,12 +49,21 @@ table=$("$SB" --table "$T/rules.yaml") || exit 1
 	{ echo "reload_mem: fwd check failed" >&2; exit 1; }
 read -r cu cs cm <"$T/time"
 
+start() {	# FILE: fwd run on it, in the namespace; waits until it has started
+	: >"$T/log"
+	ip netns exec "$NS" "$FWD" run -c "$1" --foreground --no-hooks \
+		--socket "$T/sock" >"$T/log" 2>&1 &
+	PID=$!
+	wait_log "started:"
+}
+
 ip netns add "$NS" || exit 1
 ip -n "$NS" link set lo up
-ip netns exec "$NS" "$FWD" run -c "$T/rules.yaml" --foreground --no-hooks \
-	--socket "$T/sock" >"$T/log" 2>&1 &
-PID=$!
-wait_log "started:"
+printf 'version: 1\nrules:\n  - {name: one, dport: 22, action: allow}\n' >"$T/one.yaml"
+start "$T/one.yaml"
+base=$(kib VmRSS)
+kill "$PID" && wait "$PID" 2>/dev/null
+start "$T/rules.yaml"
 hwm0=$(kib VmHWM)
 rss0=$(kib VmRSS)
 echo 5 >"/proc/$PID/clear_refs"	# VmHWM := VmRSS
@@ -63,11 +73,11 @@ hwm1=$(kib VmHWM)
 rss1=$(kib VmRSS)
 
 target=$(awk -v t="$table" -v f="$file" 'BEGIN { printf "%.0f", 2 * t + f / 1048576 }')
-echo "| rules | file | table | \`fwd check\` CPU, peak RSS | after start: VmHWM, VmRSS | reload: VmHWM, then VmRSS | target |"
-echo "|------:|-----:|------:|----------:|----------:|----------:|-------:|"
+echo "| rules | file | table | \`fwd check\` CPU, peak RSS | one-rule daemon | after start: VmHWM, VmRSS | reload: VmHWM, then VmRSS | target |"
+echo "|------:|-----:|------:|----------:|----------:|----------:|----------:|-------:|"
 awk -v f="$file" -v t="$table" -v cu="$cu" -v cs="$cs" -v cm="$cm" -v h0="$hwm0" -v r0="$rss0" \
-    -v h1="$hwm1" -v r1="$rss1" -v g="$target" 'BEGIN {
-	printf "| 100,000 | %.1f MiB | %.1f MiB | %.2f s, %.0f MiB | %.0f, %.0f MiB | %.0f, %.0f MiB | < %d MiB: %s |\n",
-		f / 1048576, t, cu + cs, cm / 1024, h0 / 1024, r0 / 1024, h1 / 1024, r1 / 1024, g,
-		h1 / 1024 < g ? "met" : "MISSED"
+    -v h1="$hwm1" -v r1="$rss1" -v g="$target" -v b="$base" 'BEGIN {
+	printf "| 100,000 | %.1f MiB | %.1f MiB | %.2f s, %.0f MiB | %.0f MiB | %.0f, %.0f MiB | %.0f, %.0f MiB | < %d MiB: %s |\n",
+		f / 1048576, t, cu + cs, cm / 1024, b / 1024, h0 / 1024, r0 / 1024, h1 / 1024,
+		r1 / 1024, g, h1 / 1024 < g ? "met" : "MISSED"
 }'
