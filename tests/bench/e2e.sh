@@ -668,10 +668,12 @@ per_round() {
 }
 
 # pratio A B: the median over the paired rounds of A's zero-loss rate / B's.
+# pratio A B [FORMAT]: the median of the per-round ratios, to two places
+# unless FORMAT (printf) says otherwise: meets() is given them unrounded.
 pratio() {
 	local v
 	v=$(per_round "$1" "$2" | median)
-	if [ -n "$v" ]; then echo "$v" | awk '{ printf "%.2fx", $1 }'; else echo "n/a"; fi
+	if [ -n "$v" ]; then echo "$v" | awk -v f="${3:-%.2f}" '{ printf f "x", $1 }'; else echo "n/a"; fi
 }
 
 # prange A B: the lowest and highest of those per-round ratios.
@@ -860,18 +862,18 @@ zlcell() {
 		cell "zl.$1"
 	fi
 }
-# ratio A B: A / B to two places, or "n/a".
+# ratio A B [FORMAT]: A / B to two places (or as FORMAT says), or "n/a".
 ratio() {
 	local a b
 	a=$(get "$1")
 	b=$(get "$2")
 	if isnum "$a" && isnum "$b" && [ "$(echo "$b" | awk '{ print ($1 > 0) }')" = 1 ]; then
-		echo "$a $b" | awk '{ printf "%.2fx", $1 / $2 }'
+		echo "$a $b" | awk -v f="${3:-%.2f}" '{ printf f "x", $1 / $2 }'
 	else
 		echo "n/a"
 	fi
 }
-# verdict VALUE OP TARGET
+# verdict VALUE OP TARGET, on the value as measured: 0.699 is not 0.7
 meets() {
 	local v
 	v=${1%x}
@@ -1005,24 +1007,24 @@ report() {
 
 	| ratio | value | target | met |
 	|---|---|---|---|
-	| fwd 10k rules / bare, zero-loss, paired rounds | $(pratio fwd10k bare) ($(prange fwd10k bare)) | >= 1.0x | $(meets "$(pratio fwd10k bare)" ">=" 1.0) |
+	| fwd 10k rules / bare, zero-loss, paired rounds | $(pratio fwd10k bare) ($(prange fwd10k bare)) | >= 1.0x | $(meets "$(pratio fwd10k bare %.6f)" ">=" 1.0) |
 	| fwd 10k rules / bare, zero-loss, rows above | $(ratio zl.fwd10k zl.bare) | | |
 	| fwd 10k rules / bare, saturation | $(ratio sat.fwd10k sat.bare) | | |
-	| fwd 10k / 10 rules, zero-loss, paired rounds | $(pratio fwd10k fwd10) ($(prange fwd10k fwd10)) | >= 0.95x | $(meets "$(pratio fwd10k fwd10)" ">=" 0.95) |
+	| fwd 10k / 10 rules, zero-loss, paired rounds | $(pratio fwd10k fwd10) ($(prange fwd10k fwd10)) | >= 0.95x | $(meets "$(pratio fwd10k fwd10 %.6f)" ">=" 0.95) |
 	| fwd 10k / 10 rules, zero-loss, rows above | $(ratio zl.fwd10k zl.fwd10) | | |
 	| fwd 10k / 10 rules, saturation | $(ratio sat.fwd10k sat.fwd10) | | |
 	| fwd / kernel, 10 rules, zero-loss | $(ratio zl.fwd10 zl.k10) | | |
 	| fwd / kernel, 10k rules, zero-loss | $(ratio zl.fwd10k zl.k10k) | | |
-	| fwd / kernel, new connections/s, 10 rules | $(ratio conn.fwd10 conn.k10) | >= 0.8x | $(meets "$(ratio conn.fwd10 conn.k10)" ">=" 0.8) |
-	| fwd / kernel, new connections/s, 10k rules | $(ratio conn.fwd10k conn.k10k) | >= 0.8x | $(meets "$(ratio conn.fwd10k conn.k10k)" ">=" 0.8) |
-	| fwd / kernel, bulk TCP | $(ratio bulk.fwd10 bulk.k10) | >= 0.9x | $(meets "$(ratio bulk.fwd10 bulk.k10)" ">=" 0.9) |
+	| fwd / kernel, new connections/s, 10 rules | $(ratio conn.fwd10 conn.k10) | >= 0.8x | $(meets "$(ratio conn.fwd10 conn.k10 %.6f)" ">=" 0.8) |
+	| fwd / kernel, new connections/s, 10k rules | $(ratio conn.fwd10k conn.k10k) | >= 0.8x | $(meets "$(ratio conn.fwd10k conn.k10k %.6f)" ">=" 0.8) |
+	| fwd / kernel, bulk TCP | $(ratio bulk.fwd10 bulk.k10) | >= 0.9x | $(meets "$(ratio bulk.fwd10 bulk.k10 %.6f)" ">=" 0.9) |
 	| p99 added latency per packet, us | $(cell p99.added) | < 100 | $(meets "$(cell p99.added)" "<" 100) |
-	| fwd logging every verdict / no log, zero-loss, paired rounds | $(pratio fwd10log fwd10) ($(prange fwd10log fwd10)) | >= 0.90x | $(meets "$(pratio fwd10log fwd10)" ">=" 0.90) |
+	| fwd logging every verdict / no log, zero-loss, paired rounds | $(pratio fwd10log fwd10) ($(prange fwd10log fwd10)) | >= 0.90x | $(meets "$(pratio fwd10log fwd10 %.6f)" ">=" 0.90) |
 	| fwd logging every verdict / no log, zero-loss, rows above | $(ratio zl.fwd10log zl.fwd10) | | |
 	| fwd logging every verdict / no log, saturation | $(ratio sat.fwd10log sat.fwd10) | | |
 	| fwd CPU per packet, no log / logging every verdict | $(ratio cpp.fwd10 cpp.fwd10log) | | |
-	| fwd zero-loss, receive work on the reader's CPU / on another | $(ratio zl.fwd10 zl.fwd10own) | >= 0.5x | $(meets "$(ratio zl.fwd10 zl.fwd10own)" ">=" 0.5) |
-	| fwd flat-out delivered / zero-loss, receive work on the reader's CPU | $(ratio sat.fwd10 zl.fwd10) | >= 0.7x | $(meets "$(ratio sat.fwd10 zl.fwd10)" ">=" 0.7) |
+	| fwd zero-loss, receive work on the reader's CPU / on another | $(ratio zl.fwd10 zl.fwd10own) | >= 0.5x | $(meets "$(ratio zl.fwd10 zl.fwd10own %.6f)" ">=" 0.5) |
+	| fwd flat-out delivered / zero-loss, receive work on the reader's CPU | $(ratio sat.fwd10 zl.fwd10) | >= 0.7x | $(meets "$(ratio sat.fwd10 zl.fwd10 %.6f)" ">=" 0.7) |
 	| SYN flood: real connections that worked, receive work on the reader's CPU, % | $(cell syn.fwd10) | >= 90 | $(meets "$(cell syn.fwd10)" ">=" 90) |
 	| SYN flood: real connections that worked, receive work on another CPU, % | $(cell syn.fwd10own) | >= 90 | $(meets "$(cell syn.fwd10own)" ">=" 90) |
 	EOF
