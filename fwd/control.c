@@ -154,7 +154,9 @@ char *control_stats(struct fwd_state *st, bool json)
 
 /*
  * The "top" answer: one record a line, space-separated, names escaped (no
- * spaces), for `fwd top` to parse without a JSON reader.
+ * spaces), for `fwd top` to parse without a JSON reader. Every rule is in
+ * it, and its packets count those FWD-EARLY dropped in the kernel, as
+ * `fwd stats` counts them.
  */
 char *control_top(struct fwd_state *st)
 {
@@ -163,23 +165,28 @@ char *control_top(struct fwd_state *st)
 	struct fwd_log_top top;
 	struct fwd_live *l;
 	char name[4 * (FWD_NAME_MAX + 1)], addr[64];
+	uint64_t ep, eb;
 
 	log_top(&top);
 	pthread_mutex_lock(&st->lock);
 	stats_totals(st, &t);
 	l = st->live;
+	if (!st->no_hooks && early_sample(l->early))
+		log_warn("top: cannot read the kernel's counts of %s", FWD_HOOKS_EARLY_CHAIN);
 	text_printf(&b, "queue %u received %" PRIu64 " enobufs %" PRIu64 " queue_dropped %" PRIu64
 		  " user_dropped %" PRIu64 "\n", st->nworkers, t.received, t.enobufs,
 		  t.queue_dropped, t.user_dropped);
+	early_counts(l->early, FWD_EARLY_DEFAULT, &ep, &eb);
 	text_printf(&b, "default %s %" PRIu64 "\n", action_name(ruleset_default(l->rs)),
-		  t.dflt_packets);
+		  t.dflt_packets + ep);
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		uint64_t p, by, last;
 
 		stats_rule_totals(l, i, &p, &by, &last);
+		early_counts(l->early, i, &ep, &eb);
 		log_escape(name, sizeof(name), l->names[i]);
 		text_printf(&b, "rule %s %s %" PRIu64 "\n", name,
-			  action_name(ruleset_rule(l->rs, i)->action), p);
+			  action_name(ruleset_rule(l->rs, i)->action), p + ep);
 	}
 	pthread_mutex_unlock(&st->lock);
 	for (unsigned i = 0; i < FWD_TOP_N && top.ports[i].count; i++)

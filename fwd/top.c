@@ -23,21 +23,25 @@
 #include "fwd/icmp.h"
 #include "fwd/value.h"
 
-#define TOP_RULES_MAX	4096
 #define TOP_SHOWN	10
 
+/* A rule of a sample; its name and action point into the sample's text. */
 struct top_rule {
-	char name[4 * (FWD_NAME_MAX + 1)];
-	char action[8];
+	const char *name, *action;
 	uint64_t packets;
 	double rate;
 };
 
+/*
+ * One answer to "top", parsed. Every rule of the table is in it, however
+ * many (100,000 rules: a few MB of text), so the busiest can be found.
+ */
 struct sample {
 	uint64_t received, enobufs, queue_dropped, user_dropped, dflt;
 	unsigned queues;
-	unsigned nrules;
-	struct top_rule rules[TOP_RULES_MAX];
+	char *text;			/* the answer; rules[] point into it */
+	struct top_rule *rules;
+	size_t nrules, cap;
 	char talkers[2][TOP_SHOWN][96];		/* ports, sources */
 	unsigned ntalkers[2];
 	double t;
@@ -51,9 +55,39 @@ static const char *top_proto(unsigned p)
 	return n ? n : "ip";
 }
 
-static void parse_line(struct sample *s, const char *line)
+/* "rule NAME ACTION PACKETS", split in place: false when LINE is not one. */
+static bool parse_rule(struct sample *s, char *line)
 {
-	struct top_rule *r = &s->rules[s->nrules];
+	char *save = NULL, *name, *action, *n, *end;
+	struct top_rule *r;
+
+	if (strncmp(line, "rule ", 5))
+		return false;
+	name = strtok_r(line + 5, " ", &save);
+	action = strtok_r(NULL, " ", &save);
+	n = strtok_r(NULL, " ", &save);
+	if (!name || !action || !n)
+		return false;
+	if (s->nrules == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct top_rule *v = realloc(s->rules, cap * sizeof(*v));
+
+		if (!v)
+			return true;	/* the rules so far still show */
+		s->rules = v;
+		s->cap = cap;
+	}
+	r = &s->rules[s->nrules];
+	r->name = name;
+	r->action = action;
+	r->packets = strtoull(n, &end, 10);
+	r->rate = 0;
+	s->nrules += !*end;
+	return true;
+}
+
+static void parse_line(struct sample *s, char *line)
+{
 	char dflt[8], addr[64];
 	unsigned proto, port, family = 0;
 	uint8_t it, ic;
@@ -65,11 +99,8 @@ static void parse_line(struct sample *s, const char *line)
 		return;
 	if (sscanf(line, "default %7s %" SCNu64, dflt, &s->dflt) == 2)
 		return;
-	if (s->nrules < TOP_RULES_MAX &&
-	    sscanf(line, "rule %1023s %7s %" SCNu64, r->name, r->action, &r->packets) == 3) {
-		s->nrules++;
+	if (parse_rule(s, line))
 		return;
-	}
 	if (s->ntalkers[0] < TOP_SHOWN &&
 	    sscanf(line, "port %u %u %" SCNu64 " %u", &proto, &port, &n, &family) >= 3) {
 		/* one row per protocol and family: label both ("udp6/53") */
@@ -97,6 +128,8 @@ static int take(const char *path, struct sample *s)
 {
 	char *out = NULL, *line, *save = NULL;
 	int e = client_request(path, "top\n", &out);
+	struct top_rule *rules = s->rules;
+	size_t cap = s->cap;
 
 	if (e) {
 		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-e));
@@ -107,12 +140,20 @@ static int take(const char *path, struct sample *s)
 		free(out);
 		return -1;
 	}
+	free(s->text);
 	memset(s, 0, sizeof(*s));
+	s->rules = rules;	/* kept for the next answer */
+	s->cap = cap;
+	s->text = out;
 	s->t = (double)clock_mono_us() / 1e6;
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
 		parse_line(s, line);
-	free(out);
 	return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct top_rule *)a)->name, ((const struct top_rule *)b)->name);
 }
 
 static int by_rate(const void *a, const void *b)
@@ -124,19 +165,24 @@ static int by_rate(const void *a, const void *b)
 	return x->packets < y->packets ? 1 : x->packets > y->packets ? -1 : 0;
 }
 
-/* Rates of CUR against PREV (rules matched by name: a reload may reorder). */
-static void rates(struct sample *cur, const struct sample *prev)
+/*
+ * Rates of CUR against PREV, rules matched by name (a reload may reorder
+ * them); PREV is sorted by name for it. A count lower than before (a rule
+ * the reload left out and brought back) gives no rate.
+ */
+static void rates(struct sample *cur, struct sample *prev)
 {
 	double dt = cur->t - prev->t > 0.001 ? cur->t - prev->t : 0.001;
 
-	for (unsigned i = 0; i < cur->nrules; i++)
-		for (unsigned j = 0; j < prev->nrules; j++)
-			if (!strcmp(cur->rules[i].name, prev->rules[j].name) &&
-			    cur->rules[i].packets >= prev->rules[j].packets) {
-				cur->rules[i].rate = (double)(cur->rules[i].packets -
-							      prev->rules[j].packets) / dt;
-				break;
-			}
+	qsort(prev->rules, prev->nrules, sizeof(prev->rules[0]), by_name);
+	for (size_t i = 0; i < cur->nrules; i++) {
+		struct top_rule *r = &cur->rules[i];
+		const struct top_rule *p = bsearch(r, prev->rules, prev->nrules,
+						   sizeof(prev->rules[0]), by_name);
+
+		if (p && r->packets >= p->packets)
+			r->rate = (double)(r->packets - p->packets) / dt;
+	}
 	qsort(cur->rules, cur->nrules, sizeof(cur->rules[0]), by_rate);
 }
 
@@ -153,7 +199,7 @@ static void draw(FILE *f, const struct sample *cur, const struct sample *prev, b
 		", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n\n", cur->queues,
 		cur->received, cur->enobufs, cur->queue_dropped, cur->user_dropped);
 	fprintf(f, "%-32s %-8s %12s %14s\n", "RULE", "ACTION", "PKTS/S", "PACKETS");
-	for (unsigned i = 0; i < cur->nrules && i < TOP_SHOWN; i++)
+	for (size_t i = 0; i < cur->nrules && i < TOP_SHOWN; i++)
 		fprintf(f, "%-32.32s %-8s %12.0f %14" PRIu64 "\n", cur->rules[i].name,
 			cur->rules[i].action, cur->rules[i].rate, cur->rules[i].packets);
 	fprintf(f, "%-32s %-8s %12s %14" PRIu64 "\n", "(default)", "", "", cur->dflt);
