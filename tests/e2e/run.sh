@@ -50,6 +50,11 @@ for t in "$HERE"/test_*.sh; do
 	E2E_PREFLIGHT_OK=1 timeout -k 10 "$limit" bash "$t" "$FWD" "$BUILD_DIR" >"$out" 2>&1 </dev/null
 	rc=$?
 	secs=$(($(date +%s) - start))
+	# A helper that no longer exists does not stop a test: catch it here.
+	if [ $rc = 0 ] && grep -q ': command not found$' "$out"; then
+		echo "run.sh: a command the test runs does not exist (above)" >>"$out"
+		rc=1
+	fi
 	case $rc in
 	0)
 		echo "PASS $name (${secs}s)"

@@ -15,7 +15,7 @@ HOSTILE_KV='x\\x22y\\x3dz\\x5c\\xc3\\xa9'
 nsx g ip link set veth-gw-c down
 nsx g ip link set veth-gw-c name "$HOSTILE" || fail "cannot rename the interface"
 nsx g ip link set "$HOSTILE" up
-topo_neigh g "$HOSTILE" 10.10.1.2 fd00:1::2 $MAC_C
+topo_settle	# the link went down: its IPv6 addresses pass DAD again
 
 RATE=200
 BURST=30

@@ -122,8 +122,7 @@ while :; do
 	if [ $((el % 20)) = 10 ]; then
 		nsx g ip link set veth-gw-s down
 		sleep 0.5
-		nsx g ip link set veth-gw-s up
-		topo_neigh g veth-gw-s 10.10.2.2 fd00:2::2 $MAC_S
+		nsx g ip link set veth-gw-s up	# ARP and neighbour discovery find the server again
 		flaps=$((flaps + 1))
 	fi
 	nsx g timeout 5 "$FWD" stats --socket "$SOCK" >/dev/null 2>&1 || stats_bad=$((stats_bad + 1))
