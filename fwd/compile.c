@@ -806,6 +806,8 @@ static bool resolve_log(const struct fwd_config *c, enum fwd_action a, enum fwd_
 	return c->log == FWD_LOGMODE_DROPS && a == FWD_DROP;
 }
 
+_Static_assert(sizeof(struct fwd_rule_info) == 64, "a rule's facts fill one cache line");
+
 /*
  * Per-rule facts for the verdict, with the names copied after the array,
  * end to end: 100,000 rules of short names take 0.7 MiB, not 6.
@@ -817,16 +819,19 @@ static int build_info(struct fwd_ruleset *rs, const struct fwd_config *c)
 
 	for (uint32_t r = 0; r < c->nrules; r++)
 		sz += strnlen(c->rules[r].name, FWD_NAME_MAX) + 1;
-	rs->info = calloc(1, sz + 1);
+	/* 64-byte entries from a line's start: a verdict reads one cache line */
+	sz = (sz + 1 + 63) & ~(size_t)63;
+	rs->info = aligned_alloc(64, sz);
 	if (!rs->info)
 		return -ENOMEM;
+	memset(rs->info, 0, sz);
 	names = (char *)(rs->info + c->nrules);
 	for (uint32_t r = 0; r < c->nrules; r++) {
 		const struct fwd_rule *ru = &c->rules[r];
 		struct fwd_rule_info *ri = &rs->info[r];
 		size_t len = strnlen(ru->name, FWD_NAME_MAX);
 
-		memcpy(names, ru->name, len);	/* calloc()'s zero ends it */
+		memcpy(names, ru->name, len);	/* the memset()'s zero ends it */
 		ri->name = names;
 		names += len + 1;
 		ri->line = ru->pos.line;
@@ -837,7 +842,7 @@ static int build_info(struct fwd_ruleset *rs, const struct fwd_config *c)
 		ri->dyn_set = c->ndynsets ? ru->dyn_src : -1;
 		rs->used |= ru->present;
 	}
-	rs->mem += sz + 1;
+	rs->mem += sz;
 	return 0;
 }
 

@@ -119,11 +119,14 @@ enum {
 	FWD_F_ICMP = 1u << 6,	/* `icmp_type:`, held in sport above the ports (fwd/icmp.h) */
 };
 
-/* `to:` of a forward rule. port == 0 keeps the packet's destination port. */
+/*
+ * `to:` of a forward rule. port == 0 keeps the packet's destination port.
+ * The address first: 32 bytes, not 48, in every rule and table entry.
+ */
 struct fwd_target {
-	uint8_t family;		/* 4 or 6 */
 	fwd_u128 addr;		/* host order, as the address sets */
 	uint16_t port;
+	uint8_t family;		/* 4 or 6 */
 };
 
 enum fwd_log {
