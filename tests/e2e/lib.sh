@@ -260,6 +260,22 @@ bg() {	# NS LOGFILE COMMAND...  (pid in BG_PID)
 	E2E_BG_PIDS+=("$BG_PID")
 }
 
+# From the client, in the background: COUNT datagrams to each PORT of the
+# server every 0.1 s, for SECONDS.
+udp_trickle() {	# SECONDS COUNT PORT...
+	bg c "$T/trickle.log" "$PY" -c '
+import socket, sys, time
+secs, count, ports = float(sys.argv[1]), int(sys.argv[2]), [int(p) for p in sys.argv[3:]]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+end = time.time() + secs
+while time.time() < end:
+    for _ in range(count):
+        for p in ports:
+            s.sendto(b"x", ("10.10.2.2", p))
+    time.sleep(0.1)
+' "$@"
+}
+
 # PID runs and is not a zombie. kill -0 decides existence (it also succeeds
 # for a zombie this shell has not reaped yet, hence the state check); an
 # unreadable or odd /proc entry never counts as dead, so a glitch there

@@ -26,15 +26,7 @@ YAML
 fwd_start "$T/rules.yaml"
 
 # About 500 datagrams a second for 8 s, in the background.
-bg c "$T/sender.log" "$PY" -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-end = time.time() + 8
-while time.time() < end:
-    for _ in range(50):
-        s.sendto(b"x", ("10.10.2.2", 9999))
-    time.sleep(0.1)
-'
+udp_trickle 8 50 9999
 sleep 1
 
 ONCE=$(nsx g "$FWD" top --socket "$SOCK" --once)

@@ -24,16 +24,7 @@ RULES="$T/rules.yaml"
 fwd_start "$RULES"
 
 # About 300 datagrams a second to each port for 8 s, in the background.
-bg c "$T/sender.log" "$PY" -c '
-import socket, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-end = time.time() + 8
-while time.time() < end:
-    for _ in range(30):
-        s.sendto(b"x", ("10.10.2.2", 9999))
-        s.sendto(b"x", ("10.10.2.2", 9998))
-    time.sleep(0.1)
-'
+udp_trickle 8 30 9999 9998
 sleep 2
 
 nsx g "$FWD" top --socket "$SOCK" --once >"$T/top.txt" 2>&1
