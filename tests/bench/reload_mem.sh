@@ -50,7 +50,6 @@ table=$("$SB" --table "$T/rules.yaml") || exit 1
 read -r cu cs cm <"$T/time"
 
 start() {	# FILE: fwd run on it, in the namespace; waits until it has started
-	: >"$T/log"
 	ip netns exec "$NS" "$FWD" run -c "$1" --foreground --no-hooks \
 		--socket "$T/sock" >"$T/log" 2>&1 &
 	PID=$!

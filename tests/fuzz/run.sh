@@ -15,7 +15,9 @@ mkdir -p "$OUT"
 # The library: every file of fwd/ but main.c. The loader and the compiler
 # are spread over many files; naming them here went stale as they grew.
 LIB=$(ls fwd/*.c | grep -v '^fwd/main\.c$' | tr '\n' ' ')
-PKGS="libnetfilter_queue libmnl yaml-0.1 liburcu-qsbr libcap-ng libseccomp libcurl json-c"
+# Its packages, as the Makefile names them.
+PKGS=$(sed -n 's/^PKGS *:= *//p' Makefile)
+[ -n "$PKGS" ] || { echo "fuzz: no PKGS line in the Makefile" >&2; exit 1; }
 CFLAGS="-std=c11 -g -O1 -fno-omit-frame-pointer -Iinclude -Itests/lib -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 
 targets=""
@@ -31,7 +33,7 @@ fi
 
 build() {	# NAME
 	bin="$OUT/fuzz_$1"
-	srcs="$LIB" libs="$(pkg-config --cflags --libs $PKGS) -lurcu-common -lpthread"
+	srcs="$LIB" libs="$(pkg-config --cflags --libs $PKGS) -lpthread"
 	[ "$1" = diff ] && srcs="$srcs tests/lib/oracle.c"
 	echo "fuzz: building $bin"
 	# shellcheck disable=SC2086
