@@ -838,6 +838,7 @@ static int build_info(struct fwd_ruleset *rs, const struct fwd_config *c)
 		ri->action = ru->action;
 		ri->to = ru->to;
 		ri->log = resolve_log(c, ru->action, ru->log);
+		ri->log_idx = ri->log ? rs->nlog++ : 0;
 		ri->mark = ru->action == FWD_FORWARD ? FWD_MARK_BASE + r : 0;
 		ri->dyn_set = c->ndynsets ? ru->dyn_src : -1;
 		rs->used |= ru->present;
@@ -1192,7 +1193,8 @@ static int sparsify(struct fwd_ruleset *rs)
 	return err;
 }
 
-struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
+/* DROP: C itself, whose rules go once the last step that reads them is done; or NULL. */
+static struct fwd_ruleset *compile(const struct fwd_config *c, struct fwd_config *drop)
 {
 	struct fwd_ruleset *rs = calloc(1, sizeof(*rs));
 	int err;
@@ -1225,6 +1227,8 @@ struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
 		err = build_pin(rs);
 	if (!err)
 		err = subtable_build(rs, c);
+	if (drop)
+		config_drop_rules(drop);
 	if (!err)
 		err = sparsify(rs);
 	if (err) {
@@ -1233,6 +1237,16 @@ struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
 		return NULL;
 	}
 	return rs;
+}
+
+struct fwd_ruleset *ruleset_compile(const struct fwd_config *c)
+{
+	return compile(c, NULL);
+}
+
+struct fwd_ruleset *ruleset_compile_lean(struct fwd_config *c)
+{
+	return compile(c, c);
 }
 
 void ruleset_free(struct fwd_ruleset *rs)
@@ -1299,6 +1313,11 @@ uint16_t ruleset_iface_class(const struct fwd_ruleset *rs, const char *name)
 uint32_t ruleset_nrules(const struct fwd_ruleset *rs)
 {
 	return rs->nrules;
+}
+
+uint32_t ruleset_nlog(const struct fwd_ruleset *rs)
+{
+	return rs->nlog;
 }
 
 const struct fwd_rule_info *ruleset_rule(const struct fwd_ruleset *rs, uint32_t i)

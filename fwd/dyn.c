@@ -206,12 +206,10 @@ static int build_scan(struct fwd_dyn *d, const struct fwd_config *c)
 	return d->scan ? 0 : -ENOMEM;
 }
 
-int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned nworkers,
-	      struct fwd_dyn **out)
+int dyn_build(const struct fwd_config *c, unsigned nworkers, struct fwd_dyn **out)
 {
 	struct fwd_dyn *d;
 
-	(void)rs;
 	*out = NULL;
 	if (!c->ndynsets && !c->nknocks && !c->scan.on && !any_limit(c))
 		return 0;

@@ -52,8 +52,11 @@ void live_free(struct fwd_live *l)
 		return;
 	for (unsigned w = 0; l->ctr && w < l->nworkers; w++)
 		free(l->ctr[w]);
+	for (unsigned w = 0; l->bucket && w < l->nworkers; w++)
+		free(l->bucket[w]);
 	free(l->names);
 	free(l->ctr);
+	free(l->bucket);
 	free(l->carry_packets);
 	free(l->carry_bytes);
 	free(l->carry_last_ms);
@@ -64,53 +67,81 @@ void live_free(struct fwd_live *l)
 	free(l);
 }
 
+/* N entries of SIZE bytes, zeroed, from a cache line's start: no false sharing. */
+static void *line_alloc(size_t n, size_t size)
+{
+	size_t sz = ((n ? n : 1) * size + 63) & ~(size_t)63;
+	void *p = aligned_alloc(64, sz);
+
+	if (p)
+		memset(p, 0, sz);
+	return p;
+}
+
 static int live_alloc_counters(struct fwd_live *l)
 {
 	uint32_t n = l->nrules ? l->nrules : 1;
-	size_t sz = ((n * sizeof(struct fwd_rule_ctr)) + 63) & ~(size_t)63;
 
 	l->ctr = calloc(l->nworkers, sizeof(*l->ctr));
+	l->bucket = calloc(l->nworkers, sizeof(*l->bucket));
 	l->carry_packets = calloc(n, sizeof(uint64_t));
 	l->carry_bytes = calloc(n, sizeof(uint64_t));
 	l->carry_last_ms = calloc(n, sizeof(uint64_t));
 	l->names = calloc(n, sizeof(char *));
-	if (!l->ctr || !l->carry_packets || !l->carry_bytes || !l->carry_last_ms || !l->names)
+	if (!l->ctr || !l->bucket || !l->carry_packets || !l->carry_bytes || !l->carry_last_ms ||
+	    !l->names)
 		return -ENOMEM;
 	for (unsigned w = 0; w < l->nworkers; w++) {
-		/* one block per worker, cache-line aligned: no false sharing */
-		l->ctr[w] = aligned_alloc(64, sz);
-		if (!l->ctr[w])
+		/* blocks of its own for each worker, which alone writes them */
+		l->ctr[w] = line_alloc(l->nrules, sizeof(**l->ctr));
+		l->bucket[w] = line_alloc(ruleset_nlog(l->rs), sizeof(**l->bucket));
+		if (!l->ctr[w] || !l->bucket[w])
 			return -ENOMEM;
-		memset(l->ctr[w], 0, sz);
 	}
 	for (uint32_t i = 0; i < l->nrules; i++)
 		l->names[i] = ruleset_rule(l->rs, i)->name;
 	return 0;
 }
 
-struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
-			  unsigned nworkers)
+struct fwd_live *live_prepare(const struct fwd_config *c, unsigned nworkers)
 {
 	struct fwd_live *l = calloc(1, sizeof(*l));
 
+	if (!l)
+		return NULL;
+	l->nworkers = nworkers;
+	l->malformed = c->malformed_action == FWD_ALLOW ? FWD_ALLOW : FWD_DROP;
+	l->every_packet = c->daemon.inspect == FWD_INSPECT_EVERY;
+	l->log_rate = c->daemon.log_rate ? c->daemon.log_rate : FWD_LOG_RATE_DEFAULT;
+	l->log_burst = c->daemon.log_burst ? c->daemon.log_burst : FWD_LOG_BURST_DEFAULT;
+	l->early = early_build(c);
+	if (!l->early || dyn_build(c, nworkers, &l->dyn)) {
+		live_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+struct fwd_live *live_attach(struct fwd_live *l, struct fwd_ruleset *rs)
+{
 	if (!l) {
 		ruleset_free(rs);
 		return NULL;
 	}
 	l->rs = rs;
 	l->nrules = ruleset_nrules(rs);
-	l->nworkers = nworkers;
-	l->malformed = c->malformed_action == FWD_ALLOW ? FWD_ALLOW : FWD_DROP;
-	l->every_packet = c->daemon.inspect == FWD_INSPECT_EVERY;
-	l->log_rate = c->daemon.log_rate ? c->daemon.log_rate : FWD_LOG_RATE_DEFAULT;
-	l->log_burst = c->daemon.log_burst ? c->daemon.log_burst : FWD_LOG_BURST_DEFAULT;
 	l->ifmap = ifmap_build(rs);
-	l->early = early_build(c);
-	if (!l->ifmap || !l->early || live_alloc_counters(l) || dyn_build(c, rs, nworkers, &l->dyn)) {
+	if (!l->ifmap || live_alloc_counters(l)) {
 		live_free(l);
 		return NULL;
 	}
 	return l;
+}
+
+struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
+			  unsigned nworkers)
+{
+	return live_attach(live_prepare(c, nworkers), rs);
 }
 
 void live_publish_first(struct fwd_state *st, struct fwd_live *l)
@@ -275,17 +306,38 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 	return 0;
 }
 
+/* What a reload builds from the rules before the compile frees them. */
+struct reload_prep {
+	struct fwd_live *l;
+	unsigned nworkers;
+};
+
+/*
+ * The warning reads the rules too. It is about the file, so it may come
+ * before a failed compile or install says that the old rules stay.
+ */
+static int reload_prep(const struct fwd_config *c, void *arg)
+{
+	struct reload_prep *p = arg;
+
+	p->l = live_prepare(c, p->nworkers);
+	if (p->l)
+		gateway_forwarding_warn(c, "reload");
+	return p->l ? 0 : -ENOMEM;
+}
+
 int live_reload(struct fwd_state *st, struct fwd_diags *d)
 {
+	struct reload_prep p = { .nworkers = st->nworkers };
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
-	struct fwd_live *l;
+	struct fwd_live *l = NULL;
 	int n = -1;
 
 	pthread_mutex_lock(&st->lock);
-	ruleset_load(st->config_path, 0, d, &c, &rs);
-	l = rs ? live_new(rs, c, st->nworkers) : NULL;
-	if (rs && !l)
+	if (ruleset_load_lean(st->config_path, d, reload_prep, &p, &c, &rs))
+		live_free(p.l);
+	else if (!(l = live_attach(p.l, rs)))
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
 	if (!l) {
 		st->reloads_failed++;
@@ -306,7 +358,6 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 		log_warn("reload: dropping the old table's DNAT rules failed; they stay unused");
 	reload_log_conf(st, c);
 	live_set_metrics(st, c);
-	gateway_forwarding_warn(c, "reload");
 	crowdsec_configure(c->crowdsec);	/* the thread goes on with the new section */
 	st->reloads_ok++;
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);

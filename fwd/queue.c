@@ -289,7 +289,7 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 		ctr_set(&c->last_hit_ms, b->now_ms);
 		act = ri->action;
 		log = ri->log;
-		bk = &c->bucket;
+		bk = log ? &b->live->bucket[b->w->id][ri->log_idx] : NULL;
 	} else {
 		ctr_add(&b->w->stats.dflt_packets, 1);
 		ctr_add(&b->w->stats.dflt_bytes, wirelen);

@@ -442,17 +442,42 @@ static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, ui
 		return;
 	}
 	snprintf(x->labelbuf, sizeof(x->labelbuf), "rule '%s'", v->s);
-	strcpy(x->r->name, v->s);
+	x->r->name = strcpy(l->name_at, v->s);
+	l->name_at += strlen(v->s) + 1;
 	first = nameidx_add(&l->names, x->r->name, idx);
 	if (first >= 0)
 		diag_error(l->d, v->pos, "duplicate rule name '%s' (first at line %u)",
 			   v->s, l->c->rules[first].pos.line);
 }
 
+/* The value of ITEM's `name:`, or NULL. */
+static const struct ynode *name_node(const struct ynode *item)
+{
+	for (size_t i = 0; item->kind == Y_MAP && i + 1 < item->n; i += 2)
+		if (item->kid[i]->kind == Y_SCALAR && !strcmp(item->kid[i]->s, "name"))
+			return item->kid[i + 1];
+	return NULL;
+}
+
+/* Room for the rules' names in V, end to end (what rule_name() keeps). */
+static size_t names_size(const struct ynode *v)
+{
+	size_t sz = 1;
+
+	for (uint32_t i = 0; i < v->n; i++) {
+		const struct ynode *n = name_node(v->kid[i]);
+
+		if (n && n->kind == Y_SCALAR)
+			sz += strnlen(n->s, FWD_NAME_MAX + 1) + 1;
+	}
+	return sz;
+}
+
 static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 {
 	struct rctx x = { .r = &l->c->rules[idx] };
 
+	x.r->name = "";
 	x.r->pos = item->pos;
 	x.r->log = FWD_LOG_INHERIT;
 	x.r->dyn_src = -1;
@@ -462,9 +487,7 @@ static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 		return;
 	}
 	/* The name first, so every later message can say which rule it is about. */
-	for (size_t i = 0; i + 1 < item->n; i += 2)
-		if (item->kid[i]->kind == Y_SCALAR && !strcmp(item->kid[i]->s, "name"))
-			x.f[RK_NAME] = item->kid[i + 1];
+	x.f[RK_NAME] = name_node(item);
 	rule_name(l, &x, item, idx);
 	ywalk(l, item, rule_keys, x.label, x.f);
 	rule_proto(l, &x);
@@ -487,7 +510,8 @@ void load_rules(struct ld *l, const struct ynode *v)
 		return;
 	}
 	l->c->rules = calloc(v->n + 1, sizeof(*l->c->rules));
-	if (!l->c->rules) {
+	l->c->rule_names = l->name_at = malloc(names_size(v));
+	if (!l->c->rules || !l->c->rule_names) {
 		l->oom = true;
 		return;
 	}

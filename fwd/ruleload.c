@@ -35,10 +35,13 @@ static void note_left_out(const struct fwd_config *c, struct fwd_diags *d)
  * `fwd check` still runs the shadow analysis and the tests on what loaded,
  * and then fails).
  */
+#define LOAD_LEAN	(1u << 31)	/* ruleset_load_lean()'s compile */
+
 static int finish(struct fwd_config *c, bool bad, unsigned flags, struct fwd_diags *d,
 		  struct fwd_config **cp, struct fwd_ruleset **rsp)
 {
-	struct fwd_ruleset *rs = c ? ruleset_compile(c) : NULL;
+	struct fwd_ruleset *rs = !c ? NULL : flags & LOAD_LEAN ? ruleset_compile_lean(c)
+							      : ruleset_compile(c);
 	int e = bad ? -EINVAL : 0;
 
 	*cp = NULL;
@@ -86,4 +89,19 @@ int ruleset_load_text(const char *buf, size_t len, unsigned flags, struct fwd_di
 						      : config_parse(buf, len, d);
 
 	return finish(c, d->errors != before, flags, d, cp, rsp);
+}
+
+int ruleset_load_lean(const char *path, struct fwd_diags *d,
+		      int (*prep)(const struct fwd_config *c, void *arg), void *arg,
+		      struct fwd_config **cp, struct fwd_ruleset **rsp)
+{
+	unsigned before = d->errors;
+	struct fwd_config *c = config_load(path, d);
+
+	if (c && prep(c, arg)) {
+		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
+		config_free(c);
+		c = NULL;
+	}
+	return finish(c, d->errors != before, LOAD_LEAN, d, cp, rsp);
 }

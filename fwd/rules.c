@@ -856,18 +856,28 @@ static void rule_free(struct fwd_rule *r)
 	free(r->limit);
 }
 
-void config_free(struct fwd_config *c)
+void config_drop_rules(struct fwd_config *c)
 {
-	if (!c)
-		return;
 	for (uint32_t i = 0; i < c->nrules; i++)
 		rule_free(&c->rules[i]);
 	free(c->rules);
+	free(c->rule_names);
 	for (uint32_t i = 0; i < c->ntests; i++) {
 		free(c->tests[i].packet);
 		free(c->tests[i].expect);
 	}
 	free(c->tests);
+	c->rules = NULL;
+	c->rule_names = NULL;
+	c->tests = NULL;
+	c->nrules = c->ntests = 0;
+}
+
+void config_free(struct fwd_config *c)
+{
+	if (!c)
+		return;
+	config_drop_rules(c);
 	free(c->daemon.log_file);
 	free(c->daemon.metrics_file);
 	free(c->dynsets);

@@ -29,10 +29,11 @@ void suppress_sweep_live(const struct fwd_live *l)
 	if (!l)
 		return;
 	for (uint32_t i = 0; i < l->nrules; i++) {
+		const struct fwd_rule_info *ri = ruleset_rule(l->rs, i);
 		uint64_t n = 0;
 
-		for (unsigned w = 0; w < l->nworkers; w++)
-			n += take(&l->ctr[w][i].bucket);
+		for (unsigned w = 0; ri->log && w < l->nworkers; w++)
+			n += take(&l->bucket[w][ri->log_idx]);
 		log_suppressed(l->names[i], n);
 	}
 }

@@ -20,11 +20,11 @@
 struct fwd_dyn;
 
 /*
- * Build the dynamic state of C (compiled as RS) for NWORKERS workers. *OUT is
- * NULL when C uses nothing dynamic. 0 or -ENOMEM.
+ * Build the dynamic state of C for NWORKERS workers (from C's rules and
+ * sections alone: it may come before the compile). *OUT is NULL when C uses
+ * nothing dynamic. 0 or -ENOMEM.
  */
-int dyn_build(const struct fwd_config *c, const struct fwd_ruleset *rs, unsigned nworkers,
-	      struct fwd_dyn **out);
+int dyn_build(const struct fwd_config *c, unsigned nworkers, struct fwd_dyn **out);
 void dyn_free(struct fwd_dyn *d);
 /*
  * Copy the live members of OLD's sets into D's sets of the same name, keeping

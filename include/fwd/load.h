@@ -73,6 +73,7 @@ struct ld {
 	size_t nsets;
 	bool oom;
 	struct fwd_nameidx names;	/* of the rules loaded so far */
+	char *name_at;		/* the next rule's name in c->rule_names */
 	bool taint;		/* the rule being loaded uses a set with an error */
 	bool *bad_rule;		/* per rule, per test: it has an error */
 	bool *bad_test;

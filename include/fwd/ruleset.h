@@ -33,11 +33,18 @@ struct fwd_rule_info {
 	bool log;		/* the rule's log flag, the file's `log:` resolved */
 	uint32_t mark;		/* packet mark for FWD_FORWARD, else 0 */
 	int dyn_set;		/* `src: $SET`: index in fwd_config.dynsets, else -1 */
+	uint32_t log_idx;	/* with log: its place among the rules that log */
 };
 
 struct fwd_ruleset;
 
 struct fwd_ruleset *ruleset_compile(const struct fwd_config *c);
+/*
+ * ruleset_compile() that frees C's rules and tests (config_drop_rules()) as
+ * soon as it has read them for the last time, before its last and largest
+ * step: for a daemon, which needs no more of them than C's sections.
+ */
+struct fwd_ruleset *ruleset_compile_lean(struct fwd_config *c);
 void ruleset_free(struct fwd_ruleset *rs);
 
 /* Index of the first matching rule, or -1 when none matches (the default). */
@@ -47,6 +54,7 @@ int classify(const struct fwd_ruleset *rs, const struct fwd_key *k);
 uint16_t ruleset_iface_class(const struct fwd_ruleset *rs, const char *name);
 
 uint32_t ruleset_nrules(const struct fwd_ruleset *rs);
+uint32_t ruleset_nlog(const struct fwd_ruleset *rs);	/* rules whose log is on */
 const struct fwd_rule_info *ruleset_rule(const struct fwd_ruleset *rs, uint32_t i);
 enum fwd_action ruleset_default(const struct fwd_ruleset *rs);
 bool ruleset_default_log(const struct fwd_ruleset *rs);
@@ -81,6 +89,17 @@ int ruleset_load(const char *path, unsigned flags, struct fwd_diags *d,
 		 struct fwd_config **c, struct fwd_ruleset **rs);
 /* The same for the LEN bytes of BUF (`fwd check -`), named as D names them. */
 int ruleset_load_text(const char *buf, size_t len, unsigned flags, struct fwd_diags *d,
+		      struct fwd_config **c, struct fwd_ruleset **rs);
+/*
+ * The daemon's load: ruleset_load() with no checks, where PREP(C, ARG) sees
+ * the whole of a good file's C before the compile (for what needs the
+ * rules: the live state's dynamic tables, the early drops), returning 0 or
+ * -ENOMEM, and the compile is ruleset_compile_lean(): *C comes back with
+ * its sections, not its rules, so that the reload's peak holds no
+ * converted rules beside the new table.
+ */
+int ruleset_load_lean(const char *path, struct fwd_diags *d,
+		      int (*prep)(const struct fwd_config *c, void *arg), void *arg,
 		      struct fwd_config **c, struct fwd_ruleset **rs);
 
 /* Forward marks: FWD_MARK_BASE | rule index, in the bits FWD_MARK_MASK. */

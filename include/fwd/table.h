@@ -113,6 +113,7 @@ enum {
 
 struct fwd_ruleset {
 	uint32_t nrules;
+	uint32_t nlog;		/* rules whose log is on: info's log_idx below it */
 	uint32_t words;		/* 64-bit words per class bit vector */
 	uint32_t used;		/* FWD_F_* named by at least one rule */
 	enum fwd_action dflt;

@@ -95,6 +95,16 @@ assert_eq "reload counters at the end" "3 4" "$(reloads)"
 verdicts "after the final reload" timeout
 assert_eq "server saw 2222 exactly when allowed" 5 "$(server_seen tcp 2222)"
 
+# On a host that forwards no IPv4 a reload says so, naming a rule of the new
+# file (read before the compile frees the rules).
+nsx g sh -c 'echo 0 >/proc/sys/net/ipv4/ip_forward'
+ctl_reload
+nsx g sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
+assert_eq "fwd reload with ip_forward 0 exit status" 0 "$RELOAD_RC"
+log_wait 1 "fwd: reload: net.ipv4.ip_forward is 0"
+assert_grep "log: a reload warns that the host forwards no IPv4" \
+	"fwd: reload: net.ipv4.ip_forward is 0: .* rules such as 'flip' " "$FWD_LOG"
+
 assert_eq "fwd still running" yes "$(alive "$FWD_PID" && echo yes || echo no)"
 fwd_stop
 assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"

@@ -89,6 +89,53 @@ static void test_first_match_and_default(void **state)
 	config_free(c);
 }
 
+/*
+ * The daemon's compile frees the rules once read: the same table all the
+ * same, and a config left with its sections alone. The rules that log are
+ * numbered among themselves (their log buckets).
+ */
+static void test_lean_compile(void **state)
+{
+	static const char yaml[] = "version: 1\ndefault: allow\nlog: drops\nrules:\n"
+				   "  - {name: ssh, proto: tcp, dport: 22, action: allow}\n"
+				   "  - {name: lan, src: 10.0.0.0/8, action: drop}\n"
+				   "  - {name: web, dport: [80, 443], action: forward, to: 192.168.1.5}\n"
+				   "  - {name: dns, proto: udp, dport: 53, action: drop, log: false}\n"
+				   "  - {name: tel, proto: tcp, dport: 23, action: drop}\n";
+	struct fwd_config *c = load(yaml), *lean = load(yaml);
+	struct fwd_ruleset *rs = ruleset_compile(c), *lrs = ruleset_compile_lean(lean);
+	static const uint8_t protos[] = { 6, 17 };
+	static const uint32_t ports[] = { 22, 23, 53, 80, 443, 1000 };
+
+	(void)state;
+	assert_non_null(rs);
+	assert_non_null(lrs);
+	assert_int_equal(lean->nrules, 0);
+	assert_null(lean->rules);
+	assert_int_equal(lean->default_action, FWD_ALLOW);
+	for (size_t p = 0; p < sizeof(protos); p++)
+		for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++)
+			for (uint32_t a = 9; a <= 10; a++) {
+				struct fwd_key k = key4(protos[p], IP(a, 0, 0, 1), 999, IP(1, 2, 3, 4),
+							ports[i]);
+				int want = judge(c, rs, k, "");
+
+				k.iface = ruleset_iface_class(lrs, "");
+				assert_int_equal(classify(lrs, &k), want);
+			}
+	assert_int_equal(ruleset_nlog(lrs), 2);
+	assert_true(ruleset_rule(lrs, 1)->log);
+	assert_int_equal(ruleset_rule(lrs, 1)->log_idx, 0);
+	assert_false(ruleset_rule(lrs, 3)->log);
+	assert_true(ruleset_rule(lrs, 4)->log);
+	assert_int_equal(ruleset_rule(lrs, 4)->log_idx, 1);
+	assert_string_equal(ruleset_rule(lrs, 4)->name, "tel");
+	ruleset_free(rs);
+	ruleset_free(lrs);
+	config_free(c);
+	config_free(lean);
+}
+
 static void test_family_and_noport(void **state)
 {
 	struct fwd_config *c = load("version: 1\ndefault: allow\nrules:\n"
@@ -273,6 +320,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_first_match_and_default),
+		cmocka_unit_test(test_lean_compile),
 		cmocka_unit_test(test_family_and_noport),
 		cmocka_unit_test(test_iface_classes),
 		cmocka_unit_test(test_shadow_yes),

@@ -259,7 +259,7 @@ static void test_set_prefixes(void **state)
 	assert_string_equal(c->crowdsec->url, "http://127.0.0.1:8080");
 	assert_int_equal(c->crowdsec->interval_ms, 1000);
 	rs = ruleset_compile(c);
-	assert_int_equal(dyn_build(c, rs, 1, &d), 0);
+	assert_int_equal(dyn_build(c, 1, &d), 0);
 	set = dyn_set_find(d, "cs");
 	assert_int_equal(set, 0);
 	assert_int_equal(judge(d, rs, pkt4(0x0a080102), 100), 1);

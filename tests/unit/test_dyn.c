@@ -153,7 +153,7 @@ static void kctx_up(struct kctx *x)
 	diags_free(&dg);
 	x->rs = ruleset_compile(x->c);
 	assert_non_null(x->rs);
-	assert_int_equal(dyn_build(x->c, x->rs, 2, &x->d), 0);
+	assert_int_equal(dyn_build(x->c, 2, &x->d), 0);
 	assert_non_null(x->d);
 }
 
@@ -379,7 +379,7 @@ static void test_scan_dyn(void **state)
 		fail_msg("%s", dg.text);
 	diags_free(&dg);
 	rs = ruleset_compile(c);
-	assert_int_equal(dyn_build(c, rs, 1, &d), 0);
+	assert_int_equal(dyn_build(c, 1, &d), 0);
 	k = pkt(a, 6, 80);
 	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 100), 1);
 	for (uint32_t p = 1; p <= 5; p++) {
@@ -460,7 +460,7 @@ static void test_limit_flood(void **state)
 		fail_msg("%s", dg.text);
 	diags_free(&dg);
 	rs = ruleset_compile(c);
-	assert_int_equal(dyn_build(c, rs, 1, &d), 0);
+	assert_int_equal(dyn_build(c, 1, &d), 0);
 	for (uint64_t ms = 1000; ms < 11000; ms++) {
 		for (unsigned i = 0; i < 100; i++, spoofed += 0x9e3779b1u) {
 			k = pkt(spoofed, 6, 80);
