@@ -131,31 +131,20 @@ static bool take_interval(struct fwd_crowdsec_conf *cs, const char *v, struct fw
 	return true;
 }
 
-bool crowdsec_conf_key(struct fwd_crowdsec_conf *cs, const char *key, struct fwd_pos kpos,
+bool crowdsec_conf_key(struct fwd_crowdsec_conf *cs, enum fwd_cs_key key, const char *name,
 		       const char *val, struct fwd_pos vpos, struct fwd_diags *d)
 {
-	static const char *const keys[] = { "url", "key_file", "set", "interval", "machine_file" };
-	size_t i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]) && strcmp(key, keys[i]); i++)
-		;
-	if (i == sizeof(keys) / sizeof(keys[0])) {
-		diag_error(d, kpos,
-			   "unknown key '%s' in crowdsec; expected one of: url, key_file, set, interval, machine_file",
-			   key);
-		return false;
-	}
-	cs->seen |= 1u << i;
+	cs->seen |= 1u << key;
 	if (!val) {
-		diag_error(d, vpos, "crowdsec %s must be a single value", key);
+		diag_error(d, vpos, "crowdsec %s must be a single value", name);
 		return false;
 	}
-	switch (i) {
-	case 0:
+	switch (key) {
+	case FWD_CS_URL:
 		return take_url(cs, val, vpos, d);
-	case 1:
-		return take_path(&cs->key_file, key, val, vpos, d);
-	case 2:
+	case FWD_CS_KEY_FILE:
+		return take_path(&cs->key_file, name, val, vpos, d);
+	case FWD_CS_SET:
 		if (strlen(val) > FWD_NAME_MAX || !val[0]) {
 			diag_error(d, vpos, "invalid crowdsec set '%s'", val);
 			return false;
@@ -163,11 +152,13 @@ bool crowdsec_conf_key(struct fwd_crowdsec_conf *cs, const char *key, struct fwd
 		strcpy(cs->set, val);
 		cs->set_pos = vpos;
 		return true;
-	case 3:
+	case FWD_CS_INTERVAL:
 		return take_interval(cs, val, vpos, d);
-	default:
-		return take_path(&cs->machine_file, key, val, vpos, d);
+	case FWD_CS_MACHINE_FILE:
+	case FWD_CS_NKEYS:
+		break;
 	}
+	return take_path(&cs->machine_file, name, val, vpos, d);
 }
 
 bool crowdsec_conf_finish(struct fwd_crowdsec_conf *cs, const struct fwd_config *c,
@@ -175,15 +166,15 @@ bool crowdsec_conf_finish(struct fwd_crowdsec_conf *cs, const struct fwd_config 
 {
 	bool ok = true;
 
-	if (!(cs->seen & 1u)) {
+	if (!(cs->seen & 1u << FWD_CS_URL)) {
 		diag_error(d, cs->pos, "crowdsec: needs url: (the Local API, http://HOST:PORT)");
 		ok = false;
 	}
-	if (!(cs->seen & 2u)) {
+	if (!(cs->seen & 1u << FWD_CS_KEY_FILE)) {
 		diag_error(d, cs->pos, "crowdsec: needs key_file: (a key from 'cscli bouncers add')");
 		ok = false;
 	}
-	if (!(cs->seen & 4u)) {
+	if (!(cs->seen & 1u << FWD_CS_SET)) {
 		diag_error(d, cs->pos, "crowdsec: needs set: naming a set under dynamic:");
 		return false;
 	}

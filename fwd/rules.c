@@ -555,19 +555,16 @@ static void load_daemon(struct ld *l, const struct ynode *m)
 
 /* ---- crowdsec (checked by fwd/crowdsec_conf.c) -------------------------- */
 
-static void crowdsec_key(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
-{
-	crowdsec_conf_key(ctx, k->s, k->pos, v->kind == Y_SCALAR ? v->s : NULL, v->pos, l->d);
-}
-
-/* crowdsec_conf_key() checks each value; the names here are the ones it knows. */
+/* The names of crowdsec_conf_key()'s keys; it checks each value. */
 static const struct ykey crowdsec_keys[] = {
-	{ "url", crowdsec_key }, { "key_file", crowdsec_key }, { "set", crowdsec_key },
-	{ "interval", crowdsec_key }, { "machine_file", crowdsec_key }, { NULL, NULL },
+	[FWD_CS_URL] = { "url", NULL }, [FWD_CS_KEY_FILE] = { "key_file", NULL },
+	[FWD_CS_SET] = { "set", NULL }, [FWD_CS_INTERVAL] = { "interval", NULL },
+	[FWD_CS_MACHINE_FILE] = { "machine_file", NULL }, [FWD_CS_NKEYS] = { NULL, NULL },
 };
 
 static void load_crowdsec(struct ld *l, const struct ynode *m)
 {
+	const struct ynode *v[FWD_CS_NKEYS] = { 0 };
 	struct fwd_crowdsec_conf *cs;
 
 	if (!want_map(l, m, "crowdsec:"))
@@ -577,7 +574,11 @@ static void load_crowdsec(struct ld *l, const struct ynode *m)
 		l->oom = true;
 		return;
 	}
-	ywalk(l, m, crowdsec_keys, "crowdsec", cs);
+	ywalk(l, m, crowdsec_keys, "crowdsec", v);
+	for (int k = 0; k < FWD_CS_NKEYS; k++)
+		if (v[k])
+			crowdsec_conf_key(cs, (enum fwd_cs_key)k, crowdsec_keys[k].name,
+					  v[k]->kind == Y_SCALAR ? v[k]->s : NULL, v[k]->pos, l->d);
 	crowdsec_conf_finish(cs, l->c, l->d);
 	l->c->crowdsec = cs;
 }

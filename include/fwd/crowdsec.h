@@ -46,11 +46,21 @@ struct fwd_crowdsec_conf {
 };
 
 struct fwd_crowdsec_conf *crowdsec_conf_new(struct fwd_pos pos);
+/* The keys of `crowdsec:`. Their names are spelled in fwd/rules.c's table, in this order. */
+enum fwd_cs_key {
+	FWD_CS_URL,
+	FWD_CS_KEY_FILE,
+	FWD_CS_SET,
+	FWD_CS_INTERVAL,
+	FWD_CS_MACHINE_FILE,
+	FWD_CS_NKEYS,
+};
 /*
- * One KEY: VAL of the section (VAL NULL when the value is not a scalar),
- * checked; problems go to D at KPOS/VPOS. False when it was rejected.
+ * KEY (called NAME in the file): VAL of the section (VAL NULL when the value
+ * is not a scalar), checked; problems go to D at VPOS. False when it was
+ * rejected.
  */
-bool crowdsec_conf_key(struct fwd_crowdsec_conf *cs, const char *key, struct fwd_pos kpos,
+bool crowdsec_conf_key(struct fwd_crowdsec_conf *cs, enum fwd_cs_key key, const char *name,
 		       const char *val, struct fwd_pos vpos, struct fwd_diags *d);
 /* After every key, with the dynamic sets of C known: required keys, the set. */
 bool crowdsec_conf_finish(struct fwd_crowdsec_conf *cs, const struct fwd_config *c,
