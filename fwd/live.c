@@ -307,7 +307,7 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 }
 
 /* What a reload builds from the rules before the compile frees them. */
-struct reload_prep {
+struct reload_parts {
 	struct fwd_live *l;
 	unsigned nworkers;
 };
@@ -318,7 +318,7 @@ struct reload_prep {
  */
 static int reload_prep(const struct fwd_config *c, void *arg)
 {
-	struct reload_prep *p = arg;
+	struct reload_parts *p = arg;
 
 	p->l = live_prepare(c, p->nworkers);
 	if (p->l)
@@ -328,7 +328,7 @@ static int reload_prep(const struct fwd_config *c, void *arg)
 
 int live_reload(struct fwd_state *st, struct fwd_diags *d)
 {
-	struct reload_prep p = { .nworkers = st->nworkers };
+	struct reload_parts p = { .nworkers = st->nworkers };
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 	struct fwd_live *l = NULL;
