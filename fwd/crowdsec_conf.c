@@ -155,10 +155,11 @@ bool crowdsec_conf_key(struct fwd_crowdsec_conf *cs, enum fwd_cs_key key, const 
 	case FWD_CS_INTERVAL:
 		return take_interval(cs, val, vpos, d);
 	case FWD_CS_MACHINE_FILE:
+		return take_path(&cs->machine_file, name, val, vpos, d);
 	case FWD_CS_NKEYS:
 		break;
 	}
-	return take_path(&cs->machine_file, name, val, vpos, d);
+	return false;
 }
 
 bool crowdsec_conf_finish(struct fwd_crowdsec_conf *cs, const struct fwd_config *c,

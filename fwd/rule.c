@@ -442,8 +442,8 @@ static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, ui
 		return;
 	}
 	snprintf(x->labelbuf, sizeof(x->labelbuf), "rule '%s'", v->s);
-	x->r->name = strcpy(l->name_at, v->s);
-	l->name_at += strlen(v->s) + 1;
+	x->r->name = l->name_at;
+	l->name_at = stpcpy(l->name_at, v->s) + 1;
 	first = nameidx_add(&l->names, x->r->name, idx);
 	if (first >= 0)
 		diag_error(l->d, v->pos, "duplicate rule name '%s' (first at line %u)",

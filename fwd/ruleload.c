@@ -29,14 +29,14 @@ static void note_left_out(const struct fwd_config *c, struct fwd_diags *d)
 			  c->left_rules + c->left_tests == 1 ? "was" : "were");
 }
 
+#define LOAD_LEAN	(1u << 31)	/* ruleset_load_lean()'s compile: finish()'s flag alone */
+
 /*
  * Compile C and check it as FLAGS say; the common tail. C is NULL when the
  * file did not load; BAD when it loaded only in part (config_load_partial():
  * `fwd check` still runs the shadow analysis and the tests on what loaded,
  * and then fails).
  */
-#define LOAD_LEAN	(1u << 31)	/* ruleset_load_lean()'s compile */
-
 static int finish(struct fwd_config *c, bool bad, unsigned flags, struct fwd_diags *d,
 		  struct fwd_config **cp, struct fwd_ruleset **rsp)
 {

@@ -9,8 +9,8 @@
 # every test is reported as SKIP with the reason; none passes silently.
 # E2E_TIMEOUT overrides the per-test limit (seconds; a test that runs others,
 # like test_asan.sh, declares its own in a line "# e2e-timeout: SECONDS"),
-# E2E_ONLY runs the tests
-# whose names match an extended regex (^test_(top|reload)$), E2E_VERBOSE=1 shows passing tests' output.
+# E2E_ONLY runs the tests whose names match a bash regex ('^test_(top|reload)$'),
+# E2E_VERBOSE=1 shows passing tests' output.
 
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 
@@ -36,7 +36,7 @@ trap 'rm -f "$out"' EXIT
 
 for t in "$HERE"/test_*.sh; do
 	name=$(basename "$t" .sh)
-	if [ -n "${E2E_ONLY:-}" ] && ! printf '%s\n' "$name" | grep -Eq "$E2E_ONLY"; then
+	if [ -n "${E2E_ONLY:-}" ] && [[ ! $name =~ $E2E_ONLY ]]; then
 		continue
 	fi
 	if [ -n "$why" ]; then
