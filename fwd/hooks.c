@@ -18,7 +18,6 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/mman.h>
-#include <sys/wait.h>
 
 #include "fwd/hooks.h"
 #include "fwd/iptsave.h"
@@ -406,21 +405,6 @@ int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
 	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT | JUMP_RAW, buf, len);
 }
 
-/* In the child: stdin from IN (or /dev/null), stdout/stderr muted if QUIET. */
-static void child_exec(char *const argv[], int in, bool quiet)
-{
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	if (null < 0)
-		_exit(127);
-	if (dup2(in >= 0 ? in : null, 0) < 0)
-		_exit(127);
-	if (quiet && (dup2(null, 1) < 0 || dup2(null, 2) < 0))
-		_exit(127);
-	execv(argv[0], argv);
-	_exit(127);
-}
-
 /*
  * Run ARGV with INPUT as its standard input (held in a memfd, so neither a
  * pipe that fills up nor SIGPIPE can get in the way). Returns the exit
@@ -428,8 +412,7 @@ static void child_exec(char *const argv[], int in, bool quiet)
  */
 static int run(char *const argv[], const char *input, size_t inlen, bool quiet)
 {
-	int in = -1, status, err;
-	pid_t pid;
+	int in = -1, err;
 
 	if (input) {
 		in = memfd_create("fwd-hooks", MFD_CLOEXEC);
@@ -442,27 +425,14 @@ static int run(char *const argv[], const char *input, size_t inlen, bool quiet)
 			return err;
 		}
 	}
-	pid = fork();
-	if (pid < 0) {
-		err = -errno;
-		if (in >= 0)
-			close(in);
-		return err;
-	}
-	if (pid == 0)
-		child_exec(argv, in, quiet);
+	err = ipt_run(argv, in, -1, quiet);
 	if (in >= 0)
 		close(in);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (!WIFEXITED(status))
-		return -ECHILD;
-	return WEXITSTATUS(status);
+	return err;
 }
 
 /*
- * execv() takes char *const[] for historical reasons and never writes to
+ * posix_spawn() takes char *const[] for historical reasons and never writes to
  * it; the casts below go through uintptr_t to say so without -Wcast-qual.
  */
 

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <spawn.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -26,26 +28,49 @@ bool ipt_tool_path(const char *name, char *out, size_t len)
 	return false;
 }
 
-/* Run PATH -c -t TABLE with its standard output in FD; its exit status, or -errno. */
-static int save_into(const char *path, const char *table, int fd)
+/* FD (or, when FD is -1 and QUIET, /dev/null) as the child's TARGET. */
+static int redirect(posix_spawn_file_actions_t *fa, int fd, int target, bool quiet)
 {
-	int status;
-	pid_t pid = fork();
+	if (fd >= 0)
+		return posix_spawn_file_actions_adddup2(fa, fd, target);
+	if (quiet || target == 0)
+		return posix_spawn_file_actions_addopen(fa, target, "/dev/null",
+							target ? O_WRONLY : O_RDONLY, 0);
+	return 0;
+}
 
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR);
+int ipt_run(char *const argv[], int in, int out, bool quiet)
+{
+	posix_spawn_file_actions_t fa;
+	int status, err;
+	pid_t pid;
 
-		if (null < 0 || dup2(null, 0) < 0 || dup2(fd, 1) < 0 || dup2(null, 2) < 0)
-			_exit(127);
-		execl(path, path, "-c", "-t", table, (char *)NULL);
-		_exit(127);
-	}
-	if (pid < 0)
-		return -errno;
+	err = posix_spawn_file_actions_init(&fa);
+	if (err)
+		return -err;
+	err = redirect(&fa, in, 0, quiet);
+	if (!err)
+		err = redirect(&fa, out, 1, quiet);
+	if (!err)
+		err = redirect(&fa, -1, 2, quiet);
+	if (!err)
+		err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (err)
+		return -err;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -errno;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -ECHILD;
+}
+
+/* Run PATH -c -t TABLE with its standard output in FD; its exit status, or -errno. */
+static int save_into(const char *path, const char *table, int fd)
+{
+	/* argv is char *const[] for historical reasons; the tool never writes to it. */
+	const char *argv[] = { path, "-c", "-t", table, NULL };
+
+	return ipt_run((char *const *)(uintptr_t)argv, -1, fd, true);
 }
 
 int ipt_save(int family, const char *table, char **text)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * iptsave.h - the iptables tools fwd runs, and a table with its
- * counters as they print it. Off the packet path: fork+exec, no shell.
+ * counters as they print it. Off the packet path: posix_spawn, no shell.
  */
 #ifndef FWD_IPTSAVE_H
 #define FWD_IPTSAVE_H
@@ -11,6 +11,17 @@
 
 /* /usr/sbin/NAME or /sbin/NAME into OUT; false when neither is executable. */
 bool ipt_tool_path(const char *name, char *out, size_t len);
+
+/*
+ * Run ARGV (ARGV[0] a path) and wait for it: standard input from IN,
+ * standard output to OUT (each -1: /dev/null for input, fwd's own for
+ * output), standard output and error to /dev/null if QUIET. posix_spawn
+ * shares fwd's memory until the exec (vfork), so unlike fork() it neither
+ * copies the page tables of a daemon that may hold hundreds of MiB nor makes
+ * the workers take a copy-on-write fault on every page they write next.
+ * Returns the tool's exit status, or -errno when it could not run.
+ */
+int ipt_run(char *const argv[], int in, int out, bool quiet);
 
 /*
  * `iptables-save -c -t TABLE` (FAMILY 4) or ip6tables-save's (6) output,
