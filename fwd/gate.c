@@ -33,8 +33,8 @@ static uint32_t gate_rate_of(uint64_t r)
 /*
  * The gate is open: close it if the queue overflowed. JUDGED and OFFERED
  * (judged and dropped) are per second over the tick. In a collapse fwd
- * judges next to nothing, so a first overload starts from half of what
- * reached the queue.
+ * judges next to nothing, so a first overload starts from what reached the
+ * queue: the saturated softirq has dropped much of the flood before it.
  */
 static uint32_t step_open(struct fwd_gate *g, uint64_t judged, uint64_t offered, bool over)
 {
@@ -51,8 +51,8 @@ static uint32_t step_open(struct fwd_gate *g, uint64_t judged, uint64_t offered,
 	r = g->learned;
 	if (!r) {
 		r = (uint64_t)g->peak * 9 / 10;
-		if (offered / 2 > r)
-			r = offered / 2;
+		if (offered > r)
+			r = offered;
 		if (judged > r)
 			r = judged;
 	}
@@ -73,11 +73,19 @@ static uint32_t grow(const struct fwd_gate *g)
 	return gate_rate_of(next);
 }
 
+/* What the queue lost in a tick. */
+enum gate_loss {
+	LOSS_NONE,		/* under FWD_GATE_OVERFLOW */
+	LOSS_SOME,		/* closed: no more than fwd judged */
+	LOSS_OVER,		/* an overflow: open, any; closed, more than fwd judged */
+};
+
 /* The gate is closed: follow what fwd keeps up with, or open it. */
 static uint32_t step_closed(struct fwd_gate *g, uint64_t judged, uint64_t lost, uint64_t held,
-			    bool over)
+			    enum gate_loss loss)
 {
 	uint64_t r = g->rate;
+	bool over = loss == LOSS_OVER, busy = held >= FWD_GATE_HELD_LOW;
 
 	if (g->settle) {
 		/* The tick after a cut: what overflowed may predate it. */
@@ -97,16 +105,17 @@ static uint32_t step_closed(struct fwd_gate *g, uint64_t judged, uint64_t lost, 
 		/* Far above what fwd keeps up with (a collapse): halve. */
 		return gate_rate_of(lost > 4 * judged ? r / 2 : r * 4 / 5);
 	}
-	if (held >= FWD_GATE_HELD_LOW) {
-		/* fwd is busy: hold, and remember what it judged so. */
+	if (busy && judged > g->busy)
+		/* fwd is busy: what it judged so is what it keeps up with. */
+		g->busy = judged < r ? (uint32_t)judged : g->rate;
+	if (busy || judged * 10 >= r * 9) {
+		/*
+		 * Up only while the gate is what holds traffic back: fwd judges
+		 * near the rate (a busy queue: all of it, so the queue drains)
+		 * and the queue lost nothing.
+		 */
 		g->calm = g->standby = false;
-		if (judged > g->busy)
-			g->busy = judged < r ? (uint32_t)judged : g->rate;
-		return g->rate;
-	}
-	if (judged * 10 >= r * 9) {
-		g->calm = g->standby = false;
-		return grow(g);
+		return loss == LOSS_NONE && judged * 10 >= r * (busy ? 10 : 9) ? grow(g) : g->rate;
 	}
 	/* Under the rate and keeping up: the overload is over. */
 	if (g->standby) {
@@ -125,7 +134,7 @@ static uint32_t step_closed(struct fwd_gate *g, uint64_t judged, uint64_t lost, 
 uint32_t gate_step(struct fwd_gate *g, const struct fwd_gate_sample *s)
 {
 	uint64_t dt, judged, lost;
-	bool over;
+	enum gate_loss loss = LOSS_NONE;
 
 	if (!g->primed || s->now_ms <= g->at_ms || s->received < g->received ||
 	    s->dropped < g->dropped) {
@@ -142,12 +151,13 @@ uint32_t gate_step(struct fwd_gate *g, const struct fwd_gate_sample *s)
 	 * Closed, fwd judges most with its queue full and a little overflowing:
 	 * only losing more than it judged is too much.
 	 */
-	over = lost >= FWD_GATE_OVERFLOW && (!g->rate || lost > s->received - g->received);
+	if (lost >= FWD_GATE_OVERFLOW)
+		loss = !g->rate || lost > s->received - g->received ? LOSS_OVER : LOSS_SOME;
 	g->at_ms = s->now_ms;
 	g->received = s->received;
 	g->dropped = s->dropped;
-	g->rate = g->rate ? step_closed(g, judged, lost * 1000 / dt, s->held, over) :
-			    step_open(g, judged, judged + lost * 1000 / dt, over);
+	g->rate = g->rate ? step_closed(g, judged, lost * 1000 / dt, s->held, loss) :
+			    step_open(g, judged, judged + lost * 1000 / dt, loss == LOSS_OVER);
 	return g->rate;
 }
 

@@ -17,17 +17,24 @@
  *   - open, and the queue overflowed (FWD_GATE_OVERFLOW drops in a tick):
  *     close it at what fwd kept up with in the last overload; the first
  *     time, at the most of 0.9x the busiest tick without an overflow and
- *     half of what reached the queue (fwd starved by the softirq judges
- *     next to nothing, so what it judged would start far too low);
+ *     what reached the queue (fwd starved by the softirq judges next to
+ *     nothing, so what it judged would start far too low; the softirq,
+ *     saturated, drops much of a flood before the queue, so what reaches
+ *     it is near what fwd can take: make bench, 93-110k/s reached against
+ *     320-390k/s offered; where the receive work is on another CPU the
+ *     whole flood reaches it and the cuts below bring the rate down);
  *   - closed, and the queue overflowed by more than fwd judged (fwd judges
  *     most with its queue full and a little overflowing): that rate is the
  *     ceiling, the rate goes to 0.8x, or 0.5x when the overflow was over
  *     four times what fwd judged (an overflow in the tick right after
  *     closing or cutting may predate it: not counted);
  *   - closed, and the queue holds FWD_GATE_HELD_LOW or more: fwd is busy,
- *     the rate stays, and the most fwd judged so is what it keeps up with;
- *   - closed, fwd judging at least 0.9x the rate (the gate is what holds
- *     traffic back): up by half, or by a twentieth near the ceiling;
+ *     and the most it judged so is what it keeps up with;
+ *   - closed, the gate what holds traffic back (fwd judging at least 0.9x
+ *     the rate, or all of it while busy, so the queue drains) and the queue
+ *     losing nothing: up by half, or by a twentieth near the ceiling; else,
+ *     busy or near the rate, the rate stays (a rise in a tick that lost
+ *     packets would follow a pause in the flood, not fwd's pace);
  *   - closed, fwd judging less and the queue under FWD_GATE_HELD_LOW for
  *     FWD_GATE_CALM ticks: the overload is over. What fwd kept up with in
  *     it (or, if its queue was never busy, the rate the gate ended on) is
