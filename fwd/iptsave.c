@@ -28,7 +28,7 @@ bool ipt_tool_path(const char *name, char *out, size_t len)
 	return false;
 }
 
-/* FD (or, when FD is -1 and QUIET, /dev/null) as the child's TARGET. */
+/* FD as the child's TARGET; with none, /dev/null for its input and, if QUIET, its output. */
 static int redirect(posix_spawn_file_actions_t *fa, int fd, int target, bool quiet)
 {
 	if (fd >= 0)

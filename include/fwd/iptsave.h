@@ -13,9 +13,9 @@
 bool ipt_tool_path(const char *name, char *out, size_t len);
 
 /*
- * Run ARGV (ARGV[0] a path) and wait for it: standard input from IN,
- * standard output to OUT (each -1: /dev/null for input, fwd's own for
- * output), standard output and error to /dev/null if QUIET. posix_spawn
+ * Run ARGV (ARGV[0] a path) and wait for it: standard input from IN
+ * (-1: /dev/null), standard output to OUT (-1: fwd's own, or /dev/null if
+ * QUIET), standard error fwd's own, or /dev/null if QUIET. posix_spawn
  * shares fwd's memory until the exec (vfork), so unlike fork() it neither
  * copies the page tables of a daemon that may hold hundreds of MiB nor makes
  * the workers take a copy-on-write fault on every page they write next.
