@@ -39,6 +39,8 @@ worker_faults() {	# the queue workers' minor page faults so far
 }
 
 sleep 0.5	# the workers have touched their buffers
+assert_ge "queue worker threads to count the faults of" 1 \
+	"$(grep -l '^fwd-q' /proc/"$FWD_PID"/task/*/comm | wc -l)"
 faults=$(worker_faults)
 
 during=0
