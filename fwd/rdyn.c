@@ -128,7 +128,7 @@ void load_dynamic(struct ld *l, const struct ynode *m)
 		return;
 	}
 	for (size_t i = 0; i + 1 < m->n; i += 2)
-		load_dynset(l, m->kid[i], m->kid[i + 1]);
+		load_dynset(l, ykid(m)[i], ykid(m)[i + 1]);
 }
 
 static void knock_sequence(struct ld *l, struct fwd_knock_conf *kc, const struct ynode *v)
@@ -139,7 +139,7 @@ static void knock_sequence(struct ld *l, struct fwd_knock_conf *kc, const struct
 		return;
 	}
 	for (size_t i = 0; i < v->n; i++)
-		if (!want_port_proto(l, v->kid[i], "knock port", &kc->step[i]))
+		if (!want_port_proto(l, ykid(v)[i], "knock port", &kc->step[i]))
 			return;
 	kc->nsteps = (uint32_t)v->n;
 }
@@ -234,7 +234,7 @@ void load_knocks(struct ld *l, const struct ynode *v)
 	}
 	l->c->nknocks = (uint32_t)v->n;
 	for (uint32_t i = 0; i < v->n; i++)
-		load_knock(l, v->kid[i], &l->c->knocks[i]);
+		load_knock(l, ykid(v)[i], &l->c->knocks[i]);
 }
 
 /* ---- scan ------------------------------------------------------------- */
@@ -278,8 +278,8 @@ static void scan_ignore(struct ld *l, struct fwd_scan_conf *sc, const struct yno
 		return;
 	}
 	for (size_t i = 0; i < v->n; i++)
-		ok &= want_scalar(l, v->kid[i], "scan ignore address") &&
-		      addr_scalar(l, v->kid[i], v->kid[i]->s, &v4, &v6, true, PCTX_RULE);
+		ok &= want_scalar(l, ykid(v)[i], "scan ignore address") &&
+		      addr_scalar(l, ykid(v)[i], ykid(v)[i]->s, &v4, &v6, true, PCTX_RULE);
 	if (ok)
 		to_addrset(l, &v4, &v6, &sc->ignore);
 	rl_free(&v4);

@@ -51,12 +51,12 @@ static bool field_items(struct ld *l, const struct ynode *const *vp, const char 
 		return false;
 	}
 	for (size_t i = 0; i < v->n; i++)
-		if (v->kid[i]->kind != Y_SCALAR) {
-			diag_error(l->d, v->kid[i]->pos, "%s: elements must be single values, not %s",
-				   key, kind_name(v->kid[i]));
+		if (ykid(v)[i]->kind != Y_SCALAR) {
+			diag_error(l->d, ykid(v)[i]->pos, "%s: elements must be single values, not %s",
+				   key, kind_name(ykid(v)[i]));
 			return false;
 		}
-	*items = (const struct ynode *const *)v->kid;
+	*items = ykid(v);
 	*n = v->n;
 	return true;
 }
@@ -239,11 +239,11 @@ static bool rule_dyn_src(struct ld *l, struct rctx *x)
 		return false;
 	if (v->kind == Y_SEQ) {
 		for (size_t j = 0; j < v->n; j++)
-			if (v->kid[j]->kind == Y_SCALAR && v->kid[j]->s[0] == '$' &&
-			    find_dynset(l->c, v->kid[j]->s + 1) >= 0) {
-				diag_error(l->d, v->kid[j]->pos,
+			if (ykid(v)[j]->kind == Y_SCALAR && ykid(v)[j]->s[0] == '$' &&
+			    find_dynset(l->c, ykid(v)[j]->s + 1) >= 0) {
+				diag_error(l->d, ykid(v)[j]->pos,
 					   "dynamic set '%s' must stand alone in src:, not in a list",
-					   v->kid[j]->s);
+					   ykid(v)[j]->s);
 				return true;
 			}
 		return false;
@@ -454,8 +454,8 @@ static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, ui
 static const struct ynode *name_node(const struct ynode *item)
 {
 	for (size_t i = 0; item->kind == Y_MAP && i + 1 < item->n; i += 2)
-		if (item->kid[i]->kind == Y_SCALAR && !strcmp(item->kid[i]->s, "name"))
-			return item->kid[i + 1];
+		if (ykid(item)[i]->kind == Y_SCALAR && !strcmp(ykid(item)[i]->s, "name"))
+			return ykid(item)[i + 1];
 	return NULL;
 }
 
@@ -465,7 +465,7 @@ static size_t names_size(const struct ynode *v)
 	size_t sz = 1;
 
 	for (uint32_t i = 0; i < v->n; i++) {
-		const struct ynode *n = name_node(v->kid[i]);
+		const struct ynode *n = name_node(ykid(v)[i]);
 
 		if (n && n->kind == Y_SCALAR)
 			sz += strnlen(n->s, FWD_NAME_MAX + 1) + 1;
@@ -527,7 +527,7 @@ void load_rules(struct ld *l, const struct ynode *v)
 		unsigned before = l->d->errors;
 
 		l->taint = false;
-		load_rule(l, v->kid[i], i);
+		load_rule(l, ykid(v)[i], i);
 		l->bad_rule[i] = l->d->errors != before || l->taint;
 	}
 	nameidx_free(&l->names);

@@ -122,7 +122,7 @@ static void load_set(struct ld *l, struct lset *set, const struct ynode *k,
 		return;
 	}
 	for (size_t j = 0; j < v->n; j++)
-		set_elem(l, set, v->kid[j]);
+		set_elem(l, set, ykid(v)[j]);
 	if (v->n == 0)
 		diag_error(l->d, v->pos, "set '%s' is empty", k->s);
 }
@@ -140,10 +140,10 @@ static void load_sets(struct ld *l, const struct ynode *map)
 		struct lset *set = &l->sets[l->nsets];
 		unsigned before = l->d->errors;
 
-		if (map->kid[i]->kind != Y_SCALAR)
+		if (ykid(map)[i]->kind != Y_SCALAR)
 			continue;
 		l->nsets++;
-		load_set(l, set, map->kid[i], map->kid[i + 1]);
+		load_set(l, set, ykid(map)[i], ykid(map)[i + 1]);
 		/* A rule that uses a set with an error is left out of `fwd check`'s analysis. */
 		set->bad = l->d->errors != before;
 	}
@@ -262,7 +262,7 @@ static void load_tests(struct ld *l, const struct ynode *v)
 	for (uint32_t i = 0; i < v->n; i++) {
 		unsigned before = l->d->errors;
 
-		load_test(l, v->kid[i], &l->c->tests[i]);
+		load_test(l, ykid(v)[i], &l->c->tests[i]);
 		l->bad_test[i] = l->d->errors != before;
 	}
 }

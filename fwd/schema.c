@@ -133,7 +133,7 @@ void ywalk(struct ld *l, const struct ynode *m, const struct ykey *tab, const ch
 	   void *ctx)
 {
 	for (size_t i = 0; i + 1 < m->n; i += 2) {
-		const struct ynode *k = m->kid[i], *v = m->kid[i + 1];
+		const struct ynode *k = ykid(m)[i], *v = ykid(m)[i + 1];
 		const struct ykey *t;
 
 		if (k->kind != Y_SCALAR)

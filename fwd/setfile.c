@@ -327,11 +327,11 @@ void set_file(struct ld *l, struct lset *set, const struct ynode *v)
 	char *full;
 
 	for (size_t i = 0; i + 1 < v->n; i += 2) {
-		if (v->kid[i]->kind == Y_SCALAR && !strcmp(v->kid[i]->s, "file"))
-			path = v->kid[i + 1];
+		if (ykid(v)[i]->kind == Y_SCALAR && !strcmp(ykid(v)[i]->s, "file"))
+			path = ykid(v)[i + 1];
 		else
-			diag_error(l->d, v->kid[i]->pos, "unknown key '%s' in set '%s'; expected: file",
-				   v->kid[i]->kind == Y_SCALAR ? v->kid[i]->s : "?", set->name);
+			diag_error(l->d, ykid(v)[i]->pos, "unknown key '%s' in set '%s'; expected: file",
+				   ykid(v)[i]->kind == Y_SCALAR ? ykid(v)[i]->s : "?", set->name);
 	}
 	if (!path || !want_scalar(l, path, "file:")) {
 		if (!path)

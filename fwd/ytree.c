@@ -116,7 +116,10 @@ struct ykids {
 struct ybuild {
 	struct fwd_diags *d;
 	struct ytree *t;
-	struct ynode *stack[Y_DEPTH_MAX];
+	struct yopen {			/* a list or map not ended yet (its node comes at the end) */
+		struct fwd_pos pos;
+		enum ykind kind;
+	} stack[Y_DEPTH_MAX];
 	struct ykids kids[Y_DEPTH_MAX];	/* of stack[i]; reused by its siblings */
 	int depth;
 	size_t nodes;
@@ -134,8 +137,8 @@ static struct fwd_pos mark_pos(yaml_mark_t m)
 
 static int key_cmp(const void *a, const void *b)
 {
-	const struct ynode *x = *(struct ynode *const *)a;
-	const struct ynode *y = *(struct ynode *const *)b;
+	const struct ynode *x = *(const struct ynode *const *)a;
+	const struct ynode *y = *(const struct ynode *const *)b;
 	int c = strcmp(x->s, y->s);
 
 	if (c)
@@ -149,7 +152,7 @@ static int key_cmp(const void *a, const void *b)
 static void check_dup_keys(struct ybuild *b, const struct ynode *map)
 {
 	size_t nk = 0, i;
-	struct ynode **k;
+	const struct ynode **k;
 
 	if (map->n < 4)
 		return;
@@ -159,8 +162,8 @@ static void check_dup_keys(struct ybuild *b, const struct ynode *map)
 		return;
 	}
 	for (i = 0; i + 1 < map->n; i += 2)
-		if (map->kid[i]->kind == Y_SCALAR)
-			k[nk++] = map->kid[i];
+		if (ykid(map)[i]->kind == Y_SCALAR)
+			k[nk++] = ykid(map)[i];
 	qsort(k, nk, sizeof(*k), key_cmp);
 	for (i = 1; i < nk; i++)
 		if (!strcmp(k[i - 1]->s, k[i]->s))
@@ -180,7 +183,7 @@ static bool yattach(struct ybuild *b, struct ynode *n)
 		return true;
 	}
 	k = &b->kids[b->depth - 1];
-	if (b->stack[b->depth - 1]->kind == Y_MAP && k->n % 2 == 0 && n->kind != Y_SCALAR)
+	if (b->stack[b->depth - 1].kind == Y_MAP && k->n % 2 == 0 && n->kind != Y_SCALAR)
 		diag_error(b->d, n->pos, "mapping keys must be scalars");
 	if (k->n == k->cap) {
 		size_t cap = k->cap ? k->cap * 2 : 16;
@@ -195,25 +198,24 @@ static bool yattach(struct ybuild *b, struct ynode *n)
 	return true;
 }
 
-/* A node with room for TEXT bytes and a NUL after it (a scalar's text). */
-static struct ynode *ynew(struct ybuild *b, enum ykind kind, yaml_mark_t m, size_t text)
+/* A node at POS with BYTES after its head: a scalar's text and NUL, or a list's children. */
+static struct ynode *ynew(struct ybuild *b, enum ykind kind, struct fwd_pos pos, size_t bytes)
 {
 	struct ynode *n;
 
 	if (++b->nodes > Y_NODES_MAX) {
-		diag_error(b->d, mark_pos(m), "more than %u nodes; the file is too large",
-			   Y_NODES_MAX);
+		diag_error(b->d, pos, "more than %u nodes; the file is too large", Y_NODES_MAX);
 		b->fatal = true;
 		return NULL;
 	}
-	n = yalloc(b->t, sizeof(*n) + text + 1);	/* zeroed: a list's s is "" */
+	n = yalloc(b->t, sizeof(*n) + bytes);	/* zeroed: a list's s is "" */
 	if (!n) {
-		diag_error(b->d, mark_pos(m), "out of memory");
+		diag_error(b->d, pos, "out of memory");
 		b->fatal = true;
 		return NULL;
 	}
 	n->kind = kind;
-	n->pos = mark_pos(m);
+	n->pos = pos;
 	return n;
 }
 
@@ -247,7 +249,7 @@ static void yscalar(struct ybuild *b, const yaml_event_t *ev)
 		b->fatal = true;
 		return;
 	}
-	n = ynew(b, Y_SCALAR, ev->start_mark, ev->data.scalar.length);
+	n = ynew(b, Y_SCALAR, mark_pos(ev->start_mark), ev->data.scalar.length + 1);
 	if (!n)
 		return;
 	memcpy(n->s, ev->data.scalar.value, ev->data.scalar.length);
@@ -260,8 +262,6 @@ static void yscalar(struct ybuild *b, const yaml_event_t *ev)
 
 static void ystart(struct ybuild *b, const yaml_event_t *ev, enum ykind kind)
 {
-	struct ynode *n;
-
 	if (kind == Y_SEQ)
 		check_anchor_tag(b, ev->start_mark, ev->data.sequence_start.anchor,
 				 ev->data.sequence_start.tag);
@@ -276,17 +276,10 @@ static void ystart(struct ybuild *b, const yaml_event_t *ev, enum ykind kind)
 		b->fatal = true;
 		return;
 	}
-	n = ynew(b, kind, ev->start_mark, 0);
-	if (!n)
-		return;
-	if (!yattach(b, n)) {
-		b->fatal = true;
-		return;
-	}
-	b->stack[b->depth++] = n;
+	b->stack[b->depth++] = (struct yopen){ mark_pos(ev->start_mark), kind };
 }
 
-/* A list or map ends: its children move from the scratch list to the arena. */
+/* A list or map ends: its node is made, with the children from the scratch list. */
 static void yend(struct ybuild *b)
 {
 	struct ykids *k;
@@ -294,21 +287,18 @@ static void yend(struct ybuild *b)
 
 	if (b->depth == 0)
 		return;
-	n = b->stack[--b->depth];
-	k = &b->kids[b->depth];
-	if (k->n) {
-		n->kid = yalloc(b->t, k->n * sizeof(*n->kid));
-		if (!n->kid) {
-			diag_error(b->d, n->pos, "out of memory");
-			b->fatal = true;
-			return;
-		}
-		memcpy(n->kid, k->v, k->n * sizeof(*n->kid));
-		n->n = (uint32_t)k->n;
-		k->n = 0;
-	}
+	k = &b->kids[--b->depth];
+	n = ynew(b, b->stack[b->depth].kind, b->stack[b->depth].pos,
+		 YKID_AT - sizeof(*n) + k->n * sizeof(*k->v));
+	if (!n)
+		return;
+	memcpy((char *)n + YKID_AT, k->v, k->n * sizeof(*k->v));
+	n->n = (uint32_t)k->n;
+	k->n = 0;
 	if (n->kind == Y_MAP)
 		check_dup_keys(b, n);
+	if (!yattach(b, n))
+		b->fatal = true;
 }
 
 static void ysyntax(struct ybuild *b, const yaml_parser_t *p)

@@ -26,16 +26,23 @@
 enum ykind { Y_SCALAR, Y_SEQ, Y_MAP };
 
 /*
- * A node of the tree, in the tree's arena (struct ytree): 24 bytes and a
- * scalar's text, as 100,000 rules make 1,300,000 of them.
+ * A node of the tree, in the tree's arena (struct ytree): 16 bytes and a
+ * scalar's text, or a list's or map's children right after it, as 100,000
+ * rules make 1,300,000 nodes.
  */
 struct ynode {
 	struct fwd_pos pos;
 	uint32_t n;		/* children; a map holds key, value, key, value... */
 	enum ykind kind;
-	struct ynode **kid;
 	char s[];		/* a scalar's text, NUL-terminated; "" in a list or map */
 };
+#define YKID_AT		(sizeof(struct ynode) + 8)	/* past a list's 8 bytes of "" */
+
+/* The N children of list or map V. */
+static inline const struct ynode *const *ykid(const struct ynode *v)
+{
+	return (const struct ynode *const *)(const void *)((const char *)v + YKID_AT);
+}
 
 struct ychunk;
 struct ytree {
