@@ -11,12 +11,14 @@
  * the words that differ from the reference, not rules times intervals, and
  * a class is stored as those words: 100,000 rules compile in linear memory.
  * Identical vectors are interned into one class. subtable_build()
- * (fwd/subtable.c) makes the per-port tables from those classes and the
- * rules' ranges; sparsify() then recodes every field's classes as exceptions
+ * (fwd/subtable.c) makes the per-port tables from those classes and a copy
+ * of the rules' ranges (subtable_source(), so that ruleset_compile_lean()
+ * can free the rules first); sparsify() then recodes every field's classes as exceptions
  * to a shared base (the rules most of its classes hold) plus per-class home
  * bits.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1197,6 +1199,7 @@ static int sparsify(struct fwd_ruleset *rs)
 static struct fwd_ruleset *compile(const struct fwd_config *c, struct fwd_config *drop)
 {
 	struct fwd_ruleset *rs = calloc(1, sizeof(*rs));
+	struct sub_src *src = NULL;
 	int err;
 
 	if (!rs)
@@ -1225,12 +1228,19 @@ static struct fwd_ruleset *compile(const struct fwd_config *c, struct fwd_config
 		err = build_iface(rs, c);
 	if (!err)
 		err = build_pin(rs);
-	if (!err)
-		err = subtable_build(rs, c);
-	if (drop)
+	if (!err && !(src = subtable_source(c)))
+		err = -errno;
+	if (drop) {
 		config_drop_rules(drop);
+		malloc_trim(0);		/* their pages back before the records are built */
+	}
+	if (!err)
+		err = subtable_build(rs, src);
+	subtable_source_free(src);
 	if (!err)
 		err = sparsify(rs);
+	if (drop)
+		malloc_trim(0);		/* and the dense classes sparsify() replaced */
 	if (err) {
 		ruleset_free(rs);
 		errno = -err;

@@ -21,7 +21,8 @@
  * more than SUB_MAX_EVENTS range ends. At 100,000 rules the records take
  * 30-45 MiB and a lookup is about twice as fast with them as without.
  *
- * The lists come from the rules' own ranges, one sweep per class and field;
+ * The lists come from the rules' own ranges (as subtable_source() copied
+ * them), one sweep per class and field;
  * the proto and interface words from those fields' classes as interned
  * (bvset_word()), so this runs before sparsify() recodes them, while the
  * value tables still hold class numbers.
@@ -44,8 +45,27 @@ struct sub_ev {
 	uint32_t i;		/* the rule's place in its class */
 };
 
+/*
+ * What subtable_build() reads of the rules, copied out of them
+ * (subtable_source()) so that a reload can free the converted rules before
+ * the records are built beside the running table: per list field, each
+ * rule's ranges end to end and where they start. A rule with more ranges in
+ * a field than a class may hold in all (a blocklist's) keeps none, only
+ * SUB_SRC_LONG: its class gets no record anyway.
+ */
+struct sub_col {
+	uint32_t *off;			/* rule r's ranges: [off[r], off[r + 1]) */
+	void *rng;			/* fwd_a4range, fwd_a6range or fwd_prange */
+};
+struct sub_src {
+	uint32_t nrules;
+	uint16_t *named;		/* per rule: bit f when it names list field f, */
+#define SUB_SRC_LONG(f)	(1u << (8 + (f)))	/* and this when it has too many */
+	struct sub_col col[5];
+};
+
 struct sub_ctx {
-	const struct fwd_config *c;
+	const struct sub_src *s;
 	uint32_t rules[64], k;		/* the class's rules */
 	struct sub_ev *ev;		/* scratch */
 	size_t evcap;
@@ -90,25 +110,26 @@ static int sub_ev_add(struct sub_ctx *x, size_t *n, fwd_u128 at, int delta, uint
 	return 0;
 }
 
-/* Range R of rule RU's set in list field F, and how many it has. */
-static uint32_t sub_range(const struct fwd_rule *ru, int f, uint32_t r, fwd_u128 *lo,
-			  fwd_u128 *hi)
+/* Range R of RULE in list field F, and how many it has (above 2 * SUB_LIST_MAX: too many). */
+static uint32_t sub_range(const struct sub_src *s, int f, uint32_t rule, uint32_t r,
+			  fwd_u128 *lo, fwd_u128 *hi)
 {
-	const struct fwd_addrset *as = sub_list_f[f].dst ? &ru->dst : &ru->src;
+	const struct sub_col *col = &s->col[f];
+	uint32_t at = col->off[rule], n = col->off[rule + 1] - at;
 
-	uint32_t n = sub_list_f[f].port ? ru->sport.n : sub_list_f[f].v6 ? as->n6 : as->n4;
-
+	if (s->named[rule] & SUB_SRC_LONG(f))
+		return 2 * SUB_LIST_MAX + 1;
 	if (r >= n)
 		return n;
 	if (sub_list_f[f].port) {
-		*lo = ru->sport.r[r].lo;
-		*hi = ru->sport.r[r].hi;
+		*lo = ((const struct fwd_prange *)col->rng)[at + r].lo;
+		*hi = ((const struct fwd_prange *)col->rng)[at + r].hi;
 	} else if (sub_list_f[f].v6) {
-		*lo = as->v6[r].lo;
-		*hi = as->v6[r].hi;
+		*lo = ((const struct fwd_a6range *)col->rng)[at + r].lo;
+		*hi = ((const struct fwd_a6range *)col->rng)[at + r].hi;
 	} else {
-		*lo = as->v4[r].lo;
-		*hi = as->v4[r].hi;
+		*lo = ((const struct fwd_a4range *)col->rng)[at + r].lo;
+		*hi = ((const struct fwd_a4range *)col->rng)[at + r].hi;
 	}
 	return n;
 }
@@ -116,15 +137,15 @@ static uint32_t sub_range(const struct fwd_rule *ru, int f, uint32_t r, fwd_u128
 /* Rule I's ranges in list field F as events; ALWAYS gets its bit if it names no F. */
 static int sub_rule_events(struct sub_ctx *x, int f, uint32_t i, size_t *n, uint64_t *always)
 {
-	const struct fwd_rule *ru = &x->c->rules[x->rules[i]];
+	uint32_t rule = x->rules[i];
 	fwd_u128 lo = 0, hi = 0;
 	int err = 0;
 
-	if (!(ru->present & sub_list_f[f].bit)) {
+	if (!(x->s->named[rule] & 1u << f)) {
 		*always |= 1ull << i;
 		return 0;
 	}
-	for (uint32_t r = 0; r < sub_range(ru, f, r, &lo, &hi) && !err; r++) {
+	for (uint32_t r = 0; r < sub_range(x->s, f, rule, r, &lo, &hi) && !err; r++) {
 		err = sub_ev_add(x, n, lo, +1, i);
 		if (!err && hi < sub_list_f[f].max)
 			err = sub_ev_add(x, n, hi + 1, -1, i);
@@ -144,7 +165,7 @@ static long sub_list(struct sub_ctx *x, int f)
 	for (uint32_t i = 0; i < x->k; i++) {
 		fwd_u128 lo, hi;
 
-		n += sub_range(&x->c->rules[x->rules[i]], f, UINT32_MAX, &lo, &hi);
+		n += sub_range(x->s, f, x->rules[i], UINT32_MAX, &lo, &hi);
 	}
 	if (n > 2 * SUB_LIST_MAX)
 		return SUB_LIST_MAX + 1;
@@ -435,11 +456,97 @@ static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, uint16_t *rec_of)
 	return 0;
 }
 
+/* List field F's ranges of rule RU, and how many. */
+static uint32_t rule_ranges(const struct fwd_rule *ru, int f, const void **rng, size_t *size)
+{
+	const struct fwd_addrset *as = sub_list_f[f].dst ? &ru->dst : &ru->src;
+
+	if (sub_list_f[f].port) {
+		*rng = ru->sport.r;
+		*size = sizeof(*ru->sport.r);
+		return ru->sport.n;
+	}
+	*rng = sub_list_f[f].v6 ? (const void *)as->v6 : (const void *)as->v4;
+	*size = sub_list_f[f].v6 ? sizeof(*as->v6) : sizeof(*as->v4);
+	return sub_list_f[f].v6 ? as->n6 : as->n4;
+}
+
+/* Column F of S from C's rules: two passes, the count then the copy. */
+static int sub_column(struct sub_src *s, const struct fwd_config *c, int f)
+{
+	struct sub_col *col = &s->col[f];
+	size_t total = 0, size = 0;
+	const void *rng;
+
+	col->off = malloc(((size_t)c->nrules + 1) * sizeof(*col->off));
+	if (!col->off)
+		return -ENOMEM;
+	for (uint32_t r = 0; r < c->nrules; r++) {
+		uint32_t n = rule_ranges(&c->rules[r], f, &rng, &size);
+
+		col->off[r] = (uint32_t)total;
+		if (!(c->rules[r].present & sub_list_f[f].bit))
+			continue;
+		s->named[r] |= (uint16_t)(1u << f);
+		if (n > 2 * SUB_LIST_MAX)
+			s->named[r] |= (uint16_t)SUB_SRC_LONG(f);
+		else
+			total += n;
+	}
+	col->off[c->nrules] = (uint32_t)total;
+	if (total > UINT32_MAX)
+		return -E2BIG;
+	col->rng = malloc(total ? total * size : 1);
+	if (!col->rng)
+		return -ENOMEM;
+	for (uint32_t r = 0; r < c->nrules; r++) {
+		uint32_t n = col->off[r + 1] - col->off[r];
+
+		if (n) {
+			rule_ranges(&c->rules[r], f, &rng, &size);
+			memcpy((char *)col->rng + (size_t)col->off[r] * size, rng, n * size);
+		}
+	}
+	return 0;
+}
+
+struct sub_src *subtable_source(const struct fwd_config *c)
+{
+	struct sub_src *s = calloc(1, sizeof(*s));
+	int err = s ? 0 : -ENOMEM;
+
+	if (!err) {
+		s->nrules = c->nrules;
+		s->named = calloc(c->nrules ? c->nrules : 1, sizeof(*s->named));
+		err = s->named ? 0 : -ENOMEM;
+	}
+	for (int f = 0; f < 5 && !err; f++)
+		err = sub_column(s, c, f);
+	if (err) {
+		subtable_source_free(s);
+		errno = -err;
+		return NULL;
+	}
+	return s;
+}
+
+void subtable_source_free(struct sub_src *s)
+{
+	if (!s)
+		return;
+	for (int f = 0; f < 5; f++) {
+		free(s->col[f].off);
+		free(s->col[f].rng);
+	}
+	free(s->named);
+	free(s);
+}
+
 /* Build rs->sub, or leave it NULL (no dport, or too large: see the top). */
-int subtable_build(struct fwd_ruleset *rs, const struct fwd_config *c)
+int subtable_build(struct fwd_ruleset *rs, const struct sub_src *s)
 {
 	uint32_t ncls = rs->f[FWD_FLD_DPORT].ncls, kmax = 64;
-	struct sub_ctx x = { .c = c };
+	struct sub_ctx x = { .s = s };
 	uint16_t *rec_of;
 	size_t bytes = 0;
 	int err;

@@ -41,8 +41,9 @@ struct fwd_ruleset;
 struct fwd_ruleset *ruleset_compile(const struct fwd_config *c);
 /*
  * ruleset_compile() that frees C's rules and tests (config_drop_rules()) as
- * soon as it has read them for the last time, before its last and largest
- * step: for a daemon, which needs no more of them than C's sections.
+ * soon as it has read them for the last time, before its largest step, the
+ * per-port tables (which read a compact copy of the rules' ranges): for a
+ * daemon, which needs no more of them than C's sections.
  */
 struct fwd_ruleset *ruleset_compile_lean(struct fwd_config *c);
 void ruleset_free(struct fwd_ruleset *rs);

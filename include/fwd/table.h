@@ -205,9 +205,16 @@ int ruleset_next_match(const struct fwd_ruleset *rs, const struct fwd_key *k, in
 uint64_t ruleset_class_word(const struct fwd_ruleset *rs, int fld, uint32_t cls, uint32_t w);
 
 /*
- * Build the per-port tables (fwd/subtable.c) of RS, compiled from C up to
- * sparsify(); leaves rs->sub NULL where they do not apply. 0 or -errno.
+ * What the per-port tables (fwd/subtable.c) read of C's rules, copied so
+ * that the rules can be freed before they are built; NULL (errno set).
  */
-int subtable_build(struct fwd_ruleset *rs, const struct fwd_config *c);
+struct sub_src *subtable_source(const struct fwd_config *c);
+void subtable_source_free(struct sub_src *s);
+
+/*
+ * Build the per-port tables of RS, compiled up to sparsify(), from S;
+ * leaves rs->sub NULL where they do not apply. 0 or -errno.
+ */
+int subtable_build(struct fwd_ruleset *rs, const struct sub_src *s);
 
 #endif
