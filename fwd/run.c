@@ -618,6 +618,12 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "fwd run: cannot open '%s': %s\n", dm.o.config, strerror(errno));
 		return 2;
 	}
+	/*
+	 * A block of 128 KiB or more is a mapping of its own, unmapped when
+	 * freed. glibc's default raises this bound after the first such free,
+	 * and a reload's freed tables then stayed in the heap, resident.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	pthread_mutex_init(&dm.st.lock, NULL);
 	dm.st.config_path = dm.o.config;
 	dm.st.no_hooks = dm.o.no_hooks;

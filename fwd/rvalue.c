@@ -315,7 +315,7 @@ static bool set_ports_for(struct ld *l, const struct ynode *n, const struct lset
 	bool ok = true;
 
 	for (size_t i = 0; i < cnt; i++) {
-		const struct ynode *e = v->kind == Y_SCALAR ? v : v->kid[i];
+		const struct ynode *e = v->kind == Y_SCALAR ? v : ykid(v)[i];
 		struct rl any = { 0 };
 		bool known;
 
@@ -519,16 +519,26 @@ bool addr_scalar(struct ld *l, const struct ynode *n, const char *s, struct rl *
 
 /* ---- conversion to the config's types --------------------------------- */
 
+/*
+ * N ranges of SIZE bytes, zeroed; NULL for none, so that 100,000 rules of one
+ * IPv4 source each hold no empty IPv6 list (48 bytes each in the heap).
+ */
+static void *ranges_alloc(struct ld *l, size_t n, size_t size)
+{
+	void *p = n ? calloc(n, size) : NULL;
+
+	l->oom |= n && !p;
+	return p;
+}
+
 void to_portset(struct ld *l, struct rl *r, struct fwd_portset *ps)
 {
 	rl_norm(r);
 	l->oom |= r->oom;
 	ps->n = 0;
-	ps->r = calloc(r->n + 1, sizeof(*ps->r));
-	if (!ps->r) {
-		l->oom = true;
+	ps->r = ranges_alloc(l, r->n, sizeof(*ps->r));
+	if (r->n && !ps->r)
 		return;
-	}
 	for (size_t i = 0; i < r->n; i++) {
 		ps->r[i].lo = (uint32_t)r->r[i].lo;
 		ps->r[i].hi = (uint32_t)r->r[i].hi;
@@ -541,12 +551,10 @@ void to_addrset(struct ld *l, struct rl *v4, struct rl *v6, struct fwd_addrset *
 	rl_norm(v4);
 	rl_norm(v6);
 	l->oom |= v4->oom || v6->oom;
-	as->v4 = calloc(v4->n + 1, sizeof(*as->v4));
-	as->v6 = calloc(v6->n + 1, sizeof(*as->v6));
-	if (!as->v4 || !as->v6) {
-		l->oom = true;
+	as->v4 = ranges_alloc(l, v4->n, sizeof(*as->v4));
+	as->v6 = ranges_alloc(l, v6->n, sizeof(*as->v6));
+	if ((v4->n && !as->v4) || (v6->n && !as->v6))
 		return;
-	}
 	for (size_t i = 0; i < v4->n; i++) {
 		as->v4[i].lo = (uint32_t)v4->r[i].lo;
 		as->v4[i].hi = (uint32_t)v4->r[i].hi;
