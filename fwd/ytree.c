@@ -292,7 +292,8 @@ static void yend(struct ybuild *b)
 		 YKID_AT - sizeof(*n) + k->n * sizeof(*k->v));
 	if (!n)
 		return;
-	memcpy((char *)n + YKID_AT, k->v, k->n * sizeof(*k->v));
+	if (k->n)	/* an empty list's scratch may never have been allocated */
+		memcpy((char *)n + YKID_AT, k->v, k->n * sizeof(*k->v));
 	n->n = (uint32_t)k->n;
 	k->n = 0;
 	if (n->kind == Y_MAP)
