@@ -254,16 +254,21 @@ static int order_who(struct fwd_early *e)
 	return 0;
 }
 
+static const char *who_name(const void *early, uint32_t i)
+{
+	return ((const struct fwd_early *)early)->who[i].name;
+}
+
 /* Names of the rules' entries by hash, for the kernel's comments and for reloads. */
 static int index_names(struct fwd_early *e)
 {
 	if (!e->nwho)
 		return 0;
-	if (nameidx_init(&e->idx, e->nwho))
+	if (nameidx_init(&e->idx, e->nwho, who_name, e))
 		return -1;
 	for (uint32_t i = 0; i < e->nwho; i++)
 		if (e->who[i].rule != FWD_EARLY_DEFAULT)
-			nameidx_add(&e->idx, e->who[i].name, i);
+			nameidx_add(&e->idx, i);
 	return 0;
 }
 

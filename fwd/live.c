@@ -149,21 +149,37 @@ void live_publish_first(struct fwd_state *st, struct fwd_live *l)
 	rcu_assign_pointer(st->live, l);
 }
 
-/* Rules that keep their name keep their counts; names found by hash. */
+static const char *live_name(const void *live, uint32_t i)
+{
+	return ((const struct fwd_live *)live)->names[i];
+}
+
+/*
+ * Rules that keep their name keep their counts; names found by hash. A rule
+ * never hit carries nothing, and its place in the carry arrays stays a page
+ * of zeroes the kernel has not had to give.
+ */
+
 static void carry_counters(struct fwd_live *l, struct fwd_live *old)
 {
 	struct fwd_nameidx idx;
 
-	if (nameidx_init(&idx, old->nrules))
+	if (nameidx_init(&idx, old->nrules, live_name, old))
 		return;
 	for (uint32_t j = 0; j < old->nrules; j++)
-		nameidx_add(&idx, old->names[j], j);
+		nameidx_add(&idx, j);
 	for (uint32_t i = 0; i < l->nrules; i++) {
 		long j = nameidx_find(&idx, l->names[i]);
+		uint64_t p, b, t;
 
-		if (j >= 0)
-			stats_rule_totals(old, (uint32_t)j, &l->carry_packets[i], &l->carry_bytes[i],
-					  &l->carry_last_ms[i]);
+		if (j < 0)
+			continue;
+		stats_rule_totals(old, (uint32_t)j, &p, &b, &t);
+		if (p | b | t) {
+			l->carry_packets[i] = p;
+			l->carry_bytes[i] = b;
+			l->carry_last_ms[i] = t;
+		}
 	}
 	nameidx_free(&idx);
 }

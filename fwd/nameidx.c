@@ -20,27 +20,24 @@ static uint32_t name_hash(const char *s)
 	return h;
 }
 
-int nameidx_init(struct fwd_nameidx *x, uint32_t n)
+int nameidx_init(struct fwd_nameidx *x, uint32_t n,
+		 const char *(*name)(const void *arg, uint32_t i), const void *arg)
 {
 	uint32_t size = 16;
 
 	while (size < 2ull * n && size < (1u << 31))
 		size *= 2;
 	x->mask = size - 1;
+	x->name = name;
+	x->arg = arg;
 	x->tab = calloc(size, sizeof(*x->tab));
-	x->name = calloc(size, sizeof(*x->name));
-	if (x->tab && x->name)
-		return 0;
-	nameidx_free(x);
-	return -ENOMEM;
+	return x->tab ? 0 : -ENOMEM;
 }
 
 void nameidx_free(struct fwd_nameidx *x)
 {
 	free(x->tab);
-	free(x->name);
 	x->tab = NULL;
-	x->name = NULL;
 }
 
 /* The slot of NAME, or the empty slot where it would go. */
@@ -48,22 +45,21 @@ static uint32_t slot(const struct fwd_nameidx *x, const char *name)
 {
 	uint32_t h = name_hash(name);
 
-	while (x->tab[h & x->mask] && strcmp(x->name[h & x->mask], name))
+	while (x->tab[h & x->mask] && strcmp(x->name(x->arg, x->tab[h & x->mask] - 1), name))
 		h++;
 	return h & x->mask;
 }
 
-long nameidx_add(struct fwd_nameidx *x, const char *name, uint32_t i)
+long nameidx_add(struct fwd_nameidx *x, uint32_t i)
 {
 	uint32_t s;
 
 	if (!x->tab)
 		return -1;
-	s = slot(x, name);
+	s = slot(x, x->name(x->arg, i));
 	if (x->tab[s])
 		return (long)x->tab[s] - 1;
 	x->tab[s] = i + 1;
-	x->name[s] = name;
 	return -1;
 }
 

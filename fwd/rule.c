@@ -444,7 +444,7 @@ static void rule_name(struct ld *l, struct rctx *x, const struct ynode *item, ui
 	snprintf(x->labelbuf, sizeof(x->labelbuf), "rule '%s'", v->s);
 	x->r->name = l->name_at;
 	l->name_at = stpcpy(l->name_at, v->s) + 1;
-	first = nameidx_add(&l->names, x->r->name, idx);
+	first = nameidx_add(&l->names, idx);
 	if (first >= 0)
 		diag_error(l->d, v->pos, "duplicate rule name '%s' (first at line %u)",
 			   v->s, l->c->rules[first].pos.line);
@@ -503,8 +503,15 @@ static void load_rule(struct ld *l, const struct ynode *item, uint32_t idx)
 	rule_limit(l, &x);
 }
 
+static const char *name_of_rule(const void *config, uint32_t i)
+{
+	return ((const struct fwd_config *)config)->rules[i].name;
+}
+
 void load_rules(struct ld *l, const struct ynode *v)
 {
+	const struct ynode *lead;
+
 	if (v->kind != Y_SEQ) {
 		diag_error(l->d, v->pos, "rules: must be a list, not %s", kind_name(v));
 		return;
@@ -521,14 +528,17 @@ void load_rules(struct ld *l, const struct ynode *v)
 		return;
 	}
 	l->c->nrules = (uint32_t)v->n;
-	if (nameidx_init(&l->names, l->c->nrules))
+	if (nameidx_init(&l->names, l->c->nrules, name_of_rule, l->c))
 		l->oom = true;
+	lead = v->n ? ytree_lead(ykid(v)[0]) : NULL;
 	for (uint32_t i = 0; i < v->n; i++) {
 		unsigned before = l->d->errors;
 
 		l->taint = false;
 		load_rule(l, ykid(v)[i], i);
 		l->bad_rule[i] = l->d->errors != before || l->taint;
+		if (l->tree && (i % 1024 == 1023 || i + 1 == v->n))
+			ytree_release(l->tree, lead, ykid(v)[i]);
 	}
 	nameidx_free(&l->names);
 }

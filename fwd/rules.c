@@ -711,7 +711,7 @@ static void leave_out(struct ld *l)
 static struct fwd_config *parse_tree(struct ytree *t, struct fwd_diags *d, unsigned before,
 				     bool partial)
 {
-	struct ld l = { .d = d };
+	struct ld l = { .d = d, .tree = t };
 
 	if (!t->root)
 		return NULL;

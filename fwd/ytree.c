@@ -52,6 +52,7 @@
 struct ychunk {
 	struct ychunk *next;
 	size_t size, used;
+	uint64_t first, last;	/* the numbers of its first and last blocks */
 };
 
 static void *ymap(size_t size)
@@ -71,9 +72,11 @@ static void *yalloc(struct ytree *t, size_t size)
 	void *p;
 
 	size = (size + 7) & ~(size_t)7;
+	t->nalloc++;
 	if (c && c->size - c->used >= size) {
 		p = (char *)c + c->used;
 		c->used += size;
+		c->last = t->nalloc;
 		return p;
 	}
 	map = Y_EXACT || size + head > YCHUNK / 4 ? size + head : YCHUNK;
@@ -82,6 +85,7 @@ static void *yalloc(struct ytree *t, size_t size)
 		return NULL;
 	c->size = map;
 	c->used = head + size;
+	c->first = c->last = t->nalloc;
 	if (map == YCHUNK || !t->chunks) {
 		c->next = t->chunks;
 		t->chunks = c;
@@ -92,19 +96,63 @@ static void *yalloc(struct ytree *t, size_t size)
 	return (char *)c + head;
 }
 
+static void yunmap(struct ychunk *c)
+{
+	if (Y_EXACT)
+		free(c);
+	else
+		munmap(c, c->size);
+}
+
 void ytree_free(struct ytree *t)
 {
 	struct ychunk *c = t->chunks, *next;
 
 	for (; c; c = next) {
 		next = c->next;
-		if (Y_EXACT)
-			free(c);
-		else
-			munmap(c, c->size);
+		yunmap(c);
 	}
 	t->chunks = NULL;
 	t->root = NULL;
+}
+
+static struct ychunk *chunk_of(const struct ytree *t, const void *p)
+{
+	for (struct ychunk *c = t->chunks; c; c = c->next)
+		if ((const char *)p >= (const char *)c && (const char *)p < (const char *)c + c->size)
+			return c;
+	return NULL;
+}
+
+/* Blocks are numbered as they are made, and a list or map after its children. */
+const struct ynode *ytree_lead(const struct ynode *n)
+{
+	while (n->kind != Y_SCALAR && n->n)
+		n = ykid(n)[0];
+	return n;
+}
+
+/*
+ * LEAD is the span's first block and LAST its last. A mapping whose blocks
+ * all fall after the end of the one holding LEAD and before the start of the
+ * one holding LAST holds nothing else. (Built with AddressSanitizer, every
+ * block is a mapping of its own: the span less its ends is freed exactly.)
+ */
+void ytree_release(struct ytree *t, const struct ynode *lead, const struct ynode *last)
+{
+	const struct ychunk *a = chunk_of(t, lead), *b = chunk_of(t, last);
+	struct ychunk **pp, *c;
+
+	if (!a || !b)
+		return;
+	for (pp = &t->chunks; (c = *pp);) {
+		if (c->first > a->last && c->last < b->first) {
+			*pp = c->next;
+			yunmap(c);
+		} else {
+			pp = &c->next;
+		}
+	}
 }
 
 /* The children of an open list or map, gathered until it ends. */

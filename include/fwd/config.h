@@ -318,18 +318,20 @@ struct fwd_config *config_load_partial(const char *path, struct fwd_diags *d);
 struct fwd_config *config_parse_partial(const char *buf, size_t len, struct fwd_diags *d);
 
 /*
- * Names by hash (fwd/nameidx.c), room for N; the names are not copied and
- * must outlive the index. nameidx_add() returns the index of an earlier
- * entry named NAME, else records I and returns -1 (also when init failed);
- * nameidx_find() the index of NAME, or -1.
+ * Names by hash (fwd/nameidx.c), room for N. The index holds numbers only:
+ * NAME(ARG, I) is the name of entry I, which must outlive it. nameidx_add()
+ * returns the index of an earlier entry named like I, else records I and
+ * returns -1 (also when init failed); nameidx_find() the index of NAME, or -1.
  */
 struct fwd_nameidx {
 	uint32_t *tab;		/* index + 1, 0 = empty */
-	const char **name;
 	uint32_t mask;
+	const char *(*name)(const void *arg, uint32_t i);
+	const void *arg;
 };
-int nameidx_init(struct fwd_nameidx *x, uint32_t n);
-long nameidx_add(struct fwd_nameidx *x, const char *name, uint32_t i);
+int nameidx_init(struct fwd_nameidx *x, uint32_t n,
+		 const char *(*name)(const void *arg, uint32_t i), const void *arg);
+long nameidx_add(struct fwd_nameidx *x, uint32_t i);
 long nameidx_find(const struct fwd_nameidx *x, const char *name);
 void nameidx_free(struct fwd_nameidx *x);
 

@@ -48,6 +48,7 @@ struct ychunk;
 struct ytree {
 	struct ynode *root;	/* NULL when the file could not be read */
 	struct ychunk *chunks;	/* every node and child list, freed at once */
+	uint64_t nalloc;	/* blocks handed out, in the order of the file */
 };
 
 struct r128 {
@@ -82,6 +83,7 @@ struct ld {
 	struct fwd_nameidx names;	/* of the rules loaded so far */
 	char *name_at;		/* the next rule's name in c->rule_names */
 	bool taint;		/* the rule being loaded uses a set with an error */
+	struct ytree *tree;	/* what the file was read into */
 	bool *bad_rule;		/* per rule, per test: it has an error */
 	bool *bad_test;
 };
@@ -136,6 +138,15 @@ const char *dynset_hint(const struct fwd_config *c, const char *s, char *buf, si
 /* Read BUF into T: T->root, or NULL with the reason recorded in D. */
 void ytree(const char *buf, size_t len, struct fwd_diags *d, struct ytree *t);
 void ytree_free(struct ytree *t);
+/* The first node made of N's subtree (its leftmost leaf): for ytree_release(). */
+const struct ynode *ytree_lead(const struct ynode *n);
+/*
+ * The nodes from LEAD (ytree_lead() of a list's child) up to that list's
+ * later child LAST, and their subtrees, will not be read again: give back
+ * the arena's mappings that hold nothing else, so that the rules' tree goes
+ * as they are converted. LEAD itself may be given back, but not read after.
+ */
+void ytree_release(struct ytree *t, const struct ynode *lead, const struct ynode *last);
 void rl_free(struct rl *l);
 void rl_add(struct rl *l, fwd_u128 lo, fwd_u128 hi);
 /* "a mapping", "a list" or "a scalar". */

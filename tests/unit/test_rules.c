@@ -280,6 +280,63 @@ static void test_daemon_ha(void **state)
 	rejects("version: 1\ndaemon:\n  ha: maybe\nrules: []\n", "invalid ha 'maybe'");
 }
 
+/*
+ * A file whose rules' tree spans many of the tree's mappings, with sections
+ * before and after the rules that are read after them (tests:, daemon:):
+ * the loader gives the rules' mappings back as it converts them, and what
+ * it still reads must not be among them.
+ */
+static void test_large_file(void **state)
+{
+	enum { N = 30000 };
+	size_t cap = (size_t)N * 200 + 4096, len = 0;
+	char *buf = malloc(cap);
+	struct fwd_diags d;
+	struct fwd_config *c;
+
+	(void)state;
+	assert_non_null(buf);
+	len += (size_t)snprintf(buf + len, cap - len,
+				"version: 1\nsets:\n  web: [80, 443]\nrules:\n");
+	for (unsigned i = 0; i < N; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"  - name: r%u\n    proto: tcp\n    src: 10.%u.%u.0/24\n"
+					"    dport: %u\n    comment: padding padding padding\n"
+					"    action: %s\n",
+					i, i / 256 % 256, i % 256, 1000 + i, i % 2 ? "drop" : "allow");
+	len += (size_t)snprintf(buf + len, cap - len,
+				"  - {name: last, dport: $web, action: drop}\n"
+				"tests:\n  - {packet: \"tcp 10.0.7.9:4000 10.9.9.9:1007\", expect: drop r7}\n"
+				"daemon:\n  inspect: every-packet\n");
+	diags_init(&d, "t.yaml");
+	c = config_parse(buf, len, &d);
+	if (!c)
+		fprintf(stderr, "%s", d.text ? d.text : "");
+	diags_free(&d);
+	free(buf);
+	assert_non_null(c);
+	assert_int_equal(c->nrules, N + 1);
+	for (unsigned i = 0; i < N; i += 997) {
+		const struct fwd_rule *r = &c->rules[i];
+		char name[16];
+
+		snprintf(name, sizeof(name), "r%u", i);
+		assert_string_equal(r->name, name);
+		assert_int_equal(r->dport.n, 1);
+		assert_int_equal(r->dport.r[0].lo, 1000 + i);
+		assert_int_equal(r->src.n4, 1);
+		assert_int_equal(r->src.v4[0].lo, 0x0a000000u | (i / 256 % 256) << 16 | (i % 256) << 8);
+		assert_int_equal(r->action, i % 2 ? FWD_DROP : FWD_ALLOW);
+	}
+	assert_string_equal(c->rules[N].name, "last");
+	assert_int_equal(c->rules[N].dport.n, 2);
+	assert_int_equal(c->rules[N].dport.r[1].lo, 443);
+	assert_int_equal(c->ntests, 1);
+	assert_string_equal(c->tests[0].expect, "drop r7");
+	assert_int_equal(c->daemon.inspect, FWD_INSPECT_EVERY);
+	config_free(c);
+}
+
 static void test_all_errors(void **state)
 {
 	struct fwd_diags d;
@@ -302,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_forward_family),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_daemon_ha),
+		cmocka_unit_test(test_large_file),
 		cmocka_unit_test(test_all_errors),
 	};
 
