@@ -58,7 +58,6 @@ struct sub_col {
 	void *rng;			/* fwd_a4range, fwd_a6range or fwd_prange */
 };
 struct sub_src {
-	uint32_t nrules;
 	uint16_t *named;		/* per rule: bit f when it names list field f, */
 #define SUB_SRC_LONG(f)	(1u << (8 + (f)))	/* and this when it has too many */
 	struct sub_col col[5];
@@ -490,12 +489,10 @@ static int sub_column(struct sub_src *s, const struct fwd_config *c, int f)
 		s->named[r] |= (uint16_t)(1u << f);
 		if (n > 2 * SUB_LIST_MAX)
 			s->named[r] |= (uint16_t)SUB_SRC_LONG(f);
-		else
-			total += n;
+		else if ((total += n) > UINT32_MAX)
+			return -E2BIG;
 	}
 	col->off[c->nrules] = (uint32_t)total;
-	if (total > UINT32_MAX)
-		return -E2BIG;
 	col->rng = malloc(total ? total * size : 1);
 	if (!col->rng)
 		return -ENOMEM;
@@ -516,7 +513,6 @@ struct sub_src *subtable_source(const struct fwd_config *c)
 	int err = s ? 0 : -ENOMEM;
 
 	if (!err) {
-		s->nrules = c->nrules;
 		s->named = calloc(c->nrules ? c->nrules : 1, sizeof(*s->named));
 		err = s->named ? 0 : -ENOMEM;
 	}
