@@ -537,7 +537,7 @@ void load_rules(struct ld *l, const struct ynode *v)
 		l->taint = false;
 		load_rule(l, ykid(v)[i], i);
 		l->bad_rule[i] = l->d->errors != before || l->taint;
-		if (l->tree && (i % 1024 == 1023 || i + 1 == v->n))
+		if (i % 1024 == 1023 || i + 1 == v->n)
 			ytree_release(l->tree, lead, ykid(v)[i]);
 	}
 	nameidx_free(&l->names);

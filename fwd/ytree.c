@@ -27,10 +27,11 @@
 
 /*
  * The tree's arena: mappings of YCHUNK bytes (a list too long for one gets
- * a mapping of its own), bump-allocated and unmapped together, so that the
- * tree's memory is back with the system before the rules are compiled. A
- * malloc() per node cost a header and a size class each: 77 MiB for the
- * 8 MiB file of 100,000 rules.
+ * a mapping of its own), bump-allocated and unmapped together, or those of
+ * the rules as they are converted (ytree_release()), so that the tree's
+ * memory is back with the system before the rules are compiled. A malloc()
+ * per node cost a header and a size class each: 77 MiB for the 8 MiB file
+ * of 100,000 rules.
  */
 #define YCHUNK	(1u << 20)
 

@@ -47,7 +47,7 @@ static inline const struct ynode *const *ykid(const struct ynode *v)
 struct ychunk;
 struct ytree {
 	struct ynode *root;	/* NULL when the file could not be read */
-	struct ychunk *chunks;	/* every node and child list, freed at once */
+	struct ychunk *chunks;	/* the arena's mappings, holding every node */
 	uint64_t nalloc;	/* blocks handed out, in the order of the file */
 };
 
