@@ -80,7 +80,7 @@
  * same number of steps for every packet. The lookup reads the port's
  * record and ANDs one word per field, as for a table of 64 rules, at any
  * table size. A port without a record (more rules than a word has bits,
- * or a list longer than the records have room for) and every packet of a
+ * or a list longer than the table allows) and every packet of a
  * table without per-port tables (no rule names dport, or the records would
  * be too large) take the path of a table without them: the candidate path,
  * or up to 64 rules the one-word AND. classify() reads only the table: no
@@ -339,35 +339,47 @@ static inline uint64_t sub_load(const struct fwd_ruleset *rs, const uint8_t *p, 
 
 /*
  * Word of list F of a per-port record REC (table.h: sub) for value A. The
- * list's length is the same in every record, so the search's trip count is
- * the table's, not the packet's.
+ * record's list is as long as its class needs (a power of two), but the
+ * search takes the table's steps for F whatever the record, those past the
+ * list's end moving nowhere: a trip count that hangs on the record would be
+ * a misprediction per lookup.
  */
 static inline uint64_t sub_word(const struct fwd_ruleset *rs, const uint8_t *rec, int f,
 				fwd_u128 a)
 {
-	const uint8_t *w = rec + rs->sub_woff[f];
-	uint32_t h = rs->sub_half[f];
+	const struct fwd_sub_hdr *hd = (const struct fwd_sub_hdr *)rec;
+	uint32_t lg = FWD_SUB_LG(hd, f), m = (1u << lg) - 1;
+	const uint8_t *p = rec + FWD_SUB_AT(hd, f);
 
-	/* The list's length is twice h, a power of two: h, h/2, ..., 1 steps. */
+	/*
+	 * The list is m + 1 long. A step of I >= m + 1 is a step of I & m = 0:
+	 * s stays, whatever s[0] reads. No branch on the data. A v6 list is
+	 * 8-aligned: its starts are read with memcpy().
+	 */
 	if (f == FWD_SUB_SRC6 || f == FWD_SUB_DST6) {
-		const fwd_u128 *s0 = (const fwd_u128 *)(rec + rs->sub_off[f]), *s = s0;
+		const uint8_t *s = p;
 
-		for (uint32_t i = h; i; i /= 2)
-			s = s[i] <= a ? s + i : s;
-		return sub_load(rs, w, (size_t)(s - s0));
+		for (uint32_t i = rs->sub_top[f]; i; i /= 2) {
+			size_t j = (size_t)(i & m) * sizeof(fwd_u128);
+			fwd_u128 v;
+
+			memcpy(&v, s + j, sizeof(v));
+			s = v <= a ? s + j : s;
+		}
+		return sub_load(rs, p + (sizeof(fwd_u128) << lg), (size_t)(s - p) / sizeof(fwd_u128));
 	}
-	const uint32_t *s0 = (const uint32_t *)(rec + rs->sub_off[f]), *s = s0;
+	const uint32_t *s0 = (const uint32_t *)p, *s = s0;
 
-	for (uint32_t i = h; i; i /= 2)
-		s = s[i] <= (uint32_t)a ? s + i : s;
-	return sub_load(rs, w, (size_t)(s - s0));
+	for (uint32_t i = rs->sub_top[f]; i; i /= 2)
+		s = s[i & m] <= (uint32_t)a ? s + (i & m) : s;
+	return sub_load(rs, p + ((size_t)sizeof(*s) << lg), (size_t)(s - s0));
 }
 
-/* Per-port record D (fwd/subtable.c): its words, ANDed. */
+/* The per-port record at D (fwd/subtable.c): its words, ANDed. */
 static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k, uint32_t d)
 {
-	const uint8_t *rec = rs->sub + (size_t)d * rs->sub_size;
-	uint64_t x = sub_load(rs, rec, 0);	/* the record's rules */
+	const uint8_t *rec = rs->sub + (size_t)d * FWD_SUB_UNIT;
+	uint64_t x = sub_load(rs, rec + FWD_SUB_WORD0, 0);	/* the record's rules */
 	uint32_t used = rs->used;
 	const uint32_t *rules;
 	uint32_t miss;
@@ -384,10 +396,11 @@ static int classify_sub(const struct fwd_ruleset *rs, const struct fwd_key *k, u
 		x &= sub_load(rs, rec + rs->sub_off[FWD_SUB_IN], iface_class(rs, k));
 	/*
 	 * No branch on the outcome: with no bit set, the top bit of the width
-	 * names a rule that exists and the mask turns it into -1. A branch here
-	 * was three in four of a 10,000-rule table's mispredictions.
+	 * names a rule number that is read (sub ends with room for it) and the
+	 * mask turns it into -1. A branch here was three in four of a
+	 * 10,000-rule table's mispredictions.
 	 */
-	rules = (const uint32_t *)(rec + rs->sub_off[FWD_SUB_RULES]);
+	rules = (const uint32_t *)(rec + ((const struct fwd_sub_hdr *)rec)->rules);
 	miss = 0u - (uint32_t)(x == 0);
 	__asm__("" : "+r"(miss));	/* else the compiler branches on it again */
 	return (int)(rules[__builtin_ctzll(x | rs->sub_wtop)] | miss);

@@ -10,16 +10,20 @@
  * every other field a word per value, bit i for the class's i-th rule, and
  * the lookup is one word per field, ANDed, as for a table of up to 64 rules.
  * A field's values are cut into the intervals of the class's own few rules
- * only, so its list is short. Every class's list of a field is padded to one
- * power-of-two length, the one SUB_FIT_PCT of the classes fit in, so that
- * every search takes the same steps; the words are as wide as SUB_FIT_PCT of
- * the classes need (8 bits at 10,000 rules of one port each, which halves
- * the records). A class with more rules than a word has bits (a port many
- * rules name) or a longer list (above SUB_LIST_MAX: a blocklist's rule) has
- * no record and keeps the candidate path, and so does every class when the
- * records would take more than SUB_MAX_BYTES, or building them would sweep
- * more than SUB_MAX_EVENTS range ends. At 100,000 rules the records take
- * 30-45 MiB and a lookup is about twice as fast with them as without.
+ * only, so its list is short. Each record is as large as its class needs:
+ * its lists as long as its own intervals (rounded up to a power of two),
+ * room for its own rules. At 100,000 rules that is 7.3 MiB of records
+ * where lists padded to one length took 29, so a lookup's record is more
+ * often in the cache. The search of a list still takes the same steps in
+ * every record (classify.c: sub_word()): as many as the field's longest list
+ * needs. The words are as wide, and a field's lists as long, as SUB_FIT_PCT
+ * of the classes need (8 bits at 10,000 rules of one port each). A class
+ * with more rules than a word has bits (a port many rules name) or a longer
+ * list (above SUB_LIST_MAX at most: a blocklist's rule) has no record and
+ * keeps the candidate path,
+ * and so does every class when the records would take more than
+ * SUB_MAX_BYTES, or building them would sweep more than SUB_MAX_EVENTS range
+ * ends.
  *
  * The lists come from the rules' own ranges (as subtable_source() copied
  * them), one sweep per class and field;
@@ -34,7 +38,7 @@
 #include "fwd/icmp.h"
 #include "fwd/table.h"
 
-#define SUB_MAX_BYTES	(64u << 20)	/* all records: 100,000 rules take 30-45 MiB */
+#define SUB_MAX_BYTES	(64u << 20)	/* all records: 100,000 rules take 7.3 MiB */
 #define SUB_ALIGN	64
 #define SUB_MAX_EVENTS	(1u << 24)	/* range ends swept, all classes and fields */
 #define SUB_LIST_MAX	128u		/* intervals in one list; a longer one has no record */
@@ -253,14 +257,6 @@ static bool sub_uses(const struct fwd_ruleset *rs, int f)
 	return rs->used & sub_list_f[f].bit;
 }
 
-/* Entries of list field F in every record: a power of two (sub_measure()), or 1. */
-static size_t sub_len(const struct fwd_ruleset *rs, int f)
-{
-	if (!sub_uses(rs, f))
-		return 0;
-	return rs->sub_half[f] ? 2 * (size_t)rs->sub_half[f] : 1;
-}
-
 static uint32_t log2_ceil(uint64_t n)
 {
 	uint32_t b = 0;
@@ -269,6 +265,20 @@ static uint32_t log2_ceil(uint64_t n)
 		b++;
 	return b;
 }
+
+static size_t align_to(size_t n, size_t a)
+{
+	return (n + a - 1) & ~(a - 1);
+}
+
+/*
+ * A class's shape, from sub_measure(): bits 3F..3F+2 the log2 of list F's
+ * length (as FWD_SUB_LG() reads it), bits 16.. its rule count; SHAPE_NONE when it
+ * has no record (more rules than a word has bits, or a list above
+ * SUB_LIST_MAX: those few keep the candidate path).
+ */
+#define SHAPE_NONE	UINT32_MAX
+#define SHAPE_K(s)	((s) >> 16)
 
 #define SUB_FIT_PCT	99
 
@@ -284,21 +294,21 @@ static uint32_t sub_fit(const uint32_t *hist, uint32_t n)
 }
 
 /*
- * Each list field's length (as sub_half) and the words' width (*KMAX bits,
- * also the room for rule numbers): the powers of two that SUB_FIT_PCT of
- * the classes fit in. Padding every record to the longest list and the most
- * rules would make the records (and the cache lines a lookup touches) larger
- * for the sake of a few classes; those few keep the candidate path instead
- * (sub_record()).
+ * Every class's shape, and the words' width (*KMAX bits, also the most
+ * rules a record holds): the power of two that SUB_FIT_PCT of the classes
+ * fit in. Wider words for the sake of a few classes would make every
+ * record larger; those few keep the candidate path.
  */
-static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax)
+static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *shape,
+		       uint32_t *kmax)
 {
-	uint32_t hist[5][34] = { { 0 } }, khist[7] = { 0 }, nsmall = 0, kb;
+	uint32_t hist[5][8] = { { 0 } }, khist[7] = { 0 }, nsmall = 0, kb;
 
 	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
-		uint32_t lb[5];
+		uint32_t lg = 0;
 		bool fits = true;
 
+		shape[d] = SHAPE_NONE;
 		if (!sub_rules(rs, x, d))
 			continue;	/* a big class: the candidate path's */
 		for (int f = 0; f < 5; f++) {
@@ -307,19 +317,21 @@ static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax
 			if (m < 0)
 				return (int)m;
 			fits &= (unsigned long)m <= SUB_LIST_MAX;
-			lb[f] = log2_ceil((uint64_t)m);
+			if (fits)
+				lg |= log2_ceil((uint64_t)m) << (3 * f);
 		}
 		if (!fits)
 			continue;	/* a long list: the candidate path's */
 		khist[log2_ceil(x->k)]++;
 		nsmall++;
+		shape[d] = lg | x->k << 16;
 		for (int f = 0; f < 5; f++)
-			hist[f][lb[f]]++;
+			hist[f][lg >> (3 * f) & 7]++;
 	}
 	if (!nsmall)
 		return -E2BIG;
 	for (int f = 0; f < 5; f++)
-		rs->sub_half[f] = (1u << sub_fit(hist[f], nsmall)) / 2;
+		rs->sub_lgmax[f] = sub_fit(hist[f], nsmall);
 	/* Words as wide as the rules most records hold, 8 bits at least. */
 	kb = sub_fit(khist, nsmall);
 	*kmax = kb < 3 ? 8 : 1u << kb;
@@ -329,50 +341,73 @@ static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *kmax
 	return 0;
 }
 
-static size_t align_to(size_t n, size_t a)
+/* Where the parts every record has go (table.h), the same in each. */
+static int sub_layout(struct fwd_ruleset *rs)
 {
-	return (n + a - 1) & ~(a - 1);
-}
-
-/* List field F's starts and words at OFF (aligned); returns the offset past them. */
-static size_t sub_place(struct fwd_ruleset *rs, int f, size_t off)
-{
-	size_t len = sub_len(rs, f);
-
-	off = align_to(off, sub_list_f[f].v6 ? 16 : 4);
-	rs->sub_off[f] = (uint32_t)off;
-	off += len * (sub_list_f[f].v6 ? sizeof(fwd_u128) : sizeof(uint32_t));
-	rs->sub_woff[f] = (uint32_t)off;
-	return off + len * rs->sub_wbytes;
-}
-
-/*
- * Where each part of a record goes (table.h), and the record's size, for
- * NREC records. What an IPv4 packet reads comes first and together, the
- * rule numbers after it and the IPv6 lists last, so that an IPv4 lookup
- * touches as few cache lines as the record allows.
- */
-static int sub_layout(struct fwd_ruleset *rs, uint32_t kmax, uint32_t nrec)
-{
-	size_t wb = rs->sub_wbytes, off = wb;
+	size_t wb = rs->sub_wbytes, off = FWD_SUB_WORD0 + wb;
 
 	rs->sub_off[FWD_SUB_PROTO] = (uint32_t)off;
 	off += (rs->used & FWD_F_PROTO ? rs->f[FWD_FLD_PROTO].ncls : 0) * wb;
 	rs->sub_off[FWD_SUB_IN] = (uint32_t)off;
 	off += (rs->used & FWD_F_IN ? rs->f[FWD_FLD_IN].ncls : 0) * wb;
-	off = sub_place(rs, FWD_SUB_SRC4, off);
-	off = sub_place(rs, FWD_SUB_DST4, off);
-	off = sub_place(rs, FWD_SUB_SPORT, off);
-	rs->sub_off[FWD_SUB_RULES] = (uint32_t)(off = align_to(off, 4));
-	off += kmax * sizeof(uint32_t);
-	off = sub_place(rs, FWD_SUB_SRC6, off);
-	off = sub_place(rs, FWD_SUB_DST6, off);
-	/* A word is read as 8 bytes and masked: the last may not end the record. */
-	off = align_to(off + 8, SUB_ALIGN);
-	if ((uint64_t)off * nrec > SUB_MAX_BYTES)
+	/* Room for every list at its longest: a record's offsets are 16 bits. */
+	if (off > UINT16_MAX / 2)
 		return -E2BIG;
-	rs->sub_size = (uint32_t)off;
+	rs->sub_lists = (uint32_t)off;
 	return 0;
+}
+
+/* The bytes of one interval start of list field F. */
+static size_t sub_es(int f)
+{
+	return sub_list_f[f].v6 ? sizeof(fwd_u128) : sizeof(uint32_t);
+}
+
+/*
+ * List field F of shape SHAPE at OFF into *H; returns the offset past it.
+ * A list of one interval keeps only its word: its one start (0) is never
+ * looked at, as a step of the search moves by I & 0 = 0 whatever it reads
+ * (classify.c: sub_word()), so the list "starts" one start's bytes before
+ * the word, over what comes before it in the record.
+ */
+static size_t sub_place(const struct fwd_ruleset *rs, uint32_t shape, int f, size_t off,
+			struct fwd_sub_hdr *h)
+{
+	uint32_t lg = shape >> (3 * f) & 7;
+	size_t es = sub_es(f);
+
+	if (!sub_uses(rs, f))
+		return off;
+	if (lg == 0) {
+		size_t at = off > es ? align_to(off - es, 8) : 0;
+
+		h->off[f] = (uint16_t)at;
+		return at + es + rs->sub_wbytes;
+	}
+	off = align_to(off, 8);
+	h->off[f] = (uint16_t)(off | lg);
+	return off + ((size_t)1 << lg) * (es + rs->sub_wbytes);
+}
+
+/*
+ * The head of a record of shape SHAPE, and the record's size. What an IPv4
+ * packet reads comes first and together, the rule numbers after it and the
+ * IPv6 lists last, so that an IPv4 lookup touches as few cache lines as the
+ * record allows.
+ */
+static size_t sub_head(const struct fwd_ruleset *rs, uint32_t shape, struct fwd_sub_hdr *h)
+{
+	size_t off = rs->sub_lists;
+
+	memset(h, 0, sizeof(*h));
+	off = sub_place(rs, shape, FWD_SUB_SRC4, off, h);
+	off = sub_place(rs, shape, FWD_SUB_DST4, off, h);
+	off = sub_place(rs, shape, FWD_SUB_SPORT, off, h);
+	h->rules = (uint16_t)(off = align_to(off, 4));
+	off += SHAPE_K(shape) * sizeof(uint32_t);
+	off = sub_place(rs, shape, FWD_SUB_SRC6, off, h);
+	off = sub_place(rs, shape, FWD_SUB_DST6, off, h);
+	return align_to(off, FWD_SUB_UNIT);
 }
 
 /* Word number I of a record's word array at P (little-endian, sub_wbytes wide). */
@@ -395,64 +430,113 @@ static void sub_small(const struct fwd_ruleset *rs, const struct sub_ctx *x, int
 	}
 }
 
-/* List F of the class in x (sub_list() just ran) into record REC, padded. */
+/*
+ * List F of the class in x (sub_list() just ran, M intervals) into record
+ * REC, padded; of one interval only the word (sub_place()).
+ */
 static void sub_put_list(const struct fwd_ruleset *rs, const struct sub_ctx *x, int f, size_t m,
 			 uint8_t *rec)
 {
-	size_t len = sub_len(rs, f);
+	const struct fwd_sub_hdr *h = (const struct fwd_sub_hdr *)rec;
+	size_t len = (size_t)1 << FWD_SUB_LG(h, f), es = sub_es(f);
+	uint8_t *at = rec + FWD_SUB_AT(h, f), *w = at + len * es;
 
 	for (size_t e = 0; e < len; e++) {
-		fwd_u128 at = e < m ? x->at[e] : sub_list_f[f].max;
+		fwd_u128 v = e < m ? x->at[e] : sub_list_f[f].max;
+		uint32_t v4 = (uint32_t)v;
 
-		if (sub_list_f[f].v6)
-			((fwd_u128 *)(rec + rs->sub_off[f]))[e] = at;
-		else
-			((uint32_t *)(rec + rs->sub_off[f]))[e] = (uint32_t)at;
-		sub_put_word(rs, rec + rs->sub_woff[f], e, x->w[e < m ? e : m - 1]);
+		if (len > 1)
+			memcpy(at + e * es, sub_list_f[f].v6 ? (const void *)&v : (const void *)&v4, es);
+		sub_put_word(rs, w, e, x->w[e < m ? e : m - 1]);
 	}
 }
 
-/*
- * Class D's record into REC: 1, or 0 when it has none (more rules than a
- * word has bits, or one of the few long lists), or < 0.
- */
-static int sub_record(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t d, uint8_t *rec)
+/* Class D's record, of shape SHAPE, into REC; 0 or < 0. */
+static int sub_record(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t d, uint32_t shape,
+		      uint8_t *rec)
 {
-	if (!sub_rules(rs, x, d) || x->k > rs->sub_wbytes * 8)
-		return 0;
+	struct fwd_sub_hdr h;
+
+	sub_head(rs, shape, &h);
+	memcpy(rec, &h, sizeof(h));
+	if (!sub_rules(rs, x, d) || x->k != SHAPE_K(shape))
+		return -EINVAL;		/* not the class sub_measure() saw */
 	for (int f = 0; f < 5; f++) {
 		long m = sub_uses(rs, f) ? sub_list(x, f) : 0;
 
 		if (m < 0)
 			return (int)m;
-		if ((size_t)m > sub_len(rs, f))
-			return 0;
+		if (m && log2_ceil((uint64_t)m) != FWD_SUB_LG(&h, f))
+			return -EINVAL;
 		if (m)
 			sub_put_list(rs, x, f, (size_t)m, rec);
 	}
-	sub_put_word(rs, rec, 0, x->k == 64 ? ~0ull : (1ull << x->k) - 1);
-	memcpy(rec + rs->sub_off[FWD_SUB_RULES], x->rules, x->k * sizeof(uint32_t));
+	sub_put_word(rs, rec + FWD_SUB_WORD0, 0, x->k == 64 ? ~0ull : (1ull << x->k) - 1);
+	memcpy(rec + h.rules, x->rules, x->k * sizeof(uint32_t));
 	if (rs->used & FWD_F_PROTO)
 		sub_small(rs, x, FWD_FLD_PROTO, rec + rs->sub_off[FWD_SUB_PROTO]);
 	if (rs->used & FWD_F_IN)
 		sub_small(rs, x, FWD_FLD_IN, rec + rs->sub_off[FWD_SUB_IN]);
-	return 1;
+	return 0;
 }
 
-/* Every class's record, numbered in order; REC_OF[d] is class d's, or FWD_SUB_NONE. */
-static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, uint16_t *rec_of)
+/*
+ * Whether a class of shape SHAPE gets a record: its rules fit a word, and
+ * its lists the lengths SUB_FIT_PCT of the classes fit in (the search takes
+ * as many steps as the table's longest list of a field needs).
+ */
+static bool sub_fits(const struct fwd_ruleset *rs, uint32_t shape, uint32_t kmax)
 {
-	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
-		uint8_t *rec = rs->sub + (size_t)rs->sub_nrec * rs->sub_size;
-		int ok = sub_record(rs, x, d, rec);
+	if (shape == SHAPE_NONE || SHAPE_K(shape) > kmax)
+		return false;
+	for (int f = 0; f < 5; f++)
+		if ((shape >> (3 * f) & 7) > rs->sub_lgmax[f])
+			return false;
+	return true;
+}
 
-		if (ok < 0)
-			return ok;
-		rec_of[d] = ok ? (uint16_t)rs->sub_nrec++ : FWD_SUB_NONE;
-		if (!ok)
-			memset(rec, 0, rs->sub_size);	/* what a long list left */
+/*
+ * Where each class's record goes (REC_OF[d], in FWD_SUB_UNIT steps, or
+ * FWD_SUB_NONE), and the records' bytes; those of the classes whose words
+ * are too narrow for their rules have none.
+ */
+static int sub_place_all(struct fwd_ruleset *rs, const uint32_t *shape, uint32_t kmax,
+			 uint32_t *rec_of, size_t *bytes)
+{
+	struct fwd_sub_hdr h;
+	size_t at = 0;
+
+	rs->sub_nrec = 0;
+	memset(rs->sub_top, 0, sizeof(rs->sub_top));
+	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
+		rec_of[d] = FWD_SUB_NONE;
+		if (!sub_fits(rs, shape[d], kmax))
+			continue;
+		rec_of[d] = (uint32_t)(at / FWD_SUB_UNIT);
+		at += sub_head(rs, shape[d], &h);
+		for (int f = 0; f < 5; f++)
+			if (rs->sub_top[f] < (1u << FWD_SUB_LG(&h, f)) / 2)
+				rs->sub_top[f] = (1u << FWD_SUB_LG(&h, f)) / 2;
+		rs->sub_nrec++;
+		if (at > SUB_MAX_BYTES)
+			return -E2BIG;
 	}
+	/* A word is read as 8 bytes, and a miss reads rule number kmax - 1. */
+	*bytes = align_to(at + 8 + kmax * sizeof(uint32_t), SUB_ALIGN);
 	return 0;
+}
+
+/* Every record into rs->sub, where REC_OF says. */
+static int sub_fill(struct fwd_ruleset *rs, struct sub_ctx *x, const uint32_t *shape,
+		    const uint32_t *rec_of)
+{
+	int err = 0;
+
+	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls && !err; d++)
+		if (rec_of[d] != FWD_SUB_NONE)
+			err = sub_record(rs, x, d, shape[d],
+					 rs->sub + (size_t)rec_of[d] * FWD_SUB_UNIT);
+	return err;
 }
 
 /* List field F's ranges of rule RU, and how many. */
@@ -543,25 +627,26 @@ int subtable_build(struct fwd_ruleset *rs, const struct sub_src *s)
 {
 	uint32_t ncls = rs->f[FWD_FLD_DPORT].ncls, kmax = 64;
 	struct sub_ctx x = { .s = s };
-	uint16_t *rec_of;
+	uint32_t *rec_of, *shape;
 	size_t bytes = 0;
 	int err;
 
-	/* compile.c allows 65,535 port classes: a record number is below FWD_SUB_NONE. */
-	if (!(rs->used & FWD_F_DPORT) || ncls > FWD_SUB_NONE)
+	if (!(rs->used & FWD_F_DPORT))
 		return 0;
-	rec_of = calloc(ncls, sizeof(*rec_of));
+	rec_of = malloc(ncls * sizeof(*rec_of));
+	shape = malloc(ncls * sizeof(*shape));
 	x.base = malloc(rs->words * sizeof(*x.base));
-	err = rec_of && x.base ? 0 : -ENOMEM;
+	err = rec_of && shape && x.base ? 0 : -ENOMEM;
 	for (uint32_t w = 0; w < rs->words && !err; w++)
 		if (rs->f[FWD_FLD_DPORT].base[w])
 			x.base[x.nbase++] = w;
 	if (!err)
-		err = sub_measure(rs, &x, &kmax);
+		err = sub_measure(rs, &x, shape, &kmax);
 	if (!err)
-		err = sub_layout(rs, kmax, ncls);
+		err = sub_layout(rs);
+	if (!err)
+		err = sub_place_all(rs, shape, kmax, rec_of, &bytes);
 	if (!err) {
-		bytes = (size_t)rs->sub_size * ncls;
 		rs->sub = aligned_alloc(SUB_ALIGN, bytes);
 		rs->sub_rec = malloc(FWD_NPORTS * sizeof(*rs->sub_rec));
 		err = rs->sub && rs->sub_rec ? 0 : -ENOMEM;
@@ -569,14 +654,14 @@ int subtable_build(struct fwd_ruleset *rs, const struct sub_src *s)
 	if (!err) {
 		memset(rs->sub, 0, bytes);
 		x.swept = 0;
-		rs->sub_nrec = 0;
-		err = sub_fill(rs, &x, rec_of);
+		err = sub_fill(rs, &x, shape, rec_of);
 	}
 	if (!err) {
 		for (uint32_t p = 0; p < FWD_NPORTS; p++)
 			rs->sub_rec[p] = rec_of[rs->dport_cls[p]];
 		for (int p = 0; p < 256; p++)
 			rs->sub_pcls[p] = (uint8_t)rs->proto_cls[p];
+		rs->sub_bytes = bytes;
 		rs->mem += bytes + FWD_NPORTS * sizeof(*rs->sub_rec);
 	}
 	free(x.ev);
@@ -584,6 +669,7 @@ int subtable_build(struct fwd_ruleset *rs, const struct sub_src *s)
 	free(x.w);
 	free(x.base);
 	free(rec_of);
+	free(shape);
 	if (err) {
 		free(rs->sub);
 		free(rs->sub_rec);

@@ -84,7 +84,8 @@ struct fwd_ifrep {
 	uint32_t cls;
 };
 
-#define FWD_SUB_NONE	0xffffu		/* sub_rec: the port has no record */
+#define FWD_SUB_NONE	UINT32_MAX	/* sub_rec: the port has no record */
+#define FWD_SUB_UNIT	8u		/* records start at multiples of it */
 
 /* The parts of a sub-table record (struct fwd_ruleset: sub); the first five are lists. */
 enum {
@@ -95,8 +96,20 @@ enum {
 	FWD_SUB_SPORT,
 	FWD_SUB_PROTO,
 	FWD_SUB_IN,
-	FWD_SUB_RULES,
 };
+
+/*
+ * The head of a per-port record: where its parts are. Each list is as long
+ * as its own intervals need, rounded up to a power of two, and starts at a
+ * multiple of 8, so that off[F]'s low 3 bits can hold the log2 of its length.
+ */
+struct fwd_sub_hdr {
+	uint16_t off[FWD_SUB_SPORT + 1];	/* list F: from the record's start, | log2 length */
+	uint16_t rules;				/* the rules' numbers */
+};
+#define FWD_SUB_LG(h, f)	((uint32_t)(h)->off[f] & 7)
+#define FWD_SUB_AT(h, f)	((uint32_t)(h)->off[f] & ~7u)
+#define FWD_SUB_WORD0		sizeof(struct fwd_sub_hdr)
 
 enum {
 	FWD_FLD_PROTO,
@@ -137,38 +150,42 @@ struct fwd_ruleset {
 	uint32_t *pin_cls;
 	/*
 	 * Per-port tables (fwd/subtable.c), or sub NULL. sub_rec maps a port
-	 * to the record D of its dport class, or FWD_SUB_NONE when the class
-	 * has none (more rules accept it than a word has bits, or a list would
-	 * not fit); 16 bits, so that the map is half as large in the cache.
-	 * Record D is sub_size bytes at sub + D * sub_size, 64-aligned (a
-	 * record's IPv4 part then spans as few cache lines as it can; the parts
-	 * are laid out in the order below, by sub_layout()). Its words are
-	 * sub_wbytes wide (as many bits as the records' rules need, at least 8;
-	 * read as 8 bytes and masked with sub_wmask, so a record ends 8 bytes
-	 * past its last word), bit i standing for the i-th of the rules that
+	 * to where the record of its dport class starts, in FWD_SUB_UNIT
+	 * steps, or FWD_SUB_NONE when the class has none (more rules accept it
+	 * than a word has bits, or a list longer than the table allows). Each
+	 * record is as large as its own class needs, so that more of the table
+	 * stays in the cache; records and lists are 8-aligned (a v6 start is
+	 * read with memcpy()). Its words are sub_wbytes wide (as many bits as
+	 * the records' rules need, at least 8; read as 8 bytes and masked with
+	 * sub_wmask, so a word may be read past its record's end, and sub ends
+	 * with room for that), bit i standing for the i-th of the rules that
 	 * accept D's ports:
-	 *   at 0                   a word with a bit for each of D's rules
+	 *   at 0                   struct fwd_sub_hdr
+	 *   FWD_SUB_WORD0          a word with a bit for each of D's rules
 	 *   sub_off[FWD_SUB_PROTO] a word per proto class (sub_pcls: proto ->
 	 *                          class), when rules name proto
 	 *   sub_off[FWD_SUB_IN]    a word per interface class, when rules name in
-	 *   sub_off[F], F a list   for each of src4, dst4, sport, then after the
-	 *                          rule numbers src6, dst6, those the table
-	 *                          uses: 2 * sub_half[F] (or 1) ascending
-	 *                          interval starts (uint32_t; fwd_u128 for v6),
-	 *                          past D's last interval padded with starts that
-	 *                          compare above any value but the largest
-	 *   sub_woff[F]            the words of those intervals (the padding
-	 *                          repeats the last)
-	 *   sub_off[FWD_SUB_RULES] the rules' numbers, ascending (uint32_t), room
-	 *                          for a word's bits
+	 *   FWD_SUB_AT(hdr, F)     for each of src4, dst4, sport, then after the
+	 *                          rule numbers src6, dst6, those the table uses:
+	 *                          2^FWD_SUB_LG(hdr, F) ascending interval starts
+	 *                          (uint32_t; fwd_u128 for v6), past D's last
+	 *                          interval padded with starts that compare
+	 *                          above any value but the largest; then the
+	 *                          words of those intervals (the padding repeats
+	 *                          the last). A list of one interval is its word
+	 *                          alone, FWD_SUB_AT one start's bytes before it.
+	 *   hdr.rules              the rules' numbers, ascending (uint32_t)
+	 * The parts up to the lists are where sub_off says in every record; the
+	 * search of list F takes sub_top[F]'s steps in every record.
 	 */
 	uint8_t *sub;
-	uint32_t sub_size;
-	uint16_t *sub_rec;
-	uint32_t sub_nrec;	/* records in sub (room for one per dport class) */
-	uint32_t sub_half[5];
-	uint32_t sub_off[8];
-	uint32_t sub_woff[5];
+	size_t sub_bytes;
+	uint32_t *sub_rec;
+	uint32_t sub_nrec;	/* records in sub */
+	uint32_t sub_off[FWD_SUB_IN + 1];
+	uint32_t sub_lists;	/* where the first list may start */
+	uint32_t sub_top[FWD_SUB_SPORT + 1];	/* half the longest of list F, or 0 */
+	uint8_t sub_lgmax[FWD_SUB_SPORT + 1];	/* while building: list F's longest, log2 */
 	uint32_t sub_wbytes;	/* a word's width: 1, 2, 4 or 8 bytes */
 	uint64_t sub_wmask;	/* its bits, kept so the lookup needs no shift */
 	uint64_t sub_wtop;	/* its top bit (classify_sub(): no match) */
