@@ -934,8 +934,7 @@ static void test_record_sizes(void **state)
  * Sixteen rules, rule i naming the ports below 65,535 with bit i set: every
  * one of them is a dport class of its own, and with the class of the rest
  * that is 65,535 classes, as many as compile.c allows. Each gets a record,
- * numbered up to 65,534 in the 16-bit port map, and every port answers
- * with its lowest set bit.
+ * and every port answers with its lowest set bit.
  */
 static void test_most_port_classes(void **state)
 {
