@@ -259,15 +259,24 @@ static inline void bit_set(uint64_t *v, uint32_t r)
 	v[r / 64] |= 1ull << (r % 64);
 }
 
-/* One end of a rule's range on a field's value line. */
+/*
+ * One end of a rule's range on a field's value line. Where the values fit
+ * in 33 bits (ports, IPv4) an end is one word, so that the ends of 100,000
+ * rules and the sort's scratch take a quarter of the memory: the value,
+ * then 1 where a range starts (so that an end sorts before a start at the
+ * same value), then the rule (EV_RULE_BITS). IPv6 ends are struct event.
+ */
 struct event {
 	fwd_u128 at;
 	uint32_t rule;
 	int delta;		/* +1 where a range starts, -1 past its end */
 };
+#define EV_RULE_BITS	30
+#define EV_NARROW_MAX	((fwd_u128)1 << 32)	/* the largest value + 1 of a narrow sweep */
 
 struct sweep {
-	struct event *ev;
+	struct event *ev;	/* wide: IPv6 */
+	uint64_t *key;		/* narrow: the rest */
 	size_t n, cap;
 	fwd_u128 max;		/* largest value of the domain */
 	/* output: elementary intervals */
@@ -276,22 +285,59 @@ struct sweep {
 	uint32_t nint;
 };
 
+static bool sweep_wide(const struct sweep *s)
+{
+	return s->max >= EV_NARROW_MAX;
+}
+
+static fwd_u128 ev_at(const struct sweep *s, size_t i)
+{
+	return sweep_wide(s) ? s->ev[i].at : s->key[i] >> (EV_RULE_BITS + 1);
+}
+
+static uint32_t ev_rule(const struct sweep *s, size_t i)
+{
+	return sweep_wide(s) ? s->ev[i].rule : (uint32_t)(s->key[i] & ((1u << EV_RULE_BITS) - 1));
+}
+
+static int ev_delta(const struct sweep *s, size_t i)
+{
+	if (sweep_wide(s))
+		return s->ev[i].delta;
+	return s->key[i] >> EV_RULE_BITS & 1 ? +1 : -1;
+}
+
+static void ev_put(struct sweep *s, fwd_u128 at, uint32_t rule, int delta)
+{
+	if (sweep_wide(s))
+		s->ev[s->n++] = (struct event){ at, rule, delta };
+	else
+		s->key[s->n++] = (uint64_t)at << (EV_RULE_BITS + 1) |
+				 (uint64_t)(delta > 0) << EV_RULE_BITS | rule;
+}
+
 static int sweep_add(struct sweep *s, uint32_t rule, fwd_u128 lo, fwd_u128 hi)
 {
 	if (lo > hi)
 		return 0;
+	if (rule >> EV_RULE_BITS)
+		return -E2BIG;
 	if (s->n + 2 > s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 64;
-		struct event *ne = realloc(s->ev, ncap * sizeof(*ne));
+		void *ne = sweep_wide(s) ? realloc(s->ev, ncap * sizeof(*s->ev))
+					 : realloc(s->key, ncap * sizeof(*s->key));
 
 		if (!ne)
 			return -ENOMEM;
-		s->ev = ne;
+		if (sweep_wide(s))
+			s->ev = ne;
+		else
+			s->key = ne;
 		s->cap = ncap;
 	}
-	s->ev[s->n++] = (struct event){ lo, rule, +1 };
+	ev_put(s, lo, rule, +1);
 	if (hi < s->max)
-		s->ev[s->n++] = (struct event){ hi + 1, rule, -1 };
+		ev_put(s, hi + 1, rule, -1);
 	return 0;
 }
 
@@ -302,6 +348,21 @@ static int event_cmp(const void *a, const void *b)
 	if (x->at != y->at)
 		return x->at < y->at ? -1 : 1;
 	return x->delta - y->delta;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void sweep_sort(struct sweep *s)
+{
+	if (sweep_wide(s))
+		qsort(s->ev, s->n, sizeof(*s->ev), event_cmp);
+	else
+		qsort(s->key, s->n, sizeof(*s->key), key_cmp);
 }
 
 /*
@@ -322,17 +383,17 @@ static int sweep_ref(const struct sweep *s, const uint64_t *base, uint32_t nrule
 	if (!cnt || !since || !cov)
 		goto out;
 	for (fwd_u128 at = 0;; npos++) {
-		for (; i < s->n && s->ev[i].at == at; i++) {
-			uint32_t r = s->ev[i].rule;
+		for (; i < s->n && ev_at(s, i) == at; i++) {
+			uint32_t r = ev_rule(s, i);
 
-			if (s->ev[i].delta > 0 && cnt[r]++ == 0)
+			if (ev_delta(s, i) > 0 && cnt[r]++ == 0)
 				since[r] = npos;
-			else if (s->ev[i].delta < 0 && --cnt[r] == 0)
+			else if (ev_delta(s, i) < 0 && --cnt[r] == 0)
 				cov[r] += npos - since[r];
 		}
 		if (i >= s->n)
 			break;
-		at = s->ev[i].at;
+		at = ev_at(s, i);
 	}
 	npos++;
 	memcpy(ref, base, words * sizeof(*ref));
@@ -372,9 +433,9 @@ static int sweep_run(struct sweep *s, struct interner *in, const uint64_t *base,
 	for (fwd_u128 at = 0;;) {
 		uint32_t id;
 
-		for (; i < s->n && s->ev[i].at == at; i++) {
-			uint32_t r = s->ev[i].rule;
-			bool want = (cnt[r] += (uint32_t)s->ev[i].delta) != 0;
+		for (; i < s->n && ev_at(s, i) == at; i++) {
+			uint32_t r = ev_rule(s, i);
+			bool want = (cnt[r] += (uint32_t)ev_delta(s, i)) != 0;
 
 			want ^= in->ref[r / 64] >> (r % 64) & 1;
 			if (want != (in->d[r / 64] >> (r % 64) & 1))
@@ -389,7 +450,7 @@ static int sweep_run(struct sweep *s, struct interner *in, const uint64_t *base,
 		}
 		if (i >= s->n)
 			break;
-		at = s->ev[i].at;
+		at = ev_at(s, i);
 	}
 	err = 0;
 out:
@@ -400,6 +461,7 @@ out:
 static void sweep_free(struct sweep *s)
 {
 	free(s->ev);
+	free(s->key);
 	free(s->start);
 	free(s->cls);
 	memset(s, 0, sizeof(*s));
@@ -449,7 +511,7 @@ static int build_field(struct fwd_ruleset *rs, const struct fwd_config *c, enum 
 		goto out;
 	err = field_events(c, f, s, base);
 	if (!err && s->n)
-		qsort(s->ev, s->n, sizeof(*s->ev), event_cmp);
+		sweep_sort(s);
 	if (!err)
 		err = sweep_ref(s, base, rs->nrules, rs->words, ref);
 	if (!err)
