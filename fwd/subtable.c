@@ -20,10 +20,9 @@
  * of the classes need (8 bits at 10,000 rules of one port each). A class
  * with more rules than a word has bits (a port many rules name) or a longer
  * list (above SUB_LIST_MAX at most: a blocklist's rule) has no record and
- * keeps the candidate path,
- * and so does every class when the records would take more than
- * SUB_MAX_BYTES, or building them would sweep more than SUB_MAX_EVENTS range
- * ends.
+ * keeps the candidate path, and so does every class when the records would
+ * take more than SUB_MAX_BYTES, or building them would sweep more than
+ * SUB_MAX_EVENTS range ends.
  *
  * The lists come from the rules' own ranges (as subtable_source() copied
  * them), one sweep per class and field;
@@ -273,9 +272,9 @@ static size_t align_to(size_t n, size_t a)
 
 /*
  * A class's shape, from sub_measure(): bits 3F..3F+2 the log2 of list F's
- * length (as FWD_SUB_LG() reads it), bits 16.. its rule count; SHAPE_NONE when it
- * has no record (more rules than a word has bits, or a list above
- * SUB_LIST_MAX: those few keep the candidate path).
+ * length (as FWD_SUB_LG() reads it), bits 16.. its rule count; SHAPE_NONE
+ * when it can have no record (more than 64 rules, or a list above
+ * SUB_LIST_MAX).
  */
 #define SHAPE_NONE	UINT32_MAX
 #define SHAPE_K(s)	((s) >> 16)
@@ -294,10 +293,11 @@ static uint32_t sub_fit(const uint32_t *hist, uint32_t n)
 }
 
 /*
- * Every class's shape, and the words' width (*KMAX bits, also the most
- * rules a record holds): the power of two that SUB_FIT_PCT of the classes
- * fit in. Wider words for the sake of a few classes would make every
- * record larger; those few keep the candidate path.
+ * Every class's shape; the words' width (*KMAX bits, also the most rules a
+ * record holds) and each list field's longest list (sub_lgmax): the powers
+ * of two that SUB_FIT_PCT of the classes fit in. Wider words for the sake of
+ * a few classes would make every record larger, and longer lists every
+ * search; those few classes keep the candidate path (sub_fits()).
  */
 static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *shape,
 		       uint32_t *kmax)
