@@ -76,6 +76,8 @@ struct sub_ctx {
 	size_t cap;
 	size_t swept;			/* range ends so far */
 	uint32_t *base, nbase;		/* the nonzero words of the dport classes' base */
+	uint32_t kmax;			/* the rules a record may hold: the words' bits */
+	uint8_t lgmax[5];		/* list F's longest in a record, log2 */
 };
 
 static const struct {
@@ -293,14 +295,13 @@ static uint32_t sub_fit(const uint32_t *hist, uint32_t n)
 }
 
 /*
- * Every class's shape; the words' width (*KMAX bits, also the most rules a
- * record holds) and each list field's longest list (sub_lgmax): the powers
+ * Every class's shape; the words' width (x->kmax bits, also the most rules a
+ * record holds) and each list field's longest list (x->lgmax): the powers
  * of two that SUB_FIT_PCT of the classes fit in. Wider words for the sake of
  * a few classes would make every record larger, and longer lists every
  * search; those few classes keep the candidate path (sub_fits()).
  */
-static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *shape,
-		       uint32_t *kmax)
+static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *shape)
 {
 	uint32_t hist[5][8] = { { 0 } }, khist[7] = { 0 }, nsmall = 0, kb;
 
@@ -331,13 +332,13 @@ static int sub_measure(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t *shap
 	if (!nsmall)
 		return -E2BIG;
 	for (int f = 0; f < 5; f++)
-		rs->sub_lgmax[f] = sub_fit(hist[f], nsmall);
+		x->lgmax[f] = (uint8_t)sub_fit(hist[f], nsmall);
 	/* Words as wide as the rules most records hold, 8 bits at least. */
 	kb = sub_fit(khist, nsmall);
-	*kmax = kb < 3 ? 8 : 1u << kb;
-	rs->sub_wbytes = *kmax / 8;
-	rs->sub_wmask = *kmax == 64 ? ~0ull : (1ull << *kmax) - 1;
-	rs->sub_wtop = 1ull << (*kmax - 1);
+	x->kmax = kb < 3 ? 8 : 1u << kb;
+	rs->sub_wbytes = x->kmax / 8;
+	rs->sub_wmask = x->kmax == 64 ? ~0ull : (1ull << x->kmax) - 1;
+	rs->sub_wtop = 1ull << (x->kmax - 1);
 	return 0;
 }
 
@@ -485,12 +486,12 @@ static int sub_record(struct fwd_ruleset *rs, struct sub_ctx *x, uint32_t d, uin
  * its lists the lengths SUB_FIT_PCT of the classes fit in (the search takes
  * as many steps as the table's longest list of a field needs).
  */
-static bool sub_fits(const struct fwd_ruleset *rs, uint32_t shape, uint32_t kmax)
+static bool sub_fits(const struct sub_ctx *x, uint32_t shape)
 {
-	if (shape == SHAPE_NONE || SHAPE_K(shape) > kmax)
+	if (shape == SHAPE_NONE || SHAPE_K(shape) > x->kmax)
 		return false;
 	for (int f = 0; f < 5; f++)
-		if ((shape >> (3 * f) & 7) > rs->sub_lgmax[f])
+		if ((shape >> (3 * f) & 7) > x->lgmax[f])
 			return false;
 	return true;
 }
@@ -500,7 +501,7 @@ static bool sub_fits(const struct fwd_ruleset *rs, uint32_t shape, uint32_t kmax
  * FWD_SUB_NONE), and the records' bytes; those of the classes whose words
  * are too narrow for their rules have none.
  */
-static int sub_place_all(struct fwd_ruleset *rs, const uint32_t *shape, uint32_t kmax,
+static int sub_place_all(struct fwd_ruleset *rs, const struct sub_ctx *x, const uint32_t *shape,
 			 uint32_t *rec_of, size_t *bytes)
 {
 	struct fwd_sub_hdr h;
@@ -510,7 +511,7 @@ static int sub_place_all(struct fwd_ruleset *rs, const uint32_t *shape, uint32_t
 	memset(rs->sub_top, 0, sizeof(rs->sub_top));
 	for (uint32_t d = 0; d < rs->f[FWD_FLD_DPORT].ncls; d++) {
 		rec_of[d] = FWD_SUB_NONE;
-		if (!sub_fits(rs, shape[d], kmax))
+		if (!sub_fits(x, shape[d]))
 			continue;
 		rec_of[d] = (uint32_t)(at / FWD_SUB_UNIT);
 		at += sub_head(rs, shape[d], &h);
@@ -522,7 +523,7 @@ static int sub_place_all(struct fwd_ruleset *rs, const uint32_t *shape, uint32_t
 			return -E2BIG;
 	}
 	/* A word is read as 8 bytes, and a miss reads rule number kmax - 1. */
-	*bytes = align_to(at + 8 + kmax * sizeof(uint32_t), SUB_ALIGN);
+	*bytes = align_to(at + 8 + x->kmax * sizeof(uint32_t), SUB_ALIGN);
 	return 0;
 }
 
@@ -625,7 +626,7 @@ void subtable_source_free(struct sub_src *s)
 /* Build rs->sub, or leave it NULL (no dport, or too large: see the top). */
 int subtable_build(struct fwd_ruleset *rs, const struct sub_src *s)
 {
-	uint32_t ncls = rs->f[FWD_FLD_DPORT].ncls, kmax = 64;
+	uint32_t ncls = rs->f[FWD_FLD_DPORT].ncls;
 	struct sub_ctx x = { .s = s };
 	uint32_t *rec_of, *shape;
 	size_t bytes = 0;
@@ -641,11 +642,11 @@ int subtable_build(struct fwd_ruleset *rs, const struct sub_src *s)
 		if (rs->f[FWD_FLD_DPORT].base[w])
 			x.base[x.nbase++] = w;
 	if (!err)
-		err = sub_measure(rs, &x, shape, &kmax);
+		err = sub_measure(rs, &x, shape);
 	if (!err)
 		err = sub_layout(rs);
 	if (!err)
-		err = sub_place_all(rs, shape, kmax, rec_of, &bytes);
+		err = sub_place_all(rs, &x, shape, rec_of, &bytes);
 	if (!err) {
 		rs->sub = aligned_alloc(SUB_ALIGN, bytes);
 		rs->sub_rec = malloc(FWD_NPORTS * sizeof(*rs->sub_rec));

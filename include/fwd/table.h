@@ -185,7 +185,6 @@ struct fwd_ruleset {
 	uint32_t sub_off[FWD_SUB_IN + 1];
 	uint32_t sub_lists;	/* where the first list may start */
 	uint32_t sub_top[FWD_SUB_SPORT + 1];	/* half the longest of list F, or 0 */
-	uint8_t sub_lgmax[FWD_SUB_SPORT + 1];	/* while building: list F's longest, log2 */
 	uint32_t sub_wbytes;	/* a word's width: 1, 2, 4 or 8 bytes */
 	uint64_t sub_wmask;	/* its bits, kept so the lookup needs no shift */
 	uint64_t sub_wtop;	/* its top bit (classify_sub(): no match) */
