@@ -900,7 +900,8 @@ static int build_info(struct fwd_ruleset *rs, const struct fwd_config *c)
 		names += len + 1;
 		ri->line = ru->pos.line;
 		ri->action = ru->action;
-		ri->to = ru->to;
+		if (ru->to)
+			ri->to = *ru->to;
 		ri->log = resolve_log(c, ru->action, ru->log);
 		ri->log_idx = ri->log ? rs->nlog++ : 0;
 		ri->mark = ru->action == FWD_FORWARD ? FWD_MARK_BASE + r : 0;

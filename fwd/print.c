@@ -155,8 +155,8 @@ static void print_rule(struct fwd_text *t, const struct fwd_config *c,
 	char to[64];
 
 	text_printf(t, "@%u %s: %s", i + 1, r->name, action_name(r->action));
-	if (r->action == FWD_FORWARD) {
-		target_format(to, sizeof(to), &r->to, 0);
+	if (r->to) {
+		target_format(to, sizeof(to), r->to, 0);
 		text_printf(t, " to %s", to);
 	}
 	if (r->present & FWD_F_IN)

@@ -281,7 +281,7 @@ static void scan_ignore(struct ld *l, struct fwd_scan_conf *sc, const struct yno
 		ok &= want_scalar(l, ykid(v)[i], "scan ignore address") &&
 		      addr_scalar(l, ykid(v)[i], ykid(v)[i]->s, &v4, &v6, true, PCTX_RULE);
 	if (ok)
-		to_addrset(l, &v4, &v6, &sc->ignore);
+		to_addrset(l, NULL, &v4, &v6, &sc->ignore);
 	rl_free(&v4);
 	rl_free(&v6);
 }

@@ -98,13 +98,37 @@ static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[32])
 	return true;
 }
 
+/*
+ * BITS in the rules' memory, or the same bitmap of one of the last few
+ * rules: a file names a handful of protocol sets, and 32 bytes for each of
+ * 100,000 rules is 3 MiB.
+ */
+static const uint8_t *protos_shared(struct ld *l, const uint8_t bits[32])
+{
+	static const uint8_t none[32];	/* out of memory: the load fails */
+	uint8_t *p;
+
+	for (unsigned i = 0; i < LD_PROTOS; i++)
+		if (l->protos[i] && !memcmp(l->protos[i], bits, 32))
+			return l->protos[i];
+	p = chunk_alloc(&l->c->rule_mem, 1, 32);
+	if (!p) {
+		l->oom = true;
+		return none;
+	}
+	memcpy(p, bits, 32);
+	l->protos[l->protos_at++ % LD_PROTOS] = p;
+	return p;
+}
+
 static void rule_proto(struct ld *l, struct rctx *x)
 {
 	const struct ynode *const *it;
 	size_t n;
-	uint8_t bits[32] = { 0 };
+	uint8_t bits[32] = { 0 }, any[32];
 
-	memset(x->r->protos, 0xff, sizeof(x->r->protos));
+	memset(any, 0xff, sizeof(any));
+	x->r->protos = protos_shared(l, any);
 	if (!x->f[RK_PROTO])
 		return;
 	x->bad_proto = true;
@@ -113,7 +137,7 @@ static void rule_proto(struct ld *l, struct rctx *x)
 	for (size_t i = 0; i < n; i++)
 		if (!proto_elem(l, it[i], bits))
 			return;
-	memcpy(x->r->protos, bits, sizeof(bits));
+	x->r->protos = protos_shared(l, bits);
 	x->r->present |= FWD_F_PROTO;
 	x->bad_proto = false;
 }
@@ -146,7 +170,7 @@ static void rule_ports(struct ld *l, struct rctx *x, int key, struct fwd_portset
 	for (size_t i = 0; i < n; i++)
 		ok &= port_scalar(l, it[i], it[i]->s, pm, &r, true, PCTX_RULE);
 	if (ok) {
-		to_portset(l, &r, ps);
+		to_portset(l, &l->c->rule_mem, &r, ps);
 		x->r->present |= bit;
 	}
 	rl_free(&r);
@@ -220,7 +244,7 @@ static void rule_icmp(struct ld *l, struct rctx *x)
 		ok &= ok4;
 	}
 	if (ok) {
-		to_portset(l, &r, &x->r->sport);
+		to_portset(l, &l->c->rule_mem, &r, &x->r->sport);
 		x->r->present |= FWD_F_SPORT | FWD_F_ICMP;
 	}
 	rl_free(&r);
@@ -269,7 +293,7 @@ static void rule_addrs(struct ld *l, struct rctx *x, int key, struct fwd_addrset
 	for (size_t i = 0; i < n; i++)
 		ok &= addr_scalar(l, it[i], it[i]->s, &v4, &v6, true, PCTX_RULE);
 	if (ok) {
-		to_addrset(l, &v4, &v6, as);
+		to_addrset(l, &l->c->rule_mem, &v4, &v6, as);
 		x->r->present |= bit;
 	}
 	rl_free(&v4);
@@ -308,7 +332,7 @@ static void rule_in(struct ld *l, struct rctx *x)
 
 	if (!x->f[RK_IN] || !field_items(l, &x->f[RK_IN], "in", &it, &n))
 		return;
-	x->r->in.p = calloc(n, sizeof(*x->r->in.p));
+	x->r->in.p = chunk_alloc(&l->c->rule_mem, n, sizeof(*x->r->in.p));
 	if (!x->r->in.p) {
 		l->oom = true;
 		return;
@@ -340,14 +364,12 @@ static void narrow_family(struct ld *l, struct rctx *x, struct fwd_addrset *as, 
 static void forward_family(struct ld *l, struct rctx *x)
 {
 	struct fwd_rule *r = x->r;
-	bool v4 = r->to.family == 4;
+	bool v4 = r->to->family == 4;
 
 	if (!(r->present & FWD_F_SRC)) {
-		free(r->src.v4);
-		free(r->src.v6);
 		memset(&r->src, 0, sizeof(r->src));
-		r->src.v4 = calloc(1, sizeof(*r->src.v4));
-		r->src.v6 = calloc(1, sizeof(*r->src.v6));
+		r->src.v4 = chunk_alloc(&l->c->rule_mem, 1, sizeof(*r->src.v4));
+		r->src.v6 = chunk_alloc(&l->c->rule_mem, 1, sizeof(*r->src.v6));
 		if (!r->src.v4 || !r->src.v6) {
 			l->oom = true;
 			return;
@@ -393,7 +415,12 @@ static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 	}
 	if (act != FWD_FORWARD || !want_scalar(l, to, "to:"))
 		return;
-	if (!parse_target(to->s, &x->r->to)) {
+	x->r->to = chunk_alloc(&l->c->rule_mem, 1, sizeof(*x->r->to));
+	if (!x->r->to) {
+		l->oom = true;
+		return;
+	}
+	if (!parse_target(to->s, x->r->to)) {
 		diag_error(l->d, to->pos,
 			   "invalid target '%s'; expected ADDR:PORT, ADDR, [V6]:PORT or [V6]", to->s);
 		return;

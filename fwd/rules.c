@@ -807,26 +807,12 @@ static FILE *config_open(const char *path, struct fwd_diags *d)
 static struct fwd_config *load_file(const char *path, struct fwd_diags *d, bool partial)
 {
 	struct ytree t = { 0 };
-	char *buf;
-	size_t len;
 	unsigned before = d->errors;
 	FILE *f = config_open(path, d);
 
 	if (!f)
 		return NULL;
-	/* Read one byte more than allowed to tell "too large" from "exactly at the limit". */
-	buf = malloc(FWD_CONFIG_MAX + 1);
-	if (!buf) {
-		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
-		goto out_close;
-	}
-	len = fread(buf, 1, FWD_CONFIG_MAX + 1, f);
-	if (ferror(f))
-		diag_error(d, (struct fwd_pos){ 0, 0 }, "read error: %s", strerror(errno));
-	else if (size_ok(len, d))
-		ytree(buf, len, d, &t);
-	free(buf);	/* the tree holds its own copy of every value */
-out_close:
+	ytree_file(f, d, &t);
 	fclose(f);
 	return parse_tree(&t, d, before, partial);
 }
@@ -847,13 +833,9 @@ static void free_addrset(struct fwd_addrset *a)
 	free(a->v6);
 }
 
+/* The rest of R is in c->rule_mem. */
 static void rule_free(struct fwd_rule *r)
 {
-	free_addrset(&r->src);
-	free_addrset(&r->dst);
-	free(r->sport.r);
-	free(r->dport.r);
-	free(r->in.p);
 	free(r->limit);
 }
 
@@ -863,6 +845,7 @@ void config_drop_rules(struct fwd_config *c)
 		rule_free(&c->rules[i]);
 	free(c->rules);
 	free(c->rule_names);
+	chunks_free(&c->rule_mem);
 	for (uint32_t i = 0; i < c->ntests; i++) {
 		free(c->tests[i].packet);
 		free(c->tests[i].expect);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -519,24 +520,78 @@ bool addr_scalar(struct ld *l, const struct ynode *n, const char *s, struct rl *
 
 /* ---- conversion to the config's types --------------------------------- */
 
+/* ---- the rules' memory ------------------------------------------------ */
+
+/*
+ * Chunks of CHUNK_SIZE bytes, bump-allocated: a calloc() of a rule's one
+ * port range took 32 bytes of heap for 8, and 100,000 rules hold two or
+ * three such lists each. A list too long for a chunk gets one of its own,
+ * kept behind the chunk being filled.
+ */
+#define CHUNK_SIZE	(64u << 10)
+
+struct fwd_chunk {
+	struct fwd_chunk *next;
+	size_t size, used;
+	_Alignas(16) unsigned char data[];
+};
+
+void *chunk_alloc(struct fwd_chunk **mem, size_t n, size_t size)
+{
+	struct fwd_chunk *c = *mem;
+	size_t align = size % 16 ? 8 : 16, at, cap;
+
+	if (!n || n > (SIZE_MAX - CHUNK_SIZE) / size)
+		return NULL;
+	size *= n;
+	at = c ? (c->used + align - 1) & ~(align - 1) : 0;
+	if (!LOAD_EXACT && c && at + size <= c->size) {
+		c->used = at + size;
+		return memset(c->data + at, 0, size);
+	}
+	cap = LOAD_EXACT || size > CHUNK_SIZE / 4 ? size : CHUNK_SIZE;
+	c = malloc(sizeof(*c) + cap);
+	if (!c)
+		return NULL;
+	c->size = cap;
+	c->used = size;
+	if (cap == CHUNK_SIZE || !*mem) {
+		c->next = *mem;
+		*mem = c;
+	} else {
+		c->next = (*mem)->next;
+		(*mem)->next = c;
+	}
+	return memset(c->data, 0, size);
+}
+
+void chunks_free(struct fwd_chunk **mem)
+{
+	for (struct fwd_chunk *c = *mem, *next; c; c = next) {
+		next = c->next;
+		free(c);
+	}
+	*mem = NULL;
+}
+
 /*
  * N ranges of SIZE bytes, zeroed; NULL for none, so that 100,000 rules of one
- * IPv4 source each hold no empty IPv6 list (48 bytes each in the heap).
+ * IPv4 source each hold no empty IPv6 list.
  */
-static void *ranges_alloc(struct ld *l, size_t n, size_t size)
+static void *ranges_alloc(struct ld *l, struct fwd_chunk **mem, size_t n, size_t size)
 {
-	void *p = n ? calloc(n, size) : NULL;
+	void *p = !n ? NULL : mem ? chunk_alloc(mem, n, size) : calloc(n, size);
 
 	l->oom |= n && !p;
 	return p;
 }
 
-void to_portset(struct ld *l, struct rl *r, struct fwd_portset *ps)
+void to_portset(struct ld *l, struct fwd_chunk **mem, struct rl *r, struct fwd_portset *ps)
 {
 	rl_norm(r);
 	l->oom |= r->oom;
 	ps->n = 0;
-	ps->r = ranges_alloc(l, r->n, sizeof(*ps->r));
+	ps->r = ranges_alloc(l, mem, r->n, sizeof(*ps->r));
 	if (r->n && !ps->r)
 		return;
 	for (size_t i = 0; i < r->n; i++) {
@@ -546,13 +601,14 @@ void to_portset(struct ld *l, struct rl *r, struct fwd_portset *ps)
 	ps->n = (uint32_t)r->n;
 }
 
-void to_addrset(struct ld *l, struct rl *v4, struct rl *v6, struct fwd_addrset *as)
+void to_addrset(struct ld *l, struct fwd_chunk **mem, struct rl *v4, struct rl *v6,
+		struct fwd_addrset *as)
 {
 	rl_norm(v4);
 	rl_norm(v6);
 	l->oom |= v4->oom || v6->oom;
-	as->v4 = ranges_alloc(l, v4->n, sizeof(*as->v4));
-	as->v6 = ranges_alloc(l, v6->n, sizeof(*as->v6));
+	as->v4 = ranges_alloc(l, mem, v4->n, sizeof(*as->v4));
+	as->v6 = ranges_alloc(l, mem, v6->n, sizeof(*as->v6));
 	if ((v4->n && !as->v4) || (v6->n && !as->v6))
 		return;
 	for (size_t i = 0; i < v4->n; i++) {

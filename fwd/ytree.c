@@ -35,21 +35,6 @@
  */
 #define YCHUNK	(1u << 20)
 
-/*
- * Built with AddressSanitizer (make asan, the fuzzers), every node gets an
- * allocation of its own, so that a read past one is caught as before.
- */
-#if defined(__SANITIZE_ADDRESS__)
-#define Y_EXACT	1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define Y_EXACT	1
-#endif
-#endif
-#ifndef Y_EXACT
-#define Y_EXACT	0
-#endif
-
 struct ychunk {
 	struct ychunk *next;
 	size_t size, used;
@@ -60,7 +45,7 @@ static void *ymap(size_t size)
 {
 	void *p;
 
-	if (Y_EXACT)
+	if (LOAD_EXACT)
 		return calloc(1, size);
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	return p == MAP_FAILED ? NULL : p;
@@ -80,7 +65,7 @@ static void *yalloc(struct ytree *t, size_t size)
 		c->last = t->nalloc;
 		return p;
 	}
-	map = Y_EXACT || size + head > YCHUNK / 4 ? size + head : YCHUNK;
+	map = LOAD_EXACT || size + head > YCHUNK / 4 ? size + head : YCHUNK;
 	c = ymap(map);
 	if (!c)
 		return NULL;
@@ -99,7 +84,7 @@ static void *yalloc(struct ytree *t, size_t size)
 
 static void yunmap(struct ychunk *c)
 {
-	if (Y_EXACT)
+	if (LOAD_EXACT)
 		free(c);
 	else
 		munmap(c, c->size);
@@ -173,8 +158,11 @@ struct ybuild {
 	int depth;
 	size_t nodes;
 	bool fatal;
-	const char *buf;	/* the input, to name the character a syntax error stopped at */
+	const char *buf;	/* the input in memory, or NULL and */
 	size_t len;
+	FILE *f;		/* the file being read (ytree_file()), */
+	size_t read;		/* its bytes read so far */
+	bool too_large;		/* ... more than FWD_CONFIG_MAX */
 };
 
 static struct fwd_pos mark_pos(yaml_mark_t m)
@@ -351,17 +339,29 @@ static void yend(struct ybuild *b)
 		b->fatal = true;
 }
 
+/* The input's byte AT, or -1 past its end. */
+static int ybyte(const struct ybuild *b, size_t at)
+{
+	unsigned char c;
+
+	if (!b->f)
+		return at < b->len ? (unsigned char)b->buf[at] : -1;
+	return pread(fileno(b->f), &c, 1, (off_t)at) == 1 ? c : -1;
+}
+
 static void ysyntax(struct ybuild *b, const yaml_parser_t *p)
 {
 	struct fwd_pos pos = mark_pos(p->problem_mark);
-	size_t at = p->problem_mark.index;
 
-	if (p->error == YAML_MEMORY_ERROR)
-		diag_error(b->d, pos, "out of memory");
-	else if (at < b->len && b->buf[at] == '\t')
-		diag_error(b->d, pos, "YAML syntax error: a tab character; YAML indents with spaces only");
+	if (b->too_large)
+		diag_error(b->d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes",
+			   FWD_CONFIG_MAX);
+	else if (p->error == YAML_READER_ERROR && b->f && ferror(b->f))
+		diag_error(b->d, (struct fwd_pos){ 0, 0 }, "read error: %s", strerror(errno));
 	else if (p->error == YAML_MEMORY_ERROR)
 		diag_error(b->d, pos, "out of memory");
+	else if (ybyte(b, p->problem_mark.index) == '\t')
+		diag_error(b->d, pos, "YAML syntax error: a tab character; YAML indents with spaces only");
 	else if (p->context)
 		diag_error(b->d, pos, "YAML syntax error: %s (%s at line %u)", p->problem,
 			   p->context, (unsigned)p->context_mark.line + 1);
@@ -409,33 +409,68 @@ static bool yevent(struct ybuild *b, const yaml_event_t *ev, unsigned *docs)
 	return false;
 }
 
-void ytree(const char *buf, size_t len, struct fwd_diags *d, struct ytree *t)
+/* Events from P, set to its input, into B's tree. */
+static void ybuild_run(struct ybuild *b, yaml_parser_t *p)
 {
-	struct ybuild b = { .d = d, .t = t, .buf = buf, .len = len };
-	yaml_parser_t p;
 	yaml_event_t ev;
 	unsigned docs = 0;
 	bool done = false;
 
-	*t = (struct ytree){ 0 };
-	if (!yaml_parser_initialize(&p)) {
-		diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
-		return;
-	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
-	while (!done && !b.fatal) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			ysyntax(&b, &p);
+	while (!done && !b->fatal) {
+		if (!yaml_parser_parse(p, &ev)) {
+			ysyntax(b, p);
 			break;
 		}
-		done = yevent(&b, &ev, &docs);
+		done = yevent(b, &ev, &docs);
 		yaml_event_delete(&ev);
 	}
-	yaml_parser_delete(&p);
+	yaml_parser_delete(p);
 	for (int i = 0; i < Y_DEPTH_MAX; i++)
-		free(b.kids[i].v);
-	if (b.fatal)
-		ytree_free(t);
-	else if (!t->root)
-		diag_error(d, (struct fwd_pos){ 1, 1 }, "no document; the file is empty");
+		free(b->kids[i].v);
+	if (b->fatal)
+		ytree_free(b->t);
+	else if (!b->t->root)
+		diag_error(b->d, (struct fwd_pos){ 1, 1 }, "no document; the file is empty");
+}
+
+static bool yinit(yaml_parser_t *p, struct fwd_diags *d, struct ytree *t)
+{
+	*t = (struct ytree){ 0 };
+	if (yaml_parser_initialize(p))
+		return true;
+	diag_error(d, (struct fwd_pos){ 0, 0 }, "out of memory");
+	return false;
+}
+
+void ytree(const char *buf, size_t len, struct fwd_diags *d, struct ytree *t)
+{
+	struct ybuild b = { .d = d, .t = t, .buf = buf, .len = len };
+	yaml_parser_t p;
+
+	if (!yinit(&p, d, t))
+		return;
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	ybuild_run(&b, &p);
+}
+
+/* libyaml's reader: the file, up to FWD_CONFIG_MAX bytes. */
+static int yread(void *data, unsigned char *buf, size_t size, size_t *got)
+{
+	struct ybuild *b = data;
+
+	*got = fread(buf, 1, size, b->f);
+	b->read += *got;
+	b->too_large = b->read > FWD_CONFIG_MAX;
+	return !ferror(b->f) && !b->too_large;
+}
+
+void ytree_file(FILE *f, struct fwd_diags *d, struct ytree *t)
+{
+	struct ybuild b = { .d = d, .t = t, .f = f };
+	yaml_parser_t p;
+
+	if (!yinit(&p, d, t))
+		return;
+	yaml_parser_set_input(&p, yread, &b);
+	ybuild_run(&b, &p);
 }

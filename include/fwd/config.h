@@ -153,13 +153,14 @@ struct fwd_rule {
 	struct fwd_pos pos;		/* of the rule's `- ` item */
 	uint32_t present;		/* FWD_F_* */
 	enum fwd_action action;
-	uint8_t protos[32];		/* bitmap of IP protocol numbers; all ones if absent */
+	const uint8_t *protos;		/* 32 bytes: a bitmap of IP protocol numbers, all
+					 * ones if absent; in c->rule_mem, shared */
 	struct fwd_addrset src, dst;	/* meaningful when present */
 	struct fwd_portset sport, dport;	/* sport: with FWD_F_ICMP, ICMP values */
 	struct fwd_ifset in;
 	enum fwd_log log;
 	int dyn_src;			/* `src: $SET` of a dynamic set: its index, else -1 */
-	struct fwd_target to;		/* FWD_FORWARD only */
+	struct fwd_target *to;		/* FWD_FORWARD only, else NULL */
 	struct fwd_limit_conf *limit;	/* `limit:` per source, or NULL */
 };
 
@@ -272,6 +273,7 @@ struct fwd_scan_conf {
 #define FWD_KNOCK_PROGRESS_MAX	65536	/* sources with a sequence under way */
 
 struct fwd_crowdsec_conf;	/* include/fwd/crowdsec.h */
+struct fwd_chunk;		/* fwd/rvalue.c */
 
 struct fwd_config {
 	enum fwd_action default_action;	/* FWD_ALLOW or FWD_DROP */
@@ -280,6 +282,7 @@ struct fwd_config {
 	uint32_t nrules;
 	struct fwd_rule *rules;
 	char *rule_names;		/* the rules' names, end to end */
+	struct fwd_chunk *rule_mem;	/* their ranges, patterns and targets */
 	uint32_t ntests;
 	struct fwd_test *tests;
 	struct fwd_daemon daemon;

@@ -10,6 +10,7 @@
 #define FWD_LOAD_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,22 @@
 #define PORT_MAX	65535u
 
 enum ykind { Y_SCALAR, Y_SEQ, Y_MAP };
+
+/*
+ * Built with AddressSanitizer (make asan, the fuzzers), every block of the
+ * loader's arenas (the tree's, the rules') is an allocation of its own, so
+ * that a read past one is caught as before.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define LOAD_EXACT	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOAD_EXACT	1
+#endif
+#endif
+#ifndef LOAD_EXACT
+#define LOAD_EXACT	0
+#endif
 
 /*
  * A node of the tree, in the tree's arena (struct ytree): 16 bytes and a
@@ -86,6 +103,9 @@ struct ld {
 	struct ytree *tree;	/* what the file was read into */
 	bool *bad_rule;		/* per rule, per test: it has an error */
 	bool *bad_test;
+#define LD_PROTOS	8
+	const uint8_t *protos[LD_PROTOS];	/* the last rules' protocol bitmaps, to share */
+	unsigned protos_at;
 };
 
 #define PM_TCP	1u
@@ -137,6 +157,12 @@ const char *dynset_hint(const struct fwd_config *c, const char *s, char *buf, si
 
 /* Read BUF into T: T->root, or NULL with the reason recorded in D. */
 void ytree(const char *buf, size_t len, struct fwd_diags *d, struct ytree *t);
+/*
+ * The same from F as libyaml reads it, a few KiB at a time, so that the file
+ * is never whole in memory beside its tree; more than FWD_CONFIG_MAX bytes
+ * is an error.
+ */
+void ytree_file(FILE *f, struct fwd_diags *d, struct ytree *t);
 void ytree_free(struct ytree *t);
 /* The first node made of N's subtree (its leftmost leaf): for ytree_release(). */
 const struct ynode *ytree_lead(const struct ynode *n);
@@ -160,8 +186,20 @@ bool port_scalar(struct ld *l, const struct ynode *n, const char *s, unsigned pm
 		 struct rl *out, bool report, enum pctx ctx);
 bool addr_scalar(struct ld *l, const struct ynode *n, const char *s, struct rl *v4,
 		 struct rl *v6, bool report, enum pctx ctx);
-void to_portset(struct ld *l, struct rl *r, struct fwd_portset *ps);
-void to_addrset(struct ld *l, struct rl *v4, struct rl *v6, struct fwd_addrset *as);
+/*
+ * R, V4 and V6 sorted and merged into PS or AS, each list in MEM
+ * (chunk_alloc()), or calloc()ed on its own where MEM is NULL.
+ */
+void to_portset(struct ld *l, struct fwd_chunk **mem, struct rl *r, struct fwd_portset *ps);
+void to_addrset(struct ld *l, struct fwd_chunk **mem, struct rl *v4, struct rl *v6,
+		struct fwd_addrset *as);
+/*
+ * N zeroed elements of SIZE bytes from the chunks at *MEM (a rule's
+ * ranges, patterns and target: c->rule_mem), which go together
+ * (chunks_free()); NULL for N == 0 or out of memory.
+ */
+void *chunk_alloc(struct fwd_chunk **mem, size_t n, size_t size);
+void chunks_free(struct fwd_chunk **mem);
 int pick(struct ld *l, const struct ynode *v, const char *what,
 	 const char *const *names, const char *expected);
 int find_dynset(const struct fwd_config *c, const char *name);

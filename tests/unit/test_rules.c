@@ -11,14 +11,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "fwd/config.h"
+#include "fwd/load.h"
 
 static struct fwd_config *load(const char *yaml, struct fwd_diags *d)
 {
 	diags_init(d, "t.yaml");
 	return config_parse(yaml, strlen(yaml), d);
+}
+
+/* BUF written to a file and loaded from it (config_load()). */
+static struct fwd_config *load_as_file(const char *buf, size_t len)
+{
+	char path[] = "/tmp/fwd-test-rules.XXXXXX";
+	int fd = mkstemp(path);
+	struct fwd_diags d;
+	struct fwd_config *c;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	diags_init(&d, path);
+	c = config_load(path, &d);
+	if (!c)
+		fprintf(stderr, "%s", d.text ? d.text : "");
+	diags_free(&d);
+	unlink(path);
+	return c;
 }
 
 /* Load a file with one rule whose body is BODY (already indented). */
@@ -207,12 +229,12 @@ static void test_forward_family(void **state)
 		 "  - {name: g, src: [10.0.0.0/8, \"fd00::/8\"], action: forward, to: 10.0.0.9:80}\n",
 		 &d);
 	assert_non_null(c);
-	assert_int_equal(c->rules[0].to.family, 6);
-	assert_int_equal(c->rules[0].to.port, 0);
+	assert_int_equal(c->rules[0].to->family, 6);
+	assert_int_equal(c->rules[0].to->port, 0);
 	assert_true(c->rules[0].present & FWD_F_SRC);
 	assert_int_equal(c->rules[0].src.n4, 0);
 	assert_int_equal(c->rules[0].src.n6, 1);
-	assert_int_equal(c->rules[1].to.port, 80);
+	assert_int_equal(c->rules[1].to->port, 80);
 	assert_int_equal(c->rules[1].src.n4, 1);
 	assert_int_equal(c->rules[1].src.n6, 0);
 	config_free(c);
@@ -280,11 +302,35 @@ static void test_daemon_ha(void **state)
 	rejects("version: 1\ndaemon:\n  ha: maybe\nrules: []\n", "invalid ha 'maybe'");
 }
 
+/* What test_large_file()'s file of N rules and a last one holds. */
+static void assert_large(const struct fwd_config *c, unsigned N)
+{
+	assert_int_equal(c->nrules, N + 1);
+	for (unsigned i = 0; i < N; i += 997) {
+		const struct fwd_rule *r = &c->rules[i];
+		char name[16];
+
+		snprintf(name, sizeof(name), "r%u", i);
+		assert_string_equal(r->name, name);
+		assert_int_equal(r->dport.n, 1);
+		assert_int_equal(r->dport.r[0].lo, 1000 + i);
+		assert_int_equal(r->src.n4, 1);
+		assert_int_equal(r->src.v4[0].lo, 0x0a000000u | (i / 256 % 256) << 16 | (i % 256) << 8);
+		assert_int_equal(r->action, i % 2 ? FWD_DROP : FWD_ALLOW);
+	}
+	assert_string_equal(c->rules[N].name, "last");
+	assert_int_equal(c->rules[N].dport.n, 2);
+	assert_int_equal(c->rules[N].dport.r[1].lo, 443);
+	assert_int_equal(c->ntests, 1);
+	assert_string_equal(c->tests[0].expect, "drop r7");
+	assert_int_equal(c->daemon.inspect, FWD_INSPECT_EVERY);
+}
+
 /*
  * A file whose rules' tree spans many of the tree's mappings, with sections
  * before and after the rules that are read after them (tests:, daemon:):
  * the loader gives the rules' mappings back as it converts them, and what
- * it still reads must not be among them.
+ * it still reads must not be among them. Read from memory, then from a file.
  */
 static void test_large_file(void **state)
 {
@@ -313,28 +359,39 @@ static void test_large_file(void **state)
 	if (!c)
 		fprintf(stderr, "%s", d.text ? d.text : "");
 	diags_free(&d);
+	assert_non_null(c);
+	assert_large(c, N);
+	config_free(c);
+	/* the same read from a file, as libyaml takes it a few KiB at a time */
+	c = load_as_file(buf, len);
 	free(buf);
 	assert_non_null(c);
-	assert_int_equal(c->nrules, N + 1);
-	for (unsigned i = 0; i < N; i += 997) {
-		const struct fwd_rule *r = &c->rules[i];
-		char name[16];
-
-		snprintf(name, sizeof(name), "r%u", i);
-		assert_string_equal(r->name, name);
-		assert_int_equal(r->dport.n, 1);
-		assert_int_equal(r->dport.r[0].lo, 1000 + i);
-		assert_int_equal(r->src.n4, 1);
-		assert_int_equal(r->src.v4[0].lo, 0x0a000000u | (i / 256 % 256) << 16 | (i % 256) << 8);
-		assert_int_equal(r->action, i % 2 ? FWD_DROP : FWD_ALLOW);
-	}
-	assert_string_equal(c->rules[N].name, "last");
-	assert_int_equal(c->rules[N].dport.n, 2);
-	assert_int_equal(c->rules[N].dport.r[1].lo, 443);
-	assert_int_equal(c->ntests, 1);
-	assert_string_equal(c->tests[0].expect, "drop r7");
-	assert_int_equal(c->daemon.inspect, FWD_INSPECT_EVERY);
+	assert_large(c, N);
 	config_free(c);
+}
+
+/* More than FWD_CONFIG_MAX bytes while the file is read: refused. */
+static void test_file_grows(void **state)
+{
+	FILE *f = tmpfile();
+	struct fwd_diags d;
+	struct ytree t;
+	char line[4096];
+
+	(void)state;
+	assert_non_null(f);
+	memset(line, '#', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	fputs("version: 1\n", f);
+	for (size_t n = 0; n <= FWD_CONFIG_MAX; n += sizeof(line))
+		assert_int_equal(fwrite(line, 1, sizeof(line), f), sizeof(line));
+	rewind(f);
+	diags_init(&d, "t.yaml");
+	ytree_file(f, &d, &t);
+	fclose(f);
+	assert_null(t.root);
+	assert_non_null(strstr(d.text, "t.yaml: error: file is larger than 16777216 bytes"));
+	diags_free(&d);
 }
 
 static void test_all_errors(void **state)
@@ -360,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_daemon_ha),
 		cmocka_unit_test(test_large_file),
+		cmocka_unit_test(test_file_grows),
 		cmocka_unit_test(test_all_errors),
 	};
 
