@@ -518,8 +518,6 @@ bool addr_scalar(struct ld *l, const struct ynode *n, const char *s, struct rl *
 	return fam != 0;
 }
 
-/* ---- conversion to the config's types --------------------------------- */
-
 /* ---- the rules' memory ------------------------------------------------ */
 
 /*
@@ -573,6 +571,8 @@ void chunks_free(struct fwd_chunk **mem)
 	}
 	*mem = NULL;
 }
+
+/* ---- conversion to the config's types --------------------------------- */
 
 /*
  * N ranges of SIZE bytes, zeroed; NULL for none, so that 100,000 rules of one

@@ -10,9 +10,9 @@
 #define FWD_LOAD_H
 
 #include <stdbool.h>
-#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "fwd/config.h"
 
