@@ -90,7 +90,7 @@ static void print_icmp(struct fwd_text *t, const struct fwd_portset *s)
 	}
 }
 
-static void print_proto_list(struct fwd_text *t, const uint8_t bits[32], bool want)
+static void print_proto_list(struct fwd_text *t, const uint8_t bits[FWD_PROTO_BYTES], bool want)
 {
 	bool first = true;
 
@@ -108,7 +108,7 @@ static void print_proto_list(struct fwd_text *t, const uint8_t bits[32], bool wa
 }
 
 /* The protocols a rule matches; more than half of them as "!{the others}". */
-static void print_protos(struct fwd_text *t, const uint8_t bits[32])
+static void print_protos(struct fwd_text *t, const uint8_t bits[FWD_PROTO_BYTES])
 {
 	unsigned n = 0;
 

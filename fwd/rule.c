@@ -71,7 +71,7 @@ static int proto_num(const char *s)
 	return p < 0 || p == FWD_PROTO_SCTP ? -2 : p;
 }
 
-static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[32])
+static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[FWD_PROTO_BYTES])
 {
 	const char *s = n->s + (n->s[0] == '!');
 	int p = proto_num(s);
@@ -83,15 +83,15 @@ static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[32])
 		return false;
 	}
 	if (n->s[0] == '!') {
-		uint8_t t[32];
+		uint8_t t[FWD_PROTO_BYTES];
 
 		memset(t, p == -1 ? 0 : 0xff, sizeof(t));
 		if (p >= 0)
 			t[p / 8] &= (uint8_t)~(1u << (p % 8));
-		for (int i = 0; i < 32; i++)
+		for (int i = 0; i < FWD_PROTO_BYTES; i++)
 			bits[i] |= t[i];
 	} else if (p == -1) {
-		memset(bits, 0xff, 32);
+		memset(bits, 0xff, FWD_PROTO_BYTES);
 	} else {
 		bits[p / 8] |= (uint8_t)(1u << (p % 8));
 	}
@@ -100,23 +100,23 @@ static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[32])
 
 /*
  * BITS in the rules' memory, or the same bitmap of one of the last few
- * rules: a file names a handful of protocol sets, and 32 bytes for each of
+ * rules: a file names a handful of protocol sets, and a bitmap for each of
  * 100,000 rules is 3 MiB.
  */
-static const uint8_t *protos_shared(struct ld *l, const uint8_t bits[32])
+static const uint8_t *protos_shared(struct ld *l, const uint8_t bits[FWD_PROTO_BYTES])
 {
-	static const uint8_t none[32];	/* out of memory: the load fails */
+	static const uint8_t none[FWD_PROTO_BYTES];	/* out of memory: the load fails */
 	uint8_t *p;
 
 	for (unsigned i = 0; i < LD_PROTOS; i++)
-		if (l->protos[i] && !memcmp(l->protos[i], bits, 32))
+		if (l->protos[i] && !memcmp(l->protos[i], bits, FWD_PROTO_BYTES))
 			return l->protos[i];
-	p = chunk_alloc(&l->c->rule_mem, 1, 32);
+	p = chunk_alloc(&l->c->rule_mem, 1, FWD_PROTO_BYTES);
 	if (!p) {
 		l->oom = true;
 		return none;
 	}
-	memcpy(p, bits, 32);
+	memcpy(p, bits, FWD_PROTO_BYTES);
 	l->protos[l->protos_at++ % LD_PROTOS] = p;
 	return p;
 }
@@ -125,7 +125,7 @@ static void rule_proto(struct ld *l, struct rctx *x)
 {
 	const struct ynode *const *it;
 	size_t n;
-	uint8_t bits[32] = { 0 }, any[32];
+	uint8_t bits[FWD_PROTO_BYTES] = { 0 }, any[FWD_PROTO_BYTES];
 
 	memset(any, 0xff, sizeof(any));
 	x->r->protos = protos_shared(l, any);

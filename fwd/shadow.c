@@ -93,7 +93,7 @@ static bool rule_covers(const struct fwd_ruleset *rs, const struct fwd_config *c
 {
 	const struct fwd_rule *i = &c->rules[ri], *j = &c->rules[rj];
 
-	for (int b = 0; b < 32; b++)
+	for (int b = 0; b < FWD_PROTO_BYTES; b++)
 		if (j->protos[b] & ~i->protos[b])
 			return false;
 	if (!ports_cover(i, j, FWD_F_SPORT) || !ports_cover(i, j, FWD_F_DPORT))

@@ -148,13 +148,15 @@ struct fwd_limit_conf {
  * One rule: 208 bytes on 64-bit, so that 100,000 of them take 20 MiB while the
  * compiler reads them. The name is in fwd_config.rule_names.
  */
+#define FWD_PROTO_BYTES	32	/* a bitmap of the 256 IP protocol numbers */
+
 struct fwd_rule {
 	const char *name;		/* "" when the rule has none (an error) */
 	struct fwd_pos pos;		/* of the rule's `- ` item */
 	uint32_t present;		/* FWD_F_* */
 	enum fwd_action action;
-	const uint8_t *protos;		/* 32 bytes: a bitmap of IP protocol numbers, all
-					 * ones if absent; in c->rule_mem, shared */
+	const uint8_t *protos;		/* FWD_PROTO_BYTES: a bitmap of IP protocol numbers,
+					 * all ones if absent; in c->rule_mem, shared */
 	struct fwd_addrset src, dst;	/* meaningful when present */
 	struct fwd_portset sport, dport;	/* sport: with FWD_F_ICMP, ICMP values */
 	struct fwd_ifset in;
