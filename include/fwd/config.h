@@ -284,7 +284,7 @@ struct fwd_config {
 	uint32_t nrules;
 	struct fwd_rule *rules;
 	char *rule_names;		/* the rules' names, end to end */
-	struct fwd_chunk *rule_mem;	/* their ranges, patterns and targets */
+	struct fwd_chunk *rule_mem;	/* their lists, targets and protocol bitmaps */
 	uint32_t ntests;
 	struct fwd_test *tests;
 	struct fwd_daemon daemon;

@@ -195,7 +195,7 @@ void to_addrset(struct ld *l, struct fwd_chunk **mem, struct rl *v4, struct rl *
 		struct fwd_addrset *as);
 /*
  * N zeroed elements of SIZE bytes from the chunks at *MEM (a rule's
- * ranges, patterns and target: c->rule_mem), which go together
+ * lists, target and protocol bitmap: c->rule_mem), which go together
  * (chunks_free()); NULL for N == 0 or out of memory.
  */
 void *chunk_alloc(struct fwd_chunk **mem, size_t n, size_t size);
