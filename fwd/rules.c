@@ -739,22 +739,12 @@ static struct fwd_config *parse_tree(struct ytree *t, struct fwd_diags *d, unsig
 	return l.c;
 }
 
-static bool size_ok(size_t len, struct fwd_diags *d)
-{
-	if (len <= FWD_CONFIG_MAX)
-		return true;
-	diag_error(d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes", FWD_CONFIG_MAX);
-	return false;
-}
-
 static struct fwd_config *parse(const char *buf, size_t len, struct fwd_diags *d,
 				bool partial)
 {
 	struct ytree t;
 	unsigned before = d->errors;
 
-	if (!size_ok(len, d))
-		return NULL;
 	ytree(buf, len, d, &t);
 	return parse_tree(&t, d, before, partial);
 }

@@ -349,13 +349,18 @@ static int ybyte(const struct ybuild *b, size_t at)
 	return pread(fileno(b->f), &c, 1, (off_t)at) == 1 ? c : -1;
 }
 
+/* The input, in memory or read so far, is over FWD_CONFIG_MAX. */
+static void ytoo_large(struct fwd_diags *d)
+{
+	diag_error(d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes", FWD_CONFIG_MAX);
+}
+
 static void ysyntax(struct ybuild *b, const yaml_parser_t *p)
 {
 	struct fwd_pos pos = mark_pos(p->problem_mark);
 
 	if (b->too_large)
-		diag_error(b->d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes",
-			   FWD_CONFIG_MAX);
+		ytoo_large(b->d);
 	else if (p->error == YAML_READER_ERROR && b->f && ferror(b->f))
 		diag_error(b->d, (struct fwd_pos){ 0, 0 }, "read error: %s", strerror(errno));
 	else if (p->error == YAML_MEMORY_ERROR)
@@ -447,6 +452,11 @@ void ytree(const char *buf, size_t len, struct fwd_diags *d, struct ytree *t)
 	struct ybuild b = { .d = d, .t = t, .buf = buf, .len = len };
 	yaml_parser_t p;
 
+	if (len > FWD_CONFIG_MAX) {
+		*t = (struct ytree){ 0 };
+		ytoo_large(d);
+		return;
+	}
 	if (!yinit(&p, d, t))
 		return;
 	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);

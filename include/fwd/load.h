@@ -155,7 +155,10 @@ const char *names_hint(const char *const *names, const char *s, char *buf, size_
 const char *dynset_hint(const struct fwd_config *c, const char *s, char *buf, size_t len);
 #define NEAR_HINT_MAX	96
 
-/* Read BUF into T: T->root, or NULL with the reason recorded in D. */
+/*
+ * Read BUF into T: T->root, or NULL with the reason recorded in D (more than
+ * FWD_CONFIG_MAX bytes is one).
+ */
 void ytree(const char *buf, size_t len, struct fwd_diags *d, struct ytree *t);
 /*
  * The same from F as libyaml reads it, a few KiB at a time, so that the file
