@@ -2,7 +2,8 @@
 /*
  * ruleload.c - the one load pipeline (include/fwd/ruleset.h): read and
  * check a rules file, compile it, and with FWD_LOAD_CHECK find the shadowed
- * rules and run the policy tests. `fwd check`, `fwd apply`, `fwd run` and
+ * rules and run the policy tests (the daemon: the tests alone, so that a
+ * file whose tests fail is refused). `fwd check`, `fwd apply`, `fwd run` and
  * a reload all come here, so they print one file's messages alike: the
  * diagnostics sorted once, by line.
  */
@@ -59,6 +60,8 @@ static int finish(struct fwd_config *c, bool bad, unsigned flags, struct fwd_dia
 		gateway_nd_check(c, rs, d);
 		if (n || failed)
 			note_left_out(c, d);
+	} else if (flags & FWD_LOAD_TESTS && explain_run_tests(c, rs, d)) {
+		e = -EINVAL;
 	}
 	diags_sort(d);
 	if (e) {
@@ -103,5 +106,5 @@ int ruleset_load_lean(const char *path, struct fwd_diags *d,
 		config_free(c);
 		c = NULL;
 	}
-	return finish(c, d->errors != before, LOAD_LEAN, d, cp, rsp);
+	return finish(c, d->errors != before, LOAD_LEAN | FWD_LOAD_TESTS, d, cp, rsp);
 }

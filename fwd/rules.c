@@ -836,15 +836,18 @@ void config_drop_rules(struct fwd_config *c)
 	free(c->rules);
 	free(c->rule_names);
 	chunks_free(&c->rule_mem);
+	c->rules = NULL;
+	c->rule_names = NULL;
+	c->nrules = 0;
+}
+
+static void free_tests(struct fwd_config *c)
+{
 	for (uint32_t i = 0; i < c->ntests; i++) {
 		free(c->tests[i].packet);
 		free(c->tests[i].expect);
 	}
 	free(c->tests);
-	c->rules = NULL;
-	c->rule_names = NULL;
-	c->tests = NULL;
-	c->nrules = c->ntests = 0;
 }
 
 void config_free(struct fwd_config *c)
@@ -852,6 +855,7 @@ void config_free(struct fwd_config *c)
 	if (!c)
 		return;
 	config_drop_rules(c);
+	free_tests(c);
 	free(c->daemon.log_file);
 	free(c->daemon.metrics_file);
 	free(c->dynsets);

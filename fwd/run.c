@@ -227,7 +227,7 @@ static int load(struct daemon *dm, struct fwd_config **cp, struct fwd_ruleset **
 	int e;
 
 	diags_init(&d, dm->o.config);
-	e = ruleset_load(dm->o.config, 0, &d, cp, rsp);
+	e = ruleset_load(dm->o.config, FWD_LOAD_TESTS, &d, cp, rsp);
 	if (d.text && d.len)
 		fputs(d.text, stderr);
 	diags_free(&d);

@@ -309,8 +309,9 @@ struct fwd_config *config_load(const char *path, struct fwd_diags *d);
 struct fwd_config *config_parse(const char *buf, size_t len, struct fwd_diags *d);
 void config_free(struct fwd_config *c);
 /*
- * Free C's rules and tests and leave it none, once they are compiled and
- * their other readers are done: the rest of C (the daemon's sections) stays.
+ * Free C's rules and leave it none, once they are compiled and their other
+ * readers are done: the rest of C (the daemon's sections, the policy tests,
+ * which run on the compiled table) stays.
  */
 void config_drop_rules(struct fwd_config *c);
 /*

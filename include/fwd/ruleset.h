@@ -40,7 +40,7 @@ struct fwd_ruleset;
 
 struct fwd_ruleset *ruleset_compile(const struct fwd_config *c);
 /*
- * ruleset_compile() that frees C's rules and tests (config_drop_rules()) as
+ * ruleset_compile() that frees C's rules (config_drop_rules()) as
  * soon as it has read them for the last time, before its largest step, the
  * per-port tables (which read a compact copy of the rules' ranges): for a
  * daemon, which needs no more of them than C's sections.
@@ -77,12 +77,19 @@ unsigned ruleset_shadows(const struct fwd_ruleset *rs, const struct fwd_config *
  */
 char *ruleset_print(const struct fwd_config *c, const struct fwd_ruleset *rs);
 
-/* ruleset_load() flags: also the shadow analysis and the policy tests. */
+/*
+ * ruleset_load() flags. FWD_LOAD_CHECK (`fwd check`, `fwd apply`): a file
+ * with errors still loads in part for the rest of the checks, the shadow
+ * analysis and the policy tests. FWD_LOAD_TESTS (the daemon): the policy
+ * tests alone, so that `fwd run` and a reload refuse a file whose tests fail.
+ */
 #define FWD_LOAD_CHECK	1u
+#define FWD_LOAD_TESTS	2u
 
 /*
  * Load PATH into *C and compile it into *RS (fwd/ruleload.c); with
- * FWD_LOAD_CHECK warn of shadowed rules and run the `tests:`. Every message
+ * FWD_LOAD_CHECK warn of shadowed rules and run the `tests:`, with
+ * FWD_LOAD_TESTS run the `tests:`. Every message
  * lands in D, sorted by position. 0; -EINVAL when the file has errors or a
  * test failed, -ENOMEM; *C and *RS are then NULL.
  */
@@ -92,7 +99,7 @@ int ruleset_load(const char *path, unsigned flags, struct fwd_diags *d,
 int ruleset_load_text(const char *buf, size_t len, unsigned flags, struct fwd_diags *d,
 		      struct fwd_config **c, struct fwd_ruleset **rs);
 /*
- * The daemon's load: ruleset_load() with no checks, where PREP(C, ARG) sees
+ * The daemon's reload: ruleset_load() with FWD_LOAD_TESTS, where PREP(C, ARG) sees
  * the whole of a good file's C before the compile (for what needs the
  * rules: the live state's dynamic tables, the early drops), returning 0 or
  * -ENOMEM, and the compile is ruleset_compile_lean(): *C comes back with

@@ -87,13 +87,25 @@ fi
 assert_eq "reload counters after failed fwd reloads" "2 4" "$(reloads)"
 verdicts "after failed fwd reloads" answer
 
+# A valid file whose policy test fails is refused like a broken one.
+rules_put "$R/reload-test-fails.yaml" "$RULES"
+ctl_reload
+assert_eq "fwd reload (failing test) exit status" 1 "$RELOAD_RC"
+if [[ $RELOAD_OUT =~ $RULES:20:[0-9]+:\ error:\ test\ failed:\ .*2222.*expected\ \'allow\ flip\' ]]; then
+	pass "fwd reload (failing test) prints the failed test"
+else
+	fail "fwd reload (failing test) output: expected '$RULES:20:C: error: test failed: ...', got '$RELOAD_OUT'"
+fi
+assert_eq "reload counters after the failing test" "2 5" "$(reloads)"
+verdicts "after a file whose test fails" answer
+
 # A good file after the failures still takes effect.
 rules_put "$R/reload-drop.yaml" "$RULES"
 ctl_reload
 assert_eq "fwd reload after failures exit status" 0 "$RELOAD_RC"
-assert_eq "reload counters at the end" "3 4" "$(reloads)"
+assert_eq "reload counters at the end" "3 5" "$(reloads)"
 verdicts "after the final reload" timeout
-assert_eq "server saw 2222 exactly when allowed" 5 "$(server_seen tcp 2222)"
+assert_eq "server saw 2222 exactly when allowed" 6 "$(server_seen tcp 2222)"
 
 # On a host that forwards no IPv4 a reload says so, naming a rule of the new
 # file (read before the compile frees the rules).

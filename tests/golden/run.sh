@@ -8,7 +8,8 @@
 # explain/NAME.yaml + .in:    `fwd explain NAME.yaml - < NAME.in` must give NAME.out
 # run/NAME.yaml:              `fwd run --no-hooks --foreground -c run/NAME.yaml` (a file
 #                             that does not load) must give NAME.out: the messages
-#                             of `fwd check`, in the same order
+#                             of `fwd check`, in the same order (a daemon that starts
+#                             is stopped after 10 s, and fails)
 # print/NAME.yaml:            `fwd check --print print/NAME.yaml` must give NAME.out
 #                             (the normalised rules, the format of fwd(8))
 # rules/*.yaml:               every example shipped must pass `fwd check`
@@ -65,7 +66,7 @@ done
 
 for f in "$dir"/run/*.yaml; do
 	[ -e "$f" ] || continue
-	capture "$fwd" run --no-hooks --foreground -c "$f"
+	capture timeout 10 "$fwd" run --no-hooks --foreground -c "$f"
 	judge "run/$(basename "$f" .yaml)" "${f%.yaml}.out"
 done
 
