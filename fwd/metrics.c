@@ -128,6 +128,9 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 	counter(f, "fwd_reject_unanswered_total",
 		"Packets rejected without an answer: over the answers a queue sends a second.",
 		t->unanswered);
+	counter(f, "fwd_repeat_looped_total",
+		"Packets back from a repeat verdict without its mark bit: accepted.",
+		t->looped);
 	head(f, "fwd_gate_rate", "gauge",
 	     "Packets per second the overload gate lets into the queue; 0: open.");
 	fprintf(f, "fwd_gate_rate %" PRIu32 "\n", t->gate_rate);

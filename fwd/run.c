@@ -168,6 +168,7 @@ struct daemon {
 	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
 	int metrics_err;		/* last write's error, logged once */
 	uint64_t sweep_next_ms;		/* next suppress_sweep(), monotonic */
+	uint64_t looped_logged, looped_at_ms;	/* loop_warn()'s last line */
 };
 
 static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
@@ -535,12 +536,31 @@ static int metrics_tick(struct daemon *dm)
 }
 
 /* Summarise suppressed log events when due; returns the ms until the next. */
+#define LOOP_LOG_MS	60000	/* loop_warn(): one line a minute at the most */
+
+/* Say what came back from a repeat verdict without its mark (queue.c: looped()). */
+static void loop_warn(struct daemon *dm, uint64_t now)
+{
+	uint64_t n = queue_looped(dm->st.workers, dm->st.nworkers);
+
+	if (n <= dm->looped_logged || (dm->looped_at_ms && now - dm->looped_at_ms < LOOP_LOG_MS))
+		return;
+	log_warn("%" PRIu64 " packets came back to the queue after fwd allowed them, without "
+		 "mark bit 0x%08x (%" PRIu64 " since start): a rule before fwd's jump in mangle "
+		 "PREROUTING rewrites the mark (CONNMARK --restore-mark?); fwd accepted them, and "
+		 "the rules after its jump did not see them", n - dm->looped_logged,
+		 FWD_REPEAT_MARK, n);
+	dm->looped_logged = n;
+	dm->looped_at_ms = now;
+}
+
 static int sweep_tick(struct daemon *dm)
 {
 	uint64_t now = clock_mono_ms();
 
 	if (now >= dm->sweep_next_ms) {
 		suppress_sweep(&dm->st);
+		loop_warn(dm, now);
 		dm->sweep_next_ms = now + FWD_SUPPRESS_SWEEP_MS;
 	}
 	return (int)(dm->sweep_next_ms - now);

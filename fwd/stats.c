@@ -23,6 +23,7 @@ void stats_totals(struct fwd_state *st, struct fwd_totals *t)
 		t->received += ctr_get(&s->received);
 		t->enobufs += ctr_get(&s->enobufs);
 		t->unanswered += ctr_get(&s->unanswered);
+		t->looped += ctr_get(&s->looped);
 		for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 			t->malformed[r] += ctr_get(&s->malformed[r]);
 		queue_proc_drops(st->workers[i].queue, &qd, &ud);

@@ -63,6 +63,7 @@ struct fwd_wstats {
 	_Atomic uint64_t enobufs;
 	_Atomic uint64_t errors;		/* other receive/send failures */
 	_Atomic uint64_t unanswered;		/* rejects past FWD_REJECT_RATE: dropped, no answer */
+	_Atomic uint64_t looped;		/* back from a repeat verdict: accepted (queue.c) */
 	_Atomic uint64_t dflt_packets;
 	_Atomic uint64_t dflt_bytes;
 	_Atomic uint64_t malformed[FWD_PKT_NREASONS];
@@ -110,5 +111,7 @@ void queue_proc_sum(uint32_t base, uint32_t n, uint64_t *held, uint64_t *dropped
 
 /* Packets the N workers W have received so far, summed. */
 uint64_t queue_received(struct fwd_worker *w, unsigned n);
+/* Packets that came back from a repeat verdict without its mark, over the N workers. */
+uint64_t queue_looped(struct fwd_worker *w, unsigned n);
 
 #endif
