@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,22 +40,46 @@ static int redirect(posix_spawn_file_actions_t *fa, int fd, int target, bool qui
 	return 0;
 }
 
+/*
+ * The child starts with no signal blocked: the daemon's threads block the
+ * signals its signalfd reads, and a tool that inherited that mask would
+ * outlive a SIGTERM to the service's processes.
+ */
+static int unblocked(posix_spawnattr_t *at)
+{
+	sigset_t none;
+	int err;
+
+	sigemptyset(&none);
+	err = posix_spawnattr_setsigmask(at, &none);
+	return err ? err : posix_spawnattr_setflags(at, POSIX_SPAWN_SETSIGMASK);
+}
+
 int ipt_run(char *const argv[], int in, int out, bool quiet)
 {
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
 	int status, err;
 	pid_t pid;
 
 	err = posix_spawn_file_actions_init(&fa);
 	if (err)
 		return -err;
-	err = redirect(&fa, in, 0, quiet);
+	err = posix_spawnattr_init(&at);
+	if (err) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -err;
+	}
+	err = unblocked(&at);
+	if (!err)
+		err = redirect(&fa, in, 0, quiet);
 	if (!err)
 		err = redirect(&fa, out, 1, quiet);
 	if (!err)
 		err = redirect(&fa, -1, 2, quiet);
 	if (!err)
-		err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+		err = posix_spawn(&pid, argv[0], &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	if (err)
 		return -err;

@@ -11,7 +11,9 @@
  * firewall.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@
 #include <cmocka.h>
 
 #include "fwd/hooks.h"
+#include "fwd/iptsave.h"
 
 static const struct fwd_hooks_conf stateful1 = {
 	.queue_base = 0, .queues = 1, .inspect = FWD_INSPECT_NEW, .fail = FWD_FAIL_CLOSED,
@@ -530,9 +533,38 @@ static int driver(int argc, char **argv)
 	return 2;
 }
 
+/*
+ * The iptables tools fwd runs start with no signal blocked, though the
+ * daemon blocks the ones its signalfd reads: else a SIGTERM to the
+ * service's processes leaves a tool running.
+ */
+static void test_tool_signals_unblocked(void **state)
+{
+	char *argv[] = { "/bin/grep", "^SigBlk:", "/proc/self/status", NULL };
+	sigset_t term, old;
+	char out[64] = "";
+	FILE *f = tmpfile();
+	int rc;
+
+	(void)state;
+	assert_non_null(f);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &term, &old);
+	rc = ipt_run(argv, -1, fileno(f), false);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	assert_int_equal(rc, 0);
+	rewind(f);
+	assert_non_null(fgets(out, sizeof(out), f));
+	fclose(f);
+	assert_string_equal(out, "SigBlk:\t0000000000000000\n");
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tool_signals_unblocked),
 		cmocka_unit_test(test_stateful_one_queue_fail_closed),
 		cmocka_unit_test(test_every_packet_four_queues_fail_open),
 		cmocka_unit_test(test_v6_nd_before_queue),
