@@ -5,6 +5,7 @@
  * work in signal handlers) and link changes until told to stop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -279,12 +280,17 @@ static int start_threads(struct daemon *dm)
 	return 0;
 }
 
+/* Never through a link: PATH may be in a directory others can write. */
 static int write_pidfile(const char *path)
 {
-	FILE *f = fopen(path, "we");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
 
-	if (!f)
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return -errno;
+	}
 	fprintf(f, "%ld\n", (long)getpid());
 	return fclose(f) ? -errno : 0;
 }
