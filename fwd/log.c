@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -399,7 +400,7 @@ static struct {
 	enum fwd_logfmt fmt;
 	char *file;
 	int fd;				/* stderr or the file */
-	bool syslog_open;
+	int syslog_fd;			/* connected to /dev/log; -1: connect again */
 	_Atomic uint64_t written;
 	_Atomic uint64_t suppressed;
 	_Atomic uint64_t undelivered;	/* lines the sink refused */
@@ -416,6 +417,7 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.sink = FWD_SINK_STDERR,
 	.fd = 2,
+	.syslog_fd = -1,
 };
 
 /*
@@ -462,26 +464,83 @@ static void flush_out(void)
 	L.outlen = 0;
 }
 
+/* ---- syslog ---- */
+
 /*
- * Whether syslog can take lines: glibc's syslog() loses them without a
- * word when nothing listens on /dev/log (a container, a host without a
- * syslog daemon). 0 or -errno of the connect, as glibc tries it.
+ * fwd speaks to /dev/log itself rather than through glibc's syslog(): that
+ * one blocks in send() while the syslog daemon reads nothing, and loses
+ * lines without a word where nothing listens. Here every datagram is sent
+ * with MSG_DONTWAIT under L.lock, a line the daemon does not take is counted
+ * undelivered, and a socket whose daemon went away is connected again at
+ * the next line.
  */
-static int syslog_reachable(void)
+#define SYSLOG_PATH	"/dev/log"
+
+/* A datagram socket connected to /dev/log, or -errno. */
+static int syslog_connect(void)
 {
-	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
-	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
-	int e = -EPROTOTYPE;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX, .sun_path = SYSLOG_PATH };
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int e;
 
-	for (unsigned i = 0; i < 2 && e == -EPROTOTYPE; i++) {
-		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
-
-		if (fd < 0)
-			return -errno;
-		e = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-		close(fd);
-	}
+	if (fd < 0)
+		return -errno;
+	if (!connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return fd;
+	e = -errno;
+	close(fd);
 	return e;
+}
+
+static void syslog_disconnect(void)
+{
+	if (L.syslog_fd >= 0)
+		close(L.syslog_fd);
+	L.syslog_fd = -1;
+}
+
+/*
+ * Under L.lock: "<PRI>Mmm dd hh:mm:ss fwd[PID]: " as glibc's syslog() writes
+ * it (RFC 3164), the facility daemon. The time is formatted once a second.
+ */
+static size_t syslog_head(char *out, size_t outlen, int prio)
+{
+	static time_t sec = -1;
+	static char stamp[32];
+	time_t now = time(NULL);
+
+	if (now != sec) {
+		struct tm tm;
+
+		localtime_r(&now, &tm);
+		strftime(stamp, sizeof(stamp), "%b %e %T", &tm);
+		sec = now;
+	}
+	return clamp(snprintf(out, outlen, "<%d>%s fwd[%d]: ", LOG_DAEMON | prio, stamp,
+			      (int)getpid()), outlen);
+}
+
+/* Under L.lock: one line to syslog, never waiting. False: counted undelivered. */
+static bool syslog_send(int prio, const char *line, size_t len)
+{
+	char head[64];
+	struct iovec iov[2] = { { .iov_base = head }, { .iov_base = (void *)(uintptr_t)line,
+							   .iov_len = len } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+
+	if (L.syslog_fd < 0)
+		L.syslog_fd = syslog_connect();
+	if (L.syslog_fd >= 0) {
+		iov[0].iov_len = syslog_head(head, sizeof(head), prio);
+		if (sendmsg(L.syslog_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
+			return true;
+		/* a full queue keeps the socket; a daemon gone (ECONNREFUSED) does not */
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EMSGSIZE &&
+		    errno != ENOBUFS)
+			syslog_disconnect();
+	}
+	atomic_fetch_add_explicit(&L.undelivered, 1, memory_order_relaxed);
+	return false;
 }
 
 /* Under L.lock: switch to C's sink. */
@@ -493,14 +552,16 @@ static int apply_conf(const struct fwd_log_conf *c)
 	if (sink == FWD_SINK_DEFAULT)
 		sink = c->foreground ? FWD_SINK_STDERR : FWD_SINK_SYSLOG;
 	if (sink == FWD_SINK_SYSLOG) {
-		int e = syslog_reachable();
+		int sfd = syslog_connect();
 
-		if (e) {
+		if (sfd < 0) {
 			/* said on stderr, where the lines go from now on */
-			fprintf(stderr, "fwd: cannot log to syslog: /dev/log: %s; "
-				"logging to stderr\n", strerror(-e));
+			fprintf(stderr, "fwd: cannot log to syslog: " SYSLOG_PATH ": %s; "
+				"logging to stderr\n", strerror(-sfd));
 			sink = FWD_SINK_STDERR;
 		}
+		syslog_disconnect();
+		L.syslog_fd = sfd;
 	}
 	if (sink == FWD_SINK_FILE) {
 		if (!c->file)
@@ -515,10 +576,8 @@ static int apply_conf(const struct fwd_log_conf *c)
 	free(L.file);
 	L.file = c->file && sink == FWD_SINK_FILE ? strdup(c->file) : NULL;
 	L.fd = fd;
-	if (sink == FWD_SINK_SYSLOG && !L.syslog_open) {
-		openlog("fwd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
-		L.syslog_open = true;
-	}
+	if (sink != FWD_SINK_SYSLOG)
+		syslog_disconnect();
 	L.sink = sink;
 	L.fmt = c->fmt;
 	return 0;
@@ -564,28 +623,28 @@ void log_close(void)
 	L.fd = 2;
 	free(L.file);
 	L.file = NULL;
-	if (L.syslog_open)
-		closelog();
-	L.syslog_open = false;
+	syslog_disconnect();
 	L.sink = FWD_SINK_STDERR;
 	pthread_mutex_unlock(&L.lock);
 }
 
 /*
  * Under L.lock: one line to the sink. Files get a timestamp in front. Lines
- * for stderr or a file wait in L.out until the caller's flush_out().
+ * for stderr or a file wait in L.out until the caller's flush_out(). False:
+ * syslog did not take the line (counted undelivered).
  */
-static void emit(int prio, const char *line, size_t len)
+static bool emit(int prio, const char *line, size_t len)
 {
 	char *buf;
 	size_t off = 0;
 
 	if (L.sink == FWD_SINK_SYSLOG) {
-		/* syslog adds "fwd[pid]: " itself */
-		if (L.fmt == FWD_FMT_KV && !strncmp(line, "fwd: ", 5))
+		/* the header says "fwd[pid]: " already */
+		if (L.fmt == FWD_FMT_KV && len >= 5 && !strncmp(line, "fwd: ", 5)) {
 			line += 5;
-		syslog(prio, "%s", line);
-		return;
+			len -= 5;
+		}
+		return syslog_send(prio, line, len);
 	}
 	if (LOG_OUTBUF - L.outlen < LOG_LINE_MAX)
 		flush_out();
@@ -604,6 +663,7 @@ static void emit(int prio, const char *line, size_t len)
 	off += len;
 	buf[off++] = '\n';
 	L.outlen += off;
+	return true;
 }
 
 /* Under L.lock: one line longer than emit() takes, written at once. */
@@ -789,8 +849,8 @@ static void write_event(const struct fwd_log_event *ev)
 		n = log_format_json(line, sizeof(line), ev, ifname, &ts);
 	else
 		n = log_format_kv(line, sizeof(line), ev, ifname);
-	emit(prio, line, n);
-	atomic_fetch_add_explicit(&L.written, 1, memory_order_relaxed);
+	if (emit(prio, line, n))
+		atomic_fetch_add_explicit(&L.written, 1, memory_order_relaxed);
 }
 
 bool log_json_object(const char *type, const char *json)
@@ -811,7 +871,7 @@ bool log_json_object(const char *type, const char *json)
 	if (asprintf(&line, "{\"timestamp\":\"%s\",\"event_type\":\"%s\",\"%s\":%.*s}",
 		     when, type, type, (int)n, json) >= 0) {
 		if (L.sink == FWD_SINK_SYSLOG)
-			syslog(LOG_INFO, "%s", line);
+			syslog_send(LOG_INFO, line, strlen(line));
 		else
 			write_long(line);
 		free(line);
