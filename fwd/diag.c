@@ -8,6 +8,7 @@
  * messages are counted but not kept.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,32 +48,65 @@ static void diag_record(struct fwd_diags *d, struct fwd_pos pos, bool warning, s
 	d->rec[d->nrec++] = (struct fwd_diag){ pos, warning, off, len };
 }
 
+/*
+ * One diagnostic is one line: the daemon logs reload diagnostics line by
+ * line, so a newline in a quoted value (a rule's name, a path) would make a
+ * log line of the rules file's choosing, and an escape byte would reach a
+ * terminal. Control bytes, DEL and the backslash become \xHH, the form of
+ * log_escape() (fwd/log.h); other bytes, UTF-8 included, stay. Returns the
+ * length written to OUT (OUTLEN >= 1), cut at a whole byte's form.
+ */
+static size_t diag_escape(char *out, size_t outlen, const char *in, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		bool plain = c >= 0x20 && c != 0x7f && c != '\\';
+
+		if (o + (plain ? 1 : 4) >= outlen)
+			break;
+		if (plain) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return o;
+}
+
 __attribute__((format(printf, 4, 0)))
 static void diag_append(struct fwd_diags *d, struct fwd_pos pos, const char *kind,
 			const char *fmt, va_list ap)
 {
-	char msg[1024];
-	char line[1400];
-	int n;
+	char msg[1024], raw[1400], line[4 * sizeof(raw) + 2];
+	size_t n;
+	int r;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (pos.line)
-		n = snprintf(line, sizeof(line), "%s:%u:%u: %s: %s\n",
+		r = snprintf(raw, sizeof(raw), "%s:%u:%u: %s: %s",
 			     d->file ? d->file : "<input>", pos.line, pos.col, kind, msg);
 	else
-		n = snprintf(line, sizeof(line), "%s: %s: %s\n",
+		r = snprintf(raw, sizeof(raw), "%s: %s: %s",
 			     d->file ? d->file : "<input>", kind, msg);
-	if (n < 0)
+	if (r < 0)
 		return;
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
-	if (d->len + (size_t)n + 1 > FWD_DIAG_MAX)
+	n = diag_escape(line, sizeof(line) - 1, raw, strnlen(raw, sizeof(raw)));
+	line[n++] = '\n';
+	line[n] = '\0';
+	if (d->len + n + 1 > FWD_DIAG_MAX)
 		return;
-	if (d->len + (size_t)n + 1 > d->cap) {
+	if (d->len + n + 1 > d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 1024;
 		char *t;
 
-		while (cap < d->len + (size_t)n + 1)
+		while (cap < d->len + n + 1)
 			cap *= 2;
 		t = realloc(d->text, cap);
 		if (!t)
@@ -80,9 +114,9 @@ static void diag_append(struct fwd_diags *d, struct fwd_pos pos, const char *kin
 		d->text = t;
 		d->cap = cap;
 	}
-	memcpy(d->text + d->len, line, (size_t)n + 1);
-	diag_record(d, pos, !strcmp(kind, "warning"), d->len, (size_t)n);
-	d->len += (size_t)n;
+	memcpy(d->text + d->len, line, n + 1);
+	diag_record(d, pos, !strcmp(kind, "warning"), d->len, n);
+	d->len += n;
 }
 
 void diag_error(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...)
