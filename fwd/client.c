@@ -58,23 +58,59 @@ void client_send(int fd, const char *s, size_t len)
 	}
 }
 
+/*
+ * Every answer of the daemon ends in a newline: one that does not, or none
+ * at all, or a read that fails, is an answer lost, never an empty success.
+ */
 int client_request(const char *path, const char *req, char **out)
 {
 	struct fwd_text b = { 0 };
 	char buf[4096];
 	ssize_t n;
-	int fd = client_connect(path);
+	size_t len;
+	int e = 0, fd = client_connect(path);
 
+	*out = NULL;
 	if (fd < 0)
 		return fd;
 	client_send(fd, req, strlen(req));
 	shutdown(fd, SHUT_WR);
 	text_printf(&b, "%s", "");
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = -errno;
+			break;
+		}
 		text_printf(&b, "%.*s", (int)n, buf);
+	}
 	close(fd);
 	*out = text_take(&b);
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	len = strlen(*out);
+	if (!e && !len)
+		e = -ENODATA;
+	else if (!e && (*out)[len - 1] != '\n')
+		e = -EPROTO;
+	if (e) {
+		free(*out);
+		*out = NULL;
+	}
+	return e;
+}
+
+void client_perror(const char *who, const char *path, int e)
+{
+	if (e == -ENODATA)
+		fprintf(stderr, "%s: the daemon at %s closed the connection without an answer\n",
+			who, path);
+	else if (e == -EPROTO)
+		fprintf(stderr, "%s: the daemon at %s cut its answer short (no final newline)\n",
+			who, path);
+	else
+		fprintf(stderr, "%s: cannot reach the daemon at %s: %s\n", who, path, strerror(-e));
 }
 
 /* ---- fwd stats, fwd reload, fwd unblock ------------------------------------ */
@@ -120,7 +156,7 @@ static int ask(const char *path, const char *req, const char *ok)
 	int rc = client_request(path, req, &out);
 
 	if (rc) {
-		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-rc));
+		client_perror("fwd", path, rc);
 		return 2;
 	}
 	rc = *ok == '!' ? !strncmp(out, ok + 1, strlen(ok + 1)) : !!strncmp(out, ok, strlen(ok));

@@ -132,7 +132,7 @@ static int take(const char *path, struct sample *s)
 	size_t cap = s->cap;
 
 	if (e) {
-		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", path, strerror(-e));
+		client_perror("fwd", path, e);
 		return -1;
 	}
 	if (!strncmp(out, "error:", 6)) {

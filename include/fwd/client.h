@@ -23,7 +23,15 @@ int client_connect(const char *path);
 /* Write all of S to the socket FD (no SIGPIPE); stops at the first error. */
 void client_send(int fd, const char *s, size_t len);
 
-/* Send REQ (with its newline) to PATH; the answer (malloc'd) in *OUT. 0 or -errno. */
+/*
+ * Send REQ (with its newline) to PATH; the answer (malloc'd) in *OUT. 0 or
+ * -errno: -ENODATA when the daemon closed without a byte, -EPROTO when the
+ * answer does not end in a newline (cut short), the read's error when it
+ * failed; *OUT is NULL then.
+ */
 int client_request(const char *path, const char *req, char **out);
+
+/* "WHO: ..." on stderr for client_request()'s or client_connect()'s error E. */
+void client_perror(const char *who, const char *path, int e);
 
 #endif
