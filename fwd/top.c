@@ -3,13 +3,14 @@
  * top.c - `fwd top`: a live view of the running daemon, redrawn every
  * second from its "top" control request (include/fwd/control.h): verdicts
  * per second, the busiest rules, the top dropped ports and sources, queue
- * health. 'q' quits; --once draws one frame (two samples a second apart)
- * and exits.
+ * health. 'q', Ctrl-C or Ctrl-\ quits; --once draws one frame (two samples
+ * a second apart) and exits.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,16 +215,42 @@ static void draw(FILE *f, const struct sample *cur, const struct sample *prev, b
 }
 
 /* Wait up to MS for a key; true when it was 'q'. */
+/*
+ * The view runs with the terminal raw, which it must restore however it
+ * ends: ISIG is off, so ^C and ^\ come as keys and quit like 'q', and
+ * SIGINT or SIGTERM from elsewhere only set top_stop, which ends the loop
+ * (poll() returns EINTR) where the terminal is put back.
+ */
+#define KEY_CTRL_C	0x03
+#define KEY_CTRL_BS	0x1c
+
+static volatile sig_atomic_t top_stop;
+
+static void top_on_signal(int sig)
+{
+	(void)sig;
+	top_stop = 1;
+}
+
+static void top_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = top_on_signal };	/* no SA_RESTART */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static bool quit_key(int ms)
 {
 	struct pollfd p = { .fd = 0, .events = POLLIN };
 	char c;
 
-	if (poll(&p, 1, ms) <= 0)
-		return false;
+	if (top_stop || poll(&p, 1, ms) <= 0)
+		return top_stop;
 	if (read(0, &c, 1) != 1)
-		return false;
-	return c == 'q' || c == 'Q';
+		return top_stop;
+	return c == 'q' || c == 'Q' || c == KEY_CTRL_C || c == KEY_CTRL_BS;
 }
 
 static const struct option top_opts[] = {
@@ -271,7 +298,8 @@ int cmd_top(int argc, char **argv)
 	tty = isatty(0) && !tcgetattr(0, &old);
 	if (tty) {
 		raw = old;
-		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ISIG);
+		top_catch_signals();
 		tcsetattr(0, TCSANOW, &raw);
 	}
 	while (!quit_key(1000)) {
