@@ -202,7 +202,7 @@ static int daemon_reload(const char *sock, const char *req)
 	int e = client_request(sock, req, &out), n = -1;
 
 	if (e) {
-		fprintf(stderr, "fwd apply: cannot reach the daemon at %s: %s\n", sock, strerror(-e));
+		client_perror("fwd apply", sock, e);
 		return -1;
 	}
 	if (sscanf(out, "ok: %d rules", &n) != 1) {

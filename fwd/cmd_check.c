@@ -302,7 +302,7 @@ static int explain_live(char **w, const struct explain_opt *o)
 	}
 	e = client_request(live_socket, req, &out);
 	if (e) {
-		fprintf(stderr, "fwd: cannot reach the daemon at %s: %s\n", live_socket, strerror(-e));
+		client_perror("fwd explain", live_socket, e);
 		return 2;
 	}
 	rc = strncmp(out, "error:", 6) ? 0 : 1;
