@@ -138,10 +138,12 @@ out_in:
 
 /*
  * What `fwd check` does: load, compile, run the policy tests. Prints every
- * diagnostic; warnings do not refuse the file. Returns the number of rules
- * or -1.
+ * diagnostic; warnings do not refuse the file. Relative set-file paths are
+ * taken from LIVE's directory, as the daemon will read them once PATH is
+ * installed as LIVE: the tests must pass against the lists that will be in
+ * force. Returns the number of rules or -1.
  */
-static int check_new(const char *path)
+static int check_new(const char *path, const char *live)
 {
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
@@ -149,6 +151,7 @@ static int check_new(const char *path)
 	int n = -1;
 
 	diags_init(&d, path);
+	d.base = live;
 	if (!ruleset_load(path, FWD_LOAD_CHECK, &d, &c, &rs))
 		n = (int)c->nrules;
 	if (d.text && d.len)
@@ -361,6 +364,8 @@ static const char apply_help[] =
 	"\n"
 	"Check NEWFILE like `fwd check`, keep LIVEFILE (default " APPLY_LIVE_DEFAULT ")\n"
 	"as LIVEFILE.prev, install NEWFILE as LIVEFILE and have the daemon reload.\n"
+	"A relative set-file path in NEWFILE is read from LIVEFILE's directory, where\n"
+	"the daemon will read it.\n"
 	"Unless `fwd confirm` follows within DURATION (default 30s; 45, 45s, 2m, 1h),\n"
 	"LIVEFILE.prev is put back and the daemon reloads it. The wait runs in a\n"
 	"detached process: closing this session does not cancel the rollback.\n"
@@ -466,7 +471,7 @@ int cmd_apply(int argc, char **argv)
 			strerror(errno));
 		return 2;
 	}
-	nrules = check_new(o.newfile);
+	nrules = check_new(o.newfile, o.live);
 	if (nrules < 0) {
 		fprintf(stderr, "fwd apply: '%s' is not valid; nothing changed\n", o.newfile);
 		return 1;

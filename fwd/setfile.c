@@ -339,7 +339,7 @@ void set_file(struct ld *l, struct lset *set, const struct ynode *v)
 				   set->name);
 		return;
 	}
-	full = setfile_path(l->d->file, path->s);
+	full = setfile_path(l->d->base ? l->d->base : l->d->file, path->s);
 	if (!full || !setfile_load(full, path->pos, &as, l->d)) {
 		l->oom |= !full;
 		free(full);

@@ -42,6 +42,12 @@ struct fwd_diag {
  */
 struct fwd_diags {
 	const char *file;	/* name printed in front of each message */
+	/*
+	 * The rules file whose directory a relative set-file path is taken
+	 * from; NULL: FILE. `fwd apply` checks NEWFILE where the daemon will
+	 * read it, as LIVEFILE, so that both load the same set files.
+	 */
+	const char *base;
 	unsigned errors;
 	unsigned warnings;
 	char *text;		/* "FILE:L:C: error: ...\n" lines, NUL-terminated */

@@ -140,6 +140,46 @@ confirm
 assert_eq "confirm the pending apply" "confirmed" "$CONFIRM_OUT"
 assert_eq "2222 answers after the confirmed apply" answer "$(port)"
 
+# ---- 5. set files are checked where the daemon will read them -----------------
+# NEWFILE names its blocklist by a relative path. The daemon reads it next to
+# the live file, so the policy tests must pass against that list, not the
+# one next to NEWFILE: here the live directory's list blocks the tested
+# source, and the apply is refused.
+mkdir -p "$T/work"
+cat > "$T/work/apply-set.yaml" <<'EOF2'
+version: 1
+default: drop
+log: none
+sets:
+  bl: {file: apply-bl.netset}
+rules:
+  - {name: blocked, src: $bl, action: drop}
+  - {name: flip, proto: tcp, dport: 2222, action: allow}
+  - {name: steady, proto: tcp, dport: 2424, action: allow}
+  - {name: icmpv6, proto: icmpv6, action: allow}
+tests:
+  - {packet: "tcp 192.0.2.7:40000 10.10.2.2:2222", expect: allow flip}
+EOF2
+echo "198.51.100.0/24" > "$T/work/apply-bl.netset"
+echo "192.0.2.0/24" > "$T/apply-bl.netset"
+ok2=$(reloads_ok)
+cp "$RULES" "$T/live.before"
+apply "$T/work/apply-set.yaml" --confirm 2s
+assert_eq "apply (test fails against the live directory's set file) exit status" 1 "$APPLY_RC"
+if [[ $APPLY_OUT =~ apply-set.yaml:[0-9]+:[0-9]+:\ error:\ test\ failed ]]; then
+	pass "apply prints the test that fails against the live set file"
+else
+	fail "apply (live set file) output: expected '...: error: test failed ...', got '$APPLY_OUT'"
+fi
+same_file "live file unchanged after the set-file refusal" "$T/live.before" "$RULES"
+assert_eq "no reload after the set-file refusal" "$ok2" "$(reloads_ok)"
+echo "198.51.100.0/24" > "$T/apply-bl.netset"
+apply "$T/work/apply-set.yaml" --confirm 20s
+assert_eq "apply (live set file lets the test pass) exit status" 0 "$APPLY_RC"
+confirm
+assert_eq "confirm the set-file apply" "confirmed" "$CONFIRM_OUT"
+assert_eq "2222 answers after the set-file apply" answer "$(port)"
+
 assert_eq "fwd still running" yes "$(alive "$FWD_PID" && echo yes || echo no)"
 fwd_stop
 assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"
