@@ -198,10 +198,13 @@ static int watcher_listen(const char *path)
 
 /* ---- talking to the daemon ------------------------------------------------ */
 
-/* Ask the daemon to reload; the answer's rule count, or -1 (printed). */
+/*
+ * Ask the daemon to reload; the answer's rule count, or -1 (printed). The
+ * lines after "ok: N rules" (settings that wait for a restart) are printed.
+ */
 static int daemon_reload(const char *sock, const char *req)
 {
-	char *out = NULL;
+	char *out = NULL, *rest;
 	int e = client_request(sock, req, &out), n = -1;
 
 	if (e) {
@@ -211,6 +214,8 @@ static int daemon_reload(const char *sock, const char *req)
 	if (sscanf(out, "ok: %d rules", &n) != 1) {
 		fputs(out, stderr);
 		n = -1;
+	} else if ((rest = strchr(out, '\n')) && rest[1]) {
+		fputs(rest + 1, stderr);
 	}
 	free(out);
 	return n;

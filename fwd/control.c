@@ -274,6 +274,8 @@ static void answer_reload(int fd)
 	if (n >= 0) {
 		snprintf(line, sizeof(line), "ok: %d rules\n", n);
 		client_send(fd, line, strlen(line));
+		if (d.text && d.len)	/* settings that wait for a restart */
+			client_send(fd, d.text, d.len);
 	} else if (d.text && d.len) {
 		client_send(fd, d.text, d.len);
 	} else {

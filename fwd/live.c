@@ -8,6 +8,7 @@
 #include <linux/rtnetlink.h>
 #include <malloc.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -322,6 +323,44 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 	return 0;
 }
 
+/*
+ * Settings a reload cannot change: the queues are opened at start, and
+ * `fail` is both the jump's --queue-bypass and each queue's
+ * NFQA_CFG_F_FAIL_OPEN flag. That flag is set by a request on the queue's
+ * netlink socket, whose answer would arrive in the worker's receive loop,
+ * and a change half made (jump and queue disagreeing, FWD-GATE there or
+ * not) is worse than none: the running values stay, and D and the log say
+ * which changed, the only thing D holds after a good reload. The file's
+ * queues and queue_num count only where it gives them (--queues and
+ * --queue-num win at start).
+ */
+static void restart_notes(const struct fwd_state *st, const struct fwd_daemon *dc,
+			  struct fwd_diags *d)
+{
+	static const char *const fail[] = { [FWD_FAIL_CLOSED] = "closed", [FWD_FAIL_OPEN] = "open" };
+	const char *file = d->file;
+	char msg[3][96];
+	int n = 0;
+
+	if (dc->fail != st->hooks.fail)
+		snprintf(msg[n++], sizeof(msg[0]), "fail: %s -> %s", fail[st->hooks.fail],
+			 fail[dc->fail]);
+	if (dc->queues && dc->queues != st->hooks.queues)
+		snprintf(msg[n++], sizeof(msg[0]), "queues: %u -> %u", st->hooks.queues,
+			 dc->queues);
+	if (dc->queue_num_set && dc->queue_num != st->queue_base)
+		snprintf(msg[n++], sizeof(msg[0]), "queue_num: %u -> %u", st->queue_base,
+			 dc->queue_num);
+	diags_free(d);
+	diags_init(d, file);
+	for (int i = 0; i < n; i++) {
+		diag_warning(d, (struct fwd_pos){ 0, 0 },
+			     "daemon: %s takes effect at the next restart; the old value stays "
+			     "in force until then", msg[i]);
+		log_warn("reload: daemon: %s takes effect at the next restart", msg[i]);
+	}
+}
+
 /* What a reload builds from the rules before the compile frees them. */
 struct reload_parts {
 	struct fwd_live *l;
@@ -377,6 +416,7 @@ int live_reload(struct fwd_state *st, struct fwd_diags *d)
 	crowdsec_configure(c->crowdsec);	/* the thread goes on with the new section */
 	st->reloads_ok++;
 	log_info("reloaded rules from %s: %d rules", st->config_path, n);
+	restart_notes(st, &c->daemon, d);
 out:
 	config_free(c);
 	/* What loading and compiling took (and the old table) goes back to the system. */

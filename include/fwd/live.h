@@ -140,8 +140,10 @@ int live_refresh_ifmap(struct fwd_state *st);
 
 /*
  * Reload the rules file: load, compile, publish, re-sync the hooks. On
- * failure the old table stays and D holds the diagnostics. Returns the new
- * number of rules, or -1. Takes st->lock itself and logs the outcome.
+ * failure the old table stays and D holds the diagnostics; on success D
+ * holds only a warning for each `daemon:` setting the file changed that
+ * waits for a restart (fail, queues, queue_num), also logged. Returns the
+ * new number of rules, or -1. Takes st->lock itself and logs the outcome.
  */
 int live_reload(struct fwd_state *st, struct fwd_diags *d);
 

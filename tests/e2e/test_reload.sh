@@ -117,6 +117,25 @@ log_wait 1 "fwd: reload: net.ipv4.ip_forward is 0"
 assert_grep "log: a reload warns that the host forwards no IPv4" \
 	"fwd: reload: net.ipv4.ip_forward is 0: .* rules such as 'flip' " "$FWD_LOG"
 
+# daemon: fail and queue_num wait for a restart: the reload takes the rules,
+# keeps the running values (no --queue-bypass appears) and says so, in its
+# answer and in the log, naming the old and the new value.
+sed 's/^log: none$/log: none\ndaemon: {fail: open, queue_num: 7}/' \
+	"$R/reload-allow.yaml" >"$T/restart.yaml"
+rules_put "$T/restart.yaml" "$RULES"
+ctl_reload
+assert_eq "fwd reload (fail, queue_num changed) exit status" 0 "$RELOAD_RC"
+assert_eq "fwd reload (fail, queue_num changed) output" "ok: 3 rules
+$RULES: warning: daemon: fail: closed -> open takes effect at the next restart; the old value stays in force until then
+$RULES: warning: daemon: queue_num: 0 -> 7 takes effect at the next restart; the old value stays in force until then" \
+	"$RELOAD_OUT"
+log_wait 1 "fwd: reload: daemon: fail: closed -> open takes effect at the next restart"
+assert_grep "log: the reload names fail's change" \
+	"fwd: reload: daemon: fail: closed -> open takes effect at the next restart" "$FWD_LOG"
+assert_eq "the jump still fails closed" 0 \
+	"$(nsx g iptables-save -t mangle | grep -c -- '--queue-bypass')"
+verdicts "after the reload with fail: open" answer
+
 assert_eq "fwd still running" yes "$(alive "$FWD_PID" && echo yes || echo no)"
 fwd_stop
 assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"
