@@ -339,20 +339,129 @@ static void yend(struct ybuild *b)
 		b->fatal = true;
 }
 
+/*
+ * The input read back for a diagnostic, a block at a time: libyaml's marks
+ * count characters and its reader errors bytes, and only the bytes tell
+ * where one is in the other's terms.
+ */
+struct yback {
+	const struct ybuild *b;
+	size_t base, n;
+	unsigned char buf[4096];
+};
+
 /* The input's byte AT, or -1 past its end. */
-static int ybyte(const struct ybuild *b, size_t at)
+static int ybyte(struct yback *r, size_t at)
 {
-	unsigned char c;
+	const struct ybuild *b = r->b;
+	ssize_t k;
 
 	if (!b->f)
 		return at < b->len ? (unsigned char)b->buf[at] : -1;
-	return pread(fileno(b->f), &c, 1, (off_t)at) == 1 ? c : -1;
+	if (at < r->base || at >= r->base + r->n) {
+		k = pread(fileno(b->f), r->buf, sizeof(r->buf), (off_t)at);
+		r->base = at;
+		r->n = k > 0 ? (size_t)k : 0;
+		if (!r->n)
+			return -1;
+	}
+	return r->buf[at - r->base];
+}
+
+static bool ycont(int c)
+{
+	return c >= 0 && (c & 0xc0) == 0x80;
+}
+
+/*
+ * Walk the input from its start, as libyaml counts (a byte order mark not
+ * counted, CR LF one line break, a column per character), to the byte END
+ * or the mark M, whichever comes first. Returns that position (1-based);
+ * *AT is its byte offset.
+ */
+static struct fwd_pos yback_walk(struct yback *r, size_t end, const yaml_mark_t *m, size_t *at)
+{
+	size_t off = 0, line = 0, col = 0;
+	int c;
+
+	if (ybyte(r, 0) == 0xef && ybyte(r, 1) == 0xbb && ybyte(r, 2) == 0xbf)
+		off = 3;
+	for (; off < end && (c = ybyte(r, off)) >= 0; off++) {
+		if (ycont(c))
+			continue;
+		if (m && line == m->line && col == m->column)
+			break;
+		if (c == '\r' && ybyte(r, off + 1) == '\n')
+			off++;
+		if (c == '\r' || c == '\n') {
+			line++;
+			col = 0;
+		} else {
+			col++;
+		}
+	}
+	*at = off;
+	return (struct fwd_pos){ (uint32_t)line + 1, (uint32_t)col + 1 };
 }
 
 /* The input, in memory or read so far, is over FWD_CONFIG_MAX. */
 static void ytoo_large(struct fwd_diags *d)
 {
 	diag_error(d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes", FWD_CONFIG_MAX);
+}
+
+/* The length of the UTF-8 sequence lead byte C announces; 1 for any other byte. */
+static size_t ylead_len(int c)
+{
+	return (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 1;
+}
+
+/*
+ * Where the sequence holding the bad byte AT starts: the lead byte up to 3
+ * bytes back whose length reaches AT (AT is a bad trailing byte), else AT.
+ */
+static size_t ylead_of(struct yback *r, size_t at)
+{
+	for (size_t k = 1; k <= 3 && k <= at; k++) {
+		int c = ybyte(r, at - k);
+
+		if (!ycont(c))
+			return c >= 0xc0 && ylead_len(c) > k ? at - k : at;
+	}
+	return at;
+}
+
+/*
+ * libyaml's reader error (bad UTF-8, a control character) leaves the mark
+ * at zero and gives a byte offset: the position comes from the bytes, and
+ * the message quotes them, from the lead byte of the bad sequence.
+ */
+static void yreader_error(struct ybuild *b, const yaml_parser_t *p)
+{
+	struct yback r = { .b = b };
+	size_t at = p->problem_offset, from = ylead_of(&r, at), to = at, off;
+	char hex[32] = "";
+	struct fwd_pos pos;
+	int c, n = 0;
+
+	if (from == at)
+		to = at + ylead_len(ybyte(&r, at)) - 1;
+	for (off = from; off <= to && (c = ybyte(&r, off)) >= 0; off++, n++)
+		snprintf(hex + strlen(hex), sizeof(hex) - strlen(hex), " 0x%02x", (unsigned)c);
+	pos = yback_walk(&r, from, NULL, &off);
+	diag_error(b->d, pos, "YAML syntax error: %s (byte%s%s); a rules file is UTF-8 text "
+		   "without control characters", p->problem ? p->problem : "unreadable input",
+		   n > 1 ? "s" : "", hex);
+}
+
+/* Is libyaml's problem at P's mark a tab character? */
+static bool ytab_at(struct ybuild *b, const yaml_parser_t *p)
+{
+	struct yback r = { .b = b };
+	size_t at;
+
+	yback_walk(&r, SIZE_MAX, &p->problem_mark, &at);
+	return ybyte(&r, at) == '\t';
 }
 
 static void ysyntax(struct ybuild *b, const yaml_parser_t *p)
@@ -363,9 +472,11 @@ static void ysyntax(struct ybuild *b, const yaml_parser_t *p)
 		ytoo_large(b->d);
 	else if (p->error == YAML_READER_ERROR && b->f && ferror(b->f))
 		diag_error(b->d, (struct fwd_pos){ 0, 0 }, "read error: %s", strerror(errno));
+	else if (p->error == YAML_READER_ERROR)
+		yreader_error(b, p);
 	else if (p->error == YAML_MEMORY_ERROR)
 		diag_error(b->d, pos, "out of memory");
-	else if (ybyte(b, p->problem_mark.index) == '\t')
+	else if (ytab_at(b, p))
 		diag_error(b->d, pos, "YAML syntax error: a tab character; YAML indents with spaces only");
 	else if (p->context)
 		diag_error(b->d, pos, "YAML syntax error: %s (%s at line %u)", p->problem,
