@@ -30,6 +30,25 @@ static void note_left_out(const struct fwd_config *c, struct fwd_diags *d)
 			  c->left_rules + c->left_tests == 1 ? "was" : "were");
 }
 
+/*
+ * Why the compile failed, from its errno: a file past the classifier's
+ * 65535 classes of a field is invalid as it stands (-EINVAL, `fwd check`
+ * exits 1); anything else is out of memory.
+ */
+static int compile_failed(struct fwd_diags *d)
+{
+	if (errno == ENOSPC) {
+		diag_error(d, (struct fwd_pos){ 0, 0 },
+			   "cannot compile the rules: more than 65535 distinct port classes (sets "
+			   "of rules that match the same source or destination ports) or "
+			   "interface classes; merge rules that differ only in their ports into "
+			   "one rule with a list of ports, or use fewer distinct port ranges");
+		return -EINVAL;
+	}
+	diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot compile the rules: out of memory");
+	return -ENOMEM;
+}
+
 #define LOAD_LEAN	(1u << 31)	/* ruleset_load_lean()'s compile: finish()'s flag alone */
 
 /*
@@ -48,8 +67,7 @@ static int finish(struct fwd_config *c, bool bad, unsigned flags, struct fwd_dia
 	*cp = NULL;
 	*rsp = NULL;
 	if (c && !rs) {
-		diag_error(d, (struct fwd_pos){ 0, 0 }, "cannot compile the rules: out of memory");
-		e = -ENOMEM;
+		e = compile_failed(d);
 	} else if (!c) {
 		e = -EINVAL;
 	} else if (flags & FWD_LOAD_CHECK) {

@@ -38,6 +38,10 @@ struct fwd_rule_info {
 
 struct fwd_ruleset;
 
+/*
+ * NULL on failure, errno ENOSPC where a field (source or destination
+ * ports, interfaces) would have more than 65535 classes, else ENOMEM.
+ */
 struct fwd_ruleset *ruleset_compile(const struct fwd_config *c);
 /*
  * ruleset_compile() that frees C's rules (config_drop_rules()) as

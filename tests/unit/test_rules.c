@@ -4,6 +4,7 @@
  * the ranges it becomes (negation, lists, sets, services, ranges, v6), and
  * the files it must reject.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,6 +17,7 @@
 
 #include "fwd/config.h"
 #include "fwd/load.h"
+#include "fwd/ruleset.h"
 
 static struct fwd_config *load(const char *yaml, struct fwd_diags *d)
 {
@@ -394,6 +396,37 @@ static void test_file_grows(void **state)
 	diags_free(&d);
 }
 
+/*
+ * A valid file past the classifier's 65535 port classes (65535 rules of one
+ * port each, and the class of packets without a port) is an invalid file
+ * that says so, not "out of memory".
+ */
+static void test_too_many_port_classes(void **state)
+{
+	enum { N = 65535 };
+	size_t cap = (size_t)N * 64 + 64, len = 0;
+	char *buf = malloc(cap);
+	struct fwd_diags d;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+
+	(void)state;
+	assert_non_null(buf);
+	len += (size_t)snprintf(buf + len, cap - len, "version: 1\nrules:\n");
+	for (unsigned i = 0; i < N; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"  - {name: p%u, proto: tcp, dport: %u, action: allow}\n", i, i);
+	diags_init(&d, "t.yaml");
+	assert_int_equal(ruleset_load_text(buf, len, FWD_LOAD_CHECK, &d, &c, &rs), -EINVAL);
+	free(buf);
+	assert_null(c);
+	assert_null(rs);
+	assert_non_null(strstr(d.text, "t.yaml: error: cannot compile the rules: more than 65535 "
+				 "distinct port classes"));
+	assert_null(strstr(d.text, "out of memory"));
+	diags_free(&d);
+}
+
 static void test_all_errors(void **state)
 {
 	struct fwd_diags d;
@@ -418,6 +451,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_ha),
 		cmocka_unit_test(test_large_file),
 		cmocka_unit_test(test_file_grows),
+		cmocka_unit_test(test_too_many_port_classes),
 		cmocka_unit_test(test_all_errors),
 	};
 
