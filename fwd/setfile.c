@@ -7,7 +7,8 @@
  * (from `#`, or `;` as in Spamhaus DROP, to the end of the line) are
  * skipped, so FireHOL's .netset files and the DROP lists load as published.
  * A bad line is an error at PATH:LINE:COL, as strict as an address in the
- * rules file itself (host bits set in a prefix are an error). The file is
+ * rules file itself (host bits set in a prefix are an error, and so is a
+ * NUL byte). The file is
  * read on every load, so a reload picks up a new list, and a bad list keeps
  * the old rules, like any other error. Read line by line: the file is never
  * held in memory whole, only its ranges, sorted and merged.
@@ -256,20 +257,26 @@ bool setfile_load(const char *path, struct fwd_pos at, struct fwd_addrset *out,
 		  struct fwd_diags *d)
 {
 	struct sf s = { .path = path, .at = at, .d = d };
-	char *line = NULL;
+	char *line = NULL, *nul;
 	size_t cap = 0;
+	ssize_t n;
 	FILE *f = sf_open(&s);
 
 	memset(out, 0, sizeof(*out));
 	if (!f)
 		return false;
-	while (getline(&line, &cap, f) > 0 && !s.oom) {
+	while ((n = getline(&line, &cap, f)) > 0 && !s.oom) {
 		s.line++;
 		if (s.errors == SETFILE_ERRORS_MAX) {
 			sf_error(&s, 0, "too many errors; the rest of the file is not read");
 			break;
 		}
-		sf_line(&s, line);
+		/* The line is text: a NUL would end it early and hide the rest. */
+		nul = memchr(line, '\0', (size_t)n);
+		if (nul)
+			sf_error(&s, (uint32_t)(nul - line) + 1, "NUL byte; a set file is text");
+		else
+			sf_line(&s, line);
 	}
 	if (ferror(f))
 		sf_error(&s, 0, "read error: %s", strerror(errno));
