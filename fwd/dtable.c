@@ -3,13 +3,24 @@
  * dtable.c - bounded lock-free hash tables for dynamic sets and per-source
  * state (knock progress), shared by every worker.
  *
- * A slot is written only by the thread that moved its sequence number from
- * even to odd with a CAS; it publishes the new contents by storing the next
- * even number with release order. Readers load the number (acquire), the
- * fields, then the number again: a change means a writer was there and the
- * slot is skipped for this packet. Fields are atomics read relaxed, so the
- * protocol has no data race in C11 terms. Two workers adding the same key at
- * once can leave two copies; lookups accept either and deletes remove both.
+ * A slot has two words. `own` is the writers' lock: a writer takes it with
+ * a CAS from the even value it judged the slot by (so a slot that changed
+ * since is left alone) and gives it back as the next even value. `seq` is
+ * the readers' seqlock and changes only with the key: a writer that puts
+ * another key in the slot, or frees it, holds `own` and makes `seq` odd
+ * while it stores. A refresh keeps the key and stores only the expiry and
+ * the value, each one atomic word, with `seq` left even: a reader never
+ * sees a member vanish because its own entry is being refreshed (that read
+ * as "absent", and a blocked source slipped past its drop rule). A reader
+ * may then get the expiry of one refresh and the value of the next; both
+ * are the key's own.
+ *
+ * Readers load `seq` (acquire), the fields, then `seq` again behind an
+ * acquire fence; while it is odd they retry a bounded number of times, then
+ * take the slot as holding nothing (its key is on its way in or out). Fields
+ * are atomics read relaxed, so the protocol has no data race in C11 terms.
+ * Two workers adding the same key at once can leave two copies; lookups
+ * accept either and deletes remove both.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -66,16 +77,20 @@ size_t dtable_memory(const struct fwd_dtable *t)
 }
 
 struct snap {
-	uint32_t seq;
+	uint32_t seq, own;
 	uint64_t meta, a0, a1, expires, val;
 };
 
-/* A consistent copy of S, or false while a writer holds it. */
-static bool slot_read(struct fwd_dslot *s, struct snap *o)
+/* Tries of a reader that meets a key write in flight (a few stores long). */
+#define SLOT_READ_TRIES	256
+
+/* A consistent copy of S, or false while a key write is in flight. */
+static bool slot_read_once(struct fwd_dslot *s, struct snap *o)
 {
 	o->seq = atomic_load_explicit(&s->seq, memory_order_acquire);
 	if (o->seq & 1)
 		return false;
+	o->own = atomic_load_explicit(&s->own, rlx);
 	o->meta = atomic_load_explicit(&s->meta, rlx);
 	o->a0 = atomic_load_explicit(&s->a0, rlx);
 	o->a1 = atomic_load_explicit(&s->a1, rlx);
@@ -85,22 +100,60 @@ static bool slot_read(struct fwd_dslot *s, struct snap *o)
 	return atomic_load_explicit(&s->seq, rlx) == o->seq;
 }
 
+static bool slot_read(struct fwd_dslot *s, struct snap *o)
+{
+	for (unsigned i = 0; i < SLOT_READ_TRIES; i++)
+		if (slot_read_once(s, o))
+			return true;
+	return false;
+}
+
 static bool snap_is(const struct snap *o, const struct fwd_dkey *k)
 {
 	return o->meta == key_meta(k) && o->a0 == (uint64_t)k->addr &&
 	       o->a1 == (uint64_t)(k->addr >> 64);
 }
 
-/* Take S if its sequence is still SEQ (what the caller judged it by). */
-static bool slot_lock(struct fwd_dslot *s, uint32_t seq)
+/* Hold S for a write if no writer came since O was read. */
+static bool slot_own(struct fwd_dslot *s, const struct snap *o)
 {
-	return atomic_compare_exchange_strong_explicit(&s->seq, &seq, seq + 1,
-						       memory_order_acquire, rlx);
+	uint32_t own = o->own;
+
+	if (own & 1)
+		return false;
+	if (!atomic_compare_exchange_strong_explicit(&s->own, &own, own + 1,
+						     memory_order_acquire, rlx))
+		return false;
+	/* a key write in flight when O was read ends before its writer lets go */
+	if (atomic_load_explicit(&s->seq, rlx) == o->seq)
+		return true;
+	atomic_store_explicit(&s->own, own + 2, memory_order_release);
+	return false;
 }
 
-static void slot_unlock(struct fwd_dslot *s)
+static void slot_disown(struct fwd_dslot *s, const struct snap *o)
 {
-	atomic_fetch_add_explicit(&s->seq, 1, memory_order_release);
+	atomic_store_explicit(&s->own, o->own + 2, memory_order_release);
+}
+
+/*
+ * Take S, as O saw it, for a change of key: readers retry while `seq` is
+ * odd. The release fence keeps the stores that follow from being seen
+ * before the odd number (the reader's acquire fence is its other half).
+ */
+static bool slot_lock(struct fwd_dslot *s, const struct snap *o)
+{
+	if (!slot_own(s, o))
+		return false;
+	atomic_store_explicit(&s->seq, o->seq + 1, rlx);
+	atomic_thread_fence(memory_order_release);
+	return true;
+}
+
+static void slot_unlock(struct fwd_dslot *s, const struct snap *o)
+{
+	atomic_store_explicit(&s->seq, o->seq + 2, memory_order_release);
+	slot_disown(s, o);
 }
 
 static struct fwd_dslot *slot_at(struct fwd_dtable *t, uint32_t h, unsigned i)
@@ -119,11 +172,12 @@ static int refresh(struct fwd_dtable *t, const struct fwd_dkey *k, uint32_t h, u
 
 		if (!slot_read(s, &o) || o.expires <= now || !snap_is(&o, k))
 			continue;
-		if (!slot_lock(s, o.seq))
+		/* the key stays: no seqlock, a reader sees it all along */
+		if (!slot_own(s, &o))
 			return -EAGAIN;
 		atomic_store_explicit(&s->expires, expires, rlx);
 		atomic_store_explicit(&s->val, val, rlx);
-		slot_unlock(s);
+		slot_disown(s, &o);
 		return 0;
 	}
 	return 1;
@@ -183,7 +237,7 @@ int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t v
 	r = victim_for(t, h, now, ev, &victim, &vo);
 	if (r)
 		return r;
-	if (!slot_lock(victim, vo.seq))
+	if (!slot_lock(victim, &vo))
 		return -EAGAIN;
 	if (vo.expires > now)
 		atomic_fetch_add_explicit(&t->evicted, 1, rlx);
@@ -192,7 +246,7 @@ int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t v
 	atomic_store_explicit(&victim->a1, (uint64_t)(k->addr >> 64), rlx);
 	atomic_store_explicit(&victim->expires, expires, rlx);
 	atomic_store_explicit(&victim->val, val, rlx);
-	slot_unlock(victim);
+	slot_unlock(victim, &vo);
 	atomic_fetch_add_explicit(&t->added, 1, rlx);
 	return 1;
 }
@@ -224,10 +278,10 @@ bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, ui
 /* Free S if it still holds what O saw. */
 static bool slot_clear(struct fwd_dslot *s, const struct snap *o)
 {
-	if (!slot_lock(s, o->seq))
+	if (!slot_lock(s, o))
 		return false;
 	atomic_store_explicit(&s->expires, 0, rlx);
-	slot_unlock(s);
+	slot_unlock(s, o);
 	return true;
 }
 

@@ -5,9 +5,11 @@
  *
  * A struct fwd_dtable is a fixed-size open-addressing hash table allocated
  * once (bounded memory: capacity * sizeof(struct fwd_dslot)). Every worker
- * reads and writes it without locks: each slot carries a sequence number
- * that is odd while a writer (who took it with a CAS) fills it; readers
- * retry or skip a slot whose number changed under them. A key lives in one
+ * reads and writes it without locks: a writer takes a slot with a CAS on
+ * its `own` word, and its sequence number is odd only while the slot's key
+ * changes (insert, evict, delete); a refresh of a present key never makes
+ * it look absent. Readers retry a slot whose number changed under them, a
+ * bounded number of times. A key lives in one
  * of FWD_DPROBE slots after its hash; when all of them hold live entries the
  * one that expires first is evicted and counted, or, for a table whose user
  * rates its entries (struct fwd_devict), the one worth least, and only when
@@ -58,7 +60,8 @@ static inline fwd_u128 fwd_prefix_mask(int family, unsigned plen)
 }
 
 struct fwd_dslot {
-	_Atomic uint32_t seq;		/* odd while being written */
+	_Atomic uint32_t seq;		/* odd while its key changes */
+	_Atomic uint32_t own;		/* odd while a writer holds the slot */
 	_Atomic uint64_t meta;		/* family, proto, port, tag */
 	_Atomic uint64_t a0, a1;	/* the address */
 	_Atomic uint64_t expires;	/* monotonic ms; 0: free */

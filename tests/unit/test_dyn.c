@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* test_dynset.c - bounded lock-free dynamic tables, knocking, dynamic rules. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,52 @@ static void test_concurrent(void **state)
 	/* 40000 keys in 65536 slots: evictions only where a window filled. */
 	assert_int_equal(found + atomic_load(&t.evicted), 40000);
 	assert_true(found > 39000);
+	dtable_free(&t);
+}
+
+struct refresher {
+	struct fwd_dtable *t;
+	struct fwd_dkey k;
+	atomic_bool stop;
+	unsigned long n;
+};
+
+/* CrowdSec's re-put, on_exceed's re-add, a reload's carry: one key, over and over. */
+static void *refresh_loop(void *arg)
+{
+	struct refresher *r = arg;
+
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		dtable_put(r->t, &r->k, r->n & 1, 5000000, 1000);
+		r->n++;
+	}
+	return NULL;
+}
+
+/*
+ * A member stays a member while another thread refreshes its entry: a
+ * lookup that met the write in flight once read as "absent", and a blocked
+ * source then missed its drop rule (about 1 lookup in 10 under a busy
+ * refresher).
+ */
+static void test_refresh_keeps_member(void **state)
+{
+	struct fwd_dtable t;
+	struct refresher r = { .t = &t, .k = v4(0xcb007109) };
+	unsigned long miss = 0, n = 0;
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(dtable_init(&t, 1000), 0);
+	assert_int_equal(dtable_put(&t, &r.k, 0, 5000000, 1000), 1);
+	assert_int_equal(pthread_create(&th, NULL, refresh_loop, &r), 0);
+	for (; n < 2000000; n++)
+		miss += !dtable_get(&t, &r.k, 1001, NULL, NULL);
+	atomic_store(&r.stop, true);
+	pthread_join(th, NULL);
+	print_message("%lu of %lu lookups missed during %lu refreshes\n", miss, n, r.n);
+	assert_int_equal(miss, 0);
+	assert_int_equal(dtable_count(&t, 1001), 1);
 	dtable_free(&t);
 }
 
@@ -482,6 +529,7 @@ int main(void)
 		cmocka_unit_test(test_timeout),
 		cmocka_unit_test(test_eviction_order),
 		cmocka_unit_test(test_concurrent),
+		cmocka_unit_test(test_refresh_keeps_member),
 		cmocka_unit_test(test_knock),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_scan_threshold),
