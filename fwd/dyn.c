@@ -59,7 +59,9 @@ struct dset {
  * for all limits, epochs of 1 s): a source it has seen in the last one to
  * two seconds outranks every one-packet source. So a source limited to a
  * burst of B gets at most B + 1 new connections through while its entry is
- * fought over (the first, whose entry the flood may take, then B).
+ * fought over (the first, whose entry the flood may take, then B). When
+ * the table refuses it a place outright, it gets its first packet and none
+ * while the doorkeeper remembers it (limit_take()).
  */
 #define LIM_MILLI	0x3fffffffull
 #define LIM_BACK	(1ull << 30)
@@ -463,13 +465,13 @@ static uint64_t limit_score(const void *arg, uint64_t val, uint64_t expires, uin
 	return (val & LIM_REFUSED ? 1ull << 33 : 0) | (val & LIM_BACK ? 1ull << 32 : 0) | lack;
 }
 
-static void limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
-		      uint64_t expires, uint64_t now)
+static int limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
+		     uint64_t expires, uint64_t now)
 {
 	struct fwd_devict ev = { limit_score, &dl->conf, 0 };
 
 	ev.mine = limit_score(&dl->conf, val, expires, now);
-	dtable_put_scored(&dl->t, m, val, expires, now, &ev);
+	return dtable_put_scored(&dl->t, m, val, expires, now, &ev);
 }
 
 /* 64 mixed bits of K's source for the doorkeeper. */
@@ -484,7 +486,12 @@ static uint64_t src_bits(const struct fwd_key *k)
 	return x ^ (x >> 32);
 }
 
-/* Take a token of K's source in DL at NOW; false when the bucket is empty. */
+/*
+ * Take a token of K's source in DL at NOW; false when the bucket is empty.
+ * A source the full table refuses a place keeps no bucket: it would get a
+ * full one again at its next packet. So only its first packet passes; one
+ * that comes back (the doorkeeper saw it a moment ago) gets nothing.
+ */
 static bool limit_take(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_key *k,
 		       uint64_t now)
 {
@@ -507,7 +514,9 @@ static bool limit_take(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_ke
 	}
 	milli -= 1000;
 	/* Once full again the entry may go: a fresh one starts full too. */
-	limit_put(dl, &m, (uint64_t)(uint32_t)now << 32 | flags | milli, now + refill_ms, now);
+	if (limit_put(dl, &m, (uint64_t)(uint32_t)now << 32 | flags | milli, now + refill_ms,
+		      now) == -ENOSPC)
+		return !(flags & LIM_BACK);
 	return true;
 }
 

@@ -486,6 +486,21 @@ static const char limit_yaml[] =
 	"rules:\n"
 	"  - {name: web, proto: tcp, dport: 80, action: allow, limit: {rate: 1/m, burst: 2}}\n";
 
+static struct fwd_dyn *limit_up(struct fwd_config **c, struct fwd_ruleset **rs)
+{
+	struct fwd_diags dg;
+	struct fwd_dyn *d;
+
+	diags_init(&dg, "limit");
+	*c = config_parse(limit_yaml, sizeof(limit_yaml) - 1, &dg);
+	if (!*c)
+		fail_msg("%s", dg.text);
+	diags_free(&dg);
+	*rs = ruleset_compile(*c);
+	assert_int_equal(dyn_build(*c, 1, &d), 0);
+	return d;
+}
+
 /*
  * A source limited to 1/m burst 2 sends 100 SYNs over 10 s while 100k
  * spoofed sources a second take one token each from a table of
@@ -493,21 +508,13 @@ static const char limit_yaml[] =
  */
 static void test_limit_flood(void **state)
 {
-	struct fwd_diags dg;
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
-	struct fwd_dyn *d;
+	struct fwd_dyn *d = limit_up(&c, &rs);
 	struct fwd_key k;
 	uint32_t a = 0x0a0a0102, spoofed = 0xc0000000u, passed = 0;
 
 	(void)state;
-	diags_init(&dg, "limit");
-	c = config_parse(limit_yaml, sizeof(limit_yaml) - 1, &dg);
-	if (!c)
-		fail_msg("%s", dg.text);
-	diags_free(&dg);
-	rs = ruleset_compile(c);
-	assert_int_equal(dyn_build(c, 1, &d), 0);
 	for (uint64_t ms = 1000; ms < 11000; ms++) {
 		for (unsigned i = 0; i < 100; i++, spoofed += 0x9e3779b1u) {
 			k = pkt(spoofed, 6, 80);
@@ -523,6 +530,37 @@ static void test_limit_flood(void **state)
 	ruleset_free(rs);
 	config_free(c);
 }
+
+/*
+ * A table full of sources that were refused (40000 sources, 3 SYNs each)
+ * outranks every newcomer: a hammering source is refused a place at each
+ * SYN. It was let through every time (1000 of 1000); now it gets its first
+ * SYN only.
+ */
+static void test_limit_table_full(void **state)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = limit_up(&c, &rs);
+	uint32_t spoofed = 0xc0000000u, passed = 0;
+	struct fwd_key k;
+
+	(void)state;
+	for (unsigned i = 0; i < 40000; i++, spoofed += 0x9e3779b1u) {
+		k = pkt(spoofed, 6, 80);
+		for (int j = 0; j < 3; j++)
+			dyn_limit(d, 0, &k, 100000 + i / 40);
+	}
+	k = pkt(0x0a0a0102, 6, 80);
+	for (unsigned i = 0; i < 1000; i++)
+		passed += !dyn_limit(d, 0, &k, 101000 + i * 10);
+	print_message("hammering source: %u of 1000 SYNs passed a full table\n", passed);
+	assert_int_equal(passed, 1);
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -538,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_scan_spoofed_flood),
 		cmocka_unit_test(test_knock_flood),
 		cmocka_unit_test(test_limit_flood),
+		cmocka_unit_test(test_limit_table_full),
 		cmocka_unit_test(test_scan_dyn),
 	};
 
