@@ -25,6 +25,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "fwd/dtable.h"
 
@@ -46,9 +48,27 @@ static uint64_t mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
-static uint32_t key_hash(const struct fwd_dkey *k)
+/* The seed goes in before the first round: the slot is unknown without it. */
+static uint32_t key_hash(const struct fwd_dtable *t, const struct fwd_dkey *k)
 {
-	return (uint32_t)mix(mix((uint64_t)k->addr ^ key_meta(k)) ^ (uint64_t)(k->addr >> 64));
+	return (uint32_t)mix(mix((uint64_t)k->addr ^ key_meta(k) ^ t->seed) ^
+			     (uint64_t)(k->addr >> 64));
+}
+
+/*
+ * getrandom() without waiting: at early boot, before the kernel's pool is
+ * ready, the clock and an address (ASLR) stand in, a weaker secret but
+ * never a stalled start.
+ */
+uint64_t dtable_seed(void)
+{
+	uint64_t seed;
+	struct timespec ts;
+
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
+		return seed;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return mix((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32 ^ (uint64_t)(uintptr_t)&ts);
 }
 
 int dtable_init(struct fwd_dtable *t, uint32_t max)
@@ -62,6 +82,7 @@ int dtable_init(struct fwd_dtable *t, uint32_t max)
 	if (!t->slot)
 		return -ENOMEM;
 	t->mask = cap - 1;
+	t->seed = dtable_seed();
 	return 0;
 }
 
@@ -227,7 +248,7 @@ static int victim_for(struct fwd_dtable *t, uint32_t h, uint64_t now,
 int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
 		      uint64_t expires, uint64_t now, const struct fwd_devict *ev)
 {
-	uint32_t h = key_hash(k);
+	uint32_t h = key_hash(t, k);
 	struct fwd_dslot *victim = NULL;
 	struct snap vo = { 0 };
 	int r = refresh(t, k, h, val, expires, now);
@@ -260,7 +281,7 @@ int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uin
 bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, uint64_t *val,
 		uint64_t *expires)
 {
-	uint32_t h = key_hash(k);
+	uint32_t h = key_hash(t, k);
 	struct snap o;
 
 	for (unsigned i = 0; i < FWD_DPROBE; i++) {
@@ -287,7 +308,7 @@ static bool slot_clear(struct fwd_dslot *s, const struct snap *o)
 
 unsigned dtable_del(struct fwd_dtable *t, const struct fwd_dkey *k)
 {
-	uint32_t h = key_hash(k);
+	uint32_t h = key_hash(t, k);
 	unsigned n = 0;
 	struct snap o;
 

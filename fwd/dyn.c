@@ -92,6 +92,7 @@ struct fwd_dyn {
 	struct fwd_scan *scan;		/* `scan:`, or NULL */
 	struct dlimit *limit;		/* [rule] */
 	struct fwd_seen limit_seen;	/* the limits' doorkeeper */
+	uint64_t limit_seed;		/* its hash's secret */
 	struct fwd_scan_conf scan_conf;	/* its ignore ranges are our copies */
 };
 
@@ -177,6 +178,7 @@ static int build_limits(struct fwd_dyn *d, const struct fwd_config *c)
 	d->limit = calloc(c->nrules + 1, sizeof(*d->limit));
 	if (!d->limit || (any_limit(c) && seen_init(&d->limit_seen, LIM_SEEN_BITS, LIM_SEEN_MS)))
 		return -ENOMEM;
+	d->limit_seed = dtable_seed();
 	for (uint32_t i = 0; i < c->nrules; i++) {
 		struct dlimit *dl = &d->limit[i];
 
@@ -474,16 +476,19 @@ static int limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
 	return dtable_put_scored(&dl->t, m, val, expires, now, &ev);
 }
 
-/* 64 mixed bits of K's source for the doorkeeper. */
-static uint64_t src_bits(const struct fwd_key *k)
+static uint64_t bits_mix(uint64_t x)
 {
-	uint64_t x = (uint64_t)k->src ^ (uint64_t)(k->src >> 64) * 0x9e3779b97f4a7c15ull ^ k->family;
-
 	x ^= x >> 31;
 	x *= 0xd6e8feb86659fd93ull;
 	x ^= x >> 32;
 	x *= 0xd6e8feb86659fd93ull;
 	return x ^ (x >> 32);
+}
+
+/* 64 mixed bits of K's source for the doorkeeper, keyed with SEED. */
+static uint64_t src_bits(const struct fwd_key *k, uint64_t seed)
+{
+	return bits_mix(bits_mix((uint64_t)k->src ^ seed ^ k->family) ^ (uint64_t)(k->src >> 64));
 }
 
 /*
@@ -503,7 +508,7 @@ static bool limit_take(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_ke
 	if (dtable_get(&dl->t, &m, now, &val, &exp)) {
 		milli = limit_milli(lc, val, now);
 		flags = val & (LIM_REFUSED | LIM_BACK);
-	} else if (seen_note(&d->limit_seen, src_bits(k), now)) {
+	} else if (seen_note(&d->limit_seen, src_bits(k, d->limit_seed), now)) {
 		flags = LIM_BACK;
 	}
 	if (milli < 1000) {

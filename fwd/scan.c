@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/dtable.h"
 #include "fwd/scan.h"
 #include "fwd/seen.h"
 
@@ -55,6 +56,7 @@ struct scan_ent {
 struct fwd_scan {
 	uint32_t mask;		/* buckets - 1 */
 	uint32_t ports, window_ms;
+	uint64_t seed;		/* secret: no scanner picks addresses of its own bucket */
 	atomic_flag *busy;	/* [bucket] */
 	struct scan_ent *ent;	/* [bucket * SCAN_WAYS + way] */
 	_Atomic uint64_t evicted, skipped, detected, refused;
@@ -83,6 +85,7 @@ struct fwd_scan *scan_new(uint32_t max, uint32_t ports, uint32_t window_ms)
 	s->mask = nb - 1;
 	s->ports = ports < FWD_SCAN_PORTS_MAX ? ports : FWD_SCAN_PORTS_MAX - 1;
 	s->window_ms = window_ms;
+	s->seed = dtable_seed();
 	s->busy = calloc(nb, sizeof(*s->busy));
 	s->ent = calloc((size_t)nb * SCAN_WAYS, sizeof(*s->ent));
 	if (!s->busy || !s->ent || doorkeeper_init(s, nb * SCAN_WAYS)) {
@@ -146,10 +149,9 @@ void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skippe
 	*detected = atomic_load_explicit(&s->detected, memory_order_relaxed);
 }
 
-static uint64_t src_hash64(uint8_t family, fwd_u128 a)
+/* murmur3's finaliser */
+static uint64_t fmix(uint64_t x)
 {
-	uint64_t x = (uint64_t)a ^ ((uint64_t)(a >> 64) * 0x9e3779b97f4a7c15ull) ^ family;
-
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
@@ -157,15 +159,24 @@ static uint64_t src_hash64(uint8_t family, fwd_u128 a)
 	return x ^ (x >> 33);
 }
 
-static uint32_t src_hash(uint8_t family, fwd_u128 a)
+/*
+ * Seeded, one round per half of the address: a sum of the halves before
+ * mixing would let an IPv6 sender pick pairs that collide whatever the seed.
+ */
+static uint64_t src_hash64(const struct fwd_scan *s, uint8_t family, fwd_u128 a)
 {
-	return (uint32_t)src_hash64(family, a);
+	return fmix(fmix((uint64_t)a ^ s->seed ^ family) ^ (uint64_t)(a >> 64));
+}
+
+static uint32_t src_hash(const struct fwd_scan *s, uint8_t family, fwd_u128 a)
+{
+	return (uint32_t)src_hash64(s, family, a);
 }
 
 /* Was FAMILY/A seen this epoch or the one before? Notes it for this one. */
 static bool dk_seen(struct fwd_scan *s, uint8_t family, fwd_u128 a, uint64_t now)
 {
-	return seen_note(&s->dk, src_hash64(family ^ 0x80, a), now);	/* not the bucket's hash */
+	return seen_note(&s->dk, src_hash64(s, family ^ 0x80, a), now);	/* not the bucket's hash */
 }
 
 static bool ent_live(const struct fwd_scan *s, const struct scan_ent *e, uint64_t now)
@@ -247,7 +258,7 @@ static bool note_port(struct fwd_scan *s, struct scan_ent *e, uint16_t port, uin
 uint32_t scan_note(struct fwd_scan *s, uint8_t family, fwd_u128 src, uint16_t port,
 		   uint64_t now)
 {
-	uint32_t h = src_hash(family, src) & s->mask, n = 0;
+	uint32_t h = src_hash(s, family, src) & s->mask, n = 0;
 	struct scan_ent *e;
 
 	if (atomic_flag_test_and_set_explicit(&s->busy[h], memory_order_acquire)) {
@@ -266,7 +277,7 @@ uint32_t scan_note(struct fwd_scan *s, uint8_t family, fwd_u128 src, uint16_t po
 /* Forget FAMILY/A (`fwd unblock`): its next ports count from zero. */
 unsigned scan_forget(struct fwd_scan *s, uint8_t family, fwd_u128 a)
 {
-	uint32_t h = src_hash(family, a) & s->mask;
+	uint32_t h = src_hash(s, family, a) & s->mask;
 	struct scan_ent *b = &s->ent[(size_t)h * SCAN_WAYS];
 	unsigned n = 0;
 

@@ -121,6 +121,15 @@ static void test_concurrent(void **state)
 	dtable_free(&t);
 }
 
+/* A table rated by the value alone (as knock progress is). */
+static uint64_t progress_rate(const void *arg, uint64_t val, uint64_t expires, uint64_t now)
+{
+	(void)arg;
+	(void)expires;
+	(void)now;
+	return val;
+}
+
 struct refresher {
 	struct fwd_dtable *t;
 	struct fwd_dkey k;
@@ -164,6 +173,48 @@ static void test_refresh_keeps_member(void **state)
 	print_message("%lu of %lu lookups missed during %lu refreshes\n", miss, n, r.n);
 	assert_int_equal(miss, 0);
 	assert_int_equal(dtable_count(&t, 1001), 1);
+	dtable_free(&t);
+}
+
+/* splitmix64's finaliser: what the tables hashed with before they had a secret. */
+static uint64_t public_mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* The slot an IPv4 set key went to, as anyone could compute it. */
+static uint32_t public_slot(uint32_t a, uint32_t mask)
+{
+	return (uint32_t)public_mix(public_mix((uint64_t)a ^ (uint64_t)4 << 56)) & mask;
+}
+
+/*
+ * Eight addresses aimed at the slots of X (with a hash anyone can compute)
+ * once filled every slot X may take with entries that outrank it: X was
+ * refused a place. With a secret seed they land anywhere.
+ */
+static void test_dtable_unaimed(void **state)
+{
+	struct fwd_dtable t;
+	struct fwd_devict ev = { progress_rate, NULL, 0 };
+	struct fwd_dkey x = v4(0xcb007109);
+	uint32_t hx = public_slot(0xcb007109, FWD_LIMIT_SOURCES - 1), nd = 0;
+
+	(void)state;
+	assert_int_equal(dtable_init(&t, FWD_LIMIT_SOURCES), 0);
+	for (uint32_t a = 0xc6336400; nd < FWD_DPROBE; a++)
+		if (a != 0xcb007109 && public_slot(a, t.mask) == hx) {
+			struct fwd_dkey k = v4(a);
+
+			assert_int_equal(dtable_put_scored(&t, &k, 1, 1000000, 1, &ev), 1);
+			nd++;
+		}
+	assert_int_equal(dtable_put_scored(&t, &x, 0, 1000000, 1, &ev), 1);
+	assert_int_equal(atomic_load(&t.refused), 0);
 	dtable_free(&t);
 }
 
@@ -341,6 +392,45 @@ static void test_scan_window(void **state)
 	for (uint16_t p = 22; p <= 40; p++)
 		assert_int_equal(scan_note(s, 4, a, p, 12000), 0);
 	assert_int_equal(scan_note(s, 4, a, 41, 12500), 21);
+	scan_free(s);
+}
+
+/* What scan.c hashed a source with before it had a secret. */
+static uint64_t public_src_hash(uint8_t family, fwd_u128 a)
+{
+	uint64_t x = (uint64_t)a ^ ((uint64_t)(a >> 64) * 0x9e3779b97f4a7c15ull) ^ family;
+
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ull;
+	return x ^ (x >> 33);
+}
+
+/*
+ * A scanner that can compute its bucket finds four addresses of its own
+ * bucket, has each probe 3 ports a window (no newcomer displaces them) and
+ * is then refused a place: 6000 ports in a minute went unseen.
+ */
+static void test_scan_unaimed(void **state)
+{
+	struct fwd_scan *s = scan_new(16384, 20, 10000);
+	uint32_t mask = scan_capacity(s) / 4 - 1, scanner = 0xcb007109, decoy[4], nd = 0;
+	uint32_t hb = (uint32_t)public_src_hash(4, scanner) & mask, found = 0, ports = 0;
+
+	(void)state;
+	for (uint32_t a = 0xc6336400; nd < 4; a++)
+		if (a != scanner && ((uint32_t)public_src_hash(4, a) & mask) == hb)
+			decoy[nd++] = a;
+	for (uint64_t t = 0; t < 60000 && !found; t += 10, ports++) {
+		if (t % 10000 == 0)
+			for (unsigned i = 0; i < 4; i++)
+				for (uint16_t p = 1; p <= 3; p++)
+					scan_note(s, 4, decoy[i], p, 1000 + t);
+		found = scan_note(s, 4, scanner, (uint16_t)(1000 + ports), 1000 + t + 1);
+	}
+	print_message("scanner with 4 decoys: found at %u ports\n", found);
+	assert_int_equal(found, 21);
 	scan_free(s);
 }
 
@@ -568,10 +658,12 @@ int main(void)
 		cmocka_unit_test(test_eviction_order),
 		cmocka_unit_test(test_concurrent),
 		cmocka_unit_test(test_refresh_keeps_member),
+		cmocka_unit_test(test_dtable_unaimed),
 		cmocka_unit_test(test_knock),
 		cmocka_unit_test(test_exhaustion),
 		cmocka_unit_test(test_scan_threshold),
 		cmocka_unit_test(test_scan_window),
+		cmocka_unit_test(test_scan_unaimed),
 		cmocka_unit_test(test_scan_flood),
 		cmocka_unit_test(test_scan_spoofed_flood),
 		cmocka_unit_test(test_knock_flood),
