@@ -445,11 +445,16 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	return true;
 }
 
-/* Thousandths of a token in the bucket of VAL at NOW (refilled, capped at the burst). */
+/*
+ * Thousandths of a token in the bucket of VAL at NOW (refilled, capped at
+ * the burst). Each worker reads the clock once a burst, so another's stamp
+ * may be a few ms ahead of NOW: that is no time passed, not 2^32 ms.
+ */
 static uint64_t limit_milli(const struct fwd_limit_conf *lc, uint64_t val, uint64_t now)
 {
 	uint64_t full = (uint64_t)lc->burst * 1000;
-	uint32_t since = (uint32_t)now - (uint32_t)(val >> 32);
+	int32_t ahead = (int32_t)((uint32_t)now - (uint32_t)(val >> 32));
+	uint32_t since = ahead > 0 ? (uint32_t)ahead : 0;
 	uint64_t milli = (val & LIM_MILLI) + (uint64_t)since * lc->count * 1000 / lc->per_ms;
 
 	return milli > full ? full : milli;

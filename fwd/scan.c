@@ -179,9 +179,15 @@ static bool dk_seen(struct fwd_scan *s, uint8_t family, fwd_u128 a, uint64_t now
 	return seen_note(&s->dk, src_hash64(s, family ^ 0x80, a), now);	/* not the bucket's hash */
 }
 
+/* Each worker reads the clock once a burst: another's stamp may be ahead of NOW. */
+static uint64_t ms_since(uint64_t then, uint64_t now)
+{
+	return now > then ? now - then : 0;
+}
+
 static bool ent_live(const struct fwd_scan *s, const struct scan_ent *e, uint64_t now)
 {
-	return e->family && now - e->last_ms < s->window_ms;
+	return e->family && ms_since(e->last_ms, now) < s->window_ms;
 }
 
 /* The live entry of bucket B worth least (ties: seen least recently), or a free one. */
@@ -235,13 +241,14 @@ static struct scan_ent *take_entry(struct fwd_scan *s, struct scan_ent *b, uint8
 /* Note PORT in E; true when this made E cross the threshold. */
 static bool note_port(struct fwd_scan *s, struct scan_ent *e, uint16_t port, uint64_t now)
 {
-	if (now - e->start_ms >= s->window_ms) {
+	if (ms_since(e->start_ms, now) >= s->window_ms) {
 		e->start_ms = now;
 		e->n = 0;
 		e->hits = 0;
 		e->reported = false;
 	}
-	e->last_ms = now;
+	if (now > e->last_ms)
+		e->last_ms = now;
 	for (unsigned i = 0; i < e->n; i++)
 		if (e->port[i] == port)
 			return false;

@@ -434,6 +434,28 @@ static void test_scan_unaimed(void **state)
 	scan_free(s);
 }
 
+/*
+ * A worker whose burst clock is 2 ms behind a scanner's last probe saw its
+ * entry as idle for 2^64 ms and gave its place to a one-packet newcomer:
+ * the scan went unseen. Four buckets, so that the newcomers meet it.
+ */
+static void test_scan_clock_skew(void **state)
+{
+	struct fwd_scan *s = scan_new(16, 20, 10000);
+	uint32_t scanner = 0xcb007109, found = 0;
+	uint16_t p;
+
+	(void)state;
+	for (p = 1; p <= 15; p++)
+		scan_note(s, 4, scanner, p, 4986 + p);
+	for (uint32_t a = 0xc0000000u; a < 0xc0000000u + 64; a++)
+		scan_note(s, 4, a, 80, 4999);
+	for (p = 16; p <= 30 && !found; p++)
+		found = scan_note(s, 4, scanner, p, 5001 + p);
+	assert_int_equal(found, 21);
+	scan_free(s);
+}
+
 /* A million spoofed sources: memory is fixed, evictions counted, detection still works. */
 static void test_scan_flood(void **state)
 {
@@ -651,6 +673,28 @@ static void test_limit_table_full(void **state)
 	config_free(c);
 }
 
+/*
+ * Two workers whose burst clocks differ by 1 ms: the one behind saw a
+ * stamp from its future, counted 2^32 ms since and refilled the bucket.
+ * 100 of 100 SYNs passed a 1/m burst 2 limit; the burst passes now.
+ */
+static void test_limit_clock_skew(void **state)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = limit_up(&c, &rs);
+	struct fwd_key k = pkt(0x0a0a0102, 6, 80);
+	unsigned passed = 0;
+
+	(void)state;
+	for (unsigned i = 0; i < 100; i++)
+		passed += !dyn_limit(d, 0, &k, i % 2 ? 99999 : 100000);
+	assert_int_equal(passed, 2);
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,11 +708,13 @@ int main(void)
 		cmocka_unit_test(test_scan_threshold),
 		cmocka_unit_test(test_scan_window),
 		cmocka_unit_test(test_scan_unaimed),
+		cmocka_unit_test(test_scan_clock_skew),
 		cmocka_unit_test(test_scan_flood),
 		cmocka_unit_test(test_scan_spoofed_flood),
 		cmocka_unit_test(test_knock_flood),
 		cmocka_unit_test(test_limit_flood),
 		cmocka_unit_test(test_limit_table_full),
+		cmocka_unit_test(test_limit_clock_skew),
 		cmocka_unit_test(test_scan_dyn),
 	};
 
