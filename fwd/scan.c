@@ -4,9 +4,14 @@
  *
  * A fixed table allocated once (bounded memory whatever the traffic):
  * buckets of SCAN_WAYS entries, a source hashed to one bucket. An entry holds
- * the source, the start of its window and up to FWD_SCAN_PORTS_MAX distinct
- * ports seen since. When the window has passed the entry starts over at the
- * next packet.
+ * the source and up to FWD_SCAN_PORTS_MAX distinct ports, each in one of
+ * SCAN_PARTS consecutive parts of window / (SCAN_PARTS - 1): the window
+ * slides a part at a time, dropping the oldest part's ports (a port seen
+ * again moves to the newest). Two ports less than a window apart are at
+ * most SCAN_PARTS - 1 parts apart, so any ports within a window count
+ * together; ports up to a window and a third apart may too. A window fixed
+ * from a source's first probe let just under twice `ports` ports across
+ * its end go unseen.
  *
  * A flood of spoofed sources brings a new source with every packet, far
  * more than any table holds. Replacing the entry seen least recently (what
@@ -14,7 +19,7 @@
  * probes: at 300k spoofed packets/s a 16384-entry table forgets everything
  * within 50 ms, and a scan of 30 ports in 6 s goes unseen. So eviction
  * follows the counts instead, as Space-Saving does: an entry is worth its
- * hits (the ports it showed this window, plus one when it was admitted as a
+ * hits (the ports it showed in its window, plus one when it was admitted as a
  * source seen before), the one worth least makes room, and a newcomer takes
  * its place only when it is worth at least as much. Whether a newcomer was
  * seen before is the word of a doorkeeper in front of the table: two
@@ -42,20 +47,23 @@
 #include "fwd/seen.h"
 
 #define SCAN_WAYS	4
+#define SCAN_PARTS	4	/* parts of window / (SCAN_PARTS - 1) an entry keeps */
 
 struct scan_ent {
 	fwd_u128 addr;
-	uint64_t start_ms, last_ms;
+	uint64_t part_at;	/* the newest part: now / part_ms */
+	uint64_t last_ms;
 	uint8_t family;		/* 0: free */
 	uint8_t n;		/* ports in port[] */
-	bool reported;		/* this window crossed the threshold already */
+	bool reported;		/* crossed the threshold and not below it since */
 	uint8_t hits;		/* what the entry is worth (see above) */
+	uint8_t cnt[SCAN_PARTS];	/* ports of each part, oldest first, as in port[] */
 	uint16_t port[FWD_SCAN_PORTS_MAX];
 };
 
 struct fwd_scan {
 	uint32_t mask;		/* buckets - 1 */
-	uint32_t ports, window_ms;
+	uint32_t ports, window_ms, part_ms;
 	uint64_t seed;		/* secret: no scanner picks addresses of its own bucket */
 	atomic_flag *busy;	/* [bucket] */
 	struct scan_ent *ent;	/* [bucket * SCAN_WAYS + way] */
@@ -85,6 +93,7 @@ struct fwd_scan *scan_new(uint32_t max, uint32_t ports, uint32_t window_ms)
 	s->mask = nb - 1;
 	s->ports = ports < FWD_SCAN_PORTS_MAX ? ports : FWD_SCAN_PORTS_MAX - 1;
 	s->window_ms = window_ms;
+	s->part_ms = window_ms / (SCAN_PARTS - 1) ? window_ms / (SCAN_PARTS - 1) : 1;
 	s->seed = dtable_seed();
 	s->busy = calloc(nb, sizeof(*s->busy));
 	s->ent = calloc((size_t)nb * SCAN_WAYS, sizeof(*s->ent));
@@ -179,15 +188,21 @@ static bool dk_seen(struct fwd_scan *s, uint8_t family, fwd_u128 a, uint64_t now
 	return seen_note(&s->dk, src_hash64(s, family ^ 0x80, a), now);	/* not the bucket's hash */
 }
 
-/* Each worker reads the clock once a burst: another's stamp may be ahead of NOW. */
-static uint64_t ms_since(uint64_t then, uint64_t now)
+/*
+ * Parts since E's newest at NOW. Each worker reads the clock once a burst:
+ * another's may be ahead of NOW, which is no time passed.
+ */
+static uint64_t parts_since(const struct fwd_scan *s, const struct scan_ent *e, uint64_t now)
 {
-	return now > then ? now - then : 0;
+	uint64_t part = now / s->part_ms;
+
+	return part > e->part_at ? part - e->part_at : 0;
 }
 
+/* Does E still hold ports that count at NOW? */
 static bool ent_live(const struct fwd_scan *s, const struct scan_ent *e, uint64_t now)
 {
-	return e->family && ms_since(e->last_ms, now) < s->window_ms;
+	return e->family && parts_since(s, e, now) < SCAN_PARTS;
 }
 
 /* The live entry of bucket B worth least (ties: seen least recently), or a free one. */
@@ -233,27 +248,76 @@ static struct scan_ent *take_entry(struct fwd_scan *s, struct scan_ent *b, uint8
 	memset(victim, 0, sizeof(*victim));
 	victim->family = family;
 	victim->addr = a;
-	victim->start_ms = now;
+	victim->part_at = now / s->part_ms;
 	victim->hits = worth - 1;	/* note_port() adds this packet's port */
 	return victim;
+}
+
+/* Move E's window on to NOW: the parts that fell out take their ports along. */
+static void slide(struct fwd_scan *s, struct scan_ent *e, uint64_t now)
+{
+	uint64_t d = parts_since(s, e, now);
+	unsigned drop = 0;
+
+	if (!d)
+		return;
+	for (unsigned j = 0; j < SCAN_PARTS; j++) {
+		if (j < d)
+			drop += e->cnt[j];
+		e->cnt[j] = j + d < SCAN_PARTS ? e->cnt[j + d] : 0;
+	}
+	memmove(e->port, e->port + drop, (e->n - drop) * sizeof(e->port[0]));
+	e->n = (uint8_t)(e->n - drop);
+	e->hits = e->hits > drop ? (uint8_t)(e->hits - drop) : 0;
+	e->part_at += d;
+	if (e->n <= s->ports)
+		e->reported = false;
+}
+
+/* The part of E that port[I] is in. */
+static unsigned part_of(const struct scan_ent *e, unsigned i)
+{
+	unsigned j = 0;
+
+	for (unsigned end = e->cnt[0]; i >= end; end += e->cnt[++j])
+		;
+	return j;
+}
+
+/* PORT in E's newest part: a new one, or one seen before moved there. False when it was. */
+static bool port_add(struct scan_ent *e, uint16_t port)
+{
+	unsigned last = SCAN_PARTS - 1;
+
+	for (unsigned i = 0; i < e->n; i++) {
+		unsigned j;
+
+		if (e->port[i] != port)
+			continue;
+		j = part_of(e, i);
+		if (j != last) {
+			memmove(e->port + i, e->port + i + 1, (e->n - i - 1) * sizeof(e->port[0]));
+			e->port[e->n - 1] = port;
+			e->cnt[j]--;
+			e->cnt[last]++;
+		}
+		return false;
+	}
+	if (e->n == FWD_SCAN_PORTS_MAX)
+		return true;
+	e->port[e->n++] = port;
+	e->cnt[last]++;
+	return true;
 }
 
 /* Note PORT in E; true when this made E cross the threshold. */
 static bool note_port(struct fwd_scan *s, struct scan_ent *e, uint16_t port, uint64_t now)
 {
-	if (ms_since(e->start_ms, now) >= s->window_ms) {
-		e->start_ms = now;
-		e->n = 0;
-		e->hits = 0;
-		e->reported = false;
-	}
+	slide(s, e, now);
 	if (now > e->last_ms)
 		e->last_ms = now;
-	for (unsigned i = 0; i < e->n; i++)
-		if (e->port[i] == port)
-			return false;
-	if (e->n < FWD_SCAN_PORTS_MAX)
-		e->port[e->n++] = port;
+	if (!port_add(e, port))
+		return false;
 	if (e->hits < UINT8_MAX)
 		e->hits++;
 	if (e->n <= s->ports || e->reported)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * scan.h - port-scan detection (fwd/scan.c): distinct destination ports per
- * source in a window, in a fixed table whose eviction follows the counts
+ * source in a sliding window, in a fixed table whose eviction follows the counts
  * (Space-Saving) behind a doorkeeper, so spoofed one-packet sources cannot
  * wash out a scanner.
  */
@@ -29,7 +29,7 @@ void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skippe
 /*
  * A new connection of FAMILY/SRC to PORT at NOW. Returns the number of
  * distinct ports when this one makes it more than `ports` in the window
- * (once per window), else 0.
+ * (sliding in thirds; once, until the count falls back), else 0.
  */
 uint32_t scan_note(struct fwd_scan *s, uint8_t family, fwd_u128 src, uint16_t port,
 		   uint64_t now);
