@@ -134,12 +134,24 @@ static void render_defrag(struct tbuf *t)
 }
 
 /*
+ * The exemptions below pass only packets addressed to the gateway itself:
+ * one of its own addresses, or a multicast group (which is not forwarded
+ * unless the host routes multicast). Anything that merely looks like sync or
+ * neighbour discovery on its way to a host behind the gateway goes to the
+ * rules. Each such line is written once per type: ip6tables' addrtype takes
+ * "LOCAL,MULTICAST" as both at once, not either.
+ */
+static const char *const to_gateway[] = { "LOCAL", "MULTICAST" };
+#define N_TO_GATEWAY	(sizeof(to_gateway) / sizeof(to_gateway[0]))
+
+/*
  * An HA pair's own traffic (packaging/ha/) returns before the queue, in
  * either mode: keepalived's VRRP adverts never look established (multicast,
  * never answered), and conntrackd's sync must run before the table it syncs
  * is trusted; `default: drop` would otherwise make both gateways master and
  * sync nothing. VRRP is link-local: only a hop limit of 255 (RFC 5798 5.1.1.3)
- * to its group passes. The sync may be narrowed to its own link.
+ * to its group passes. The sync (unicast to the peer's address, or to a
+ * multicast group) may be narrowed to its own link.
  */
 static void render_ha_pass(struct tbuf *t, int family, const struct fwd_ha *ha, const char *c)
 {
@@ -151,25 +163,31 @@ static void render_ha_pass(struct tbuf *t, int family, const struct fwd_ha *ha, 
 		tb_printf(t, "-A %s -d ff02::12/128 -p 112 -m hl --hl-eq 255 -j RETURN\n", c);
 	if (!ha->sync)
 		return;
-	tb_printf(t, "-A %s", c);
-	if (in->name[0] || in->prefix)
-		tb_printf(t, "%s -i %s%s", in->neg ? " !" : "", in->name, in->prefix ? "+" : "");
-	tb_printf(t, " -p udp --dport %u -j RETURN\n", ha->sync_port);
+	for (size_t i = 0; i < N_TO_GATEWAY; i++) {
+		tb_printf(t, "-A %s", c);
+		if (in->name[0] || in->prefix)
+			tb_printf(t, "%s -i %s%s", in->neg ? " !" : "", in->name,
+				  in->prefix ? "+" : "");
+		tb_printf(t, " -p udp --dport %u -m addrtype --dst-type %s -j RETURN\n",
+			  ha->sync_port, to_gateway[i]);
+	}
 }
 
 /*
  * IPv6 dies without neighbour discovery (RFC 4890 4.4): router and neighbour
  * solicitation and advertisement and redirect with hop limit 255 (no router
- * forwarded them), and MLD with hop limit 1 from a link-local source, or
- * from :: (reports sent before an address is ready, RFC 3590).
+ * forwarded them) to the gateway itself, and MLD with hop limit 1 (which no
+ * router forwards either) from a link-local source, or from :: (reports sent
+ * before an address is ready, RFC 3590).
  */
 static void render_nd(struct tbuf *t, const char *c)
 {
 	static const char *const mld_src[] = { "fe80::/10", "::/128" };
 
 	for (int type = 133; type <= 137; type++)
-		tb_printf(t, "-A %s -p ipv6-icmp -m icmp6 --icmpv6-type %d -m hl --hl-eq 255 -j RETURN\n",
-			  c, type);
+		for (size_t i = 0; i < N_TO_GATEWAY; i++)
+			tb_printf(t, "-A %s -p ipv6-icmp -m icmp6 --icmpv6-type %d -m hl --hl-eq 255 "
+				  "-m addrtype --dst-type %s -j RETURN\n", c, type, to_gateway[i]);
 	for (int s = 0; s < 2; s++)
 		for (int i = 0; i < 4; i++)
 			tb_printf(t, "-A %s -s %s -p ipv6-icmp -m icmp6 --icmpv6-type %d -m hl --hl-eq 1 -j RETURN\n",
@@ -492,7 +510,7 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 	unsigned jumps = 0;
 	/*
 	 * The fixed lines (defrag, repeat, the exemptions in mangle and raw:
-	 * loopback, HA, IPv6 neighbour discovery and MLD; some 4 KB), then three
+	 * loopback, HA, IPv6 neighbour discovery and MLD; some 5 KB), then three
 	 * DNAT lines of < 256 bytes per rule.
 	 */
 	size_t cap = 8192 + s->n * 768 + early_render(hc->early, family, NULL, 0);
@@ -542,7 +560,7 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 static int gate_family(int family)
 {
 	struct family_tools ft;
-	char text[4096];
+	char text[8192];
 	struct tbuf t = { .p = text, .len = sizeof(text) };
 	int r;
 

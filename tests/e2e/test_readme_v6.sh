@@ -37,7 +37,7 @@ neigh_ok c veth-c 10.10.1.1
 neigh_ok g veth-gw-c fd00:1::2
 neigh_ok g veth-gw-s fd00:2::2
 assert_no_grep "no neighbour solicitation was dropped" 'drop .*proto=icmpv6 .*dst=ff02::1:ff' "$FWD_LOG"
-assert_grep "the hooks let ND pass before the queue" 'icmpv6-type 135 -m hl --hl-eq 255 -j RETURN' \
+assert_grep "the hooks let ND to the gateway pass before the queue" 'icmpv6-type 135 -m hl --hl-eq 255 -m addrtype --dst-type LOCAL -j RETURN' \
 	<(nsx g ip6tables-save -t mangle)
 fwd_stop
 assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"

@@ -85,14 +85,19 @@ static void test_v6_nd_before_queue(void **state)
 {
 	static const char nd[] =
 		"-A FWD-QUEUE -i lo -j RETURN\n"
-		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -j RETURN\n"
-		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -j RETURN\n"
-		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -j RETURN\n"
-		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -j RETURN\n"
-		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 137 -m hl --hl-eq 255 -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -m addrtype --dst-type LOCAL -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -m addrtype --dst-type MULTICAST -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -m addrtype --dst-type LOCAL -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 134 -m hl --hl-eq 255 -m addrtype --dst-type MULTICAST -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -m addrtype --dst-type LOCAL -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 135 -m hl --hl-eq 255 -m addrtype --dst-type MULTICAST -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -m addrtype --dst-type LOCAL -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 136 -m hl --hl-eq 255 -m addrtype --dst-type MULTICAST -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 137 -m hl --hl-eq 255 -m addrtype --dst-type LOCAL -j RETURN\n"
+		"-A FWD-QUEUE -p ipv6-icmp -m icmp6 --icmpv6-type 137 -m hl --hl-eq 255 -m addrtype --dst-type MULTICAST -j RETURN\n"
 		"-A FWD-QUEUE -s fe80::/10 -p ipv6-icmp -m icmp6 --icmpv6-type 130 -m hl --hl-eq 1 -j RETURN\n";
 	struct fwd_hooks_conf hc = stateful1;
-	char buf[4096], v4[4096];
+	char buf[8192], v4[4096];
 
 	(void)state;
 	for (int m = 0; m < 2; m++) {
@@ -158,12 +163,14 @@ static void test_ha_pass(void **state)
 	static const char want4[] =
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -d 224.0.0.18/32 -p 112 -m ttl --ttl-eq 255 -j RETURN\n"
-		"-A FWD-QUEUE -i sync0 -p udp --dport 3780 -j RETURN\n"
+		"-A FWD-QUEUE -i sync0 -p udp --dport 3780 -m addrtype --dst-type LOCAL -j RETURN\n"
+		"-A FWD-QUEUE -i sync0 -p udp --dport 3780 -m addrtype --dst-type MULTICAST -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n";
 	static const char want6[] =
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -d ff02::12/128 -p 112 -m hl --hl-eq 255 -j RETURN\n"
-		"-A FWD-QUEUE -i sync0 -p udp --dport 3780 -j RETURN\n";
+		"-A FWD-QUEUE -i sync0 -p udp --dport 3780 -m addrtype --dst-type LOCAL -j RETURN\n"
+		"-A FWD-QUEUE -i sync0 -p udp --dport 3780 -m addrtype --dst-type MULTICAST -j RETURN\n";
 	struct fwd_hooks_conf hc = stateful1;
 	char buf[4096];
 
@@ -180,7 +187,8 @@ static void test_ha_pass(void **state)
 				 .sync_in = { .name = "ha", .prefix = true, .neg = true } };
 	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "-A FWD-QUEUE -i lo -j RETURN\n"
-				    "-A FWD-QUEUE ! -i ha+ -p udp --dport 4000 -j RETURN\n"
+				    "-A FWD-QUEUE ! -i ha+ -p udp --dport 4000 -m addrtype --dst-type LOCAL -j RETURN\n"
+				    "-A FWD-QUEUE ! -i ha+ -p udp --dport 4000 -m addrtype --dst-type MULTICAST -j RETURN\n"
 				    "-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
 				    "-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK"));
 	assert_null(strstr(buf, " 112 "));
@@ -412,7 +420,7 @@ static void test_gate_raw(void **state)
 		"-A FWD-SHED -j DROP\n"
 		"-A FWD-GATE -i lo -j RETURN\n"
 		"-A FWD-GATE -d ff02::12/128 -p 112 -m hl --hl-eq 255 -j RETURN\n"
-		"-A FWD-GATE -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -j RETURN\n";
+		"-A FWD-GATE -p ipv6-icmp -m icmp6 --icmpv6-type 133 -m hl --hl-eq 255 -m addrtype --dst-type LOCAL -j RETURN\n";
 	struct fwd_hooks_conf hc = every4;
 	char buf[8192];
 
