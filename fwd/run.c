@@ -426,13 +426,17 @@ static void stop(struct daemon *dm)
 {
 	struct fwd_state *st = &dm->st;
 
-	/* Hooks first: packets stop coming while the workers still answer. */
+	/*
+	 * The control thread first: a reload or rollback it has under way
+	 * installs the hooks again, and must be over before they go. Then the
+	 * hooks: packets stop coming while the workers still answer.
+	 */
+	control_stop();
 	if (dm->hooks_installed && hooks_remove())
 		log_warn("removing the kernel hooks failed; see 'iptables -t mangle -S'");
 	atomic_store(&fwd_queue_stop, true);
 	for (unsigned i = 0; i < dm->opened; i++)
 		queue_close(&st->workers[i]);
-	control_stop();
 	crowdsec_stop();
 	if (dm->log_started)
 		suppress_sweep(st);
