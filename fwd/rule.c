@@ -15,6 +15,8 @@
 #include <yaml.h>
 #include "fwd/config.h"
 #include "fwd/icmp.h"
+#include "fwd/ifname.h"
+#include "fwd/log.h"
 #include "fwd/value.h"
 #include "fwd/load.h"
 
@@ -300,8 +302,13 @@ static void rule_addrs(struct ld *l, struct rctx *x, int key, struct fwd_addrset
 	rl_free(&v6);
 }
 
+/*
+ * One interface pattern: "name", "prefix+" ("+" alone: any), "!" before
+ * either. The name is checked as ifname_valid() says, and quoted escaped.
+ */
 bool if_elem(struct ld *l, const struct ynode *n, struct fwd_ifpat *p)
 {
+	char why[96], esc[256];
 	const char *s = n->s;
 	size_t len;
 
@@ -310,13 +317,9 @@ bool if_elem(struct ld *l, const struct ynode *n, struct fwd_ifpat *p)
 	len = strlen(s);
 	p->prefix = len > 0 && s[len - 1] == '+';
 	len -= p->prefix;
-	if (len >= FWD_IFNAMSIZ) {
-		diag_error(l->d, n->pos, "interface name '%s' is longer than %d characters", n->s,
-			   FWD_IFNAMSIZ - 1);
-		return false;
-	}
-	if ((len == 0 && !p->prefix) || strcspn(s, "/: \t$!+") < len) {
-		diag_error(l->d, n->pos, "invalid interface name '%s'", n->s);
+	if (!(len == 0 && p->prefix) && !ifname_valid(s, len, why, sizeof(why))) {
+		log_escape(esc, sizeof(esc), n->s);
+		diag_error(l->d, n->pos, "invalid interface name '%s': %s", esc, why);
 		return false;
 	}
 	memcpy(p->name, s, len);
