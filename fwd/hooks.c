@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <sys/mman.h>
 
 #include "fwd/hooks.h"
@@ -536,6 +537,53 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 	return r;
 }
 
+/* Whether the sysctl PATH reads "1". */
+static bool sysctl_on(const char *path)
+{
+	char c = '0';
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = '0';
+	close(fd);
+	return c == '1';
+}
+
+/*
+ * Whether this network namespace carries no IPv6 at all: no
+ * /proc/sys/net/ipv6 (the kernel has none, or ipv6.disable=1), or
+ * disable_ipv6 set in every entry of its conf/ (all, default and each
+ * interface, so that none comes up with IPv6 later). Only then may the IPv6
+ * chains fail to install and fwd go on without them.
+ */
+static bool ipv6_absent(void)
+{
+	static const char conf[] = "/proc/sys/net/ipv6/conf";
+	char path[sizeof(conf) + 256 + 16];
+	struct dirent *e;
+	bool off = true;
+	DIR *d = opendir(conf);
+
+	if (!d)
+		return errno == ENOENT && access("/proc/sys/net", F_OK) == 0;
+	while (off && (e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/disable_ipv6", conf, e->d_name);
+		off = sysctl_on(path);
+	}
+	closedir(d);
+	return off;
+}
+
+/*
+ * Both families, IPv4 first. A family whose chains fail to install fails
+ * the whole (the caller removes what stands, or puts the old hooks back):
+ * with IPv6 unfiltered, `default: drop` would mean nothing for it. Only a
+ * namespace without IPv6 goes on with IPv4 alone.
+ */
 static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 {
 	int r;
@@ -551,9 +599,14 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 	}
 	r = install_family(6, hc, s);
 	pthread_mutex_unlock(&G.lock);
+	if (r < 0 && ipv6_absent()) {
+		log_warn("hooks: no IPv6 in this network namespace: IPv4 chains only");
+		return 0;
+	}
 	if (r < 0)
-		log_warn("hooks: IPv6 unusable (%s), IPv4 only", strerror(-r));
-	return 0;
+		log_warn("hooks: installing IPv6 chains failed (%s); this host has IPv6, "
+			 "which would pass unfiltered, so the hooks are refused", strerror(-r));
+	return r;
 }
 
 /* FWD-GATE alone, in one family's table where it lives (under G.lock). */
@@ -592,7 +645,7 @@ int hooks_gate(uint32_t rate)
 	G.rate = rate;
 	r = gate_family(4);
 	if (r >= 0)
-		gate_family(6);	/* IPv6 unusable: install() said so */
+		gate_family(6);	/* none without IPv6: install() said so */
 	pthread_mutex_unlock(&G.lock);
 	return r;
 }

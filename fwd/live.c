@@ -300,8 +300,8 @@ int live_install_hooks(struct fwd_state *st)
  * rules of the old and the new table side by side (their marks differ by
  * FWD_MARK_GEN), so packets either table marks meet their own target. A
  * table and hooks change together or not at all: if installing fails, the
- * old hooks are put back. (hooks.c carries on with IPv4 alone where IPv6 is
- * unusable on the host, and says so.)
+ * old hooks are put back. (hooks.c carries on with IPv4 alone only where the
+ * namespace has no IPv6, and says so.)
  */
 static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct fwd_daemon *dc)
 {

@@ -330,12 +330,17 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 	if (open_queues(dm, c->daemon.fail))
 		return -1;
 	if (!st->no_hooks) {
+		/*
+		 * Ours to remove from the first try: a failed install can leave
+		 * part of them (a restore commits table by table, IPv4 before
+		 * IPv6), and stop() takes them away.
+		 */
+		dm->hooks_installed = true;
 		e = live_install_hooks(st);
 		if (e) {
 			fprintf(stderr, "fwd: cannot install the kernel hooks: %s\n", strerror(-e));
 			return -1;
 		}
-		dm->hooks_installed = true;
 		st->repeat = true;	/* FWD-QUEUE now lets FWD_REPEAT_MARK by */
 	}
 	/* Before any thread: capabilities and filters are per thread, inherited. */

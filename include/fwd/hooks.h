@@ -150,8 +150,11 @@ int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
 /*
  * Install or replace fwd's chains for both families, one restore per family
  * (atomic per table). Idempotent: a jump rule already there is not added
- * again. When IPv6 is unusable (no ip6tables, or its restore fails) a
- * warning goes to stderr and IPv4 stands. Returns 0 or -errno (IPv4 failed).
+ * again. Returns 0 or -errno, with a warning logged, when either family
+ * failed; then the chains of the other may stand, for the caller to remove
+ * or replace. Only in a network namespace without IPv6 (no
+ * /proc/sys/net/ipv6, or disable_ipv6 in every entry of its conf/) does an
+ * IPv6 failure leave IPv4 alone standing, with a warning, and return 0.
  */
 int hooks_install(const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs);
 int hooks_install_rules(const struct fwd_hooks_conf *hc, const struct fwd_rule_info *rules,
