@@ -304,11 +304,12 @@ static void rule_addrs(struct ld *l, struct rctx *x, int key, struct fwd_addrset
 
 /*
  * One interface pattern: "name", "prefix+" ("+" alone: any), "!" before
- * either. The name is checked as ifname_valid() says, and quoted escaped.
+ * either. The name is checked as ifname_valid() says; the diagnostic
+ * escapes what it quotes (fwd/diag.c).
  */
 bool if_elem(struct ld *l, const struct ynode *n, struct fwd_ifpat *p)
 {
-	char why[96], esc[256];
+	char why[96];
 	const char *s = n->s;
 	size_t len;
 
@@ -318,8 +319,7 @@ bool if_elem(struct ld *l, const struct ynode *n, struct fwd_ifpat *p)
 	p->prefix = len > 0 && s[len - 1] == '+';
 	len -= p->prefix;
 	if (!(len == 0 && p->prefix) && !ifname_valid(s, len, why, sizeof(why))) {
-		log_escape(esc, sizeof(esc), n->s);
-		diag_error(l->d, n->pos, "invalid interface name '%s': %s", esc, why);
+		diag_error(l->d, n->pos, "invalid interface name '%s': %s", n->s, why);
 		return false;
 	}
 	memcpy(p->name, s, len);
