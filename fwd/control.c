@@ -214,20 +214,37 @@ static struct {
 } C = { .fd = -1, .wake = { -1, -1 } };
 
 /*
- * Connections waiting for their request line. The thread never blocks on
- * one client: it reads whatever each has sent (MSG_DONTWAIT) and answers a
- * line once it is complete, so clients that connect and hang, or trickle,
- * cost a slot until their deadline and nothing else.
+ * Connections waiting for their request line, or for their answer to be
+ * taken. The thread never blocks on one client: it reads whatever each has
+ * sent (MSG_DONTWAIT), answers a line once it is complete into the
+ * connection's own buffer, and sends that as the client reads it. A client
+ * that connects and hangs, trickles, or never reads its answer costs a slot
+ * until its deadline and nothing else; one cut off there finds its answer
+ * without the final newline, which `fwd` reports as an error.
  */
 #define CONN_SLOTS	64
-#define CONN_TIMEOUT_MS	2000
+#define CONN_TIMEOUT_MS	2000	/* to send a request line, and to read the answer */
 
 struct conn {
 	int fd;			/* -1: free */
 	uint64_t deadline;	/* CLOCK_MONOTONIC ms */
+	bool answered;		/* OUT holds the answer: send it, then close */
+	struct fwd_text out;
+	size_t sent;
 	size_t len;
 	char buf[FWD_CONTROL_MAX + 2];
 };
+
+/* Add LEN bytes of S to C's answer. */
+static void reply(struct conn *c, const char *s, size_t len)
+{
+	text_printf(&c->out, "%.*s", (int)len, s);
+}
+
+static void reply_str(struct conn *c, const char *s)
+{
+	reply(c, s, strlen(s));
+}
 
 
 /*
@@ -263,7 +280,7 @@ static int conn_read(struct conn *c)
 	return c->len && c->len < cap - 1 ? 1 : -1;
 }
 
-static void answer_reload(int fd)
+static void answer_reload(struct conn *c)
 {
 	struct fwd_diags d;
 	char line[64];
@@ -273,13 +290,13 @@ static void answer_reload(int fd)
 	n = live_reload(C.st, &d);
 	if (n >= 0) {
 		snprintf(line, sizeof(line), "ok: %d rules\n", n);
-		client_send(fd, line, strlen(line));
+		reply_str(c, line);
 		if (d.text && d.len)	/* settings that wait for a restart */
-			client_send(fd, d.text, d.len);
+			reply(c, d.text, d.len);
 	} else if (d.text && d.len) {
-		client_send(fd, d.text, d.len);
+		reply(c, d.text, d.len);
 	} else {
-		client_send(fd, "error: reload failed\n", 21);
+		reply_str(c, "error: reload failed\n");
 	}
 	diags_free(&d);
 }
@@ -289,7 +306,7 @@ static void answer_reload(int fd)
  * force and the daemon's real dynamic sets (so no member=). The lock keeps
  * the live state from being replaced meanwhile; the workers never take it.
  */
-static void answer_explain(int fd, const char *line)
+static void answer_explain(struct conn *c, const char *line)
 {
 	char ifname[FWD_IFNAMSIZ], err[160], out[320];
 	struct fwd_live *l;
@@ -311,7 +328,7 @@ static void answer_explain(int fd, const char *line)
 		pthread_mutex_unlock(&C.st->lock);
 		strcat(out, "\n");
 	}
-	client_send(fd, out, strlen(out));
+	reply_str(c, out);
 }
 
 /*
@@ -320,17 +337,17 @@ static void answer_explain(int fd, const char *line)
  * says that something was rolled back or confirmed that was not, and
  * nothing is reloaded.
  */
-static bool apply_refused(int fd, bool rollback, const char *file, const char *esc)
+static bool apply_refused(struct conn *c, bool rollback, const char *file, const char *esc)
 {
 	const char *what = rollback ? "rollback" : "confirmation";
 	char why[256], out[320];
 
-	if (!(rollback ? rollback_verify : confirm_verify)(fd, C.st->config_path, file, why,
+	if (!(rollback ? rollback_verify : confirm_verify)(c->fd, C.st->config_path, file, why,
 							    sizeof(why)))
 		return false;
 	log_warn("refused a %s request naming %s: %s", what, esc, why);
 	snprintf(out, sizeof(out), "error: %s refused: %s\n", what, why);
-	client_send(fd, out, strlen(out));
+	reply_str(c, out);
 	return true;
 }
 
@@ -339,7 +356,7 @@ static bool apply_refused(int fd, bool rollback, const char *file, const char *e
  * put PREVFILE back as the rules file because nobody confirmed; say so in
  * the daemon's log, where the operator looks, then reload as "reload" does.
  */
-static void answer_rollback(int fd, const char *arg)
+static void answer_rollback(struct conn *c, const char *arg)
 {
 	char esc[FWD_CONTROL_MAX * 4 + 1];
 	unsigned secs;
@@ -348,21 +365,21 @@ static void answer_rollback(int fd, const char *arg)
 	if (sscanf(arg, "%u %n", &secs, &off) != 1 || !off || !arg[off]) {
 		const char *e = "error: expected 'rollback SECONDS PREVFILE'\n";
 
-		client_send(fd, e, strlen(e));
+		reply_str(c, e);
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
-	if (apply_refused(fd, true, arg + off, esc))
+	if (apply_refused(c, true, arg + off, esc))
 		return;
 	log_warn("apply not confirmed in %us, rolled back to %s", secs, esc);
-	answer_reload(fd);
+	answer_reload(c);
 }
 
 /*
  * "confirmed SECONDS LIVEFILE": `fwd confirm` reached the watcher of `fwd
  * apply` in time; the daemon's log says so, as it says a rollback.
  */
-static void answer_confirmed(int fd, const char *arg)
+static void answer_confirmed(struct conn *c, const char *arg)
 {
 	char esc[FWD_CONTROL_MAX * 4 + 1];
 	unsigned secs;
@@ -371,18 +388,18 @@ static void answer_confirmed(int fd, const char *arg)
 	if (sscanf(arg, "%u %n", &secs, &off) != 1 || !off || !arg[off]) {
 		const char *e = "error: expected 'confirmed SECONDS LIVEFILE'\n";
 
-		client_send(fd, e, strlen(e));
+		reply_str(c, e);
 		return;
 	}
 	log_escape(esc, sizeof(esc), arg + off);
-	if (apply_refused(fd, false, arg + off, esc))
+	if (apply_refused(c, false, arg + off, esc))
 		return;
 	log_info("apply confirmed within %us: %s stays in force", secs, esc);
-	client_send(fd, "ok\n", 3);
+	reply_str(c, "ok\n");
 }
 
 /* "unblock ADDR": ADDR out of every dynamic set, knock and scan table. */
-static void answer_unblock(int fd, const char *addr)
+static void answer_unblock(struct conn *c, const char *addr)
 {
 	unsigned removed = 0;
 	char ans[128];
@@ -395,52 +412,50 @@ static void answer_unblock(int fd, const char *addr)
 		snprintf(ans, sizeof(ans), "error: invalid address '%.64s'\n", addr);
 	else
 		snprintf(ans, sizeof(ans), "ok: %u entries removed\n", removed);
-	client_send(fd, ans, strlen(ans));
+	reply_str(c, ans);
 }
 
-/* Answer REQ on FD; NULL: the client sent no acceptable request. */
-static void serve(int fd, const char *req)
+/* Answer REQ into C's buffer; NULL: the client sent no acceptable request. */
+static void serve(struct conn *c, const char *req)
 {
-	struct timeval tv = { .tv_sec = 2 };
 	char *out;
 
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (!req) {
 		const char *e = "error: expected one request line of at most 256 bytes\n";
 
-		client_send(fd, e, strlen(e));
+		reply_str(c, e);
 		return;
 	}
 	if (!strcmp(req, "stats") || !strcmp(req, "stats json")) {
 		out = control_stats(C.st, req[5] != '\0');
 		if (out)
-			client_send(fd, out, strlen(out));
+			reply_str(c, out);
 		else
-			client_send(fd, "error: out of memory\n", 21);
+			reply_str(c, "error: out of memory\n");
 		free(out);
 	} else if (!strcmp(req, "top")) {
 		out = control_top(C.st);
 		if (out)
-			client_send(fd, out, strlen(out));
+			reply_str(c, out);
 		else
-			client_send(fd, "error: out of memory\n", 21);
+			reply_str(c, "error: out of memory\n");
 		free(out);
 	} else if (!strcmp(req, "reload")) {
-		answer_reload(fd);
+		answer_reload(c);
 	} else if (!strncmp(req, "explain ", 8)) {
-		answer_explain(fd, req + 8);
+		answer_explain(c, req + 8);
 	} else if (!strncmp(req, "rollback ", 9)) {
-		answer_rollback(fd, req + 9);
+		answer_rollback(c, req + 9);
 	} else if (!strncmp(req, "confirmed ", 10)) {
-		answer_confirmed(fd, req + 10);
+		answer_confirmed(c, req + 10);
 	} else if (!strncmp(req, "unblock ", 8)) {
-		answer_unblock(fd, req + 8);
+		answer_unblock(c, req + 8);
 	} else {
 		char e[FWD_CONTROL_MAX + 64], esc[FWD_CONTROL_MAX * 4 + 1];
 
 		log_escape(esc, sizeof(esc), req);
 		snprintf(e, sizeof(e), "error: unknown request '%.200s'\n", esc);
-		client_send(fd, e, strlen(e));
+		reply_str(c, e);
 	}
 }
 
@@ -448,6 +463,26 @@ static void conn_close(struct conn *c)
 {
 	close(c->fd);
 	c->fd = -1;
+	free(c->out.s);
+	c->out = (struct fwd_text){ 0 };
+	c->sent = 0;
+	c->answered = false;
+}
+
+/* Send what C's peer takes of its answer now; true when all is sent (or lost). */
+static bool conn_write(struct conn *c)
+{
+	while (c->sent < c->out.len) {
+		ssize_t n = send(c->fd, c->out.s + c->sent, c->out.len - c->sent,
+				 MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno != EAGAIN && errno != EWOULDBLOCK;
+		c->sent += (size_t)n;
+	}
+	return true;
 }
 
 /* Take a new connection; when every slot is taken, the oldest one goes. */
@@ -471,17 +506,30 @@ static void conn_accept(struct conn *cs, uint64_t now)
 	c->fd = fd;
 	c->len = 0;
 	c->deadline = now + CONN_TIMEOUT_MS;
+	c->answered = false;
 }
 
-/* Answer C when its request is complete or its time is up. */
-static void conn_step(struct conn *c, uint64_t now, bool readable)
+/*
+ * Answer C when its request is complete or its time is up, then send the
+ * answer as the peer takes it, until it is all sent or that time is up too.
+ * An answer that could not be built (out of memory) is none: the client
+ * says so.
+ */
+static void conn_step(struct conn *c, uint64_t now, bool ready)
 {
-	int r = readable ? conn_read(c) : 0;
+	if (!c->answered) {
+		int r = ready ? conn_read(c) : 0;
 
-	if (!r && now < c->deadline)
-		return;
-	serve(c->fd, r > 0 ? c->buf : NULL);
-	conn_close(c);
+		if (!r && now < c->deadline)
+			return;
+		serve(c, r > 0 ? c->buf : NULL);
+		c->answered = true;
+		now = clock_mono_ms();
+		c->deadline = now + CONN_TIMEOUT_MS;
+		ready = true;
+	}
+	if (c->out.oom || (ready && conn_write(c)) || now >= c->deadline)
+		conn_close(c);
 }
 
 static void *control_main(void *arg)
@@ -502,7 +550,8 @@ static void *control_main(void *arg)
 		p[1] = (struct pollfd){ .fd = C.wake[0], .events = POLLIN };
 		for (unsigned i = 0; i < CONN_SLOTS; i++) {
 			/* An unused entry (fd -1) is ignored by poll(). */
-			p[n++] = (struct pollfd){ .fd = cs[i].fd, .events = POLLIN | POLLRDHUP };
+			p[n++] = (struct pollfd){ .fd = cs[i].fd,
+						  .events = cs[i].answered ? POLLOUT : POLLIN | POLLRDHUP };
 			if (cs[i].fd >= 0 && cs[i].deadline < next)
 				next = cs[i].deadline;
 		}
