@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fwd/config.h"
+#include "fwd/value.h"
 
 #define FWD_DIAG_MAX (1u << 20)
 
@@ -53,31 +54,11 @@ static void diag_record(struct fwd_diags *d, struct fwd_pos pos, bool warning, s
  * line, so a newline in a quoted value (a rule's name, a path) would make a
  * log line of the rules file's choosing, and an escape byte would reach a
  * terminal. Control bytes, DEL and the backslash become \xHH, the form of
- * log_escape() (fwd/log.h); other bytes, UTF-8 included, stay. Returns the
- * length written to OUT (OUTLEN >= 1), cut at a whole byte's form.
+ * log_escape() (fwd/log.h); other bytes, UTF-8 included, stay.
  */
-static size_t diag_escape(char *out, size_t outlen, const char *in, size_t len)
+static bool diag_plain(unsigned char c)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)in[i];
-		bool plain = c >= 0x20 && c != 0x7f && c != '\\';
-
-		if (o + (plain ? 1 : 4) >= outlen)
-			break;
-		if (plain) {
-			out[o++] = (char)c;
-			continue;
-		}
-		out[o++] = '\\';
-		out[o++] = 'x';
-		out[o++] = hex[c >> 4];
-		out[o++] = hex[c & 15];
-	}
-	out[o] = '\0';
-	return o;
+	return c >= 0x20 && c != 0x7f && c != '\\';
 }
 
 __attribute__((format(printf, 4, 0)))
@@ -97,7 +78,7 @@ static void diag_append(struct fwd_diags *d, struct fwd_pos pos, const char *kin
 			     d->file ? d->file : "<input>", kind, msg);
 	if (r < 0)
 		return;
-	n = diag_escape(line, sizeof(line) - 1, raw, strnlen(raw, sizeof(raw)));
+	n = hex_escape(line, sizeof(line) - 1, raw, strnlen(raw, sizeof(raw)), diag_plain);
 	line[n++] = '\n';
 	line[n] = '\0';
 	if (d->len + n + 1 > FWD_DIAG_MAX)

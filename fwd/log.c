@@ -112,28 +112,15 @@ bool bucket_take(struct fwd_bucket *b, uint64_t now_ms, uint32_t rate, uint32_t 
 
 /* ---- formatting ---------------------------------------------------------- */
 
+/* What a log line shows as it is: printable ASCII but its separators. */
+static bool log_plain(unsigned char c)
+{
+	return c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=';
+}
+
 size_t log_escape(char *out, size_t outlen, const char *in)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-
-	for (; *in; in++) {
-		unsigned char c = (unsigned char)*in;
-		bool plain = c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=';
-
-		if (plain && o + 1 < outlen) {
-			out[o++] = (char)c;
-			continue;
-		}
-		if (plain || o + 4 >= outlen)
-			break;
-		out[o++] = '\\';
-		out[o++] = 'x';
-		out[o++] = hex[c >> 4];
-		out[o++] = hex[c & 15];
-	}
-	out[o] = '\0';
-	return o;
+	return hex_escape(out, outlen, in, strlen(in), log_plain);
 }
 
 static void proto_str(char *out, size_t outlen, unsigned proto)

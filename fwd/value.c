@@ -307,6 +307,31 @@ void text_printf(struct fwd_text *t, const char *fmt, ...)
 	va_end(ap);
 }
 
+size_t hex_escape(char *out, size_t outlen, const char *in, size_t len,
+		  bool (*plain)(unsigned char c))
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)in[i];
+		bool keep = plain(c);
+
+		if (o + (keep ? 1 : 4) >= outlen)
+			break;
+		if (keep) {
+			out[o++] = (char)c;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void text_json_str(struct fwd_text *t, const char *s)
 {
 	for (; *s; s++) {

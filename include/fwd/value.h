@@ -89,5 +89,13 @@ void text_vprintf(struct fwd_text *t, const char *fmt, va_list ap);
 void text_json_str(struct fwd_text *t, const char *s);
 /* The text (never NULL unless out of memory: then it is freed and NULL). */
 char *text_take(struct fwd_text *t);
+/*
+ * The LEN bytes of IN into OUT (OUTLEN >= 1, always terminated), each byte
+ * that PLAIN refuses as \xHH, cut before a byte whose form does not fit:
+ * the one escaped form of log lines (log_escape()) and diagnostics. Returns
+ * the length written.
+ */
+size_t hex_escape(char *out, size_t outlen, const char *in, size_t len,
+		  bool (*plain)(unsigned char c));
 
 #endif
