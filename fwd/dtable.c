@@ -182,9 +182,13 @@ static struct fwd_dslot *slot_at(struct fwd_dtable *t, uint32_t h, unsigned i)
 	return &t->slot[(h + i) & t->mask];
 }
 
-/* Refresh K in place when it is live in one of its slots. */
+/*
+ * Refresh K in place when it is live in one of its slots; with OLD, only if
+ * its value is still *OLD (slot_own() fails if any writer came since the
+ * slot was read, so the value cannot change between the two).
+ */
 static int refresh(struct fwd_dtable *t, const struct fwd_dkey *k, uint32_t h, uint64_t val,
-		   uint64_t expires, uint64_t now)
+		   uint64_t expires, uint64_t now, const uint64_t *old)
 {
 	struct snap o;
 
@@ -194,7 +198,7 @@ static int refresh(struct fwd_dtable *t, const struct fwd_dkey *k, uint32_t h, u
 		if (!slot_read(s, &o) || o.expires <= now || !snap_is(&o, k))
 			continue;
 		/* the key stays: no seqlock, a reader sees it all along */
-		if (!slot_own(s, &o))
+		if ((old && o.val != *old) || !slot_own(s, &o))
 			return -EAGAIN;
 		atomic_store_explicit(&s->expires, expires, rlx);
 		atomic_store_explicit(&s->val, val, rlx);
@@ -251,7 +255,7 @@ int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t v
 	uint32_t h = key_hash(t, k);
 	struct fwd_dslot *victim = NULL;
 	struct snap vo = { 0 };
-	int r = refresh(t, k, h, val, expires, now);
+	int r = refresh(t, k, h, val, expires, now, NULL);
 
 	if (r <= 0)
 		return r;
@@ -276,6 +280,12 @@ int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uin
 	       uint64_t now)
 {
 	return dtable_put_scored(t, k, val, expires, now, NULL);
+}
+
+int dtable_replace(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t old, uint64_t val,
+		   uint64_t expires, uint64_t now)
+{
+	return refresh(t, k, key_hash(t, k), val, expires, now, &old);
 }
 
 bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, uint64_t *val,

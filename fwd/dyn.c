@@ -44,8 +44,8 @@ struct dset {
  * packs the time of the last refill (ms, modulo 2^32) high; then a bit set
  * once the source was refused, a bit set when it came back after its entry
  * was lost, and the tokens (thousandths, 30 bits: burst <= 1000000) low.
- * Two workers updating one source at once may lose an update: the limit is
- * then a little loose, never stuck.
+ * A bucket is written back with a compare and swap (dtable_replace()):
+ * workers taking tokens of one source at once each take their own.
  *
  * Under a flood of spoofed sources each takes one token and makes a new
  * entry; a table that evicts the oldest hands a hammering source a fresh,
@@ -497,20 +497,22 @@ static uint64_t src_bits(const struct fwd_key *k, uint64_t seed)
 }
 
 /*
- * Take a token of K's source in DL at NOW; false when the bucket is empty.
- * A source the full table refuses a place keeps no bucket: it would get a
- * full one again at its next packet. So only its first packet passes; one
- * that comes back (the doorkeeper saw it a moment ago) gets nothing.
+ * One try at a token of K's source (key M) in DL at NOW: 1 taken, 0 none,
+ * -EAGAIN when another worker changed the bucket between the read and the
+ * write. A source the full table refuses a place keeps no bucket: it would
+ * get a full one again at its next packet. So only its first packet passes;
+ * one that comes back (the doorkeeper saw it a moment ago) gets nothing.
  */
-static bool limit_take(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_key *k,
-		       uint64_t now)
+static int limit_try(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_key *k,
+		     const struct fwd_dkey *m, uint64_t now)
 {
-	struct fwd_dkey m = { .family = k->family, .addr = k->src };
 	const struct fwd_limit_conf *lc = &dl->conf;
-	uint64_t milli = (uint64_t)lc->burst * 1000, flags = 0, val, exp;
+	uint64_t milli = (uint64_t)lc->burst * 1000, flags = 0, val = 0, exp, next;
 	uint64_t refill_ms = (uint64_t)lc->burst * lc->per_ms / lc->count + 1;
+	bool had = dtable_get(&dl->t, m, now, &val, &exp);
+	int r;
 
-	if (dtable_get(&dl->t, &m, now, &val, &exp)) {
+	if (had) {
 		milli = limit_milli(lc, val, now);
 		flags = val & (LIM_REFUSED | LIM_BACK);
 	} else if (seen_note(&d->limit_seen, src_bits(k, d->limit_seed), now)) {
@@ -518,16 +520,41 @@ static bool limit_take(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_ke
 	}
 	if (milli < 1000) {
 		/* Keep the partial token and its time; mark the refusal. */
-		if (!(val & LIM_REFUSED))
-			limit_put(dl, &m, val | LIM_REFUSED, exp, now);
-		return false;
+		if (had && !(val & LIM_REFUSED))
+			dtable_replace(&dl->t, m, val, val | LIM_REFUSED, exp, now);
+		return 0;
 	}
 	milli -= 1000;
+	next = (uint64_t)(uint32_t)now << 32 | flags | milli;
 	/* Once full again the entry may go: a fresh one starts full too. */
-	if (limit_put(dl, &m, (uint64_t)(uint32_t)now << 32 | flags | milli, now + refill_ms,
-		      now) == -ENOSPC)
+	r = had ? dtable_replace(&dl->t, m, val, next, now + refill_ms, now) : 1;
+	if (r <= 0)
+		return r ? -EAGAIN : 1;
+	if (limit_put(dl, m, next, now + refill_ms, now) == -ENOSPC)
 		return !(flags & LIM_BACK);
-	return true;
+	return 1;
+}
+
+/*
+ * Take a token of K's source in DL at NOW; false when the bucket is empty.
+ * The bucket is read and written back with a compare and swap, so workers
+ * taking tokens of one source at once each take their own; a bucket fought
+ * over LIM_TRIES times running gives none.
+ */
+#define LIM_TRIES	8
+
+static bool limit_take(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_key *k,
+		       uint64_t now)
+{
+	struct fwd_dkey m = { .family = k->family, .addr = k->src };
+
+	for (unsigned i = 0; i < LIM_TRIES; i++) {
+		int r = limit_try(d, dl, k, &m, now);
+
+		if (r != -EAGAIN)
+			return r;
+	}
+	return false;
 }
 
 bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64_t now)

@@ -116,6 +116,13 @@ int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uin
  */
 int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
 		      uint64_t expires, uint64_t now, const struct fwd_devict *ev);
+/*
+ * Compare and swap: K's value and expiry become VAL and EXPIRES if K is
+ * live and its value is still OLD (what dtable_get() gave). 0 when done,
+ * -EAGAIN when another thread wrote K's slot meanwhile, 1 when K is gone.
+ */
+int dtable_replace(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t old, uint64_t val,
+		   uint64_t expires, uint64_t now);
 /* Is K a live member at NOW? Fills VAL and EXPIRES when not NULL. */
 bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, uint64_t *val,
 		uint64_t *expires);

@@ -625,19 +625,25 @@ static const char limit_yaml[] =
 	"rules:\n"
 	"  - {name: web, proto: tcp, dport: 80, action: allow, limit: {rate: 1/m, burst: 2}}\n";
 
-static struct fwd_dyn *limit_up(struct fwd_config **c, struct fwd_ruleset **rs)
+static struct fwd_dyn *limit_up_with(const char *yaml, struct fwd_config **c,
+				     struct fwd_ruleset **rs)
 {
 	struct fwd_diags dg;
 	struct fwd_dyn *d;
 
 	diags_init(&dg, "limit");
-	*c = config_parse(limit_yaml, sizeof(limit_yaml) - 1, &dg);
+	*c = config_parse(yaml, strlen(yaml), &dg);
 	if (!*c)
 		fail_msg("%s", dg.text);
 	diags_free(&dg);
 	*rs = ruleset_compile(*c);
 	assert_int_equal(dyn_build(*c, 1, &d), 0);
 	return d;
+}
+
+static struct fwd_dyn *limit_up(struct fwd_config **c, struct fwd_ruleset **rs)
+{
+	return limit_up_with(limit_yaml, c, rs);
 }
 
 /*
@@ -722,6 +728,61 @@ static void test_limit_clock_skew(void **state)
 	config_free(c);
 }
 
+/* A burst no refill adds to while the test runs (1/h, the clock held still). */
+#define TAKE_BURST	200000
+#define TAKE_TRIES	400000
+
+struct taker {
+	struct fwd_dyn *d;
+	unsigned long passed;
+};
+
+static void *take_loop(void *arg)
+{
+	struct taker *t = arg;
+	struct fwd_key k = pkt(0x0a0a0102, 6, 80);
+
+	for (unsigned i = 0; i < TAKE_TRIES; i++)
+		t->passed += !dyn_limit(t->d, 0, &k, 1000);
+	return NULL;
+}
+
+/*
+ * Two workers taking tokens of one source at once: each read the bucket
+ * and wrote it back, so one's take overwrote the other's and the source
+ * got up to twice its burst (1.75 M through a burst of 1 M). The bucket is
+ * now written back with a compare and swap: the burst, and no more.
+ */
+static void test_limit_two_workers(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"default: drop\n"
+		"rules:\n"
+		"  - {name: web, proto: tcp, dport: 80, action: allow,"
+		" limit: {rate: 1/h, burst: 200000}}\n";
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = limit_up_with(yaml, &c, &rs);
+	struct taker t[2] = { { d, 0 }, { d, 0 } };
+	pthread_t th[2];
+	unsigned long passed;
+
+	(void)state;
+	for (unsigned i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, take_loop, &t[i]), 0);
+	for (unsigned i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	passed = t[0].passed + t[1].passed;
+	print_message("two workers, one source: %lu of %u SYNs passed a burst of %u\n", passed,
+		      2 * TAKE_TRIES, TAKE_BURST);
+	assert_true(passed <= TAKE_BURST + 1);
+	assert_true(passed >= TAKE_BURST / 2);
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -743,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_limit_flood),
 		cmocka_unit_test(test_limit_table_full),
 		cmocka_unit_test(test_limit_clock_skew),
+		cmocka_unit_test(test_limit_two_workers),
 		cmocka_unit_test(test_scan_dyn),
 	};
 
