@@ -550,7 +550,6 @@ static int metrics_tick(struct daemon *dm)
 	return (int)(dm->metrics_next_ms - now);
 }
 
-/* Summarise suppressed log events when due; returns the ms until the next. */
 #define LOOP_LOG_MS	60000	/* loop_warn(): one line a minute at the most */
 
 /* Say what came back from a repeat verdict without its mark (queue.c: looped()). */
@@ -569,6 +568,10 @@ static void loop_warn(struct daemon *dm, uint64_t now)
 	dm->looped_at_ms = now;
 }
 
+/*
+ * Summarise suppressed log events, and say what came back from a repeat
+ * verdict, when due; returns the ms until the next.
+ */
 static int sweep_tick(struct daemon *dm)
 {
 	uint64_t now = clock_mono_ms();
