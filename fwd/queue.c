@@ -128,7 +128,8 @@ struct reject_slot {
 /* What one burst works with: fetched once after the blocking receive. */
 struct loop_slot {
 	uint64_t print;			/* fingerprint() of a packet repeated; 0: none */
-	uint64_t ms;			/* when */
+	uint64_t ms;			/* when last */
+	unsigned seen;			/* times repeated since */
 };
 
 struct burst {
@@ -231,9 +232,10 @@ static uint64_t fingerprint(const struct burst *b)
  * before fwd's jump that rewrites the mark (CONNMARK --restore-mark) takes
  * the bit away, so the packet is queued, judged and repeated again, for
  * ever. A worker keeps the fingerprints of the packets it repeated in a
- * small direct-mapped table; one seen again within LOOP_MS ends the loop
- * with an accept, and is counted (`looped`). A true duplicate within
- * LOOP_MS is accepted too: the rules after fwd's jump miss it, no more.
+ * small direct-mapped table. A packet may have a true twin (a duplicate
+ * ACK sent in the same millisecond is the same bytes), so one seen again
+ * is still repeated; one back a third time, each within LOOP_MS of the
+ * last, is a loop: it ends with an accept and is counted (`looped`).
  */
 static bool looped(struct burst *b)
 {
@@ -244,13 +246,15 @@ static bool looped(struct burst *b)
 		return false;
 	if (!b->now_ms)
 		b->now_ms = clock_coarse_ms();
-	if (s->print == print && b->now_ms - s->ms <= LOOP_MS) {
+	if (s->print != print || b->now_ms - s->ms > LOOP_MS)
+		*s = (struct loop_slot){ .print = print, .ms = b->now_ms };
+	else if (++s->seen < 2)
+		s->ms = b->now_ms;
+	else {
 		s->print = 0;
 		ctr_add(&b->w->stats.looped, 1);
 		return true;
 	}
-	s->print = print;
-	s->ms = b->now_ms;
 	return false;
 }
 
