@@ -45,7 +45,9 @@ struct dset {
  * once the source was refused, a bit set when it came back after its entry
  * was lost, and the tokens (thousandths, 30 bits: burst <= 1000000) low.
  * A bucket is written back with a compare and swap (dtable_replace()):
- * workers taking tokens of one source at once each take their own.
+ * workers taking tokens of one source at once each take their own. Only a
+ * new source's first packets on two workers at once may make two buckets
+ * (one worker finds the other's key still on its way into its slot).
  *
  * Under a flood of spoofed sources each takes one token and makes a new
  * entry; a table that evicts the oldest hands a hammering source a fresh,

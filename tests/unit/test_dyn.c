@@ -765,18 +765,26 @@ static void test_limit_two_workers(void **state)
 	struct fwd_ruleset *rs;
 	struct fwd_dyn *d = limit_up_with(yaml, &c, &rs);
 	struct taker t[2] = { { d, 0 }, { d, 0 } };
+	struct fwd_key k = pkt(0x0a0a0102, 6, 80);
 	pthread_t th[2];
 	unsigned long passed;
 
 	(void)state;
+	/*
+	 * The bucket exists before the workers race for it: a source's first
+	 * packets on two workers at once may still make two buckets (a worker
+	 * descheduled while it puts the key in its slot hides it), which is
+	 * the one burst more fwd-rules(5) tells of.
+	 */
+	passed = !dyn_limit(d, 0, &k, 1000);
 	for (unsigned i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, take_loop, &t[i]), 0);
 	for (unsigned i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
-	passed = t[0].passed + t[1].passed;
+	passed += t[0].passed + t[1].passed;
 	print_message("two workers, one source: %lu of %u SYNs passed a burst of %u\n", passed,
-		      2 * TAKE_TRIES, TAKE_BURST);
-	assert_true(passed <= TAKE_BURST + 1);
+		      2 * TAKE_TRIES + 1, TAKE_BURST);
+	assert_true(passed <= TAKE_BURST);
 	assert_true(passed >= TAKE_BURST / 2);
 	dyn_free(d);
 	ruleset_free(rs);
