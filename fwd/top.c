@@ -214,7 +214,6 @@ static void draw(FILE *f, const struct sample *cur, const struct sample *prev, b
 	fflush(f);
 }
 
-/* Wait up to MS for a key; true when it was 'q'. */
 /*
  * The view runs with the terminal raw, which it must restore however it
  * ends: ISIG is off, so ^C and ^\ come as keys and quit like 'q', and
@@ -241,6 +240,7 @@ static void top_catch_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Wait up to MS for a key; true when it was a quitting one, or a signal came. */
 static bool quit_key(int ms)
 {
 	struct pollfd p = { .fd = 0, .events = POLLIN };
