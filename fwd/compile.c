@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fwd/hash.h"
 #include "fwd/icmp.h"
 #include "fwd/table.h"
 
@@ -52,13 +53,7 @@ struct interner {
 
 static uint64_t word_hash(uint32_t w, uint64_t v)
 {
-	uint64_t x = v ^ ((uint64_t)w + 1) * 0x9e3779b97f4a7c15ull;
-
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
+	return hash_mix(v ^ ((uint64_t)w + 1) * 0x9e3779b97f4a7c15ull);
 }
 
 /* REF NULL: the zero vector. */

@@ -25,10 +25,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "fwd/dtable.h"
+#include "fwd/hash.h"
 
 #define rlx memory_order_relaxed
 
@@ -38,37 +38,11 @@ static uint64_t key_meta(const struct fwd_dkey *k)
 	       k->tag;
 }
 
-/* splitmix64 finaliser over the key words: cheap and spreads sources well. */
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
-}
-
 /* The seed goes in before the first round: the slot is unknown without it. */
 static uint32_t key_hash(const struct fwd_dtable *t, const struct fwd_dkey *k)
 {
-	return (uint32_t)mix(mix((uint64_t)k->addr ^ key_meta(k) ^ t->seed) ^
-			     (uint64_t)(k->addr >> 64));
-}
-
-/*
- * getrandom() without waiting: at early boot, before the kernel's pool is
- * ready, the clock and an address (ASLR) stand in, a weaker secret but
- * never a stalled start.
- */
-uint64_t dtable_seed(void)
-{
-	uint64_t seed;
-	struct timespec ts;
-
-	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) == (ssize_t)sizeof(seed))
-		return seed;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return mix((uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32 ^ (uint64_t)(uintptr_t)&ts);
+	return (uint32_t)hash_mix(hash_mix((uint64_t)k->addr ^ key_meta(k) ^ t->seed) ^
+				  (uint64_t)(k->addr >> 64));
 }
 
 int dtable_init(struct fwd_dtable *t, uint32_t max)
@@ -82,7 +56,7 @@ int dtable_init(struct fwd_dtable *t, uint32_t max)
 	if (!t->slot)
 		return -ENOMEM;
 	t->mask = cap - 1;
-	t->seed = dtable_seed();
+	t->seed = hash_seed();
 	return 0;
 }
 

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "fwd/dyn.h"
+#include "fwd/hash.h"
 #include "fwd/log.h"
 #include "fwd/outbox.h"
 #include "fwd/seen.h"
@@ -180,7 +181,7 @@ static int build_limits(struct fwd_dyn *d, const struct fwd_config *c)
 	d->limit = calloc(c->nrules + 1, sizeof(*d->limit));
 	if (!d->limit || (any_limit(c) && seen_init(&d->limit_seen, LIM_SEEN_BITS, LIM_SEEN_MS)))
 		return -ENOMEM;
-	d->limit_seed = dtable_seed();
+	d->limit_seed = hash_seed();
 	for (uint32_t i = 0; i < c->nrules; i++) {
 		struct dlimit *dl = &d->limit[i];
 
@@ -483,19 +484,10 @@ static int limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
 	return dtable_put_scored(&dl->t, m, val, expires, now, &ev);
 }
 
-static uint64_t bits_mix(uint64_t x)
-{
-	x ^= x >> 31;
-	x *= 0xd6e8feb86659fd93ull;
-	x ^= x >> 32;
-	x *= 0xd6e8feb86659fd93ull;
-	return x ^ (x >> 32);
-}
-
 /* 64 mixed bits of K's source for the doorkeeper, keyed with SEED. */
 static uint64_t src_bits(const struct fwd_key *k, uint64_t seed)
 {
-	return bits_mix(bits_mix((uint64_t)k->src ^ seed ^ k->family) ^ (uint64_t)(k->src >> 64));
+	return hash_mix(hash_mix((uint64_t)k->src ^ seed ^ k->family) ^ (uint64_t)(k->src >> 64));
 }
 
 /*

@@ -42,7 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fwd/dtable.h"
+#include "fwd/hash.h"
 #include "fwd/scan.h"
 #include "fwd/seen.h"
 
@@ -94,7 +94,7 @@ struct fwd_scan *scan_new(uint32_t max, uint32_t ports, uint32_t window_ms)
 	s->ports = ports < FWD_SCAN_PORTS_MAX ? ports : FWD_SCAN_PORTS_MAX - 1;
 	s->window_ms = window_ms;
 	s->part_ms = window_ms / (SCAN_PARTS - 1) ? window_ms / (SCAN_PARTS - 1) : 1;
-	s->seed = dtable_seed();
+	s->seed = hash_seed();
 	s->busy = calloc(nb, sizeof(*s->busy));
 	s->ent = calloc((size_t)nb * SCAN_WAYS, sizeof(*s->ent));
 	if (!s->busy || !s->ent || doorkeeper_init(s, nb * SCAN_WAYS)) {
@@ -158,23 +158,13 @@ void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skippe
 	*detected = atomic_load_explicit(&s->detected, memory_order_relaxed);
 }
 
-/* murmur3's finaliser */
-static uint64_t fmix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
 /*
  * Seeded, one round per half of the address: a sum of the halves before
  * mixing would let an IPv6 sender pick pairs that collide whatever the seed.
  */
 static uint64_t src_hash64(const struct fwd_scan *s, uint8_t family, fwd_u128 a)
 {
-	return fmix(fmix((uint64_t)a ^ s->seed ^ family) ^ (uint64_t)(a >> 64));
+	return hash_mix(hash_mix((uint64_t)a ^ s->seed ^ family) ^ (uint64_t)(a >> 64));
 }
 
 static uint32_t src_hash(const struct fwd_scan *s, uint8_t family, fwd_u128 a)

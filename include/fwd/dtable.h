@@ -94,12 +94,6 @@ struct fwd_devict {
 	uint64_t mine;
 };
 
-/*
- * 64 random bits (getrandom()) to key a hash with, so that no sender can
- * pick addresses that land on the slots of another: each table (and scan's,
- * and the limits' doorkeeper) draws its own when it is made.
- */
-uint64_t dtable_seed(void);
 /* Room for at least MAX entries (rounded up to a power of two). 0 or -ENOMEM. */
 int dtable_init(struct fwd_dtable *t, uint32_t max);
 void dtable_free(struct fwd_dtable *t);
