@@ -29,14 +29,13 @@
 #include <urcu-qsbr.h>
 
 #include "fwd/flow.h"
+#include "fwd/hash.h"
+#include "fwd/loopguard.h"
 #include "fwd/queue.h"
 #include "fwd/reject.h"
 #include "fwd/value.h"
 
 #define RXBUF_SIZE	(0xffff + 4096)
-/* The loop guard (add_pass()): its slots a worker, and how soon a packet is back. */
-#define LOOP_SLOTS	256
-#define LOOP_MS		100
 
 _Atomic bool fwd_queue_stop;
 
@@ -126,12 +125,6 @@ struct reject_slot {
 #define REJECT_SLOTS	FWD_QUEUE_BURST
 
 /* What one burst works with: fetched once after the blocking receive. */
-struct loop_slot {
-	uint64_t print;			/* fingerprint() of a packet repeated; 0: none */
-	uint64_t ms;			/* when last */
-	unsigned seen;			/* times repeated since */
-};
-
 struct burst {
 	struct fwd_worker *w;
 	const struct fwd_live *live;
@@ -145,7 +138,7 @@ struct burst {
 	unsigned nrej;
 	struct fwd_bucket rej_bucket;	/* FWD_REJECT_RATE, across bursts */
 	struct reject_slot rej[REJECT_SLOTS];
-	struct loop_slot loop[LOOP_SLOTS];	/* direct-mapped, across bursts */
+	struct fwd_loopguard loop;	/* across bursts */
 	char vbuf[FWD_VBUF_SIZE];
 };
 
@@ -185,79 +178,28 @@ static void add_verdict(struct burst *b, uint32_t id, int verdict, uint32_t mark
 	}
 }
 
-/*
- * allow and forward. With fwd's own hooks the verdict is a repeat with
- * FWD_REPEAT_MARK added to MARK (0: the packet's own mark): mangle
- * PREROUTING runs again, FWD-QUEUE lets the packet by and clears the bit,
- * and the operator's rules after fwd's jump see it. An accept would end the
- * hook there.
- */
-/* FNV-1a over the LEN bytes at P, on from H. */
-static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
-}
-
-/*
- * What tells one packet from another and stays as it is through mangle
- * PREROUTING: the IP header but its TOS/traffic class, TTL/hop limit and
- * checksum (rules may set them), and the transport header's first 20 bytes
- * (ports, TCP's sequence and checksum, UDP's checksum), all within CAPLEN.
- */
-static uint64_t fingerprint(const struct burst *b)
-{
-	const uint8_t *p = b->pkt;
-	size_t n = b->caplen, l4 = b->info.l4off;
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	if (!p || n < 20)
-		return 0;
-	if (p[0] >> 4 == 4) {
-		h = fnv1a(h, p + 2, 7);			/* length, id, fragment, protocol */
-		h = fnv1a(h, p + 12, 8);		/* addresses */
-	} else if (n >= 40) {
-		h = fnv1a(h, p + 4, 3);			/* payload length, next header */
-		h = fnv1a(h, p + 8, 32);
-	}
-	if (l4 && l4 < n)
-		h = fnv1a(h, p + l4, n - l4 < 20 ? n - l4 : 20);
-	return h | 1;
-}
-
-/*
- * Has this packet come back from a repeat verdict? The repeat relies on
- * FWD-QUEUE seeing FWD_REPEAT_MARK on the packet's second pass; a rule
- * before fwd's jump that rewrites the mark (CONNMARK --restore-mark) takes
- * the bit away, so the packet is queued, judged and repeated again, for
- * ever. A worker keeps the fingerprints of the packets it repeated in a
- * small direct-mapped table. A packet may have a true twin (a duplicate
- * ACK sent in the same millisecond is the same bytes), so one seen again
- * is still repeated; one back a third time, each within LOOP_MS of the
- * last, is a loop: it ends with an accept and is counted (`looped`).
- */
+/* Is the packet judged back from a repeat without its mark (loopguard.h)? */
 static bool looped(struct burst *b)
 {
-	uint64_t print = fingerprint(b);
-	struct loop_slot *s = &b->loop[print % LOOP_SLOTS];
+	uint64_t print = loopguard_print(&b->loop, b->pkt, b->caplen, b->info.l4off);
 
 	if (!print)
 		return false;
 	if (!b->now_ms)
 		b->now_ms = clock_coarse_ms();
-	if (s->print != print || b->now_ms - s->ms > LOOP_MS)
-		*s = (struct loop_slot){ .print = print, .ms = b->now_ms };
-	else if (++s->seen < 2)
-		s->ms = b->now_ms;
-	else {
-		s->print = 0;
-		ctr_add(&b->w->stats.looped, 1);
-		return true;
-	}
-	return false;
+	if (!loopguard_looped(&b->loop, print, b->now_ms))
+		return false;
+	ctr_add(&b->w->stats.looped, 1);
+	return true;
 }
 
+/*
+ * allow and forward. With fwd's own hooks the verdict is a repeat with
+ * FWD_REPEAT_MARK added to MARK (0: the packet's own mark): mangle
+ * PREROUTING runs again, FWD-QUEUE lets the packet by and clears the bit,
+ * and the operator's rules after fwd's jump see it. An accept would end the
+ * hook there; a packet that loops is accepted all the same.
+ */
 static void add_pass(struct burst *b, uint32_t id, uint32_t mark)
 {
 	if (b->w->st->repeat && !looped(b))
@@ -707,6 +649,7 @@ int queue_start(struct fwd_worker *w)
 	if (!b)
 		return -ENOMEM;
 	b->w = w;
+	loopguard_init(&b->loop, hash_seed());
 	e = pthread_create(&w->thread, NULL, worker_main, b);
 	if (e) {
 		free(b);
