@@ -32,7 +32,9 @@ why=$(e2e_unavailable)
 
 passed=0 failed=0 skipped=0
 out=$(mktemp /tmp/fwd-e2e-run.XXXXXX)
-trap 'rm -f "$out"' EXIT
+# The failed assertions again at the end, where a log's tail shows them.
+summary=$(mktemp /tmp/fwd-e2e-sum.XXXXXX)
+trap 'rm -f "$out" "$summary"' EXIT
 
 for t in "$HERE"/test_*.sh; do
 	name=$(basename "$t" .sh)
@@ -71,9 +73,15 @@ for t in "$HERE"/test_*.sh; do
 		echo "FAIL $name (${secs}s, $note)"
 		sed 's/^/    /' "$out"
 		failed=$((failed + 1))
+		{
+			echo "FAIL $name ($note):"
+			grep -E ': FAIL: |terminated|sanitizer report|exit [0-9]+ \(' "$out" |
+				grep -v ': exit 0 (' | head -n 12 | sed 's/^ */    /'
+		} >>"$summary"
 		;;
 	esac
 done
 
+cat "$summary"
 echo "e2e: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
