@@ -14,41 +14,55 @@ void loopguard_init(struct fwd_loopguard *g, uint64_t seed)
 	g->seed = seed;
 }
 
-/* FNV-1a over the LEN bytes at P, on from H. */
-static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t len)
+/* The 8 bytes at P as a word, BLANK (< 8: an index) left 0. */
+static uint64_t word(const uint8_t *p, unsigned blank)
 {
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ull;
-	return h;
+	uint8_t b[8];
+	uint64_t w;
+
+	memcpy(b, p, 8);
+	if (blank < 8)
+		b[blank] = 0;
+	memcpy(&w, b, 8);
+	return w;
+}
+
+/* One more word into H: each step is a bijection of H for a given word. */
+static uint64_t add(uint64_t h, uint64_t w)
+{
+	return (h ^ w) * 0x9e3779b97f4a7c15ull;
 }
 
 /*
- * The IP header but its TOS/traffic class, TTL/hop limit and checksum
- * (rules may set them), and the transport header's first 20 bytes (ports,
- * TCP's sequence and checksum, UDP's checksum), all within CAPLEN.
+ * The IP header but its TOS/traffic class, flow label, TTL/hop limit and
+ * checksum (rules may set them), and the transport header's first 20 bytes
+ * (ports, TCP's sequence and checksum, UDP's checksum), all within CAPLEN.
  */
 uint64_t loopguard_print(const struct fwd_loopguard *g, const uint8_t *pkt, size_t caplen,
 			 size_t l4off)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = g->seed;
+	uint8_t l4[24] = { 0 };
 
 	if (!pkt || caplen < 20)
 		return 0;
 	if (pkt[0] >> 4 == 4) {
-		h = fnv1a(h, pkt + 2, 6);		/* length, id, fragment */
-		h = fnv1a(h, pkt + 9, 1);		/* protocol */
-		h = fnv1a(h, pkt + 12, 8);		/* addresses */
+		h = add(h, word(pkt + 2, 6));		/* length, id, fragment, (TTL), protocol */
+		h = add(h, word(pkt + 12, 8));		/* addresses */
 	} else if (caplen >= 40) {
-		h = fnv1a(h, pkt + 4, 3);		/* payload length, next header */
-		h = fnv1a(h, pkt + 8, 32);
+		h = add(h, word(pkt + 4, 3));		/* payload length, next header, (hop limit) */
+		for (unsigned i = 8; i < 40; i += 8)	/* addresses */
+			h = add(h, word(pkt + i, 8));
 	}
 	if (l4off && l4off < caplen)
-		h = fnv1a(h, pkt + l4off, caplen - l4off < 20 ? caplen - l4off : 20);
-	h = hash_mix(h ^ g->seed);
+		memcpy(l4, pkt + l4off, caplen - l4off < 20 ? caplen - l4off : 20);
+	for (unsigned i = 0; i < 24; i += 8)
+		h = add(h, word(l4 + i, 8));
+	h = hash_mix(h);
 	return h ? h : 1;
 }
 
-/* Of SET, the slot for a new fingerprint: a free one, else a stale one, else the oldest. */
+/* Of SET, the slot for a new fingerprint: a free one, else the oldest (stale ones first). */
 static struct fwd_loop_slot *victim(struct fwd_loop_slot *set, uint32_t now)
 {
 	struct fwd_loop_slot *v = &set[0];

@@ -144,6 +144,36 @@ static void test_print_keeps_what_rules_leave(void **state)
 	assert_true(loopguard_print(&g, NULL, 40, 20) == 0);
 }
 
+/* An IPv6 UDP datagram 2001:db8::1:5353 -> 2001:db8::2:53, 4 bytes of data. */
+static void udp6(uint8_t *p)
+{
+	memset(p, 0, 52);
+	p[0] = 0x60, p[5] = 12, p[6] = 17, p[7] = 64;
+	p[8] = 0x20, p[9] = 0x01, p[10] = 0x0d, p[11] = 0xb8, p[23] = 1;
+	p[24] = 0x20, p[25] = 0x01, p[26] = 0x0d, p[27] = 0xb8, p[39] = 2;
+	p[40] = 0x14, p[41] = 0xe9, p[42] = 0, p[43] = 53, p[45] = 12, p[46] = 0xab;
+}
+
+static void test_print6(void **state)
+{
+	uint8_t p[52];
+	uint64_t base;
+
+	(void)state;
+	udp6(p);
+	base = loopguard_print(&g, p, sizeof(p), 40);
+	p[0] = 0x6b, p[1] = 0x8f, p[3] = 7, p[7] = 1;	/* traffic class, flow label, hop limit */
+	assert_true(loopguard_print(&g, p, sizeof(p), 40) == base);
+	udp6(p);
+	p[23] = 3;					/* another source */
+	assert_true(loopguard_print(&g, p, sizeof(p), 40) != base);
+	udp6(p);
+	p[47] = 1;					/* another UDP checksum */
+	assert_true(loopguard_print(&g, p, sizeof(p), 40) != base);
+	udp6(p);					/* a header cut short */
+	assert_true(loopguard_print(&g, p, 44, 40) != base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +183,7 @@ int main(void)
 		cmocka_unit_test_setup(test_loops_in_one_set, setup),
 		cmocka_unit_test_setup(test_new_packets_take_the_oldest, setup),
 		cmocka_unit_test_setup(test_print_keeps_what_rules_leave, setup),
+		cmocka_unit_test_setup(test_print6, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
