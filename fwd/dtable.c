@@ -320,7 +320,8 @@ unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr)
 }
 
 void dtable_walk(struct fwd_dtable *t, uint64_t now,
-		 void (*fn)(void *arg, const struct fwd_dkey *k, uint64_t expires), void *arg)
+		 void (*fn)(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires),
+		 void *arg)
 {
 	struct snap o;
 
@@ -334,13 +335,14 @@ void dtable_walk(struct fwd_dtable *t, uint64_t now,
 		k.port = (uint16_t)(o.meta >> 32);
 		k.tag = (uint32_t)o.meta;
 		k.addr = (fwd_u128)o.a1 << 64 | o.a0;
-		fn(arg, &k, o.expires);
+		fn(arg, &k, o.val, o.expires);
 	}
 }
 
-static void count_one(void *arg, const struct fwd_dkey *k, uint64_t expires)
+static void count_one(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
 {
 	(void)k;
+	(void)val;
 	(void)expires;
 	(*(uint32_t *)arg)++;
 }

@@ -93,6 +93,7 @@ struct fwd_dyn {
 	uint64_t *scratch;		/* [worker][words] */
 	_Atomic uint64_t nknock_pkts, opened, resets;
 	struct fwd_scan *scan;		/* `scan:`, or NULL */
+	bool scan_lent;			/* the next table's now (carry_scan()) */
 	struct dlimit *limit;		/* [rule] */
 	struct fwd_seen limit_seen;	/* the limits' doorkeeper */
 	uint64_t limit_seed;		/* its hash's secret */
@@ -247,7 +248,8 @@ void dyn_free(struct fwd_dyn *d)
 		dtable_free(&d->limit[i].t);
 	free(d->limit);
 	seen_free(&d->limit_seen);
-	scan_free(d->scan);
+	if (!d->scan_lent)
+		scan_free(d->scan);
 	free(d->scan_conf.ignore.v4);
 	free(d->scan_conf.ignore.v6);
 	free(d);
@@ -259,17 +261,22 @@ struct carry {
 };
 
 static void plen_note(struct dset *s, uint8_t family, unsigned plen);
+static void progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t done,
+			 uint64_t expires, uint64_t now);
+static int limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
+		     uint64_t expires, uint64_t now);
 
 /*
  * Copy one member, unless the new set holds it already with a later expiry:
  * the second pass after the grace period (dyn_carry()) adds what workers put
  * into the old set meanwhile without shortening what they put into the new.
  */
-static void carry_one(void *arg, const struct fwd_dkey *k, uint64_t expires)
+static void carry_one(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
 {
 	struct carry *cy = arg;
 	uint64_t have = 0;
 
+	(void)val;
 	if (k->tag & FWD_DTAG_PREFIX)
 		plen_note(cy->to, k->family, k->tag & 0xff);
 	if (dtable_get(&cy->to->t, k, cy->now, NULL, &have) && have >= expires)
@@ -295,27 +302,17 @@ static void carry_counts(struct fwd_dyn *d, const struct fwd_dyn *old)
 		carry_count(&d->opened, &old->opened);
 		carry_count(&d->resets, &old->resets);
 	}
-	scan_carry_counts(d->scan, old->scan);
+	if (d->scan != old->scan)
+		scan_carry_counts(d->scan, old->scan);
 	for (uint32_t i = 0; d->limit && old->limit && i < d->nrules; i++)
 		for (uint32_t j = 0; d->limit[i].on && j < old->nrules; j++)
 			if (old->limit[j].on && !strcmp(d->limit[i].name, old->limit[j].name))
 				carry_count(&d->limit[i].limited, &old->limit[j].limited);
 }
 
-void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
+/* Members of OLD's sets into D's of the same name, at NOW. */
+static void carry_sets(struct fwd_dyn *d, struct fwd_dyn *old, uint64_t now)
 {
-	if (!d || !old)
-		return;
-	carry_counts(d, old);
-	dyn_carry_sets(d, old);
-}
-
-void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old)
-{
-	uint64_t now = clock_coarse_ms();
-
-	if (!d || !old)
-		return;
 	for (uint32_t i = 0; i < d->nsets; i++)
 		for (uint32_t j = 0; j < old->nsets; j++)
 			if (!strcmp(d->sets[i].name, old->sets[j].name)) {
@@ -323,6 +320,114 @@ void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old)
 
 				dtable_walk(&old->sets[j].t, now, carry_one, &cy);
 			}
+}
+
+/* A limit's buckets or the knocks' progress, on its way into D. */
+struct carry_entries {
+	struct fwd_dyn *d;
+	struct dlimit *lim;		/* a limit's new table */
+	const uint32_t *tag;		/* progress: [old knock] its new tag, 0: gone */
+	uint64_t now;
+};
+
+static void carry_bucket(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
+{
+	struct carry_entries *ce = arg;
+
+	limit_put(ce->lim, k, val, expires, ce->now);
+}
+
+static void carry_progress(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
+{
+	struct carry_entries *ce = arg;
+	struct fwd_dkey pk = *k;
+
+	if (!k->tag || k->tag > FWD_KNOCKS_MAX || !ce->tag[k->tag - 1])
+		return;
+	pk.tag = ce->tag[k->tag - 1];
+	progress_put(ce->d, &pk, val, expires, ce->now);
+}
+
+static bool same_limit(const struct fwd_limit_conf *a, const struct fwd_limit_conf *b)
+{
+	return a->count == b->count && a->per_ms == b->per_ms && a->burst == b->burst;
+}
+
+/* Buckets of OLD's limits into D's of the same rule name, rate and burst. */
+static void carry_limits(struct fwd_dyn *d, struct fwd_dyn *old, uint64_t now)
+{
+	for (uint32_t i = 0; d->limit && old->limit && i < d->nrules; i++)
+		for (uint32_t j = 0; d->limit[i].on && j < old->nrules; j++)
+			if (old->limit[j].on && !strcmp(d->limit[i].name, old->limit[j].name) &&
+			    same_limit(&d->limit[i].conf, &old->limit[j].conf)) {
+				struct carry_entries ce = { d, &d->limit[i], NULL, now };
+
+				dtable_walk(&old->limit[j].t, now, carry_bucket, &ce);
+			}
+}
+
+static bool same_sequence(const struct fwd_knock_conf *a, const struct fwd_knock_conf *b)
+{
+	if (strcmp(a->name, b->name) || a->nsteps != b->nsteps || a->window_ms != b->window_ms)
+		return false;
+	for (uint32_t i = 0; i < a->nsteps; i++)
+		if (a->step[i].proto != b->step[i].proto || a->step[i].port != b->step[i].port)
+			return false;
+	return true;
+}
+
+/* Progress of OLD's knocks into D's of the same name, steps and window. */
+static void carry_knocks(struct fwd_dyn *d, struct fwd_dyn *old, uint64_t now)
+{
+	uint32_t tag[FWD_KNOCKS_MAX] = { 0 };
+	bool any = false;
+
+	for (uint32_t j = 0; j < old->nknocks && j < FWD_KNOCKS_MAX; j++)
+		for (uint32_t i = 0; i < d->nknocks; i++)
+			if (same_sequence(&d->knocks[i], &old->knocks[j])) {
+				tag[j] = i + 1;
+				any = true;
+			}
+	if (any) {
+		struct carry_entries ce = { d, NULL, tag, now };
+
+		dtable_walk(&old->progress, now, carry_progress, &ce);
+	}
+}
+
+/*
+ * The scan table, when its bound, threshold and window stay: D takes OLD's
+ * (workers still on OLD count into it too; it is safe for any number) and
+ * OLD no longer frees it.
+ */
+static void carry_scan(struct fwd_dyn *d, struct fwd_dyn *old)
+{
+	const struct fwd_scan_conf *a = &d->scan_conf, *b = &old->scan_conf;
+
+	if (!d->scan || !old->scan || old->scan_lent || a->max != b->max ||
+	    a->ports != b->ports || a->window_ms != b->window_ms)
+		return;
+	scan_free(d->scan);
+	d->scan = old->scan;
+	old->scan_lent = true;
+}
+
+void dyn_carry_state(struct fwd_dyn *d, struct fwd_dyn *old, uint64_t now)
+{
+	if (!d || !old)
+		return;
+	carry_sets(d, old, now);
+	carry_limits(d, old, now);
+	carry_knocks(d, old, now);
+	carry_scan(d, old);
+}
+
+void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
+{
+	if (!d || !old)
+		return;
+	carry_counts(d, old);
+	carry_sets(d, old, clock_coarse_ms());
 }
 
 /* ---- the packet path ----------------------------------------------------- */
@@ -722,10 +827,11 @@ static void member_addr(struct fwd_text *j, const struct fwd_dkey *k, bool json)
 		text_printf(j, json ? ",\"port\":\"%u/%s\"" : " %u/%s", k->port, p ? p : "?");
 }
 
-static void member_json(void *arg, const struct fwd_dkey *k, uint64_t expires)
+static void member_json(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
 {
 	struct member_walk *mw = arg;
 
+	(void)val;
 	if (!mw->first)
 		text_printf(mw->j, ",");
 	member_addr(mw->j, k, true);
@@ -788,10 +894,11 @@ struct member_text {
 	uint64_t now;
 };
 
-static void member_text(void *arg, const struct fwd_dkey *k, uint64_t expires)
+static void member_text(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
 {
 	struct member_text *mt = arg;
 
+	(void)val;
 	member_addr(mt->j, k, false);
 	text_printf(mt->j, "  %" PRIu64 "s left\n", (expires - mt->now + 999) / 1000);
 }
@@ -877,8 +984,9 @@ unsigned dyn_prefix_del(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 add
 	return dtable_del(&d->sets[set].t, &m);
 }
 
-static void count_prefix(void *arg, const struct fwd_dkey *k, uint64_t expires)
+static void count_prefix(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
 {
+	(void)val;
 	(void)expires;
 	if (k->tag & FWD_DTAG_PREFIX)
 		(*(uint32_t *)arg)++;

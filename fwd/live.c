@@ -22,6 +22,7 @@
 #include "fwd/live.h"
 #include "fwd/suppress.h"
 #include "fwd/stats.h"
+#include "fwd/value.h"
 
 struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 {
@@ -192,7 +193,7 @@ void live_replace(struct fwd_state *st, struct fwd_live *l)
 	l->gen = st->live ? st->live->gen + 1 : 1;
 	/* A blocked source stays blocked: the members are in L before it is seen. */
 	if (st->live)
-		dyn_carry_sets(l->dyn, st->live->dyn);
+		dyn_carry_state(l->dyn, st->live->dyn, clock_coarse_ms());
 	old = rcu_xchg_pointer(&st->live, l);
 	if (!old)
 		return;

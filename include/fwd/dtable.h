@@ -126,8 +126,9 @@ unsigned dtable_del(struct fwd_dtable *t, const struct fwd_dkey *k);
 unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr);
 /* Live entries at NOW (walks the table; off the packet path). */
 uint32_t dtable_count(struct fwd_dtable *t, uint64_t now);
-/* Call FN for each live entry at NOW (off the packet path). */
+/* Call FN for each live entry at NOW with its value and expiry (off the packet path). */
 void dtable_walk(struct fwd_dtable *t, uint64_t now,
-		 void (*fn)(void *arg, const struct fwd_dkey *k, uint64_t expires), void *arg);
+		 void (*fn)(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires),
+		 void *arg);
 
 #endif

@@ -3,7 +3,7 @@
  * dyn.h - the dynamic state of a rules file (fwd/dyn.c): its `dynamic:`
  * sets, `knock:` sequences, `scan:` detection, rules' `limit:` and
  * `src: $SET`. A struct fwd_dyn hangs off struct fwd_live and is rebuilt on
- * reload, carrying the members of sets that kept their name. The packet
+ * reload, carrying what the traffic built up (dyn_carry_state()). The packet
  * path changes it without locks (dtable.h).
  */
 #ifndef FWD_DYN_H
@@ -27,12 +27,19 @@ struct fwd_dyn;
 int dyn_build(const struct fwd_config *c, unsigned nworkers, struct fwd_dyn **out);
 void dyn_free(struct fwd_dyn *d);
 /*
- * Copy the live members of OLD's sets into D's sets of the same name, keeping
- * a member D holds with a later expiry. Before D is published (so that a
- * reload never opens a set for a moment), and again after the grace period.
+ * What a reload keeps, at NOW, before D is published: the live members of
+ * OLD's sets in D's sets of the same name (so that a reload never opens a
+ * set for a moment); the buckets of each limit whose rule keeps its name,
+ * rate and burst; the progress of each knock that keeps its name, steps and
+ * window; and the scan table itself while its max, ports and window stay
+ * (D takes it over). What workers add to OLD's buckets and progress in the
+ * grace period is lost.
  */
-void dyn_carry_sets(struct fwd_dyn *d, struct fwd_dyn *old);
-/* After the grace period: carry the counters, then reconcile the sets. */
+void dyn_carry_state(struct fwd_dyn *d, struct fwd_dyn *old, uint64_t now);
+/*
+ * After the grace period: carry the counters, then the set members again,
+ * keeping a member D holds with a later expiry.
+ */
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old);
 
 /*

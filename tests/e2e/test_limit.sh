@@ -6,7 +6,8 @@
 # the first 5 new connections pass and the 6th..10th are dropped (counted
 # as limited in `fwd stats --json`); `ssh` (tcp 22) has on_exceed: {add:
 # abusers}: its 4th connection puts the source into `abusers`, whose drop
-# rule comes first, so even tcp 80 from there is dropped afterwards.
+# rule comes first, so even tcp 80 from there is dropped afterwards. A
+# reload in between keeps the buckets.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -41,6 +42,10 @@ assert_eq "5 pass, the 6th..10th are dropped" \
 stats "$T/s1.json"
 assert_eq "web: 5 limited" 5 "$(jget "$T/s1.json" dynamic.limited.web)"
 assert_eq "web: 5 counted as the rule's" 5 "$(jget "$T/s1.json" rule:web.packets)"
+# A reload of the same file keeps the spent bucket: it gave every source a
+# fresh burst.
+assert_eq "fwd reload" "ok: 4 rules" "$(nsx g timeout 10 "$FWD" reload --socket "$SOCK" 2>&1)"
+assert_eq "after a reload the 11th is dropped too" "timeout" "$(tries 80 1)"
 assert_eq "ipv6 is another source" "ok" "$(r=$(client tcp fd00:2::2 80 --timeout 2); [ "$r" = "fwd-e2e tcp 80" ] && echo ok || echo "$r")"
 
 assert_eq "ssh: 3 pass, the 4th is dropped" "ok ok ok timeout" "$(tries 22 4)"

@@ -791,6 +791,115 @@ static void test_limit_two_workers(void **state)
 	config_free(c);
 }
 
+/* One file's dynamic state, for the reload tests. */
+struct gen {
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d;
+};
+
+static void gen_up(struct gen *g, const char *yaml, struct gen *old, uint64_t now)
+{
+	struct fwd_diags dg;
+
+	diags_init(&dg, "reload");
+	g->c = config_parse(yaml, strlen(yaml), &dg);
+	if (!g->c)
+		fail_msg("%s", dg.text);
+	diags_free(&dg);
+	g->rs = ruleset_compile(g->c);
+	assert_int_equal(dyn_build(g->c, 1, &g->d), 0);
+	if (!old)
+		return;
+	/* live_replace(): before the new table is published, then after the grace period. */
+	dyn_carry_state(g->d, old->d, now);
+	dyn_carry(g->d, old->d);
+	dyn_free(old->d);
+	ruleset_free(old->rs);
+	config_free(old->c);
+}
+
+static void gen_down(struct gen *g)
+{
+	dyn_free(g->d);
+	ruleset_free(g->rs);
+	config_free(g->c);
+}
+
+#define RELOAD_YAML(RATE, SEQ) \
+	"version: 1\n" \
+	"default: drop\n" \
+	"dynamic:\n" \
+	"  doors: {timeout: 30s}\n" \
+	"  scanners: {timeout: 10m}\n" \
+	"knock:\n" \
+	"  - {name: ssh, sequence: [" SEQ "], window: 10s, open: {set: doors, port: 22/tcp}}\n" \
+	"scan: {ports: 5, window: 10s, block: {set: scanners}}\n" \
+	"rules:\n" \
+	"  - {name: scanners, src: $scanners, action: drop}\n" \
+	"  - {name: ssh-door, proto: tcp, src: $doors, dport: 22, action: allow}\n" \
+	"  - {name: web, proto: tcp, dport: 80, action: allow, limit: {rate: " RATE ", burst: 2}}\n"
+
+/*
+ * A reload keeps what the traffic built up: a drained bucket stays drained,
+ * a knock under way goes on, a scan under way goes on counting. Each
+ * started again at every reload: a limited source got a fresh burst, a
+ * knock had to start over, a scan spread over a reload went unseen. What
+ * changed (another rate, another sequence) starts again.
+ */
+static void test_reload_keeps_state(void **state)
+{
+	static const char same[] = RELOAD_YAML("1/m", "7000/tcp, 8000/udp, 9000/tcp");
+	static const char other[] = RELOAD_YAML("2/m", "7000/tcp, 8001/udp, 9000/tcp");
+	uint32_t a = 0x0a0a0102, scanner = 0xcb007109;
+	uint64_t now = clock_coarse_ms();
+	struct fwd_log_event ev;
+	struct fwd_key k;
+	struct gen g, h;
+
+	(void)state;
+	gen_up(&g, same, NULL, now);
+	k = pkt(a, 6, 80);
+	assert_false(dyn_limit(g.d, 2, &k, now));
+	assert_false(dyn_limit(g.d, 2, &k, now));
+	assert_true(dyn_limit(g.d, 2, &k, now));		/* the burst is spent */
+	k = pkt(a, 6, 7000);
+	assert_true(dyn_knock(g.d, &k, now));
+	k = pkt(a, 17, 8000);
+	assert_true(dyn_knock(g.d, &k, now));
+	for (uint32_t p = 1; p <= 5; p++) {
+		k = pkt(scanner, 6, p);
+		assert_false(dyn_scan(g.d, &k, now, &ev));
+	}
+
+	gen_up(&h, same, &g, now + 1);
+	k = pkt(a, 6, 80);
+	assert_true(dyn_limit(h.d, 2, &k, now + 1));		/* still spent */
+	k = pkt(a, 6, 9000);
+	assert_true(dyn_knock(h.d, &k, now + 1));
+	k = pkt(a, 6, 22);
+	assert_int_equal(dyn_resolve(h.d, h.rs, &k, classify(h.rs, &k), 0, now + 1), 1);
+	k = pkt(scanner, 6, 6);
+	assert_true(dyn_scan(h.d, &k, now + 1, &ev));		/* the sixth port */
+
+	k = pkt(0x0a0a0103, 6, 7000);				/* b's first knock */
+	assert_true(dyn_knock(h.d, &k, now + 1));
+
+	gen_up(&g, other, &h, now + 2);
+	k = pkt(a, 6, 80);
+	assert_false(dyn_limit(g.d, 2, &k, now + 2));		/* another rate: a new bucket */
+	k = pkt(a, 6, 22);					/* the door stays open */
+	assert_int_equal(dyn_resolve(g.d, g.rs, &k, classify(g.rs, &k), 0, now + 2), 1);
+	/* Another sequence: b's first knock does not count towards it. */
+	k = pkt(0x0a0a0103, 17, 8001);
+	assert_true(dyn_knock(g.d, &k, now + 2));
+	k = pkt(0x0a0a0103, 6, 9000);
+	assert_true(dyn_knock(g.d, &k, now + 2));
+	k = pkt(0x0a0a0103, 6, 22);
+	assert_int_equal(dyn_resolve(g.d, g.rs, &k, classify(g.rs, &k), 0, now + 2), -1);
+	gen_down(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -813,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_limit_table_full),
 		cmocka_unit_test(test_limit_clock_skew),
 		cmocka_unit_test(test_limit_two_workers),
+		cmocka_unit_test(test_reload_keeps_state),
 		cmocka_unit_test(test_scan_dyn),
 	};
 
