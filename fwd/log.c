@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -427,26 +429,79 @@ static int open_file(const char *path)
 	return open(path, fl);
 }
 
-/* Under L.lock: write what emit() gathered to the sink. */
+/* Count the lines of L.out from OFF on as undelivered. */
+static void count_lost(size_t off)
+{
+	uint64_t lost = 0;
+
+	for (size_t i = off; i < L.outlen; i++)
+		lost += L.out[i] == '\n';
+	atomic_fetch_add_explicit(&L.undelivered, lost, memory_order_relaxed);
+}
+
+/*
+ * Does the sink take a write now? A file always does; a pipe, socket or
+ * terminal whose reader has stopped reading does not, and then the lines
+ * are dropped (counted) rather than the writer held with L.lock until it
+ * reads again: that held `fwd stats`, reload and SIGTERM.
+ */
+static bool sink_ready(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+}
+
+/*
+ * How many of the LEN bytes at P go in one write: whole lines, PIPE_BUF
+ * bytes at the most (what a pipe that polls writable takes without
+ * waiting), or a single longer line.
+ */
+static size_t chunk_len(const char *p, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && n < PIPE_BUF) {
+		const char *nl = memchr(p + n, '\n', len - n);
+		size_t end = nl ? (size_t)(nl - p) + 1 : len;
+
+		if (end > PIPE_BUF && n)
+			break;
+		n = end;
+	}
+	return n;
+}
+
+/* All LEN bytes at P to FD; false if a write failed. */
+static bool write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		p += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Under L.lock: write what emit() gathered to the sink, or count it lost. */
 static void flush_out(void)
 {
 	size_t off = 0;
 
 	while (off < L.outlen) {
-		ssize_t n = write(L.fd, L.out + off, L.outlen - off);
+		size_t n = chunk_len(L.out + off, L.outlen - off);
 
-		if (n < 0 && errno == EINTR)
-			continue;
 		/* a log write that fails has nowhere to be reported: count its lines */
-		if (n <= 0) {
-			uint64_t lost = 0;
-
-			for (size_t i = off; i < L.outlen; i++)
-				lost += L.out[i] == '\n';
-			atomic_fetch_add_explicit(&L.undelivered, lost, memory_order_relaxed);
+		if (!sink_ready(L.fd) || !write_all(L.fd, L.out + off, n)) {
+			count_lost(off);
 			break;
 		}
-		off += (size_t)n;
+		off += n;
 	}
 	L.outlen = 0;
 }
@@ -664,7 +719,7 @@ static void write_long(const char *line)
 		return;
 	}
 	flush_out();
-	if (write(L.fd, line, len) != (ssize_t)len || write(L.fd, "\n", 1) != 1)
+	if (!sink_ready(L.fd) || !write_all(L.fd, line, len) || !write_all(L.fd, "\n", 1))
 		atomic_fetch_add_explicit(&L.undelivered, 1, memory_order_relaxed);
 }
 

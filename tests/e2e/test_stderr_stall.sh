@@ -1,0 +1,62 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# test_stderr_stall.sh FWD BUILD_DIR - `fwd run --foreground` whose stderr
+# nobody reads.
+#
+# stderr is a FIFO that this test holds open and never reads, as a pipe to a
+# reader that hangs would be. fwd logs every new connection until the pipe
+# is full: then `fwd stats`, SIGHUP, `fwd reload` and SIGTERM each take well
+# under 2 s, and the lines the pipe did not take are counted dropped. fwd
+# wrote its log with blocking writes under the log's lock: once the pipe was
+# full a reload, which logs, hung, and so did SIGTERM.
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+topo_up
+servers_start --tcp 80
+
+cat >"$T/rules.yaml" <<YAML
+version: 1
+default: drop
+log: all
+daemon:
+  log: {rate: 100000/s, burst: 100000}
+rules:
+  - {name: web, proto: tcp, dport: 80, action: allow}
+  - {name: icmpv6, proto: icmpv6, action: allow, log: false}
+YAML
+mkfifo "$T/err"
+exec 7<>"$T/err"	# open, never read
+echo "--- fwd run --foreground, stderr a FIFO nobody reads" >>"$FWD_LOG"
+ip netns exec "$NS_G" "$FWD" run -c "$T/rules.yaml" --foreground --socket "$SOCK" \
+	--pidfile "$PIDFILE" >"$T/err" 2>&1 &
+FWD_PID=$!
+fwd_wait_ready 10 || { fail "fwd did not start"; e2e_finish; }
+
+timed() {	# DESC SUBCOMMAND: `fwd SUBCOMMAND` answers within 2 s
+	local t0 rc
+	t0=$(now_ms)
+	timeout 5 ip netns exec "$NS_G" "$FWD" "$2" --socket "$SOCK" >"$T/timed.out" 2>&1
+	rc=$?
+	assert_eq "$1: exit status" 0 "$rc"
+	assert_range "$1: answered within 2 s (ms)" 0 2000 $(($(now_ms) - t0))
+}
+
+# About 120 bytes a line: 800 lines are more than the pipe's 64 KiB.
+assert_eq "800 connections, each logged" 800 \
+	"$(client connects 10.10.2.2 80 800 --timeout 1)"
+sleep 1
+timed "fwd stats with stderr full" stats
+kill -HUP "$FWD_PID"
+sleep 1
+timed "fwd stats after SIGHUP" stats
+timed "fwd reload" reload
+S=$T/s.json
+stats "$S"
+say "stderr full: written $(jget "$S" log.written) dropped $(jget "$S" log.dropped)"
+assert_ge "the lines the pipe did not take are counted dropped" 100 "$(jget "$S" log.dropped)"
+t0=$(now_ms)
+fwd_stop
+assert_eq "SIGTERM ends fwd cleanly" 0 "$FWD_STATUS"
+assert_range "within 2 s (ms)" 0 2000 $(($(now_ms) - t0))
+exec 7<&-
+e2e_finish
