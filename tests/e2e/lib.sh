@@ -390,6 +390,36 @@ jget() {	# FILE PATH...
 
 # Wait until fwd's log has at least N lines matching ERE (logging is
 # asynchronous).
+# `fwd SUBCOMMAND` exits 0 and answers within 2 s: a control plane held up
+# by a stalled log reader fails it.
+fwd_timed() {	# DESC SUBCOMMAND
+	local t0 rc
+	t0=$(now_ms)
+	timeout 5 ip netns exec "$NS_G" "$FWD" "$2" --socket "$SOCK" >"$T/timed.out" 2>&1
+	rc=$?
+	assert_eq "$1: exit status" 0 "$rc"
+	assert_range "$1: answered within 2 s (ms)" 0 2000 $(($(now_ms) - t0))
+}
+
+# With fwd's log sink stalled (WHAT), `fwd stats`, SIGHUP, `fwd reload` and
+# SIGTERM each go through within 2 s, and at least MIN lines are counted
+# dropped. Ends with fwd stopped.
+sink_stalled_checks() {	# WHAT MIN
+	local s=$T/stalled.json t0
+	fwd_timed "fwd stats, $1 stalled" stats
+	kill -HUP "$FWD_PID"
+	sleep 1
+	fwd_timed "fwd stats after SIGHUP" stats
+	fwd_timed "fwd reload" reload
+	stats "$s"
+	say "$1 stalled: written $(jget "$s" log.written) dropped $(jget "$s" log.dropped)"
+	assert_ge "the lines $1 did not take are counted dropped" "$2" "$(jget "$s" log.dropped)"
+	t0=$(now_ms)
+	fwd_stop
+	assert_eq "SIGTERM ends fwd cleanly" 0 "$FWD_STATUS"
+	assert_range "within 2 s (ms)" 0 2000 $(($(now_ms) - t0))
+}
+
 log_wait() {	# N ERE [SECONDS]
 	wait_for "${3:-3}" log_has "$1" "$2"
 }
