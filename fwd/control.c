@@ -426,19 +426,9 @@ static void serve(struct conn *c, const char *req)
 		reply_str(c, e);
 		return;
 	}
-	if (!strcmp(req, "stats") || !strcmp(req, "stats json")) {
-		out = control_stats(C.st, req[5] != '\0');
-		if (out)
-			reply_str(c, out);
-		else
-			reply_str(c, "error: out of memory\n");
-		free(out);
-	} else if (!strcmp(req, "top")) {
-		out = control_top(C.st);
-		if (out)
-			reply_str(c, out);
-		else
-			reply_str(c, "error: out of memory\n");
+	if (!strcmp(req, "stats") || !strcmp(req, "stats json") || !strcmp(req, "top")) {
+		out = req[0] == 't' ? control_top(C.st) : control_stats(C.st, req[5] != '\0');
+		reply_str(c, out ? out : "error: out of memory\n");
 		free(out);
 	} else if (!strcmp(req, "reload")) {
 		answer_reload(c);
