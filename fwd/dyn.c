@@ -353,9 +353,17 @@ static bool same_limit(const struct fwd_limit_conf *a, const struct fwd_limit_co
 	return a->count == b->count && a->per_ms == b->per_ms && a->burst == b->burst;
 }
 
-/* Buckets of OLD's limits into D's of the same rule name, rate and burst. */
+/*
+ * Buckets of OLD's limits into D's of the same rule name, rate and burst,
+ * and the doorkeeper with its secret, so that a source refused a place
+ * before the reload is not new after it.
+ */
 static void carry_limits(struct fwd_dyn *d, struct fwd_dyn *old, uint64_t now)
 {
+	if (d->limit_seen.gen[0] && old->limit_seen.gen[0]) {
+		d->limit_seed = old->limit_seed;
+		seen_carry(&d->limit_seen, &old->limit_seen);
+	}
 	for (uint32_t i = 0; d->limit && old->limit && i < d->nrules; i++)
 		for (uint32_t j = 0; d->limit[i].on && j < old->nrules; j++)
 			if (old->limit[j].on && !strcmp(d->limit[i].name, old->limit[j].name) &&

@@ -79,3 +79,16 @@ bool seen_note(struct fwd_seen *s, uint64_t hash, uint64_t now)
 	atomic_fetch_or_explicit(&cur[b2 / 64], 1ull << (b2 % 64), rlx);
 	return seen;
 }
+
+void seen_carry(struct fwd_seen *s, const struct fwd_seen *from)
+{
+	uint32_t words = (s->mask + 1) / 64;
+
+	if (!s->gen[0] || !from->gen[0] || s->mask != from->mask || s->epoch_ms != from->epoch_ms)
+		return;
+	for (int g = 0; g < 2; g++)
+		for (uint32_t i = 0; i < words; i++)
+			atomic_store_explicit(&s->gen[g][i],
+					      atomic_load_explicit(&from->gen[g][i], rlx), rlx);
+	atomic_store_explicit(&s->epoch, atomic_load_explicit(&from->epoch, rlx), rlx);
+}

@@ -28,5 +28,11 @@ void seen_free(struct fwd_seen *s);
 size_t seen_memory(const struct fwd_seen *s);
 /* Was the source of HASH (64 well-mixed bits) seen this epoch or the last? Notes it. */
 bool seen_note(struct fwd_seen *s, uint64_t hash, uint64_t now);
+/*
+ * S remembers what FROM does (both of one size and epoch; else nothing):
+ * for a reload, while S is not in use. Notes FROM takes meanwhile are not
+ * carried.
+ */
+void seen_carry(struct fwd_seen *s, const struct fwd_seen *from);
 
 #endif

@@ -676,6 +676,18 @@ static void test_limit_flood(void **state)
 	config_free(c);
 }
 
+/* 40000 spoofed sources from FIRST on, 3 SYNs each: a table of refused sources. */
+static void fill_refused(struct fwd_dyn *d, uint32_t first, uint64_t now)
+{
+	struct fwd_key k;
+
+	for (unsigned i = 0; i < 40000; i++, first += 0x9e3779b1u) {
+		k = pkt(first, 6, 80);
+		for (int j = 0; j < 3; j++)
+			dyn_limit(d, 0, &k, now);
+	}
+}
+
 /*
  * A table full of sources that were refused (40000 sources, 3 SYNs each)
  * outranks every newcomer: a hammering source is refused a place at each
@@ -687,16 +699,11 @@ static void test_limit_table_full(void **state)
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 	struct fwd_dyn *d = limit_up(&c, &rs);
-	uint32_t spoofed = 0xc0000000u, passed = 0;
-	struct fwd_key k;
+	struct fwd_key k = pkt(0x0a0a0102, 6, 80);
+	uint32_t passed = 0;
 
 	(void)state;
-	for (unsigned i = 0; i < 40000; i++, spoofed += 0x9e3779b1u) {
-		k = pkt(spoofed, 6, 80);
-		for (int j = 0; j < 3; j++)
-			dyn_limit(d, 0, &k, 100000 + i / 40);
-	}
-	k = pkt(0x0a0a0102, 6, 80);
+	fill_refused(d, 0xc0000000u, 100000);
 	for (unsigned i = 0; i < 1000; i++)
 		passed += !dyn_limit(d, 0, &k, 101000 + i * 10);
 	print_message("hammering source: %u of 1000 SYNs passed a full table\n", passed);
@@ -900,6 +907,32 @@ static void test_reload_keeps_state(void **state)
 	gen_down(&g);
 }
 
+/*
+ * The limits' doorkeeper goes over a reload with the buckets: a source
+ * refused a place in a full table got its first SYN through, and one more
+ * at every reload, because the new doorkeeper had never seen it.
+ */
+static void test_reload_keeps_doorkeeper(void **state)
+{
+	uint32_t passed = 0;
+	uint64_t now = 100000;
+	struct fwd_key k = pkt(0x0a0a0102, 6, 80);
+	struct gen g, h;
+
+	(void)state;
+	gen_up(&g, limit_yaml, NULL, now);
+	fill_refused(g.d, 0xc0000000u, now);
+	passed += !dyn_limit(g.d, 0, &k, now + 10);
+	gen_up(&h, limit_yaml, &g, now + 20);
+	fill_refused(h.d, 0x20000000u, now + 20);
+	for (unsigned i = 0; i < 10; i++)
+		passed += !dyn_limit(h.d, 0, &k, now + 30 + i * 10);
+	print_message("hammering source: %u of 11 SYNs passed a full table over a reload\n",
+		      passed);
+	assert_int_equal(passed, 1);
+	gen_down(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -923,6 +956,7 @@ int main(void)
 		cmocka_unit_test(test_limit_clock_skew),
 		cmocka_unit_test(test_limit_two_workers),
 		cmocka_unit_test(test_reload_keeps_state),
+		cmocka_unit_test(test_reload_keeps_doorkeeper),
 		cmocka_unit_test(test_scan_dyn),
 	};
 
