@@ -62,9 +62,9 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 	text_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
 		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
 		  ",\"bypassed\":%" PRIu64 ",\"shed\":%" PRIu64 ",\"gate_rate\":%" PRIu32
-		  ",\"unanswered\":%" PRIu64 ",\"looped\":%" PRIu64 "},", st->nworkers,
-		  t->received, t->enobufs, t->queue_dropped, t->user_dropped, t->bypassed, t->shed,
-		  t->gate_rate, t->unanswered, t->looped);
+		  ",\"unanswered\":%" PRIu64 ",\"looped\":%" PRIu64 ",\"unseen_iface\":%" PRIu64
+		  "},", st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped,
+		  t->bypassed, t->shed, t->gate_rate, t->unanswered, t->looped, t->unseen_iface);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
@@ -123,6 +123,11 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 	if (t->looped)
 		text_printf(b, "looped:     %" PRIu64 " came back from a repeat verdict without its "
 			    "mark: accepted (see fwd(8) HOOKS)\n", t->looped);
+	if (t->unseen_iface)
+		text_printf(b, "unseen:     %" PRIu64 " from a link fwd had no name for yet: %s "
+			    "(fail: %s)\n", t->unseen_iface,
+			    st->hooks.fail == FWD_FAIL_OPEN ? "accepted" : "dropped",
+			    st->hooks.fail == FWD_FAIL_OPEN ? "open" : "closed");
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64

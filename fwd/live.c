@@ -37,9 +37,10 @@ struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 	if (!m)
 		goto out;
 	m->n = n;
-	m->unknown = ruleset_iface_class(rs, "");
-	for (uint32_t k = 0; k < n; k++)
+	m->unknown = ruleset_names_ifaces(rs) ? FWD_IFACE_UNSEEN : ruleset_iface_class(rs, "");
+	for (uint32_t k = 1; k < n; k++)
 		m->cls[k] = m->unknown;
+	m->cls[0] = ruleset_iface_class(rs, "");	/* no input interface */
 	for (i = ifs; i && i->if_index; i++)
 		m->cls[i->if_index] = ruleset_iface_class(rs, i->if_name);
 out:

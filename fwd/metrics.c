@@ -131,6 +131,9 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 	counter(f, "fwd_repeat_looped_total",
 		"Packets back from a repeat verdict without its mark bit: accepted.",
 		t->looped);
+	counter(f, "fwd_unseen_iface_total",
+		"Packets from a link fwd had no name for yet: judged as fail: says.",
+		t->unseen_iface);
 	head(f, "fwd_gate_rate", "gauge",
 	     "Packets per second the overload gate lets into the queue; 0: open.");
 	fprintf(f, "fwd_gate_rate %" PRIu32 "\n", t->gate_rate);

@@ -265,6 +265,20 @@ static void judge_malformed(struct burst *b, uint32_t id, enum fwd_pkt_reason r,
 }
 
 /*
+ * A packet from a link that came up after the interface map was built: the
+ * rules' `in:` cannot be told until the main thread has read its name, so
+ * it is judged as `fail:` says (the verdict while fwd cannot judge).
+ */
+static void judge_unseen(struct burst *b, uint32_t id)
+{
+	ctr_add(&b->w->stats.unseen_iface, 1);
+	if (b->w->st->hooks.fail == FWD_FAIL_OPEN)
+		add_pass(b, id, 0);
+	else
+		add_verdict(b, id, NF_DROP, 0);
+}
+
+/*
  * OPENS: the packet opens a connection (flow_opens()); only such packets
  * advance knocks, count towards a scan or take a limit's token, so replies
  * in every-packet mode never turn a server into a scanner.
@@ -279,6 +293,10 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 	int idx;
 
 	k->iface = ifmap_class(b->ifmap, ifindex);
+	if (k->iface == FWD_IFACE_UNSEEN) {
+		judge_unseen(b, id);
+		return;
+	}
 	idx = classify(b->live->rs, k);
 	if (b->live->dyn) {
 		struct fwd_log_event sev;

@@ -40,6 +40,14 @@ struct fwd_rule_ctr {
 };
 
 /* Interface index -> class of fwd_key.iface, for the table it was built for. */
+/*
+ * The interface class of each ifindex present when the map was built. An
+ * index beyond it, or absent then, is a link that came up since: while the
+ * rules name interfaces its class is FWD_IFACE_UNSEEN until the main thread
+ * reads the link event and builds the map again, and the packet is judged
+ * as `fail:` says, not as from no named interface (fwd/queue.c).
+ */
+#define FWD_IFACE_UNSEEN	UINT16_MAX	/* never a class: they stop at 65535 */
 struct fwd_ifmap {
 	uint32_t n;
 	uint16_t unknown;		/* class of an index beyond the map */

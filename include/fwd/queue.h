@@ -64,6 +64,7 @@ struct fwd_wstats {
 	_Atomic uint64_t errors;		/* other receive/send failures */
 	_Atomic uint64_t unanswered;		/* rejects past FWD_REJECT_RATE: dropped, no answer */
 	_Atomic uint64_t looped;		/* back from a repeat verdict: accepted (queue.c) */
+	_Atomic uint64_t unseen_iface;		/* from a link not in the ifmap yet */
 	_Atomic uint64_t dflt_packets;
 	_Atomic uint64_t dflt_bytes;
 	_Atomic uint64_t malformed[FWD_PKT_NREASONS];

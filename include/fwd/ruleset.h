@@ -57,6 +57,8 @@ int classify(const struct fwd_ruleset *rs, const struct fwd_key *k);
 
 /* Interface class of NAME ("" when unknown) for fwd_key.iface. Off the packet path. */
 uint16_t ruleset_iface_class(const struct fwd_ruleset *rs, const char *name);
+/* Does a rule name an interface (`in:`)? If not, every name has one class. */
+bool ruleset_names_ifaces(const struct fwd_ruleset *rs);
 
 uint32_t ruleset_nrules(const struct fwd_ruleset *rs);
 uint32_t ruleset_nlog(const struct fwd_ruleset *rs);	/* rules whose log is on */

@@ -21,8 +21,8 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NS_C="fwd-e2e-c-$$"
 NS_G="fwd-e2e-g-$$"
 NS_S="fwd-e2e-s-$$"
-# Fixed MACs, so neighbour entries can be permanent: no ARP or neighbour
-# discovery traffic runs through fwd while a test counts packets.
+# Fixed MACs, so that captures and neighbour tables read the same in every
+# run (the entries themselves are learnt by ARP and neighbour discovery).
 MAC_C=02:fd:00:01:00:02
 MAC_GC=02:fd:00:01:00:01
 MAC_GS=02:fd:00:02:00:01
