@@ -400,6 +400,7 @@ static struct {
 	unsigned nrings;
 	struct fwd_ring *rings;
 	struct fwd_log_top top;		/* under lock */
+	bool cut;			/* under lock: the sink has part of a line */
 	size_t outlen;			/* under lock: bytes waiting in out */
 	char out[LOG_OUTBUF];
 } L = {
@@ -440,16 +441,16 @@ static void count_lost(size_t off)
 }
 
 /*
- * Does the sink take a write now? A file always does; a pipe, socket or
- * terminal whose reader has stopped reading does not, and then the lines
- * are dropped (counted) rather than the writer held with L.lock until it
- * reads again: that held `fwd stats`, reload and SIGTERM.
+ * Does the sink take a write within WAIT_MS? A file always does; a pipe,
+ * socket or terminal whose reader has stopped reading does not, and then
+ * the lines are dropped (counted) rather than the writer held with L.lock
+ * until it reads again: that held `fwd stats`, reload and SIGTERM.
  */
-static bool sink_ready(int fd)
+static bool sink_ready(int fd, int wait_ms)
 {
 	struct pollfd p = { .fd = fd, .events = POLLOUT };
 
-	return poll(&p, 1, 0) == 1 && (p.revents & POLLOUT);
+	return poll(&p, 1, wait_ms) == 1 && (p.revents & POLLOUT);
 }
 
 /*
@@ -472,20 +473,51 @@ static size_t chunk_len(const char *p, size_t len)
 	return n;
 }
 
-/* All LEN bytes at P to FD; false if a write failed. */
-static bool write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
+/* The longest one line of more than PIPE_BUF bytes waits for a slow reader. */
+#define LOG_LONG_WAIT_MS	250
 
+/*
+ * Under L.lock: the LEN bytes at P (whole lines) to the sink, in writes of
+ * at most PIPE_BUF bytes, each once the sink takes it: a chunk of lines
+ * that fits one write goes at once or not at all, a longer line waits up to
+ * LOG_LONG_WAIT_MS in all for a reader that is slow, not stopped. False
+ * when not all went; a line cut short is ended before the next write.
+ */
+static bool write_lines(const char *p, size_t len)
+{
+	uint64_t end = clock_coarse_ms() + LOG_LONG_WAIT_MS;
+	bool long_line = len > PIPE_BUF;
+
+	if (L.cut) {
+		if (!sink_ready(L.fd, 0) || write(L.fd, "\n", 1) != 1)
+			return false;
+		L.cut = false;
+	}
+	while (len) {
+		uint64_t now = clock_coarse_ms();
+		int wait = long_line && now < end ? (int)(end - now) : 0;
+		ssize_t n;
+
+		if (!sink_ready(L.fd, wait))
+			break;
+		n = write(L.fd, p, len < PIPE_BUF ? len : PIPE_BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return false;
+			break;
+		L.cut = p[n - 1] != '\n';
 		p += n;
 		len -= (size_t)n;
 	}
-	return true;
+	return !len;
+}
+
+/* Under L.lock: FD is the sink from now on (a line cut on another stays so). */
+static void sink_fd(int fd)
+{
+	if (fd != L.fd)
+		L.cut = false;
+	L.fd = fd;
 }
 
 /* Under L.lock: write what emit() gathered to the sink, or count it lost. */
@@ -497,7 +529,7 @@ static void flush_out(void)
 		size_t n = chunk_len(L.out + off, L.outlen - off);
 
 		/* a log write that fails has nowhere to be reported: count its lines */
-		if (!sink_ready(L.fd) || !write_all(L.fd, L.out + off, n)) {
+		if (!write_lines(L.out + off, n)) {
 			count_lost(off);
 			break;
 		}
@@ -617,7 +649,7 @@ static int apply_conf(const struct fwd_log_conf *c)
 		close(L.fd);
 	free(L.file);
 	L.file = c->file && sink == FWD_SINK_FILE ? strdup(c->file) : NULL;
-	L.fd = fd;
+	sink_fd(fd);
 	if (sink != FWD_SINK_SYSLOG)
 		syslog_disconnect();
 	L.sink = sink;
@@ -650,7 +682,7 @@ void log_reopen(void)
 			flush_out();
 			if (L.fd > 2)
 				close(L.fd);
-			L.fd = fd;
+			sink_fd(fd);
 		}
 	}
 	pthread_mutex_unlock(&L.lock);
@@ -662,7 +694,7 @@ void log_close(void)
 	flush_out();
 	if (L.fd > 2)
 		close(L.fd);
-	L.fd = 2;
+	sink_fd(2);
 	free(L.file);
 	L.file = NULL;
 	syslog_disconnect();
@@ -708,18 +740,16 @@ static bool emit(int prio, const char *line, size_t len)
 	return true;
 }
 
-/* Under L.lock: one line longer than emit() takes, written at once. */
-static void write_long(const char *line)
+/* Under L.lock: one line longer than emit() takes, LEN bytes with its newline. */
+static void write_long(const char *line, size_t len)
 {
-	size_t len = strlen(line);
-
-	if (len + 2 < LOG_LINE_MAX) {
-		emit(LOG_INFO, line, len);
+	if (len + 1 < LOG_LINE_MAX) {
+		emit(LOG_INFO, line, len - 1);
 		flush_out();
 		return;
 	}
 	flush_out();
-	if (!sink_ready(L.fd) || !write_all(L.fd, line, len) || !write_all(L.fd, "\n", 1))
+	if (!write_lines(line, len))
 		atomic_fetch_add_explicit(&L.undelivered, 1, memory_order_relaxed);
 }
 
@@ -900,6 +930,7 @@ bool log_json_object(const char *type, const char *json)
 	struct timespec ts;
 	char when[48], *line;
 	size_t n = strlen(json);
+	int len;
 
 	pthread_mutex_lock(&L.lock);
 	if (L.fmt != FWD_FMT_JSON) {
@@ -910,12 +941,13 @@ bool log_json_object(const char *type, const char *json)
 		n--;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	json_time(when, sizeof(when), &ts);
-	if (asprintf(&line, "{\"timestamp\":\"%s\",\"event_type\":\"%s\",\"%s\":%.*s}",
-		     when, type, type, (int)n, json) >= 0) {
+	len = asprintf(&line, "{\"timestamp\":\"%s\",\"event_type\":\"%s\",\"%s\":%.*s}\n",
+		       when, type, type, (int)n, json);
+	if (len > 0) {
 		if (L.sink == FWD_SINK_SYSLOG)
-			syslog_send(LOG_INFO, line, strlen(line));
+			syslog_send(LOG_INFO, line, (size_t)len - 1);
 		else
-			write_long(line);
+			write_long(line, (size_t)len);
 		free(line);
 	}
 	pthread_mutex_unlock(&L.lock);

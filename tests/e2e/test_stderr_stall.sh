@@ -9,6 +9,13 @@
 # under 2 s, and the lines the pipe did not take are counted dropped. fwd
 # wrote its log with blocking writes under the log's lock: once the pipe was
 # full a reload, which logs, hung, and so did SIGTERM.
+#
+# Then one line longer than the pipe holds: with `format: json` SIGUSR2
+# writes the stats of 2,000 rules as one JSON object of some 170 KB into an
+# empty pipe nobody reads. fwd wrote a line longer than PIPE_BUF with one
+# blocking write, which never returned; it now writes it in pieces while
+# the pipe takes them, and gives up after a moment. A reader that is slow
+# (4 KiB a millisecond) still gets the whole object.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -38,4 +45,50 @@ assert_eq "800 connections, each logged" 800 \
 sleep 1
 sink_stalled_checks "the stderr pipe" 100
 exec 7<&-
+
+{
+	printf 'version: 1\ndefault: drop\ndaemon:\n  log: {format: json}\nrules:\n'
+	awk 'BEGIN { for (i = 0; i < 2000; i++)
+		printf "  - {name: rule-%04d, proto: tcp, dport: %d, action: allow}\n", i, 10000 + i }'
+} >"$T/many.yaml"
+mkfifo "$T/err2"
+exec 7<>"$T/err2"	# open, never read
+echo "--- fwd run --foreground, 2,000 rules, JSON, stderr a FIFO nobody reads" >>"$FWD_LOG"
+ip netns exec "$NS_G" "$FWD" run -c "$T/many.yaml" --foreground --socket "$SOCK" \
+	--pidfile "$PIDFILE" >"$T/err2" 2>&1 &
+FWD_PID=$!
+fwd_wait_ready 10 || { fail "fwd did not start"; e2e_finish; }
+kill -USR2 "$FWD_PID"
+sleep 1
+sink_stalled_checks "the stderr pipe, a long line" 1
+exec 7<&-
+
+mkfifo "$T/err3"
+"$PY" -c '
+import sys, time
+with open(sys.argv[1], "rb") as fifo, open(sys.argv[2], "wb") as out:
+    while True:
+        b = fifo.read1(4096)
+        if not b:
+            break
+        out.write(b)
+        time.sleep(0.001)
+' "$T/err3" "$T/err3.log" &
+reader=$!
+echo "--- fwd run --foreground, 2,000 rules, JSON, stderr a slow reader" >>"$FWD_LOG"
+ip netns exec "$NS_G" "$FWD" run -c "$T/many.yaml" --foreground --socket "$SOCK" \
+	--pidfile "$PIDFILE" >"$T/err3" 2>&1 &
+FWD_PID=$!
+fwd_wait_ready 10 || { fail "fwd did not start"; e2e_finish; }
+kill -USR2 "$FWD_PID"
+sleep 1
+fwd_stop
+wait "$reader"
+assert_eq "a slow reader got the stats object whole: rules in it" 2000 "$("$PY" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("event_type") == "stats":
+        print(len(o["stats"]["rules"]))
+' "$T/err3.log" 2>&1)"
 e2e_finish
