@@ -215,6 +215,15 @@ struct explain_opt {
 	const char *type;	/* type=NAME|N[/CODE] after DST */
 };
 
+/* An explain error, which may quote what was typed, escaped as diagnostics are. */
+static void explain_error(FILE *f, const char *prefix, const char *err)
+{
+	char esc[4 * 512];
+
+	diag_escape(esc, sizeof(esc), err);
+	fprintf(f, "%s%s\n", prefix, esc);
+}
+
 static int explain_one(const struct fwd_config *c, const struct fwd_ruleset *rs, char **w,
 		       const struct explain_opt *o)
 {
@@ -225,7 +234,7 @@ static int explain_one(const struct fwd_config *c, const struct fwd_ruleset *rs,
 	if (explain_parse_argv(w[0], w[1], w[2], o->iface, &k, ifname, err, sizeof(err)) ||
 	    (o->type && icmp_packet_type(o->type, &k, err, sizeof(err))) ||
 	    (o->member && explain_members(c, o->member, &member, err, sizeof(err)))) {
-		fprintf(stderr, "fwd explain: %s\n", err);
+		explain_error(stderr, "fwd explain: ", err);
 		return 1;
 	}
 	k.iface = ruleset_iface_class(rs, ifname);
@@ -248,7 +257,7 @@ static int explain_batch(const struct fwd_config *c, const struct fwd_ruleset *r
 	int rc = 0;
 
 	if (o->member && explain_members(c, o->member, &dflt_member, err, sizeof(err))) {
-		fprintf(stderr, "fwd explain: %s\n", err);
+		explain_error(stderr, "fwd explain: ", err);
 		return 1;
 	}
 
@@ -262,7 +271,7 @@ static int explain_batch(const struct fwd_config *c, const struct fwd_ruleset *r
 		if (!*s || *s == '#')
 			continue;
 		if (explain_parse(s, c, &k, ifname, &member, err, sizeof(err))) {
-			printf("error: %s\n", err);
+			explain_error(stdout, "error: ", err);
 			rc = 1;
 			continue;
 		}

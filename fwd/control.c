@@ -313,14 +313,15 @@ static void answer_reload(struct conn *c)
  */
 static void answer_explain(struct conn *c, const char *line)
 {
-	char ifname[FWD_IFNAMSIZ], err[160], out[320];
+	char ifname[FWD_IFNAMSIZ], err[160], esc[4 * sizeof(err)], out[sizeof(esc) + 16];
 	struct fwd_live *l;
 	struct fwd_key k;
 	uint32_t member;
 	int i;
 
 	if (explain_parse(line, NULL, &k, ifname, &member, err, sizeof(err))) {
-		snprintf(out, sizeof(out), "error: %s\n", err);
+		diag_escape(esc, sizeof(esc), err);
+		snprintf(out, sizeof(out), "error: %s\n", esc);
 	} else {
 		pthread_mutex_lock(&C.st->lock);
 		l = C.st->live;

@@ -61,6 +61,11 @@ static bool diag_plain(unsigned char c)
 	return c >= 0x20 && c != 0x7f && c != '\\';
 }
 
+size_t diag_escape(char *out, size_t outlen, const char *in)
+{
+	return hex_escape(out, outlen, in, strlen(in), diag_plain);
+}
+
 __attribute__((format(printf, 4, 0)))
 static void diag_append(struct fwd_diags *d, struct fwd_pos pos, const char *kind,
 			const char *fmt, va_list ap)

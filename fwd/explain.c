@@ -15,7 +15,6 @@
 #include "fwd/explain.h"
 #include "fwd/icmp.h"
 #include "fwd/ifname.h"
-#include "fwd/log.h"
 #include "fwd/table.h"
 #include "fwd/value.h"
 
@@ -60,14 +59,13 @@ static int check_endpoint(const char *what, const char *s, int proto, struct end
 static int parse_iface(const char *iface, char ifname[FWD_IFNAMSIZ], char *err, size_t errlen)
 {
 	size_t len = iface ? strlen(iface) : 0;
-	char why[96], esc[256];
+	char why[96];
 
 	ifname[0] = '\0';
 	if (!iface)
 		return 0;
 	if (!ifname_valid(iface, len, why, sizeof(why))) {
-		log_escape(esc, sizeof(esc), iface);
-		snprintf(err, errlen, "invalid interface '%s': %s", esc, why);
+		snprintf(err, errlen, "invalid interface '%s': %s", iface, why);
 		return -1;
 	}
 	memcpy(ifname, iface, len + 1);

@@ -60,6 +60,11 @@ void diags_init(struct fwd_diags *d, const char *file);
 void diags_free(struct fwd_diags *d);
 __attribute__((format(printf, 3, 4)))
 void diag_error(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
+/*
+ * IN as one line of a diagnostic shows it (control bytes, DEL and the
+ * backslash as \xHH) into OUT: for errors printed outside fwd_diags.
+ */
+size_t diag_escape(char *out, size_t outlen, const char *in);
 __attribute__((format(printf, 3, 4)))
 void diag_warning(struct fwd_diags *d, struct fwd_pos pos, const char *fmt, ...);
 /*
