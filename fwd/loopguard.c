@@ -37,6 +37,8 @@ static uint64_t add(uint64_t h, uint64_t w)
  * The IP header but its TOS/traffic class, flow label, TTL/hop limit and
  * checksum (rules may set them), and the transport header's first 20 bytes
  * (ports, TCP's sequence and checksum, UDP's checksum), all within CAPLEN.
+ * A packet that is neither IPv4 nor a whole IPv6 header gives its first
+ * bytes as they are.
  */
 uint64_t loopguard_print(const struct fwd_loopguard *g, const uint8_t *pkt, size_t caplen,
 			 size_t l4off)
@@ -52,6 +54,9 @@ uint64_t loopguard_print(const struct fwd_loopguard *g, const uint8_t *pkt, size
 	} else if (caplen >= 40) {
 		h = add(h, word(pkt + 4, 3));		/* payload length, next header, (hop limit) */
 		for (unsigned i = 8; i < 40; i += 8)	/* addresses */
+			h = add(h, word(pkt + i, 8));
+	} else {
+		for (unsigned i = 0; i + 8 <= caplen; i += 8)	/* 24 or 32 bytes */
 			h = add(h, word(pkt + i, 8));
 	}
 	if (l4off && l4off < caplen)

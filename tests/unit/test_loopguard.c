@@ -174,6 +174,27 @@ static void test_print6(void **state)
 	assert_true(loopguard_print(&g, p, 44, 40) != base);
 }
 
+/*
+ * Packets fwd cannot parse (judged by `malformed:`) that are neither IPv4
+ * nor a whole IPv6 header: all of them had one fingerprint, so under
+ * `malformed: allow` three such packets within the window were accepted as
+ * a loop instead of repeated.
+ */
+static void test_print_unparsed(void **state)
+{
+	uint8_t a[32], b[32];
+
+	(void)state;
+	memset(a, 0, sizeof(a));
+	a[0] = 0x60, a[8] = 0x20, a[9] = 0x01;		/* IPv6 cut at 32 bytes */
+	memcpy(b, a, sizeof(b));
+	b[23] = 1;
+	assert_true(loopguard_print(&g, a, sizeof(a), 0) != loopguard_print(&g, b, sizeof(b), 0));
+	a[0] = b[0] = 0x50;				/* no IP version fwd knows */
+	assert_true(loopguard_print(&g, a, sizeof(a), 0) != loopguard_print(&g, b, sizeof(b), 0));
+	assert_true(loopguard_print(&g, a, sizeof(a), 0) != 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +205,7 @@ int main(void)
 		cmocka_unit_test_setup(test_new_packets_take_the_oldest, setup),
 		cmocka_unit_test_setup(test_print_keeps_what_rules_leave, setup),
 		cmocka_unit_test_setup(test_print6, setup),
+		cmocka_unit_test_setup(test_print_unparsed, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
