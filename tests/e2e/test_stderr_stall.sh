@@ -31,13 +31,18 @@ rules:
   - {name: web, proto: tcp, dport: 80, action: allow}
   - {name: icmpv6, proto: icmpv6, action: allow, log: false}
 YAML
+# fwd run --foreground with stdout and stderr to OUT (a FIFO here).
+fwd_start_to() {	# OUT RULES DESC
+	echo "--- fwd run --foreground, $3" >>"$FWD_LOG"
+	ip netns exec "$NS_G" "$FWD" run -c "$2" --foreground --socket "$SOCK" \
+		--pidfile "$PIDFILE" >"$1" 2>&1 &
+	FWD_PID=$!
+	fwd_wait_ready 10 || { fail "fwd did not start"; e2e_finish; }
+}
+
 mkfifo "$T/err"
 exec 7<>"$T/err"	# open, never read
-echo "--- fwd run --foreground, stderr a FIFO nobody reads" >>"$FWD_LOG"
-ip netns exec "$NS_G" "$FWD" run -c "$T/rules.yaml" --foreground --socket "$SOCK" \
-	--pidfile "$PIDFILE" >"$T/err" 2>&1 &
-FWD_PID=$!
-fwd_wait_ready 10 || { fail "fwd did not start"; e2e_finish; }
+fwd_start_to "$T/err" "$T/rules.yaml" "stderr a FIFO nobody reads"
 
 # About 120 bytes a line: 800 lines are more than the pipe's 64 KiB.
 assert_eq "800 connections, each logged" 800 \
@@ -53,11 +58,7 @@ exec 7<&-
 } >"$T/many.yaml"
 mkfifo "$T/err2"
 exec 7<>"$T/err2"	# open, never read
-echo "--- fwd run --foreground, 2,000 rules, JSON, stderr a FIFO nobody reads" >>"$FWD_LOG"
-ip netns exec "$NS_G" "$FWD" run -c "$T/many.yaml" --foreground --socket "$SOCK" \
-	--pidfile "$PIDFILE" >"$T/err2" 2>&1 &
-FWD_PID=$!
-fwd_wait_ready 10 || { fail "fwd did not start"; e2e_finish; }
+fwd_start_to "$T/err2" "$T/many.yaml" "2,000 rules, JSON, stderr a FIFO nobody reads"
 kill -USR2 "$FWD_PID"
 sleep 1
 sink_stalled_checks "the stderr pipe, a long line" 1
@@ -75,11 +76,7 @@ with open(sys.argv[1], "rb") as fifo, open(sys.argv[2], "wb") as out:
         time.sleep(0.001)
 ' "$T/err3" "$T/err3.log" &
 reader=$!
-echo "--- fwd run --foreground, 2,000 rules, JSON, stderr a slow reader" >>"$FWD_LOG"
-ip netns exec "$NS_G" "$FWD" run -c "$T/many.yaml" --foreground --socket "$SOCK" \
-	--pidfile "$PIDFILE" >"$T/err3" 2>&1 &
-FWD_PID=$!
-fwd_wait_ready 10 || { fail "fwd did not start"; e2e_finish; }
+fwd_start_to "$T/err3" "$T/many.yaml" "2,000 rules, JSON, stderr a slow reader"
 kill -USR2 "$FWD_PID"
 sleep 1
 fwd_stop
