@@ -1350,15 +1350,15 @@ void ruleset_free(struct fwd_ruleset *rs)
 	free(rs);
 }
 
-/*
- * A name's class is that of its exact pattern, else of its longest prefix
- * pattern, else the class of names no pattern mentions.
- */
 bool ruleset_names_ifaces(const struct fwd_ruleset *rs)
 {
 	return rs->nexact + rs->nprefix > 0;
 }
 
+/*
+ * A name's class is that of its exact pattern, else of its longest prefix
+ * pattern, else the class of names no pattern mentions.
+ */
 uint16_t ruleset_iface_class(const struct fwd_ruleset *rs, const char *name)
 {
 	struct fwd_ifrep key = { .name = "" };

@@ -56,7 +56,7 @@ uint64_t loopguard_print(const struct fwd_loopguard *g, const uint8_t *pkt, size
 		for (unsigned i = 8; i < 40; i += 8)	/* addresses */
 			h = add(h, word(pkt + i, 8));
 	} else {
-		for (unsigned i = 0; i + 8 <= caplen; i += 8)	/* 24 or 32 bytes */
+		for (unsigned i = 0; i + 8 <= caplen; i += 8)	/* 16 to 32 bytes */
 			h = add(h, word(pkt + i, 8));
 	}
 	if (l4off && l4off < caplen)

@@ -39,9 +39,9 @@ struct fwd_rule_ctr {
 	_Atomic uint64_t last_hit_ms;	/* CLOCK_MONOTONIC_COARSE ms; 0: never */
 };
 
-/* Interface index -> class of fwd_key.iface, for the table it was built for. */
 /*
- * The interface class of each ifindex present when the map was built. An
+ * Interface index -> class of fwd_key.iface, for the table it was built
+ * for: the class of each ifindex present when the map was built. An
  * index beyond it, or absent then, is a link that came up since: while the
  * rules name interfaces its class is FWD_IFACE_UNSEEN until the main thread
  * reads the link event and builds the map again, and the packet is judged
