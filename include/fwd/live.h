@@ -47,7 +47,7 @@ struct fwd_rule_ctr {
  * reads the link event and builds the map again, and the packet is judged
  * as `fail:` says, not as from no named interface (fwd/queue.c).
  */
-#define FWD_IFACE_UNSEEN	UINT16_MAX	/* never a class: they stop at 65535 */
+#define FWD_IFACE_UNSEEN	UINT16_MAX	/* never a class: they are 0 to 65534 */
 struct fwd_ifmap {
 	uint32_t n;
 	uint16_t unknown;		/* class of an index beyond the map */
