@@ -127,7 +127,7 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 		text_printf(b, "unseen:     %" PRIu64 " from a link fwd had no name for yet: %s "
 			    "(fail: %s)\n", t->unseen_iface,
 			    st->hooks.fail == FWD_FAIL_OPEN ? "accepted" : "dropped",
-			    st->hooks.fail == FWD_FAIL_OPEN ? "open" : "closed");
+			    fail_names[st->hooks.fail]);
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64

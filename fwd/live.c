@@ -339,14 +339,13 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 static void restart_notes(const struct fwd_state *st, const struct fwd_daemon *dc,
 			  struct fwd_diags *d)
 {
-	static const char *const fail[] = { [FWD_FAIL_CLOSED] = "closed", [FWD_FAIL_OPEN] = "open" };
 	const char *file = d->file;
 	char msg[3][96];
 	int n = 0;
 
 	if (dc->fail != st->hooks.fail)
-		snprintf(msg[n++], sizeof(msg[0]), "fail: %s -> %s", fail[st->hooks.fail],
-			 fail[dc->fail]);
+		snprintf(msg[n++], sizeof(msg[0]), "fail: %s -> %s",
+			 fail_names[st->hooks.fail], fail_names[dc->fail]);
 	if (dc->queues && dc->queues != st->hooks.queues)
 		snprintf(msg[n++], sizeof(msg[0]), "queues: %u -> %u", st->hooks.queues,
 			 dc->queues);

@@ -736,15 +736,6 @@ uint64_t queue_received(struct fwd_worker *w, unsigned n)
 	return sum;
 }
 
-uint64_t queue_looped(struct fwd_worker *w, unsigned n)
-{
-	uint64_t sum = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		sum += ctr_get(&w[i].stats.looped);
-	return sum;
-}
-
 void queue_proc_drops(uint32_t q, uint64_t *queue_dropped, uint64_t *user_dropped)
 {
 	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");

@@ -499,8 +499,7 @@ static void daemon_inspect(struct ld *l, const struct ynode *k, const struct yno
 
 static void daemon_fail(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
-	static const char *const fail[] = { "closed", "open", NULL };
-	int x = pick(l, v, "fail", fail, NULL);
+	int x = pick(l, v, "fail", fail_names, NULL);
 
 	(void)k;
 	if (x >= 0)

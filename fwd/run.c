@@ -35,6 +35,7 @@
 #include "fwd/metrics.h"
 #include "fwd/priv.h"
 #include "fwd/queue.h"
+#include "fwd/stats.h"
 #include "fwd/suppress.h"
 #include "fwd/value.h"
 
@@ -159,6 +160,11 @@ static int watchdog_ms(void)
 
 /* ---- start-up ------------------------------------------------------------ */
 
+/* A counter a warning is logged for when it grows: its value then, and when. */
+struct grew {
+	uint64_t logged, at_ms;
+};
+
 struct daemon {
 	struct fwd_state st;
 	struct run_opts o;
@@ -169,7 +175,7 @@ struct daemon {
 	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
 	int metrics_err;		/* last write's error, logged once */
 	uint64_t sweep_next_ms;		/* next suppress_sweep(), monotonic */
-	uint64_t looped_logged, looped_at_ms;	/* loop_warn()'s last line */
+	struct grew looped, unseen;	/* counter_warns()'s last lines */
 };
 
 static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
@@ -411,7 +417,7 @@ static int start(struct daemon *dm)
 		goto out_free;
 	log_info("started: %u queues from %u, inspect %s, fail %s", nq, st->queue_base,
 		 c->daemon.inspect == FWD_INSPECT_EVERY ? "every-packet" : "new-connections",
-		 c->daemon.fail == FWD_FAIL_OPEN ? "open" : "closed");
+		 fail_names[c->daemon.fail]);
 	gateway_forwarding_warn(c, "start");
 	if (dm->o.pidfile && !write_pidfile(dm->o.pidfile))
 		dm->pidfile_written = true;
@@ -550,27 +556,47 @@ static int metrics_tick(struct daemon *dm)
 	return (int)(dm->metrics_next_ms - now);
 }
 
-#define LOOP_LOG_MS	60000	/* loop_warn(): one line a minute at the most */
+#define GREW_LOG_MS	60000	/* counter_warns(): one line a minute each at the most */
 
-/* Say what came back from a repeat verdict without its mark (queue.c: looped()). */
-static void loop_warn(struct daemon *dm, uint64_t now)
+/* How much N grew since G's last line, if a line is due; else 0. */
+static uint64_t grew_by(struct grew *g, uint64_t n, uint64_t now)
 {
-	uint64_t n = queue_looped(dm->st.workers, dm->st.nworkers);
+	uint64_t d = n - g->logged;
 
-	if (n <= dm->looped_logged || (dm->looped_at_ms && now - dm->looped_at_ms < LOOP_LOG_MS))
-		return;
-	log_warn("%" PRIu64 " packets came back to the queue after fwd allowed them, without "
-		 "mark bit 0x%08x (%" PRIu64 " since start): a rule before fwd's jump in mangle "
-		 "PREROUTING rewrites the mark (CONNMARK --restore-mark?); fwd accepted them, and "
-		 "the rules after its jump did not see them", n - dm->looped_logged,
-		 FWD_REPEAT_MARK, n);
-	dm->looped_logged = n;
-	dm->looped_at_ms = now;
+	if (n <= g->logged || (g->at_ms && now - g->at_ms < GREW_LOG_MS))
+		return 0;
+	g->logged = n;
+	g->at_ms = now;
+	return d;
 }
 
 /*
- * Summarise suppressed log events, and say what came back from a repeat
- * verdict, when due; returns the ms until the next.
+ * Say what came back from a repeat verdict without its mark (queue.c:
+ * looped()), and what came in on a link fwd had no name for yet (queue.c:
+ * judge_unseen()).
+ */
+static void counter_warns(struct daemon *dm, uint64_t now)
+{
+	struct fwd_totals t;
+	uint64_t d;
+
+	stats_worker_totals(&dm->st, &t);
+	if ((d = grew_by(&dm->looped, t.looped, now)))
+		log_warn("%" PRIu64 " packets came back to the queue after fwd allowed them, "
+			 "without mark bit 0x%08x (%" PRIu64 " since start): a rule before fwd's "
+			 "jump in mangle PREROUTING rewrites the mark (CONNMARK --restore-mark?); fwd "
+			 "accepted them, and the rules after its jump did not see them", d,
+			 FWD_REPEAT_MARK, t.looped);
+	if ((d = grew_by(&dm->unseen, t.unseen_iface, now)))
+		log_warn("%" PRIu64 " packets came in on a link fwd had not read the name of yet "
+			 "(%" PRIu64 " since start): %s, as fail: %s says; see fwd-rules(5), in", d,
+			 t.unseen_iface, dm->st.hooks.fail == FWD_FAIL_OPEN ? "accepted" : "dropped",
+			 fail_names[dm->st.hooks.fail]);
+}
+
+/*
+ * Summarise suppressed log events, and warn of what counter_warns() watches,
+ * when due; returns the ms until the next.
  */
 static int sweep_tick(struct daemon *dm)
 {
@@ -578,7 +604,7 @@ static int sweep_tick(struct daemon *dm)
 
 	if (now >= dm->sweep_next_ms) {
 		suppress_sweep(&dm->st);
-		loop_warn(dm, now);
+		counter_warns(dm, now);
 		dm->sweep_next_ms = now + FWD_SUPPRESS_SWEEP_MS;
 	}
 	return (int)(dm->sweep_next_ms - now);

@@ -11,12 +11,11 @@
 #include "fwd/queue.h"
 #include "fwd/stats.h"
 
-void stats_totals(struct fwd_state *st, struct fwd_totals *t)
+void stats_worker_totals(const struct fwd_state *st, struct fwd_totals *t)
 {
 	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; i < st->nworkers; i++) {
 		struct fwd_wstats *s = &st->workers[i].stats;
-		uint64_t qd, ud;
 
 		t->dflt_packets += ctr_get(&s->dflt_packets);
 		t->dflt_bytes += ctr_get(&s->dflt_bytes);
@@ -27,12 +26,21 @@ void stats_totals(struct fwd_state *st, struct fwd_totals *t)
 		t->unseen_iface += ctr_get(&s->unseen_iface);
 		for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 			t->malformed[r] += ctr_get(&s->malformed[r]);
+	}
+	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
+		t->malformed_total += t->malformed[r];
+}
+
+void stats_totals(struct fwd_state *st, struct fwd_totals *t)
+{
+	stats_worker_totals(st, t);
+	for (unsigned i = 0; i < st->nworkers; i++) {
+		uint64_t qd, ud;
+
 		queue_proc_drops(st->workers[i].queue, &qd, &ud);
 		t->queue_dropped += qd;
 		t->user_dropped += ud;
 	}
-	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
-		t->malformed_total += t->malformed[r];
 	t->bypassed = bypass_sample(st);
 	if (!st->no_hooks) {
 		t->shed = gate_shed();

@@ -34,6 +34,10 @@ int action_parse(const char *s, size_t len)
 	return -1;
 }
 
+const char *const fail_names[] = {
+	[FWD_FAIL_CLOSED] = "closed", [FWD_FAIL_OPEN] = "open", NULL,
+};
+
 static const struct { unsigned num; const char *name; } protos[] = {
 	{ FWD_PROTO_TCP, "tcp" }, { FWD_PROTO_UDP, "udp" }, { FWD_PROTO_ICMP, "icmp" },
 	{ FWD_PROTO_ICMPV6, "icmpv6" }, { FWD_PROTO_SCTP, "sctp" },

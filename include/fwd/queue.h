@@ -112,7 +112,5 @@ void queue_proc_sum(uint32_t base, uint32_t n, uint64_t *held, uint64_t *dropped
 
 /* Packets the N workers W have received so far, summed. */
 uint64_t queue_received(struct fwd_worker *w, unsigned n);
-/* Packets that came back from a repeat verdict without its mark, over the N workers. */
-uint64_t queue_looped(struct fwd_worker *w, unsigned n);
 
 #endif

@@ -27,6 +27,8 @@ struct fwd_totals {
 
 /* Under st->lock: sum the workers' counters, the queue drops and the log's. */
 void stats_totals(struct fwd_state *st, struct fwd_totals *t);
+/* The workers' own counters alone (no lock, nothing read from /proc); the rest of T is 0. */
+void stats_worker_totals(const struct fwd_state *st, struct fwd_totals *t);
 
 /*
  * Rule I of L: packets, bytes and the last hit (CLOCK_MONOTONIC_COARSE ms,

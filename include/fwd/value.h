@@ -27,6 +27,8 @@ const char *action_name(enum fwd_action a);
 int action_parse(const char *s, size_t len);
 /* The names of the actions, NULL-terminated, in enum order. */
 extern const char *const action_names[];
+/* The names of `fail:`'s modes, NULL-terminated, in enum fwd_fail's order. */
+extern const char *const fail_names[];
 
 /* "tcp", "udp", "icmp", "icmpv6", "sctp", or NULL for another number. */
 const char *proto_name(unsigned proto);

@@ -10,7 +10,8 @@
 # and a host behind it sends a datagram from a new port every 5 ms. fwd
 # used to class those packets as from no named interface until the reload
 # was done, and the server got some 40 of them. Now, with `fail: closed`,
-# none reaches it; with `fail: open` those of the reload's moment do.
+# none reaches it; with `fail: open` those of the reload's moment do; both
+# are counted, and the log says so once.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -63,7 +64,8 @@ while time.time() < end:
 
 # late0 comes up during a reload; the late host sends through it.
 late_link() {	# closed|open
-	local start up_ms reload_ms sender seen0
+	local start up_ms reload_ms sender seen0 verdict=dropped
+	[ "$1" = open ] && verdict=accepted
 	rules "$1" >"$RULES"
 	fwd_start "$RULES"
 	assert_eq "fail: $1: client on a known link" "fwd-e2e udp 5353" \
@@ -90,6 +92,9 @@ late_link() {	# closed|open
 	stats "$T/s.json" >/dev/null
 	assert_ge "fail: $1: packets counted as from a link fwd had not seen yet" 1 \
 		"$(jget "$T/s.json" queue.unseen_iface)"
+	log_wait 1 "fwd: [0-9]+ packets came in on a link fwd had not read the name of yet .*: $verdict, as fail: $1 says"
+	assert_eq "fail: $1: the log says so" 1 \
+		"$(log_count "packets came in on a link .*: $verdict, as fail: $1 says")"
 	if [ "$1" = closed ]; then
 		assert_eq "fail: closed: datagrams from late0 that reached the server" 0 \
 			"$(($(late_seen) - seen0))"
