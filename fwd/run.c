@@ -176,6 +176,7 @@ struct daemon {
 	int metrics_err;		/* last write's error, logged once */
 	uint64_t sweep_next_ms;		/* next suppress_sweep(), monotonic */
 	struct grew looped, unseen;	/* counter_warns()'s last lines */
+	int link_fd;			/* link changes (link_open()); -errno: none */
 };
 
 static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
@@ -404,6 +405,11 @@ static int start(struct daemon *dm)
 	if (setup_log(dm, c))
 		goto out_free;
 	st->nworkers = nq;
+	/*
+	 * Listening before the first interface map is built: a link that comes
+	 * up after it has its event waiting for the main loop, not lost.
+	 */
+	dm->link_fd = link_open();
 	l = live_new(rs, c, nq);
 	rs = NULL;
 	if (!l) {
@@ -455,6 +461,8 @@ static void stop(struct daemon *dm)
 		unlink(dm->o.pidfile);
 	if (dm->log_started)
 		log_stop();
+	if (dm->link_fd >= 0)
+		close(dm->link_fd);
 	free(st->workers);
 	free(st->metrics_file);
 	st->metrics_file = NULL;
@@ -621,7 +629,7 @@ static int min_timeout(int a, int b)
 
 static void main_loop(struct daemon *dm, int sfd)
 {
-	int link_fd = link_open();
+	int link_fd = dm->link_fd;
 	int wd = watchdog_ms();
 	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
 			       { .fd = link_fd, .events = POLLIN } };
@@ -648,8 +656,6 @@ static void main_loop(struct daemon *dm, int sfd)
 		if (link_fd >= 0 && p[1].revents)
 			link_event(&dm->st, link_fd);
 	}
-	if (link_fd >= 0)
-		close(link_fd);
 }
 
 static int block_signals(sigset_t *set)
@@ -670,7 +676,7 @@ static int block_signals(sigset_t *set)
 
 int cmd_run(int argc, char **argv)
 {
-	struct daemon dm = { 0 };
+	struct daemon dm = { .link_fd = -1 };
 	sigset_t set;
 	int rc, sfd;
 
