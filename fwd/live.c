@@ -30,7 +30,10 @@ struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 	struct fwd_ifmap *m;
 	uint32_t n = 1;
 
-	for (i = ifs; i && i->if_index; i++)
+	/* Not a map without the links: every named one would be unseen. */
+	if (!ifs)
+		return NULL;
+	for (i = ifs; i->if_index; i++)
 		if (i->if_index >= n)
 			n = i->if_index + 1;
 	m = calloc(1, sizeof(*m) + n * sizeof(m->cls[0]));
@@ -41,11 +44,10 @@ struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 	for (uint32_t k = 1; k < n; k++)
 		m->cls[k] = m->unknown;
 	m->cls[0] = ruleset_iface_class(rs, "");	/* no input interface */
-	for (i = ifs; i && i->if_index; i++)
+	for (i = ifs; i->if_index; i++)
 		m->cls[i->if_index] = ruleset_iface_class(rs, i->if_name);
 out:
-	if (ifs)
-		if_freenameindex(ifs);
+	if_freenameindex(ifs);
 	return m;
 }
 
@@ -461,6 +463,7 @@ void link_event(struct fwd_state *st, int link_fd)
 		return;
 	pthread_mutex_lock(&st->lock);
 	if (live_refresh_ifmap(st))
-		log_warn("cannot rebuild the interface map: out of memory");
+		log_warn("cannot rebuild the interface map (out of memory or file descriptors); "
+			 "the old one stays until the next link change");
 	pthread_mutex_unlock(&st->lock);
 }

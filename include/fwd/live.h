@@ -129,7 +129,10 @@ struct fwd_live *live_attach(struct fwd_live *l, struct fwd_ruleset *rs);
 /* Free L and everything it owns. Only once no reader can see it. */
 void live_free(struct fwd_live *l);
 
-/* Build the ifindex -> class map of RS from the interfaces present now. */
+/*
+ * Build the ifindex -> class map of RS from the interfaces present now;
+ * NULL when they cannot be listed or memory is short.
+ */
 struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs);
 static inline uint16_t ifmap_class(const struct fwd_ifmap *m, uint32_t ifindex)
 {
