@@ -40,8 +40,7 @@ static uint64_t key_meta(const struct fwd_dkey *k)
 /* The seed goes in before the first round: the slot is unknown without it. */
 static uint32_t key_hash(const struct fwd_dtable *t, const struct fwd_dkey *k)
 {
-	return (uint32_t)hash_mix(hash_mix((uint64_t)k->addr ^ key_meta(k) ^ t->seed) ^
-				  (uint64_t)(k->addr >> 64));
+	return (uint32_t)hash_addr(k->addr, key_meta(k) ^ t->seed);
 }
 
 int dtable_init(struct fwd_dtable *t, uint32_t max)

@@ -600,7 +600,7 @@ static int limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
 /* 64 mixed bits of K's source for the doorkeeper, keyed with SEED. */
 static uint64_t src_bits(const struct fwd_key *k, uint64_t seed)
 {
-	return hash_mix(hash_mix((uint64_t)k->src ^ seed ^ k->family) ^ (uint64_t)(k->src >> 64));
+	return hash_addr(k->src, seed ^ k->family);
 }
 
 /*

@@ -158,13 +158,9 @@ void scan_counters(const struct fwd_scan *s, uint64_t *evicted, uint64_t *skippe
 	*detected = atomic_load_explicit(&s->detected, memory_order_relaxed);
 }
 
-/*
- * Seeded, one round per half of the address: a sum of the halves before
- * mixing would let an IPv6 sender pick pairs that collide whatever the seed.
- */
 static uint64_t src_hash64(const struct fwd_scan *s, uint8_t family, fwd_u128 a)
 {
-	return hash_mix(hash_mix((uint64_t)a ^ s->seed ^ family) ^ (uint64_t)(a >> 64));
+	return hash_addr(a, s->seed ^ family);
 }
 
 static uint32_t src_hash(const struct fwd_scan *s, uint8_t family, fwd_u128 a)

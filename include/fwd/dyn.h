@@ -30,7 +30,8 @@ void dyn_free(struct fwd_dyn *d);
  * What a reload keeps, at NOW, before D is published: the live members of
  * OLD's sets in D's sets of the same name (so that a reload never opens a
  * set for a moment); the buckets of each limit whose rule keeps its name,
- * rate and burst; the progress of each knock that keeps its name, steps and
+ * rate and burst, and the limits' memory of the sources they refused a
+ * place (their doorkeeper); the progress of each knock that keeps its name, steps and
  * window; and the scan table itself while its max, ports and window stay
  * (D takes it over). What workers add to OLD's buckets and progress in the
  * grace period is lost.

@@ -23,6 +23,17 @@ static inline uint64_t hash_mix(uint64_t x)
 }
 
 /*
+ * 64 mixed bits of the 128-bit ADDR (an IPv4 address in the low 32), keyed
+ * with KEY (a seed, with whatever else tells keys apart folded in): a round
+ * for each half, since a sum of the halves before mixing would let an IPv6
+ * sender pick pairs that collide whatever the seed.
+ */
+static inline uint64_t hash_addr(unsigned __int128 addr, uint64_t key)
+{
+	return hash_mix(hash_mix((uint64_t)addr ^ key) ^ (uint64_t)(addr >> 64));
+}
+
+/*
  * 64 random bits (getrandom()) to key a hash with; each table draws its
  * own when it is made.
  */

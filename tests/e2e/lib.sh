@@ -388,8 +388,6 @@ jget() {	# FILE PATH...
 	"$PY" "$E2E_DIR/jget.py" "$@"
 }
 
-# Wait until fwd's log has at least N lines matching ERE (logging is
-# asynchronous).
 # `fwd SUBCOMMAND` exits 0 and answers within 2 s: a control plane held up
 # by a stalled log reader fails it.
 fwd_timed() {	# DESC SUBCOMMAND
@@ -420,6 +418,8 @@ sink_stalled_checks() {	# WHAT MIN
 	assert_range "within 2 s (ms)" 0 2000 $(($(now_ms) - t0))
 }
 
+# Wait until fwd's log has at least N lines matching ERE (logging is
+# asynchronous).
 log_wait() {	# N ERE [SECONDS]
 	wait_for "${3:-3}" log_has "$1" "$2"
 }
