@@ -195,6 +195,22 @@ static void render_nd(struct tbuf *t, const char *c)
 				  c, mld_src[s], (int[]){ 130, 131, 132, 143 }[i]);
 }
 
+/*
+ * A DHCPv6 client solicits from its link-local address to ff02::1:2, and the
+ * server or relay answers to that link-local address (RFC 8415 13.1, 19):
+ * conntrack never pairs the answer with the request, so in either mode it
+ * is a new flow, and `default: drop` would leave the gateway without its
+ * upstream address, or lose a delegated prefix at its first renewal. Only a
+ * link-local source and destination pass, which no router forwards, so
+ * nothing behind the gateway is reached this way. (A DHCPv4 client reads
+ * from a packet socket, which sees frames before netfilter.)
+ */
+static void render_dhcpv6(struct tbuf *t, const char *c)
+{
+	tb_printf(t, "-A %s -s fe80::/10 -d fe80::/10 -p udp --sport 547 --dport 546 -j RETURN\n",
+		  c);
+}
+
 /* What passes before the queue whatever the rules say, into chain C. */
 static void render_exempt(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
 			  const char *c)
@@ -203,6 +219,8 @@ static void render_exempt(struct tbuf *t, int family, const struct fwd_hooks_con
 	render_ha_pass(t, family, &hc->ha, c);
 	if (family == 6 && !hc->nd_rules)
 		render_nd(t, c);
+	if (family == 6 && !hc->dhcpv6_rules)
+		render_dhcpv6(t, c);
 }
 
 /*

@@ -316,6 +316,7 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 		return 0;
 	hc.inspect = dc->inspect;
 	hc.nd_rules = dc->nd_rules;
+	hc.dhcpv6_rules = dc->dhcpv6_rules;
 	hc.ha = dc->ha;
 	hc.shed = !dc->no_shed;
 	if (install_marked(&hc, st->live, l)) {

@@ -520,6 +520,15 @@ static void daemon_nd(struct ld *l, const struct ynode *k, const struct ynode *v
 	dm->nd_pos = k->pos;
 }
 
+/* dhcpv6_client: accept (in fwd's hooks, the default) or rules. */
+static void daemon_dhcpv6(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
+{
+	static const char *const how[] = { "accept", "rules", NULL };
+
+	(void)k;
+	((struct fwd_daemon *)ctx)->dhcpv6_rules = pick(l, v, "dhcpv6_client", how, NULL) == 1;
+}
+
 /* early_drop: on (the default) or off: drops the rules fix go before the queue. */
 static void daemon_early(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
@@ -541,7 +550,8 @@ static void daemon_shed(struct ld *l, const struct ynode *k, const struct ynode 
 static const struct ykey daemon_keys[] = {
 	{ "queues", daemon_queues }, { "queue_num", daemon_queue_num },
 	{ "inspect", daemon_inspect }, { "fail", daemon_fail },
-	{ "neighbor_discovery", daemon_nd }, { "log", daemon_log },
+	{ "neighbor_discovery", daemon_nd }, { "dhcpv6_client", daemon_dhcpv6 },
+	{ "log", daemon_log },
 	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { "early_drop", daemon_early },
 	{ "shed", daemon_shed }, { NULL, NULL },
 };

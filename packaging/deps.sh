@@ -6,6 +6,8 @@ set -eu
 
 # keepalived, conntrackd, conntrack: the HA pair of packaging/ha/ and
 # tests/e2e/test_ha.sh (which runs them in namespaces of its own).
+# dnsmasq-base, isc-dhcp-client: a DHCPv6 server and client for
+# tests/e2e/test_dhcpv6.sh (neither package starts a service).
 PKGS="build-essential pkg-config
 libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
 libcap-ng-dev libseccomp-dev libcmocka-dev
@@ -15,7 +17,8 @@ clang libclang-rt-dev valgrind tmux procps iperf3 radvd
 man-db
 debhelper dpkg-dev lintian
 debootstrap systemd-container
-keepalived conntrackd conntrack"
+keepalived conntrackd conntrack
+dnsmasq-base isc-dhcp-client"
 
 missing=""
 for p in $PKGS; do

@@ -234,6 +234,7 @@ struct fwd_daemon {
 	enum fwd_fail fail;
 	bool nd_rules;			/* neighbor_discovery: rules (else accepted in the hook) */
 	struct fwd_pos nd_pos;		/* of that key, for fwd check's warning */
+	bool dhcpv6_rules;		/* dhcpv6_client: rules (else accepted in the hook) */
 	enum fwd_logsink log_sink;
 	enum fwd_logfmt log_format;
 	char *log_file;			/* FWD_SINK_FILE */

@@ -10,6 +10,9 @@
  *                     255) and MLD from link-local (or unspecified, RFC 3590)
  *                     sources with hop limit 1 return unless nd_rules
  *                     (RFC 4890 4.4: no rules file may cut them);
+ *                     so do the answers to the gateway's DHCPv6 client
+ *                     (UDP 547 to 546, link-local to link-local) unless
+ *                     dhcpv6_rules;
  *                     so do the HA pair's VRRP adverts and conntrackd sync
  *                     when hc->ha asks for them (in either mode);
  *                     in stateful mode established/related traffic returns
@@ -103,6 +106,7 @@ struct fwd_hooks_conf {
 	enum fwd_inspect inspect;	/* new connections only, or every packet */
 	enum fwd_fail fail;		/* open: --queue-bypass */
 	bool nd_rules;			/* queue neighbour discovery and MLD too */
+	bool dhcpv6_rules;		/* queue the DHCPv6 client's answers too */
 	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
 	const struct fwd_early *early;	/* FWD-EARLY's drops; NULL: none */
 	bool shed;			/* daemon: shed: on (FWD-GATE) */

@@ -115,6 +115,37 @@ static void test_v6_nd_before_queue(void **state)
 	}
 }
 
+/*
+ * IPv6: the answers to the gateway's DHCPv6 client return before anything is
+ * queued, right after neighbour discovery, unless handed to the rules.
+ */
+static void test_v6_dhcpv6_client_before_queue(void **state)
+{
+	static const char line[] =
+		"--icmpv6-type 143 -m hl --hl-eq 1 -j RETURN\n"
+		"-A FWD-QUEUE -s fe80::/10 -d fe80::/10 -p udp --sport 547 --dport 546 -j RETURN\n";
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[8192], v4[4096];
+
+	(void)state;
+	for (int m = 0; m < 2; m++) {
+		hc.inspect = m ? FWD_INSPECT_EVERY : FWD_INSPECT_NEW;
+		hc.dhcpv6_rules = false;
+		assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_non_null(strstr(buf, line));
+		assert_true(hooks_render(4, &hc, NULL, v4, sizeof(v4)) > 0);
+		assert_null(strstr(v4, "--dport 546"));
+		/* with neighbour discovery handed to the rules, it stays */
+		hc.nd_rules = true;
+		assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_non_null(strstr(buf, "-A FWD-QUEUE -s fe80::/10 -d fe80::/10 -p udp --sport 547 --dport 546 -j RETURN\n"));
+		hc.nd_rules = false;
+		hc.dhcpv6_rules = true;
+		assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_null(strstr(buf, "--dport 546"));
+	}
+}
+
 static void test_every_packet_four_queues_fail_open(void **state)
 {
 	static const char want[] =
@@ -429,7 +460,9 @@ static void test_gate_raw(void **state)
 	hc.ha.vrrp = true;
 	assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
 	assert_true(strncmp(buf, want6, strlen(want6)) == 0);
-	assert_non_null(strstr(buf, "--icmpv6-type 143 -m hl --hl-eq 1 -j RETURN\nCOMMIT\n*mangle\n"));
+	assert_non_null(strstr(buf, "--icmpv6-type 143 -m hl --hl-eq 1 -j RETURN\n"
+				    "-A FWD-GATE -s fe80::/10 -d fe80::/10 -p udp --sport 547 --dport 546 -j RETURN\n"
+				    "COMMIT\n*mangle\n"));
 	assert_non_null(strstr(buf, ":FWD-GATE - [0:0]\n:FWD-SHED - [0:0]\n-X FWD-GATE\n-X FWD-SHED\n"
 				    "-A FWD-QUEUE -j NFQUEUE"));
 	assert_null(strstr(buf, "-A FWD-QUEUE -j FWD-GATE"));
@@ -576,6 +609,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_stateful_one_queue_fail_closed),
 		cmocka_unit_test(test_every_packet_four_queues_fail_open),
 		cmocka_unit_test(test_v6_nd_before_queue),
+		cmocka_unit_test(test_v6_dhcpv6_client_before_queue),
 		cmocka_unit_test(test_one_queue_fail_open),
 		cmocka_unit_test(test_ha_pass),
 		cmocka_unit_test(test_forward_rules_array),
