@@ -4,7 +4,9 @@
  * packets by (include/fwd/live.h). Everything here runs off the packet path:
  * it allocates, reads files and waits for RCU grace periods freely.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <linux/rtnetlink.h>
 #include <malloc.h>
 #include <net/if.h>
@@ -24,22 +26,71 @@
 #include "fwd/stats.h"
 #include "fwd/value.h"
 
+static uint32_t in4(const struct sockaddr *sa)
+{
+	return ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr);
+}
+
+/*
+ * A broadcast address of IPv4 address A, or 0: the kernel routes the
+ * prefix's all-ones address as broadcast for prefixes shorter than /31,
+ * and the one given with `brd` as well (fib_add_ifaddr()). getifaddrs()
+ * gives the address itself as the broadcast when none was given.
+ */
+static uint32_t ifa_broadcast(const struct ifaddrs *a, bool given)
+{
+	uint32_t addr, mask;
+
+	if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !(a->ifa_flags & IFF_BROADCAST))
+		return 0;
+	addr = in4(a->ifa_addr);
+	if (given)
+		return a->ifa_broadaddr && in4(a->ifa_broadaddr) != addr ? in4(a->ifa_broadaddr) : 0;
+	if (!a->ifa_netmask)
+		return 0;
+	mask = in4(a->ifa_netmask);
+	return mask < 0xfffffffeu ? addr | ~mask : 0;
+}
+
+/* Into OUT (NULL: count only) the broadcast addresses of AS; how many. */
+static uint32_t broadcasts(const struct ifaddrs *as, uint32_t *out)
+{
+	uint32_t n = 0, b;
+
+	for (const struct ifaddrs *a = as; a; a = a->ifa_next)
+		for (int given = 0; given < 2; given++)
+			if ((b = ifa_broadcast(a, given)) && b != 0xffffffffu) {
+				if (out)
+					out[n] = b;
+				n++;
+			}
+	return n;
+}
+
 struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 {
 	struct if_nameindex *ifs = if_nameindex(), *i;
-	struct fwd_ifmap *m;
-	uint32_t n = 1;
+	struct ifaddrs *as = NULL;
+	struct fwd_ifmap *m = NULL;
+	uint32_t n = 1, nb;
+	size_t cls_size;
 
 	/* Not a map without the links: every named one would be unseen. */
 	if (!ifs)
 		return NULL;
+	if (getifaddrs(&as) < 0)
+		goto out;
 	for (i = ifs; i->if_index; i++)
 		if (i->if_index >= n)
 			n = i->if_index + 1;
-	m = calloc(1, sizeof(*m) + n * sizeof(m->cls[0]));
+	nb = broadcasts(as, NULL);
+	cls_size = (n * sizeof(m->cls[0]) + sizeof(uint32_t) - 1) & ~(sizeof(uint32_t) - 1);
+	m = calloc(1, sizeof(*m) + cls_size + nb * sizeof(uint32_t));
 	if (!m)
 		goto out;
 	m->n = n;
+	m->bcast = (const uint32_t *)((char *)m->cls + cls_size);
+	m->nbcast = broadcasts(as, (uint32_t *)((char *)m->cls + cls_size));
 	m->unknown = ruleset_names_ifaces(rs) ? FWD_IFACE_UNSEEN : ruleset_iface_class(rs, "");
 	for (uint32_t k = 1; k < n; k++)
 		m->cls[k] = m->unknown;
@@ -47,6 +98,8 @@ struct fwd_ifmap *ifmap_build(const struct fwd_ruleset *rs)
 	for (i = ifs; i->if_index; i++)
 		m->cls[i->if_index] = ruleset_iface_class(rs, i->if_name);
 out:
+	if (as)
+		freeifaddrs(as);
 	if_freenameindex(ifs);
 	return m;
 }
@@ -431,7 +484,8 @@ out:
 
 int link_open(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
+				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
 	if (fd < 0)
@@ -450,7 +504,7 @@ void link_event(struct fwd_state *st, int link_fd)
 	char buf[8192];
 	bool any = false;
 
-	/* The content does not matter: any link change rebuilds the whole map. */
+	/* The content does not matter: any change rebuilds the whole map. */
 	for (;;) {
 		ssize_t n = recv(link_fd, buf, sizeof(buf), MSG_DONTWAIT);
 

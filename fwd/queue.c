@@ -226,6 +226,13 @@ static void add_reject(struct burst *b, uint32_t id, const struct fwd_key *k, ui
 	struct reject_slot *r;
 
 	add_verdict(b, id, NF_DROP, 0);
+	/*
+	 * As the kernel's stack: no answer to a broadcast (RFC 1122 3.2.2); it
+	 * would come from the broadcast address. (One sent to a broadcast the
+	 * kernel refuses itself: the raw socket has no SO_BROADCAST.)
+	 */
+	if (k->family == 4 && ifmap_broadcast(b->ifmap, (uint32_t)k->dst))
+		return;
 	if (!b->now_ms)
 		b->now_ms = clock_coarse_ms();
 	if (!bucket_take(&b->rej_bucket, b->now_ms, FWD_REJECT_RATE, FWD_REJECT_BURST)) {

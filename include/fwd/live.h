@@ -51,6 +51,13 @@ struct fwd_rule_ctr {
 struct fwd_ifmap {
 	uint32_t n;
 	uint16_t unknown;		/* class of an index beyond the map */
+	/*
+	 * The gateway's IPv4 broadcast addresses, host order, when the map was
+	 * built (address changes rebuild it too): a reject never answers a
+	 * packet sent to one. In the same block, after cls.
+	 */
+	uint32_t nbcast;
+	const uint32_t *bcast;
 	uint16_t cls[];
 };
 
@@ -139,6 +146,14 @@ static inline uint16_t ifmap_class(const struct fwd_ifmap *m, uint32_t ifindex)
 	return ifindex < m->n ? m->cls[ifindex] : m->unknown;
 }
 
+static inline bool ifmap_broadcast(const struct fwd_ifmap *m, uint32_t addr)
+{
+	for (uint32_t i = 0; i < m->nbcast; i++)
+		if (m->bcast[i] == addr)
+			return true;
+	return false;
+}
+
 /* Publish NEW as the first state (no old one). */
 void live_publish_first(struct fwd_state *st, struct fwd_live *l);
 /*
@@ -165,7 +180,10 @@ int live_install_hooks(struct fwd_state *st);
 /* Under st->lock (or before any thread): take daemon.metrics from C. */
 void live_set_metrics(struct fwd_state *st, const struct fwd_config *c);
 
-/* rtnetlink socket that reports link changes (RTMGRP_LINK); -errno on failure. */
+/*
+ * rtnetlink socket that reports changes of links and of IPv4 addresses
+ * (RTMGRP_LINK, RTMGRP_IPV4_IFADDR); -errno on failure.
+ */
 int link_open(void);
 /* Drain LINK_FD and refresh the interface map if anything came. */
 void link_event(struct fwd_state *st, int link_fd);
