@@ -63,8 +63,9 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
 		  ",\"bypassed\":%" PRIu64 ",\"shed\":%" PRIu64 ",\"gate_rate\":%" PRIu32
 		  ",\"unanswered\":%" PRIu64 ",\"looped\":%" PRIu64 ",\"unseen_iface\":%" PRIu64
-		  "},", st->nworkers, t->received, t->enobufs, t->queue_dropped, t->user_dropped,
-		  t->bypassed, t->shed, t->gate_rate, t->unanswered, t->looped, t->unseen_iface);
+		  ",\"errors\":%" PRIu64 "},", st->nworkers, t->received, t->enobufs, t->queue_dropped,
+		  t->user_dropped, t->bypassed, t->shed, t->gate_rate, t->unanswered, t->looped,
+		  t->unseen_iface, t->errors);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
@@ -119,7 +120,7 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 			    t->shed, t->gate_rate ? "closed" : "open");
 	if (t->unanswered)
 		text_printf(b, "unanswered: %" PRIu64 " rejected without an answer (over %u answers/s a "
-			    "queue)\n", t->unanswered, FWD_REJECT_RATE);
+			    "queue, or not sendable)\n", t->unanswered, FWD_REJECT_RATE);
 	if (t->looped)
 		text_printf(b, "looped:     %" PRIu64 " came back from a repeat verdict without its "
 			    "mark: accepted (see fwd(8) HOOKS)\n", t->looped);
@@ -128,6 +129,9 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 			    "(fail: %s)\n", t->unseen_iface,
 			    st->hooks.fail == FWD_FAIL_OPEN ? "accepted" : "dropped",
 			    fail_names[st->hooks.fail]);
+	if (t->errors)
+		text_printf(b, "errors:     %" PRIu64 " failed receives, or verdicts not sent or "
+			    "refused (their packets wait in the kernel's queue)\n", t->errors);
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64

@@ -126,7 +126,8 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 		"Packets dropped before the queue while it overflowed (the overload gate).",
 		t->shed);
 	counter(f, "fwd_reject_unanswered_total",
-		"Packets rejected without an answer: over the answers a queue sends a second.",
+		"Packets rejected without an answer: over the answers a queue sends a second, "
+		"or the answer not sendable.",
 		t->unanswered);
 	counter(f, "fwd_repeat_looped_total",
 		"Packets back from a repeat verdict without its mark bit: accepted.",
@@ -134,6 +135,8 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 	counter(f, "fwd_unseen_iface_total",
 		"Packets from a link fwd had no name for yet: judged as fail: says.",
 		t->unseen_iface);
+	counter(f, "fwd_queue_errors_total",
+		"Failed receives, and verdicts not sent or refused by the kernel.", t->errors);
 	head(f, "fwd_gate_rate", "gauge",
 	     "Packets per second the overload gate lets into the queue; 0: open.");
 	fprintf(f, "fwd_gate_rate %" PRIu32 "\n", t->gate_rate);

@@ -209,14 +209,17 @@ static void add_pass(struct burst *b, uint32_t id, uint32_t mark)
 		add_verdict(b, id, NF_ACCEPT, mark);
 }
 
-/* Send the burst's reject answers; one that finds the socket full is lost. */
+/*
+ * Send the burst's reject answers; one the kernel does not take (the socket
+ * full, no route back) is lost: that packet was rejected without an answer.
+ */
 static void reject_flush(struct burst *b)
 {
 	struct fwd_worker *w = b->w;
 
 	for (unsigned i = 0; i < b->nrej; i++)
 		if (reject_send(w->raw4, w->raw6, b->rej[i].buf, b->rej[i].len, b->rej[i].ifindex))
-			ctr_add(&w->stats.errors, 1);
+			ctr_add(&w->stats.unanswered, 1);
 	b->nrej = 0;
 }
 
@@ -379,6 +382,14 @@ static void handle_msg(struct burst *b, const struct nlmsghdr *nlh)
 	uint32_t id, caplen = 0, wirelen, ifindex;
 	int ctinfo;
 
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+		/* A verdict the kernel refused: its packets stay queued. */
+		if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(*e) && e->error)
+			ctr_add(&b->w->stats.errors, 1);
+		return;
+	}
 	if ((nlh->nlmsg_type & 0xff) != NFQNL_MSG_PACKET ||
 	    (nlh->nlmsg_type >> 8) != NFNL_SUBSYS_QUEUE)
 		return;

@@ -175,7 +175,7 @@ struct daemon {
 	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
 	int metrics_err;		/* last write's error, logged once */
 	uint64_t sweep_next_ms;		/* next suppress_sweep(), monotonic */
-	struct grew looped, unseen;	/* counter_warns()'s last lines */
+	struct grew looped, unseen, errors;	/* counter_warns()'s last lines */
 	int link_fd;			/* link changes (link_open()); -errno: none */
 };
 
@@ -582,8 +582,9 @@ static uint64_t grew_by(struct grew *g, uint64_t n, uint64_t now)
 
 /*
  * Say what came back from a repeat verdict without its mark (queue.c:
- * looped()), and what came in on a link fwd had no name for yet (queue.c:
- * judge_unseen()).
+ * looped()), what came in on a link fwd had no name for yet (queue.c:
+ * judge_unseen()), and the queues' failures (a verdict lost leaves its
+ * packets in the kernel's queue until it overflows).
  */
 static void counter_warns(struct daemon *dm, uint64_t now)
 {
@@ -602,6 +603,10 @@ static void counter_warns(struct daemon *dm, uint64_t now)
 			 "(%" PRIu64 " since start): %s, as fail: %s says; see fwd-rules(5), in", d,
 			 t.unseen_iface, dm->st.hooks.fail == FWD_FAIL_OPEN ? "accepted" : "dropped",
 			 fail_names[dm->st.hooks.fail]);
+	if ((d = grew_by(&dm->errors, t.errors, now)))
+		log_warn("%" PRIu64 " failed receives, or verdicts not sent or refused by the "
+			 "kernel (%" PRIu64 " since start): packets without a verdict wait in the "
+			 "kernel's queue", d, t.errors);
 }
 
 /*

@@ -24,6 +24,7 @@ void stats_worker_totals(const struct fwd_state *st, struct fwd_totals *t)
 		t->unanswered += ctr_get(&s->unanswered);
 		t->looped += ctr_get(&s->looped);
 		t->unseen_iface += ctr_get(&s->unseen_iface);
+		t->errors += ctr_get(&s->errors);
 		for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 			t->malformed[r] += ctr_get(&s->malformed[r]);
 	}

@@ -13,7 +13,7 @@ libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
 libcap-ng-dev libseccomp-dev libcmocka-dev
 libcurl4-openssl-dev libjson-c-dev
 iptables iproute2 netbase python3 python3-scapy python3-yaml
-clang libclang-rt-dev valgrind tmux procps iperf3 radvd
+clang libclang-rt-dev valgrind strace tmux procps iperf3 radvd
 man-db
 debhelper dpkg-dev lintian
 debootstrap systemd-container

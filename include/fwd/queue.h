@@ -61,8 +61,12 @@ size_t vbuf_finish(struct fwd_vbuf *v);
 struct fwd_wstats {
 	_Alignas(64) _Atomic uint64_t received;
 	_Atomic uint64_t enobufs;
-	_Atomic uint64_t errors;		/* other receive/send failures */
-	_Atomic uint64_t unanswered;		/* rejects past FWD_REJECT_RATE: dropped, no answer */
+	/*
+	 * Receive failures but ENOBUFS, and verdicts not sent or refused by
+	 * the kernel: their packets wait in its queue (run.c warns).
+	 */
+	_Atomic uint64_t errors;
+	_Atomic uint64_t unanswered;		/* rejects past FWD_REJECT_RATE or unsendable: no answer */
 	_Atomic uint64_t looped;		/* back from a repeat verdict: accepted (queue.c) */
 	_Atomic uint64_t unseen_iface;		/* from a link not in the ifmap yet */
 	_Atomic uint64_t dflt_packets;
