@@ -81,6 +81,35 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 		  PRIu64 "}}\n", t->log.written, t->log.dropped, t->log.suppressed);
 }
 
+/* The table's queue line, then a line for each of its exceptional counters that moved. */
+static void stats_queue_lines(struct fwd_text *b, const struct fwd_state *st,
+			      const struct fwd_totals *t)
+{
+	text_printf(b, "queue:      %u queues, received %" PRIu64 ", enobufs %" PRIu64
+		  ", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n", st->nworkers,
+		  t->received, t->enobufs, t->queue_dropped, t->user_dropped);
+	if (st->hooks.fail == FWD_FAIL_OPEN || t->bypassed)
+		text_printf(b, "bypassed:   %" PRIu64 " accepted without a verdict (fail: open, "
+			    "queue full)\n", t->bypassed);
+	if (t->shed || t->gate_rate)
+		text_printf(b, "shed:       %" PRIu64 " dropped before the queue at overload (gate %s)\n",
+			    t->shed, t->gate_rate ? "closed" : "open");
+	if (t->unanswered)
+		text_printf(b, "unanswered: %" PRIu64 " rejected without an answer (over %u answers/s a "
+			    "queue, or not sendable)\n", t->unanswered, FWD_REJECT_RATE);
+	if (t->looped)
+		text_printf(b, "looped:     %" PRIu64 " came back from a repeat verdict without its "
+			    "mark: accepted (see fwd(8) HOOKS)\n", t->looped);
+	if (t->unseen_iface)
+		text_printf(b, "unseen:     %" PRIu64 " from a link fwd had no name for yet: %s "
+			    "(fail: %s)\n", t->unseen_iface,
+			    st->hooks.fail == FWD_FAIL_OPEN ? "accepted" : "dropped",
+			    fail_names[st->hooks.fail]);
+	if (t->errors)
+		text_printf(b, "errors:     %" PRIu64 " failed receives, or verdicts not sent or "
+			    "refused (their packets wait in the kernel's queue)\n", t->errors);
+}
+
 static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_live *l,
 			const struct fwd_totals *t)
 {
@@ -109,29 +138,7 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 	for (unsigned r = 1; r < FWD_PKT_NREASONS; r++)
 		if (t->malformed[r])
 			text_printf(b, "  %-14s %" PRIu64 "\n", packet_reason_name(r), t->malformed[r]);
-	text_printf(b, "queue:      %u queues, received %" PRIu64 ", enobufs %" PRIu64
-		  ", queue_dropped %" PRIu64 ", user_dropped %" PRIu64 "\n", st->nworkers,
-		  t->received, t->enobufs, t->queue_dropped, t->user_dropped);
-	if (st->hooks.fail == FWD_FAIL_OPEN || t->bypassed)
-		text_printf(b, "bypassed:   %" PRIu64 " accepted without a verdict (fail: open, "
-			    "queue full)\n", t->bypassed);
-	if (t->shed || t->gate_rate)
-		text_printf(b, "shed:       %" PRIu64 " dropped before the queue at overload (gate %s)\n",
-			    t->shed, t->gate_rate ? "closed" : "open");
-	if (t->unanswered)
-		text_printf(b, "unanswered: %" PRIu64 " rejected without an answer (over %u answers/s a "
-			    "queue, or not sendable)\n", t->unanswered, FWD_REJECT_RATE);
-	if (t->looped)
-		text_printf(b, "looped:     %" PRIu64 " came back from a repeat verdict without its "
-			    "mark: accepted (see fwd(8) HOOKS)\n", t->looped);
-	if (t->unseen_iface)
-		text_printf(b, "unseen:     %" PRIu64 " from a link fwd had no name for yet: %s "
-			    "(fail: %s)\n", t->unseen_iface,
-			    st->hooks.fail == FWD_FAIL_OPEN ? "accepted" : "dropped",
-			    fail_names[st->hooks.fail]);
-	if (t->errors)
-		text_printf(b, "errors:     %" PRIu64 " failed receives, or verdicts not sent or "
-			    "refused (their packets wait in the kernel's queue)\n", t->errors);
+	stats_queue_lines(b, st, t);
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64
