@@ -94,8 +94,8 @@ int explain_parse_argv(const char *proto, const char *src, const char *dst,
 
 	memset(k, 0, sizeof(*k));
 	ifname[0] = '\0';
-	if (p < 0 || p == FWD_PROTO_SCTP) {
-		snprintf(err, errlen, "unknown protocol '%s'; expected tcp, udp, icmp or icmpv6",
+	if (p < 0) {
+		snprintf(err, errlen, "unknown protocol '%s'; expected one of: " FWD_PROTO_NAMES,
 			 proto);
 		return -1;
 	}

@@ -70,7 +70,7 @@ static int proto_num(const char *s)
 
 	if (!strcmp(s, "any"))
 		return -1;
-	return p < 0 || p == FWD_PROTO_SCTP ? -2 : p;
+	return p < 0 ? -2 : p;
 }
 
 static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[FWD_PROTO_BYTES])
@@ -80,8 +80,7 @@ static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[FWD_PRO
 
 	if (p == -2) {
 		diag_error(l->d, n->pos,
-			   "unknown protocol '%s'; expected one of: tcp, udp, icmp, icmpv6, any",
-			   n->s);
+			   "unknown protocol '%s'; expected one of: " FWD_PROTO_NAMES ", any", n->s);
 		return false;
 	}
 	if (n->s[0] == '!') {

@@ -38,9 +38,15 @@ const char *const fail_names[] = {
 	[FWD_FAIL_CLOSED] = "closed", [FWD_FAIL_OPEN] = "open", NULL,
 };
 
+/*
+ * The protocols a gateway meets by name (as /etc/protocols spells them):
+ * its tunnels (GRE, IPsec's ESP and AH), multicast (IGMP), routing (OSPF)
+ * and redundancy (VRRP). Any other is named by its number.
+ */
 static const struct { unsigned num; const char *name; } protos[] = {
 	{ FWD_PROTO_TCP, "tcp" }, { FWD_PROTO_UDP, "udp" }, { FWD_PROTO_ICMP, "icmp" },
-	{ FWD_PROTO_ICMPV6, "icmpv6" }, { FWD_PROTO_SCTP, "sctp" },
+	{ FWD_PROTO_ICMPV6, "icmpv6" }, { FWD_PROTO_SCTP, "sctp" }, { 2, "igmp" },
+	{ 47, "gre" }, { 50, "esp" }, { 51, "ah" }, { 89, "ospf" }, { 112, "vrrp" },
 };
 
 const char *proto_name(unsigned proto)
@@ -53,10 +59,18 @@ const char *proto_name(unsigned proto)
 
 int proto_number(const char *s)
 {
-	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+	unsigned n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
 		if (!strcmp(protos[i].name, s))
 			return (int)protos[i].num;
-	return -1;
+	/* A number: 0 to 255, in decimal, without sign or leading zero. */
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 3; i++)
+		n = n * 10 + (unsigned)(s[i] - '0');
+	if (!i || s[i] || n > 255 || (s[0] == '0' && i > 1))
+		return -1;
+	return (int)n;
 }
 
 /* ---- addresses -------------------------------------------------------------- */

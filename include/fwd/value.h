@@ -30,10 +30,12 @@ extern const char *const action_names[];
 /* The names of `fail:`'s modes, NULL-terminated, in enum fwd_fail's order. */
 extern const char *const fail_names[];
 
-/* "tcp", "udp", "icmp", "icmpv6", "sctp", or NULL for another number. */
+/* "tcp", "udp", "icmp", "icmpv6", "esp", ... (value.c), or NULL for another number. */
 const char *proto_name(unsigned proto);
-/* The number of the protocol named S ("tcp", "udp", ...), or -1. */
+/* The number of the protocol named S ("tcp", "esp", ..., or "0" to "255"), or -1. */
 int proto_number(const char *s);
+/* What proto_number() takes, for "expected ..." messages. */
+#define FWD_PROTO_NAMES	"tcp, udp, icmp, icmpv6, igmp, gre, esp, ah, ospf, vrrp, sctp, a number 0-255"
 
 /*
  * A bare IPv4 or IPv6 address, no prefix, into A in the host order of the

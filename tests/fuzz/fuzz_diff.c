@@ -71,7 +71,8 @@ static uint32_t pick_port(uint8_t b)
 	return b < 200 ? b % 24u : port_edge[b % 8];
 }
 
-static const char *const protos[] = { "tcp", "udp", "icmp", "icmpv6", "any" };
+static const char *const protos[] = { "tcp", "udp", "icmp", "icmpv6", "any", "gre", "sctp", "50" };
+#define N_PROTOS	(sizeof(protos) / sizeof(protos[0]))
 static const char *const ifaces[] = { "eth0", "eth1", "eth+", "lo", "wlan0", "e+" };
 static const uint8_t v4_plen[] = { 32, 31, 30, 28, 24, 16, 8, 0 };
 static const uint8_t v6_plen[] = { 128, 127, 126, 120, 112, 64, 16, 0 };
@@ -122,7 +123,7 @@ static void gen_proto(struct yb *y, struct rd *r)
 {
 	uint8_t b = next(r);
 
-	put(y, "\"%s%s\"", b & 0x80 ? "!" : "", protos[b % 5]);
+	put(y, "\"%s%s\"", b & 0x80 ? "!" : "", protos[b % N_PROTOS]);
 }
 
 static void gen_iface(struct yb *y, struct rd *r)
@@ -182,7 +183,7 @@ static size_t gen_rules(struct yb *y, struct rd *r)
 	return before - r->n;
 }
 
-static const uint8_t pkt_protos[] = { 6, 17, 1, 58, 47, 6, 17, 132 };
+static const uint8_t pkt_protos[] = { 6, 17, 1, 58, 47, 50, 17, 132 };
 static const char *const pkt_ifaces[] = { "eth0", "eth1", "lo", "wlan0", "", "e", "eth", "x" };
 
 /* One packet from 8 bytes; its interface name in IFNAME. */
