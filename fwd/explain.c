@@ -95,8 +95,10 @@ int explain_parse_argv(const char *proto, const char *src, const char *dst,
 	memset(k, 0, sizeof(*k));
 	ifname[0] = '\0';
 	if (p < 0) {
-		snprintf(err, errlen, "unknown protocol '%s'; expected one of: " FWD_PROTO_NAMES,
-			 proto);
+		char names[128];
+
+		proto_names(names, sizeof(names));
+		snprintf(err, errlen, "unknown protocol '%s'; expected one of: %s", proto, names);
 		return -1;
 	}
 	if (check_endpoint("source", src, p, &s, err, errlen) ||

@@ -79,8 +79,11 @@ static bool proto_elem(struct ld *l, const struct ynode *n, uint8_t bits[FWD_PRO
 	int p = proto_num(s);
 
 	if (p == -2) {
-		diag_error(l->d, n->pos,
-			   "unknown protocol '%s'; expected one of: " FWD_PROTO_NAMES ", any", n->s);
+		char names[128];
+
+		proto_names(names, sizeof(names));
+		diag_error(l->d, n->pos, "unknown protocol '%s'; expected one of: %s, any", n->s,
+			   names);
 		return false;
 	}
 	if (n->s[0] == '!') {

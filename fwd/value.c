@@ -73,6 +73,16 @@ int proto_number(const char *s)
 	return (int)n;
 }
 
+void proto_names(char *out, size_t outlen)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]) && n < outlen; i++)
+		n += (size_t)snprintf(out + n, outlen - n, "%s, ", protos[i].name);
+	if (n < outlen)
+		snprintf(out + n, outlen - n, "a number 0-255");
+}
+
 /* ---- addresses -------------------------------------------------------------- */
 
 int addr_parse(const char *s, fwd_u128 *a)

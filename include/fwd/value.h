@@ -34,8 +34,8 @@ extern const char *const fail_names[];
 const char *proto_name(unsigned proto);
 /* The number of the protocol named S ("tcp", "esp", ..., or "0" to "255"), or -1. */
 int proto_number(const char *s);
-/* What proto_number() takes, for "expected ..." messages. */
-#define FWD_PROTO_NAMES	"tcp, udp, icmp, icmpv6, igmp, gre, esp, ah, ospf, vrrp, sctp, a number 0-255"
+/* What proto_number() takes, for "expected ..." messages: "tcp, udp, ..., a number 0-255". */
+void proto_names(char *out, size_t outlen);
 
 /*
  * A bare IPv4 or IPv6 address, no prefix, into A in the host order of the

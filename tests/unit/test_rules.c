@@ -17,6 +17,7 @@
 
 #include "fwd/config.h"
 #include "fwd/load.h"
+#include "fwd/value.h"
 #include "fwd/ruleset.h"
 
 static struct fwd_config *load(const char *yaml, struct fwd_diags *d)
@@ -438,10 +439,35 @@ static void test_all_errors(void **state)
 	diags_free(&d);
 }
 
+/* Protocols by name, or by a number 0-255 in plain decimal; the names listed once. */
+static void test_proto_numbers(void **state)
+{
+	static const struct { const char *s; int want; } cases[] = {
+		{ "tcp", 6 }, { "esp", 50 }, { "vrrp", 112 }, { "sctp", 132 }, { "0", 0 },
+		{ "47", 47 }, { "255", 255 }, { "256", -1 }, { "050", -1 }, { "+5", -1 },
+		{ "-1", -1 }, { "", -1 }, { "4a", -1 }, { "1000", -1 }, { "ESP", -1 }, { "any", -1 },
+	};
+	char names[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (proto_number(cases[i].s) != cases[i].want)
+			fail_msg("proto_number(\"%s\") = %d, want %d", cases[i].s,
+				 proto_number(cases[i].s), cases[i].want);
+	assert_string_equal(proto_name(50), "esp");
+	assert_null(proto_name(41));
+	proto_names(names, sizeof(names));
+	assert_string_equal(names, "tcp, udp, icmp, icmpv6, sctp, igmp, gre, esp, ah, ospf, vrrp, "
+				   "a number 0-255");
+	proto_names(names, 12);
+	assert_string_equal(names, "tcp, udp, i");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_port_forms),
+		cmocka_unit_test(test_proto_numbers),
 		cmocka_unit_test(test_services),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_negation),
