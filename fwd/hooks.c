@@ -202,8 +202,9 @@ static void render_nd(struct tbuf *t, const char *c)
  * is a new flow, and `default: drop` would leave the gateway without its
  * upstream address, or lose a delegated prefix at its first renewal. Only a
  * link-local source and destination pass, which no router forwards, so
- * nothing behind the gateway is reached this way. (A DHCPv4 client reads
- * from a packet socket, which sees frames before netfilter.)
+ * nothing behind the gateway is reached this way. (A DHCPv4 client takes its
+ * lease through a packet socket, which sees frames before netfilter, and
+ * renews by unicast, which conntrack pairs.)
  */
 static void render_dhcpv6(struct tbuf *t, const char *c)
 {
