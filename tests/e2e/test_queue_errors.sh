@@ -33,6 +33,7 @@ strace -qq -o /dev/null -p "$worker" -e trace=sendto -e inject=sendto:error=EPER
 STRACE=$!
 E2E_BG_PIDS+=("$STRACE")
 sleep 1
+alive "$STRACE" || skip "strace cannot attach to a thread here (kernel.yama.ptrace_scope?)"
 for i in 1 2 3 4 5; do
 	nsx c "$PY" -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", ("10.10.2.2", 5353))'
 	sleep 0.2
