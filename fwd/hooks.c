@@ -104,6 +104,15 @@ static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
 	tb_printf(t, "\n");
 }
 
+void hooks_conf_daemon(struct fwd_hooks_conf *hc, const struct fwd_daemon *dc)
+{
+	hc->inspect = dc->inspect;
+	hc->nd_rules = dc->nd_rules;
+	hc->dhcpv6_rules = dc->dhcpv6_rules;
+	hc->ha = dc->ha;
+	hc->shed = !dc->no_shed;
+}
+
 /*
  * Packets fwd allowed or forwarded come back with a repeat verdict and
  * FWD_REPEAT_MARK set: the mangle PREROUTING hook runs again from its top,

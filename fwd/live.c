@@ -367,11 +367,7 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 	l->mark_gen = st->no_hooks ? 0 : st->live->mark_gen ^ FWD_MARK_GEN;
 	if (st->no_hooks)
 		return 0;
-	hc.inspect = dc->inspect;
-	hc.nd_rules = dc->nd_rules;
-	hc.dhcpv6_rules = dc->dhcpv6_rules;
-	hc.ha = dc->ha;
-	hc.shed = !dc->no_shed;
+	hooks_conf_daemon(&hc, dc);
 	if (install_marked(&hc, st->live, l)) {
 		if (live_install_hooks(st))
 			log_warn("reload: restoring the old kernel hooks failed too");

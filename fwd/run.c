@@ -397,11 +397,8 @@ static int start(struct daemon *dm)
 		goto out_free;
 	}
 	st->hooks = (struct fwd_hooks_conf){ .queue_base = st->queue_base, .queues = nq,
-					     .inspect = c->daemon.inspect, .fail = c->daemon.fail,
-					     .nd_rules = c->daemon.nd_rules,
-					     .dhcpv6_rules = c->daemon.dhcpv6_rules,
-					     .ha = c->daemon.ha,
-					     .shed = !c->daemon.no_shed };
+					     .fail = c->daemon.fail };
+	hooks_conf_daemon(&st->hooks, &c->daemon);
 	if (st->no_hooks && print_hooks(&st->hooks, rs, c))
 		goto out_free;
 	if (setup_log(dm, c))

@@ -112,6 +112,13 @@ struct fwd_hooks_conf {
 	bool shed;			/* daemon: shed: on (FWD-GATE) */
 };
 
+/*
+ * Take into HC what the rules file's daemon: section says of the hooks and
+ * a reload may change: inspect, neighbor_discovery, dhcpv6_client, ha, shed.
+ * (The queues and fail: are fixed at start.)
+ */
+void hooks_conf_daemon(struct fwd_hooks_conf *hc, const struct fwd_daemon *dc);
+
 /* Does FWD-QUEUE jump to FWD-GATE: shed on and fail closed? */
 static inline bool hooks_gated(const struct fwd_hooks_conf *hc)
 {

@@ -240,6 +240,13 @@ topo_up() {
 	topo_settle
 }
 
+# One more namespace NS on a link of its own to the gateway: veth-gw-NAME
+# in the gateway, veth-NAME in NS, both down and without addresses.
+topo_attach() {	# NS NAME
+	ns_new "$1"
+	ip -n "$NS_G" link add "veth-gw-$2" type veth peer name "veth-$2" netns "$1" || exit 1
+}
+
 topo_if() {	# NS IFACE V4 V6
 	nsx "$1" ip addr add "$3" dev "$2"
 	nsx "$1" ip addr add "$4" dev "$2"

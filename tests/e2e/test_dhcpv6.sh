@@ -20,8 +20,7 @@ command -v dnsmasq >/dev/null || skip "dnsmasq is not installed (apt-get install
 command -v dhclient >/dev/null || skip "dhclient is not installed (apt-get install isc-dhcp-client)"
 topo_up
 NS_U="fwd-e2e-u-$$"
-ns_new "$NS_U"
-ip -n "$NS_G" link add veth-gw-u type veth peer name veth-u netns "$NS_U" || exit 1
+topo_attach "$NS_U" u
 nsx g ip link set veth-gw-u up
 nsx "$NS_U" ip addr add fd00:98::1/64 dev veth-u
 nsx "$NS_U" ip link set veth-u up

@@ -15,8 +15,7 @@ e2e_init "$@"
 command -v radvd >/dev/null || skip "radvd is not installed (apt-get install radvd)"
 topo_up
 NS_U="fwd-e2e-u-$$"
-ns_new "$NS_U"
-ip -n "$NS_G" link add veth-gw-u type veth peer name veth-u netns "$NS_U" || exit 1
+topo_attach "$NS_U" u
 nsx g sysctl -qw net.ipv6.conf.veth-gw-u.accept_ra=2 net.ipv6.conf.veth-gw-u.autoconf=1
 nsx "$NS_U" sysctl -qw net.ipv6.conf.all.forwarding=1
 nsx g ip link set veth-gw-u up

@@ -16,8 +16,7 @@ e2e_init "$@"
 command -v keepalived >/dev/null || skip "keepalived is not installed (apt-get install keepalived)"
 topo_up
 NS_P="fwd-e2e-p-$$"
-ns_new "$NS_P"
-ip -n "$NS_G" link add veth-gw-p type veth peer name veth-p netns "$NS_P" || exit 1
+topo_attach "$NS_P" p
 nsx g ip addr add 10.10.7.1/24 dev veth-gw-p
 nsx "$NS_P" ip addr add 10.10.7.2/24 dev veth-p
 nsx g ip link set veth-gw-p up
