@@ -431,6 +431,17 @@ static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 		return;
 	}
 	forward_family(l, x);
+	/*
+	 * Port forwarding is for connections to the gateway from outside. A
+	 * rule bound to neither takes the inside's connections out to that
+	 * port too, wherever they go: a DMZ mail server's own mail, a LAN
+	 * host's visit to a web site on 8080.
+	 */
+	if (!x->f[RK_IN] && !x->f[RK_DST])
+		diag_warning(l->d, x->r->pos,
+			     "forward %s has neither in: nor dst:, so inside hosts' connections "
+			     "to its ports anywhere are forwarded too; give it in: (the outside "
+			     "interface) or dst: (the gateway's address)", x->label);
 }
 
 static void rule_misc(struct ld *l, struct rctx *x)
