@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <sys/mman.h>
 
+#include "fwd/hairpin.h"
 #include "fwd/hooks.h"
 #include "fwd/iptsave.h"
 #include "fwd/log.h"
@@ -28,19 +29,23 @@
 #define JUMP_MANGLE	1u
 #define JUMP_NAT	2u
 #define JUMP_RAW	4u
+#define JUMP_HAIRPIN	8u
 #define JUMP_MAX_DEL	16	/* jump rules deleted per chain before giving up */
 
 /*
- * What FWD-GATE holds (hooks_gate()), rendered by every install too. LOCK is
- * held across each render and restore, so an install and a gate change
- * cannot interleave their transactions (the reload runs on the control
- * thread, the gate on the main one).
+ * What FWD-GATE (hooks_gate()) and FWD-HAIRPIN (hooks_hairpin()) hold,
+ * rendered by every install too. LOCK is held across each render and
+ * restore, so an install and a change of either cannot interleave their
+ * transactions (the reload runs on the control thread, the gate and
+ * address changes on the main one).
  */
 static struct {
 	pthread_mutex_t lock;
 	uint32_t rate;
 	unsigned gen;
 	struct fwd_hooks_conf hc;	/* of the last install, for the exemptions */
+	char *hairpin[2];		/* FWD-HAIRPIN's lines, IPv4 and IPv6; NULL: none */
+	bool forwards[2];		/* the last install had forward rules of that family */
 } G = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Forward rules, from a compiled table or from a plain array. */
@@ -402,9 +407,34 @@ static void render_dnat(struct tbuf *t, const struct fwd_rule_info *ri)
 	}
 }
 
+/*
+ * FWD-HAIRPIN's lines of FAMILY as the last scan found them (under G.lock),
+ * when the rules forward to that family: without forwards the lines would
+ * match nothing, and MASQUERADE need not be in the kernel.
+ */
+static void render_hairpin_body(struct tbuf *t, int family, bool forwards)
+{
+	const char *body = G.hairpin[family == 6];
+
+	if (body && forwards)
+		tb_printf(t, "%s", body);
+}
+
+static bool forwards_to(const struct rule_src *s, int family)
+{
+	const struct fwd_rule_info *ri;
+
+	for (size_t i = 0; i < s->n; i++) {
+		ri = rule_at(s, i);
+		if (ri && ri->action == FWD_FORWARD && ri->to.family == family)
+			return true;
+	}
+	return false;
+}
+
 static void render_nat(struct tbuf *t, int family, const struct rule_src *s, unsigned jumps)
 {
-	const char *c = FWD_HOOKS_DNAT_CHAIN;
+	const char *c = FWD_HOOKS_DNAT_CHAIN, *h = FWD_HOOKS_HAIRPIN_CHAIN;
 	const struct fwd_rule_info *ri;
 
 	tb_printf(t, "*nat\n:%s - [0:0]\n", c);
@@ -415,6 +445,11 @@ static void render_nat(struct tbuf *t, int family, const struct rule_src *s, uns
 		if (ri && ri->action == FWD_FORWARD && ri->to.family == family)
 			render_dnat(t, ri);
 	}
+	tb_printf(t, ":%s - [0:0]\n", h);
+	if (jumps & JUMP_HAIRPIN)
+		tb_printf(t, "-I POSTROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT,
+			  h);
+	render_hairpin_body(t, family, forwards_to(s, family));
 	tb_printf(t, "COMMIT\n");
 }
 
@@ -441,7 +476,7 @@ int hooks_render(int family, const struct fwd_hooks_conf *hc, const struct fwd_r
 {
 	struct rule_src s = { .rs = rs, .n = rs ? ruleset_nrules(rs) : 0 };
 
-	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT | JUMP_RAW, buf, len);
+	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT | JUMP_RAW | JUMP_HAIRPIN, buf, len);
 }
 
 int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
@@ -449,7 +484,7 @@ int hooks_render_rules(int family, const struct fwd_hooks_conf *hc,
 {
 	struct rule_src s = { .arr = rules, .n = rules ? n : 0 };
 
-	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT | JUMP_RAW, buf, len);
+	return render(family, hc, &s, JUMP_MANGLE | JUMP_NAT | JUMP_RAW | JUMP_HAIRPIN, buf, len);
 }
 
 /*
@@ -555,6 +590,9 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 		jumps |= JUMP_NAT;
 	if (jump_op(ft.cmd, "-C", "raw", FWD_HOOKS_GATE_CHAIN) != 0)
 		jumps |= JUMP_RAW;
+	if (jump_op_from(ft.cmd, "-C", "nat", "POSTROUTING", FWD_HOOKS_HAIRPIN_CHAIN) != 0)
+		jumps |= JUMP_HAIRPIN;
+	cap += G.hairpin[family == 6] ? strlen(G.hairpin[family == 6]) : 0;
 	text = malloc(cap);
 	if (!text)
 		return -ENOMEM;
@@ -607,6 +645,80 @@ static bool ipv6_absent(void)
 }
 
 /*
+ * Read the gateway's prefixes into G.hairpin (under G.lock); whether the
+ * lines changed. A failed read keeps the old lines.
+ */
+static bool hairpin_scan(void)
+{
+	struct ifaddrs *as;
+	bool changed = false;
+
+	if (getifaddrs(&as) < 0)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		size_t n = hairpin_render(i ? 6 : 4, as, NULL, 0);
+		char *body = malloc(n + 1);
+
+		if (!body)
+			continue;
+		hairpin_render(i ? 6 : 4, as, body, n + 1);
+		if (G.hairpin[i] && !strcmp(G.hairpin[i], body)) {
+			free(body);
+			continue;
+		}
+		free(G.hairpin[i]);
+		G.hairpin[i] = body;
+		changed = true;
+	}
+	freeifaddrs(as);
+	return changed;
+}
+
+void hooks_hairpin_scan(void)
+{
+	pthread_mutex_lock(&G.lock);
+	hairpin_scan();
+	pthread_mutex_unlock(&G.lock);
+}
+
+/* FWD-HAIRPIN alone, in one family's nat table (under G.lock). */
+static int hairpin_family(int family)
+{
+	const char *body = G.hairpin[family == 6];
+	size_t cap = 256 + (body ? strlen(body) : 0);
+	struct tbuf t = { .p = malloc(cap), .len = cap };
+	struct family_tools ft;
+	int r;
+
+	r = tools_for(family, &ft);
+	if (r < 0 || !t.p) {
+		free(t.p);
+		return r < 0 ? r : -ENOMEM;
+	}
+	tb_printf(&t, "*nat\n:%s - [0:0]\n", FWD_HOOKS_HAIRPIN_CHAIN);
+	render_hairpin_body(&t, family, G.forwards[family == 6]);
+	tb_printf(&t, "COMMIT\n");
+	r = t.full ? -ENOSPC : restore(ft.restore, t.p, t.pos);
+	free(t.p);
+	return r;
+}
+
+int hooks_hairpin(void)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&G.lock);
+	if (hairpin_scan()) {
+		if (G.forwards[0])
+			r = hairpin_family(4);
+		if (r >= 0 && G.forwards[1])
+			hairpin_family(6);	/* none without IPv6: install() said so */
+	}
+	pthread_mutex_unlock(&G.lock);
+	return r;
+}
+
+/*
  * Both families, IPv4 first. A family whose chains fail to install fails
  * the whole (the caller removes what stands, or puts the old hooks back):
  * with IPv6 unfiltered, `default: drop` would mean nothing for it. Only a
@@ -619,6 +731,9 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 	pthread_mutex_lock(&G.lock);
 	G.hc = *hc;
 	G.hc.early = NULL;
+	G.forwards[0] = forwards_to(s, 4);
+	G.forwards[1] = forwards_to(s, 6);
+	hairpin_scan();
 	r = install_family(4, hc, s);
 	if (r < 0) {
 		pthread_mutex_unlock(&G.lock);
@@ -678,6 +793,7 @@ int hooks_gate(uint32_t rate)
 	return r;
 }
 
+
 int hooks_install(const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs)
 {
 	struct rule_src s = { .rs = rs, .n = rs ? ruleset_nrules(rs) : 0 };
@@ -705,7 +821,8 @@ static int remove_family(int family)
 		"-X " FWD_HOOKS_GATE_CHAIN "\n-X " FWD_HOOKS_SHED_CHAIN "\nCOMMIT\n"
 		"*raw\n:" FWD_HOOKS_GATE_CHAIN " - [0:0]\n:" FWD_HOOKS_SHED_CHAIN " - [0:0]\n"
 		"-X " FWD_HOOKS_GATE_CHAIN "\n-X " FWD_HOOKS_SHED_CHAIN "\nCOMMIT\n"
-		"*nat\n:" FWD_HOOKS_DNAT_CHAIN " - [0:0]\n-X " FWD_HOOKS_DNAT_CHAIN "\nCOMMIT\n";
+		"*nat\n:" FWD_HOOKS_DNAT_CHAIN " - [0:0]\n:" FWD_HOOKS_HAIRPIN_CHAIN " - [0:0]\n"
+		"-X " FWD_HOOKS_DNAT_CHAIN "\n-X " FWD_HOOKS_HAIRPIN_CHAIN "\nCOMMIT\n";
 	/* FWD-REJECT: what fwd before its own reject answers left behind. */
 	static const char ftext[] =
 		"*filter\n:" FWD_HOOKS_REJECT_CHAIN " - [0:0]\n-X " FWD_HOOKS_REJECT_CHAIN "\nCOMMIT\n";
@@ -723,6 +840,9 @@ static int remove_family(int family)
 			break;
 	for (int i = 0; i < JUMP_MAX_DEL; i++)
 		if (jump_op(ft.cmd, "-D", "raw", FWD_HOOKS_GATE_CHAIN) != 0)
+			break;
+	for (int i = 0; i < JUMP_MAX_DEL; i++)
+		if (jump_op_from(ft.cmd, "-D", "nat", "POSTROUTING", FWD_HOOKS_HAIRPIN_CHAIN) != 0)
 			break;
 	for (int i = 0; i < JUMP_MAX_DEL; i++)
 		if (jump_op_from(ft.cmd, "-D", "filter", "INPUT", FWD_HOOKS_REJECT_CHAIN) != 0)

@@ -21,6 +21,7 @@
 #include "fwd/crowdsec.h"
 #include "fwd/gateway.h"
 #include "fwd/gate.h"
+#include "fwd/hairpin.h"
 #include "fwd/live.h"
 #include "fwd/suppress.h"
 #include "fwd/stats.h"
@@ -481,7 +482,8 @@ out:
 int link_open(void)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
-				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR };
+				  .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR |
+						RTMGRP_IPV6_IFADDR };
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
 
 	if (fd < 0)
@@ -516,5 +518,9 @@ void link_event(struct fwd_state *st, int link_fd)
 	if (live_refresh_ifmap(st))
 		log_warn("cannot rebuild the interface map (out of memory or file descriptors); "
 			 "the old one stays until the next link change");
+	/* A prefix that came or went changes which forwards need their source rewritten. */
+	if (!st->no_hooks && hooks_hairpin() < 0)
+		log_warn("hooks: replacing %s failed; the old prefixes stay there",
+			 FWD_HOOKS_HAIRPIN_CHAIN);
 	pthread_mutex_unlock(&st->lock);
 }

@@ -201,6 +201,7 @@ static int print_hooks(const struct fwd_hooks_conf *hc0, const struct fwd_rulese
 	int rc = -1;
 
 	hcv.early = early;
+	hooks_hairpin_scan();
 	for (size_t i = 0; i < 2; i++) {
 		size_t cap = 1 << 16;
 		char *buf = NULL;

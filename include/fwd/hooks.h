@@ -3,7 +3,8 @@
  * hooks.h - the kernel side: fwd's own iptables chains (DESIGN.md section 4).
  *
  * fwd owns its chains per family and touches nothing else beyond one jump
- * rule from each table's PREROUTING, marked with the comment "fwd":
+ * rule from each table's PREROUTING (and nat POSTROUTING), marked with the
+ * comment "fwd":
  *
  *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: loopback returns;
  *                     IPv6 neighbour discovery (ICMPv6 133-137, hop limit
@@ -31,6 +32,13 @@
  *                     port takes a -p tcp and a -p udp line, then an
  *                     address-only line for other protocols; a target
  *                     without port one address-only line.
+ *   nat FWD-HAIRPIN   jumped to from nat POSTROUTING: MASQUERADE for fwd's
+ *                     forwards (any forward mark) whose source and new
+ *                     destination share one of the gateway's prefixes
+ *                     (fwd/hairpin.c, hairpin.h), read at each install and
+ *                     again on every address change (hooks_hairpin());
+ *                     empty while no forward rule has a target of that
+ *                     family.
  *   mangle FWD-SEEN   gone to from the top of FWD-QUEUE for packets that
  *                     carry FWD_REPEAT_MARK (fwd's repeat verdict): clears
  *                     it and FWD_NEW_MARK, and its end returns to PREROUTING, whose
@@ -143,6 +151,15 @@ size_t hooks_render_gate(uint32_t rate, unsigned gen, char *buf, size_t len);
 int hooks_gate(uint32_t rate);
 /* Forget the line: an install without the gate (shed: off) removed it. */
 void hooks_gate_forget(void);
+
+/*
+ * Read the gateway's prefixes again (hairpin.h); when FWD-HAIRPIN's lines
+ * changed, replace them in both families. For address events; every later
+ * install renders the same lines. 0, or -errno when IPv4's failed.
+ */
+int hooks_hairpin(void);
+/* Read them without touching the kernel: for hooks_render() (--no-hooks). */
+void hooks_hairpin_scan(void);
 
 /*
  * Write the iptables-restore text (FAMILY 4) or ip6tables-restore text

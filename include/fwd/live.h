@@ -181,11 +181,14 @@ int live_install_hooks(struct fwd_state *st);
 void live_set_metrics(struct fwd_state *st, const struct fwd_config *c);
 
 /*
- * rtnetlink socket that reports changes of links and of IPv4 addresses
- * (RTMGRP_LINK, RTMGRP_IPV4_IFADDR); -errno on failure.
+ * rtnetlink socket that reports changes of links and of addresses
+ * (RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR); -errno on failure.
  */
 int link_open(void);
-/* Drain LINK_FD and refresh the interface map if anything came. */
+/*
+ * Drain LINK_FD and, if anything came, refresh the interface map and
+ * FWD-HAIRPIN's prefixes (hooks_hairpin()).
+ */
 void link_event(struct fwd_state *st, int link_fd);
 
 #endif

@@ -70,7 +70,7 @@ count() { printf '%s\n' "$1" | grep -c -x -e "$2"; }
 # $1: iptables-save output, $2: family label; checks chains and jumps
 check_installed() {
 	save=$1
-	for chain in FWD-QUEUE FWD-DNAT; do
+	for chain in FWD-QUEUE FWD-DNAT FWD-HAIRPIN; do
 		printf '%s\n' "$save" | grep -q "^:$chain " || fail "$2: chain $chain missing"
 	done
 	n=$(count "$save" '-A PREROUTING -m comment --comment fwd -j FWD-QUEUE')
@@ -79,6 +79,8 @@ check_installed() {
 	[ "$n" -eq 1 ] || fail "$2: $n jump rules to FWD-DNAT, want 1"
 	n=$(count "$save" '-A PREROUTING -m comment --comment fwd -j FWD-GATE')
 	[ "$n" -eq 1 ] || fail "$2: $n jump rules to FWD-GATE (raw), want 1"
+	n=$(count "$save" '-A POSTROUTING -m comment --comment fwd -j FWD-HAIRPIN')
+	[ "$n" -eq 1 ] || fail "$2: $n jump rules to FWD-HAIRPIN (nat POSTROUTING), want 1"
 	n=$(count "$save" '-A FWD-QUEUE -j NFQUEUE --queue-num 0')
 	[ "$n" -eq 1 ] || fail "$2: $n NFQUEUE rules, want 1"
 	n=$(count "$save" '-A FWD-QUEUE -i lo -j RETURN')

@@ -23,6 +23,11 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include "fwd/hairpin.h"
 #include "fwd/hooks.h"
 #include "fwd/iptsave.h"
 
@@ -36,6 +41,10 @@ static const struct fwd_hooks_conf every4 = {
 	.shed = true,
 };
 
+#define HAIRPIN_EMPTY \
+	":FWD-HAIRPIN - [0:0]\n" \
+	"-I POSTROUTING -m comment --comment fwd -j FWD-HAIRPIN\n"
+
 /* raw: the gate's chains, empty but for FWD-SHED's drop (no gate line in a test). */
 static const char raw_empty[] =
 	"*raw\n"
@@ -45,10 +54,12 @@ static const char raw_empty[] =
 	"-A FWD-SHED -j DROP\n"
 	"COMMIT\n";
 
+/* nat: no forward rules; FWD-HAIRPIN with no prefix read (hooks_hairpin_scan()). */
 static const char nat_empty[] =
 	"*nat\n"
 	":FWD-DNAT - [0:0]\n"
 	"-I PREROUTING -m comment --comment fwd -j FWD-DNAT\n"
+	HAIRPIN_EMPTY
 	"COMMIT\n";
 
 static void test_stateful_one_queue_fail_closed(void **state)
@@ -256,6 +267,7 @@ static void test_forward_rules_array(void **state)
 		" -j DNAT --to-destination 192.168.10.5\n"
 		"-A FWD-DNAT -m mark --mark 0x0f000003/0xffffffff -m comment --comment fwd:same-port"
 		" -j DNAT --to-destination 10.0.0.1\n"
+		HAIRPIN_EMPTY
 		"COMMIT\n";
 	static const char want6[] =
 		"*nat\n"
@@ -269,6 +281,7 @@ static void test_forward_rules_array(void **state)
 		" -j DNAT --to-destination 2001:db8::5\n"
 		"-A FWD-DNAT -m mark --mark 0x0f000004/0xffffffff -m comment --comment fwd:v6-same-port"
 		" -j DNAT --to-destination ::1\n"
+		HAIRPIN_EMPTY
 		"COMMIT\n";
 	size_t n = sizeof(rules) / sizeof(rules[0]);
 	char buf[4096];
@@ -279,6 +292,114 @@ static void test_forward_rules_array(void **state)
 	assert_string_equal(strstr(buf, "*nat\n"), want4);
 	assert_true(hooks_render_rules(6, &stateful1, rules, n, buf, sizeof(buf)) > 0);
 	assert_string_equal(strstr(buf, "*nat\n"), want6);
+}
+
+/* One entry of a getifaddrs() list: NAME's ADDR/PLEN (IPv4 or IPv6) with FLAGS. */
+struct fake_ifa {
+	struct ifaddrs ifa;
+	struct sockaddr_storage addr, mask;
+};
+
+static void fake_ifa(struct fake_ifa *f, struct fake_ifa *next, const char *name,
+		     unsigned flags, const char *addr, unsigned plen)
+{
+	memset(f, 0, sizeof(*f));
+	f->ifa.ifa_name = (char *)(uintptr_t)name;
+	f->ifa.ifa_flags = flags;
+	f->ifa.ifa_addr = (struct sockaddr *)&f->addr;
+	f->ifa.ifa_netmask = (struct sockaddr *)&f->mask;
+	f->ifa.ifa_next = next ? &next->ifa : NULL;
+	if (strchr(addr, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&f->addr;
+		struct sockaddr_in6 *m = (struct sockaddr_in6 *)&f->mask;
+
+		a->sin6_family = m->sin6_family = AF_INET6;
+		assert_int_equal(inet_pton(AF_INET6, addr, &a->sin6_addr), 1);
+		for (unsigned i = 0; i < plen; i++)
+			m->sin6_addr.s6_addr[i / 8] |= (uint8_t)(0x80 >> (i % 8));
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&f->addr;
+		struct sockaddr_in *m = (struct sockaddr_in *)&f->mask;
+
+		a->sin_family = m->sin_family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, addr, &a->sin_addr), 1);
+		m->sin_addr.s_addr = htonl(plen ? 0xffffffffu << (32 - plen) : 0);
+	}
+}
+
+/*
+ * FWD-HAIRPIN: each of the gateway's prefixes once, host bits cleared;
+ * no loopback, no link-local, no single address.
+ */
+static void test_hairpin_lines(void **state)
+{
+	static const struct { const char *name, *addr; unsigned plen, flags; } in[] = {
+		{ "lo", "127.0.0.1", 8, IFF_LOOPBACK },
+		{ "eth0", "198.51.100.7", 24, 0 },
+		{ "lan0", "10.10.2.1", 24, 0 },
+		{ "lan0", "10.10.2.9", 24, 0 },		/* the same prefix again */
+		{ "lan0", "169.254.7.1", 16, 0 },
+		{ "ppp0", "203.0.113.1", 32, 0 },
+		{ "lo", "::1", 128, IFF_LOOPBACK },
+		{ "lan0", "fd00:2::1", 64, 0 },
+		{ "lan0", "fe80::1", 64, 0 },
+		{ "eth0", "2001:db8::7", 128, 0 },
+		{ "dmz0", "2001:db8:10::1", 48, 0 },
+	};
+	static const char want4[] =
+		"-A FWD-HAIRPIN -s 198.51.100.0/24 -d 198.51.100.0/24"
+		" -m mark --mark 0x0f000000/0x0f000000 -m comment --comment fwd -j MASQUERADE\n"
+		"-A FWD-HAIRPIN -s 10.10.2.0/24 -d 10.10.2.0/24"
+		" -m mark --mark 0x0f000000/0x0f000000 -m comment --comment fwd -j MASQUERADE\n";
+	static const char want6[] =
+		"-A FWD-HAIRPIN -s fd00:2::/64 -d fd00:2::/64"
+		" -m mark --mark 0x0f000000/0x0f000000 -m comment --comment fwd -j MASQUERADE\n"
+		"-A FWD-HAIRPIN -s 2001:db8:10::/48 -d 2001:db8:10::/48"
+		" -m mark --mark 0x0f000000/0x0f000000 -m comment --comment fwd -j MASQUERADE\n";
+	enum { N = sizeof(in) / sizeof(in[0]) };
+	struct fake_ifa f[N];
+	char buf[1024], tiny[8];
+
+	(void)state;
+	for (size_t i = N; i-- > 0;)
+		fake_ifa(&f[i], i + 1 < N ? &f[i + 1] : NULL, in[i].name, in[i].flags, in[i].addr,
+			 in[i].plen);
+	assert_int_equal(hairpin_render(4, &f[0].ifa, buf, sizeof(buf)), strlen(want4));
+	assert_string_equal(buf, want4);
+	assert_int_equal(hairpin_render(6, &f[0].ifa, buf, sizeof(buf)), strlen(want6));
+	assert_string_equal(buf, want6);
+	/* as snprintf: the length it needs, whatever fits */
+	assert_int_equal(hairpin_render(4, &f[0].ifa, tiny, sizeof(tiny)), strlen(want4));
+	assert_int_equal(strlen(tiny), sizeof(tiny) - 1);
+	assert_int_equal(hairpin_render(6, NULL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "");
+}
+
+/*
+ * After a scan of this host's addresses, FWD-HAIRPIN holds its prefixes
+ * only where the rules forward to that family. (Run last: the scan stays.)
+ */
+static void test_hairpin_needs_forwards(void **state)
+{
+	const struct fwd_rule_info web = { .name = "web", .action = FWD_FORWARD,
+					   .mark = 0x0f000000,
+					   .to = { .family = 4, .addr = 0xc0a80a05, .port = 80 } };
+	struct ifaddrs *as;
+	char buf[65536];
+	size_t lines;
+
+	(void)state;
+	assert_int_equal(getifaddrs(&as), 0);
+	lines = hairpin_render(4, as, NULL, 0);
+	freeifaddrs(as);
+	hooks_hairpin_scan();
+	assert_true(hooks_render(4, &stateful1, NULL, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "-A FWD-HAIRPIN"));
+	assert_true(hooks_render_rules(6, &stateful1, &web, 1, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "-A FWD-HAIRPIN"));
+	assert_true(hooks_render_rules(4, &stateful1, &web, 1, buf, sizeof(buf)) > 0);
+	if (lines)	/* else this host has no prefix but loopback's */
+		assert_non_null(strstr(buf, "-A FWD-HAIRPIN -s "));
 }
 
 /* The same through the real rules compiler. */
@@ -614,11 +735,13 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_ha_pass),
 		cmocka_unit_test(test_forward_rules_array),
 		cmocka_unit_test(test_forward_rules_compiled),
+		cmocka_unit_test(test_hairpin_lines),
 		cmocka_unit_test(test_early_rendered),
 		cmocka_unit_test(test_gate_rendered),
 		cmocka_unit_test(test_gate_raw),
 		cmocka_unit_test(test_gate_line),
 		cmocka_unit_test(test_render_errors),
+		cmocka_unit_test(test_hairpin_needs_forwards),	/* last: its scan stays */
 	};
 
 	if (argc > 1)
