@@ -12,7 +12,8 @@
 # never spoke to, and the connection never opens. fwd's FWD-HAIRPIN gives
 # such forwards the gateway's address as their source; the client on the
 # other subnet keeps its own. A prefix added or removed while fwd runs
-# changes FWD-HAIRPIN without a reload.
+# changes FWD-HAIRPIN without a reload. In every-packet mode, after a
+# reload, the same holds with a rule that allows the server's answers.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -83,6 +84,33 @@ assert_grep "the other lines stay" '^-A FWD-HAIRPIN -s 10\.10\.2\.0/24 ' \
 	<(nsx g iptables-save -t nat)
 assert_eq "H reaches the forward again afterwards" "fwd-e2e tcp 80" \
 	"$(h_client tcp 10.10.1.1 8080 --timeout 3)"
+
+# Every-packet mode: the server's answers go through fwd too, addressed to
+# the gateway's 10.10.2.1 until conntrack gives them back H's address.
+{
+	cat "$E2E_DIR/rules/forward.yaml"
+	cat <<'YAML'
+  - name: web-answers
+    proto: tcp
+    src: [10.10.2.2, "fd00:2::2"]
+    sport: 80
+    action: allow
+daemon:
+  inspect: every-packet
+YAML
+} >"$T/every.yaml"
+rules_put "$T/every.yaml" "$RULES"
+fwd_hup
+log_wait 1 'reloaded rules from'
+assert_eq "every packet: tcp 10.10.1.1:8080 from H reaches the server" "fwd-e2e tcp 80" \
+	"$(h_client tcp 10.10.1.1 8080 --timeout 3)"
+assert_eq "every packet: tcp [fd00:1::1]:8080 from H reaches the server" "fwd-e2e tcp 80" \
+	"$(h_client tcp fd00:1::1 8080 --timeout 3)"
+assert_eq "every packet: the client's subnet still reaches it" "fwd-e2e tcp 80" \
+	"$(client tcp 10.10.1.1 8080 --timeout 3)"
+assert_eq "... the server saw the gateway's 10.10.2.1 four times in all" 4 \
+	"$(server_seen tcp 80 10.10.2.1)"
+assert_eq "... and the client's own address twice" 2 "$(server_seen tcp 80 10.10.1.2)"
 
 fwd_stop
 assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"
