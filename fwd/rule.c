@@ -432,6 +432,17 @@ static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 	}
 	forward_family(l, x);
 	/*
+	 * The kernel routes a packet from outside to a loopback address only
+	 * with route_localnet (IPv4), never for IPv6: it drops the forward.
+	 */
+	if ((x->r->to->family == 4 && x->r->to->addr >> 24 == 127) ||
+	    (x->r->to->family == 6 && x->r->to->addr == 1))
+		diag_warning(l->d, to->pos,
+			     "to: '%s' is a loopback address; the kernel drops packets from outside "
+			     "forwarded to it%s; give one of the gateway's own addresses", to->s,
+			     x->r->to->family == 4 ? " unless route_localnet is set on their "
+						     "interface" : "");
+	/*
 	 * Port forwarding is for connections to the gateway from outside. A
 	 * rule bound to neither takes the inside's connections out to that
 	 * port too, wherever they go: a DMZ mail server's own mail, a LAN
