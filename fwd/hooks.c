@@ -793,7 +793,6 @@ int hooks_gate(uint32_t rate)
 	return r;
 }
 
-
 int hooks_install(const struct fwd_hooks_conf *hc, const struct fwd_ruleset *rs)
 {
 	struct rule_src s = { .rs = rs, .n = rs ? ruleset_nrules(rs) : 0 };

@@ -394,6 +394,33 @@ static void forward_family(struct ld *l, struct rctx *x)
 		narrow_family(l, x, &r->dst, RK_DST, v4);
 }
 
+/* A forward rule that loads but will not do what it seems to say. */
+static void forward_warnings(struct ld *l, struct rctx *x, const struct ynode *to)
+{
+	/*
+	 * The kernel routes a packet from outside to a loopback address only
+	 * with route_localnet (IPv4), never for IPv6: it drops the forward.
+	 */
+	if ((x->r->to->family == 4 && x->r->to->addr >> 24 == 127) ||
+	    (x->r->to->family == 6 && x->r->to->addr == 1))
+		diag_warning(l->d, to->pos,
+			     "to: '%s' is a loopback address; the kernel drops packets from outside "
+			     "forwarded to it%s; give one of the gateway's own addresses", to->s,
+			     x->r->to->family == 4 ? " unless route_localnet is set on their "
+						     "interface" : "");
+	/*
+	 * Port forwarding is for connections to the gateway from outside. A
+	 * rule bound to neither takes the inside's connections out to that
+	 * port too, wherever they go: a DMZ mail server's own mail, a LAN
+	 * host's visit to a web site on 8080.
+	 */
+	if (!x->f[RK_IN] && !x->f[RK_DST])
+		diag_warning(l->d, x->r->pos,
+			     "forward %s has neither in: nor dst:, so inside hosts' connections "
+			     "to its ports anywhere are forwarded too; give it in: (the outside "
+			     "interface) or dst: (the gateway's address)", x->label);
+}
+
 static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 {
 	const struct ynode *a = x->f[RK_ACTION], *to = x->f[RK_TO];
@@ -431,28 +458,7 @@ static void rule_action(struct ld *l, struct rctx *x, const struct ynode *item)
 		return;
 	}
 	forward_family(l, x);
-	/*
-	 * The kernel routes a packet from outside to a loopback address only
-	 * with route_localnet (IPv4), never for IPv6: it drops the forward.
-	 */
-	if ((x->r->to->family == 4 && x->r->to->addr >> 24 == 127) ||
-	    (x->r->to->family == 6 && x->r->to->addr == 1))
-		diag_warning(l->d, to->pos,
-			     "to: '%s' is a loopback address; the kernel drops packets from outside "
-			     "forwarded to it%s; give one of the gateway's own addresses", to->s,
-			     x->r->to->family == 4 ? " unless route_localnet is set on their "
-						     "interface" : "");
-	/*
-	 * Port forwarding is for connections to the gateway from outside. A
-	 * rule bound to neither takes the inside's connections out to that
-	 * port too, wherever they go: a DMZ mail server's own mail, a LAN
-	 * host's visit to a web site on 8080.
-	 */
-	if (!x->f[RK_IN] && !x->f[RK_DST])
-		diag_warning(l->d, x->r->pos,
-			     "forward %s has neither in: nor dst:, so inside hosts' connections "
-			     "to its ports anywhere are forwarded too; give it in: (the outside "
-			     "interface) or dst: (the gateway's address)", x->label);
+	forward_warnings(l, x, to);
 }
 
 static void rule_misc(struct ld *l, struct rctx *x)
