@@ -104,6 +104,21 @@ check "same process" [ "$(prop MainPID)" = "$pid" ]
 check "the old rules stay in force" sh -c 'fwd stats | grep -q "^web "'
 cp /tmp/good.yaml $RULES
 
+# FWD-HAIRPIN's MASQUERADE and its change on an address event, made by the
+# daemon inside the unit's sandbox (no module loading of its own, seccomp).
+step "a forward rule: NAT loopback for the gateway's prefixes"
+hairpin() { iptables-save -t nat | grep -q -- "^-A FWD-HAIRPIN -s $1 -d $1 .*-j MASQUERADE"; }
+run ip link add fwd-lan type veth peer name fwd-lan-peer
+run ip addr add 10.99.0.1/24 dev fwd-lan
+rules "  - {name: web, proto: tcp, dport: 8080, action: allow}
+  - {name: dmz, proto: tcp, dst: 10.99.0.1, dport: 8081, action: forward, to: 10.99.0.5:80}" >$RULES
+check "reload with a forward rule succeeds" run systemctl reload fwd
+check "FWD-HAIRPIN masquerades the link's prefix" wait_for 30 hairpin 10.99.0.0/24
+run ip addr add 10.98.0.1/24 dev fwd-lan
+check "an address added later gets its line, without a reload" wait_for 50 hairpin 10.98.0.0/24
+run sh -c 'iptables-save -t nat | grep FWD-HAIRPIN'
+check "same process" [ "$(prop MainPID)" = "$pid" ]
+
 step "watchdog"
 wd=$(prop WatchdogUSec)
 echo "  WatchdogUSec=$wd"
