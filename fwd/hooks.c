@@ -45,7 +45,7 @@ static struct {
 	unsigned gen;
 	struct fwd_hooks_conf hc;	/* of the last install, for the exemptions */
 	char *hairpin[2];		/* FWD-HAIRPIN's lines, IPv4 and IPv6; NULL: none */
-	bool forwards[2];		/* the last install had forward rules of that family */
+	bool forwards[2];		/* the last install wants FWD-HAIRPIN's lines in that family */
 } G = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Forward rules, from a compiled table or from a plain array. */
@@ -116,6 +116,7 @@ void hooks_conf_daemon(struct fwd_hooks_conf *hc, const struct fwd_daemon *dc)
 	hc->dhcpv6_rules = dc->dhcpv6_rules;
 	hc->ha = dc->ha;
 	hc->shed = !dc->no_shed;
+	hc->nat_loopback = !dc->no_nat_loopback;
 }
 
 /*
@@ -432,7 +433,8 @@ static bool forwards_to(const struct rule_src *s, int family)
 	return false;
 }
 
-static void render_nat(struct tbuf *t, int family, const struct rule_src *s, unsigned jumps)
+static void render_nat(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
+		       const struct rule_src *s, unsigned jumps)
 {
 	const char *c = FWD_HOOKS_DNAT_CHAIN, *h = FWD_HOOKS_HAIRPIN_CHAIN;
 	const struct fwd_rule_info *ri;
@@ -449,7 +451,7 @@ static void render_nat(struct tbuf *t, int family, const struct rule_src *s, uns
 	if (jumps & JUMP_HAIRPIN)
 		tb_printf(t, "-I POSTROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT,
 			  h);
-	render_hairpin_body(t, family, forwards_to(s, family));
+	render_hairpin_body(t, family, hc->nat_loopback && forwards_to(s, family));
 	tb_printf(t, "COMMIT\n");
 }
 
@@ -465,7 +467,7 @@ static int render(int family, const struct fwd_hooks_conf *hc, const struct rule
 	buf[0] = '\0';
 	render_raw(&t, family, hc, jumps);
 	render_mangle(&t, family, hc, jumps);
-	render_nat(&t, family, s, jumps);
+	render_nat(&t, family, hc, s, jumps);
 	if (t.full)
 		return -ENOSPC;
 	return (int)t.pos;
@@ -731,8 +733,8 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 	pthread_mutex_lock(&G.lock);
 	G.hc = *hc;
 	G.hc.early = NULL;
-	G.forwards[0] = forwards_to(s, 4);
-	G.forwards[1] = forwards_to(s, 6);
+	G.forwards[0] = hc->nat_loopback && forwards_to(s, 4);
+	G.forwards[1] = hc->nat_loopback && forwards_to(s, 6);
 	hairpin_scan();
 	r = install_family(4, hc, s);
 	if (r < 0) {

@@ -529,6 +529,16 @@ static void daemon_dhcpv6(struct ld *l, const struct ynode *k, const struct ynod
 	((struct fwd_daemon *)ctx)->dhcpv6_rules = pick(l, v, "dhcpv6_client", how, NULL) == 1;
 }
 
+/* nat_loopback: on (the default) or off: FWD-HAIRPIN's masquerade (hairpin.h). */
+static void daemon_loopback(struct ld *l, const struct ynode *k, const struct ynode *v,
+			    void *ctx)
+{
+	static const char *const onoff[] = { "on", "off", NULL };
+
+	(void)k;
+	((struct fwd_daemon *)ctx)->no_nat_loopback = pick(l, v, "nat_loopback", onoff, NULL) == 1;
+}
+
 /* early_drop: on (the default) or off: drops the rules fix go before the queue. */
 static void daemon_early(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
@@ -553,7 +563,7 @@ static const struct ykey daemon_keys[] = {
 	{ "neighbor_discovery", daemon_nd }, { "dhcpv6_client", daemon_dhcpv6 },
 	{ "log", daemon_log },
 	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { "early_drop", daemon_early },
-	{ "shed", daemon_shed }, { NULL, NULL },
+	{ "shed", daemon_shed }, { "nat_loopback", daemon_loopback }, { NULL, NULL },
 };
 
 static void load_daemon(struct ld *l, const struct ynode *m)

@@ -235,6 +235,7 @@ struct fwd_daemon {
 	bool nd_rules;			/* neighbor_discovery: rules (else accepted in the hook) */
 	struct fwd_pos nd_pos;		/* of that key, for fwd check's warning */
 	bool dhcpv6_rules;		/* dhcpv6_client: rules (else accepted in the hook) */
+	bool no_nat_loopback;		/* nat_loopback: off (FWD-HAIRPIN left empty) */
 	enum fwd_logsink log_sink;
 	enum fwd_logfmt log_format;
 	char *log_file;			/* FWD_SINK_FILE */

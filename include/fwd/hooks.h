@@ -38,7 +38,7 @@
  *                     (fwd/hairpin.c, hairpin.h), read at each install and
  *                     again on every address change (hooks_hairpin());
  *                     empty while no forward rule has a target of that
- *                     family.
+ *                     family, and with hc->nat_loopback off.
  *   mangle FWD-SEEN   gone to from the top of FWD-QUEUE for packets that
  *                     carry FWD_REPEAT_MARK (fwd's repeat verdict): clears
  *                     it and FWD_NEW_MARK, and its end returns to PREROUTING, whose
@@ -118,11 +118,13 @@ struct fwd_hooks_conf {
 	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
 	const struct fwd_early *early;	/* FWD-EARLY's drops; NULL: none */
 	bool shed;			/* daemon: shed: on (FWD-GATE) */
+	bool nat_loopback;		/* daemon: nat_loopback: on (FWD-HAIRPIN's lines) */
 };
 
 /*
  * Take into HC what the rules file's daemon: section says of the hooks and
- * a reload may change: inspect, neighbor_discovery, dhcpv6_client, ha, shed.
+ * a reload may change: inspect, neighbor_discovery, dhcpv6_client, ha, shed,
+ * nat_loopback.
  * (The queues and fail: are fixed at start.)
  */
 void hooks_conf_daemon(struct fwd_hooks_conf *hc, const struct fwd_daemon *dc);

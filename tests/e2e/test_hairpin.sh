@@ -13,7 +13,8 @@
 # such forwards the gateway's address as their source; the client on the
 # other subnet keeps its own. A prefix added or removed while fwd runs
 # changes FWD-HAIRPIN without a reload. In every-packet mode, after a
-# reload, the same holds with a rule that allows the server's answers.
+# reload, the same holds with a rule that allows the server's answers;
+# `daemon: nat_loopback: off` empties the chain.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -111,6 +112,24 @@ assert_eq "every packet: the client's subnet still reaches it" "fwd-e2e tcp 80" 
 assert_eq "... the server saw the gateway's 10.10.2.1 four times in all" 4 \
 	"$(server_seen tcp 80 10.10.2.1)"
 assert_eq "... and the client's own address twice" 2 "$(server_seen tcp 80 10.10.1.2)"
+
+# daemon: nat_loopback: off empties FWD-HAIRPIN, also for a prefix that
+# comes later, and the LAN's connections by the gateway's address no
+# longer open; the client's subnet is not concerned.
+sed 's/^  inspect: every-packet$/&\n  nat_loopback: off/' "$T/every.yaml" >"$T/off.yaml"
+rules_put "$T/off.yaml" "$RULES"
+fwd_hup
+log_wait 2 'reloaded rules from'
+nsx g ip addr add 10.10.4.1/24 dev veth-gw-s
+sleep 1
+assert_no_grep "nat_loopback: off: FWD-HAIRPIN has no line" '^-A FWD-HAIRPIN' \
+	<(nsx g iptables-save -t nat)
+assert_grep "... but stays, with its jump" '^-A POSTROUTING -m comment --comment fwd -j FWD-HAIRPIN$' \
+	<(nsx g iptables-save -t nat)
+assert_eq "... and H's connection by the gateway's address does not open" timeout \
+	"$(h_client tcp 10.10.1.1 8080 --timeout 2)"
+assert_eq "... while the client's subnet still reaches the server" "fwd-e2e tcp 80" \
+	"$(client tcp 10.10.1.1 8080 --timeout 3)"
 
 fwd_stop
 assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"

@@ -33,12 +33,12 @@
 
 static const struct fwd_hooks_conf stateful1 = {
 	.queue_base = 0, .queues = 1, .inspect = FWD_INSPECT_NEW, .fail = FWD_FAIL_CLOSED,
-	.shed = true,
+	.shed = true, .nat_loopback = true,
 };
 /* shed: on, the default: no gate all the same, as fail: open has none. */
 static const struct fwd_hooks_conf every4 = {
 	.queue_base = 10, .queues = 4, .inspect = FWD_INSPECT_EVERY, .fail = FWD_FAIL_OPEN,
-	.shed = true,
+	.shed = true, .nat_loopback = true,
 };
 
 #define HAIRPIN_EMPTY \
@@ -377,13 +377,15 @@ static void test_hairpin_lines(void **state)
 
 /*
  * After a scan of this host's addresses, FWD-HAIRPIN holds its prefixes
- * only where the rules forward to that family. (Run last: the scan stays.)
+ * only where the rules forward to that family, and not with nat_loopback
+ * off. (Run last: the scan stays.)
  */
 static void test_hairpin_needs_forwards(void **state)
 {
 	const struct fwd_rule_info web = { .name = "web", .action = FWD_FORWARD,
 					   .mark = 0x0f000000,
 					   .to = { .family = 4, .addr = 0xc0a80a05, .port = 80 } };
+	struct fwd_hooks_conf off = stateful1;
 	struct ifaddrs *as;
 	char buf[65536];
 	size_t lines;
@@ -400,6 +402,10 @@ static void test_hairpin_needs_forwards(void **state)
 	assert_true(hooks_render_rules(4, &stateful1, &web, 1, buf, sizeof(buf)) > 0);
 	if (lines)	/* else this host has no prefix but loopback's */
 		assert_non_null(strstr(buf, "-A FWD-HAIRPIN -s "));
+	off.nat_loopback = false;
+	assert_true(hooks_render_rules(4, &off, &web, 1, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "-A FWD-HAIRPIN"));
+	assert_non_null(strstr(buf, "-I POSTROUTING -m comment --comment fwd -j FWD-HAIRPIN\n"));
 }
 
 /* The same through the real rules compiler. */
@@ -669,8 +675,8 @@ static int driver_install(const char *path)
 	if (c->daemon.queues)
 		hc.queues = c->daemon.queues;
 	hc.queue_base = c->daemon.queue_num;
-	hc.inspect = c->daemon.inspect;
 	hc.fail = c->daemon.fail;
+	hooks_conf_daemon(&hc, &c->daemon);
 	r = rs ? hooks_install(&hc, rs) : -ENOMEM;
 	if (r < 0)
 		fprintf(stderr, "hooks_install: %s\n", strerror(-r));
