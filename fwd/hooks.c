@@ -410,14 +410,15 @@ static void render_dnat(struct tbuf *t, const struct fwd_rule_info *ri)
 
 /*
  * FWD-HAIRPIN's lines of FAMILY as the last scan found them (under G.lock),
- * when the rules forward to that family: without forwards the lines would
- * match nothing, and MASQUERADE need not be in the kernel.
+ * if WANTED: nat_loopback is on and the rules forward to that family
+ * (without forwards the lines would match nothing, and MASQUERADE need not
+ * be in the kernel).
  */
-static void render_hairpin_body(struct tbuf *t, int family, bool forwards)
+static void render_hairpin_body(struct tbuf *t, int family, bool wanted)
 {
 	const char *body = G.hairpin[family == 6];
 
-	if (body && forwards)
+	if (body && wanted)
 		tb_printf(t, "%s", body);
 }
 
