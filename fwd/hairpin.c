@@ -30,9 +30,7 @@ static size_t sa_bytes(const struct sockaddr *sa, int family, fwd_u128 *v)
 		b = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
 		n = 16;
 	}
-	*v = 0;
-	for (size_t i = 0; i < n; i++)
-		*v = *v << 8 | b[i];
+	*v = addr_from_bytes(b, n);
 	return n;
 }
 

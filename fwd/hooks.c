@@ -422,15 +422,17 @@ static void render_hairpin_body(struct tbuf *t, int family, bool wanted)
 		tb_printf(t, "%s", body);
 }
 
+/* Is RI a forward rule with a target of FAMILY (one FWD-DNAT renders)? */
+static bool forwards_in(const struct fwd_rule_info *ri, int family)
+{
+	return ri && ri->action == FWD_FORWARD && ri->to.family == family;
+}
+
 static bool forwards_to(const struct rule_src *s, int family)
 {
-	const struct fwd_rule_info *ri;
-
-	for (size_t i = 0; i < s->n; i++) {
-		ri = rule_at(s, i);
-		if (ri && ri->action == FWD_FORWARD && ri->to.family == family)
+	for (size_t i = 0; i < s->n; i++)
+		if (forwards_in(rule_at(s, i), family))
 			return true;
-	}
 	return false;
 }
 
@@ -438,16 +440,13 @@ static void render_nat(struct tbuf *t, int family, const struct fwd_hooks_conf *
 		       const struct rule_src *s, unsigned jumps)
 {
 	const char *c = FWD_HOOKS_DNAT_CHAIN, *h = FWD_HOOKS_HAIRPIN_CHAIN;
-	const struct fwd_rule_info *ri;
 
 	tb_printf(t, "*nat\n:%s - [0:0]\n", c);
 	if (jumps & JUMP_NAT)
 		tb_printf(t, "-I PREROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT, c);
-	for (size_t i = 0; i < s->n; i++) {
-		ri = rule_at(s, i);
-		if (ri && ri->action == FWD_FORWARD && ri->to.family == family)
-			render_dnat(t, ri);
-	}
+	for (size_t i = 0; i < s->n; i++)
+		if (forwards_in(rule_at(s, i), family))
+			render_dnat(t, rule_at(s, i));
 	tb_printf(t, ":%s - [0:0]\n", h);
 	if (jumps & JUMP_HAIRPIN)
 		tb_printf(t, "-I POSTROUTING -m comment --comment %s -j %s\n", FWD_HOOKS_COMMENT,

@@ -21,7 +21,6 @@
 #include "fwd/crowdsec.h"
 #include "fwd/gateway.h"
 #include "fwd/gate.h"
-#include "fwd/hairpin.h"
 #include "fwd/live.h"
 #include "fwd/suppress.h"
 #include "fwd/stats.h"

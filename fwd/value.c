@@ -96,9 +96,7 @@ int addr_parse(const char *s, fwd_u128 *a)
 		n = 16;
 	else
 		return 0;
-	*a = 0;
-	for (int i = 0; i < n; i++)
-		*a = *a << 8 | b[i];
+	*a = addr_from_bytes(b, (size_t)n);
 	return n == 4 ? 4 : 6;
 }
 

@@ -19,8 +19,6 @@
 #include <stddef.h>
 #include <ifaddrs.h>
 
-#define FWD_HOOKS_HAIRPIN_CHAIN	"FWD-HAIRPIN"
-
 /*
  * FWD-HAIRPIN's rules for FAMILY (4 or 6) from the gateway's addresses AS
  * (getifaddrs()), as iptables-restore lines, into BUF of LEN bytes, as

@@ -91,6 +91,7 @@
 #define FWD_HOOKS_EARLY_CHAIN	"FWD-EARLY"
 #define FWD_HOOKS_GATE_CHAIN	"FWD-GATE"
 #define FWD_HOOKS_SHED_CHAIN	"FWD-SHED"
+#define FWD_HOOKS_HAIRPIN_CHAIN	"FWD-HAIRPIN"
 
 /*
  * Mark bit of fwd's repeat verdict (allow, forward): the packet runs mangle

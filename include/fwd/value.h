@@ -42,6 +42,15 @@ void proto_names(char *out, size_t outlen);
  * address sets. Returns 4, 6, or 0 when S is neither.
  */
 int addr_parse(const char *s, fwd_u128 *a);
+/* The N bytes at B (network order: 4 or 16) as an address in that host order. */
+static inline fwd_u128 addr_from_bytes(const uint8_t *b, size_t n)
+{
+	fwd_u128 a = 0;
+
+	for (size_t i = 0; i < n; i++)
+		a = a << 8 | b[i];
+	return a;
+}
 /* ADDR of FAMILY (4 or 6) as text; "-" for another family. No allocation. */
 void addr_format(char *out, size_t outlen, unsigned family, fwd_u128 addr);
 /*

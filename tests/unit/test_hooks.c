@@ -399,13 +399,16 @@ static void test_hairpin_needs_forwards(void **state)
 	assert_null(strstr(buf, "-A FWD-HAIRPIN"));
 	assert_true(hooks_render_rules(6, &stateful1, &web, 1, buf, sizeof(buf)) > 0);
 	assert_null(strstr(buf, "-A FWD-HAIRPIN"));
-	assert_true(hooks_render_rules(4, &stateful1, &web, 1, buf, sizeof(buf)) > 0);
-	if (lines)	/* else this host has no prefix but loopback's */
-		assert_non_null(strstr(buf, "-A FWD-HAIRPIN -s "));
 	off.nat_loopback = false;
 	assert_true(hooks_render_rules(4, &off, &web, 1, buf, sizeof(buf)) > 0);
 	assert_null(strstr(buf, "-A FWD-HAIRPIN"));
 	assert_non_null(strstr(buf, "-I POSTROUTING -m comment --comment fwd -j FWD-HAIRPIN\n"));
+	if (!lines) {	/* this host has no prefix but loopback's: nothing to render */
+		print_message("SKIP: no IPv4 prefix on this host besides loopback\n");
+		skip();
+	}
+	assert_true(hooks_render_rules(4, &stateful1, &web, 1, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "-A FWD-HAIRPIN -s "));
 }
 
 /* The same through the real rules compiler. */
