@@ -63,9 +63,9 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
 		  ",\"bypassed\":%" PRIu64 ",\"shed\":%" PRIu64 ",\"gate_rate\":%" PRIu32
 		  ",\"unanswered\":%" PRIu64 ",\"looped\":%" PRIu64 ",\"unseen_iface\":%" PRIu64
-		  ",\"errors\":%" PRIu64 "},", st->nworkers, t->received, t->enobufs, t->queue_dropped,
-		  t->user_dropped, t->bypassed, t->shed, t->gate_rate, t->unanswered, t->looped,
-		  t->unseen_iface, t->errors);
+		  ",\"errors\":%" PRIu64 ",\"rechecked\":%" PRIu64 "},", st->nworkers, t->received,
+		  t->enobufs, t->queue_dropped, t->user_dropped, t->bypassed, t->shed, t->gate_rate,
+		  t->unanswered, t->looped, t->unseen_iface, t->errors, t->rechecked);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
@@ -108,6 +108,9 @@ static void stats_queue_lines(struct fwd_text *b, const struct fwd_state *st,
 	if (t->errors)
 		text_printf(b, "errors:     %" PRIu64 " failed receives, or verdicts not sent or "
 			    "refused (their packets wait in the kernel's queue)\n", t->errors);
+	if (t->rechecked)
+		text_printf(b, "rechecked:  %" PRIu64 " established connections of blocked sources "
+			    "queued again (see fwd(8) BLOCKS)\n", t->rechecked);
 }
 
 static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_live *l,

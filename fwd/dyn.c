@@ -38,6 +38,7 @@ struct dset {
 	uint32_t timeout_ms;
 	struct fwd_dtable t;
 	_Atomic uint64_t plens[4];	/* prefix lengths held: [0] IPv4, [1..3] IPv6 */
+	bool blocks;			/* a drop or reject rule's `src:` (dyn_recheck_due()) */
 };
 
 /*
@@ -98,6 +99,8 @@ struct fwd_dyn {
 	struct fwd_seen limit_seen;	/* the limits' doorkeeper */
 	uint64_t limit_seed;		/* its hash's secret */
 	struct fwd_scan_conf scan_conf;	/* its ignore ranges are our copies */
+	bool blocks;			/* some set blocks */
+	_Atomic bool recheck_due;	/* a blocking set gained a member since the last look */
 };
 
 static int proto_slot(uint8_t proto)
@@ -146,6 +149,19 @@ static int build_knocks(struct fwd_dyn *d, const struct fwd_config *c)
 	return 0;
 }
 
+static bool rule_blocks(const struct fwd_rule *r)
+{
+	return r->dyn_src >= 0 && (r->action == FWD_DROP || r->action == FWD_REJECT);
+}
+
+bool dyn_config_blocks(const struct fwd_config *c)
+{
+	for (uint32_t i = 0; i < c->nrules; i++)
+		if (rule_blocks(&c->rules[i]))
+			return true;
+	return false;
+}
+
 static int build_rules(struct fwd_dyn *d, const struct fwd_config *c, unsigned nworkers)
 {
 	d->nrules = c->nrules;
@@ -154,8 +170,15 @@ static int build_rules(struct fwd_dyn *d, const struct fwd_config *c, unsigned n
 	d->scratch = calloc((size_t)d->words * (nworkers ? nworkers : 1), sizeof(*d->scratch));
 	if (!d->rule_set || !d->scratch)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < c->nrules; i++)
-		d->rule_set[i] = (int8_t)c->rules[i].dyn_src;
+	for (uint32_t i = 0; i < c->nrules; i++) {
+		const struct fwd_rule *r = &c->rules[i];
+
+		d->rule_set[i] = (int8_t)r->dyn_src;
+		if (rule_blocks(r))
+			d->sets[r->dyn_src].blocks = d->blocks = true;
+	}
+	/* Members a reload carries into a set that blocks now are looked at once. */
+	atomic_init(&d->recheck_due, d->blocks);
 	return 0;
 }
 
@@ -440,6 +463,17 @@ void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 
 /* ---- the packet path ----------------------------------------------------- */
 
+/*
+ * S gained a member. If a drop or reject rule uses S, the member's
+ * established connections must be judged again (fwd/recheck.c): say so,
+ * after the member is in (release; dyn_recheck_due() acquires).
+ */
+static void member_added(struct fwd_dyn *d, const struct dset *s)
+{
+	if (s->blocks && !atomic_load_explicit(&d->recheck_due, memory_order_relaxed))
+		atomic_store_explicit(&d->recheck_due, true, memory_order_release);
+}
+
 static void open_door(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
 		      const struct fwd_key *k, uint64_t now)
 {
@@ -448,8 +482,10 @@ static void open_door(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
 		.addr = k->src,
 	};
 
-	if (dtable_put(&d->sets[kc->set].t, &door, 0, now + kc->timeout_ms, now) >= 0)
+	if (dtable_put(&d->sets[kc->set].t, &door, 0, now + kc->timeout_ms, now) >= 0) {
 		atomic_fetch_add_explicit(&d->opened, 1, memory_order_relaxed);
+		member_added(d, &d->sets[kc->set]);
+	}
 }
 
 /* A progress entry is worth the steps it has done. */
@@ -547,6 +583,7 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	if (!n)
 		return false;
 	dtable_put(&s->t, &m, 0, now + d->scan_conf.timeout_ms, now);
+	member_added(d, s);
 	outbox_push(FWD_CS_SCAN, k->family, k->src, d->scan_conf.timeout_ms, n, s->name);
 	memset(ev, 0, sizeof(*ev));
 	ev->type = FWD_EV_SCAN;
@@ -679,8 +716,10 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
 		struct fwd_dkey m = { .family = k->family, .addr = k->src };
 		uint32_t t = dl->conf.add_timeout_ms ? dl->conf.add_timeout_ms : s->timeout_ms;
 
-		if (dtable_put(&s->t, &m, 0, now + t, now) == 1)
+		if (dtable_put(&s->t, &m, 0, now + t, now) == 1) {
+			member_added(d, s);
 			outbox_push(FWD_CS_LIMIT, k->family, k->src, t, 0, dl->name);
+		}
 	}
 	return true;
 }
@@ -710,15 +749,11 @@ static bool prefix_member(struct dset *s, const struct fwd_key *k, uint64_t now)
 	return false;
 }
 
-/* Does K meet rule I's dynamic condition (member with any port, or with its own)? */
-static bool dyn_ok(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint64_t now)
+/* Is K's source in S (a member with any port, or with K's own)? */
+static bool set_has(struct dset *s, const struct fwd_key *k, uint64_t now)
 {
 	struct fwd_dkey m = { .family = k->family, .addr = k->src };
-	struct dset *s;
 
-	if (i >= d->nrules || d->rule_set[i] < 0)
-		return true;
-	s = &d->sets[d->rule_set[i]];
 	if (dtable_get(&s->t, &m, now, NULL, NULL) || prefix_member(s, k, now))
 		return true;
 	if (k->dport > 65535)
@@ -726,6 +761,14 @@ static bool dyn_ok(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint6
 	m.proto = k->proto;
 	m.port = (uint16_t)k->dport;
 	return dtable_get(&s->t, &m, now, NULL, NULL);
+}
+
+/* Does K meet rule I's dynamic condition? */
+static bool dyn_ok(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint64_t now)
+{
+	if (i >= d->nrules || d->rule_set[i] < 0)
+		return true;
+	return set_has(&d->sets[d->rule_set[i]], k, now);
 }
 
 struct dyn_arg {
@@ -783,6 +826,24 @@ int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd
 }
 
 /* ---- control ------------------------------------------------------------- */
+
+bool dyn_blocks(const struct fwd_dyn *d)
+{
+	return d && d->blocks;
+}
+
+bool dyn_recheck_due(struct fwd_dyn *d)
+{
+	return d && atomic_exchange_explicit(&d->recheck_due, false, memory_order_acq_rel);
+}
+
+bool dyn_blocked(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now)
+{
+	for (uint32_t i = 0; d && i < d->nsets; i++)
+		if (d->sets[i].blocks && set_has(&d->sets[i], k, now))
+			return true;
+	return false;
+}
 
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
 {
@@ -971,6 +1032,7 @@ int dyn_prefix_put(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr, un
 {
 	struct fwd_dkey m = { .family = family, .tag = FWD_DTAG_PREFIX | plen };
 	struct dset *s;
+	int e;
 
 	if (!d || set < 0 || (uint32_t)set >= d->nsets || plen > (family == 4 ? 32u : 128u))
 		return -EINVAL;
@@ -978,7 +1040,10 @@ int dyn_prefix_put(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr, un
 	m.addr = addr & fwd_prefix_mask(family, plen);
 	/* The length first: a reader that sees the entry also probes its length. */
 	plen_note(s, family, plen);
-	return dtable_put(&s->t, &m, 0, expires, now);
+	e = dtable_put(&s->t, &m, 0, expires, now);
+	if (e == 1)
+		member_added(d, s);
+	return e;
 }
 
 unsigned dyn_prefix_del(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr,

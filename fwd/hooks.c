@@ -354,6 +354,25 @@ static void render_raw(struct tbuf *t, int family, const struct fwd_hooks_conf *
 }
 
 /*
+ * The stateful mode lets established and related traffic by, except, while
+ * a set blocks, a connection fwd/recheck.c marked: its packets in the
+ * original direction (from the blocked source) go on to the queue.
+ */
+static void render_established(struct tbuf *t, const struct fwd_hooks_conf *hc)
+{
+	const char *c = FWD_HOOKS_QUEUE_CHAIN;
+
+	if (!hc->recheck) {
+		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
+		return;
+	}
+	tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY -j RETURN\n",
+		  c);
+	tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -m connmark ! --mark "
+		  "0x%08x/0x%08x -j RETURN\n", c, FWD_RECHECK_MARK, FWD_RECHECK_MARK);
+}
+
+/*
  * Established and related traffic RETURNs rather than ACCEPTs: it is not
  * queued either way, and RETURN lets the operator's own mangle PREROUTING
  * rules behind our jump (connmark restore, policy routing marks) still see it.
@@ -370,7 +389,7 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 	render_repeat(t);
 	render_exempt(t, family, hc, c);
 	if (hc->inspect == FWD_INSPECT_NEW) {
-		tb_printf(t, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", c);
+		render_established(t, hc);
 		tb_printf(t, "-A %s -m conntrack --ctstate INVALID -j DROP\n", c);
 	} else {
 		/* errors about a connection fwd let through, as the stateful mode passes them */

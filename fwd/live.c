@@ -322,7 +322,7 @@ static size_t marked_rules(const struct fwd_live *l, struct fwd_rule_info *out)
 
 /*
  * Install fwd's chains with the forward rules of A and, when given, B, and
- * the early drops of the newer (B, else A). The restore flushes FWD-EARLY:
+ * the early drops and blocking sets of the newer (B, else A). The restore flushes FWD-EARLY:
  * the kernel's counts go to A first (A is what the chain holds now, or
  * holds the same rules by name).
  */
@@ -340,6 +340,7 @@ static int install_marked(const struct fwd_hooks_conf *hc0, struct fwd_live *a,
 	if (b)
 		k += marked_rules(b, r + k);
 	hc.early = b ? b->early : a->early;
+	hc.recheck = dyn_blocks(b ? b->dyn : a->dyn);
 	early_harvest(a->early);
 	gate_harvest();
 	e = hooks_install_rules(&hc, r, k);

@@ -125,6 +125,9 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 	counter(f, "fwd_shed_total",
 		"Packets dropped before the queue while it overflowed (the overload gate).",
 		t->shed);
+	counter(f, "fwd_rechecked_connections_total",
+		"Established connections of sources that joined a blocking set, queued again.",
+		t->rechecked);
 	counter(f, "fwd_reject_unanswered_total",
 		"Packets rejected without an answer: over the answers a queue sends a second, "
 		"or the answer not sendable.",

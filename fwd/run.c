@@ -35,6 +35,7 @@
 #include "fwd/metrics.h"
 #include "fwd/priv.h"
 #include "fwd/queue.h"
+#include "fwd/recheck.h"
 #include "fwd/stats.h"
 #include "fwd/suppress.h"
 #include "fwd/value.h"
@@ -201,6 +202,7 @@ static int print_hooks(const struct fwd_hooks_conf *hc0, const struct fwd_rulese
 	int rc = -1;
 
 	hcv.early = early;
+	hcv.recheck = dyn_config_blocks(c);
 	hooks_hairpin_scan();
 	for (size_t i = 0; i < 2; i++) {
 		size_t cap = 1 << 16;
@@ -648,6 +650,7 @@ static void main_loop(struct daemon *dm, int sfd)
 		int n;
 
 		to = min_timeout(to, min_timeout(bypass_tick(&dm->st), gate_tick(&dm->st)));
+		to = min_timeout(to, recheck_tick(&dm->st));
 		n = poll(p, link_fd >= 0 ? 2 : 1, to);
 
 		if (n < 0 && errno != EINTR)

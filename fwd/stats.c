@@ -9,6 +9,7 @@
 #include "fwd/bypass.h"
 #include "fwd/gate.h"
 #include "fwd/queue.h"
+#include "fwd/recheck.h"
 #include "fwd/stats.h"
 
 void stats_worker_totals(const struct fwd_state *st, struct fwd_totals *t)
@@ -43,6 +44,7 @@ void stats_totals(struct fwd_state *st, struct fwd_totals *t)
 		t->user_dropped += ud;
 	}
 	t->bypassed = bypass_sample(st);
+	t->rechecked = recheck_marked();
 	if (!st->no_hooks) {
 		t->shed = gate_shed();
 		t->gate_rate = gate_rate();

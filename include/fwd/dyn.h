@@ -95,6 +95,20 @@ int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd
 	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_log_event *ev,
 	       bool *scanned);
 
+/*
+ * A set blocks when a drop or reject rule has it as `src:`. A source that
+ * joins one loses what conntrack lets by: fwd/recheck.c marks its
+ * established connections and the hooks queue them again. Off the packet
+ * path: does some set of D block? Has a blocking set gained a member since
+ * the last call (then true once; also once after dyn_build())? Is K's
+ * source (with its protocol and destination port, for members that have
+ * one) in a blocking set at NOW?
+ */
+bool dyn_blocks(const struct fwd_dyn *d);
+bool dyn_config_blocks(const struct fwd_config *c);	/* the same, from the rules */
+bool dyn_recheck_due(struct fwd_dyn *d);
+bool dyn_blocked(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now);
+
 /* Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table. */
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed);
 /* Append `"dynamic":{...}` (no leading comma) to a malloc'd JSON text; NULL on ENOMEM. */

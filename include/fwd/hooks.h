@@ -109,6 +109,14 @@
  */
 #define FWD_NEW_MARK		0x20000000u
 
+/*
+ * Conntrack mark bit (the connection's, not the packet's) of a connection
+ * whose source joined a set that a drop or reject rule uses (fwd/recheck.c).
+ * In the stateful mode FWD-QUEUE queues such a connection's packets in the
+ * original direction again, so the rules judge each one.
+ */
+#define FWD_RECHECK_MARK	0x40000000u
+
 struct fwd_hooks_conf {
 	uint32_t queue_base;		/* first NFQUEUE number */
 	uint32_t queues;		/* how many, >= 1 */
@@ -120,6 +128,7 @@ struct fwd_hooks_conf {
 	const struct fwd_early *early;	/* FWD-EARLY's drops; NULL: none */
 	bool shed;			/* daemon: shed: on (FWD-GATE) */
 	bool nat_loopback;		/* daemon: nat_loopback: on (FWD-HAIRPIN's lines) */
+	bool recheck;			/* a set blocks: queue FWD_RECHECK_MARK connections */
 };
 
 /*

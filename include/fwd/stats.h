@@ -22,6 +22,7 @@ struct fwd_totals {
 	uint64_t looped;	/* back from a repeat verdict without its mark: accepted */
 	uint64_t unseen_iface;	/* from a link fwd had no name for yet: as `fail:` says */
 	uint64_t errors;	/* receive failures, verdicts not sent or refused */
+	uint64_t rechecked;	/* connections of blocked sources marked (fwd/recheck.c) */
 	uint32_t gate_rate;	/* the overload gate's rate now; 0: open */
 	struct fwd_log_stats log;
 };

@@ -192,7 +192,7 @@ no_vip() {
 topo_ha
 gw_configs a
 gw_configs b
-bg "$NS_S" "$T/server.log" "$PY" "$E2E_DIR/ha_stream.py" serve --ready "$T/server.ready" 8000 80 9000
+bg "$NS_S" "$T/server.log" "$PY" "$E2E_DIR/stream.py" serve --ready "$T/server.ready" 8000 80 9000
 wait_for 5 test -e "$T/server.ready" || { fail "server did not start"; e2e_finish; }
 fwd_gw a
 fwd_gw b
@@ -204,7 +204,7 @@ wait_for 10 has_vip a || { fail "gateway A never became master"; tail "$T/a/keep
 sleep 1.5
 if no_vip b; then pass "A is master, B backup (VRRP passes fwd on both)"; else fail "both gateways hold a virtual address"; fi
 
-nsx "$NS_C" "$PY" "$E2E_DIR/ha_stream.py" stream --out "$STREAM" --stop "$STOP" \
+nsx "$NS_C" "$PY" "$E2E_DIR/stream.py" stream --out "$STREAM" --stop "$STOP" \
 	--probe 10.10.2.10:9000 --wake "$T/wake" web=10.10.2.10:8000 fwd=10.10.1.1:8080 \
 	idleweb=10.10.2.10:8000 idlefwd=10.10.1.1:8080 >>"$T/client.log" 2>&1 &
 E2E_BG_PIDS+=("$!")
@@ -273,7 +273,7 @@ assert_no_grep "B's fwd gave no verdict to the connections committed to it" \
 assert_no_grep "no stream was reset or closed" '^error ' "$STREAM"
 
 # New connections: judged by B's fwd.
-out=$(nsx "$NS_C" "$PY" "$E2E_DIR/ha_stream.py" stream --out "$T/new" --stop "$T/new.stop" \
+out=$(nsx "$NS_C" "$PY" "$E2E_DIR/stream.py" stream --out "$T/new" --stop "$T/new.stop" \
 	--interval 0.1 new=10.10.2.10:8000 newfwd=10.10.1.1:8080 >/dev/null 2>&1 &
       sleep 1.5; touch "$T/new.stop"; wait)
 assert_ge "a new connection through B carries data" 3 "$(grep -c '^data new ' "$T/new")"

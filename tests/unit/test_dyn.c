@@ -646,6 +646,110 @@ static struct fwd_dyn *limit_up(struct fwd_config **c, struct fwd_ruleset **rs)
 	return limit_up_with(limit_yaml, c, rs);
 }
 
+static const char recheck_yaml[] =
+	"version: 1\n"
+	"default: drop\n"
+	"dynamic:\n"
+	"  doors: {timeout: 30s}\n"
+	"  scanners: {timeout: 10m}\n"
+	"  abusers: {timeout: 10m}\n"
+	"knock:\n"
+	"  - {name: k, sequence: [7000/tcp, 8000/tcp], open: {set: doors, port: 22/tcp}}\n"
+	"scan: {ports: 5, window: 10s, block: {set: scanners}}\n"
+	"rules:\n"
+	"  - {name: scanners, src: $scanners, action: drop}\n"
+	"  - {name: abusers, src: $abusers, action: reject}\n"
+	"  - {name: ssh, proto: tcp, src: $doors, dport: 22, action: allow}\n"
+	"  - {name: web, proto: tcp, dport: 80, action: allow,"
+	" limit: {rate: 1/m, burst: 1}, on_exceed: {add: abusers}}\n";
+
+/*
+ * Sets that a drop or reject rule uses block: a member they gain makes a
+ * recheck due (once), and dyn_blocked() finds it; a knock's door, used by
+ * an allow rule, does neither.
+ */
+static void test_recheck_due(void **state)
+{
+	struct fwd_diags dg;
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d;
+	struct fwd_log_event ev;
+	struct fwd_key k;
+	uint32_t scanner = 0xcb007109, abuser = 0xcb00710a, knocker = 0xcb00710b;
+
+	(void)state;
+	diags_init(&dg, "recheck");
+	c = config_parse(recheck_yaml, sizeof(recheck_yaml) - 1, &dg);
+	if (!c)
+		fail_msg("%s", dg.text);
+	diags_free(&dg);
+	rs = ruleset_compile(c);
+	assert_true(dyn_config_blocks(c));
+	assert_int_equal(dyn_build(c, 1, &d), 0);
+	assert_true(dyn_blocks(d));
+	assert_true(dyn_recheck_due(d));	/* once after the build: carried members */
+	assert_false(dyn_recheck_due(d));
+
+	k = pkt(knocker, 6, 7000);
+	assert_true(dyn_knock(d, &k, 100));
+	k = pkt(knocker, 6, 8000);
+	assert_true(dyn_knock(d, &k, 101));
+	k = pkt(knocker, 6, 22);
+	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 102), 2);	/* door open */
+	assert_false(dyn_recheck_due(d));
+	assert_false(dyn_blocked(d, &k, 102));
+
+	for (uint32_t p = 1; p <= 6; p++) {
+		k = pkt(scanner, 6, p);
+		dyn_scan(d, &k, 200, &ev);
+	}
+	assert_true(dyn_recheck_due(d));
+	assert_false(dyn_recheck_due(d));
+	k = pkt(scanner, 17, 53);
+	assert_true(dyn_blocked(d, &k, 201));
+	assert_false(dyn_blocked(d, &k, 200 + 10 * 60000));	/* expired */
+
+	k = pkt(abuser, 6, 80);
+	assert_false(dyn_limit(d, 3, &k, 300));
+	assert_false(dyn_blocked(d, &k, 300));
+	assert_false(dyn_recheck_due(d));
+	assert_true(dyn_limit(d, 3, &k, 301));			/* over: joins abusers */
+	assert_true(dyn_recheck_due(d));
+	assert_true(dyn_blocked(d, &k, 302));
+	k.family = 6;
+	assert_false(dyn_blocked(d, &k, 302));			/* the same bits, IPv6 */
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
+/* Without a drop or reject rule on a set nothing blocks. */
+static void test_recheck_none(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"dynamic:\n"
+		"  friends: {timeout: 30s}\n"
+		"rules:\n"
+		"  - {name: friends, src: $friends, action: allow}\n"
+		"  - {name: rest, action: drop}\n";
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = limit_up_with(yaml, &c, &rs);
+
+	(void)state;
+	assert_false(dyn_config_blocks(c));
+	assert_false(dyn_blocks(d));
+	assert_false(dyn_recheck_due(d));
+	assert_int_equal(dyn_prefix_put(d, dyn_set_find(d, "friends"), 4, 0x0a000001, 32, 1000, 1),
+			 1);
+	assert_false(dyn_recheck_due(d));
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
 /*
  * A source limited to 1/m burst 2 sends 100 SYNs over 10 s while 100k
  * spoofed sources a second take one token each from a table of
@@ -951,6 +1055,8 @@ int main(void)
 		cmocka_unit_test(test_scan_flood),
 		cmocka_unit_test(test_scan_spoofed_flood),
 		cmocka_unit_test(test_knock_flood),
+		cmocka_unit_test(test_recheck_due),
+		cmocka_unit_test(test_recheck_none),
 		cmocka_unit_test(test_limit_flood),
 		cmocka_unit_test(test_limit_table_full),
 		cmocka_unit_test(test_limit_clock_skew),

@@ -241,6 +241,33 @@ static void test_ha_pass(void **state)
 	assert_null(strstr(buf, "-p 112"));
 }
 
+/*
+ * While a set blocks, established traffic returns unless it comes from the
+ * source of a connection marked FWD_RECHECK_MARK; every-packet mode queues
+ * it all anyway and has no such line.
+ */
+static void test_recheck_lines(void **state)
+{
+	static const char want[] =
+		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED --ctdir REPLY -j RETURN\n"
+		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -m connmark ! --mark 0x40000000/0x40000000 -j RETURN\n"
+		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n";
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[8192];
+
+	(void)state;
+	hc.recheck = true;
+	for (int f = 4; f <= 6; f += 2) {
+		assert_true(hooks_render(f, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_non_null(strstr(buf, want));
+		assert_null(strstr(buf, "ESTABLISHED,RELATED -j RETURN"));
+	}
+	hc.inspect = FWD_INSPECT_EVERY;
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "connmark"));
+	assert_null(strstr(buf, "ESTABLISHED"));
+}
+
 /* Rules straight from an array: non-forward rules and other families skipped. */
 static void test_forward_rules_array(void **state)
 {
@@ -742,6 +769,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_v6_dhcpv6_client_before_queue),
 		cmocka_unit_test(test_one_queue_fail_open),
 		cmocka_unit_test(test_ha_pass),
+		cmocka_unit_test(test_recheck_lines),
 		cmocka_unit_test(test_forward_rules_array),
 		cmocka_unit_test(test_forward_rules_compiled),
 		cmocka_unit_test(test_hairpin_lines),

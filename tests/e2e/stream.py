@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Long-lived TCP streams across a failover, for test_ha.sh.
+"""Long-lived TCP streams: across a failover (test_ha.sh), across a block
+(test_recheck.sh).
 
-  ha_stream.py serve --ready FILE PORT...
-      echo every line back, on each PORT, for as long as the peer stays.
+  stream.py serve --ready FILE PORT...
+      echo every line back, on each PORT (IPv4 and IPv6), for as long as
+      the peer stays.
 
-  ha_stream.py stream --out FILE --stop FILE [--probe HOST:PORT] [--wake FILE]
+  stream.py stream --out FILE --stop FILE [--probe HOST:PORT] [--wake FILE]
                      NAME=HOST:PORT...
       one connection per NAME; every --interval seconds send "NAME SEQ" and
-      wait for its echo. Lines appended to --out (times in ms since the epoch):
+      wait for its echo. HOST:PORT may end in "/SRC", the local address to
+      connect from; an IPv6 HOST is written in brackets. Lines appended to
+      --out (times in ms since the epoch):
         up NAME SPORT T          connected, from local port SPORT
         data NAME SEQ T          the echo of SEQ arrived
         error NAME TEXT T        the connection failed (a reset, a close)
@@ -50,12 +54,23 @@ def echo(conn):
             conn.sendall(b)
 
 
+def listener(port):
+    """Both families on one socket where the namespace has IPv6, else IPv4."""
+    try:
+        s = socket.socket(socket.AF_INET6)
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        addr = "::"
+    except OSError:
+        s, addr = socket.socket(), "0.0.0.0"
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    return s
+
+
 def serve(args):
     ready, ports = args[1], [int(p) for p in args[2:]]
     for p in ports:
-        s = socket.socket()
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("0.0.0.0", p))
+        s = listener(p)
         s.listen(16)
         threading.Thread(target=accept, args=(s,), daemon=True).start()
     open(ready, "w").close()
@@ -71,12 +86,19 @@ def accept(s):
 
 def hostport(text):
     host, port = text.rsplit(":", 1)
-    return host, int(port)
+    return host.strip("[]"), int(port)
+
+
+def target_src(text):
+    """HOST:PORT[/SRC] -> ((HOST, PORT), (SRC, 0) or None)"""
+    hp, _, src = text.partition("/")
+    return hostport(hp), (src, 0) if src else None
 
 
 def stream(out, stop, name, target, interval, wake):
+    target, src = target_src(target)
     try:
-        s = socket.create_connection(target, timeout=5)
+        s = socket.create_connection(target, timeout=5, source_address=src)
     except OSError as e:
         out.put("error", name, "connect:" + type(e).__name__)
         return
@@ -141,7 +163,7 @@ def main():
     for n in names:
         name, target = n.split("=", 1)
         ts.append(threading.Thread(target=stream,
-                                   args=(out, stop, name, hostport(target), float(opts["--interval"]),
+                                   args=(out, stop, name, target, float(opts["--interval"]),
                                          opts["--wake"])))
     if opts["--probe"]:
         ts.append(threading.Thread(target=probe, args=(out, stop, hostport(opts["--probe"])),

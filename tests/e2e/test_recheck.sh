@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# test_recheck.sh FWD BUILD_DIR - a blocked source loses its established
+# connections too, in the stateful mode.
+#
+# The client keeps four TCP streams open, echoing a line every 0.1 s: from
+# 10.10.1.2 to the server (routed) and to the gateway's forward (DNAT),
+# from fd00:1::2 to the server, and from 10.10.1.3 to the server. Then
+# 10.10.1.2 scans 30 ports and joins `scanners`, whose drop rule comes
+# first: its two streams stop within a second, the others go on. The same
+# for fd00:1::2. The kernel's conntrack entries of the blocked streams carry
+# FWD_RECHECK_MARK beside the operator's own connmark bits. `fwd unblock`
+# lets the same connections go on: they were judged again, not killed.
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+command -v conntrack >/dev/null || skip "conntrack (the tool) is not installed"
+topo_up
+nsx c ip addr add 10.10.1.3/24 dev veth-c
+bg s "$T/server.log" "$PY" "$E2E_DIR/stream.py" serve --ready "$T/server.ready" 7000
+wait_for 5 test -e "$T/server.ready" || { fail "the stream server did not start"; e2e_finish; }
+RULES="$T/rules.yaml"
+cat >"$RULES" <<'YAML'
+version: 1
+default: drop
+dynamic:
+  scanners: {timeout: 60s, max: 100}
+scan:
+  ports: 20
+  window: 10s
+  block: {set: scanners}
+rules:
+  - {name: scanners, src: $scanners, action: drop}
+  - {name: echo, proto: tcp, dport: 7000, action: allow}
+  - {name: echo-fwd, proto: tcp, in: veth-gw-c, dst: 10.10.1.1, dport: 8000, action: forward, to: "10.10.2.2:7000"}
+  - {name: closed, proto: tcp, action: reject}
+  - {name: icmpv6, proto: icmpv6, action: allow}
+YAML
+fwd_start "$RULES"
+# The operator's own connection mark, which fwd's bit must leave alone.
+nsx g iptables -t mangle -A FORWARD -p tcp --dport 7000 -j CONNMARK --set-xmark 0x5/0xff
+assert_grep "FWD-QUEUE queues marked connections from their source" \
+	'-m connmark ! --mark 0x40000000/0x40000000 -j RETURN' \
+	<(nsx g iptables-save -t mangle)
+
+STREAM="$T/stream.out"
+STOP="$T/stream.stop"
+nsx c "$PY" "$E2E_DIR/stream.py" stream --out "$STREAM" --stop "$STOP" --interval 0.1 \
+	bad=10.10.2.2:7000/10.10.1.2 badfwd=10.10.1.1:8000/10.10.1.2 \
+	bad6=[fd00:2::2]:7000/fd00:1::2 good=10.10.2.2:7000/10.10.1.3 >>"$T/client.log" 2>&1 &
+E2E_BG_PIDS+=("$!")
+streams_up() { [ "$(grep -c '^up ' "$STREAM" 2>/dev/null)" = 4 ]; }
+wait_for 5 streams_up || { fail "streams did not connect: $(cat "$STREAM" "$T/client.log")"; e2e_finish; }
+sleep 1
+
+# Echoes of NAME that arrived after MS.
+data_after() {	# NAME MS
+	awk -v n="$1" -v t="$2" '$1 == "data" && $2 == n && $4 > t' "$STREAM" | wc -l
+}
+scan() {	# SRC HOST: 30 ports
+	local p
+	for p in $(seq 1001 1030); do
+		client tcp "$2" $p --src "$1" --timeout 0.3 >/dev/null
+	done
+}
+
+scan 10.10.1.2 10.10.2.2
+log_wait 1 'fwd: scan src=10\.10\.1\.2 '
+log_wait 1 'recheck: 2 established connections of blocked sources go to the rules again' 3
+CUT_MS=$(($(now_ms) + 500))
+sleep 2
+assert_eq "the scanner's routed stream stopped" 0 "$(data_after bad $CUT_MS)"
+assert_eq "the scanner's forwarded stream stopped" 0 "$(data_after badfwd $CUT_MS)"
+assert_ge "another source's stream goes on" 10 "$(data_after good $CUT_MS)"
+assert_ge "the scanner's IPv6 stream goes on (another source)" 10 "$(data_after bad6 $CUT_MS)"
+assert_eq "no stream failed" "" "$(grep '^error ' "$STREAM")"
+marks=$(nsx g conntrack -L -p tcp --orig-src 10.10.1.2 2>/dev/null | grep -c 'mark=1073741829 ')
+assert_eq "both marked, the operator's bits kept (0x40000005)" 2 "$marks"
+assert_eq "the other source's connection is not marked" 0 \
+	"$(nsx g conntrack -L -p tcp --orig-src 10.10.1.3 2>/dev/null | grep -c 'mark=10737')"
+
+scan fd00:1::2 fd00:2::2
+log_wait 1 'fwd: scan src=fd00:1::2 '
+log_wait 1 'recheck: 1 established connections of blocked sources go to the rules again' 3
+CUT6_MS=$(($(now_ms) + 500))
+sleep 2
+assert_eq "the IPv6 scanner's stream stopped" 0 "$(data_after bad6 $CUT6_MS)"
+assert_ge "the other source's stream still goes on" 10 "$(data_after good $CUT6_MS)"
+stats "$T/s.json"
+assert_eq "fwd stats: queue.rechecked" 3 "$(jget "$T/s.json" queue.rechecked)"
+
+# Unblocked, the same connections pass again (TCP retransmits what waited).
+UNBLOCK_MS=$(now_ms)
+assert_eq "fwd unblock" "ok: 1 entries removed" "$(nsx g "$FWD" unblock --socket "$SOCK" 10.10.1.2)"
+resumed() { [ "$(data_after bad $UNBLOCK_MS)" -gt 0 ] && [ "$(data_after badfwd $UNBLOCK_MS)" -gt 0 ]; }
+wait_for 20 resumed && pass "both streams go on after unblock" ||
+	fail "after unblock: bad $(data_after bad $UNBLOCK_MS), badfwd $(data_after badfwd $UNBLOCK_MS) echoes"
+assert_eq "the IPv6 stream stays stopped" 0 "$(data_after bad6 $CUT6_MS)"
+touch "$STOP"
+
+fwd_stop
+assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"
+assert_no_sanitizer_report
+e2e_finish
