@@ -110,7 +110,7 @@ static void stats_queue_lines(struct fwd_text *b, const struct fwd_state *st,
 			    "refused (their packets wait in the kernel's queue)\n", t->errors);
 	if (t->rechecked)
 		text_printf(b, "rechecked:  %" PRIu64 " established connections of blocked sources "
-			    "queued again (see fwd(8) BLOCKS)\n", t->rechecked);
+			    "queued again (see fwd(8) BLOCKED SOURCES)\n", t->rechecked);
 }
 
 static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_live *l,

@@ -14,7 +14,9 @@
 # 1. `cscli decisions add --ip 10.10.1.2 --duration 2m` blocks .2 at gateway
 #    1 within two pull intervals (the time from add to the first dropped
 #    packet is printed); `cscli decisions delete` lets it back; a range and
-#    an IPv6 address work the same way.
+#    an IPv6 address work the same way. A TCP stream that .2 keeps open
+#    stops under the range's ban (fwd/recheck.c) while .4's goes on, and
+#    goes on again once the range is deleted.
 # 2. .3 scans gateway 1: its alert shows in `cscli decisions list -a`, and
 #    gateway 2, pulling the same LAPI, drops .3 (while .4 still passes).
 # 3. The LAPI is killed: fwd keeps judging (the ban holds, the rest passes),
@@ -163,6 +165,7 @@ rules:
   - {name: crowdsec, src: \$crowdsec, action: drop}
   - {name: scanners, src: \$scanners, action: drop}
   - {name: web, proto: tcp, dport: 80, action: allow}
+  - {name: stream, proto: tcp, dport: 7000, action: allow}
   - name: limited
     proto: tcp
     dport: 81
@@ -176,6 +179,7 @@ EOF
 rules http://10.10.9.1:8080 "$T/gw1.key" "$T/gw1-machine.yaml" >"$T/gw1.yaml"
 rules http://10.10.9.5:8080/ "$T/gw2.key" >"$T/gw2.yaml"
 servers_start --tcp 80
+bg s "$T/stream-server.log" "$PY" "$E2E_DIR/stream.py" serve --ready "$T/stream.ready" 7000
 fwd_start "$T/gw1.yaml"
 G2_LOG="$T/fwd2.log"
 bg "$NS_G2" "$G2_LOG" "$FWD" run -c "$T/gw2.yaml" --foreground --socket "$T/fwd2.sock" \
@@ -237,9 +241,26 @@ sleep $((2 * INTERVAL_MS / 1000)).2
 assert_eq ".2 passes again after cscli decisions delete" "fwd-e2e tcp 80" \
 	"$(from 10.10.1.2 10.10.2.2 80)"
 
+STREAM="$T/stream.out"
+wait_for 5 test -e "$T/stream.ready" || fail "the stream server did not start"
+nsx c "$PY" "$E2E_DIR/stream.py" stream --out "$STREAM" --stop "$T/stream.stop" --interval 0.1 \
+	banned=10.10.2.2:7000/10.10.1.2 free=10.10.2.2:7000/10.10.1.4 >>"$T/stream.log" 2>&1 &
+E2E_BG_PIDS+=("$!")
+wait_for 5 sh -c "[ \$(grep -c '^up ' '$STREAM' 2>/dev/null) = 2 ]" ||
+	fail "the streams did not connect: $(cat "$STREAM" "$T/stream.log" 2>/dev/null)"
+data_after() {	# NAME MS: echoes of NAME that arrived after MS
+	awk -v n="$1" -v t="$2" '$1 == "data" && $2 == n && $4 > t' "$STREAM" | wc -l
+}
+n_recheck=$(log_count 'recheck: [0-9]+ established connections')
 cscli decisions add --range 10.10.1.0/30 --duration 2m >>"$T/cscli.log" 2>&1
 cscli decisions add --ip fd00:1::3 --duration 2m >>"$T/cscli.log" 2>&1
 sleep $((2 * INTERVAL_MS / 1000)).2
+log_wait $((n_recheck + 1)) 'recheck: [0-9]+ established connections' 3 ||
+	fail "no recheck after the range's ban"
+t_cut=$(($(now_ms) + 500))
+sleep 2
+assert_eq "the range's ban stops .2's established stream" 0 "$(data_after banned $t_cut)"
+assert_ge ".4's stream goes on" 10 "$(data_after free $t_cut)"
 assert_eq "range 10.10.1.0/30 drops .2" timeout "$(from 10.10.1.2 10.10.2.2 80 1)"
 assert_eq "range 10.10.1.0/30 leaves .4" "fwd-e2e tcp 80" "$(from 10.10.1.4 10.10.2.2 80)"
 assert_eq "IPv6 decision drops fd00:1::3" timeout "$(from fd00:1::3 fd00:2::2 80 1)"
@@ -247,8 +268,14 @@ nsx g "$FWD" stats --socket "$SOCK" >"$T/s1.txt"
 assert_grep "fwd stats shows the range" '^    10\.10\.1\.0/30 ' "$T/s1.txt"
 cscli decisions delete --range 10.10.1.0/30 >>"$T/cscli.log" 2>&1
 cscli decisions delete --ip fd00:1::3 >>"$T/cscli.log" 2>&1
+t_del=$(now_ms)
 sleep $((2 * INTERVAL_MS / 1000)).2
 assert_eq ".2 passes once the range is deleted" "fwd-e2e tcp 80" "$(from 10.10.1.2 10.10.2.2 80)"
+wait_for 20 sh -c "[ \$(awk -v t=$t_del '\$1 == \"data\" && \$2 == \"banned\" && \$4 > t' '$STREAM' | wc -l) -gt 0 ]" &&
+	pass ".2's stream goes on once the range is deleted" ||
+	fail ".2's stream did not go on after the range was deleted"
+assert_eq "no stream failed" "" "$(grep '^error ' "$STREAM")"
+touch "$T/stream.stop"
 
 # ---- 2. a scan at gateway 1 is blocked at gateway 2 ----------------------------------
 assert_eq "gateway 2 answers .3 before" "gw2 web" "$(from 10.10.1.3 10.10.6.1 80)"

@@ -719,6 +719,15 @@ static void test_recheck_due(void **state)
 	assert_true(dyn_blocked(d, &k, 302));
 	k.family = 6;
 	assert_false(dyn_blocked(d, &k, 302));			/* the same bits, IPv6 */
+
+	/* a CrowdSec range: 198.51.100.0/24 */
+	assert_int_equal(dyn_prefix_put(d, dyn_set_find(d, "abusers"), 4, 0xc6336400, 24, 60000,
+					400), 1);
+	assert_true(dyn_recheck_due(d));
+	k = pkt(0xc6336409, 6, 443);
+	assert_true(dyn_blocked(d, &k, 401));
+	k = pkt(0xc6336509, 6, 443);
+	assert_false(dyn_blocked(d, &k, 401));
 	dyn_free(d);
 	ruleset_free(rs);
 	config_free(c);
