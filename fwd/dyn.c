@@ -459,6 +459,8 @@ void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 		return;
 	carry_counts(d, old);
 	carry_sets(d, old, clock_coarse_ms());
+	/* What workers put into OLD's blocking sets meanwhile is looked at too. */
+	dyn_recheck_again(d);
 }
 
 /* ---- the packet path ----------------------------------------------------- */
@@ -835,6 +837,12 @@ bool dyn_blocks(const struct fwd_dyn *d)
 bool dyn_recheck_due(struct fwd_dyn *d)
 {
 	return d && atomic_exchange_explicit(&d->recheck_due, false, memory_order_acq_rel);
+}
+
+void dyn_recheck_again(struct fwd_dyn *d)
+{
+	if (d && d->blocks)
+		atomic_store_explicit(&d->recheck_due, true, memory_order_release);
 }
 
 bool dyn_blocked(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now)

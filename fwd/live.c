@@ -322,9 +322,9 @@ static size_t marked_rules(const struct fwd_live *l, struct fwd_rule_info *out)
 
 /*
  * Install fwd's chains with the forward rules of A and, when given, B, and
- * the early drops and blocking sets of the newer (B, else A). The restore flushes FWD-EARLY:
- * the kernel's counts go to A first (A is what the chain holds now, or
- * holds the same rules by name).
+ * the early drops and blocking sets of the newer (B, else A). The restore
+ * flushes FWD-EARLY: the kernel's counts go to A first (A is what the chain
+ * holds now, or holds the same rules by name).
  */
 static int install_marked(const struct fwd_hooks_conf *hc0, struct fwd_live *a,
 			  const struct fwd_live *b)

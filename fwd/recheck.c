@@ -39,6 +39,7 @@
 
 #define RECHECK_MS	250
 #define RECHECK_SHARE	4
+#define RECHECK_RETRY_MS 5000	/* after a look that could not read the table */
 #define TUPLE_MAX	192	/* an original tuple attribute, header included */
 #define SEND_MAX	32768	/* the update messages sent at once */
 
@@ -61,6 +62,7 @@ struct pass {
 
 static struct {
 	uint64_t next_ms;		/* no pass before (clock_mono_ms()) */
+	bool failing;			/* the last look could not read the table */
 	_Atomic uint64_t marked;
 } R;
 
@@ -265,25 +267,25 @@ static size_t mark(struct mnl_socket *nl, const struct pass *p)
 	return done;
 }
 
-static void pass(struct fwd_state *st)
+/*
+ * One look: 0, or -errno when the table could not be read (the look is then
+ * due again, and the first of a run of failures is logged).
+ */
+static int pass(struct fwd_state *st)
 {
 	struct pass p = { .st = st, .now = clock_coarse_ms() };
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	int one = 1, e;
+	int one = 1, e = 0;
 	size_t n;
 
 	if (!nl || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		log_warn("recheck: cannot open a conntrack socket: %s", strerror(errno));
+		e = -errno;
 		goto out;
 	}
 	/* Refusals without the request quoted in them. */
 	setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	e = dump(nl, &p);
-	if (e) {
-		log_warn("recheck: cannot read the conntrack table: %s", strerror(-e));
-		goto out;
-	}
-	if (!p.n)
+	if (e || !p.n)
 		goto out;
 	n = mark(nl, &p);
 	atomic_fetch_add_explicit(&R.marked, n, memory_order_relaxed);
@@ -293,12 +295,14 @@ out:
 	free(p.c);
 	if (nl)
 		mnl_socket_close(nl);
+	return e;
 }
 
 int recheck_tick(struct fwd_state *st)
 {
-	uint64_t now = clock_mono_ms(), took;
+	uint64_t now = clock_mono_ms(), took, wait;
 	bool want, due;
+	int e;
 
 	pthread_mutex_lock(&st->lock);
 	want = !st->live->every_packet && dyn_blocks(st->live->dyn);
@@ -308,10 +312,23 @@ int recheck_tick(struct fwd_state *st)
 		return -1;
 	if (!due)
 		return now >= R.next_ms ? RECHECK_MS : (int)(R.next_ms - now);
-	pass(st);
+	e = pass(st);
 	took = clock_mono_ms() - now;
-	R.next_ms = now + took + (took * RECHECK_SHARE > RECHECK_MS ? took * RECHECK_SHARE
-								      : RECHECK_MS);
+	wait = took * RECHECK_SHARE > RECHECK_MS ? took * RECHECK_SHARE : RECHECK_MS;
+	if (e) {
+		if (!R.failing)
+			log_warn("recheck: cannot read the conntrack table: %s; blocked sources "
+				 "keep their established connections until it can, trying every "
+				 "%d s", strerror(-e), RECHECK_RETRY_MS / 1000);
+		pthread_mutex_lock(&st->lock);
+		dyn_recheck_again(st->live->dyn);
+		pthread_mutex_unlock(&st->lock);
+		wait = RECHECK_RETRY_MS;
+	} else if (R.failing) {
+		log_info("recheck: the conntrack table can be read again");
+	}
+	R.failing = e != 0;
+	R.next_ms = now + took + wait;
 	return (int)(R.next_ms - clock_mono_ms());
 }
 

@@ -39,7 +39,8 @@ void dyn_free(struct fwd_dyn *d);
 void dyn_carry_state(struct fwd_dyn *d, struct fwd_dyn *old, uint64_t now);
 /*
  * After the grace period: carry the counters, then the set members again,
- * keeping a member D holds with a later expiry.
+ * keeping a member D holds with a later expiry (and, when a set of D
+ * blocks, make a recheck due: dyn_recheck_due()).
  */
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old);
 
@@ -107,6 +108,7 @@ int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd
 bool dyn_blocks(const struct fwd_dyn *d);
 bool dyn_config_blocks(const struct fwd_config *c);	/* the same, from the rules */
 bool dyn_recheck_due(struct fwd_dyn *d);
+void dyn_recheck_again(struct fwd_dyn *d);	/* due again: the last look failed */
 bool dyn_blocked(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now);
 
 /* Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table. */
