@@ -119,6 +119,38 @@ check "an address added later gets its line, without a reload" wait_for 50 hairp
 run sh -c 'iptables-save -t nat | grep FWD-HAIRPIN'
 check "same process" [ "$(prop MainPID)" = "$pid" ]
 
+# A blocked source's established connection marked (fwd/recheck.c): the
+# daemon dumps and updates the conntrack table from inside the sandbox.
+step "a scanner's established connection goes back to the rules"
+run ip netns add peer
+run ip link set fwd-lan-peer netns peer
+run ip link set fwd-lan up
+run ip -n peer addr add 10.99.0.2/24 dev fwd-lan-peer
+run ip -n peer link set fwd-lan-peer up
+run ip -n peer link set lo up
+rules "  - {name: scanners, src: \$scanners, action: drop}
+  - {name: metrics, proto: tcp, dport: 9100, action: allow}
+dynamic:
+  scanners: {timeout: 10m}
+scan: {ports: 20, window: 30s, block: {set: scanners}}" >$RULES
+check "reload with a blocking set succeeds" run systemctl reload fwd
+check "FWD-QUEUE queues marked connections" wait_for 30 sh -c \
+	'iptables-save -t mangle | grep -q -- "-m connmark ! --mark 0x40000000/0x40000000 -j RETURN"'
+# An established connection from 10.99.0.2, held open by a shell.
+ip netns exec peer bash -c 'exec 3<>/dev/tcp/10.99.0.1/9100 && sleep 60' &
+held=$!
+check "the peer's connection to :9100 is open" wait_for 50 sh -c \
+	'ss -Htn state established "( sport = :9100 )" | grep -q 10.99.0.2'
+for p in $(seq 1001 1021); do
+	ip netns exec peer timeout 0.3 bash -c "exec 3<>/dev/tcp/10.99.0.1/$p" 2>/dev/null
+done
+check "the scan blocked 10.99.0.2" wait_for 30 sh -c 'fwd stats | grep -q "10.99.0.2"'
+check "fwd marked its established connection" wait_for 30 sh -c \
+	'fwd stats --json | grep -Eq "\"rechecked\":[1-9]"'
+run sh -c 'journalctl -b --no-pager -o cat SYSLOG_IDENTIFIER=fwd | grep recheck'
+kill $held 2>/dev/null
+check "same process" [ "$(prop MainPID)" = "$pid" ]
+
 step "watchdog"
 wd=$(prop WatchdogUSec)
 echo "  WatchdogUSec=$wd"

@@ -625,13 +625,14 @@ static const char limit_yaml[] =
 	"rules:\n"
 	"  - {name: web, proto: tcp, dport: 80, action: allow, limit: {rate: 1/m, burst: 2}}\n";
 
-static struct fwd_dyn *limit_up_with(const char *yaml, struct fwd_config **c,
+/* YAML's config, table and dynamic state for one worker. */
+static struct fwd_dyn *dyn_up(const char *yaml, struct fwd_config **c,
 				     struct fwd_ruleset **rs)
 {
 	struct fwd_diags dg;
 	struct fwd_dyn *d;
 
-	diags_init(&dg, "limit");
+	diags_init(&dg, "rules");
 	*c = config_parse(yaml, strlen(yaml), &dg);
 	if (!*c)
 		fail_msg("%s", dg.text);
@@ -643,7 +644,7 @@ static struct fwd_dyn *limit_up_with(const char *yaml, struct fwd_config **c,
 
 static struct fwd_dyn *limit_up(struct fwd_config **c, struct fwd_ruleset **rs)
 {
-	return limit_up_with(limit_yaml, c, rs);
+	return dyn_up(limit_yaml, c, rs);
 }
 
 static const char recheck_yaml[] =
@@ -670,23 +671,15 @@ static const char recheck_yaml[] =
  */
 static void test_recheck_due(void **state)
 {
-	struct fwd_diags dg;
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
-	struct fwd_dyn *d;
+	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs);
 	struct fwd_log_event ev;
 	struct fwd_key k;
 	uint32_t scanner = 0xcb007109, abuser = 0xcb00710a, knocker = 0xcb00710b;
 
 	(void)state;
-	diags_init(&dg, "recheck");
-	c = config_parse(recheck_yaml, sizeof(recheck_yaml) - 1, &dg);
-	if (!c)
-		fail_msg("%s", dg.text);
-	diags_free(&dg);
-	rs = ruleset_compile(c);
 	assert_true(dyn_config_blocks(c));
-	assert_int_equal(dyn_build(c, 1, &d), 0);
 	assert_true(dyn_blocks(d));
 	assert_true(dyn_recheck_due(d));	/* once after the build: carried members */
 	assert_false(dyn_recheck_due(d));
@@ -745,7 +738,7 @@ static void test_recheck_none(void **state)
 		"  - {name: rest, action: drop}\n";
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
-	struct fwd_dyn *d = limit_up_with(yaml, &c, &rs);
+	struct fwd_dyn *d = dyn_up(yaml, &c, &rs);
 
 	(void)state;
 	assert_false(dyn_config_blocks(c));
@@ -883,7 +876,7 @@ static void test_limit_two_workers(void **state)
 		" limit: {rate: 1/h, burst: 200000}}\n";
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
-	struct fwd_dyn *d = limit_up_with(yaml, &c, &rs);
+	struct fwd_dyn *d = dyn_up(yaml, &c, &rs);
 	struct taker t[2] = { { d, 0 }, { d, 0 } };
 	struct fwd_key k = pkt(0x0a0a0102, 6, 80);
 	pthread_t th[2];
