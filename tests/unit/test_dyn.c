@@ -626,8 +626,7 @@ static const char limit_yaml[] =
 	"  - {name: web, proto: tcp, dport: 80, action: allow, limit: {rate: 1/m, burst: 2}}\n";
 
 /* YAML's config, table and dynamic state for one worker. */
-static struct fwd_dyn *dyn_up(const char *yaml, struct fwd_config **c,
-				     struct fwd_ruleset **rs)
+static struct fwd_dyn *dyn_up(const char *yaml, struct fwd_config **c, struct fwd_ruleset **rs)
 {
 	struct fwd_diags dg;
 	struct fwd_dyn *d;
