@@ -129,6 +129,7 @@ run ip -n peer addr add 10.99.0.2/24 dev fwd-lan-peer
 run ip -n peer link set fwd-lan-peer up
 run ip -n peer link set lo up
 rules "  - {name: scanners, src: \$scanners, action: drop}
+  - {name: web, proto: tcp, dport: 8080, action: allow}
   - {name: metrics, proto: tcp, dport: 9100, action: allow}
 dynamic:
   scanners: {timeout: 10m}
