@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -57,6 +58,7 @@ struct pass {
 	uint64_t now;			/* the sets' clock (clock_coarse_ms()) */
 	struct conn *c;
 	size_t n, cap;
+	size_t read;			/* connections in the dump */
 	bool nomem;
 };
 
@@ -154,6 +156,7 @@ static int dumped(const struct nlmsghdr *nlh, void *data)
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
 		return MNL_CB_OK;
 	g = mnl_nlmsg_get_payload(nlh);
+	p->read++;
 	if ((g->nfgen_family != AF_INET && g->nfgen_family != AF_INET6) ||
 	    mnl_attr_parse(nlh, sizeof(*g), put_attr, &at) < 0 || !tb[CTA_TUPLE_ORIG])
 		return MNL_CB_OK;
@@ -274,6 +277,7 @@ static size_t mark(struct mnl_socket *nl, const struct pass *p)
 static int pass(struct fwd_state *st)
 {
 	struct pass p = { .st = st, .now = clock_coarse_ms() };
+	uint64_t t0 = clock_mono_ms();
 	struct mnl_socket *nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	int one = 1, e = 0;
 	size_t n;
@@ -290,7 +294,7 @@ static int pass(struct fwd_state *st)
 	n = mark(nl, &p);
 	atomic_fetch_add_explicit(&R.marked, n, memory_order_relaxed);
 	log_info("recheck: %zu established connections of blocked sources go to the rules "
-		 "again", n);
+		 "again (%zu read in %" PRIu64 " ms)", n, p.read, clock_mono_ms() - t0);
 out:
 	free(p.c);
 	if (nl)

@@ -65,7 +65,7 @@ scan() {	# SRC HOST: 30 ports
 
 scan 10.10.1.2 10.10.2.2
 log_wait 1 'fwd: scan src=10\.10\.1\.2 '
-log_wait 1 'recheck: 2 established connections of blocked sources go to the rules again' 3
+log_wait 1 'recheck: 2 established connections of blocked sources go to the rules again \([0-9]+ read in [0-9]+ ms\)' 3
 CUT_MS=$(($(now_ms) + 500))
 sleep 2
 assert_eq "the scanner's routed stream stopped" 0 "$(data_after bad $CUT_MS)"
@@ -80,7 +80,7 @@ assert_eq "the other source's connection is not marked" 0 \
 
 scan fd00:1::2 fd00:2::2
 log_wait 1 'fwd: scan src=fd00:1::2 '
-log_wait 1 'recheck: 1 established connections of blocked sources go to the rules again' 3
+log_wait 1 'recheck: 1 established connections of blocked sources go to the rules again \([0-9]+ read in [0-9]+ ms\)' 3
 CUT6_MS=$(($(now_ms) + 500))
 sleep 2
 assert_eq "the IPv6 scanner's stream stopped" 0 "$(data_after bad6 $CUT6_MS)"
