@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,50 @@ int cmd_reload(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	return ask(path, "reload\n", "ok:");
+}
+
+#define BLOCK_USAGE "usage: fwd block [--socket PATH] [--set NAME] [--for DURATION] ADDR[/LEN]\n"
+
+/* Is argv[*I] OPT with a value? Then the value into *VAL, past it. */
+static bool block_opt(int argc, char **argv, int *i, const char *opt, const char **val)
+{
+	if (strcmp(argv[*i], opt) || *i + 1 >= argc)
+		return false;
+	*val = argv[++*i];
+	return true;
+}
+
+int cmd_block(int argc, char **argv)
+{
+	const char *path = FWD_SOCKET_DEFAULT, *set = "-", *dur = NULL;
+	char req[FWD_CONTROL_MAX];
+	uint64_t ms = 0;
+	int i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			fputs(BLOCK_USAGE, stdout);
+			return 0;
+		}
+		if (!block_opt(argc, argv, &i, "--socket", &path) &&
+		    !block_opt(argc, argv, &i, "--set", &set) &&
+		    !block_opt(argc, argv, &i, "--for", &dur)) {
+			fputs(BLOCK_USAGE, stderr);
+			return 2;
+		}
+	}
+	if (dur && !duration_parse(dur, 0, FWD_DYN_TIMEOUT_MAX_MS, &ms)) {
+		fprintf(stderr, "fwd block: invalid duration '%s'; expected such as 30s, 10m or 1h "
+			"(at most 7 days)\n", dur);
+		return 2;
+	}
+	if (i + 1 != argc || strlen(argv[i]) > 64 || strlen(set) > FWD_NAME_MAX ||
+	    strchr(set, ' ')) {
+		fputs(BLOCK_USAGE, stderr);
+		return 2;
+	}
+	snprintf(req, sizeof(req), "block %s %s %" PRIu64 "\n", argv[i], set, ms);
+	return ask(path, req, "ok:");
 }
 
 int cmd_unblock(int argc, char **argv)

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -418,6 +419,47 @@ static void answer_confirmed(struct conn *c, const char *arg)
 	reply_str(c, "ok\n");
 }
 
+/*
+ * "block ADDR[/LEN] SET MS" (SET "-": the one set that blocks; MS 0: the
+ * set's timeout): the source joins the set, and its established
+ * connections go back to the rules (fwd/recheck.c).
+ */
+static void answer_block(struct conn *c, const char *args)
+{
+	char what[72], set[FWD_NAME_MAX + 2], err[160], ans[256], net[INET6_ADDRSTRLEN];
+	unsigned long long ms;
+	uint64_t for_ms;
+	unsigned plen;
+	fwd_u128 a;
+	int fam, i;
+
+	if (sscanf(args, "%71s %65s %llu", what, set, &ms) != 3 ||
+	    !(fam = prefix_parse(what, &a, &plen)) || plen == 0 || ms > FWD_DYN_TIMEOUT_MAX_MS) {
+		log_escape(err, sizeof(err), args);
+		snprintf(ans, sizeof(ans), "error: expected ADDR[/LEN] SET MS, got '%.100s'\n", err);
+		reply_str(c, ans);
+		return;
+	}
+	for_ms = ms;
+	pthread_mutex_lock(&C.st->lock);
+	i = dyn_block(C.st->live->dyn, strcmp(set, "-") ? set : NULL, (uint8_t)fam, a, plen,
+		      &for_ms, clock_coarse_ms(), err, sizeof(err));
+	if (i >= 0)
+		snprintf(set, sizeof(set), "%s", dyn_set_name(C.st->live->dyn, i));
+	pthread_mutex_unlock(&C.st->lock);
+	if (i < 0) {
+		snprintf(ans, sizeof(ans), "error: %s\n", err);
+		reply_str(c, ans);
+		return;
+	}
+	addr_format(net, sizeof(net), (unsigned)fam, a);
+	log_info("block: %s/%u in %s for %" PRIu64 " s (fwd block)", net, plen, set,
+		 (for_ms + 999) / 1000);
+	snprintf(ans, sizeof(ans), "ok: %s/%u in %s for %" PRIu64 " s\n", net, plen, set,
+		 (for_ms + 999) / 1000);
+	reply_str(c, ans);
+}
+
 /* "unblock ADDR": ADDR out of every dynamic set, knock and scan table. */
 static void answer_unblock(struct conn *c, const char *addr)
 {
@@ -460,6 +502,8 @@ static void serve(struct conn *c, const char *req)
 		answer_confirmed(c, req + 10);
 	} else if (!strncmp(req, "unblock ", 8)) {
 		answer_unblock(c, req + 8);
+	} else if (!strncmp(req, "block ", 6)) {
+		answer_block(c, req + 6);
 	} else {
 		char e[FWD_CONTROL_MAX + 64], esc[FWD_CONTROL_MAX * 4 + 1];
 

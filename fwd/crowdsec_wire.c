@@ -112,33 +112,15 @@ bool cs_go_duration_ms(const char *s, int64_t *ms)
 /* "10.0.0.0/8", "2001:db8::/32" (Range) or a bare address (Ip). */
 static bool parse_value(const char *v, bool range, struct fwd_cs_decision *out)
 {
-	char a[64];
-	const char *slash = strchr(v, '/');
-	size_t n = slash ? (size_t)(slash - v) : strlen(v);
-	unsigned long plen;
-	char *end;
+	unsigned plen;
 	int fam;
 
-	if ((slash != NULL) != range || n >= sizeof(a))
+	if ((strchr(v, '/') != NULL) != range || !(fam = prefix_parse(v, &out->addr, &plen)))
 		return false;
-	memcpy(a, v, n);
-	a[n] = '\0';
-	fam = addr_parse(a, &out->addr);
-	if (!fam)
-		return false;
-	out->family = (uint8_t)fam;
-	plen = fam == 4 ? 32 : 128;
-	if (slash) {
-		if (slash[1] < '0' || slash[1] > '9')
-			return false;
-		plen = strtoul(slash + 1, &end, 10);
-		if (*end || plen > (fam == 4 ? 32u : 128u))
-			return false;
-	}
 	if (plen == 0)		/* a ban of everything: never from a feed */
 		return false;
+	out->family = (uint8_t)fam;
 	out->plen = (uint8_t)plen;
-	out->addr &= fwd_prefix_mask(fam, (unsigned)plen);
 	return true;
 }
 

@@ -853,6 +853,54 @@ bool dyn_blocked(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now)
 	return false;
 }
 
+/* The set `fwd block` names, or the one set that blocks; -1 and ERR otherwise. */
+static int block_set(const struct fwd_dyn *d, const char *name, char *err, size_t errlen)
+{
+	int found = -1, n = 0;
+
+	if (name) {
+		found = dyn_set_find(d, name);
+		if (found < 0)
+			snprintf(err, errlen, "no dynamic set '%.64s'", name);
+		else if (!d->sets[found].blocks)
+			snprintf(err, errlen, "set '%.64s' blocks nothing: no drop or reject rule has "
+				 "it as src:", name);
+		return found < 0 || !d->sets[found].blocks ? -1 : found;
+	}
+	for (uint32_t i = 0; d && i < d->nsets; i++)
+		if (d->sets[i].blocks && n++ == 0)
+			found = (int)i;
+	if (n == 1)
+		return found;
+	if (n == 0)
+		snprintf(err, errlen, "no dynamic set blocks: a drop or reject rule with src: $SET "
+			 "makes one");
+	else
+		snprintf(err, errlen, "%d sets block: name one with --set", n);
+	return -1;
+}
+
+int dyn_block(struct fwd_dyn *d, const char *name, uint8_t family, fwd_u128 addr, unsigned plen,
+	      uint64_t *for_ms, uint64_t now, char *err, size_t errlen)
+{
+	int i = block_set(d, name, err, errlen);
+	struct dset *s;
+
+	if (i < 0)
+		return -1;
+	s = &d->sets[i];
+	if (!*for_ms)
+		*for_ms = s->timeout_ms;
+	if (plen < (family == 4 ? 32u : 128u))
+		return dyn_prefix_put(d, i, family, addr, plen, now + *for_ms, now) < 0 ? -1 : i;
+	/* A whole address is an entry of fwd's own (tag 0), as a scan's block. */
+	if (dtable_put(&s->t, &(struct fwd_dkey){ .family = family, .addr = addr }, 0,
+		       now + *for_ms, now) < 0)
+		return -1;
+	member_added(d, s);
+	return i;
+}
+
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
 {
 	fwd_u128 a = 0;
@@ -1025,6 +1073,11 @@ static void plen_note(struct dset *s, uint8_t family, unsigned plen)
 	if (family == 4 && plen > 32)
 		return;
 	atomic_fetch_or_explicit(&s->plens[w], 1ull << (plen % 64), memory_order_relaxed);
+}
+
+const char *dyn_set_name(const struct fwd_dyn *d, int i)
+{
+	return d->sets[i].name;
 }
 
 int dyn_set_find(const struct fwd_dyn *d, const char *name)

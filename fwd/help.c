@@ -65,6 +65,21 @@ static const struct {
 	  "  --once         print one screen and exit (no terminal needed)\n"
 	  "\n"
 	  "Exit status: 0 ok, 2 usage error or no daemon at PATH.\n" },
+	{ "block",
+	  "usage: fwd block [--socket PATH] [--set NAME] [--for DURATION] ADDR[/LEN]\n"
+	  "\n"
+	  "Put ADDR (an IPv4 or IPv6 address, or a prefix) into a dynamic set that a\n"
+	  "drop or reject rule uses, in the running daemon: its new connections are\n"
+	  "dropped, and in the stateful mode its established ones go back to the rules\n"
+	  "too. The block lasts the set's timeout, or DURATION (30s, 10m, 1h; at most\n"
+	  "7 days); fwd unblock lifts it, and it does not outlive a restart.\n"
+	  "\n"
+	  "  --socket PATH  the daemon's control socket (default " FWD_SOCKET_DEFAULT ")\n"
+	  "  --set NAME     the set (needed when several sets block)\n"
+	  "  --for DURATION how long, instead of the set's timeout\n"
+	  "\n"
+	  "Exit status: 0 blocked, 1 refused (no such set, it blocks nothing, several\n"
+	  "block, or not an address), 2 usage error or no daemon at PATH.\n" },
 	{ "unblock",
 	  "usage: fwd unblock [--socket PATH] ADDR\n"
 	  "\n"

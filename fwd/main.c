@@ -25,6 +25,7 @@ static const struct {
 	{ "stats", cmd_stats, "stats [--socket PATH] [--json]" },
 	{ "reload", cmd_reload, "reload [--socket PATH]" },
 	{ "top", cmd_top, "top [--socket PATH] [--once]" },
+	{ "block", cmd_block, "block [--socket PATH] [--set NAME] [--for DURATION] ADDR[/LEN]" },
 	{ "unblock", cmd_unblock, "unblock [--socket PATH] ADDR" },
 	{ "apply", cmd_apply, "apply [--socket PATH] [-c LIVEFILE] NEWFILE [--confirm DURATION]" },
 	{ "confirm", cmd_confirm, "confirm [--socket PATH]" },

@@ -24,7 +24,7 @@ static bool parse_duration(const char *s, uint32_t *ms)
 {
 	uint64_t v;
 
-	if (!duration_parse(s, 0, 7ull * 86400 * 1000, &v))
+	if (!duration_parse(s, 0, FWD_DYN_TIMEOUT_MAX_MS, &v))
 		return false;
 	*ms = (uint32_t)v;
 	return true;

@@ -5,6 +5,7 @@
  * the packet path and the logger may use the rest.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,36 @@ int addr_parse(const char *s, fwd_u128 *a)
 		return 0;
 	*a = addr_from_bytes(b, (size_t)n);
 	return n == 4 ? 4 : 6;
+}
+
+int prefix_parse(const char *s, fwd_u128 *a, unsigned *plen)
+{
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long len;
+	char addr[INET6_ADDRSTRLEN];
+	char *end;
+	int fam;
+
+	if (n >= sizeof(addr))
+		return 0;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	fam = addr_parse(addr, a);
+	if (!fam)
+		return 0;
+	len = fam == 4 ? 32 : 128;
+	if (slash) {
+		if (slash[1] < '0' || slash[1] > '9')
+			return 0;
+		errno = 0;
+		len = strtoul(slash + 1, &end, 10);
+		if (*end || errno || len > (fam == 4 ? 32u : 128u))
+			return 0;
+	}
+	*plen = (unsigned)len;
+	*a &= fwd_prefix_mask(fam, *plen);
+	return fam;
 }
 
 /* Dotted quad by hand: glibc's inet_ntop() goes through sprintf(), and the logger prints many. */

@@ -13,6 +13,7 @@ int cmd_run(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_top(int argc, char **argv);
+int cmd_block(int argc, char **argv);	/* fwd/client.c */
 int cmd_unblock(int argc, char **argv);	/* fwd/client.c */
 int cmd_apply(int argc, char **argv);	/* fwd/apply.c */
 int cmd_confirm(int argc, char **argv);	/* fwd/apply.c */

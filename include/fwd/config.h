@@ -19,6 +19,8 @@
 typedef unsigned __int128 fwd_u128;
 
 #define FWD_NAME_MAX	64	/* rule and set names, bytes without NUL */
+/* The longest a dynamic set holds a member: set, knock and block timeouts. */
+#define FWD_DYN_TIMEOUT_MAX_MS	(7ull * 86400 * 1000)
 #define FWD_IFNAMSIZ	16	/* as IFNAMSIZ, with the NUL */
 #define FWD_NOPORT	65536u	/* port value of a packet that carries no ports */
 

@@ -46,19 +46,6 @@ struct fwd_dkey {
  */
 #define FWD_DTAG_PREFIX	0x80000000u
 
-/* The network mask of a PLEN-bit prefix in the host order of fwd_u128 addresses. */
-static inline fwd_u128 fwd_prefix_mask(int family, unsigned plen)
-{
-	unsigned bits = family == 4 ? 32 : 128;
-	fwd_u128 all = family == 4 ? (fwd_u128)0xffffffffu : ~(fwd_u128)0;
-
-	if (plen == 0)
-		return 0;
-	if (plen >= bits)
-		return all;
-	return all & ~((((fwd_u128)1) << (bits - plen)) - 1);
-}
-
 struct fwd_dslot {
 	_Atomic uint32_t seq;		/* odd while its key changes */
 	_Atomic uint32_t own;		/* odd while a writer holds the slot */

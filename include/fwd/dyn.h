@@ -111,6 +111,16 @@ bool dyn_recheck_due(struct fwd_dyn *d);
 void dyn_recheck_again(struct fwd_dyn *d);	/* due again: the last look failed */
 bool dyn_blocked(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now);
 
+/*
+ * `fwd block`: put FAMILY/ADDR/PLEN into set NAME (NULL: the one set that
+ * blocks) for *FOR_MS (0: the set's timeout, written back). Returns the
+ * set's index, or -1 with the reason in ERR (no such set, it blocks
+ * nothing, none or several block).
+ */
+int dyn_block(struct fwd_dyn *d, const char *name, uint8_t family, fwd_u128 addr, unsigned plen,
+	      uint64_t *for_ms, uint64_t now, char *err, size_t errlen);
+/* The name of set I. */
+const char *dyn_set_name(const struct fwd_dyn *d, int i);
 /* Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table. */
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed);
 /* Append `"dynamic":{...}` (no leading comma) to a malloc'd JSON text; NULL on ENOMEM. */

@@ -42,6 +42,23 @@ void proto_names(char *out, size_t outlen);
  * address sets. Returns 4, 6, or 0 when S is neither.
  */
 int addr_parse(const char *s, fwd_u128 *a);
+/* The network mask of a PLEN-bit prefix in the host order of fwd_u128 addresses. */
+static inline fwd_u128 fwd_prefix_mask(int family, unsigned plen)
+{
+	unsigned bits = family == 4 ? 32 : 128;
+	fwd_u128 all = family == 4 ? (fwd_u128)0xffffffffu : ~(fwd_u128)0;
+
+	if (plen == 0)
+		return 0;
+	if (plen >= bits)
+		return all;
+	return all & ~((((fwd_u128)1) << (bits - plen)) - 1);
+}
+/*
+ * "ADDR" or "ADDR/LEN" into the network (host bits cleared) and its length
+ * (ADDR alone: 32 or 128). Returns 4, 6, or 0 when S is neither.
+ */
+int prefix_parse(const char *s, fwd_u128 *a, unsigned *plen);
 /* The N bytes at B (network order: 4 or 16) as an address in that host order. */
 static inline fwd_u128 addr_from_bytes(const uint8_t *b, size_t n)
 {

@@ -12,7 +12,7 @@ bad() { echo "$NAME: FAIL: $*"; fails=$((fails + 1)); }
 T=$(mktemp -d /tmp/fwd-test-cli.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-for c in run check explain stats reload top unblock apply confirm version; do
+for c in run check explain stats reload top block unblock apply confirm version; do
 	out=$("$FWD" $c --help 2>&1)
 	rc=$?
 	n=$(printf '%s\n' "$out" | wc -l)

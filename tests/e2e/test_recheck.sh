@@ -11,6 +11,7 @@
 # for fd00:1::2. The kernel's conntrack entries of the blocked streams carry
 # FWD_RECHECK_MARK beside the operator's own connmark bits. `fwd unblock`
 # lets the same connections go on: they were judged again, not killed.
+# `fwd block` does by hand what the scan did: 10.10.1.3's stream stops.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 command -v conntrack >/dev/null || skip "conntrack (the tool) is not installed"
@@ -24,12 +25,14 @@ version: 1
 default: drop
 dynamic:
   scanners: {timeout: 60s, max: 100}
+  banned: {timeout: 10m}
 scan:
   ports: 20
   window: 10s
   block: {set: scanners}
 rules:
   - {name: scanners, src: $scanners, action: drop}
+  - {name: banned, src: $banned, action: reject}
   - {name: echo, proto: tcp, dport: 7000, action: allow}
   - {name: echo-fwd, proto: tcp, in: veth-gw-c, dst: 10.10.1.1, dport: 8000, action: forward, to: "10.10.2.2:7000"}
   - {name: closed, proto: tcp, action: reject}
@@ -95,6 +98,20 @@ resumed() { [ "$(data_after bad $UNBLOCK_MS)" -gt 0 ] && [ "$(data_after badfwd 
 wait_for 20 resumed && pass "both streams go on after unblock" ||
 	fail "after unblock: bad $(data_after bad $UNBLOCK_MS), badfwd $(data_after badfwd $UNBLOCK_MS) echoes"
 assert_eq "the IPv6 stream stays stopped" 0 "$(data_after bad6 $CUT6_MS)"
+
+block() { nsx g "$FWD" block --socket "$SOCK" "$@" 2>&1; }
+assert_eq "fwd block: two sets block" "error: 2 sets block: name one with --set" "$(block 10.10.1.3)"
+assert_eq "fwd block: no such set" "error: no dynamic set 'nosuch'" "$(block --set nosuch 10.10.1.3)"
+block --set nosuch 10.10.1.3 >/dev/null
+assert_eq "fwd block refused: exit 1" 1 "$?"
+assert_eq "fwd block" "ok: 10.10.1.3/32 in banned for 60 s" "$(block --set banned --for 1m 10.10.1.3)"
+log_wait 1 'block: 10\.10\.1\.3/32 in banned for 60 s \(fwd block\)'
+log_wait 2 'recheck: 1 established connections of blocked sources go to the rules again' 3
+BLOCK_MS=$(($(now_ms) + 500))
+sleep 2
+assert_eq "the blocked source's stream stopped" 0 "$(data_after good $BLOCK_MS)"
+assert_eq "the scanner's streams still go on" 2 \
+	"$([ "$(data_after bad $BLOCK_MS)" -ge 10 ] && [ "$(data_after badfwd $BLOCK_MS)" -ge 10 ] && echo 2)"
 touch "$STOP"
 
 fwd_stop

@@ -725,6 +725,46 @@ static void test_recheck_due(void **state)
 	config_free(c);
 }
 
+/* `fwd block`: which set, for how long, and what it refuses. */
+static void test_block(void **state)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs);
+	struct fwd_key k;
+	uint64_t ms = 0;
+	char err[160];
+
+	(void)state;
+	assert_int_equal(dyn_block(d, NULL, 4, 0xcb007109, 32, &ms, 100, err, sizeof(err)), -1);
+	assert_string_equal(err, "2 sets block: name one with --set");
+	assert_int_equal(dyn_block(d, "doors", 4, 0xcb007109, 32, &ms, 100, err, sizeof(err)), -1);
+	assert_string_equal(err, "set 'doors' blocks nothing: no drop or reject rule has it as src:");
+	assert_int_equal(dyn_block(d, "nosuch", 4, 0xcb007109, 32, &ms, 100, err, sizeof(err)), -1);
+	assert_string_equal(err, "no dynamic set 'nosuch'");
+	assert_int_equal(dyn_block(NULL, NULL, 4, 0xcb007109, 32, &ms, 100, err, sizeof(err)), -1);
+	assert_string_equal(err, "no dynamic set blocks: a drop or reject rule with src: $SET makes one");
+	assert_true(dyn_recheck_due(d));
+	assert_false(dyn_recheck_due(d));
+
+	assert_int_equal(dyn_block(d, "scanners", 4, 0xcb007109, 32, &ms, 100, err, sizeof(err)),
+			 dyn_set_find(d, "scanners"));
+	assert_int_equal(ms, 10 * 60000);			/* the set's timeout */
+	assert_true(dyn_recheck_due(d));
+	k = pkt(0xcb007109, 6, 22);
+	assert_true(dyn_blocked(d, &k, 101));
+	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 101), 0);
+
+	ms = 5000;						/* a prefix, for 5 s */
+	assert_true(dyn_block(d, "abusers", 4, 0xc6336400, 24, &ms, 100, err, sizeof(err)) >= 0);
+	k = pkt(0xc63364fe, 17, 53);
+	assert_true(dyn_blocked(d, &k, 5099));
+	assert_false(dyn_blocked(d, &k, 5100));
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
 /* Without a drop or reject rule on a set nothing blocks. */
 static void test_recheck_none(void **state)
 {
@@ -1058,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_knock_flood),
 		cmocka_unit_test(test_recheck_due),
 		cmocka_unit_test(test_recheck_none),
+		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_limit_flood),
 		cmocka_unit_test(test_limit_table_full),
 		cmocka_unit_test(test_limit_clock_skew),
