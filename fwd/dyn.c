@@ -883,7 +883,7 @@ static int block_set(const struct fwd_dyn *d, const char *name, char *err, size_
 int dyn_block(struct fwd_dyn *d, const char *name, uint8_t family, fwd_u128 addr, unsigned plen,
 	      uint64_t *for_ms, uint64_t now, char *err, size_t errlen)
 {
-	int i = block_set(d, name, err, errlen);
+	int i = block_set(d, name, err, errlen), e;
 	struct dset *s;
 
 	if (i < 0)
@@ -891,13 +891,19 @@ int dyn_block(struct fwd_dyn *d, const char *name, uint8_t family, fwd_u128 addr
 	s = &d->sets[i];
 	if (!*for_ms)
 		*for_ms = s->timeout_ms;
-	if (plen < (family == 4 ? 32u : 128u))
-		return dyn_prefix_put(d, i, family, addr, plen, now + *for_ms, now) < 0 ? -1 : i;
-	/* A whole address is an entry of fwd's own (tag 0), as a scan's block. */
-	if (dtable_put(&s->t, &(struct fwd_dkey){ .family = family, .addr = addr }, 0,
-		       now + *for_ms, now) < 0)
+	if (plen < (family == 4 ? 32u : 128u)) {
+		e = dyn_prefix_put(d, i, family, addr, plen, now + *for_ms, now);
+	} else {
+		/* A whole address is an entry of fwd's own (tag 0), as a scan's block. */
+		e = dtable_put(&s->t, &(struct fwd_dkey){ .family = family, .addr = addr }, 0,
+			       now + *for_ms, now);
+		if (e == 1)
+			member_added(d, s);
+	}
+	if (e < 0) {
+		snprintf(err, errlen, "set '%s' had no free slot at once; try again", s->name);
 		return -1;
-	member_added(d, s);
+	}
 	return i;
 }
 
