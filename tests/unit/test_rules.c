@@ -141,6 +141,38 @@ static void test_services(void **state)
 		"unknown service 'ssh' for udp");
 }
 
+/* prefix_parse(): `fwd block`'s and CrowdSec's ADDR[/LEN], host bits cleared. */
+static void test_prefix_parse(void **state)
+{
+	static const struct {
+		const char *s;
+		int fam;
+		fwd_u128 a;
+		unsigned plen;
+	} ok[] = {
+		{ "203.0.113.9", 4, 0xcb007109, 32 },
+		{ "203.0.113.9/24", 4, 0xcb007100, 24 },
+		{ "0.0.0.0/0", 4, 0, 0 },
+		{ "2001:db8::1/32", 6, (fwd_u128)0x20010db8 << 96, 32 },
+		{ "::1", 6, 1, 128 },
+	};
+	static const char *const bad[] = {
+		"", "203.0.113.9/", "203.0.113.9/33", "203.0.113.9/-1", "203.0.113.9/8x",
+		"2001:db8::/129", "example.org", "203.0.113.9 ", "203.0.113.9/99999999999999999999",
+	};
+	fwd_u128 a;
+	unsigned plen;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		assert_int_equal(prefix_parse(ok[i].s, &a, &plen), ok[i].fam);
+		assert_true(a == ok[i].a);
+		assert_int_equal(plen, ok[i].plen);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(prefix_parse(bad[i], &a, &plen), 0);
+}
+
 static void test_addresses(void **state)
 {
 	struct fwd_config *c;
@@ -470,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_proto_numbers),
 		cmocka_unit_test(test_services),
 		cmocka_unit_test(test_addresses),
+		cmocka_unit_test(test_prefix_parse),
 		cmocka_unit_test(test_negation),
 		cmocka_unit_test(test_proto_iface),
 		cmocka_unit_test(test_forward_family),
