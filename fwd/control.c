@@ -426,7 +426,7 @@ static void answer_confirmed(struct conn *c, const char *arg)
  */
 static void answer_block(struct conn *c, const char *args)
 {
-	char what[72], set[FWD_NAME_MAX + 2], err[160], ans[256], net[INET6_ADDRSTRLEN];
+	char what[72], set[FWD_NAME_MAX + 2], msg[160], ans[256], net[INET6_ADDRSTRLEN];
 	unsigned long long ms;
 	uint64_t for_ms;
 	unsigned plen;
@@ -435,28 +435,28 @@ static void answer_block(struct conn *c, const char *args)
 
 	if (sscanf(args, "%71s %65s %llu", what, set, &ms) != 3 ||
 	    !(fam = prefix_parse(what, &a, &plen)) || plen == 0 || ms > FWD_DYN_TIMEOUT_MAX_MS) {
-		log_escape(err, sizeof(err), args);
-		snprintf(ans, sizeof(ans), "error: expected ADDR[/LEN] SET MS, got '%.100s'\n", err);
+		log_escape(msg, sizeof(msg), args);
+		snprintf(ans, sizeof(ans), "error: expected ADDR[/LEN] SET MS, got '%.100s'\n", msg);
 		reply_str(c, ans);
 		return;
 	}
 	for_ms = ms;
 	pthread_mutex_lock(&C.st->lock);
 	i = dyn_block(C.st->live->dyn, strcmp(set, "-") ? set : NULL, (uint8_t)fam, a, plen,
-		      &for_ms, clock_coarse_ms(), err, sizeof(err));
+		      &for_ms, clock_coarse_ms(), msg, sizeof(msg));
 	if (i >= 0)
 		snprintf(set, sizeof(set), "%s", dyn_set_name(C.st->live->dyn, i));
 	pthread_mutex_unlock(&C.st->lock);
 	if (i < 0) {
-		snprintf(ans, sizeof(ans), "error: %s\n", err);
+		snprintf(ans, sizeof(ans), "error: %s\n", msg);
 		reply_str(c, ans);
 		return;
 	}
 	addr_format(net, sizeof(net), (unsigned)fam, a);
-	log_info("block: %s/%u in %s for %" PRIu64 " s (fwd block)", net, plen, set,
+	snprintf(msg, sizeof(msg), "%s/%u in %s for %" PRIu64 " s", net, plen, set,
 		 (for_ms + 999) / 1000);
-	snprintf(ans, sizeof(ans), "ok: %s/%u in %s for %" PRIu64 " s\n", net, plen, set,
-		 (for_ms + 999) / 1000);
+	log_info("block: %s (fwd block)", msg);
+	snprintf(ans, sizeof(ans), "ok: %s\n", msg);
 	reply_str(c, ans);
 }
 

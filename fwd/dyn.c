@@ -860,12 +860,14 @@ static int block_set(const struct fwd_dyn *d, const char *name, char *err, size_
 
 	if (name) {
 		found = dyn_set_find(d, name);
+		if (found >= 0 && d->sets[found].blocks)
+			return found;
 		if (found < 0)
 			snprintf(err, errlen, "no dynamic set '%.64s'", name);
-		else if (!d->sets[found].blocks)
+		else
 			snprintf(err, errlen, "set '%.64s' blocks nothing: no drop or reject rule has "
 				 "it as src:", name);
-		return found < 0 || !d->sets[found].blocks ? -1 : found;
+		return -1;
 	}
 	for (uint32_t i = 0; d && i < d->nsets; i++)
 		if (d->sets[i].blocks && n++ == 0)

@@ -43,6 +43,7 @@
 #define RECHECK_RETRY_MS 5000	/* after a look that could not read the table */
 #define TUPLE_MAX	192	/* an original tuple attribute, header included */
 #define SEND_MAX	32768	/* the update messages sent at once */
+#define DUMP_BUF	32768	/* one receive of the dump */
 
 /* A connection to mark: its original tuple attribute and zone, as dumped. */
 struct conn {
@@ -191,7 +192,7 @@ static struct nlmsghdr *ct_msg(char *buf, uint16_t type, uint16_t flags, uint8_t
 /* Dump every connection (both families), keeping the blocked ones in P. */
 static int dump(struct mnl_socket *nl, struct pass *p)
 {
-	static char buf[32768];
+	static char buf[DUMP_BUF];
 	uint32_t seq = (uint32_t)p->now, portid = mnl_socket_get_portid(nl);
 	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, AF_UNSPEC, seq);
 	int rc = MNL_CB_OK;

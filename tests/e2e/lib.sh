@@ -308,6 +308,12 @@ server_seen() {	# PROTO PORT [PEER]
 	grep -c "^$1 $2 ${3:-}" "$T/events"
 }
 
+# Echoes of stream NAME that arrived after MS, in the --out file of
+# stream.py's stream mode that $STREAM names.
+stream_after() {	# NAME MS
+	awk -v n="$1" -v t="$2" '$1 == "data" && $2 == n && $4 > t' "$STREAM" | wc -l
+}
+
 # Client in the client namespace; prints the answer or timeout/refused.
 client() {	# tcp|udp|connects HOST PORT [client.py options]
 	nsx c "$PY" "$E2E_DIR/client.py" "$@"
