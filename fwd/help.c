@@ -18,8 +18,10 @@ static const struct {
 	  "\n"
 	  "Run the firewall: load FILE (default /etc/fwd/rules.yaml), install the\n"
 	  "kernel hooks, judge queued packets until SIGTERM, then remove the hooks.\n"
-	  "SIGHUP reloads FILE (an invalid file keeps the old rules), SIGUSR1 reopens\n"
-	  "the log file, SIGUSR2 writes the stats to the log.\n"
+	  "SIGQUIT stops for a restart: the hooks stay, and until the next fwd the\n"
+	  "kernel drops what they queue (fail: open accepts it). SIGHUP reloads FILE\n"
+	  "(an invalid file keeps the old rules), SIGUSR1 reopens the log file,\n"
+	  "SIGUSR2 writes the stats to the log.\n"
 	  "\n"
 	  "  -c, --config FILE  the rules file\n"
 	  "  --foreground       log to stderr unless the file names a sink (default: syslog)\n"
@@ -90,6 +92,16 @@ static const struct {
 	  "\n"
 	  "Exit status: 0 removed, 1 refused (ADDR in no set, or not an address),\n"
 	  "2 usage error or no daemon at PATH.\n" },
+	{ "unhook",
+	  "usage: fwd unhook\n"
+	  "\n"
+	  "Remove fwd's chains and jumps from this network namespace, as a clean stop\n"
+	  "does, when no fwd is left to do it: after a crash, or after a stop for a\n"
+	  "restart (SIGQUIT, systemctl restart) whose start then failed. Until then\n"
+	  "the kernel drops what the hooks queue (fail: closed).\n"
+	  "\n"
+	  "Exit status: 0 removed, 1 refused (a fwd runs in this network namespace:\n"
+	  "stop it instead), 2 usage error, not root, or iptables failed.\n" },
 	{ "version",
 	  "usage: fwd version\n"
 	  "\n"

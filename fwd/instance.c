@@ -160,8 +160,10 @@ int instance_claim(const char *socket_path, char *err, size_t errlen)
 
 	if (e)
 		return e;
-	snprintf(I.answer, sizeof(I.answer), "%s\n", socket_path);
-	bind_answer();
+	if (socket_path) {
+		snprintf(I.answer, sizeof(I.answer), "%s\n", socket_path);
+		bind_answer();
+	}
 	return 0;
 }
 

@@ -29,6 +29,7 @@ static const struct {
 	{ "unblock", cmd_unblock, "unblock [--socket PATH] ADDR" },
 	{ "apply", cmd_apply, "apply [--socket PATH] [-c LIVEFILE] NEWFILE [--confirm DURATION]" },
 	{ "confirm", cmd_confirm, "confirm [--socket PATH]" },
+	{ "unhook", cmd_unhook, "unhook" },
 	{ "version", cmd_version, "version" },
 };
 

@@ -170,6 +170,7 @@ struct daemon {
 	struct fwd_state st;
 	struct run_opts o;
 	bool hooks_installed;
+	bool keep_hooks;	/* SIGQUIT: stopping for a restart, the hooks stay */
 	bool log_started;
 	bool pidfile_written;	/* only then is the pidfile ours to remove */
 	unsigned opened;	/* workers whose queue is bound */
@@ -451,7 +452,7 @@ static void stop(struct daemon *dm)
 	 * hooks: packets stop coming while the workers still answer.
 	 */
 	control_stop();
-	if (dm->hooks_installed && hooks_remove())
+	if (dm->hooks_installed && !dm->keep_hooks && hooks_remove())
 		log_warn("removing the kernel hooks failed; see 'iptables -t mangle -S'");
 	atomic_store(&fwd_queue_stop, true);
 	for (unsigned i = 0; i < dm->opened; i++)
@@ -472,6 +473,25 @@ static void stop(struct daemon *dm)
 	st->live = NULL;
 	/* Last: the chains are gone, another instance may have the namespace. */
 	instance_release();
+}
+
+/*
+ * The last line. A stop for a restart (SIGQUIT: systemd's RestartKillSignal)
+ * says what the hooks it leaves do until the next fwd reads the queues.
+ */
+static void log_stopped(const struct daemon *dm)
+{
+	const struct fwd_hooks_conf *hc = &dm->st.hooks;
+
+	if (!dm->keep_hooks || !dm->hooks_installed) {
+		log_info("stopped");
+		return;
+	}
+	log_info("stopped for a restart: the hooks stay, and until the next fwd reads queue %u "
+		 "the kernel %s %s (fail: %s)", hc->queue_base,
+		 hc->fail == FWD_FAIL_OPEN ? "accepts" : "drops",
+		 hc->inspect == FWD_INSPECT_EVERY ? "every packet they queue" : "new connections",
+		 fail_names[hc->fail]);
 }
 
 /* ---- main loop ----------------------------------------------------------- */
@@ -527,6 +547,9 @@ static bool on_signal(struct daemon *dm, int sfd)
 		case SIGUSR2:
 			dump_stats(dm);
 			break;
+		case SIGQUIT:
+			dm->keep_hooks = true;
+			return false;
 		case SIGTERM:
 		case SIGINT:
 			return false;
@@ -672,6 +695,7 @@ static int block_signals(sigset_t *set)
 	sigaddset(set, SIGHUP);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGINT);
+	sigaddset(set, SIGQUIT);
 	sigaddset(set, SIGUSR1);
 	sigaddset(set, SIGUSR2);
 	sigaddset(set, SIGPIPE);
@@ -719,7 +743,7 @@ int cmd_run(int argc, char **argv)
 	}
 	stop(&dm);
 	if (!rc)
-		log_info("stopped");
+		log_stopped(&dm);
 	log_close();
 	close(sfd);
 	return rc;

@@ -17,6 +17,7 @@ int cmd_block(int argc, char **argv);	/* fwd/client.c */
 int cmd_unblock(int argc, char **argv);	/* fwd/client.c */
 int cmd_apply(int argc, char **argv);	/* fwd/apply.c */
 int cmd_confirm(int argc, char **argv);	/* fwd/apply.c */
+int cmd_unhook(int argc, char **argv);	/* fwd/unhook.c */
 /* Print CMD's --help (fwd/help.c) and return 0; -1 when CMD prints its own. */
 int cmd_help(const char *cmd);
 

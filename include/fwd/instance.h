@@ -28,8 +28,9 @@
 
 /*
  * Claim this network namespace for the instance whose control socket is
- * SOCKET_PATH. 0, or -EADDRINUSE with "another fwd runs in this network
- * namespace: pid N, control socket PATH" in ERR, or another -errno.
+ * SOCKET_PATH (NULL: take the lock only, answer nobody: `fwd unhook`). 0,
+ * or -EADDRINUSE with "another fwd runs in this network namespace: pid N,
+ * control socket PATH" in ERR, or another -errno.
  */
 int instance_claim(const char *socket_path, char *err, size_t errlen);
 

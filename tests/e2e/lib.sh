@@ -362,11 +362,11 @@ fwd_wait_ready() {	# SECONDS
 	done
 }
 
-# SIGTERM and wait; FWD_STATUS is fwd's exit status (or "hung").
-fwd_stop() {
+# SIGTERM (or SIG) and wait; FWD_STATUS is fwd's exit status (or "hung").
+fwd_stop() {	# [SIG]
 	FWD_STATUS=none
 	[ -n "$FWD_PID" ] || return 0
-	kill -TERM "$FWD_PID" 2>/dev/null
+	kill -"${1:-TERM}" "$FWD_PID" 2>/dev/null
 	if wait_for 10 fwd_gone; then
 		wait "$FWD_PID" 2>/dev/null
 		FWD_STATUS=$?

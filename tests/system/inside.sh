@@ -43,6 +43,22 @@ wait_for() {
 }
 hooks() { { iptables-save; ip6tables-save; } 2>/dev/null | grep -c NFQUEUE; }
 nohooks() { [ "$(hooks)" = 0 ]; }
+# Count the hooks over and over while a command runs, one line per look.
+hooks_during() {	# TRACE COMMAND...
+	local trace=$1 poller rc
+	shift
+	rm -f /tmp/hooks.done
+	(while [ ! -e /tmp/hooks.done ]; do hooks; done) >"$trace" &
+	poller=$!
+	sleep 0.3
+	run "$@"
+	rc=$?
+	sleep 0.3
+	touch /tmp/hooks.done
+	wait $poller
+	echo "  hooks counted $(wc -l <"$trace") times: $(sort -n "$trace" | uniq -c | awk '{ printf "%s%d x %d", n++ ? ", " : "", $1, $2 }')"
+	return $rc
+}
 active() { [ "$(prop ActiveState)" = active ]; }
 
 rules() {
@@ -162,6 +178,35 @@ t2=$(prop WatchdogTimestampMonotonic)
 echo "  WatchdogTimestampMonotonic: $t1 then $t2 (1.5 s later)"
 check "WATCHDOG=1 keeps coming (the timestamp moves)" [ "$t2" -gt "$t1" ]
 
+# RestartKillSignal=SIGQUIT: the old process leaves its hooks to the new
+# one, so nothing passes unjudged between the two.
+step "systemctl restart fwd: the hooks stay between the two processes"
+pid=$(prop MainPID)
+before=$(hooks)
+check "restart succeeds" hooks_during /tmp/restart.trace systemctl restart fwd
+state
+check "a new process" sh -c '[ "$(systemctl show -P MainPID fwd)" != '"$pid"' ] && [ "$(systemctl show -P ActiveState fwd)" = active ]'
+check "the hooks were there at every look" sh -c '! grep -qx 0 /tmp/restart.trace'
+check "the old process said so" sh -c 'journalctl -b --no-pager -o cat SYSLOG_IDENTIFIER=fwd | grep -q "stopped for a restart: the hooks stay"'
+check "the hooks are there once ($before queue rules)" [ "$(hooks)" = "$before" ]
+
+step "a restart onto a file that does not check: the hooks stay; fwd unhook"
+cp $RULES /tmp/rules.good
+echo "  - {name: broken, action: allow" >>$RULES
+n0=$(prop NRestarts)
+check "restart fails (ExecStartPre: fwd check)" sh -c '! systemctl restart fwd'
+state
+check "the hooks stay while fwd is down" [ "$(hooks)" = "$before" ]
+check "systemd tries again" wait_for 50 sh -c '[ "$(systemctl show -P NRestarts fwd)" -gt '"$n0"' ]'
+check "systemctl stop fwd succeeds" run systemctl stop fwd
+check "the hooks are still there (no process to remove them)" [ "$(hooks)" = "$before" ]
+check "fwd unhook succeeds" run fwd unhook
+check "its hooks are gone" nohooks
+cp /tmp/rules.good $RULES
+check "start with the file mended" run systemctl start fwd
+check "fwd is active" active
+pid=$(prop MainPID)
+
 step "kill -9 the main process"
 n0=$(prop NRestarts)
 run kill -9 "$pid"
@@ -195,10 +240,11 @@ check "its hooks are gone" nohooks
 step "upgrade: dpkg -i the package again while fwd runs"
 run systemctl start fwd
 pid=$(prop MainPID)
-check "dpkg -i (upgrade) succeeds" run dpkg -i /share/fwd.deb
+check "dpkg -i (upgrade) succeeds" hooks_during /tmp/upgrade.trace dpkg -i /share/fwd.deb
 state
 check "fwd was restarted ($pid -> $(prop MainPID))" sh -c '[ "$(systemctl show -P MainPID fwd)" != '"$pid"' ] && [ "$(systemctl show -P ActiveState fwd)" = active ]'
 check "the operator's rules were kept" sh -c 'grep -q "name: web" '$RULES' && fwd stats | grep -q "^web "'
+check "the hooks were there at every look" sh -c '! grep -qx 0 /tmp/upgrade.trace'
 
 step "remove: dpkg -r fwd while it runs"
 check "dpkg -r succeeds" run dpkg -r fwd
