@@ -100,7 +100,7 @@ struct fwd_dyn {
 	uint64_t limit_seed;		/* its hash's secret */
 	struct fwd_scan_conf scan_conf;	/* its ignore ranges are our copies */
 	bool blocks;			/* some set blocks */
-	_Atomic bool recheck_due;	/* a blocking set gained a member since the last look */
+	_Atomic bool recheck_due;	/* a blocking set gained or lost members since the last look */
 };
 
 static int proto_slot(uint8_t proto)
@@ -909,6 +909,16 @@ int dyn_block(struct fwd_dyn *d, const char *name, uint8_t family, fwd_u128 addr
 	return i;
 }
 
+/*
+ * S lost N members, off the packet path: their marked connections may leave
+ * the queue again (fwd/recheck.c releases the marks).
+ */
+static void members_gone(struct fwd_dyn *d, const struct dset *s, unsigned n)
+{
+	if (n && s->blocks)
+		atomic_store_explicit(&d->recheck_due, true, memory_order_release);
+}
+
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
 {
 	fwd_u128 a = 0;
@@ -919,8 +929,12 @@ int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
 		return -EINVAL;
 	if (!d)
 		return 0;
-	for (uint32_t i = 0; i < d->nsets; i++)
-		*removed += dtable_del_addr(&d->sets[i].t, family, a);
+	for (uint32_t i = 0; i < d->nsets; i++) {
+		unsigned n = dtable_del_addr(&d->sets[i].t, family, a);
+
+		members_gone(d, &d->sets[i], n);
+		*removed += n;
+	}
 	*removed += dtable_del_addr(&d->progress, family, a);
 	if (d->scan)
 		scan_forget(d->scan, family, a);
@@ -1119,11 +1133,14 @@ unsigned dyn_prefix_del(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 add
 			unsigned plen)
 {
 	struct fwd_dkey m = { .family = family, .tag = FWD_DTAG_PREFIX | plen };
+	unsigned n;
 
 	if (!d || set < 0 || (uint32_t)set >= d->nsets)
 		return 0;
 	m.addr = addr & fwd_prefix_mask(family, plen);
-	return dtable_del(&d->sets[set].t, &m);
+	n = dtable_del(&d->sets[set].t, &m);
+	members_gone(d, &d->sets[set], n);
+	return n;
 }
 
 static void count_prefix(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)

@@ -16,8 +16,15 @@
  * they pass again. Nothing is deleted, so neither side's next packet can
  * make the connection anew past the rules.
  *
- * A pass costs a dump of the whole table: it runs at most every RECHECK_MS,
- * and waits RECHECK_SHARE times as long as the last pass took.
+ * The same pass takes the mark off a connection whose source is no longer
+ * blocked (unblocked, deleted, expired, or from a previous fwd), so that
+ * its packets go by in the kernel again instead of through the queue.
+ *
+ * A pass costs a dump of the whole table: it runs at most every RECHECK_MS
+ * once a blocking set gained or lost members, and waits RECHECK_SHARE times
+ * as long as the last pass took. While connections hold the mark, a pass
+ * also runs every RELEASE_MS, or RELEASE_SHARE times as long as the last
+ * pass took, to find the members that expired.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -41,11 +48,13 @@
 #define RECHECK_MS	250
 #define RECHECK_SHARE	4
 #define RECHECK_RETRY_MS 5000	/* after a look that could not read the table */
+#define RELEASE_MS	5000
+#define RELEASE_SHARE	50
 #define TUPLE_MAX	192	/* an original tuple attribute, header included */
 #define SEND_MAX	32768	/* the update messages sent at once */
 #define DUMP_BUF	32768	/* one receive of the dump */
 
-/* A connection to mark: its original tuple attribute and zone, as dumped. */
+/* A connection to update: its original tuple attribute and zone, as dumped. */
 struct conn {
 	uint8_t family;			/* AF_INET, AF_INET6 */
 	bool has_zone;
@@ -54,17 +63,23 @@ struct conn {
 	unsigned char tuple[TUPLE_MAX];
 };
 
+struct conns {
+	struct conn *c;
+	size_t n, cap;
+};
+
 struct pass {
 	struct fwd_state *st;
 	uint64_t now;			/* the sets' clock (clock_coarse_ms()) */
-	struct conn *c;
-	size_t n, cap;
+	struct conns mark, release;	/* blocked and unmarked; marked, not blocked */
+	size_t held;			/* marked and still blocked */
 	size_t read;			/* connections in the dump */
 	bool nomem;
 };
 
 static struct {
 	uint64_t next_ms;		/* no pass before (clock_mono_ms()) */
+	uint64_t release_ms;		/* a pass for expired members at; 0: none held */
 	bool failing;			/* the last look could not read the table */
 	_Atomic uint64_t marked;
 } R;
@@ -120,23 +135,23 @@ static bool tuple_key(const struct nlattr *tuple, uint8_t family, struct fwd_key
 	return true;
 }
 
-static bool keep(struct pass *p, const struct nlattr *tuple, uint8_t family,
+static bool keep(struct conns *to, const struct nlattr *tuple, uint8_t family,
 		 const struct nlattr *zone)
 {
 	struct conn *c;
 
 	if (mnl_attr_get_len(tuple) > TUPLE_MAX)
 		return true;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct conn *nc = realloc(p->c, cap * sizeof(*nc));
+	if (to->n == to->cap) {
+		size_t cap = to->cap ? to->cap * 2 : 64;
+		struct conn *nc = realloc(to->c, cap * sizeof(*nc));
 
 		if (!nc)
 			return false;
-		p->c = nc;
-		p->cap = cap;
+		to->c = nc;
+		to->cap = cap;
 	}
-	c = &p->c[p->n++];
+	c = &to->c[to->n++];
 	c->family = family;
 	c->len = mnl_attr_get_len(tuple);
 	memcpy(c->tuple, tuple, c->len);
@@ -145,7 +160,10 @@ static bool keep(struct pass *p, const struct nlattr *tuple, uint8_t family,
 	return true;
 }
 
-/* One dumped connection: keep it when it is unmarked and its source blocked. */
+/*
+ * One dumped connection: keep it to mark when its source is blocked and it
+ * is not marked, to release when it is marked and its source is not blocked.
+ */
 static int dumped(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[CTA_MAX + 1] = { 0 };
@@ -153,6 +171,7 @@ static int dumped(const struct nlmsghdr *nlh, void *data)
 	struct pass *p = data;
 	const struct nfgenmsg *g;
 	struct fwd_key k = { 0 };
+	bool marked, blocked;
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*g)))
 		return MNL_CB_OK;
@@ -161,12 +180,17 @@ static int dumped(const struct nlmsghdr *nlh, void *data)
 	if ((g->nfgen_family != AF_INET && g->nfgen_family != AF_INET6) ||
 	    mnl_attr_parse(nlh, sizeof(*g), put_attr, &at) < 0 || !tb[CTA_TUPLE_ORIG])
 		return MNL_CB_OK;
-	if (attr_len(tb[CTA_MARK], 4) && (ntohl(mnl_attr_get_u32(tb[CTA_MARK])) & FWD_RECHECK_MARK))
+	if (!tuple_key(tb[CTA_TUPLE_ORIG], g->nfgen_family, &k))
 		return MNL_CB_OK;
-	if (!tuple_key(tb[CTA_TUPLE_ORIG], g->nfgen_family, &k) ||
-	    !dyn_blocked(p->st->live->dyn, &k, p->now))
+	marked = attr_len(tb[CTA_MARK], 4) &&
+		 (ntohl(mnl_attr_get_u32(tb[CTA_MARK])) & FWD_RECHECK_MARK);
+	blocked = dyn_blocked(p->st->live->dyn, &k, p->now);
+	if (marked == blocked) {
+		p->held += marked;
 		return MNL_CB_OK;
-	if (!keep(p, tb[CTA_TUPLE_ORIG], g->nfgen_family, tb[CTA_ZONE])) {
+	}
+	if (!keep(blocked ? &p->mark : &p->release, tb[CTA_TUPLE_ORIG], g->nfgen_family,
+		  tb[CTA_ZONE])) {
 		p->nomem = true;
 		return MNL_CB_STOP;
 	}
@@ -189,7 +213,7 @@ static struct nlmsghdr *ct_msg(char *buf, uint16_t type, uint16_t flags, uint8_t
 	return nlh;
 }
 
-/* Dump every connection (both families), keeping the blocked ones in P. */
+/* Dump every connection (both families), keeping in P those to update. */
 static int dump(struct mnl_socket *nl, struct pass *p)
 {
 	static char buf[DUMP_BUF];
@@ -212,8 +236,8 @@ static int dump(struct mnl_socket *nl, struct pass *p)
 	return rc < 0 ? -errno : p->nomem ? -ENOMEM : 0;
 }
 
-/* The update that sets FWD_RECHECK_MARK on C and keeps the mark's other bits. */
-static size_t put_mark(char *buf, const struct conn *c, uint32_t seq)
+/* The update that sets C's FWD_RECHECK_MARK to BIT and keeps the mark's other bits. */
+static size_t put_mark(char *buf, const struct conn *c, uint32_t bit, uint32_t seq)
 {
 	struct nlmsghdr *nlh = ct_msg(buf, IPCTNL_MSG_CT_NEW, 0, c->family, seq);
 
@@ -221,7 +245,7 @@ static size_t put_mark(char *buf, const struct conn *c, uint32_t seq)
 	nlh->nlmsg_len += MNL_ALIGN(c->len);
 	if (c->has_zone)
 		mnl_attr_put_u16(nlh, CTA_ZONE, c->zone);
-	mnl_attr_put_u32(nlh, CTA_MARK, htonl(FWD_RECHECK_MARK));
+	mnl_attr_put_u32(nlh, CTA_MARK, htonl(bit));
 	mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(FWD_RECHECK_MARK));
 	return nlh->nlmsg_len;
 }
@@ -248,22 +272,25 @@ static size_t refused(struct mnl_socket *nl)
 	return n;
 }
 
-/* Mark P's connections, a buffer of updates at a time; returns how many took. */
-static size_t mark(struct mnl_socket *nl, const struct pass *p)
+/*
+ * Set FWD_RECHECK_MARK to BIT on CS's connections, a buffer of updates at a
+ * time; returns how many took.
+ */
+static size_t update(struct mnl_socket *nl, const struct conns *cs, uint32_t bit)
 {
 	static char buf[SEND_MAX];
 	size_t done = 0, i = 0;
 
-	while (i < p->n) {
+	while (i < cs->n) {
 		size_t len = 0, sent = 0;
 
-		while (i < p->n && SEND_MAX - len >= MNL_ALIGN(TUPLE_MAX) + 64) {
-			len += put_mark(buf + len, &p->c[i], (uint32_t)i);
+		while (i < cs->n && SEND_MAX - len >= MNL_ALIGN(TUPLE_MAX) + 64) {
+			len += put_mark(buf + len, &cs->c[i], bit, (uint32_t)i);
 			i++;
 			sent++;
 		}
 		if (mnl_socket_sendto(nl, buf, len) < 0) {
-			log_warn("recheck: cannot mark connections: %s", strerror(errno));
+			log_warn("recheck: cannot update connection marks: %s", strerror(errno));
 			break;
 		}
 		done += sent - refused(nl);
@@ -273,9 +300,10 @@ static size_t mark(struct mnl_socket *nl, const struct pass *p)
 
 /*
  * One look: 0, or -errno when the table could not be read (the look is then
- * due again, and the first of a run of failures is logged).
+ * due again, and the first of a run of failures is logged). *HELD: how many
+ * connections keep the mark after it.
  */
-static int pass(struct fwd_state *st)
+static int pass(struct fwd_state *st, size_t *held)
 {
 	struct pass p = { .st = st, .now = clock_coarse_ms() };
 	uint64_t t0 = clock_mono_ms();
@@ -290,36 +318,55 @@ static int pass(struct fwd_state *st)
 	/* Refusals without the request quoted in them. */
 	setsockopt(mnl_socket_get_fd(nl), SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	e = dump(nl, &p);
-	if (e || !p.n)
+	if (e)
 		goto out;
-	n = mark(nl, &p);
-	atomic_fetch_add_explicit(&R.marked, n, memory_order_relaxed);
-	log_info("recheck: %zu established connections of blocked sources go to the rules "
-		 "again (%zu read in %" PRIu64 " ms)", n, p.read, clock_mono_ms() - t0);
+	*held = p.held;
+	if (p.mark.n) {
+		n = update(nl, &p.mark, FWD_RECHECK_MARK);
+		*held += n;
+		atomic_fetch_add_explicit(&R.marked, n, memory_order_relaxed);
+		log_info("recheck: %zu established connections of blocked sources go to the "
+			 "rules again (%zu read in %" PRIu64 " ms)", n, p.read,
+			 clock_mono_ms() - t0);
+	}
+	if (p.release.n) {
+		n = update(nl, &p.release, 0);
+		*held += p.release.n - n;
+		log_info("recheck: %zu connections of sources no longer blocked leave the "
+			 "queue (%zu read in %" PRIu64 " ms)", n, p.read, clock_mono_ms() - t0);
+	}
 out:
-	free(p.c);
+	free(p.mark.c);
+	free(p.release.c);
 	if (nl)
 		mnl_socket_close(nl);
 	return e;
 }
 
+static uint64_t longer(uint64_t floor, uint64_t took, uint64_t share)
+{
+	return took * share > floor ? took * share : floor;
+}
+
 int recheck_tick(struct fwd_state *st)
 {
 	uint64_t now = clock_mono_ms(), took, wait;
-	bool want, due;
+	bool want, due = false;
+	size_t held = 0;
 	int e;
 
 	pthread_mutex_lock(&st->lock);
 	want = !st->live->every_packet && dyn_blocks(st->live->dyn);
-	due = want && now >= R.next_ms && dyn_recheck_due(st->live->dyn);
+	if (want && now >= R.next_ms)
+		due = dyn_recheck_due(st->live->dyn) || (R.release_ms && now >= R.release_ms);
 	pthread_mutex_unlock(&st->lock);
 	if (!want)
 		return -1;
 	if (!due)
 		return now >= R.next_ms ? RECHECK_MS : (int)(R.next_ms - now);
-	e = pass(st);
+	e = pass(st, &held);
 	took = clock_mono_ms() - now;
-	wait = took * RECHECK_SHARE > RECHECK_MS ? took * RECHECK_SHARE : RECHECK_MS;
+	wait = longer(RECHECK_MS, took, RECHECK_SHARE);
 	if (e) {
 		if (!R.failing)
 			log_warn("recheck: cannot read the conntrack table: %s; blocked sources "
@@ -329,8 +376,10 @@ int recheck_tick(struct fwd_state *st)
 		dyn_recheck_again(st->live->dyn);
 		pthread_mutex_unlock(&st->lock);
 		wait = RECHECK_RETRY_MS;
-	} else if (R.failing) {
-		log_info("recheck: the conntrack table can be read again");
+	} else {
+		if (R.failing)
+			log_info("recheck: the conntrack table can be read again");
+		R.release_ms = held ? now + took + longer(RELEASE_MS, took, RELEASE_SHARE) : 0;
 	}
 	R.failing = e != 0;
 	R.next_ms = now + took + wait;

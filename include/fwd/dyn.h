@@ -99,9 +99,11 @@ int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd
 /*
  * A set blocks when a drop or reject rule has it as `src:`. A source that
  * joins one loses what conntrack lets by: fwd/recheck.c marks its
- * established connections and the hooks queue them again. Off the packet
- * path: does some set of D block? Has a blocking set gained a member since
- * the last call (then true once; also once after dyn_build())? Is K's
+ * established connections and the hooks queue them again; once it leaves
+ * (unblocked, deleted, expired), the mark is taken off. Off the packet
+ * path: does some set of D block? Has a blocking set gained a member, or
+ * lost one by unblock or delete, since the last call (then true once; also
+ * once after dyn_build())? Is K's
  * source (with its protocol and destination port, for members that have
  * one) in a blocking set at NOW?
  */

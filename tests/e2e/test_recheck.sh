@@ -10,8 +10,10 @@
 # first: its two streams stop within a second, the others go on. The same
 # for fd00:1::2. The kernel's conntrack entries of the blocked streams carry
 # FWD_RECHECK_MARK beside the operator's own connmark bits. `fwd unblock`
-# lets the same connections go on: they were judged again, not killed.
-# `fwd block` does by hand what the scan did: 10.10.1.3's stream stops.
+# lets the same connections go on: they were judged again, not killed; the
+# next look takes the mark off, and their packets no longer reach fwd.
+# `fwd block --for 6s` does by hand what the scan did: 10.10.1.3's stream
+# stops, goes on when the block expires, and loses its mark a look later.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 command -v conntrack >/dev/null || skip "conntrack (the tool) is not installed"
@@ -94,20 +96,37 @@ resumed() { [ "$(stream_after bad $UNBLOCK_MS)" -gt 0 ] && [ "$(stream_after bad
 wait_for 20 resumed && pass "both streams go on after unblock" ||
 	fail "after unblock: bad $(stream_after bad $UNBLOCK_MS), badfwd $(stream_after badfwd $UNBLOCK_MS) echoes"
 assert_eq "the IPv6 stream stays stopped" 0 "$(stream_after bad6 $CUT6_MS)"
+# ... and the marks come off: their packets go by in the kernel again.
+log_wait 1 'recheck: 2 connections of sources no longer blocked leave the queue \([0-9]+ read in [0-9]+ ms\)' 3
+assert_eq "both marks off, the operator's bits kept (0x5)" 2 \
+	"$(nsx g conntrack -L -p tcp --orig-src 10.10.1.2 2>/dev/null | grep -c 'mark=5 ')"
+stats "$T/s1.json"
+RELEASE_MS=$(now_ms)
+sleep 1
+stats "$T/s2.json"
+assert_ge "the forwarded stream goes on after the release" 5 "$(stream_after badfwd $RELEASE_MS)"
+assert_eq "... and none of its packets reach fwd (echo-fwd's count stays)" \
+	"$(jget "$T/s1.json" rule:echo-fwd.packets)" "$(jget "$T/s2.json" rule:echo-fwd.packets)"
 
 block() { nsx g "$FWD" block --socket "$SOCK" "$@" 2>&1; }
 assert_eq "fwd block: two sets block" "error: 2 sets block: name one with --set" "$(block 10.10.1.3)"
 assert_eq "fwd block: no such set" "error: no dynamic set 'nosuch'" "$(block --set nosuch 10.10.1.3)"
 block --set nosuch 10.10.1.3 >/dev/null
 assert_eq "fwd block refused: exit 1" 1 "$?"
-assert_eq "fwd block" "ok: 10.10.1.3/32 in banned for 60 s" "$(block --set banned --for 1m 10.10.1.3)"
-log_wait 1 'block: 10\.10\.1\.3/32 in banned for 60 s \(fwd block\)'
+assert_eq "fwd block" "ok: 10.10.1.3/32 in scanners for 6 s" "$(block --set scanners --for 6s 10.10.1.3)"
+EXPIRES_MS=$(($(now_ms) + 6000))
+log_wait 1 'block: 10\.10\.1\.3/32 in scanners for 6 s \(fwd block\)'
 log_wait 2 'recheck: 1 established connections of blocked sources go to the rules again' 3
 BLOCK_MS=$(($(now_ms) + 500))
 sleep 2
 assert_eq "the blocked source's stream stopped" 0 "$(stream_after good $BLOCK_MS)"
 assert_ge "the scanner's routed stream still goes on" 10 "$(stream_after bad $BLOCK_MS)"
 assert_ge "the scanner's forwarded stream still goes on" 10 "$(stream_after badfwd $BLOCK_MS)"
+# The block expires: the stream goes on, and a later look takes the mark off.
+log_wait 1 'recheck: 1 connections of sources no longer blocked leave the queue' 15
+assert_ge "the stream goes on after the block expired" 10 "$(stream_after good $EXPIRES_MS)"
+assert_eq "its mark is off, the operator's bits kept (0x5)" 1 \
+	"$(nsx g conntrack -L -p tcp --orig-src 10.10.1.3 2>/dev/null | grep -c 'mark=5 ')"
 touch "$STOP"
 
 fwd_stop

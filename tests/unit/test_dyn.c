@@ -664,9 +664,9 @@ static const char recheck_yaml[] =
 	" limit: {rate: 1/m, burst: 1}, on_exceed: {add: abusers}}\n";
 
 /*
- * Sets that a drop or reject rule uses block: a member they gain makes a
- * recheck due (once), and dyn_blocked() finds it; a knock's door, used by
- * an allow rule, does neither.
+ * Sets that a drop or reject rule uses block: a member they gain or lose
+ * makes a recheck due (once), and dyn_blocked() finds it; a knock's door,
+ * used by an allow rule, does neither.
  */
 static void test_recheck_due(void **state)
 {
@@ -676,6 +676,7 @@ static void test_recheck_due(void **state)
 	struct fwd_log_event ev;
 	struct fwd_key k;
 	uint32_t scanner = 0xcb007109, abuser = 0xcb00710a, knocker = 0xcb00710b;
+	unsigned removed;
 
 	(void)state;
 	assert_true(dyn_config_blocks(c));
@@ -720,6 +721,18 @@ static void test_recheck_due(void **state)
 	assert_true(dyn_blocked(d, &k, 401));
 	k = pkt(0xc6336509, 6, 443);
 	assert_false(dyn_blocked(d, &k, 401));
+
+	/* Members leaving a blocking set (their marks come off); a door does not. */
+	assert_int_equal(dyn_prefix_del(d, dyn_set_find(d, "abusers"), 4, 0xc6336400, 24), 1);
+	assert_true(dyn_recheck_due(d));
+	assert_int_equal(dyn_prefix_del(d, dyn_set_find(d, "abusers"), 4, 0xc6336400, 24), 0);
+	assert_false(dyn_recheck_due(d));
+	assert_int_equal(dyn_unblock(d, "203.0.113.11", &removed), 0);	/* the knocker */
+	assert_int_equal(removed, 1);		/* its door */
+	assert_false(dyn_recheck_due(d));
+	assert_int_equal(dyn_unblock(d, "203.0.113.9", &removed), 0);	/* the scanner */
+	assert_int_equal(removed, 1);
+	assert_true(dyn_recheck_due(d));
 	dyn_free(d);
 	ruleset_free(rs);
 	config_free(c);
