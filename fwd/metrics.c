@@ -17,6 +17,7 @@
 #include "fwd/metrics.h"
 #include "fwd/stats.h"
 #include "fwd/value.h"
+#include "fwd/wfile.h"
 
 size_t metrics_label_escape(char *out, size_t outlen, const char *in)
 {
@@ -185,65 +186,14 @@ char *metrics_render(struct fwd_state *st)
 	return text;
 }
 
-/*
- * A new file of a name nobody could have planted (mkostemp: O_CREAT|O_EXCL,
- * which never follows a link, under a random name next to PATH), so a link
- * in a directory others may write cannot make fwd write through it. Its mode
- * is FWD_METRICS_FILE_MODE, whatever the umask: node_exporter reads it.
- */
-static int metrics_tmpfile(char *tmpl)
-{
-	int fd = mkostemp(tmpl, O_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	if (fchmod(fd, FWD_METRICS_FILE_MODE) < 0) {
-		int e = errno;
-
-		close(fd);
-		unlink(tmpl);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
 int metrics_write(struct fwd_state *st, const char *path)
 {
-	char tmp[4096];
-	char *text;
-	size_t len, off = 0;
-	int fd, e = 0;
+	char *text = metrics_render(st);
+	int e;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	text = metrics_render(st);
 	if (!text)
 		return -ENOMEM;
-	len = strlen(text);
-	fd = metrics_tmpfile(tmp);
-	if (fd < 0) {
-		e = -errno;
-		goto out;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			e = n < 0 ? -errno : -EIO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0 && !e)
-		e = -errno;
-	if (!e && rename(tmp, path) < 0)
-		e = -errno;
-	if (e)
-		unlink(tmp);
-out:
+	e = file_replace(path, text, strlen(text), FWD_METRICS_FILE_MODE);
 	free(text);
 	return e;
 }

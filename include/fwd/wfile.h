@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wfile.h - a file replaced whole: the metrics file, the dynamic sets'
+ * state file.
+ */
+#ifndef FWD_WFILE_H
+#define FWD_WFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Write LEN bytes of TEXT to a new file next to PATH, of a name nobody could
+ * have planted (mkostemp: O_CREAT|O_EXCL under a random name, which never
+ * follows a link), give it MODE whatever the umask, and rename it over PATH.
+ * 0 or -errno; nothing is left behind on failure.
+ */
+int file_replace(const char *path, const char *text, size_t len, mode_t mode);
+
+#endif
