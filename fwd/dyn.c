@@ -1114,19 +1114,11 @@ int dyn_prefix_put(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr, un
 		   uint64_t expires, uint64_t now)
 {
 	struct fwd_dkey m = { .family = family, .tag = FWD_DTAG_PREFIX | plen };
-	struct dset *s;
-	int e;
 
-	if (!d || set < 0 || (uint32_t)set >= d->nsets || plen > (family == 4 ? 32u : 128u))
+	if (plen > (family == 4 ? 32u : 128u))
 		return -EINVAL;
-	s = &d->sets[set];
 	m.addr = addr & fwd_prefix_mask(family, plen);
-	/* The length first: a reader that sees the entry also probes its length. */
-	plen_note(s, family, plen);
-	e = dtable_put(&s->t, &m, 0, expires, now);
-	if (e == 1)
-		member_added(d, s);
-	return e;
+	return dyn_member_put(d, set, &m, expires, now);
 }
 
 unsigned dyn_prefix_del(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 addr,
@@ -1158,4 +1150,49 @@ uint32_t dyn_prefix_count(struct fwd_dyn *d, int set, uint64_t now)
 	if (d && set >= 0 && (uint32_t)set < d->nsets)
 		dtable_walk(&d->sets[set].t, now, count_prefix, &n);
 	return n;
+}
+
+/* ---- members across a restart (fwd/keep.c) ---------------------------------- */
+
+struct members_walk {
+	const char *set;
+	void (*fn)(void *arg, const char *set, const struct fwd_dkey *k, uint64_t expires);
+	void *arg;
+};
+
+static void member_one(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
+{
+	struct members_walk *w = arg;
+
+	(void)val;
+	w->fn(w->arg, w->set, k, expires);
+}
+
+void dyn_members(struct fwd_dyn *d, uint64_t now,
+		 void (*fn)(void *arg, const char *set, const struct fwd_dkey *k, uint64_t expires),
+		 void *arg)
+{
+	for (uint32_t i = 0; d && i < d->nsets; i++) {
+		struct members_walk w = { d->sets[i].name, fn, arg };
+
+		dtable_walk(&d->sets[i].t, now, member_one, &w);
+	}
+}
+
+int dyn_member_put(struct fwd_dyn *d, int set, const struct fwd_dkey *k, uint64_t expires,
+		   uint64_t now)
+{
+	struct dset *s;
+	int e;
+
+	if (!d || set < 0 || (uint32_t)set >= d->nsets)
+		return -EINVAL;
+	s = &d->sets[set];
+	/* The length first: a reader that sees the entry also probes its length. */
+	if (k->tag & FWD_DTAG_PREFIX)
+		plen_note(s, k->family, k->tag & 0xff);
+	e = dtable_put(&s->t, k, 0, expires, now);
+	if (e == 1)
+		member_added(d, s);
+	return e;
 }

@@ -14,7 +14,8 @@ static const struct {
 } helps[] = {
 	{ "run",
 	  "usage: fwd run [-c FILE] [--foreground] [--queues N] [--queue-num BASE]\n"
-	  "               [--socket PATH] [--pidfile PATH] [--no-hooks] [--no-seccomp]\n"
+	  "               [--socket PATH] [--pidfile PATH] [--state-file PATH]\n"
+	  "               [--no-hooks] [--no-seccomp]\n"
 	  "\n"
 	  "Run the firewall: load FILE (default /etc/fwd/rules.yaml), install the\n"
 	  "kernel hooks, judge queued packets until SIGTERM, then remove the hooks.\n"
@@ -29,6 +30,8 @@ static const struct {
 	  "  --queue-num BASE   first NFQUEUE number, 0..65535\n"
 	  "  --socket PATH      control socket (default " FWD_SOCKET_DEFAULT ")\n"
 	  "  --pidfile PATH     write the process id there\n"
+	  "  --state-file PATH  keep the dynamic sets' members there from a stop to the\n"
+	  "                     next start (the file is then removed)\n"
 	  "  --no-hooks         install no iptables rules; print the ones fwd would install\n"
 	  "  --no-seccomp       do not install fwd's system call filter\n"
 	  "\n"
@@ -74,7 +77,8 @@ static const struct {
 	  "drop or reject rule uses, in the running daemon: its new connections are\n"
 	  "dropped, and in the stateful mode its established ones go back to the rules\n"
 	  "too. The block lasts the set's timeout, or DURATION (30s, 10m, 1h; at most\n"
-	  "7 days); fwd unblock lifts it, and it does not outlive a restart.\n"
+	  "7 days); fwd unblock lifts it. It outlives a restart when fwd runs with\n"
+	  "--state-file (as the systemd unit has it).\n"
 	  "\n"
 	  "  --socket PATH  the daemon's control socket (default " FWD_SOCKET_DEFAULT ")\n"
 	  "  --set NAME     the set (needed when several sets block)\n"

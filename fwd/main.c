@@ -19,7 +19,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *usage;
 } subcommands[] = {
-	{ "run", cmd_run, "run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] [--socket PATH] [--pidfile PATH] [--no-hooks] [--no-seccomp]" },
+	{ "run", cmd_run, "run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] [--socket PATH] [--pidfile PATH] [--state-file PATH] [--no-hooks] [--no-seccomp]" },
 	{ "check", cmd_check, "check FILE" },
 	{ "explain", cmd_explain, "explain [--in IFACE] [--member SETS] FILE PROTO SRC DST | explain FILE - | explain --live PROTO SRC DST" },
 	{ "stats", cmd_stats, "stats [--socket PATH] [--json]" },

@@ -30,6 +30,7 @@
 #include "fwd/gate.h"
 #include "fwd/hooks.h"
 #include "fwd/instance.h"
+#include "fwd/keep.h"
 #include "fwd/live.h"
 #include "fwd/log.h"
 #include "fwd/metrics.h"
@@ -41,13 +42,14 @@
 #include "fwd/value.h"
 
 #define RUN_USAGE "fwd run [-c FILE] [--foreground] [--queues N] [--queue-num BASE] " \
-		  "[--socket PATH] [--pidfile PATH] [--no-hooks] [--no-seccomp]"
+		  "[--socket PATH] [--pidfile PATH] [--state-file PATH] [--no-hooks] [--no-seccomp]"
 #define LOG_RING_EVENTS	4096
 
 struct run_opts {
 	const char *config;
 	const char *socket;
 	const char *pidfile;
+	const char *state_file;	/* the dynamic sets across a restart (fwd/keep.c) */
 	long queues;		/* -1: not given */
 	long queue_num;
 	bool foreground;
@@ -62,6 +64,7 @@ static const struct option run_longopts[] = {
 	{ "queue-num", required_argument, NULL, 'n' },
 	{ "socket", required_argument, NULL, 's' },
 	{ "pidfile", required_argument, NULL, 'p' },
+	{ "state-file", required_argument, NULL, 'k' },
 	{ "no-hooks", no_argument, NULL, 'H' },
 	{ "no-seccomp", no_argument, NULL, 'S' },
 	{ "help", no_argument, NULL, 'h' },
@@ -95,6 +98,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'f': o->foreground = true; break;
 		case 's': o->socket = optarg; break;
 		case 'p': o->pidfile = optarg; break;
+		case 'k': o->state_file = optarg; break;
 		case 'H': o->no_hooks = true; break;
 		case 'S': o->no_seccomp = true; break;
 		case 'q':
@@ -380,6 +384,41 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 	return 0;
 }
 
+/*
+ * The dynamic sets' members a stopping fwd left in --state-file (not those
+ * of the CrowdSec set: the LAPI sends its decisions again).
+ */
+static void restore_sets(struct daemon *dm, const struct fwd_config *c)
+{
+	const char *path = dm->o.state_file;
+	struct keep_report r;
+	int e = keep_load(dm->st.live->dyn, path, c->crowdsec ? c->crowdsec->set : NULL, &r);
+
+	if (e == -ENOENT)
+		return;
+	if (e)
+		log_warn("state: '%s': %s", path, strerror(-e));
+	if (r.bad)
+		log_warn("state: %s:%s; %u lines that are not members skipped", path, r.first_bad,
+			 r.bad);
+	if (!e || r.restored)
+		log_info("state: %u members of dynamic sets restored from %s, saved %" PRIu64
+			 " s ago (%u expired meanwhile, %u of sets not kept, %u without room)",
+			 r.restored, path, r.age_ms / 1000, r.expired, r.skipped, r.refused);
+}
+
+static void save_sets(struct daemon *dm)
+{
+	unsigned n = 0;
+	int e = keep_save(dm->st.live->dyn, dm->o.state_file, &n);
+
+	if (e)
+		log_warn("state: cannot save the dynamic sets to '%s': %s", dm->o.state_file,
+			 strerror(-e));
+	else
+		log_info("state: %u members of dynamic sets saved to %s", n, dm->o.state_file);
+}
+
 /* Everything up to the main loop. Returns 0, or the exit code. */
 static int start(struct daemon *dm)
 {
@@ -420,6 +459,8 @@ static int start(struct daemon *dm)
 		goto out_free;
 	}
 	live_publish_first(st, l);
+	if (dm->o.state_file)
+		restore_sets(dm, c);
 	live_set_metrics(st, c);
 	crowdsec_configure(c->crowdsec);
 	if (start_kernel_side(dm, c))
@@ -458,6 +499,9 @@ static void stop(struct daemon *dm)
 	for (unsigned i = 0; i < dm->opened; i++)
 		queue_close(&st->workers[i]);
 	crowdsec_stop();
+	/* Nothing adds members now: no worker, no control or CrowdSec thread. */
+	if (dm->o.state_file && st->live)
+		save_sets(dm);
 	if (dm->log_started)
 		suppress_sweep(st);
 	if (dm->pidfile_written)

@@ -143,4 +143,16 @@ unsigned dyn_prefix_del(struct fwd_dyn *d, int set, uint8_t family, fwd_u128 add
 			unsigned plen);
 uint32_t dyn_prefix_count(struct fwd_dyn *d, int set, uint64_t now);
 
+/*
+ * Members across a restart (fwd/keep.c), off the packet path: call FN for
+ * every live member of every set at NOW, with its set's name and expiry;
+ * put member K (as FN had it) back into set SET until EXPIRES (1 added,
+ * 0 there, -errno).
+ */
+void dyn_members(struct fwd_dyn *d, uint64_t now,
+		 void (*fn)(void *arg, const char *set, const struct fwd_dkey *k, uint64_t expires),
+		 void *arg);
+int dyn_member_put(struct fwd_dyn *d, int set, const struct fwd_dkey *k, uint64_t expires,
+		   uint64_t now);
+
 #endif

@@ -189,6 +189,12 @@ check "a new process" sh -c '[ "$(systemctl show -P MainPID fwd)" != '"$pid"' ] 
 check "the hooks were there at every look" sh -c '! grep -qx 0 /tmp/restart.trace'
 check "the old process said so" sh -c 'journalctl -b --no-pager -o cat SYSLOG_IDENTIFIER=fwd | grep -q "stopped for a restart: the hooks stay"'
 check "the hooks are there once ($before queue rules)" [ "$(hooks)" = "$before" ]
+check "the scan's block of 10.99.0.2 is still there (StateDirectory, --state-file)" sh -c \
+	'fwd stats | grep -q "^    10.99.0.2 "'
+check "the new process said where it came from" sh -c 'journalctl -b --no-pager -o cat SYSLOG_IDENTIFIER=fwd |
+	grep -q "state: 1 members of dynamic sets restored from /var/lib/fwd/dynamic-sets"'
+check "/var/lib/fwd is root's alone, and read once" sh -c \
+	'[ "$(stat -c %a /var/lib/fwd)" = 700 ] && [ ! -e /var/lib/fwd/dynamic-sets ]'
 
 step "a restart onto a file that does not check: the hooks stay; fwd unhook"
 cp $RULES /tmp/rules.good
@@ -255,7 +261,7 @@ check "/etc/fwd/rules.yaml stays (a conffile)" test -f $RULES
 
 step "purge: dpkg -P fwd"
 check "dpkg -P succeeds" run dpkg -P fwd
-check "/etc/fwd is gone" test ! -e /etc/fwd
+check "/etc/fwd and /var/lib/fwd are gone" sh -c '[ ! -e /etc/fwd ] && [ ! -e /var/lib/fwd ]'
 run dpkg -s fwd
 
 printf '\nRESULT %s\n' "$([ $FAILS = 0 ] && echo pass || echo "$FAILS failed")"

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* test_dynset.c - bounded lock-free dynamic tables, knocking, dynamic rules. */
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <setjmp.h>
@@ -12,6 +16,7 @@
 #include <cmocka.h>
 
 #include "fwd/dyn.h"
+#include "fwd/keep.h"
 #include "fwd/log.h"
 #include "fwd/value.h"
 
@@ -738,6 +743,144 @@ static void test_recheck_due(void **state)
 	config_free(c);
 }
 
+/* PATH's text, malloc'd. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *t = calloc(1, 8192);
+
+	assert_non_null(f);
+	assert_true(fread(t, 1, 8191, f) > 0);
+	fclose(f);
+	return t;
+}
+
+static void spill(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/*
+ * The members a stopping fwd writes come back in the next one, with their
+ * time left: a scan's block, an IPv6 one, a CrowdSec range, a knock door.
+ */
+static void test_keep_roundtrip(void **state)
+{
+	struct fwd_config *c, *c2;
+	struct fwd_ruleset *rs, *rs2;
+	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs), *d2 = dyn_up(recheck_yaml, &c2, &rs2);
+	char path[] = "/tmp/fwd-test-keep.XXXXXX", err[160], *text;
+	uint64_t now = clock_coarse_ms(), ms = 60000;
+	struct keep_report r;
+	struct fwd_key k;
+	unsigned n;
+	fwd_u128 v6;
+
+	(void)state;
+	close(mkstemp(path));
+	assert_int_equal(addr_parse("2001:db8::9", &v6), 6);
+	assert_true(dyn_block(d, "scanners", 4, 0xcb007109, 32, &ms, now, err, sizeof(err)) >= 0);
+	assert_true(dyn_block(d, "scanners", 6, v6, 128, &ms, now, err, sizeof(err)) >= 0);
+	assert_int_equal(dyn_prefix_put(d, dyn_set_find(d, "abusers"), 4, 0xc6336400, 24,
+					now + 3600000, now), 1);
+	k = pkt(0xcb00710b, 6, 7000);
+	assert_true(dyn_knock(d, &k, now));
+	k = pkt(0xcb00710b, 6, 8000);
+	assert_true(dyn_knock(d, &k, now));
+
+	assert_int_equal(keep_save(d, path, &n), 0);
+	assert_int_equal(n, 4);
+	text = slurp(path);
+	assert_non_null(strstr(text, "# fwd: members of the dynamic sets"));
+	assert_non_null(strstr(text, "\nsaved "));
+	assert_non_null(strstr(text, "\nscanners 203.0.113.9 - "));
+	assert_non_null(strstr(text, "\nscanners 2001:db8::9 - "));
+	assert_non_null(strstr(text, "\nabusers 198.51.100.0/24 - "));
+	assert_non_null(strstr(text, "\ndoors 203.0.113.11 22/tcp "));
+	free(text);
+
+	assert_int_equal(keep_load(d2, path, NULL, &r), 0);
+	assert_int_equal(r.restored, 4);
+	assert_int_equal(r.bad + r.expired + r.skipped + r.refused, 0);
+	assert_int_equal(access(path, F_OK), -1);	/* read once */
+	assert_true(dyn_recheck_due(d2));		/* blocking sets gained members */
+	now = clock_coarse_ms();
+	k = pkt(0xcb007109, 17, 53);
+	assert_true(dyn_blocked(d2, &k, now));
+	assert_false(dyn_blocked(d2, &k, now + 60001));
+	k = pkt(0xc6336477, 6, 443);
+	assert_true(dyn_blocked(d2, &k, now + 3000000));
+	k = pkt(0xcb00710b, 6, 22);
+	assert_int_equal(dyn_resolve(d2, rs2, &k, classify(rs2, &k), 0, now), 2);	/* door open */
+	assert_int_equal(keep_load(d2, path, NULL, &r), -ENOENT);
+
+	dyn_free(d);
+	dyn_free(d2);
+	ruleset_free(rs);
+	ruleset_free(rs2);
+	config_free(c);
+	config_free(c2);
+}
+
+/*
+ * What the time between the processes took comes off; a set the rules no
+ * longer have, or the skipped (CrowdSec) set, gets nothing; a line that is
+ * not a member is counted, the first quoted with its line and column.
+ */
+static void test_keep_lines(void **state)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs);
+	char path[] = "/tmp/fwd-test-keep.XXXXXX", text[1024];
+	struct keep_report r;
+	struct fwd_key k;
+	uint64_t now;
+	struct timespec ts;
+
+	(void)state;
+	close(mkstemp(path));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(text, sizeof(text),
+		 "# fwd: members of the dynamic sets, written at stop, read at start\n"
+		 "saved %llu\n"
+		 "scanners 203.0.113.1 - 60000\n"
+		 "scanners 203.0.113.2 - 600000\n"
+		 "gone 203.0.113.3 - 600000\n"
+		 "abusers 203.0.113.4 - 600000\n"
+		 "scanners 203.0.113.300 - 600000\n"
+		 "scanners 203.0.113.5 22/nosuch 600000\n"
+		 "scanners 203.0.113.6 - 999999999999\n"
+		 "scanners 203.0.113.7\n"
+		 "\n",
+		 (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000 -
+			 120000);
+	spill(path, text);
+	assert_int_equal(keep_load(d, path, "abusers", &r), 0);
+	now = clock_coarse_ms();
+	assert_in_range(r.age_ms, 120000, 125000);
+	assert_int_equal(r.expired, 1);
+	assert_int_equal(r.restored, 1);
+	assert_int_equal(r.skipped, 2);
+	assert_int_equal(r.bad, 4);
+	assert_string_equal(r.first_bad, "7:10: not an address or prefix");
+	k = pkt(0xcb007102, 6, 80);
+	assert_true(dyn_blocked(d, &k, now + 470000));
+	assert_false(dyn_blocked(d, &k, now + 485000));	/* 600 s less the 120 s between */
+	k = pkt(0xcb007101, 6, 80);
+	assert_false(dyn_blocked(d, &k, now));
+	k = pkt(0xcb007104, 6, 80);
+	assert_false(dyn_blocked(d, &k, now));
+
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
 /* `fwd block`: which set, for how long, and what it refuses. */
 static void test_block(void **state)
 {
@@ -1112,6 +1255,8 @@ int main(void)
 		cmocka_unit_test(test_recheck_due),
 		cmocka_unit_test(test_recheck_none),
 		cmocka_unit_test(test_block),
+		cmocka_unit_test(test_keep_roundtrip),
+		cmocka_unit_test(test_keep_lines),
 		cmocka_unit_test(test_limit_flood),
 		cmocka_unit_test(test_limit_table_full),
 		cmocka_unit_test(test_limit_clock_skew),

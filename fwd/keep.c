@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/* keep.c - the dynamic sets' members across a restart (include/fwd/keep.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fwd/config.h"
+#include "fwd/keep.h"
+#include "fwd/value.h"
+#include "fwd/wfile.h"
+
+#define KEEP_HEADER	"# fwd: members of the dynamic sets, written at stop, read at start\n"
+#define KEEP_LINE_MAX	256
+
+static uint64_t unix_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct save {
+	struct fwd_text t;
+	uint64_t now;
+	unsigned n;
+};
+
+static void save_one(void *arg, const char *set, const struct fwd_dkey *k, uint64_t expires)
+{
+	struct save *sv = arg;
+	char a[64];
+	const char *p = proto_name(k->proto);
+
+	addr_format(a, sizeof(a), k->family, k->addr);
+	text_printf(&sv->t, "%s %s", set, a);
+	if (k->tag & FWD_DTAG_PREFIX)
+		text_printf(&sv->t, "/%u", k->tag & 0xff);
+	if (k->port && p)
+		text_printf(&sv->t, " %u/%s", k->port, p);
+	else if (k->port)
+		text_printf(&sv->t, " %u/%u", k->port, k->proto);
+	else
+		text_printf(&sv->t, " -");
+	text_printf(&sv->t, " %" PRIu64 "\n", expires - sv->now);
+	sv->n++;
+}
+
+int keep_save(struct fwd_dyn *d, const char *path, unsigned *saved)
+{
+	struct save sv = { .now = clock_coarse_ms() };
+	char *text;
+	int e;
+
+	text_printf(&sv.t, KEEP_HEADER "saved %" PRIu64 "\n", unix_ms());
+	dyn_members(d, sv.now, save_one, &sv);
+	text = text_take(&sv.t);
+	if (!text)
+		return -ENOMEM;
+	e = file_replace(path, text, strlen(text), FWD_KEEP_MODE);
+	free(text);
+	*saved = sv.n;
+	return e;
+}
+
+/* ---- reading it back ------------------------------------------------------ */
+
+/* A number of decimal digits only, at most MAX. */
+static bool parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	return !*end && !errno && *v <= max;
+}
+
+/* "-", or "PORT/PROTO" into K. */
+static bool parse_port(const char *s, struct fwd_dkey *k)
+{
+	const char *slash = strchr(s, '/');
+	char num[8];
+	uint64_t port;
+	int proto;
+
+	if (!strcmp(s, "-"))
+		return true;
+	if (!slash || (size_t)(slash - s) >= sizeof(num))
+		return false;
+	memcpy(num, s, (size_t)(slash - s));
+	num[slash - s] = '\0';
+	proto = proto_number(slash + 1);
+	if (!parse_u64(num, 65535, &port) || !port || proto <= 0)
+		return false;
+	k->port = (uint16_t)port;
+	k->proto = (uint8_t)proto;
+	return true;
+}
+
+/* ADDR or ADDR/LEN into K (a prefix entry when it has a length). */
+static bool parse_member(const char *s, struct fwd_dkey *k)
+{
+	unsigned plen;
+	int family = strchr(s, '/') ? prefix_parse(s, &k->addr, &plen) : addr_parse(s, &k->addr);
+
+	if (!family)
+		return false;
+	k->family = (uint8_t)family;
+	if (strchr(s, '/'))
+		k->tag = FWD_DTAG_PREFIX | plen;
+	return true;
+}
+
+struct load {
+	struct fwd_dyn *d;
+	const char *skip;
+	struct keep_report *r;
+	uint64_t now;
+	bool saved_seen;
+};
+
+static void bad(struct load *l, unsigned line, const char *text, const char *at,
+		const char *what)
+{
+	if (!l->r->bad++)
+		snprintf(l->r->first_bad, sizeof(l->r->first_bad), "%u:%zu: %s", line,
+			 (size_t)(at - text) + 1, what);
+}
+
+/*
+ * One member line's words W into K and LEFT; NULL, or what is wrong, with
+ * *AT the word.
+ */
+static const char *parse_line(char **w, struct fwd_dkey *k, uint64_t *left, const char **at)
+{
+	*at = w[1];
+	if (!parse_member(w[1], k))
+		return "not an address or prefix";
+	*at = w[2];
+	if (!parse_port(w[2], k))
+		return "expected - or PORT/PROTO";
+	*at = w[3];
+	if (!parse_u64(w[3], FWD_DYN_TIMEOUT_MAX_MS, left))
+		return "not a time left in ms (at most 7 days)";
+	return NULL;
+}
+
+/* One line of the file, numbered LINE, its newline gone. */
+static void load_line(struct load *l, char *text, unsigned line)
+{
+	char *w[5], *save = NULL;
+	struct fwd_dkey k = { 0 };
+	const char *what, *at = text;
+	uint64_t left, saved = 0, now;
+	unsigned n = 0;
+	int set;
+
+	if (!*text || *text == '#')
+		return;
+	for (char *p = strtok_r(text, " ", &save); p; p = strtok_r(NULL, " ", &save))
+		if (n < 5)
+			w[n++] = p;
+	if (n == 2 && !strcmp(w[0], "saved") && !l->saved_seen) {
+		l->saved_seen = parse_u64(w[1], UINT64_MAX, &saved);
+		now = unix_ms();
+		if (l->saved_seen && now > saved)
+			l->r->age_ms = now - saved;
+		what = l->saved_seen ? NULL : "not a time";
+		at = w[1];
+	} else if (n != 4) {
+		what = "expected SET ADDR[/LEN] PORT/PROTO|- REMAINING_MS";
+	} else if (!(what = parse_line(w, &k, &left, &at))) {
+		set = dyn_set_find(l->d, w[0]);
+		if (set < 0 || (l->skip && !strcmp(w[0], l->skip)))
+			l->r->skipped++;
+		else if (left <= l->r->age_ms)
+			l->r->expired++;
+		else if (dyn_member_put(l->d, set, &k, l->now + left - l->r->age_ms, l->now) < 0)
+			l->r->refused++;
+		else
+			l->r->restored++;
+	}
+	if (what)
+		bad(l, line, text, at, what);
+}
+
+int keep_load(struct fwd_dyn *d, const char *path, const char *skip, struct keep_report *r)
+{
+	struct load l = { d, skip, r, clock_coarse_ms(), false };
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), e = 0;
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	char buf[KEEP_LINE_MAX + 2];
+	unsigned line = 0;
+
+	*r = (struct keep_report){ 0 };
+	if (!f) {
+		e = -errno;
+		if (fd >= 0)
+			close(fd);
+		return e;
+	}
+	while (fgets(buf, sizeof(buf), f)) {
+		size_t len = strlen(buf);
+
+		line++;
+		if (len && buf[len - 1] == '\n') {
+			buf[--len] = '\0';
+		} else if (!feof(f)) {
+			bad(&l, line, buf, buf, "line too long");
+			for (int c = 0; c != '\n' && c != EOF;)
+				c = fgetc(f);
+			continue;
+		}
+		load_line(&l, buf, line);
+	}
+	if (ferror(f))
+		e = -EIO;
+	fclose(f);
+	if (!e && unlink(path) < 0)
+		e = -errno;
+	return e;
+}
