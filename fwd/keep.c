@@ -107,14 +107,14 @@ static bool parse_port(const char *s, struct fwd_dkey *k)
 /* ADDR or ADDR/LEN into K (a prefix entry when it has a length). */
 static bool parse_member(const char *s, struct fwd_dkey *k)
 {
-	unsigned plen;
-	int family = strchr(s, '/') ? prefix_parse(s, &k->addr, &plen) : addr_parse(s, &k->addr);
+	bool prefix = strchr(s, '/') != NULL;
+	unsigned plen = 0;
+	int family = prefix ? prefix_parse(s, &k->addr, &plen) : addr_parse(s, &k->addr);
 
 	if (!family)
 		return false;
 	k->family = (uint8_t)family;
-	if (strchr(s, '/'))
-		k->tag = FWD_DTAG_PREFIX | plen;
+	k->tag = prefix ? FWD_DTAG_PREFIX | plen : 0;
 	return true;
 }
 
