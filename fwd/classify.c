@@ -513,3 +513,26 @@ int ruleset_next_match(const struct fwd_ruleset *rs, const struct fwd_key *k, in
 		free(bits);
 	return found;
 }
+
+bool ruleset_blocks_src(const struct fwd_ruleset *rs)
+{
+	return rs && rs->nblock;
+}
+
+bool ruleset_src_blocked(const struct fwd_ruleset *rs, unsigned family, fwd_u128 a)
+{
+	const struct fwd_bvset *bs;
+	const struct fwd_xent *r;
+
+	if (!ruleset_blocks_src(rs))
+		return false;
+	bs = &rs->f[family == 4 ? FWD_FLD_SRC4 : FWD_FLD_SRC6];
+	r = bs->ent + (family == 4 ? v4_class(&rs->src4, (uint32_t)a) : v6_class(&rs->src6, a));
+	for (uint32_t i = 0; i < rs->nblock; i++) {
+		uint32_t b = rs->block[i];
+
+		if (probe(r, bs->base, rs->words, b / 64) >> (b % 64) & 1)
+			return true;
+	}
+	return false;
+}

@@ -867,6 +867,30 @@ static bool resolve_log(const struct fwd_config *c, enum fwd_action a, enum fwd_
 
 _Static_assert(sizeof(struct fwd_rule_info) == 64, "a rule's facts fill one cache line");
 
+/* A drop or reject rule whose one condition is a static `src:`: a blocklist. */
+static bool blocks_src(const struct fwd_rule *r)
+{
+	return r->present == FWD_F_SRC && r->dyn_src < 0 &&
+	       (r->action == FWD_DROP || r->action == FWD_REJECT);
+}
+
+static int build_block(struct fwd_ruleset *rs, const struct fwd_config *c)
+{
+	for (uint32_t r = 0; r < c->nrules; r++)
+		rs->nblock += blocks_src(&c->rules[r]);
+	if (!rs->nblock)
+		return 0;
+	rs->block = malloc(rs->nblock * sizeof(*rs->block));
+	if (!rs->block)
+		return -ENOMEM;
+	rs->nblock = 0;
+	for (uint32_t r = 0; r < c->nrules; r++)
+		if (blocks_src(&c->rules[r]))
+			rs->block[rs->nblock++] = r;
+	rs->mem += rs->nblock * sizeof(*rs->block);
+	return 0;
+}
+
 /*
  * Per-rule facts for the verdict, with the names copied after the array,
  * end to end: 100,000 rules of short names take 0.7 MiB, not 6.
@@ -904,7 +928,7 @@ static int build_info(struct fwd_ruleset *rs, const struct fwd_config *c)
 		rs->used |= ru->present;
 	}
 	rs->mem += sz;
-	return 0;
+	return build_block(rs, c);
 }
 
 /*
@@ -1329,6 +1353,7 @@ void ruleset_free(struct fwd_ruleset *rs)
 		free(rs->f[f].ent);
 	}
 	free(rs->any);
+	free(rs->block);
 	free(rs->pin_cls);
 	free(rs->sub);
 	free(rs->sub_rec);

@@ -340,7 +340,7 @@ static int install_marked(const struct fwd_hooks_conf *hc0, struct fwd_live *a,
 	if (b)
 		k += marked_rules(b, r + k);
 	hc.early = b ? b->early : a->early;
-	hc.recheck = dyn_blocks(b ? b->dyn : a->dyn);
+	hc.recheck = dyn_blocks(b ? b->dyn : a->dyn) || ruleset_blocks_src(b ? b->rs : a->rs);
 	early_harvest(a->early);
 	gate_harvest();
 	e = hooks_install_rules(&hc, r, k);

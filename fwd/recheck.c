@@ -5,16 +5,18 @@
  *
  * In the stateful mode the kernel lets established traffic by without
  * asking fwd. A source that joins a set some drop or reject rule uses (a
- * scan, a limit's on_exceed, a CrowdSec ban) would keep the connections it
- * already had: an ssh session with its password guesses, an HTTP/2
- * connection with its requests. So when a blocking set gains members, the
- * main thread dumps the conntrack table and marks each connection whose
- * original source is now in one (FWD_RECHECK_MARK, in the connection's mark;
- * its other bits stay). FWD-QUEUE queues a marked connection's packets from
- * that side, and the rules judge each one as in every-packet mode: while
- * the source stays blocked its packets are dropped; once it is unblocked
- * they pass again. Nothing is deleted, so neither side's next packet can
- * make the connection anew past the rules.
+ * scan, a limit's on_exceed, a CrowdSec ban), or a blocklist that a reload
+ * brings (a drop or reject rule on a static `src:` alone), would keep the
+ * connections it already had: an ssh session with its password guesses, an
+ * HTTP/2 connection with its requests. So when a blocking set gains members
+ * or the rules are reloaded, the main thread dumps the conntrack table and
+ * marks each connection whose original source is now blocked
+ * (FWD_RECHECK_MARK, in the connection's mark; its other bits stay).
+ * FWD-QUEUE queues a marked connection's packets from that side, and the
+ * rules judge each one as in every-packet mode: while the source stays
+ * blocked its packets are dropped; once it is unblocked they pass again.
+ * Nothing is deleted, so neither side's next packet can make the
+ * connection anew past the rules.
  *
  * The same pass takes the mark off a connection whose source is no longer
  * blocked (unblocked, deleted, expired, or from a previous fwd), so that
@@ -43,6 +45,7 @@
 #include "fwd/live.h"
 #include "fwd/log.h"
 #include "fwd/recheck.h"
+#include "fwd/ruleset.h"
 #include "fwd/value.h"
 
 #define RECHECK_MS	250
@@ -78,6 +81,7 @@ struct pass {
 };
 
 static struct {
+	uint32_t gen;			/* the table the last pass saw (fwd_live.gen) */
 	uint64_t next_ms;		/* no pass before (clock_mono_ms()) */
 	uint64_t release_ms;		/* a pass for expired members at; 0: none held */
 	bool failing;			/* the last look could not read the table */
@@ -184,7 +188,8 @@ static int dumped(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	marked = attr_len(tb[CTA_MARK], 4) &&
 		 (ntohl(mnl_attr_get_u32(tb[CTA_MARK])) & FWD_RECHECK_MARK);
-	blocked = dyn_blocked(p->st->live->dyn, &k, p->now);
+	blocked = dyn_blocked(p->st->live->dyn, &k, p->now) ||
+		  ruleset_src_blocked(p->st->live->rs, k.family, k.src);
 	if (marked == blocked) {
 		p->held += marked;
 		return MNL_CB_OK;
@@ -356,9 +361,14 @@ int recheck_tick(struct fwd_state *st)
 	int e;
 
 	pthread_mutex_lock(&st->lock);
-	want = !st->live->every_packet && dyn_blocks(st->live->dyn);
+	want = !st->live->every_packet &&
+	       (dyn_blocks(st->live->dyn) || ruleset_blocks_src(st->live->rs));
+	/* A reload may have put sources into a blocklist, or taken them out. */
 	if (want && now >= R.next_ms)
-		due = dyn_recheck_due(st->live->dyn) || (R.release_ms && now >= R.release_ms);
+		due = dyn_recheck_due(st->live->dyn) || R.gen != st->live->gen ||
+		      (R.release_ms && now >= R.release_ms);
+	if (due)
+		R.gen = st->live->gen;
 	pthread_mutex_unlock(&st->lock);
 	if (!want)
 		return -1;
@@ -374,6 +384,7 @@ int recheck_tick(struct fwd_state *st)
 				 "%d s", strerror(-e), RECHECK_RETRY_MS / 1000);
 		pthread_mutex_lock(&st->lock);
 		dyn_recheck_again(st->live->dyn);
+		R.gen = 0;	/* and the blocklists: no table has generation 0 */
 		pthread_mutex_unlock(&st->lock);
 		wait = RECHECK_RETRY_MS;
 	} else {

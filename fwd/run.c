@@ -207,7 +207,7 @@ static int print_hooks(const struct fwd_hooks_conf *hc0, const struct fwd_rulese
 	int rc = -1;
 
 	hcv.early = early;
-	hcv.recheck = dyn_config_blocks(c);
+	hcv.recheck = dyn_config_blocks(c) || ruleset_blocks_src(rs);
 	hooks_hairpin_scan();
 	for (size_t i = 0; i < 2; i++) {
 		size_t cap = 1 << 16;

@@ -66,6 +66,12 @@ const struct fwd_rule_info *ruleset_rule(const struct fwd_ruleset *rs, uint32_t 
 enum fwd_action ruleset_default(const struct fwd_ruleset *rs);
 bool ruleset_default_log(const struct fwd_ruleset *rs);
 size_t ruleset_memory(const struct fwd_ruleset *rs);	/* bytes held */
+/*
+ * Off the packet path (fwd/recheck.c): has RS drop or reject rules that match
+ * on a static `src:` alone (a blocklist)? Is FAMILY/A the source of one?
+ */
+bool ruleset_blocks_src(const struct fwd_ruleset *rs);
+bool ruleset_src_blocked(const struct fwd_ruleset *rs, unsigned family, fwd_u128 a);
 
 /*
  * Shadow analysis (fwd/shadow.c) of RS, the table C compiled to: warn for

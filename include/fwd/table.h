@@ -140,6 +140,11 @@ struct fwd_ruleset {
 	struct fwd_v4map src4, dst4;
 	struct fwd_v6map src6, dst6;
 	uint32_t nexact, nprefix;
+	/*
+	 * The drop and reject rules that match on a static `src:` alone, a
+	 * blocklist (ruleset_src_blocked()), in rule order.
+	 */
+	uint32_t *block, nblock;
 	struct fwd_ifrep *exact;	/* sorted by name */
 	struct fwd_ifrep *prefix;	/* sorted by name */
 	uint32_t if_none;		/* class of a name no pattern names */

@@ -14,6 +14,8 @@
 # next look takes the mark off, and their packets no longer reach fwd.
 # `fwd block --for 6s` does by hand what the scan did: 10.10.1.3's stream
 # stops, goes on when the block expires, and loses its mark a look later.
+# A reload that adds 10.10.1.3 to a blocklist file (a drop rule on a static
+# src: alone) stops its stream too; one that takes it out lets it go on.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 command -v conntrack >/dev/null || skip "conntrack (the tool) is not installed"
@@ -25,6 +27,8 @@ RULES="$T/rules.yaml"
 cat >"$RULES" <<'YAML'
 version: 1
 default: drop
+sets:
+  droplist: {file: droplist.netset}
 dynamic:
   scanners: {timeout: 60s, max: 100}
   banned: {timeout: 10m}
@@ -33,6 +37,7 @@ scan:
   window: 10s
   block: {set: scanners}
 rules:
+  - {name: droplist, src: $droplist, action: drop}
   - {name: scanners, src: $scanners, action: drop}
   - {name: banned, src: $banned, action: reject}
   - {name: echo, proto: tcp, dport: 7000, action: allow}
@@ -40,6 +45,7 @@ rules:
   - {name: closed, proto: tcp, action: reject}
   - {name: icmpv6, proto: icmpv6, action: allow}
 YAML
+echo 192.0.2.1 >"$T/droplist.netset"
 fwd_start "$RULES"
 # The operator's own connection mark, which fwd's bit must leave alone.
 nsx g iptables -t mangle -A FORWARD -p tcp --dport 7000 -j CONNMARK --set-xmark 0x5/0xff
@@ -127,6 +133,26 @@ log_wait 1 'recheck: 1 connections of sources no longer blocked leave the queue'
 assert_ge "the stream goes on after the block expired" 10 "$(stream_after good $EXPIRES_MS)"
 assert_eq "its mark is off, the operator's bits kept (0x5)" 1 \
 	"$(nsx g conntrack -L -p tcp --orig-src 10.10.1.3 2>/dev/null | grep -c 'mark=5 ')"
+
+# A blocklist that a reload changes (a drop rule on a static src: alone).
+echo 10.10.1.3 >>"$T/droplist.netset"
+fwd_hup
+log_wait 3 'recheck: 1 established connections of blocked sources go to the rules again' 5
+assert_eq "the reload marked its connection" 1 \
+	"$(nsx g conntrack -L -p tcp --orig-src 10.10.1.3 2>/dev/null | grep -c 'mark=1073741829 ')"
+LIST_MS=$(($(now_ms) + 500))
+sleep 2
+assert_eq "a reload that lists 10.10.1.3 stops its stream" 0 "$(stream_after good $LIST_MS)"
+assert_ge "the scanner's unlisted stream goes on" 10 "$(stream_after bad $LIST_MS)"
+echo 192.0.2.1 >"$T/droplist.netset"
+UNLIST_MS=$(now_ms)
+fwd_hup
+log_wait 2 'recheck: 1 connections of sources no longer blocked leave the queue' 5
+assert_eq "... and the next look takes its mark off" 1 \
+	"$(nsx g conntrack -L -p tcp --orig-src 10.10.1.3 2>/dev/null | grep -c 'mark=5 ')"
+good_goes_on() { [ "$(stream_after good $UNLIST_MS)" -ge 5 ]; }
+wait_for 10 good_goes_on && pass "a reload that unlists it lets its stream go on" ||
+	fail "after the unlisting reload: $(stream_after good $UNLIST_MS) echoes of good"
 touch "$STOP"
 
 fwd_stop

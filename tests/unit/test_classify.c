@@ -316,6 +316,70 @@ static void test_big_set_index(void **state)
 	free(v4);
 }
 
+/*
+ * A drop or reject rule whose one condition is a static src: is a blocklist
+ * (fwd/recheck.c marks its sources' established connections); a source
+ * rule that also names a port, or allows, is not; both families.
+ */
+static void test_src_blocked(void **state)
+{
+	static const char yaml[] =
+		"version: 1\ndefault: allow\n"
+		"sets:\n  list: [198.51.100.0/24, \"2001:db8:bad::/48\"]\n"
+		"rules:\n"
+		"  - {name: ssh, proto: tcp, dport: 22, action: allow}\n"
+		"  - {name: list, src: $list, action: drop}\n"
+		"  - {name: telnet, src: 203.0.113.0/24, dport: 23, action: drop}\n"
+		"  - {name: lan, src: 192.0.2.0/24, action: allow}\n"
+		"  - {name: rej, src: 10.9.0.0/16, action: reject}\n";
+	static const char none[] =
+		"version: 1\ndefault: drop\n"
+		"rules:\n  - {name: telnet, src: 203.0.113.0/24, dport: 23, action: drop}\n";
+	struct fwd_config *c = load(yaml), *c2 = load(none);
+	struct fwd_ruleset *rs = ruleset_compile(c), *rs2 = ruleset_compile(c2);
+	fwd_u128 bad6 = (fwd_u128)0x20010db80badull << 80 | 9, ok6 = (fwd_u128)0x20010db80bacull << 80;
+
+	(void)state;
+	assert_true(ruleset_blocks_src(rs));
+	assert_true(ruleset_src_blocked(rs, 4, IP(198, 51, 100, 77)));
+	assert_true(ruleset_src_blocked(rs, 4, IP(10, 9, 200, 1)));
+	assert_false(ruleset_src_blocked(rs, 4, IP(198, 51, 101, 77)));
+	assert_false(ruleset_src_blocked(rs, 4, IP(203, 0, 113, 5)));	/* a port too */
+	assert_false(ruleset_src_blocked(rs, 4, IP(192, 0, 2, 5)));	/* allowed */
+	assert_true(ruleset_src_blocked(rs, 6, bad6));
+	assert_false(ruleset_src_blocked(rs, 6, ok6));
+	assert_false(ruleset_blocks_src(rs2));
+	assert_false(ruleset_src_blocked(rs2, 4, IP(203, 0, 113, 5)));
+	assert_false(ruleset_blocks_src(NULL));
+	ruleset_free(rs);
+	ruleset_free(rs2);
+	config_free(c);
+	config_free(c2);
+}
+
+/* The same with the blocklist past the first 64 rules (a table of two words). */
+static void test_src_blocked_words(void **state)
+{
+	char yaml[16384];
+	size_t n = (size_t)snprintf(yaml, sizeof(yaml), "version: 1\ndefault: allow\nrules:\n");
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+
+	(void)state;
+	for (int i = 0; i < 100; i++)
+		n += (size_t)snprintf(yaml + n, sizeof(yaml) - n,
+				      "  - {name: p%d, proto: tcp, dport: %d, action: allow}\n", i, 1000 + i);
+	snprintf(yaml + n, sizeof(yaml) - n, "  - {name: list, src: 198.51.100.0/24, action: drop}\n");
+	c = load(yaml);
+	rs = ruleset_compile(c);
+	assert_true(ruleset_blocks_src(rs));
+	assert_true(ruleset_src_blocked(rs, 4, IP(198, 51, 100, 1)));
+	assert_false(ruleset_src_blocked(rs, 4, IP(198, 51, 99, 1)));
+	assert_false(ruleset_src_blocked(rs, 6, 1));
+	ruleset_free(rs);
+	config_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -326,6 +390,8 @@ int main(void)
 		cmocka_unit_test(test_shadow_yes),
 		cmocka_unit_test(test_shadow_no),
 		cmocka_unit_test(test_big_set_index),
+		cmocka_unit_test(test_src_blocked),
+		cmocka_unit_test(test_src_blocked_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
