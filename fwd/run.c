@@ -500,7 +500,7 @@ static void stop(struct daemon *dm)
 		queue_close(&st->workers[i]);
 	crowdsec_stop();
 	/* Nothing adds members now: no worker, no control or CrowdSec thread. */
-	if (dm->o.state_file && st->live)
+	if (dm->o.state_file && st->live && st->live->dyn)
 		save_sets(dm);
 	if (dm->log_started)
 		suppress_sweep(st);
