@@ -23,8 +23,8 @@
  * its packets go by in the kernel again instead of through the queue.
  *
  * A pass costs a dump of the whole table: it runs at most every RECHECK_MS
- * once a blocking set gained or lost members, and waits RECHECK_SHARE times
- * as long as the last pass took. While connections hold the mark, a pass
+ * once a blocking set gained or lost members or the rules were reloaded,
+ * and waits RECHECK_SHARE times as long as the last pass took. While connections hold the mark, a pass
  * also runs every RELEASE_MS, or RELEASE_SHARE times as long as the last
  * pass took, to find the members that expired.
  */

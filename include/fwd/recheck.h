@@ -13,12 +13,13 @@
 struct fwd_state;
 
 /*
- * When a blocking set gained or lost members (dyn_recheck_due()), or while
- * marked connections remain (their sources' membership may expire), and no
- * pass ran in the last while: mark the conntrack entries whose original
- * source is now blocked (FWD_RECHECK_MARK), and take the mark off those
- * whose source is not. Returns the ms until it wants to look again, or -1
- * while the rules have no blocking set or queue every packet.
+ * When a blocking set gained or lost members (dyn_recheck_due()), after a
+ * reload, or while marked connections remain (their sources' membership
+ * may expire), and no pass ran in the last while: mark the conntrack
+ * entries whose original source is now blocked (in a blocking set or a
+ * blocklist: ruleset_src_blocked()) with FWD_RECHECK_MARK, and take the
+ * mark off those whose source is not. Returns the ms until it wants to
+ * look again, or -1 while the rules have neither, or queue every packet.
  */
 int recheck_tick(struct fwd_state *st);
 /* Connections marked since start. */
