@@ -126,12 +126,21 @@ struct load {
 	bool saved_seen;
 };
 
-static void bad(struct load *l, unsigned line, const char *text, const char *at,
+/* Count a bad line; the first is kept as "LINE:COL: 'WORD': WHAT" (no WORD: the line). */
+static void bad(struct load *l, unsigned line, const char *text, const char *word,
 		const char *what)
 {
-	if (!l->r->bad++)
-		snprintf(l->r->first_bad, sizeof(l->r->first_bad), "%u:%zu: %s", line,
-			 (size_t)(at - text) + 1, what);
+	char q[100];
+
+	if (l->r->bad++)
+		return;
+	if (!word) {
+		snprintf(l->r->first_bad, sizeof(l->r->first_bad), "%u:1: %s", line, what);
+		return;
+	}
+	diag_escape(q, sizeof(q), word);
+	snprintf(l->r->first_bad, sizeof(l->r->first_bad), "%u:%zu: '%s': %s", line,
+		 (size_t)(word - text) + 1, q, what);
 }
 
 /*
@@ -157,7 +166,7 @@ static void load_line(struct load *l, char *text, unsigned line)
 {
 	char *w[5], *save = NULL;
 	struct fwd_dkey k = { 0 };
-	const char *what, *at = text;
+	const char *what, *at = NULL;
 	uint64_t left, saved = 0, now;
 	unsigned n = 0;
 	int set;

@@ -32,7 +32,7 @@ struct keep_report {
 	unsigned skipped;	/* of a set the rules no longer have, or SKIP's */
 	unsigned refused;	/* the set had no room */
 	unsigned bad;		/* lines that are not a member */
-	char first_bad[200];	/* "LINE:COL: what", the first of them */
+	char first_bad[200];	/* "LINE:COL: 'WORD': what", the first of them */
 	uint64_t age_ms;	/* since it was written */
 };
 

@@ -78,7 +78,7 @@ fwd_stop
 mv "$STATE.new" "$STATE"
 fwd_start "$RULES" --state-file "$STATE"
 assert_grep "the bad line, with its line and column" \
-	"fwd: state: $STATE:3:9: not an address or prefix; 1 lines that are not members skipped\$" "$FWD_LOG"
+	"fwd: state: $STATE:3:9: '10.10.1.300': not an address or prefix; 1 lines that are not members skipped\$" "$FWD_LOG"
 assert_grep "the good one restored" "fwd: state: 1 members of dynamic sets restored from $STATE" "$FWD_LOG"
 assert_eq "10.10.1.3 is blocked again" timeout "$(ssh_from 10.10.2.2 10.10.1.3)"
 fwd_stop

@@ -867,7 +867,7 @@ static void test_keep_lines(void **state)
 	assert_int_equal(r.restored, 1);
 	assert_int_equal(r.skipped, 2);
 	assert_int_equal(r.bad, 4);
-	assert_string_equal(r.first_bad, "7:10: not an address or prefix");
+	assert_string_equal(r.first_bad, "7:10: '203.0.113.300': not an address or prefix");
 	k = pkt(0xcb007102, 6, 80);
 	assert_true(dyn_blocked(d, &k, now + 470000));
 	assert_false(dyn_blocked(d, &k, now + 485000));	/* 600 s less the 120 s between */
