@@ -236,6 +236,8 @@ static void add_reject(struct burst *b, uint32_t id, const struct fwd_key *k, ui
 	 */
 	if (k->family == 4 && ifmap_broadcast(b->ifmap, (uint32_t)k->dst))
 		return;
+	if (!reject_due(b->pkt, b->caplen, k->proto, &b->info))
+		return;		/* a multicast, an answer: it spends no token */
 	if (!b->now_ms)
 		b->now_ms = clock_coarse_ms();
 	if (!bucket_take(&b->rej_bucket, b->now_ms, FWD_REJECT_RATE, FWD_REJECT_BURST)) {

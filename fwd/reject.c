@@ -182,15 +182,21 @@ static bool answer_due(const uint8_t *pkt, const struct fwd_pkt_info *info, uint
 	return proto != IPPROTO_ICMPV6 || info->icmp_type >= 128;
 }
 
-size_t reject_build(const uint8_t *pkt, size_t caplen, uint8_t proto,
-		    const struct fwd_pkt_info *info, uint8_t *out)
+bool reject_due(const uint8_t *pkt, size_t caplen, uint8_t proto,
+		const struct fwd_pkt_info *info)
 {
 	uint8_t v;
 
 	if (!pkt || caplen < 20)
-		return 0;
+		return false;
 	v = pkt[0] >> 4;
-	if ((v != 4 && v != 6) || (v == 6 && caplen < 40) || !answer_due(pkt, info, proto))
+	return (v == 4 || (v == 6 && caplen >= 40)) && answer_due(pkt, info, proto);
+}
+
+size_t reject_build(const uint8_t *pkt, size_t caplen, uint8_t proto,
+		    const struct fwd_pkt_info *info, uint8_t *out)
+{
+	if (!reject_due(pkt, caplen, proto, info))
 		return 0;
 	if (proto == IPPROTO_TCP)
 		return info->l4off ? build_rst(pkt, caplen, info, out) : 0;

@@ -17,6 +17,7 @@
 #ifndef FWD_REJECT_H
 #define FWD_REJECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,11 +35,18 @@
 #define FWD_REJECT_BURST	200u
 
 /*
+ * Whether an answer to PKT is due at all: not to a TCP RST or an ICMP error,
+ * a later fragment, a multicast or limited broadcast destination, an
+ * unspecified or multicast source. A packet that gets none spends none of
+ * the answer rate. (A subnet's broadcast is the caller's to tell: live.h.)
+ */
+bool reject_due(const uint8_t *pkt, size_t caplen, uint8_t proto,
+		const struct fwd_pkt_info *info);
+
+/*
  * The answer to PKT (CAPLEN bytes copied, transport PROTO, parsed by
  * packet_parse() into INFO) in OUT (FWD_REJECT_MAX bytes). Returns its length, or 0 when no
- * answer is due: a TCP RST, an ICMP error, a later fragment, a multicast or
- * broadcast destination, an unspecified or multicast source, or headers
- * the copy did not hold.
+ * answer is due (reject_due()) or the copy did not hold the headers.
  */
 size_t reject_build(const uint8_t *pkt, size_t caplen, uint8_t proto,
 		    const struct fwd_pkt_info *info, uint8_t *out);
