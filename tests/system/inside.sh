@@ -135,15 +135,38 @@ check "an address added later gets its line, without a reload" wait_for 50 hairp
 run sh -c 'iptables-save -t nat | grep FWD-HAIRPIN'
 check "same process" [ "$(prop MainPID)" = "$pid" ]
 
-# A blocked source's established connection marked (fwd/recheck.c): the
-# daemon dumps and updates the conntrack table from inside the sandbox.
-step "a scanner's established connection goes back to the rules"
+step "a peer on fwd-lan, in a namespace of its own"
 run ip netns add peer
 run ip link set fwd-lan-peer netns peer
 run ip link set fwd-lan up
 run ip -n peer addr add 10.99.0.2/24 dev fwd-lan-peer
 run ip -n peer link set fwd-lan-peer up
 run ip -n peer link set lo up
+
+# fwd answers a reject itself, on raw sockets: the unit's sandbox must let
+# those packets out. An IP address filter on the unit (IPAddressDeny=, a
+# cgroup BPF program) fails every answer with EPERM, and the peer waits for
+# a SYN-ACK that never comes. The first check shows that this systemd does
+# enforce such filters (run.sh lets the container use bpf()).
+step "a reject rule answers the peer (TCP reset, ICMP port unreachable)"
+check "systemd enforces IPAddressDeny= here: a unit with =any cannot send" eval \
+	"! run systemd-run --wait --quiet -p IPAddressDeny=any bash -c 'echo x >/dev/udp/10.99.0.2/9'"
+rules "  - {name: no-7001, proto: tcp, dport: 7001, action: reject}
+  - {name: no-7002, proto: udp, dport: 7002, action: reject}" >$RULES
+check "reload with reject rules succeeds" run systemctl reload fwd
+check "the rules are in force" wait_for 30 sh -c 'fwd stats | grep -q "^no-7001 "'
+run ip netns exec peer timeout 3 bash -c 'exec 3<>/dev/tcp/10.99.0.1/7001'
+check "a connection to :7001 is refused at once (a reset, not 3 s of silence)" \
+	grep -q "Connection refused" /tmp/run.out
+run ip netns exec peer timeout 3 bash -c 'exec 3<>/dev/udp/10.99.0.1/7002; echo x >&3; sleep 0.5; echo y >&3'
+check "a datagram to :7002 gets a port unreachable (the next write is refused)" \
+	grep -q "Connection refused" /tmp/run.out
+run fwd stats --json
+check "every reject was answered" sh -c '! grep -Eq "\"unanswered\":[1-9]" /tmp/run.out'
+
+# A blocked source's established connection marked (fwd/recheck.c): the
+# daemon dumps and updates the conntrack table from inside the sandbox.
+step "a scanner's established connection goes back to the rules"
 rules "  - {name: scanners, src: \$scanners, action: drop}
   - {name: web, proto: tcp, dport: 8080, action: allow}
   - {name: metrics, proto: tcp, dport: 9100, action: allow}

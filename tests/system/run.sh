@@ -110,8 +110,14 @@ cp "$HERE/inside.sh" "$S/share/inside.sh"
 cp "$deb" "$S/share/fwd.deb"
 
 say "booting $RUN with systemd-nspawn (private network, timeout ${BOOT_TIMEOUT}s)"
+# The unified cgroup hierarchy, CAP_BPF and bpf() let the container's systemd
+# attach its cgroup BPF programs, as it does on a Debian host: the unit's
+# IPAddressDeny= and PrivateDevices='s device policy are then enforced, not
+# skipped.
+SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
 timeout "$BOOT_TIMEOUT" systemd-nspawn --register=no --keep-unit --quiet --boot \
 	--directory="$RUN" --private-network --bind="$S/share:/share" \
+	--capability=CAP_BPF --system-call-filter=bpf \
 	--console=pipe </dev/null >"$S/console.log" 2>&1
 rc=$?
 if [ ! -s "$S/share/transcript" ]; then
