@@ -142,6 +142,12 @@ run ip link set fwd-lan up
 run ip -n peer addr add 10.99.0.2/24 dev fwd-lan-peer
 run ip -n peer link set fwd-lan-peer up
 run ip -n peer link set lo up
+# IPv6 as well, with ordinary duplicate address detection and neighbour
+# discovery through fwd's hooks.
+run ip addr add fd99::1/64 dev fwd-lan
+run ip -n peer addr add fd99::2/64 dev fwd-lan-peer
+check "both IPv6 addresses pass duplicate address detection" wait_for 100 sh -c \
+	'! ip addr show dev fwd-lan | grep -q tentative && ! ip -n peer addr show | grep -q tentative'
 
 # fwd answers a reject itself, on raw sockets: the unit's sandbox must let
 # those packets out. An IP address filter on the unit (IPAddressDeny=, a
@@ -160,6 +166,9 @@ check "a connection to :7001 is refused at once (a reset, not 3 s of silence)" \
 	grep -q "Connection refused" /tmp/run.out
 run ip netns exec peer timeout 3 bash -c 'exec 3<>/dev/udp/10.99.0.1/7002; echo x >&3; sleep 0.5; echo y >&3'
 check "a datagram to :7002 gets a port unreachable (the next write is refused)" \
+	grep -q "Connection refused" /tmp/run.out
+run ip netns exec peer timeout 3 bash -c 'exec 3<>/dev/tcp/fd99::1/7001'
+check "over IPv6 too: a connection to [fd99::1]:7001 is refused at once" \
 	grep -q "Connection refused" /tmp/run.out
 run fwd stats --json
 check "every reject was answered" sh -c '! grep -Eq "\"unanswered\":[1-9]" /tmp/run.out'
@@ -260,6 +269,26 @@ ls -l $PROM | sed 's/^/  /'
 check "curl :9100/metrics has fwd_ lines" wait_for 100 sh -c 'curl -fsS http://127.0.0.1:9100/metrics | grep -q "^fwd_"'
 curl -fsS http://127.0.0.1:9100/metrics | grep -E '^fwd_(rule_packets_total|reloads_total)|^node_textfile_scrape_error' | head -n 8 | sed 's/^/  /'
 check "the textfile collector reads it without error" sh -c 'curl -fsS http://127.0.0.1:9100/metrics | grep -qx "node_textfile_scrape_error 0"'
+
+# The file sink inside the unit's sandbox (LogsDirectory=fwd), rotated by
+# Debian's logrotate with the package's own configuration: its postrotate
+# sends SIGUSR1 through systemctl, and fwd must reopen the new file.
+step "the file log sink, rotated by logrotate (/etc/logrotate.d/fwd)"
+LOG=/var/log/fwd/fwd.log
+rules "  - {name: web, proto: tcp, dport: 8080, action: allow}" |
+	sed '/^daemon:/a\  log: {sink: file, file: '$LOG'}' >$RULES
+check "reload with the file sink succeeds" run systemctl reload fwd
+# A connection attempt from the peer that the default drops and logs.
+dropped_at() { ip netns exec peer timeout 1 bash -c "exec 3<>/dev/tcp/10.99.0.1/$1" 2>/dev/null; }
+dropped_at 7101
+check "a drop is logged to $LOG" wait_for 30 grep -q "dpt=7101" $LOG
+check "logrotate -f succeeds" run logrotate -f /etc/logrotate.d/fwd
+dropped_at 7102
+check "the next drop is in the new file (fwd reopened it on SIGUSR1)" wait_for 30 grep -q "dpt=7102" $LOG
+check "the rotated file has the first drop and not the next" sh -c \
+	"grep -q dpt=7101 $LOG.1 && ! grep -q dpt=7102 $LOG.1"
+check "the new file is root:adm 0640 (logrotate's create)" [ "$(stat -c '%U:%G %a' $LOG)" = "root:adm 640" ]
+ls -l /var/log/fwd | sed 's/^/  /'
 
 step "systemctl stop fwd"
 check "stop succeeds" run systemctl stop fwd

@@ -24,8 +24,9 @@ S=$B/system
 CACHE=$S/rootfs-bookworm
 # What the root needs beyond minbase: systemd as init, iptables (fwd's
 # hooks), fwd's libraries (the container has no network to fetch them),
-# node_exporter and curl to read its port, iproute2 and procps to look.
-INCLUDE=systemd,systemd-sysv,dbus,iptables,iproute2,procps,curl,prometheus-node-exporter,libnetfilter-queue1,libmnl0,libyaml-0-2,liburcu8,libcap-ng0,libseccomp2
+# node_exporter and curl to read its port, iproute2 and procps to look,
+# logrotate for the package's rotation of the file sink.
+INCLUDE=systemd,systemd-sysv,dbus,iptables,iproute2,procps,curl,prometheus-node-exporter,logrotate,libnetfilter-queue1,libmnl0,libyaml-0-2,liburcu8,libcap-ng0,libseccomp2
 BOOT_TIMEOUT=${FWD_SYSTEM_TIMEOUT:-180}
 
 skip() { echo "SKIP $NAME: $*"; exit 77; }
