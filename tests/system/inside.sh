@@ -173,6 +173,58 @@ check "over IPv6 too: a connection to [fd99::1]:7001 is refused at once" \
 run fwd stats --json
 check "every reject was answered" sh -c '! grep -Eq "\"unanswered\":[1-9]" /tmp/run.out'
 
+# The CrowdSec thread's HTTP to the LAPI, from inside the unit's sandbox
+# (address families, seccomp, no address filter). The LAPI is Debian's
+# crowdsec in the peer's namespace; a decision added with cscli must reach
+# fwd's set.
+step "CrowdSec: fwd pulls the LAPI's decisions from inside the sandbox"
+CSB=/crowdsec/usr/bin
+if [ ! -x $CSB/crowdsec ]; then
+	echo "SKIP this step: no crowdsec to run (build/crowdsec, which tests/e2e/test_crowdsec.sh unpacks, is missing)"
+else
+	CS=/tmp/cs
+	mkdir -p $CS/data $CS/hub $CS/plugins $CS/notifications
+	cp /crowdsec/etc/crowdsec/profiles.yaml $CS/
+	echo 'simulation: false' >$CS/simulation.yaml
+	echo '{}' >$CS/hub/.index.json
+	cat >$CS/config.yaml <<EOF
+common: {daemonize: false, log_media: stdout, log_level: info, working_dir: $CS}
+config_paths:
+  config_dir: $CS/
+  data_dir: $CS/data/
+  simulation_path: $CS/simulation.yaml
+  hub_dir: $CS/hub/
+  index_path: $CS/hub/.index.json
+  notification_dir: $CS/notifications/
+  plugin_dir: $CS/plugins/
+cscli: {output: human, color: "no"}
+db_config: {type: sqlite, db_path: $CS/data/crowdsec.db, use_wal: false}
+api:
+  client: {insecure_skip_verify: false, credentials_path: $CS/local_api_credentials.yaml}
+  server: {listen_uri: "0.0.0.0:8080", profiles_path: $CS/profiles.yaml, trusted_ips: [127.0.0.1]}
+prometheus: {enabled: false}
+EOF
+	csp() { ip netns exec peer $CSB/cscli -c $CS/config.yaml "$@"; }
+	ip netns exec peer $CSB/crowdsec -c $CS/config.yaml -no-cs >/tmp/crowdsec.log 2>&1 &
+	lapi=$!
+	check "the LAPI answers on 10.99.0.2:8080" wait_for 300 sh -c \
+		'curl -s -o /dev/null -w "%{http_code}" http://10.99.0.2:8080/v1/decisions | grep -q "^[1-5]"'
+	run csp machines add cli --password cli-password-12345 -f $CS/local_api_credentials.yaml
+	(umask 077; csp bouncers add fwd -o raw >/etc/fwd/crowdsec.key)
+	rules "  - {name: crowdsec, src: \$crowdsec, action: drop}
+  - {name: web, proto: tcp, dport: 8080, action: allow}
+dynamic:
+  crowdsec: {timeout: 1h}
+crowdsec: {url: \"http://10.99.0.2:8080\", key_file: /etc/fwd/crowdsec.key, set: crowdsec, interval: 1s}" >$RULES
+	check "reload with crowdsec: succeeds" run systemctl reload fwd
+	check "cscli decisions add --ip 10.99.0.7 succeeds" run csp decisions add --ip 10.99.0.7 --duration 10m
+	check "the decision reaches fwd's set" wait_for 100 sh -c 'fwd stats | grep -q "^    10.99.0.7 "'
+	check "no pull failed" sh -c 'fwd stats --json | grep -q "\"pull_errors\":0"'
+	fwd stats | grep -i -A2 crowdsec | sed 's/^/  /'
+	kill $lapi
+	wait $lapi 2>/dev/null
+fi
+
 # A blocked source's established connection marked (fwd/recheck.c): the
 # daemon dumps and updates the conntrack table from inside the sandbox.
 step "a scanner's established connection goes back to the rules"

@@ -7,8 +7,9 @@
 # debootstrap, including Debian's prometheus-node-exporter, and boots it
 # with systemd-nspawn in a network namespace of its own. Inside, a oneshot
 # unit runs inside.sh, which installs the package and drives it with
-# systemctl (enable --now, reload, a bad file, the watchdog, kill -9, stop,
-# upgrade, remove, purge), then powers the container off. The transcript
+# systemctl (enable --now, reload, a bad file, reject answers, CrowdSec,
+# the watchdog, restart, kill -9, logrotate, stop, upgrade, remove, purge),
+# then powers the container off. The transcript
 # of every step, with what systemd reported, is printed here.
 #
 # The mirror is the host's apt source (FWD_MIRROR overrides it). Exit 0
@@ -25,8 +26,9 @@ CACHE=$S/rootfs-bookworm
 # What the root needs beyond minbase: systemd as init, iptables (fwd's
 # hooks), fwd's libraries (the container has no network to fetch them),
 # node_exporter and curl to read its port, iproute2 and procps to look,
-# logrotate for the package's rotation of the file sink.
-INCLUDE=systemd,systemd-sysv,dbus,iptables,iproute2,procps,curl,prometheus-node-exporter,logrotate,libnetfilter-queue1,libmnl0,libyaml-0-2,liburcu8,libcap-ng0,libseccomp2
+# logrotate for the package's rotation of the file sink, SQLite for the
+# CrowdSec LAPI (its binaries come from build/crowdsec: test_crowdsec.sh).
+INCLUDE=systemd,systemd-sysv,dbus,iptables,iproute2,procps,curl,prometheus-node-exporter,logrotate,libsqlite3-0,libnetfilter-queue1,libmnl0,libyaml-0-2,liburcu8,libcap-ng0,libseccomp2
 BOOT_TIMEOUT=${FWD_SYSTEM_TIMEOUT:-180}
 
 skip() { echo "SKIP $NAME: $*"; exit 77; }
@@ -115,10 +117,13 @@ say "booting $RUN with systemd-nspawn (private network, timeout ${BOOT_TIMEOUT}s
 # attach its cgroup BPF programs, as it does on a Debian host: the unit's
 # IPAddressDeny= and PrivateDevices='s device policy are then enforced, not
 # skipped.
+# Debian's crowdsec, unpacked by tests/e2e/test_crowdsec.sh, read-only.
+cs=()
+[ -x "$B/crowdsec/root/usr/bin/crowdsec" ] && cs=(--bind-ro="$B/crowdsec/root:/crowdsec")
 SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
 timeout "$BOOT_TIMEOUT" systemd-nspawn --register=no --keep-unit --quiet --boot \
 	--directory="$RUN" --private-network --bind="$S/share:/share" \
-	--capability=CAP_BPF --system-call-filter=bpf \
+	--capability=CAP_BPF --system-call-filter=bpf "${cs[@]}" \
 	--console=pipe </dev/null >"$S/console.log" 2>&1
 rc=$?
 if [ ! -s "$S/share/transcript" ]; then
