@@ -53,8 +53,19 @@ static const char *const allowed[] = {
 
 static int drop_caps(char *err, size_t errlen)
 {
+	capng_select_t sets = CAPNG_SELECT_BOTH;
 	int rc;
 
+	/*
+	 * The bounding set too, where fwd may change it (CAP_SETPCAP: root
+	 * started by hand). Under the unit, CapabilityBoundingSet= has cut it
+	 * to these two already and holds no CAP_SETPCAP, and libcap-ng would
+	 * log a warning at every start for the drop it cannot make. Either
+	 * way no_new_privs, set next, keeps an exec'd iptables-restore from
+	 * gaining more than fwd's permitted set.
+	 */
+	if (capng_get_caps_process() == 0 && !capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP))
+		sets = CAPNG_SELECT_CAPS;
 	capng_clear(CAPNG_SELECT_BOTH);
 	/*
 	 * CAP_NET_RAW too: root's execve of iptables-restore gets the bounding
@@ -64,7 +75,7 @@ static int drop_caps(char *err, size_t errlen)
 	rc = capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
 			   CAP_NET_ADMIN, CAP_NET_RAW, -1);
 	if (!rc)
-		rc = capng_apply(CAPNG_SELECT_BOTH);
+		rc = capng_apply(sets);
 	if (rc) {
 		snprintf(err, errlen, "cannot drop capabilities: capng_apply returned %d", rc);
 		return -EPERM;

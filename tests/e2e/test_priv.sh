@@ -66,5 +66,20 @@ left=$(nsx g iptables-save | grep -c -e 'FWD-' || true)
 assert_eq "no fwd chain or jump left (IPv4)" 0 "$left"
 left=$(nsx g ip6tables-save | grep -c -e 'FWD-' || true)
 assert_eq "no fwd chain or jump left (IPv6)" 0 "$left"
+
+# Started as fwd.service starts it: the bounding set already cut to the two
+# (CapabilityBoundingSet=), so no CAP_SETPCAP to change it with. fwd drops
+# its effective and permitted sets all the same and runs.
+echo "--- setpriv --bounding-set=-all,+net_admin,+net_raw fwd run" >>"$FWD_LOG"
+ip netns exec "$NS_G" setpriv --bounding-set=-all,+net_admin,+net_raw "$FWD" run -c "$RULES" \
+	--foreground --socket "$SOCK" --pidfile "$PIDFILE" >>"$FWD_LOG" 2>&1 &
+FWD_PID=$!
+fwd_wait_ready 10 || fail "fwd without CAP_SETPCAP did not start"
+assert_eq "without CAP_SETPCAP: CapEff" $WANT "$(status_field CapEff)"
+assert_eq "without CAP_SETPCAP: CapPrm" $WANT "$(status_field CapPrm)"
+assert_eq "without CAP_SETPCAP: CapBnd as given" $WANT "$(status_field CapBnd)"
+assert_eq "without CAP_SETPCAP: the forward works" "fwd-e2e tcp 81" "$(client tcp 10.10.1.1 8080)"
+fwd_stop
+assert_eq "without CAP_SETPCAP: exit status after SIGTERM" 0 "$FWD_STATUS"
 assert_no_sanitizer_report
 e2e_finish

@@ -311,6 +311,8 @@ check "the hooks are back, once" [ "$(hooks)" -gt 0 ]
 step "logs in the journal"
 journalctl -b --no-pager -o short-monotonic -u fwd | tail -n 25 | sed 's/^/  /'
 check "fwd's own lines reach the journal" sh -c 'journalctl -b --no-pager -o cat SYSLOG_IDENTIFIER=fwd | grep -q "started:"'
+check "no start logged a warning of libcap-ng (the unit's bounding set is already cut)" sh -c \
+	'! journalctl -b --no-pager -o cat SYSLOG_IDENTIFIER=fwd | grep "libcap-ng"'
 check "the reload failure is in the journal" sh -c 'journalctl -b --no-pager -u fwd | grep -q "reload failed\|ExecReload.*fail\|Reload failed"'
 
 step "node_exporter serves fwd's metrics"
