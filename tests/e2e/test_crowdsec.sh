@@ -76,47 +76,8 @@ topo_settle
 
 # ---- the LAPI ------------------------------------------------------------------
 CS="$T/cs"
-mkdir -p "$CS/data" "$CS/hub" "$CS/plugins" "$CS/notifications"
-cp "$CS_ROOT/etc/crowdsec/profiles.yaml" "$CS/"
-echo 'simulation: false' >"$CS/simulation.yaml"
-echo '{}' >"$CS/hub/.index.json"
-cat >"$CS/config.yaml" <<EOF
-common:
-  daemonize: false
-  log_media: stdout
-  log_level: info
-  working_dir: $CS
-config_paths:
-  config_dir: $CS/
-  data_dir: $CS/data/
-  simulation_path: $CS/simulation.yaml
-  hub_dir: $CS/hub/
-  index_path: $CS/hub/.index.json
-  notification_dir: $CS/notifications/
-  plugin_dir: $CS/plugins/
-cscli:
-  output: human
-  color: "no"
-db_config:
-  log_level: info
-  type: sqlite
-  db_path: $CS/data/crowdsec.db
-  use_wal: false
-  flush:
-    max_items: 5000
-    max_age: 7d
-api:
-  client:
-    insecure_skip_verify: false
-    credentials_path: $CS/local_api_credentials.yaml
-  server:
-    log_level: info
-    listen_uri: 0.0.0.0:8080
-    profiles_path: $CS/profiles.yaml
-    trusted_ips: [127.0.0.1]
-prometheus:
-  enabled: false
-EOF
+. "$E2E_DIR/crowdsec_lapi.sh"
+crowdsec_lapi_dir "$CS" "$CS_ROOT" || { say "FAIL: cannot make the LAPI's directory"; exit 1; }
 cscli() { nsx "$NS_L" "$CS_ROOT/usr/bin/cscli" -c "$CS/config.yaml" "$@"; }
 
 lapi_up() {

@@ -183,27 +183,8 @@ if [ ! -x $CSB/crowdsec ]; then
 	echo "SKIP this step: no crowdsec to run (build/crowdsec, which tests/e2e/test_crowdsec.sh unpacks, is missing)"
 else
 	CS=/tmp/cs
-	mkdir -p $CS/data $CS/hub $CS/plugins $CS/notifications
-	cp /crowdsec/etc/crowdsec/profiles.yaml $CS/
-	echo 'simulation: false' >$CS/simulation.yaml
-	echo '{}' >$CS/hub/.index.json
-	cat >$CS/config.yaml <<EOF
-common: {daemonize: false, log_media: stdout, log_level: info, working_dir: $CS}
-config_paths:
-  config_dir: $CS/
-  data_dir: $CS/data/
-  simulation_path: $CS/simulation.yaml
-  hub_dir: $CS/hub/
-  index_path: $CS/hub/.index.json
-  notification_dir: $CS/notifications/
-  plugin_dir: $CS/plugins/
-cscli: {output: human, color: "no"}
-db_config: {type: sqlite, db_path: $CS/data/crowdsec.db, use_wal: false}
-api:
-  client: {insecure_skip_verify: false, credentials_path: $CS/local_api_credentials.yaml}
-  server: {listen_uri: "0.0.0.0:8080", profiles_path: $CS/profiles.yaml, trusted_ips: [127.0.0.1]}
-prometheus: {enabled: false}
-EOF
+	. /share/crowdsec_lapi.sh
+	crowdsec_lapi_dir $CS /crowdsec
 	csp() { ip netns exec peer $CSB/cscli -c $CS/config.yaml "$@"; }
 	ip netns exec peer $CSB/crowdsec -c $CS/config.yaml -no-cs >/tmp/crowdsec.log 2>&1 &
 	lapi=$!

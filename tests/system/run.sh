@@ -110,6 +110,7 @@ rm -rf "$RUN" "$S/share"
 cp -a "$CACHE" "$RUN" || fail "cannot copy $CACHE"
 mkdir -p "$S/share"
 cp "$HERE/inside.sh" "$S/share/inside.sh"
+cp "$ROOT/tests/e2e/crowdsec_lapi.sh" "$S/share/"
 cp "$deb" "$S/share/fwd.deb"
 
 say "booting $RUN with systemd-nspawn (private network, timeout ${BOOT_TIMEOUT}s)"
