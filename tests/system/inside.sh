@@ -89,6 +89,10 @@ check "dpkg -i succeeds" run dpkg -i /share/fwd.deb
 echo "  is-enabled: $(systemctl is-enabled fwd)  is-active: $(systemctl is-active fwd)"
 check "the package does not start fwd on a first install" [ "$(systemctl is-active fwd)" != active ]
 check "/etc/fwd/rules.yaml is a conffile" grep -qx /etc/fwd/rules.yaml /var/lib/dpkg/info/fwd.conffiles
+# Every directive known to this systemd, every command there (no warning).
+check "systemd-analyze verify finds nothing in the installed unit" sh -c \
+	'systemd-analyze verify --man=no fwd.service >/tmp/verify.out 2>&1 && [ ! -s /tmp/verify.out ]'
+sed 's/^/    /' /tmp/verify.out
 
 step "rules with node_exporter's textfile directory as metrics file"
 rules >$RULES
