@@ -9,8 +9,8 @@
 # unit runs inside.sh, which installs the package and drives it with
 # systemctl (enable --now, reload, a bad file, reject answers, CrowdSec,
 # the watchdog, restart, kill -9, logrotate, stop, upgrade, remove, purge),
-# then powers the container off. The transcript
-# of every step, with what systemd reported, is printed here.
+# then powers the container off. The transcript of every step, with what
+# systemd reported, is printed here.
 #
 # The mirror is the host's apt source (FWD_MIRROR overrides it). Exit 0
 # pass, 1 fail, 77 skip (no root, no debootstrap/systemd-nspawn, no mirror,
@@ -114,13 +114,13 @@ cp "$ROOT/tests/e2e/crowdsec_lapi.sh" "$S/share/"
 cp "$deb" "$S/share/fwd.deb"
 
 say "booting $RUN with systemd-nspawn (private network, timeout ${BOOT_TIMEOUT}s)"
+# Debian's crowdsec, unpacked by tests/e2e/test_crowdsec.sh, read-only.
+cs=()
+[ -x "$B/crowdsec/root/usr/bin/crowdsec" ] && cs=(--bind-ro="$B/crowdsec/root:/crowdsec")
 # The unified cgroup hierarchy, CAP_BPF and bpf() let the container's systemd
 # attach its cgroup BPF programs, as it does on a Debian host: the unit's
 # IPAddressDeny= and PrivateDevices='s device policy are then enforced, not
 # skipped.
-# Debian's crowdsec, unpacked by tests/e2e/test_crowdsec.sh, read-only.
-cs=()
-[ -x "$B/crowdsec/root/usr/bin/crowdsec" ] && cs=(--bind-ro="$B/crowdsec/root:/crowdsec")
 SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
 timeout "$BOOT_TIMEOUT" systemd-nspawn --register=no --keep-unit --quiet --boot \
 	--directory="$RUN" --private-network --bind="$S/share:/share" \
