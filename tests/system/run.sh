@@ -8,8 +8,8 @@
 # with systemd-nspawn in a network namespace of its own. Inside, a oneshot
 # unit runs inside.sh, which installs the package and drives it with
 # systemctl (enable --now, reload, a bad file, reject answers, CrowdSec,
-# the watchdog, restart, kill -9, logrotate, stop, upgrade, remove, purge),
-# then powers the container off. The transcript of every step, with what
+# the watchdog, restart, kill -9, logrotate, stop, upgrade, a reboot, remove,
+# purge), then powers the container off. The transcript of every step, with what
 # systemd reported, is printed here.
 #
 # The mirror is the host's apt source (FWD_MIRROR overrides it). Exit 0
@@ -106,7 +106,7 @@ make_rootfs
 # A fresh copy of the cached root for each run: what the run installs and
 # purges never reaches the cache.
 RUN=$S/run
-rm -rf "$RUN" "$S/share"
+rm -rf "$RUN" "$S/share" "$S/console.log"
 cp -a "$CACHE" "$RUN" || fail "cannot copy $CACHE"
 mkdir -p "$S/share"
 cp "$HERE/inside.sh" "$S/share/inside.sh"
@@ -121,12 +121,18 @@ cs=()
 # attach its cgroup BPF programs, as it does on a Debian host: the unit's
 # IPAddressDeny= and PrivateDevices='s device policy are then enforced, not
 # skipped.
-SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
-timeout "$BOOT_TIMEOUT" systemd-nspawn --register=no --keep-unit --quiet --boot \
-	--directory="$RUN" --private-network --bind="$S/share:/share" \
-	--capability=CAP_BPF --system-call-filter=bpf "${cs[@]}" \
-	--console=pipe </dev/null >"$S/console.log" 2>&1
-rc=$?
+# inside.sh reboots the container once: nspawn then exits with 133, and the
+# container is booted again, as systemd-nspawn@.service would.
+for boot in 1 2; do
+	SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
+	timeout "$BOOT_TIMEOUT" systemd-nspawn --register=no --keep-unit --quiet --boot \
+		--directory="$RUN" --private-network --bind="$S/share:/share" \
+		--capability=CAP_BPF --system-call-filter=bpf "${cs[@]}" \
+		--console=pipe </dev/null >>"$S/console.log" 2>&1
+	rc=$?
+	[ $rc = 133 ] || break
+	say "the container rebooted; booting it again"
+done
 if [ ! -s "$S/share/transcript" ]; then
 	sed 's/^/    | /' "$S/console.log" | tail -n 20
 	[ $rc = 124 ] && fail "the container did not finish within ${BOOT_TIMEOUT}s"
