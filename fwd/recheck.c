@@ -24,9 +24,10 @@
  *
  * A pass costs a dump of the whole table: it runs at most every RECHECK_MS
  * once a blocking set gained or lost members or the rules were reloaded,
- * and waits RECHECK_SHARE times as long as the last pass took. While connections hold the mark, a pass
- * also runs every RELEASE_MS, or RELEASE_SHARE times as long as the last
- * pass took, to find the members that expired.
+ * and waits RECHECK_SHARE times as long as the last pass took. While
+ * connections hold the mark, a pass also runs every RELEASE_MS, or
+ * RELEASE_SHARE times as long as the last pass took, to find the members
+ * that expired.
  */
 #include <arpa/inet.h>
 #include <errno.h>

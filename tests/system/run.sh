@@ -144,4 +144,7 @@ grep -q '^RESULT ' "$S/share/transcript" ||
 	fail "the transcript ends before its result (nspawn exit $rc; see $S/console.log)"
 nf=$(grep -c '^FAIL ' "$S/share/transcript")
 [ "$nf" = 0 ] || fail "$nf step(s) failed ($(($(date +%s) - T0)) s)"
-echo "PASS $NAME: $(grep -c '^ok ' "$S/share/transcript") checks under systemd in $(($(date +%s) - T0)) s"
+# A step that could not run here says "SKIP this step: why"; the pass says so.
+ns=$(grep -c '^SKIP ' "$S/share/transcript")
+echo "PASS $NAME: $(grep -c '^ok ' "$S/share/transcript") checks under systemd in $(($(date +%s) - T0)) s$(
+	[ "$ns" = 0 ] || echo ", $ns step(s) skipped ($(sed -n 's/^SKIP this step: //p' "$S/share/transcript" | paste -sd ';'))")"
