@@ -204,6 +204,7 @@ struct fwd_live *live_new(struct fwd_ruleset *rs, const struct fwd_config *c,
 
 void live_publish_first(struct fwd_state *st, struct fwd_live *l)
 {
+	l->gen = 1;
 	rcu_assign_pointer(st->live, l);
 }
 

@@ -63,7 +63,7 @@ struct fwd_ifmap {
 
 struct fwd_live {
 	struct fwd_ruleset *rs;
-	uint32_t gen;
+	uint32_t gen;			/* 1 for the first table, + 1 a reload; never 0 */
 	uint32_t nrules;
 	unsigned nworkers;
 	struct fwd_ifmap *ifmap;	/* RCU pointer of its own */
@@ -154,7 +154,7 @@ static inline bool ifmap_broadcast(const struct fwd_ifmap *m, uint32_t addr)
 	return false;
 }
 
-/* Publish NEW as the first state (no old one). */
+/* Publish L as the first state (no old one), generation 1. */
 void live_publish_first(struct fwd_state *st, struct fwd_live *l);
 /*
  * Under st->lock: publish L, wait for every worker to leave the old state,

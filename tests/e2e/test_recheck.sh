@@ -15,7 +15,8 @@
 # `fwd block --for 6s` does by hand what the scan did: 10.10.1.3's stream
 # stops, goes on when the block expires, and loses its mark a look later.
 # A reload that adds 10.10.1.3 to a blocklist file (a drop rule on a static
-# src: alone) stops its stream too; one that takes it out lets it go on.
+# src: alone) stops its stream too; one that takes it out lets it go on; a
+# restart onto a file that lists it stops it again.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 command -v conntrack >/dev/null || skip "conntrack (the tool) is not installed"
@@ -153,6 +154,22 @@ assert_eq "... and the next look takes its mark off" 1 \
 good_goes_on() { [ "$(stream_after good $UNLIST_MS)" -ge 5 ]; }
 wait_for 10 good_goes_on && pass "a reload that unlists it lets its stream go on" ||
 	fail "after the unlisting reload: $(stream_after good $UNLIST_MS) echoes of good"
+
+# A restart onto a file that lists 10.10.1.3 and has no dynamic set (the
+# hooks stay between the two processes): the new fwd's first look judges
+# its connection again, as a reload's would.
+echo 10.10.1.3 >>"$T/droplist.netset"
+grep -v -e '^dynamic:' -e '^  scanners:' -e '^  banned:' -e '^scan:' -e '^  ports:' \
+	-e '^  window:' -e '^  block:' -e 'src: \$scanners' -e 'src: \$banned' "$RULES" >"$T/static.yaml"
+fwd_stop QUIT
+fwd_start "$T/static.yaml"
+log_wait 4 'recheck: 1 established connections of blocked sources go to the rules again' 5 ||
+	fail "no recheck at the start of a fwd with a blocklist"
+RESTART_MS=$(($(now_ms) + 500))
+sleep 2
+assert_eq "a restart onto a file that lists 10.10.1.3 stops its stream" 0 \
+	"$(stream_after good $RESTART_MS)"
+assert_ge "the scanner's unlisted stream goes on after the restart" 10 "$(stream_after bad $RESTART_MS)"
 touch "$STOP"
 
 fwd_stop
