@@ -39,6 +39,8 @@ struct dset {
 	struct fwd_dtable t;
 	_Atomic uint64_t plens[4];	/* prefix lengths held: [0] IPv4, [1..3] IPv6 */
 	bool blocks;			/* a drop or reject rule's `src:` (dyn_recheck_due()) */
+	bool unkept;			/* not written to the state file (dyn_unkept()) */
+	_Atomic bool changed;		/* members came or went since dyn_kept_changed() */
 };
 
 /*
@@ -466,12 +468,14 @@ void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 /* ---- the packet path ----------------------------------------------------- */
 
 /*
- * S gained a member. If a drop or reject rule uses S, the member's
+ * S gained a member: the state file is due (dyn_kept_changed()). If a drop
+ * or reject rule uses S, the member's
  * established connections must be judged again (fwd/recheck.c): say so,
  * after the member is in (release; dyn_recheck_due() acquires).
  */
-static void member_added(struct fwd_dyn *d, const struct dset *s)
+static void member_added(struct fwd_dyn *d, struct dset *s)
 {
+	atomic_store_explicit(&s->changed, true, memory_order_release);
 	if (s->blocks && !atomic_load_explicit(&d->recheck_due, memory_order_relaxed))
 		atomic_store_explicit(&d->recheck_due, true, memory_order_release);
 }
@@ -906,15 +910,19 @@ int dyn_block(struct fwd_dyn *d, const char *name, uint8_t family, fwd_u128 addr
 		snprintf(err, errlen, "set '%s' had no free slot at once; try again", s->name);
 		return -1;
 	}
+	atomic_store_explicit(&s->changed, true, memory_order_release);	/* a new time too */
 	return i;
 }
 
 /*
- * S lost N members, off the packet path: their marked connections may leave
- * the queue again (fwd/recheck.c releases the marks).
+ * S lost N members, off the packet path: the state file is due, and their
+ * marked connections may leave the queue again (fwd/recheck.c releases the
+ * marks).
  */
-static void members_gone(struct fwd_dyn *d, const struct dset *s, unsigned n)
+static void members_gone(struct fwd_dyn *d, struct dset *s, unsigned n)
 {
+	if (n)
+		atomic_store_explicit(&s->changed, true, memory_order_release);
 	if (n && s->blocks)
 		atomic_store_explicit(&d->recheck_due, true, memory_order_release);
 }
@@ -1175,8 +1183,33 @@ void dyn_members(struct fwd_dyn *d, uint64_t now,
 	for (uint32_t i = 0; d && i < d->nsets; i++) {
 		struct members_walk w = { d->sets[i].name, fn, arg };
 
-		dtable_walk(&d->sets[i].t, now, member_one, &w);
+		if (!d->sets[i].unkept)
+			dtable_walk(&d->sets[i].t, now, member_one, &w);
 	}
+}
+
+void dyn_unkept(struct fwd_dyn *d, const char *set)
+{
+	int i = dyn_set_find(d, set);
+
+	if (i >= 0)
+		d->sets[i].unkept = true;
+}
+
+bool dyn_set_kept(const struct fwd_dyn *d, int set)
+{
+	return d && set >= 0 && (uint32_t)set < d->nsets && !d->sets[set].unkept;
+}
+
+bool dyn_kept_changed(struct fwd_dyn *d)
+{
+	bool any = false;
+
+	for (uint32_t i = 0; d && i < d->nsets; i++)
+		if (!d->sets[i].unkept &&
+		    atomic_exchange_explicit(&d->sets[i].changed, false, memory_order_acq_rel))
+			any = true;
+	return any;
 }
 
 int dyn_member_put(struct fwd_dyn *d, int set, const struct fwd_dkey *k, uint64_t expires,

@@ -14,7 +14,7 @@
 #include "fwd/value.h"
 #include "fwd/wfile.h"
 
-#define KEEP_HEADER	"# fwd: members of the dynamic sets, written at stop, read at start\n"
+#define KEEP_HEADER	"# fwd: members of the dynamic sets, written as they change and at stop\n"
 #define KEEP_LINE_MAX	256
 
 static uint64_t unix_ms(void)
@@ -51,20 +51,30 @@ static void save_one(void *arg, const char *set, const struct fwd_dkey *k, uint6
 	sv->n++;
 }
 
-int keep_save(struct fwd_dyn *d, const char *path, unsigned *saved)
+char *keep_text(struct fwd_dyn *d, unsigned *saved)
 {
 	struct save sv = { .now = clock_coarse_ms() };
-	char *text;
-	int e;
 
 	text_printf(&sv.t, KEEP_HEADER "saved %" PRIu64 "\n", unix_ms());
 	dyn_members(d, sv.now, save_one, &sv);
-	text = text_take(&sv.t);
+	*saved = sv.n;
+	return text_take(&sv.t);
+}
+
+int keep_write(const char *path, const char *text)
+{
+	return file_replace(path, text, strlen(text), FWD_KEEP_MODE, true);
+}
+
+int keep_save(struct fwd_dyn *d, const char *path, unsigned *saved)
+{
+	char *text = keep_text(d, saved);
+	int e;
+
 	if (!text)
 		return -ENOMEM;
-	e = file_replace(path, text, strlen(text), FWD_KEEP_MODE);
+	e = keep_write(path, text);
 	free(text);
-	*saved = sv.n;
 	return e;
 }
 
@@ -120,7 +130,6 @@ static bool parse_member(const char *s, struct fwd_dkey *k)
 
 struct load {
 	struct fwd_dyn *d;
-	const char *skip;
 	struct keep_report *r;
 	uint64_t now;
 	bool saved_seen;
@@ -187,7 +196,7 @@ static void load_line(struct load *l, char *text, unsigned line)
 		what = "expected SET ADDR[/LEN] PORT/PROTO|- REMAINING_MS";
 	} else if (!(what = parse_line(w, &k, &left, &at))) {
 		set = dyn_set_find(l->d, w[0]);
-		if (set < 0 || (l->skip && !strcmp(w[0], l->skip)))
+		if (!dyn_set_kept(l->d, set))
 			l->r->skipped++;
 		else if (left <= l->r->age_ms)
 			l->r->expired++;
@@ -200,9 +209,9 @@ static void load_line(struct load *l, char *text, unsigned line)
 		bad(l, line, text, at, what);
 }
 
-int keep_load(struct fwd_dyn *d, const char *path, const char *skip, struct keep_report *r)
+int keep_load(struct fwd_dyn *d, const char *path, struct keep_report *r)
 {
-	struct load l = { d, skip, r, clock_coarse_ms(), false };
+	struct load l = { d, r, clock_coarse_ms(), false };
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), e = 0;
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	char buf[KEEP_LINE_MAX + 2];
@@ -232,7 +241,5 @@ int keep_load(struct fwd_dyn *d, const char *path, const char *skip, struct keep
 	if (ferror(f))
 		e = -EIO;
 	fclose(f);
-	if (!e && unlink(path) < 0)
-		e = -errno;
 	return e;
 }

@@ -177,6 +177,8 @@ struct fwd_live *live_prepare(const struct fwd_config *c, unsigned nworkers)
 		live_free(l);
 		return NULL;
 	}
+	if (c->crowdsec)
+		dyn_unkept(l->dyn, c->crowdsec->set);
 	return l;
 }
 

@@ -193,7 +193,7 @@ int metrics_write(struct fwd_state *st, const char *path)
 
 	if (!text)
 		return -ENOMEM;
-	e = file_replace(path, text, strlen(text), FWD_METRICS_FILE_MODE);
+	e = file_replace(path, text, strlen(text), FWD_METRICS_FILE_MODE, false);
 	free(text);
 	return e;
 }

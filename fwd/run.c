@@ -181,6 +181,9 @@ struct daemon {
 	uint64_t metrics_next_ms;	/* monotonic; 0: write at once */
 	int metrics_err;		/* last write's error, logged once */
 	uint64_t sweep_next_ms;		/* next suppress_sweep(), monotonic */
+	uint64_t keep_next_ms;		/* next look at the kept sets (keep_tick()) */
+	uint32_t keep_gen;		/* the table the state file was written from; 0: none */
+	int keep_err;			/* the last write's error, logged once */
 	struct grew looped, unseen, errors;	/* counter_warns()'s last lines */
 	int link_fd;			/* link changes (link_open()); -errno: none */
 };
@@ -385,14 +388,15 @@ static int start_kernel_side(struct daemon *dm, const struct fwd_config *c)
 }
 
 /*
- * The dynamic sets' members a stopping fwd left in --state-file (not those
- * of the CrowdSec set: the LAPI sends its decisions again).
+ * The dynamic sets' members the last fwd left in --state-file, at its stop
+ * or as they changed (not those of the CrowdSec set: the LAPI sends its
+ * decisions again).
  */
-static void restore_sets(struct daemon *dm, const struct fwd_config *c)
+static void restore_sets(struct daemon *dm)
 {
 	const char *path = dm->o.state_file;
 	struct keep_report r;
-	int e = keep_load(dm->st.live->dyn, path, c->crowdsec ? c->crowdsec->set : NULL, &r);
+	int e = keep_load(dm->st.live->dyn, path, &r);
 
 	if (e == -ENOENT)
 		return;
@@ -460,7 +464,7 @@ static int start(struct daemon *dm)
 	}
 	live_publish_first(st, l);
 	if (dm->o.state_file)
-		restore_sets(dm, c);
+		restore_sets(dm);
 	live_set_metrics(st, c);
 	crowdsec_configure(c->crowdsec);
 	if (start_kernel_side(dm, c))
@@ -692,6 +696,54 @@ static int sweep_tick(struct daemon *dm)
 	return (int)(dm->sweep_next_ms - now);
 }
 
+/*
+ * Write --state-file when a kept set changed or a reload replaced the table,
+ * FWD_KEEP_MS after the last look at the most, and remove it when the rules
+ * have no dynamic set: a crash, the watchdog's kill or a power cut loses
+ * the changes of the last seconds, not every block. The text is made under
+ * the lock (a reload frees the table), the file written after it. Returns
+ * the ms until the next look, or -1 without a state file.
+ */
+static int keep_tick(struct daemon *dm)
+{
+	struct fwd_state *st = &dm->st;
+	const char *path = dm->o.state_file;
+	uint64_t now = clock_mono_ms();
+	bool due, none;
+	char *text = NULL;
+	unsigned n = 0;
+	int e = 0;
+
+	if (!path)
+		return -1;
+	if (now < dm->keep_next_ms)
+		return (int)(dm->keep_next_ms - now);
+	dm->keep_next_ms = now + FWD_KEEP_MS;
+	pthread_mutex_lock(&st->lock);
+	none = !st->live->dyn;
+	due = dyn_kept_changed(st->live->dyn) || dm->keep_gen != st->live->gen;
+	dm->keep_gen = st->live->gen;
+	if (due && !none && !(text = keep_text(st->live->dyn, &n)))
+		e = -ENOMEM;
+	pthread_mutex_unlock(&st->lock);
+	if (!due)
+		return FWD_KEEP_MS;
+	if (text)
+		e = keep_write(path, text);
+	else if (none && unlink(path) < 0 && errno != ENOENT)
+		e = -errno;
+	free(text);
+	if (e && e != dm->keep_err)
+		log_warn("state: cannot write the dynamic sets to '%s': %s; trying every %d s",
+			 path, strerror(-e), FWD_KEEP_MS / 1000);
+	else if (!e && dm->keep_err)
+		log_info("state: %u members of dynamic sets written to %s again", n, path);
+	dm->keep_err = e;
+	if (e)
+		dm->keep_gen = 0;	/* again at the next look: no table is generation 0 */
+	return FWD_KEEP_MS;
+}
+
 static int min_timeout(int a, int b)
 {
 	if (a < 0)
@@ -717,7 +769,7 @@ static void main_loop(struct daemon *dm, int sfd)
 		int n;
 
 		to = min_timeout(to, min_timeout(bypass_tick(&dm->st), gate_tick(&dm->st)));
-		to = min_timeout(to, recheck_tick(&dm->st));
+		to = min_timeout(to, min_timeout(recheck_tick(&dm->st), keep_tick(dm)));
 		n = poll(p, link_fd >= 0 ? 2 : 1, to);
 
 		if (n < 0 && errno != EINTR)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,7 +26,28 @@ static int write_all(int fd, const char *text, size_t len)
 	return 0;
 }
 
-int file_replace(const char *path, const char *text, size_t len, mode_t mode)
+/* Make a rename in PATH's directory last through a power cut. */
+static int sync_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	int fd, e = 0;
+
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if ((size_t)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) + (slash == path),
+				  path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
+int file_replace(const char *path, const char *text, size_t len, mode_t mode, bool sync)
 {
 	char tmp[4096];
 	int fd, e;
@@ -36,11 +58,15 @@ int file_replace(const char *path, const char *text, size_t len, mode_t mode)
 	if (fd < 0)
 		return -errno;
 	e = fchmod(fd, mode) < 0 ? -errno : write_all(fd, text, len);
+	if (!e && sync && fdatasync(fd) < 0)
+		e = -errno;
 	if (close(fd) < 0 && !e)
 		e = -errno;
 	if (!e && rename(tmp, path) < 0)
 		e = -errno;
 	if (e)
 		unlink(tmp);
+	else if (sync)
+		e = sync_dir(path);
 	return e;
 }

@@ -145,14 +145,26 @@ uint32_t dyn_prefix_count(struct fwd_dyn *d, int set, uint64_t now);
 
 /*
  * Members across a restart (fwd/keep.c), off the packet path: call FN for
- * every live member of every set at NOW, with its set's name and expiry;
- * put member K (as FN had it) back into set SET until EXPIRES (1 added,
- * 0 there, -errno).
+ * every live member at NOW of every set that is kept, with its set's name
+ * and expiry; put member K (as FN had it) back into set SET until EXPIRES
+ * (1 added, 0 there, -errno).
  */
 void dyn_members(struct fwd_dyn *d, uint64_t now,
 		 void (*fn)(void *arg, const char *set, const struct fwd_dkey *k, uint64_t expires),
 		 void *arg);
 int dyn_member_put(struct fwd_dyn *d, int set, const struct fwd_dkey *k, uint64_t expires,
 		   uint64_t now);
+/*
+ * Sets are kept across a restart but SET, if D has it (the CrowdSec set:
+ * the LAPI sends its decisions again). Before D is published.
+ */
+void dyn_unkept(struct fwd_dyn *d, const char *set);
+bool dyn_set_kept(const struct fwd_dyn *d, int set);
+/*
+ * Did a kept set gain or lose members, or a member get a new time from
+ * `fwd block`, since the last call? Off the packet path; a member put in
+ * before the answer true is seen by dyn_members() after it.
+ */
+bool dyn_kept_changed(struct fwd_dyn *d);
 
 #endif

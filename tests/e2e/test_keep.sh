@@ -1,14 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# test_keep.sh FWD BUILD_DIR - blocked sources across a restart.
+# test_keep.sh FWD BUILD_DIR - blocked sources across a restart and a crash.
 #
 # `fwd run --state-file PATH`: fwd writes the members of its dynamic sets
-# when it stops (SIGQUIT for a restart, SIGTERM) and the next fwd reads
-# them back, less the time between, then removes the file. 10.10.1.3 and
-# fd00:1::2 blocked by `fwd block`, and the range 10.10.9.0/24, stay
-# blocked through a restart; an unblocked one stays unblocked; a file
-# with a line that is not a member keeps the members it has and says
-# which line, where.
+# within 5 s of a change and when it stops (SIGQUIT for a restart,
+# SIGTERM), and the next fwd reads them back, less the time between.
+# 10.10.1.3 and fd00:1::2 blocked by `fwd block`, and the range
+# 10.10.9.0/24, stay blocked through a restart; an unblocked one stays
+# unblocked; a block, and an unblock, outlive a kill -9 a few seconds
+# later; rules without dynamic sets take the file away; a file with a
+# line that is not a member keeps the members it has and says which line,
+# where.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -54,7 +56,8 @@ assert_grep "the range, as a prefix" '^blocked 10\.10\.9\.0/24 - [0-9]+$' "$STAT
 fwd_start "$RULES" --state-file "$STATE"
 assert_grep "the next fwd restored them" \
 	"fwd: state: 3 members of dynamic sets restored from $STATE, saved [0-9]+ s ago \\(0 expired meanwhile, 0 of sets not kept, 0 without room\\)\$" "$FWD_LOG"
-assert_eq "... and removed the file" no "$(test -e "$STATE" && echo yes || echo no)"
+assert_grep "... and the file is still there (a crash now loses nothing)" \
+	'^blocked 10\.10\.1\.3 - [0-9]+$' "$STATE"
 assert_eq "fwd stats: the members" "10.10.1.3 10.10.9.0/24 fd00:1::2" "$(members | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "10.10.1.3 is still blocked" timeout "$(ssh_from 10.10.2.2 10.10.1.3)"
 assert_eq "fd00:1::2 is still blocked" timeout "$(client tcp fd00:2::2 2222 --timeout 1)"
@@ -67,7 +70,34 @@ assert_grep "the stop saved two" "fwd: state: 2 members of dynamic sets saved to
 fwd_start "$RULES" --state-file "$STATE"
 assert_eq "10.10.1.3 stays unblocked" "fwd-e2e tcp 2222" "$(ssh_from 10.10.2.2 10.10.1.3)"
 assert_eq "fwd stats: the members" "10.10.9.0/24 fd00:1::2" "$(members | tr '\n' ' ' | sed 's/ $//')"
+
+# A crash: what changed more than 5 s before it is not lost.
+in_file() { grep -q "^blocked $1 " "$STATE"; }
+assert_eq "block 10.10.1.3 again" "ok: 10.10.1.3/32 in blocked for 600 s" "$(block 10.10.1.3)"
+t0=$(now_ms)
+wait_for 8 in_file 10.10.1.3 || fail "10.10.1.3 is not in the state file 8 s after its block"
+assert_range "the file has the block within 5 s (ms)" 0 6500 "$(($(now_ms) - t0))"
+fwd_kill9
+fwd_start "$RULES" --state-file "$STATE"
+assert_grep "after kill -9, the next fwd restored three" \
+	"fwd: state: 3 members of dynamic sets restored from $STATE" "$FWD_LOG"
+assert_eq "10.10.1.3 is blocked after the crash" timeout "$(ssh_from 10.10.2.2 10.10.1.3)"
+assert_eq "unblock 10.10.1.3" "ok: 1 entries removed" "$(nsx g "$FWD" unblock --socket "$SOCK" 10.10.1.3)"
+wait_for 8 eval '! in_file 10.10.1.3' || fail "10.10.1.3 is still in the state file 8 s after its unblock"
+fwd_kill9
+fwd_start "$RULES" --state-file "$STATE"
+assert_eq "10.10.1.3 stays unblocked after a crash" "fwd-e2e tcp 2222" "$(ssh_from 10.10.2.2 10.10.1.3)"
+assert_eq "fwd stats: the members after the crash" "10.10.9.0/24 fd00:1::2" \
+	"$(members | tr '\n' ' ' | sed 's/ $//')"
 fwd_stop
+
+# Rules without dynamic sets: no member is left to keep, and the file goes.
+cp "$STATE" "$T/sets.kept"
+grep -v -e '^dynamic:' -e '^  blocked:' -e 'src: \$blocked' "$RULES" >"$T/plain.yaml"
+fwd_start "$T/plain.yaml" --state-file "$STATE"
+wait_for 8 eval '! test -e "$STATE"' || fail "the state file is still there 8 s after a start without dynamic sets"
+fwd_stop
+mv "$T/sets.kept" "$STATE"
 
 # A line that is not a member: the others still come back.
 {

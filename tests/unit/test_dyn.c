@@ -765,8 +765,8 @@ static void spill(const char *path, const char *text)
 }
 
 /*
- * The members a stopping fwd writes come back in the next one, with their
- * time left: a scan's block, an IPv6 one, a CrowdSec range, a knock door.
+ * The members fwd writes come back in the next one, with their time left:
+ * a scan's block, an IPv6 one, a range, a knock door. The file stays.
  */
 static void test_keep_roundtrip(void **state)
 {
@@ -803,10 +803,10 @@ static void test_keep_roundtrip(void **state)
 	assert_non_null(strstr(text, "\ndoors 203.0.113.11 22/tcp "));
 	free(text);
 
-	assert_int_equal(keep_load(d2, path, NULL, &r), 0);
+	assert_int_equal(keep_load(d2, path, &r), 0);
 	assert_int_equal(r.restored, 4);
 	assert_int_equal(r.bad + r.expired + r.skipped + r.refused, 0);
-	assert_int_equal(access(path, F_OK), -1);	/* read once */
+	assert_int_equal(access(path, F_OK), 0);	/* a crash before the next write loses nothing */
 	assert_true(dyn_recheck_due(d2));		/* blocking sets gained members */
 	now = clock_coarse_ms();
 	k = pkt(0xcb007109, 17, 53);
@@ -816,7 +816,8 @@ static void test_keep_roundtrip(void **state)
 	assert_true(dyn_blocked(d2, &k, now + 3000000));
 	k = pkt(0xcb00710b, 6, 22);
 	assert_int_equal(dyn_resolve(d2, rs2, &k, classify(rs2, &k), 0, now), 2);	/* door open */
-	assert_int_equal(keep_load(d2, path, NULL, &r), -ENOENT);
+	unlink(path);
+	assert_int_equal(keep_load(d2, path, &r), -ENOENT);
 
 	dyn_free(d);
 	dyn_free(d2);
@@ -828,8 +829,9 @@ static void test_keep_roundtrip(void **state)
 
 /*
  * What the time between the processes took comes off; a set the rules no
- * longer have, or the skipped (CrowdSec) set, gets nothing; a line that is
- * not a member is counted, the first quoted with its line and column.
+ * longer have, or one not kept (the CrowdSec set), gets nothing; a line
+ * that is not a member is counted, the first quoted with its line and
+ * column.
  */
 static void test_keep_lines(void **state)
 {
@@ -860,7 +862,8 @@ static void test_keep_lines(void **state)
 		 (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000 -
 			 120000);
 	spill(path, text);
-	assert_int_equal(keep_load(d, path, "abusers", &r), 0);
+	dyn_unkept(d, "abusers");
+	assert_int_equal(keep_load(d, path, &r), 0);
 	now = clock_coarse_ms();
 	assert_in_range(r.age_ms, 120000, 125000);
 	assert_int_equal(r.expired, 1);
@@ -875,6 +878,48 @@ static void test_keep_lines(void **state)
 	assert_false(dyn_blocked(d, &k, now));
 	k = pkt(0xcb007104, 6, 80);
 	assert_false(dyn_blocked(d, &k, now));
+
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
+/*
+ * What makes the running fwd write the file again: a kept set that gains a
+ * member, loses one, or gets a new time from `fwd block`; not a set that is
+ * not kept (the CrowdSec set), whose members the file never holds.
+ */
+static void test_keep_changed(void **state)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs);
+	uint64_t now = clock_coarse_ms(), ms = 60000;
+	char err[160], *text;
+	unsigned removed, n;
+
+	(void)state;
+	dyn_unkept(d, "abusers");
+	assert_false(dyn_kept_changed(d));
+	assert_int_equal(dyn_prefix_put(d, dyn_set_find(d, "abusers"), 4, 0xc6336400, 24,
+					now + 3600000, now), 1);
+	assert_false(dyn_kept_changed(d));
+	assert_true(dyn_block(d, "scanners", 4, 0xcb007109, 32, &ms, now, err, sizeof(err)) >= 0);
+	assert_true(dyn_kept_changed(d));
+	assert_false(dyn_kept_changed(d));			/* once */
+	ms = 120000;
+	assert_true(dyn_block(d, "scanners", 4, 0xcb007109, 32, &ms, now, err, sizeof(err)) >= 0);
+	assert_true(dyn_kept_changed(d));			/* a new time */
+	text = keep_text(d, &n);
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(text, "\nscanners 203.0.113.9 - "));
+	assert_null(strstr(text, "abusers"));
+	free(text);
+	assert_int_equal(dyn_unblock(d, "198.51.100.0", &removed), 0);
+	assert_false(dyn_kept_changed(d));			/* nothing of a kept set */
+	assert_int_equal(dyn_unblock(d, "203.0.113.9", &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_true(dyn_kept_changed(d));
 
 	dyn_free(d);
 	ruleset_free(rs);
@@ -1257,6 +1302,7 @@ int main(void)
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_keep_roundtrip),
 		cmocka_unit_test(test_keep_lines),
+		cmocka_unit_test(test_keep_changed),
 		cmocka_unit_test(test_limit_flood),
 		cmocka_unit_test(test_limit_table_full),
 		cmocka_unit_test(test_limit_clock_skew),
