@@ -468,10 +468,10 @@ void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old)
 /* ---- the packet path ----------------------------------------------------- */
 
 /*
- * S gained a member: the state file is due (dyn_kept_changed()). If a drop
- * or reject rule uses S, the member's
- * established connections must be judged again (fwd/recheck.c): say so,
- * after the member is in (release; dyn_recheck_due() acquires).
+ * S gained a member: the state file is due (dyn_kept_changed()), and if a
+ * drop or reject rule uses S, the member's established connections must be
+ * judged again (fwd/recheck.c). Both are said after the member is in
+ * (release; the readers acquire).
  */
 static void member_added(struct fwd_dyn *d, struct dset *s)
 {
