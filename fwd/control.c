@@ -69,6 +69,7 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 		  t->unanswered, t->looped, t->unseen_iface, t->errors, t->rechecked);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
+	text_printf(b, "\"hooks\":{\"restored\":%" PRIu64 "},", st->hooks_restored);
 	char *dj = dyn_stats_json(l->dyn);	/* fwd/knock.c: sets, knocks, scans */
 
 	if (dj)
@@ -145,6 +146,9 @@ static void stats_table(struct fwd_text *b, struct fwd_state *st, struct fwd_liv
 	stats_queue_lines(b, st, t);
 	text_printf(b, "reloads:    ok %" PRIu64 ", failed %" PRIu64 "\n", st->reloads_ok,
 		  st->reloads_failed);
+	if (st->hooks_restored)
+		text_printf(b, "hooks:      restored %" PRIu64 " times after another tool took "
+			    "them away\n", st->hooks_restored);
 	text_printf(b, "log:        written %" PRIu64 ", dropped %" PRIu64 ", suppressed %" PRIu64
 		  "\n", t->log.written, t->log.dropped, t->log.suppressed);
 	char *dt = dyn_stats_text(l->dyn);	/* fwd/knock.c */

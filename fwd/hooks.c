@@ -46,6 +46,7 @@ static struct {
 	struct fwd_hooks_conf hc;	/* of the last install, for the exemptions */
 	char *hairpin[2];		/* FWD-HAIRPIN's lines, IPv4 and IPv6; NULL: none */
 	bool forwards[2];		/* the last install wants FWD-HAIRPIN's lines in that family */
+	bool in[2];			/* the last install put chains in that family (hooks_missing()) */
 } G = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Forward rules, from a compiled table or from a plain array. */
@@ -756,12 +757,14 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 	G.forwards[1] = hc->nat_loopback && forwards_to(s, 6);
 	hairpin_scan();
 	r = install_family(4, hc, s);
+	G.in[0] = r >= 0;
 	if (r < 0) {
 		pthread_mutex_unlock(&G.lock);
 		log_warn("hooks: installing IPv4 chains failed: %s", strerror(-r));
 		return r;
 	}
 	r = install_family(6, hc, s);
+	G.in[1] = r >= 0;
 	pthread_mutex_unlock(&G.lock);
 	if (r < 0 && ipv6_absent()) {
 		log_warn("hooks: no IPv6 in this network namespace: IPv4 chains only");
@@ -880,11 +883,83 @@ int hooks_remove(void)
 {
 	int r;
 
+	pthread_mutex_lock(&G.lock);
+	G.in[0] = G.in[1] = false;
+	pthread_mutex_unlock(&G.lock);
 	r = remove_family(6);
 	if (r < 0)
 		log_warn("hooks: removing IPv6 chains failed: %s", strerror(-r));
 	r = remove_family(4);
 	if (r < 0)
 		log_warn("hooks: removing IPv4 chains failed: %s", strerror(-r));
+	return r;
+}
+
+/* ---- are they still there? ------------------------------------------------ */
+
+/*
+ * What carries packets into fwd's chains, table by table: a rule of FROM
+ * that jumps to TO. Another tool that restores a whole table (iptables-restore
+ * without --noflush, netfilter-persistent), flushes one (iptables -t mangle
+ * -F) or the whole ruleset (nft flush ruleset) takes these away with the rest.
+ */
+static const struct {
+	const char *table, *from, *to;
+} needs[] = {
+	{ "mangle", "PREROUTING", FWD_HOOKS_QUEUE_CHAIN },
+	{ "mangle", FWD_HOOKS_QUEUE_CHAIN, "NFQUEUE" },
+	{ "nat", "PREROUTING", FWD_HOOKS_DNAT_CHAIN },
+	{ "nat", "POSTROUTING", FWD_HOOKS_HAIRPIN_CHAIN },
+	{ "raw", "PREROUTING", FWD_HOOKS_GATE_CHAIN },
+};
+
+/* Has TEXT (iptables-save -c output) a rule "-A FROM ... -j TO"? */
+static bool has_jump(const char *text, const char *from, const char *to)
+{
+	size_t fl = strlen(from), tl = strlen(to);
+
+	for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
+		const char *r = line, *j;
+
+		end = line + strcspn(line, "\n");
+		if (*r == '[' && (r = memchr(r, ']', (size_t)(end - r))))
+			r += 2;		/* "[packets:bytes] " */
+		if (!r || r + 3 + fl >= end || strncmp(r, "-A ", 3) || strncmp(r + 3, from, fl) ||
+		    r[3 + fl] != ' ')
+			continue;
+		for (j = r; (j = memmem(j, (size_t)(end - j), " -j ", 4)); j += 4)
+			if (j + 4 + tl <= end && !strncmp(j + 4, to, tl) &&
+			    (j + 4 + tl == end || j[4 + tl] == ' '))
+				return true;
+	}
+	return false;
+}
+
+int hooks_missing(char *what, size_t len)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&G.lock);
+	for (int f = 0; f < 2 && !r; f++) {
+		const char *table = NULL;
+		char *text = NULL;
+
+		for (size_t i = 0; G.in[f] && i < sizeof(needs) / sizeof(needs[0]) && !r; i++) {
+			if (!table || strcmp(table, needs[i].table)) {
+				free(text);
+				table = needs[i].table;
+				r = ipt_save(f ? 6 : 4, table, &text);
+				if (r)
+					break;
+			}
+			if (has_jump(text, needs[i].from, needs[i].to))
+				continue;
+			snprintf(what, len, "%s -t %s: no rule of %s jumps to %s",
+				 f ? "ip6tables" : "iptables", table, needs[i].from, needs[i].to);
+			r = 1;
+		}
+		free(text);
+	}
+	pthread_mutex_unlock(&G.lock);
 	return r;
 }

@@ -147,6 +147,9 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 	head(f, "fwd_reloads_total", "counter", "Rule reloads, by result.");
 	fprintf(f, "fwd_reloads_total{result=\"ok\"} %" PRIu64 "\n", st->reloads_ok);
 	fprintf(f, "fwd_reloads_total{result=\"failed\"} %" PRIu64 "\n", st->reloads_failed);
+	counter(f, "fwd_hooks_restored_total",
+		"Times fwd put its kernel hooks back after another tool took them away.",
+		st->hooks_restored);
 	counter(f, "fwd_log_events_written_total", "Log lines written for packet events.",
 		t->log.written);
 	counter(f, "fwd_log_events_dropped_total", "Log events dropped by a full ring.",

@@ -184,6 +184,8 @@ struct daemon {
 	uint64_t keep_next_ms;		/* next look at the kept sets (keep_tick()) */
 	uint32_t keep_gen;		/* the table the state file was written from; 0: none */
 	int keep_err;			/* the last write's error, logged once */
+	uint64_t hooks_next_ms;		/* next look at the hooks (hooks_tick()) */
+	int hooks_err;			/* the last look's error, logged once */
 	struct grew looped, unseen, errors;	/* counter_warns()'s last lines */
 	int link_fd;			/* link changes (link_open()); -errno: none */
 };
@@ -744,6 +746,42 @@ static int keep_tick(struct daemon *dm)
 	return FWD_KEEP_MS;
 }
 
+/*
+ * Another tool that restores or flushes a whole table (netfilter-persistent,
+ * iptables-restore without --noflush, iptables -F, nft flush ruleset) takes
+ * fwd's hooks with it, and then nothing is judged: put them back, and say
+ * so. Every FWD_HOOKS_CHECK_MS; returns the ms until the next look, or -1
+ * without hooks.
+ */
+static int hooks_tick(struct daemon *dm)
+{
+	struct fwd_state *st = &dm->st;
+	uint64_t now = clock_mono_ms();
+	char what[160];
+	int e;
+
+	if (!dm->hooks_installed || st->no_hooks)
+		return -1;
+	if (now < dm->hooks_next_ms)
+		return (int)(dm->hooks_next_ms - now);
+	dm->hooks_next_ms = now + FWD_HOOKS_CHECK_MS;
+	e = hooks_missing(what, sizeof(what));
+	if (e < 0 && e != dm->hooks_err)
+		log_warn("hooks: cannot read the tables to see that fwd's hooks are there: %s",
+			 strerror(-e));
+	dm->hooks_err = e < 0 ? e : 0;
+	if (e != 1)
+		return FWD_HOOKS_CHECK_MS;
+	pthread_mutex_lock(&st->lock);
+	e = live_install_hooks(st);
+	if (!e)
+		st->hooks_restored++;
+	pthread_mutex_unlock(&st->lock);
+	log_warn("hooks: %s (another tool restored or flushed the table?); %s", what,
+		 e ? "putting fwd's hooks back failed, trying again" : "fwd's hooks are back");
+	return FWD_HOOKS_CHECK_MS;
+}
+
 static int min_timeout(int a, int b)
 {
 	if (a < 0)
@@ -770,6 +808,7 @@ static void main_loop(struct daemon *dm, int sfd)
 
 		to = min_timeout(to, min_timeout(bypass_tick(&dm->st), gate_tick(&dm->st)));
 		to = min_timeout(to, min_timeout(recheck_tick(&dm->st), keep_tick(dm)));
+		to = min_timeout(to, hooks_tick(dm));
 		n = poll(p, link_fd >= 0 ? 2 : 1, to);
 
 		if (n < 0 && errno != EINTR)

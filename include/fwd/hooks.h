@@ -206,4 +206,14 @@ int hooks_install_rules(const struct fwd_hooks_conf *hc, const struct fwd_rule_i
  */
 int hooks_remove(void);
 
+/*
+ * Are the rules that lead into fwd's chains still in the tables the last
+ * install put them in (each table read with iptables-save)? 0 when they
+ * are, 1 when one is gone (WHAT says which), -errno when a table could not
+ * be read. Holds the lock that installs take, so it never sees one half
+ * done.
+ */
+int hooks_missing(char *what, size_t len);
+#define FWD_HOOKS_CHECK_MS	5000	/* how often the daemon asks (fwd/run.c) */
+
 #endif

@@ -96,6 +96,7 @@ struct fwd_state {
 	bool repeat;			/* fwd's hooks are in: pass with a repeat verdict */
 	bool foreground;
 	uint64_t reloads_ok, reloads_failed;
+	uint64_t hooks_restored;	/* put back after another tool took them away */
 	char *metrics_file;		/* daemon.metrics, under lock; NULL: none */
 	uint32_t metrics_interval;	/* seconds */
 };

@@ -16,7 +16,9 @@ rules_put "$E2E_DIR/rules/reload-allow.yaml" "$RULES"
 fwd_start "$RULES"
 
 fds() { ls "/proc/$FWD_PID/fd" | wc -l; }
-fds_are() { [ "$(fds)" = "$1" ]; }
+# No more than N: the main thread holds one or two more for a moment while
+# it reads the tables (its look at the hooks, every 5 s).
+fds_at_most() { [ "$(fds)" -le "$1" ]; }
 
 # The abusers, in python (one thread each).
 cat >"$T/abuse.py" <<'PYEOF'
@@ -73,6 +75,11 @@ main()
 PYEOF
 
 fd0=$(fds)
+for i in 1 2 3 4 5; do	# the fewest of a few looks, over half a second
+	sleep 0.1
+	n=$(fds)
+	[ "$n" -lt "$fd0" ] && fd0=$n
+done
 say "fwd holds $fd0 descriptors before the abuse"
 # Its own answer first: the abusers' threads may still be connecting.
 bg g "$T/abuse.out" "$PY" "$T/abuse.py" "$SOCK" 6 100 10 20 20
@@ -97,7 +104,7 @@ assert_eq "verdicts flow under abuse: tcp 2222" "fwd-e2e tcp 2222" "$(client tcp
 assert_eq "fwd still running" yes "$(alive "$FWD_PID" && echo yes || echo no)"
 
 wait "$ABUSE_PID" 2>/dev/null
-if wait_for 5 fds_are "$fd0"; then
+if wait_for 5 fds_at_most "$fd0"; then
 	pass "descriptors back to $fd0 after the abuse"
 else
 	fail "descriptors: expected $fd0 after the abuse, got $(fds)"

@@ -102,6 +102,14 @@ after_reboot() {
 	check "fwd was up (READY=1, hooks in) before network-pre.target was reached" \
 		eval '[ "$fwd_up" -gt 0 ] && [ "$net_pre" -gt 0 ] && [ "$fwd_up" -le "$net_pre" ]'
 	check "its hooks are in the kernel" [ "$(hooks)" -gt 0 ]
+	local nfp fwd_start
+	nfp=$(systemctl show -P ActiveEnterTimestampMonotonic netfilter-persistent.service)
+	fwd_start=$(prop ExecMainStartTimestampMonotonic)
+	check "netfilter-persistent restored the operator's rules before fwd started ($nfp <= $fwd_start)" \
+		eval '[ "$nfp" -gt 0 ] && [ "$nfp" -le "$fwd_start" ]'
+	check "so the boot took none of fwd's hooks, and the operator's rule is there" sh -c \
+		'fwd stats --json | grep -q "\"hooks\":{\"restored\":0}" &&
+		iptables-save -t mangle | grep -q -- "--dport 9 -j MARK"'
 	check "the block of 10.99.0.9 came back (saved at the shutdown)" sh -c \
 		'fwd stats | grep -q "^    10.99.0.9 "'
 	check "the state file still holds it (a crash now loses nothing)" \
@@ -404,6 +412,26 @@ check "fwd was restarted ($pid -> $(prop MainPID))" sh -c '[ "$(systemctl show -
 check "the operator's rules were kept" sh -c 'grep -q "name: web" '$RULES' && fwd stats | grep -q "^web "'
 check "the hooks were there at every look (10 at least)" sh -c \
 	'[ "$(wc -l </tmp/upgrade.trace)" -ge 10 ] && ! grep -qx 0 /tmp/upgrade.trace'
+
+# The operator's own rules, kept by netfilter-persistent: its reload
+# restores whole tables, and fwd's hooks go with them until fwd puts them
+# back. The file stays for the reboot, where the unit starts fwd after it.
+step "netfilter-persistent reload: fwd puts its hooks back"
+mkdir -p /etc/iptables
+printf '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -p tcp --dport 9 -j MARK --set-mark 0x7\nCOMMIT\n' \
+	>/etc/iptables/rules.v4
+printf '*mangle\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n' >/etc/iptables/rules.v6
+before=$(hooks)
+check "netfilter-persistent reload succeeds" run netfilter-persistent reload
+left=$(hooks)
+# fwd looks every 5 s: it may have been quicker than this count.
+check "it took fwd's hooks ($before NFQUEUE rules before, $left after)" sh -c '[ '"$left"' -lt '"$before"' ] ||
+	grep -q "hooks are back" '"$LOG"
+check "fwd put them back within 7 s" wait_for 70 eval '[ "$(hooks)" = "$before" ]'
+check "and said so (in the file sink)" wait_for 30 grep -q \
+	"hooks: .*another tool restored or flushed the table.*fwd.s hooks are back" "$LOG"
+check "the operator's rule stays" sh -c 'iptables-save -t mangle | grep -q -- "--dport 9 -j MARK"'
+check "fwd stats counts it" sh -c 'fwd stats --json | grep -q "\"hooks\":{\"restored\":1}"'
 
 # A block that a reboot must not lift: the unit's --state-file keeps it
 # over the shutdown's SIGTERM.

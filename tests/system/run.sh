@@ -27,8 +27,9 @@ CACHE=$S/rootfs-bookworm
 # hooks), fwd's libraries (the container has no network to fetch them),
 # node_exporter and curl to read its port, iproute2 and procps to look,
 # logrotate for the package's rotation of the file sink, SQLite for the
-# CrowdSec LAPI (its binaries come from build/crowdsec: test_crowdsec.sh).
-INCLUDE=systemd,systemd-sysv,dbus,iptables,iproute2,procps,curl,prometheus-node-exporter,logrotate,libsqlite3-0,libnetfilter-queue1,libmnl0,libyaml-0-2,liburcu8,libcap-ng0,libseccomp2
+# CrowdSec LAPI (its binaries come from build/crowdsec: test_crowdsec.sh),
+# iptables-persistent for the operator's own rules restored beside fwd's.
+INCLUDE=systemd,systemd-sysv,dbus,iptables,iptables-persistent,iproute2,procps,curl,prometheus-node-exporter,logrotate,libsqlite3-0,libnetfilter-queue1,libmnl0,libyaml-0-2,liburcu8,libcap-ng0,libseccomp2
 BOOT_TIMEOUT=${FWD_SYSTEM_TIMEOUT:-180}
 
 skip() { echo "SKIP $NAME: $*"; exit 77; }

@@ -78,6 +78,7 @@ static void test_render(void **state)
 	st.live = l;
 	st.reloads_ok = 4;
 	st.reloads_failed = 1;
+	st.hooks_restored = 2;
 	/* two workers' counts add up, plus what a reload carried over */
 	ctr_add(&l->ctr[0][0].packets, 3);
 	ctr_add(&l->ctr[1][0].packets, 4);
@@ -96,6 +97,7 @@ static void test_render(void **state)
 	assert_null(strstr(text, "\nfwd_rule_last_hit_seconds{rule=\"ssh\",action=\"allow\"} 0\n"));
 	assert_non_null(strstr(text, "\nfwd_reloads_total{result=\"ok\"} 4\n"));
 	assert_non_null(strstr(text, "\nfwd_reloads_total{result=\"failed\"} 1\n"));
+	assert_non_null(strstr(text, "\nfwd_hooks_restored_total 2\n"));
 	assert_non_null(strstr(text, "\nfwd_default_packets_total{action=\"drop\"} 0\n"));
 	/* the action names of `fwd stats`: a reject rule is not a drop */
 	assert_non_null(strstr(text, "\nfwd_rule_packets_total{rule=\"rej\",action=\"reject\"} 0\n"));
