@@ -700,7 +700,8 @@ static int sweep_tick(struct daemon *dm)
 
 /*
  * Write --state-file when a kept set changed or a reload replaced the table,
- * FWD_KEEP_MS after the last look at the most, and remove it when the rules
+ * FWD_KEEP_MS after the last look at the most (longer after a write that
+ * took more than 1/FWD_KEEP_SHARE of that), and remove it when the rules
  * have no dynamic set: a crash, the watchdog's kill or a power cut loses
  * the changes of the last seconds, not every block. The text is made under
  * the lock (a reload frees the table), the file written after it. Returns
@@ -710,7 +711,7 @@ static int keep_tick(struct daemon *dm)
 {
 	struct fwd_state *st = &dm->st;
 	const char *path = dm->o.state_file;
-	uint64_t now = clock_mono_ms();
+	uint64_t now = clock_mono_ms(), took;
 	bool due, none;
 	char *text = NULL;
 	unsigned n = 0;
@@ -735,6 +736,10 @@ static int keep_tick(struct daemon *dm)
 	else if (none && unlink(path) < 0 && errno != ENOENT)
 		e = -errno;
 	free(text);
+	/* Sets full of a flood's sources: the writes take 1/FWD_KEEP_SHARE of the time at most. */
+	took = clock_mono_ms() - now;
+	if (took * FWD_KEEP_SHARE > FWD_KEEP_MS)
+		dm->keep_next_ms = now + took * FWD_KEEP_SHARE;
 	if (e && e != dm->keep_err)
 		log_warn("state: cannot write the dynamic sets to '%s': %s; trying every %d s",
 			 path, strerror(-e), FWD_KEEP_MS / 1000);
@@ -743,7 +748,7 @@ static int keep_tick(struct daemon *dm)
 	dm->keep_err = e;
 	if (e)
 		dm->keep_gen = 0;	/* again at the next look: no table is generation 0 */
-	return FWD_KEEP_MS;
+	return (int)(dm->keep_next_ms - clock_mono_ms());
 }
 
 /*

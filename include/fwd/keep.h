@@ -24,7 +24,8 @@
 #include "fwd/dyn.h"
 
 #define FWD_KEEP_MODE	0600
-#define FWD_KEEP_MS	5000	/* at most this long between a change and the file */
+#define FWD_KEEP_MS	5000	/* at most this long between a change and the file, */
+#define FWD_KEEP_SHARE	20	/* or 20 times as long as the last write took */
 
 /*
  * The file's text for D's kept sets (malloc'd; NULL: out of memory), *SAVED
