@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * keep.h - the members of the dynamic sets across a restart and a crash
- * (`fwd run --state-file PATH`): the running fwd writes them when they
- * changed (fwd/run.c, every FWD_KEEP_MS at most) and at stop, the next one
- * reads them back.
+ * (`fwd run --state-file PATH`): the running fwd writes them within
+ * FWD_KEEP_MS of a change (fwd/run.c) and at stop, and the next one reads
+ * them back.
  *
  * The file is text, one member a line after a header:
  *
@@ -12,9 +12,9 @@
  *     SET ADDR[/LEN] PORT/PROTO|- REMAINING_MS
  *
  * ADDR/LEN is a prefix entry (`fwd block` of a range); the port is a knock
- * door's. What the time since it was written took (by the wall clock)
- * comes off each member's remaining time, so a file that outlived the
- * process that wrote it gives back only what has time left.
+ * door's. The time since it was written (by the wall clock) comes off each
+ * member's remaining time, so a file that outlived the process that wrote
+ * it gives back only what has time left.
  */
 #ifndef FWD_KEEP_H
 #define FWD_KEEP_H
