@@ -741,8 +741,8 @@ static int keep_tick(struct daemon *dm)
 	if (took * FWD_KEEP_SHARE > FWD_KEEP_MS)
 		dm->keep_next_ms = now + took * FWD_KEEP_SHARE;
 	if (e && e != dm->keep_err)
-		log_warn("state: cannot write the dynamic sets to '%s': %s; trying every %d s",
-			 path, strerror(-e), FWD_KEEP_MS / 1000);
+		log_warn("state: cannot write the dynamic sets to '%s': %s; trying again at "
+			 "each look (every %d s)", path, strerror(-e), FWD_KEEP_MS / 1000);
 	else if (!e && dm->keep_err)
 		log_info("state: %u members of dynamic sets written to %s again", n, path);
 	dm->keep_err = e;
@@ -754,9 +754,9 @@ static int keep_tick(struct daemon *dm)
 /*
  * Another tool that restores or flushes a whole table (netfilter-persistent,
  * iptables-restore without --noflush, iptables -F, nft flush ruleset) takes
- * fwd's hooks with it, and then nothing is judged: put them back, and say
- * so. Every FWD_HOOKS_CHECK_MS; returns the ms until the next look, or -1
- * without hooks.
+ * fwd's hooks with it: without mangle's nothing is judged, without nat's
+ * no forward works. Put them back, and say so. Every FWD_HOOKS_CHECK_MS;
+ * returns the ms until the next look, or -1 without hooks.
  */
 static int hooks_tick(struct daemon *dm)
 {
