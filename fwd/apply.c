@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -41,6 +40,7 @@
 #include "fwd/explain.h"
 #include "fwd/ruleset.h"
 #include "fwd/value.h"
+#include "fwd/wfile.h"
 
 #define APPLY_USAGE	"fwd apply [--socket PATH] [-c LIVEFILE] NEWFILE [--confirm DURATION]"
 #define CONFIRM_USAGE	"fwd confirm [--socket PATH]"
@@ -59,20 +59,6 @@ struct apply_opts {
 };
 
 /* ---- files ---------------------------------------------------------------- */
-
-/* fsync the directory holding PATH, so that a rename survives a crash. */
-static void sync_dir(const char *path)
-{
-	char buf[PATH_MAX];
-	int fd;
-
-	snprintf(buf, sizeof(buf), "%s", path);
-	fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
 
 static int copy_fd(int in, int out)
 {
@@ -128,7 +114,7 @@ static int copy_atomic(const char *src, const char *dst, mode_t mode)
 	if (e)
 		unlink(tmp);
 	else
-		sync_dir(dst);
+		file_sync_dir(dst);	/* the rename is done either way */
 out_in:
 	close(in);
 	return e;

@@ -2,9 +2,10 @@
 /* wfile.c - a file replaced whole (include/fwd/wfile.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,19 +27,14 @@ static int write_all(int fd, const char *text, size_t len)
 	return 0;
 }
 
-/* Make a rename in PATH's directory last through a power cut. */
-static int sync_dir(const char *path)
+int file_sync_dir(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
+	char buf[PATH_MAX];
 	int fd, e = 0;
 
-	if (!slash)
-		snprintf(dir, sizeof(dir), ".");
-	else if ((size_t)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path) + (slash == path),
-				  path) >= sizeof(dir))
+	if ((size_t)snprintf(buf, sizeof(buf), "%s", path) >= sizeof(buf))
 		return -ENAMETOOLONG;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(dirname(buf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	if (fsync(fd) < 0)
@@ -67,6 +63,6 @@ int file_replace(const char *path, const char *text, size_t len, mode_t mode, bo
 	if (e)
 		unlink(tmp);
 	else if (sync)
-		e = sync_dir(path);
+		e = file_sync_dir(path);
 	return e;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wfile.h - a file replaced whole: the metrics file, the dynamic sets'
- * state file.
+ * state file (and `fwd apply`'s directory sync).
  */
 #ifndef FWD_WFILE_H
 #define FWD_WFILE_H
@@ -19,5 +19,7 @@
  * is left behind on failure.
  */
 int file_replace(const char *path, const char *text, size_t len, mode_t mode, bool sync);
+/* fsync the directory holding PATH, so that a rename in it survives a power cut. 0 or -errno. */
+int file_sync_dir(const char *path);
 
 #endif
