@@ -27,22 +27,12 @@ static struct {
 /* The packet counter of fwd's NFQUEUE rules in FAMILY's mangle table (0 if none). */
 static uint64_t rule_packets(int family)
 {
-	static const char chain[] = "-A " FWD_HOOKS_QUEUE_CHAIN " ";
-	char *text, *line, *next;
-	uint64_t sum = 0, p, by;
-	int n;
+	char *text;
+	uint64_t sum;
 
 	if (ipt_save(family, "mangle", &text))
 		return 0;
-	for (line = text; *line; line = next) {
-		next = line + strcspn(line, "\n");
-		if (*next)
-			*next++ = '\0';
-		n = 0;
-		if (sscanf(line, "[%" SCNu64 ":%" SCNu64 "] %n", &p, &by, &n) == 2 && n &&
-		    !strncmp(line + n, chain, sizeof(chain) - 1) && strstr(line + n, " -j NFQUEUE"))
-			sum += p;
-	}
+	sum = ipt_counted(text, FWD_HOOKS_QUEUE_CHAIN, " -j NFQUEUE");
 	free(text);
 	return sum;
 }

@@ -62,11 +62,12 @@ static void stats_json(struct fwd_text *b, struct fwd_state *st, struct fwd_live
 	}
 	text_printf(b, "}},\"queue\":{\"queues\":%u,\"received\":%" PRIu64 ",\"enobufs\":%" PRIu64
 		  ",\"queue_dropped\":%" PRIu64 ",\"user_dropped\":%" PRIu64
-		  ",\"bypassed\":%" PRIu64 ",\"shed\":%" PRIu64 ",\"gate_rate\":%" PRIu32
+		  ",\"bypassed\":%" PRIu64 ",\"shed\":%" PRIu64 ",\"spoofed\":%" PRIu64
+		  ",\"gate_rate\":%" PRIu32
 		  ",\"unanswered\":%" PRIu64 ",\"looped\":%" PRIu64 ",\"unseen_iface\":%" PRIu64
 		  ",\"errors\":%" PRIu64 ",\"rechecked\":%" PRIu64 "},", st->nworkers, t->received,
-		  t->enobufs, t->queue_dropped, t->user_dropped, t->bypassed, t->shed, t->gate_rate,
-		  t->unanswered, t->looped, t->unseen_iface, t->errors, t->rechecked);
+		  t->enobufs, t->queue_dropped, t->user_dropped, t->bypassed, t->shed, t->spoofed,
+		  t->gate_rate, t->unanswered, t->looped, t->unseen_iface, t->errors, t->rechecked);
 	text_printf(b, "\"reloads\":{\"ok\":%" PRIu64 ",\"failed\":%" PRIu64 "},",
 		  st->reloads_ok, st->reloads_failed);
 	text_printf(b, "\"hooks\":{\"restored\":%" PRIu64 "},", st->hooks_restored);
@@ -96,6 +97,11 @@ static void stats_queue_lines(struct fwd_text *b, const struct fwd_state *st,
 	if (t->shed || t->gate_rate)
 		text_printf(b, "shed:       %" PRIu64 " dropped before the queue at overload (gate %s)\n",
 			    t->shed, t->gate_rate ? "closed" : "open");
+	if (st->hooks.rpfilter != FWD_RPF_OFF || t->spoofed)
+		text_printf(b, "spoofed:    %" PRIu64 " dropped before the queue: no route back to the "
+			    "source%s (rpfilter: %s)\n", t->spoofed,
+			    st->hooks.rpfilter == FWD_RPF_LOOSE ? "" : " through its interface",
+			    rpfilter_names[st->hooks.rpfilter]);
 	if (t->unanswered)
 		text_printf(b, "unanswered: %" PRIu64 " rejected without an answer (over %u answers/s a "
 			    "queue, or not sendable)\n", t->unanswered, FWD_REJECT_RATE);

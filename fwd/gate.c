@@ -177,26 +177,6 @@ static struct {
 	bool warned;
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* FWD-SHED's drop count in iptables-save -c text, or 0. */
-static uint64_t shed_count(char *text)
-{
-	static const char rule[] = "-A " FWD_HOOKS_SHED_CHAIN " -j DROP";
-	char *line, *next;
-	uint64_t p, b;
-	int n;
-
-	for (line = text; *line; line = next) {
-		next = line + strcspn(line, "\n");
-		if (*next)
-			*next++ = '\0';
-		n = 0;
-		if (sscanf(line, "[%" SCNu64 ":%" SCNu64 "] %n", &p, &b, &n) == 2 && n &&
-		    !strcmp(line + n, rule))
-			return p;
-	}
-	return 0;
-}
-
 /*
  * Under S.lock: read both families' counts (FWD-SHED is in raw in
  * every-packet mode, in mangle in the stateful one); the total shed so far.
@@ -213,7 +193,7 @@ static uint64_t sample_locked(void)
 
 			if (ipt_save(f ? 6 : 4, tables[k], &text))
 				continue;
-			p += shed_count(text);
+			p += ipt_counted(text, FWD_HOOKS_SHED_CHAIN, " -j DROP");
 			free(text);
 		}
 		if (p < S.shed[f])

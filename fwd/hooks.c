@@ -113,6 +113,7 @@ static void render_queue_target(struct tbuf *t, const struct fwd_hooks_conf *hc)
 void hooks_conf_daemon(struct fwd_hooks_conf *hc, const struct fwd_daemon *dc)
 {
 	hc->inspect = dc->inspect;
+	hc->rpfilter = dc->rpfilter;
 	hc->nd_rules = dc->nd_rules;
 	hc->dhcpv6_rules = dc->dhcpv6_rules;
 	hc->ha = dc->ha;
@@ -374,6 +375,25 @@ static void render_established(struct tbuf *t, const struct fwd_hooks_conf *hc)
 }
 
 /*
+ * A new packet whose source does not route back (daemon: rpfilter) is
+ * dropped before the queue: from the outside, claiming an address of the
+ * inside, it would match the rules that trust that address in `src:`.
+ * Strict: the route back must leave by the interface the packet came in on
+ * (the kernel's rp_filter=1, which IPv6 lacks); loose: some route. No
+ * --validmark: the mark here may hold FWD_NEW_MARK. After the exemptions and
+ * (stateful) the established traffic, so only new connections pay the route
+ * lookup; the match itself passes loopback, the DHCPv4 client's 0.0.0.0 to
+ * broadcast and IPv6's unspecified source.
+ */
+static void render_rpfilter(struct tbuf *t, enum fwd_rpfilter how)
+{
+	if (how != FWD_RPF_OFF)
+		tb_printf(t, "-A %s -m rpfilter%s --invert -m comment --comment %s -j DROP\n",
+			  FWD_HOOKS_QUEUE_CHAIN, how == FWD_RPF_LOOSE ? " --loose" : "",
+			  FWD_RPF_COMMENT);
+}
+
+/*
  * Established and related traffic RETURNs rather than ACCEPTs: it is not
  * queued either way, and RETURN lets the operator's own mangle PREROUTING
  * rules behind our jump (connmark restore, policy routing marks) still see it.
@@ -399,6 +419,7 @@ static void render_mangle(struct tbuf *t, int family, const struct fwd_hooks_con
 		tb_printf(t, "-A %s -m conntrack --ctstate NEW -j MARK --set-xmark 0x%08x/0x%08x\n",
 			  c, FWD_NEW_MARK, FWD_NEW_MARK);
 	}
+	render_rpfilter(t, hc->rpfilter);
 	render_early(t, family, hc->early);
 	render_gate(t, family, hc);
 	render_queue_target(t, hc);

@@ -6,11 +6,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -128,4 +130,23 @@ int ipt_save(int family, const char *table, char **text)
 	}
 	close(fd);
 	return err;
+}
+
+uint64_t ipt_counted(const char *text, const char *chain, const char *has)
+{
+	char head[64];
+	size_t hl = (size_t)snprintf(head, sizeof(head), "-A %s ", chain), hasl = strlen(has);
+	uint64_t sum = 0, p, b;
+
+	for (const char *line = text; *line;) {
+		const char *end = line + strcspn(line, "\n");
+		int n = 0;
+
+		if (sscanf(line, "[%" SCNu64 ":%" SCNu64 "] %n", &p, &b, &n) == 2 && n &&
+		    (size_t)(end - line) >= n + hl && !memcmp(line + n, head, hl) &&
+		    memmem(line + n, (size_t)(end - line) - (size_t)n, has, hasl))
+			sum += p;
+		line = *end ? end + 1 : end;
+	}
+	return sum;
 }

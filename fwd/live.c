@@ -22,6 +22,7 @@
 #include "fwd/gateway.h"
 #include "fwd/gate.h"
 #include "fwd/live.h"
+#include "fwd/rpfilter.h"
 #include "fwd/suppress.h"
 #include "fwd/stats.h"
 #include "fwd/value.h"
@@ -353,6 +354,7 @@ static int install_marked(const struct fwd_hooks_conf *hc0, struct fwd_live *a,
 
 int live_install_hooks(struct fwd_state *st)
 {
+	rpfilter_dropped(st->hooks.rpfilter);	/* the install restarts the counter */
 	return install_marked(&st->hooks, st->live, NULL);
 }
 
@@ -372,6 +374,7 @@ static int reload_hooks(struct fwd_state *st, struct fwd_live *l, const struct f
 	if (st->no_hooks)
 		return 0;
 	hooks_conf_daemon(&hc, dc);
+	rpfilter_dropped(st->hooks.rpfilter);	/* the install restarts the counter */
 	if (install_marked(&hc, st->live, l)) {
 		if (live_install_hooks(st))
 			log_warn("reload: restoring the old kernel hooks failed too");

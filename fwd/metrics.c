@@ -126,6 +126,10 @@ static void other_metrics(FILE *f, const struct fwd_state *st, const struct fwd_
 	counter(f, "fwd_shed_total",
 		"Packets dropped before the queue while it overflowed (the overload gate).",
 		t->shed);
+	counter(f, "fwd_spoofed_total",
+		"New packets dropped before the queue whose source does not route back "
+		"(daemon: rpfilter).",
+		t->spoofed);
 	counter(f, "fwd_rechecked_connections_total",
 		"Established connections of sources that joined a blocking set, queued again.",
 		t->rechecked);

@@ -510,6 +510,21 @@ static void daemon_fail(struct ld *l, const struct ynode *k, const struct ynode 
 			     "fwd counts them as 'bypassed'");
 }
 
+/*
+ * rpfilter: off (the default), strict or loose: fwd's hooks drop new packets
+ * whose source does not route back through their interface (strict) or at
+ * all (loose), before the queue.
+ */
+static void daemon_rpfilter(struct ld *l, const struct ynode *k, const struct ynode *v,
+			    void *ctx)
+{
+	int x = pick(l, v, "rpfilter", rpfilter_names, NULL);
+
+	(void)k;
+	if (x >= 0)
+		((struct fwd_daemon *)ctx)->rpfilter = (enum fwd_rpfilter)x;
+}
+
 /* neighbor_discovery: accept (in fwd's hooks, the default) or rules. */
 static void daemon_nd(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
@@ -559,7 +574,7 @@ static void daemon_shed(struct ld *l, const struct ynode *k, const struct ynode 
 
 static const struct ykey daemon_keys[] = {
 	{ "queues", daemon_queues }, { "queue_num", daemon_queue_num },
-	{ "inspect", daemon_inspect }, { "fail", daemon_fail },
+	{ "inspect", daemon_inspect }, { "fail", daemon_fail }, { "rpfilter", daemon_rpfilter },
 	{ "neighbor_discovery", daemon_nd }, { "dhcpv6_client", daemon_dhcpv6 },
 	{ "log", daemon_log },
 	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { "early_drop", daemon_early },

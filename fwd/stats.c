@@ -10,6 +10,7 @@
 #include "fwd/gate.h"
 #include "fwd/queue.h"
 #include "fwd/recheck.h"
+#include "fwd/rpfilter.h"
 #include "fwd/stats.h"
 
 void stats_worker_totals(const struct fwd_state *st, struct fwd_totals *t)
@@ -48,6 +49,7 @@ void stats_totals(struct fwd_state *st, struct fwd_totals *t)
 	if (!st->no_hooks) {
 		t->shed = gate_shed();
 		t->gate_rate = gate_rate();
+		t->spoofed = rpfilter_dropped(st->hooks.rpfilter);
 	}
 	log_stats(&t->log);
 }

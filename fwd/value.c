@@ -39,6 +39,10 @@ const char *const fail_names[] = {
 	[FWD_FAIL_CLOSED] = "closed", [FWD_FAIL_OPEN] = "open", NULL,
 };
 
+const char *const rpfilter_names[] = {
+	[FWD_RPF_OFF] = "off", [FWD_RPF_STRICT] = "strict", [FWD_RPF_LOOSE] = "loose", NULL,
+};
+
 /*
  * The protocols a gateway meets by name (as /etc/protocols spells them):
  * its tunnels (GRE, IPsec's ESP and AH), multicast (IGMP), routing (OSPF)

@@ -201,6 +201,15 @@ enum fwd_fail {
 	FWD_FAIL_CLOSED,	/* queued packets are dropped while fwd is down */
 	FWD_FAIL_OPEN,
 };
+/*
+ * daemon: rpfilter: does a new packet's source route back through the
+ * interface it came in on? (fwd's hooks drop it before the queue if not.)
+ */
+enum fwd_rpfilter {
+	FWD_RPF_OFF,		/* no check (the default) */
+	FWD_RPF_STRICT,		/* the route back leaves by the input interface */
+	FWD_RPF_LOOSE,		/* some route back exists */
+};
 enum fwd_logsink {
 	FWD_SINK_DEFAULT,	/* syslog, or stderr with --foreground */
 	FWD_SINK_SYSLOG,
@@ -234,6 +243,7 @@ struct fwd_daemon {
 	bool queue_num_set;
 	enum fwd_inspect inspect;
 	enum fwd_fail fail;
+	enum fwd_rpfilter rpfilter;
 	bool nd_rules;			/* neighbor_discovery: rules (else accepted in the hook) */
 	struct fwd_pos nd_pos;		/* of that key, for fwd check's warning */
 	bool dhcpv6_rules;		/* dhcpv6_client: rules (else accepted in the hook) */

@@ -20,7 +20,9 @@
  *                     and invalid traffic is dropped; in every-packet mode
  *                     ICMP errors related to a connection return (fwd let
  *                     the connection through, path MTU discovery needs
- *                     them); then a jump to FWD-EARLY when hc->early
+ *                     them); then, with hc->rpfilter, a drop of what does
+ *                     not route back (-m rpfilter --invert, commented
+ *                     FWD_RPF_COMMENT); then a jump to FWD-EARLY when hc->early
  *                     drops anything; then, when hooks_gated() in the
  *                     stateful mode, a jump to FWD-GATE; the rest goes to
  *                     NFQUEUE (--queue-num or --queue-balance, --queue-bypass
@@ -93,6 +95,9 @@
 #define FWD_HOOKS_SHED_CHAIN	"FWD-SHED"
 #define FWD_HOOKS_HAIRPIN_CHAIN	"FWD-HAIRPIN"
 
+/* The comment of FWD-QUEUE's reverse path drop, by which fwd/rpfilter.c counts it. */
+#define FWD_RPF_COMMENT		"fwd-rpfilter"
+
 /*
  * Mark bit of fwd's repeat verdict (allow, forward): the packet runs mangle
  * PREROUTING again and FWD-QUEUE lets it by, clearing the bit. It lives only
@@ -122,6 +127,7 @@ struct fwd_hooks_conf {
 	uint32_t queues;		/* how many, >= 1 */
 	enum fwd_inspect inspect;	/* new connections only, or every packet */
 	enum fwd_fail fail;		/* open: --queue-bypass */
+	enum fwd_rpfilter rpfilter;	/* daemon: rpfilter: FWD-QUEUE's reverse path drop */
 	bool nd_rules;			/* queue neighbour discovery and MLD too */
 	bool dhcpv6_rules;		/* queue the DHCPv6 client's answers too */
 	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
@@ -133,8 +139,8 @@ struct fwd_hooks_conf {
 
 /*
  * Take into HC what the rules file's daemon: section says of the hooks and
- * a reload may change: inspect, neighbor_discovery, dhcpv6_client, ha, shed,
- * nat_loopback.
+ * a reload may change: inspect, rpfilter, neighbor_discovery, dhcpv6_client,
+ * ha, shed, nat_loopback.
  * (The queues and fail: are fixed at start.)
  */
 void hooks_conf_daemon(struct fwd_hooks_conf *hc, const struct fwd_daemon *dc);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* /usr/sbin/NAME or /sbin/NAME into OUT; false when neither is executable. */
 bool ipt_tool_path(const char *name, char *out, size_t len);
@@ -29,5 +30,11 @@ int ipt_run(char *const argv[], int in, int out, bool quiet);
  * the tool failed).
  */
 int ipt_save(int family, const char *table, char **text);
+
+/*
+ * The packet counters, summed, of the lines of TEXT (ipt_save()'s) that
+ * append to CHAIN and hold HAS: "[P:B] -A CHAIN ... HAS ...".
+ */
+uint64_t ipt_counted(const char *text, const char *chain, const char *has);
 
 #endif

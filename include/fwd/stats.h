@@ -18,6 +18,7 @@ struct fwd_totals {
 	uint64_t queue_dropped, user_dropped;
 	uint64_t bypassed;	/* fail-open: accepted without a verdict (fwd/bypass.c) */
 	uint64_t shed;		/* dropped before the queue at overload (fwd/gate.c) */
+	uint64_t spoofed;	/* dropped before the queue: no route back (fwd/rpfilter.c) */
 	uint64_t unanswered;	/* rejects past FWD_REJECT_RATE or unsendable: no answer */
 	uint64_t looped;	/* back from a repeat verdict without its mark: accepted */
 	uint64_t unseen_iface;	/* from a link fwd had no name for yet: as `fail:` says */

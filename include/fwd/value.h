@@ -29,6 +29,8 @@ int action_parse(const char *s, size_t len);
 extern const char *const action_names[];
 /* The names of `fail:`'s modes, NULL-terminated, in enum fwd_fail's order. */
 extern const char *const fail_names[];
+/* The names of `rpfilter:`'s modes, NULL-terminated, in enum fwd_rpfilter's order. */
+extern const char *const rpfilter_names[];
 
 /* "tcp", "udp", "icmp", "icmpv6", "esp", ... (value.c), or NULL for another number. */
 const char *proto_name(unsigned proto);

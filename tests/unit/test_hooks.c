@@ -268,6 +268,60 @@ static void test_recheck_lines(void **state)
 	assert_null(strstr(buf, "ESTABLISHED"));
 }
 
+/*
+ * daemon: rpfilter: after the exemptions and (stateful) established
+ * traffic, before anything else a new packet meets; none when off.
+ */
+static void test_rpfilter_lines(void **state)
+{
+	static const char strict[] =
+		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n"
+		"-A FWD-QUEUE -m rpfilter --invert -m comment --comment fwd-rpfilter -j DROP\n"
+		":FWD-EARLY - [0:0]\n";
+	static const char loose[] =
+		"-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK --set-xmark 0x20000000/0x20000000\n"
+		"-A FWD-QUEUE -m rpfilter --loose --invert -m comment --comment fwd-rpfilter -j DROP\n"
+		":FWD-EARLY - [0:0]\n";
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[8192];
+
+	(void)state;
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "rpfilter"));
+	hc.rpfilter = FWD_RPF_STRICT;
+	for (int f = 4; f <= 6; f += 2) {
+		assert_true(hooks_render(f, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_non_null(strstr(buf, strict));
+	}
+	hc = every4;
+	hc.rpfilter = FWD_RPF_LOOSE;
+	assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, loose));
+}
+
+/* ipt_counted(): the lines of one chain holding a text, as iptables-save -c prints them. */
+static void test_ipt_counted(void **state)
+{
+	static const char text[] =
+		"*mangle\n"
+		":PREROUTING ACCEPT [90:9000]\n"
+		"[7:700] -A PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
+		"[3:180] -A FWD-QUEUE -m rpfilter --invert -m comment --comment fwd-rpfilter -j DROP\n"
+		"[5:300] -A FWD-QUEUE -j NFQUEUE --queue-num 0\n"
+		"[11:660] -A FWD-QUEUE -j NFQUEUE --queue-num 1\n"
+		"[13:780] -A FWD-QUEUEX -j NFQUEUE --queue-num 2\n"
+		"[17:1020] -A OTHER -m comment --comment fwd-rpfilter -j DROP\n"
+		"-A FWD-QUEUE -j NFQUEUE --queue-num 3\n"
+		"COMMIT\n"
+		"[19:1140] -A FWD-QUEUE -j NFQUEUE";	/* no newline at the end */
+
+	(void)state;
+	assert_int_equal(ipt_counted(text, "FWD-QUEUE", " -j NFQUEUE"), 5 + 11 + 19);
+	assert_int_equal(ipt_counted(text, "FWD-QUEUE", "--comment fwd-rpfilter "), 3);
+	assert_int_equal(ipt_counted(text, "FWD-SHED", " -j DROP"), 0);
+	assert_int_equal(ipt_counted("", "FWD-QUEUE", "x"), 0);
+}
+
 /* Rules straight from an array: non-forward rules and other families skipped. */
 static void test_forward_rules_array(void **state)
 {
@@ -778,6 +832,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_gate_raw),
 		cmocka_unit_test(test_gate_line),
 		cmocka_unit_test(test_render_errors),
+		cmocka_unit_test(test_rpfilter_lines),
+		cmocka_unit_test(test_ipt_counted),
 		cmocka_unit_test(test_hairpin_needs_forwards),	/* last: its scan stays */
 	};
 
