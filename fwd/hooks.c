@@ -934,32 +934,57 @@ static const struct {
 	{ "raw", "PREROUTING", FWD_HOOKS_GATE_CHAIN },
 };
 
-/* Has TEXT (iptables-save -c output) a rule "-A FROM ... -j TO"? */
-static bool has_jump(const char *text, const char *from, const char *to)
+/* The rule of the line [LINE, END) if it appends to FROM ("-A FROM ..."), else NULL. */
+static const char *rule_of(const char *line, const char *end, const char *from)
 {
-	size_t fl = strlen(from), tl = strlen(to);
+	size_t fl = strlen(from);
+	const char *r = line;
 
-	for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
-		const char *r = line, *j;
+	if (*r == '[' && (r = memchr(r, ']', (size_t)(end - r))))
+		r += 2;		/* "[packets:bytes] " */
+	if (!r || r + 3 + fl >= end || strncmp(r, "-A ", 3) || strncmp(r + 3, from, fl) ||
+	    r[3 + fl] != ' ')
+		return NULL;
+	return r;
+}
 
-		end = line + strcspn(line, "\n");
-		if (*r == '[' && (r = memchr(r, ']', (size_t)(end - r))))
-			r += 2;		/* "[packets:bytes] " */
-		if (!r || r + 3 + fl >= end || strncmp(r, "-A ", 3) || strncmp(r + 3, from, fl) ||
-		    r[3 + fl] != ' ')
-			continue;
-		for (j = r; (j = memmem(j, (size_t)(end - j), " -j ", 4)); j += 4)
-			if (j + 4 + tl <= end && !strncmp(j + 4, to, tl) &&
-			    (j + 4 + tl == end || j[4 + tl] == ' '))
-				return true;
-	}
+/* Does rule R (up to END) jump to TO? */
+static bool jumps_to(const char *r, const char *end, const char *to)
+{
+	size_t tl = strlen(to);
+
+	for (const char *j = r; (j = memmem(j, (size_t)(end - j), " -j ", 4)); j += 4)
+		if (j + 4 + tl <= end && !strncmp(j + 4, to, tl) &&
+		    (j + 4 + tl == end || j[4 + tl] == ' '))
+			return true;
 	return false;
 }
 
-int hooks_missing(char *what, size_t len)
+/*
+ * Has TEXT (iptables-save -c output) a rule "-A FROM ... -j TO"? With
+ * FIRST, is the first rule of FROM such a one (true when FROM has none)?
+ */
+static bool has_jump(const char *text, const char *from, const char *to, bool first)
+{
+	for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
+		const char *r;
+
+		end = line + strcspn(line, "\n");
+		if (!(r = rule_of(line, end, from)))
+			continue;
+		if (jumps_to(r, end, to))
+			return true;
+		if (first)
+			return false;
+	}
+	return first;
+}
+
+int hooks_missing(char *what, size_t len, bool *preceded)
 {
 	int r = 0;
 
+	*preceded = false;
 	pthread_mutex_lock(&G.lock);
 	for (int f = 0; f < 2 && !r; f++) {
 		const char *table = NULL;
@@ -972,8 +997,11 @@ int hooks_missing(char *what, size_t len)
 				r = ipt_save(f ? 6 : 4, table, &text);
 				if (r)
 					break;
+				if (!strcmp(table, "mangle"))
+					*preceded |= !has_jump(text, "PREROUTING",
+							       FWD_HOOKS_QUEUE_CHAIN, true);
 			}
-			if (has_jump(text, needs[i].from, needs[i].to))
+			if (has_jump(text, needs[i].from, needs[i].to, false))
 				continue;
 			snprintf(what, len, "%s -t %s: no rule of %s jumps to %s",
 				 f ? "ip6tables" : "iptables", table, needs[i].from, needs[i].to);

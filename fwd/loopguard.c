@@ -81,7 +81,8 @@ static struct fwd_loop_slot *victim(struct fwd_loop_slot *set, uint32_t now)
 	return v;
 }
 
-bool loopguard_looped(struct fwd_loopguard *g, uint64_t print, uint64_t now_ms)
+bool loopguard_looped(struct fwd_loopguard *g, uint64_t print, uint64_t now_ms,
+		      bool preceded)
 {
 	struct fwd_loop_slot *set = g->set[print % FWD_LOOP_SETS];
 	uint32_t now = (uint32_t)now_ms;
@@ -95,7 +96,7 @@ bool loopguard_looped(struct fwd_loopguard *g, uint64_t print, uint64_t now_ms)
 			continue;
 		if ((uint32_t)(now - s->ms) > FWD_LOOP_MS)
 			s->seen = 0;
-		else if (++s->seen >= 2) {
+		else if (++s->seen >= (preceded ? FWD_LOOP_BACK : FWD_LOOP_BACK_UNSEEN)) {
 			s->print = 0;
 			return true;
 		}

@@ -187,7 +187,8 @@ static bool looped(struct burst *b)
 		return false;
 	if (!b->now_ms)
 		b->now_ms = clock_coarse_ms();
-	if (!loopguard_looped(&b->loop, print, b->now_ms))
+	if (!loopguard_looped(&b->loop, print, b->now_ms,
+			      atomic_load_explicit(&b->w->st->preceded, memory_order_relaxed)))
 		return false;
 	ctr_add(&b->w->stats.looped, 1);
 	return true;

@@ -186,6 +186,7 @@ struct daemon {
 	int keep_err;			/* the last write's error, logged once */
 	uint64_t hooks_next_ms;		/* next look at the hooks (hooks_tick()) */
 	int hooks_err;			/* the last look's error, logged once */
+	bool preceded_said;		/* the last look saw a rule before fwd's jump */
 	struct grew looped, unseen, errors;	/* counter_warns()'s last lines */
 	int link_fd;			/* link changes (link_open()); -errno: none */
 };
@@ -758,11 +759,31 @@ static int keep_tick(struct daemon *dm)
  * no forward works. Put them back, and say so. Every FWD_HOOKS_CHECK_MS;
  * returns the ms until the next look, or -1 without hooks.
  */
+/*
+ * Tell the workers' loop guards whether a rule comes before fwd's jump in
+ * mangle PREROUTING (E: hooks_missing()'s result; a table it could not read
+ * counts as such a rule), and say when what it read changes.
+ */
+static void note_preceded(struct daemon *dm, int e, bool preceded)
+{
+	atomic_store_explicit(&dm->st.preceded, preceded || e < 0, memory_order_relaxed);
+	if (e < 0 || preceded == dm->preceded_said)
+		return;
+	dm->preceded_said = preceded;
+	if (preceded)
+		log_warn("hooks: a rule comes before fwd's jump in mangle PREROUTING: it sees "
+			 "each packet fwd allows twice, and if it rewrites the mark, fwd accepts "
+			 "such a packet on its third pass (see fwd(8), KERNEL HOOKS)");
+	else
+		log_info("hooks: fwd's jump is the first rule of mangle PREROUTING again");
+}
+
 static int hooks_tick(struct daemon *dm)
 {
 	struct fwd_state *st = &dm->st;
 	uint64_t now = clock_mono_ms();
 	char what[160];
+	bool preceded;
 	int e;
 
 	if (!dm->hooks_installed || st->no_hooks)
@@ -770,7 +791,8 @@ static int hooks_tick(struct daemon *dm)
 	if (now < dm->hooks_next_ms)
 		return (int)(dm->hooks_next_ms - now);
 	dm->hooks_next_ms = now + FWD_HOOKS_CHECK_MS;
-	e = hooks_missing(what, sizeof(what));
+	e = hooks_missing(what, sizeof(what), &preceded);
+	note_preceded(dm, e, preceded);
 	if (e < 0 && e != dm->hooks_err)
 		log_warn("hooks: cannot read the tables to see that fwd's hooks are there: %s",
 			 strerror(-e));

@@ -94,6 +94,12 @@ struct fwd_state {
 	struct fwd_hooks_conf hooks;
 	bool no_hooks;
 	bool repeat;			/* fwd's hooks are in: pass with a repeat verdict */
+	/*
+	 * A rule comes before fwd's jump in mangle PREROUTING (or fwd cannot
+	 * tell, as under --no-hooks): one that rewrites the mark makes allowed
+	 * packets loop, so the workers' loop guards act at once (loopguard.h).
+	 */
+	_Atomic bool preceded;
 	bool foreground;
 	uint64_t reloads_ok, reloads_failed;
 	uint64_t hooks_restored;	/* put back after another tool took them away */

@@ -12,6 +12,16 @@
  * sent in the same millisecond is the same bytes), so one back once is
  * still repeated.
  *
+ * Twins are more common than that: UDP datagrams of the same content from an
+ * unconnected socket (IPv4 ID 0 with DF, and IPv6 has no ID) sent in a burst
+ * are the same bytes, and in the stateful mode each is queued while the flow
+ * has no reply. A loop needs a rule before fwd's jump in mangle PREROUTING
+ * (the only place the mark can change between the verdict and FWD-QUEUE's
+ * first line), and fwd's hooks watch (hooks_missing(), every 5 s) says
+ * whether one is there. While none is, a packet counts as looping only when
+ * back FWD_LOOP_BACK_UNSEEN times, which bounds a loop that begins between
+ * two looks and lets any burst of twins short of that pass as repeats.
+ *
  * The table is set-associative, FWD_LOOP_WAYS fingerprints a set, and a new
  * one takes the set's free, stale or oldest slot: two packets looping at
  * once in the same set keep their slots (with one slot a set they took it
@@ -30,6 +40,8 @@
 #define FWD_LOOP_SETS	64
 #define FWD_LOOP_WAYS	4	/* a set is 64 bytes */
 #define FWD_LOOP_MS	100	/* how soon a looping packet is back, at the latest */
+#define FWD_LOOP_BACK	2	/* times back that make a loop, with a rule before fwd's jump */
+#define FWD_LOOP_BACK_UNSEEN	16	/* without one: only twins come back (see above) */
 
 struct fwd_loop_slot {
 	uint64_t print;		/* loopguard_print() of a packet repeated; 0: free */
@@ -55,9 +67,11 @@ uint64_t loopguard_print(const struct fwd_loopguard *g, const uint8_t *pkt, size
 
 /*
  * Note that the packet of PRINT is being repeated at NOW_MS; true when it
- * is looping (back a third time) and is to be accepted instead. PRINT 0:
- * false.
+ * is looping (back a third time, FWD_LOOP_BACK; FWD_LOOP_BACK_UNSEEN while
+ * no rule is known to precede fwd's jump: !PRECEDED) and is to be accepted
+ * instead. PRINT 0: false.
  */
-bool loopguard_looped(struct fwd_loopguard *g, uint64_t print, uint64_t now_ms);
+bool loopguard_looped(struct fwd_loopguard *g, uint64_t print, uint64_t now_ms,
+		      bool preceded);
 
 #endif

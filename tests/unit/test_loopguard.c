@@ -13,6 +13,7 @@
 #include "fwd/loopguard.h"
 
 static struct fwd_loopguard g;
+static bool preceded = true;	/* a rule before fwd's jump: loops are caught at once */
 
 static int setup(void **state)
 {
@@ -24,10 +25,10 @@ static int setup(void **state)
 /* Passes of PRINT at T ms: which of them the guard calls a loop, as a string of 'r'/'L'. */
 static const char *passes(uint64_t print, const uint64_t *t, unsigned n)
 {
-	static char out[16];
+	static char out[24];
 
 	for (unsigned i = 0; i < n; i++)
-		out[i] = loopguard_looped(&g, print, t[i]) ? 'L' : 'r';
+		out[i] = loopguard_looped(&g, print, t[i], preceded) ? 'L' : 'r';
 	out[n] = '\0';
 	return out;
 }
@@ -42,15 +43,37 @@ static void test_third_pass_loops(void **state)
 	assert_string_equal(passes(9, (uint64_t[]){ 2000, 2000 }, 2), "rr");
 }
 
+/*
+ * With nothing before fwd's jump no packet can loop: what comes back is a
+ * twin (a burst of the same datagram), repeated each time, unless it comes
+ * back FWD_LOOP_BACK_UNSEEN times, which bounds a loop that starts between
+ * two looks of the hooks watch.
+ */
+static void test_twins_without_a_rule_before(void **state)
+{
+	uint64_t t[FWD_LOOP_BACK_UNSEEN + 1];
+
+	_Static_assert(FWD_LOOP_BACK_UNSEEN == 16, "the strings below");
+	(void)state;
+	preceded = false;
+	for (unsigned i = 0; i <= FWD_LOOP_BACK_UNSEEN; i++)
+		t[i] = 5000 + i / 4;
+	assert_string_equal(passes(11, t, FWD_LOOP_BACK_UNSEEN), "rrrrrrrrrrrrrrrr");
+	assert_string_equal(passes(13, t, FWD_LOOP_BACK_UNSEEN + 1), "rrrrrrrrrrrrrrrrL");
+	assert_string_equal(passes(17, (uint64_t[]){ 6000, 6001, 6002 }, 3), "rrr");
+	preceded = true;
+	assert_string_equal(passes(19, (uint64_t[]){ 6000, 6001, 6002 }, 3), "rrL");
+}
+
 static void test_slow_passes_are_not_a_loop(void **state)
 {
 	(void)state;
 	assert_string_equal(passes(7, (uint64_t[]){ 1000, 1000 + FWD_LOOP_MS + 1,
 						    1000 + 2 * FWD_LOOP_MS + 2 }, 3), "rrr");
 	assert_string_equal(passes(7, (uint64_t[]){ 1300, 1300 + FWD_LOOP_MS }, 2), "rL");
-	assert_false(loopguard_looped(&g, 0, 1400));
-	assert_false(loopguard_looped(&g, 0, 1400));
-	assert_false(loopguard_looped(&g, 0, 1400));
+	assert_false(loopguard_looped(&g, 0, 1400, true));
+	assert_false(loopguard_looped(&g, 0, 1400, true));
+	assert_false(loopguard_looped(&g, 0, 1400, true));
 }
 
 /* Interleaved passes of prints A and B: 'r'/'L' for each. */
@@ -59,7 +82,7 @@ static const char *interleaved(uint64_t a, uint64_t b, unsigned n)
 	static char out[16];
 
 	for (unsigned i = 0; i < n; i++)
-		out[i] = loopguard_looped(&g, i % 2 ? b : a, 3000 + i) ? 'L' : 'r';
+		out[i] = loopguard_looped(&g, i % 2 ? b : a, 3000 + i, true) ? 'L' : 'r';
 	out[n] = '\0';
 	return out;
 }
@@ -85,7 +108,7 @@ static void test_loops_in_one_set(void **state)
 		for (unsigned i = 0; i < FWD_LOOP_WAYS; i++) {
 			uint64_t print = 5 + (uint64_t)i * FWD_LOOP_SETS;
 
-			got[i] = loopguard_looped(&g, print, 3000 + (uint64_t)pass) ? 'L' : 'r';
+			got[i] = loopguard_looped(&g, print, 3000 + (uint64_t)pass, true) ? 'L' : 'r';
 		}
 		memset(want, pass < 2 ? 'r' : 'L', FWD_LOOP_WAYS);
 		want[FWD_LOOP_WAYS] = '\0';
@@ -98,8 +121,8 @@ static void test_new_packets_take_the_oldest(void **state)
 {
 	(void)state;
 	for (unsigned i = 0; i < FWD_LOOP_WAYS; i++)
-		loopguard_looped(&g, 5 + (uint64_t)i * FWD_LOOP_SETS, 4000 + i);
-	assert_false(loopguard_looped(&g, 5 + FWD_LOOP_WAYS * FWD_LOOP_SETS, 4010));
+		loopguard_looped(&g, 5 + (uint64_t)i * FWD_LOOP_SETS, 4000 + i, true);
+	assert_false(loopguard_looped(&g, 5 + FWD_LOOP_WAYS * FWD_LOOP_SETS, 4010, true));
 	/* The first (oldest) made room; the last is still known. */
 	assert_string_equal(passes(5, (uint64_t[]){ 4011, 4012 }, 2), "rr");
 	assert_string_equal(passes(5 + (FWD_LOOP_WAYS - 1) * FWD_LOOP_SETS,
@@ -200,6 +223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_third_pass_loops, setup),
 		cmocka_unit_test_setup(test_slow_passes_are_not_a_loop, setup),
+		cmocka_unit_test_setup(test_twins_without_a_rule_before, setup),
 		cmocka_unit_test_setup(test_two_loops_in_one_set, setup),
 		cmocka_unit_test_setup(test_loops_in_one_set, setup),
 		cmocka_unit_test_setup(test_new_packets_take_the_oldest, setup),
