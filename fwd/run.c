@@ -753,13 +753,6 @@ static int keep_tick(struct daemon *dm)
 }
 
 /*
- * Another tool that restores or flushes a whole table (netfilter-persistent,
- * iptables-restore without --noflush, iptables -F, nft flush ruleset) takes
- * fwd's hooks with it: without mangle's nothing is judged, without nat's
- * no forward works. Put them back, and say so. Every FWD_HOOKS_CHECK_MS;
- * returns the ms until the next look, or -1 without hooks.
- */
-/*
  * Tell the workers' loop guards whether a rule comes before fwd's jump in
  * mangle PREROUTING (E: hooks_missing()'s result; a table it could not read
  * counts as such a rule), and say when what it read changes.
@@ -778,6 +771,13 @@ static void note_preceded(struct daemon *dm, int e, bool preceded)
 		log_info("hooks: fwd's jump is the first rule of mangle PREROUTING again");
 }
 
+/*
+ * Another tool that restores or flushes a whole table (netfilter-persistent,
+ * iptables-restore without --noflush, iptables -F, nft flush ruleset) takes
+ * fwd's hooks with it: without mangle's nothing is judged, without nat's
+ * no forward works. Put them back, and say so. Every FWD_HOOKS_CHECK_MS;
+ * returns the ms until the next look, or -1 without hooks.
+ */
 static int hooks_tick(struct daemon *dm)
 {
 	struct fwd_state *st = &dm->st;

@@ -95,9 +95,10 @@ struct fwd_state {
 	bool no_hooks;
 	bool repeat;			/* fwd's hooks are in: pass with a repeat verdict */
 	/*
-	 * A rule comes before fwd's jump in mangle PREROUTING (or fwd cannot
-	 * tell, as under --no-hooks): one that rewrites the mark makes allowed
-	 * packets loop, so the workers' loop guards act at once (loopguard.h).
+	 * A rule comes before fwd's jump in mangle PREROUTING (or the last
+	 * look could not read the table): one that rewrites the mark makes
+	 * allowed packets loop, so the workers' loop guards act at once
+	 * (loopguard.h). Written by the main loop's hooks watch.
 	 */
 	_Atomic bool preceded;
 	bool foreground;
