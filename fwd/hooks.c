@@ -997,8 +997,10 @@ int hooks_missing(char *what, size_t len, bool *preceded)
 				r = ipt_save(f ? 6 : 4, table, &text);
 				if (r)
 					break;
-				if (!strcmp(table, "mangle"))
-					*preceded |= !has_jump(text, "PREROUTING",
+				if (!strcmp(table, "mangle"))	/* without the jump: put back first */
+					*preceded |= has_jump(text, "PREROUTING", FWD_HOOKS_QUEUE_CHAIN,
+							      false) &&
+						     !has_jump(text, "PREROUTING",
 							       FWD_HOOKS_QUEUE_CHAIN, true);
 			}
 			if (has_jump(text, needs[i].from, needs[i].to, false))

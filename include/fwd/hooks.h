@@ -218,7 +218,8 @@ int hooks_remove(void);
  * are, 1 when one is gone (WHAT says which), -errno when a table could not
  * be read. *PRECEDED: some rule of mangle PREROUTING, in a family read, comes
  * before fwd's jump (it sees each packet fwd allows twice, and may take
- * FWD_REPEAT_MARK away: loopguard.h). Holds the lock that installs take, so
+ * FWD_REPEAT_MARK away: loopguard.h); not where the jump is gone, since an
+ * install puts it back first. Holds the lock that installs take, so
  * it never sees one half done.
  */
 int hooks_missing(char *what, size_t len, bool *preceded);
