@@ -76,6 +76,7 @@ default: drop
 log: drops
 daemon:
   metrics: {file: $PROM, interval: 1}
+  rpfilter: strict
 rules:
   - name: ssh
     proto: tcp
@@ -158,6 +159,9 @@ check "enable --now succeeds" run systemctl enable --now fwd
 state
 check "fwd is active (Type=notify: READY=1 came)" active
 check "fwd's hooks are in the kernel" [ "$(hooks)" -gt 0 ]
+check "with the reverse path check (rpfilter: strict), made from the unit's sandbox" sh -c \
+	'iptables-save -t mangle | grep -q -- "-m rpfilter --invert .*fwd-rpfilter -j DROP" &&
+	 ip6tables-save -t mangle | grep -q -- "-m rpfilter --invert .*fwd-rpfilter -j DROP"'
 pid=$(prop MainPID)
 run fwd stats
 
