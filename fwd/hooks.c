@@ -960,31 +960,48 @@ static bool jumps_to(const char *r, const char *end, const char *to)
 	return false;
 }
 
-/*
- * Has TEXT (iptables-save -c output) a rule "-A FROM ... -j TO"? With
- * FIRST, is the first rule of FROM such a one (true when FROM has none)?
- */
-static bool has_jump(const char *text, const char *from, const char *to, bool first)
+/* Has TEXT (iptables-save -c output) a rule "-A FROM ... -j TO"? */
+static bool has_jump(const char *text, const char *from, const char *to)
 {
+	for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
+		const char *r;
+
+		end = line + strcspn(line, "\n");
+		if ((r = rule_of(line, end, from)) && jumps_to(r, end, to))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Into OUT (LEN bytes, "" for none), FAMILY's first rule of mangle
+ * PREROUTING in TEXT when it is not fwd's jump and fwd's jump is there too
+ * (where the jump is gone, an install puts it back first).
+ */
+static void rule_before(const char *text, int family, char *out, size_t len)
+{
+	static const char from[] = "PREROUTING";
+
+	if (!has_jump(text, from, FWD_HOOKS_QUEUE_CHAIN))
+		return;
 	for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
 		const char *r;
 
 		end = line + strcspn(line, "\n");
 		if (!(r = rule_of(line, end, from)))
 			continue;
-		if (jumps_to(r, end, to))
-			return true;
-		if (first)
-			return false;
+		if (!jumps_to(r, end, FWD_HOOKS_QUEUE_CHAIN))
+			snprintf(out, len, "%s: %.*s", family == 6 ? "ip6tables" : "iptables",
+				 (int)(end - r), r);
+		return;
 	}
-	return first;
 }
 
-int hooks_missing(char *what, size_t len, bool *preceded)
+int hooks_missing(char *what, size_t len, char *before, size_t blen)
 {
 	int r = 0;
 
-	*preceded = false;
+	*before = '\0';
 	pthread_mutex_lock(&G.lock);
 	for (int f = 0; f < 2 && !r; f++) {
 		const char *table = NULL;
@@ -997,13 +1014,10 @@ int hooks_missing(char *what, size_t len, bool *preceded)
 				r = ipt_save(f ? 6 : 4, table, &text);
 				if (r)
 					break;
-				if (!strcmp(table, "mangle"))	/* without the jump: put back first */
-					*preceded |= has_jump(text, "PREROUTING", FWD_HOOKS_QUEUE_CHAIN,
-							      false) &&
-						     !has_jump(text, "PREROUTING",
-							       FWD_HOOKS_QUEUE_CHAIN, true);
+				if (!strcmp(table, "mangle") && !*before)
+					rule_before(text, f ? 6 : 4, before, blen);
 			}
-			if (has_jump(text, needs[i].from, needs[i].to, false))
+			if (has_jump(text, needs[i].from, needs[i].to))
 				continue;
 			snprintf(what, len, "%s -t %s: no rule of %s jumps to %s",
 				 f ? "ip6tables" : "iptables", table, needs[i].from, needs[i].to);

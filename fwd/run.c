@@ -754,21 +754,28 @@ static int keep_tick(struct daemon *dm)
 
 /*
  * Tell the workers' loop guards whether a rule comes before fwd's jump in
- * mangle PREROUTING (E: hooks_missing()'s result; a table it could not read
- * counts as such a rule), and say when what it read changes.
+ * mangle PREROUTING (BEFORE, from hooks_missing(), which returned E; a table
+ * it could not read counts as such a rule), and say when what it read
+ * changes, naming the rule: an ACCEPT there would pass packets unjudged.
  */
-static void note_preceded(struct daemon *dm, int e, bool preceded)
+static void note_preceded(struct daemon *dm, int e, const char *before)
 {
+	char rule[512];
+	bool preceded = *before;
+
 	atomic_store_explicit(&dm->st.preceded, preceded || e < 0, memory_order_relaxed);
 	if (e < 0 || preceded == dm->preceded_said)
 		return;
 	dm->preceded_said = preceded;
-	if (preceded)
-		log_warn("hooks: a rule comes before fwd's jump in mangle PREROUTING: it sees "
-			 "each packet fwd allows twice, and if it rewrites the mark, fwd accepts "
-			 "such a packet on its third pass (see fwd(8), KERNEL HOOKS)");
-	else
+	if (!preceded) {
 		log_info("hooks: fwd's jump is the first rule of mangle PREROUTING again");
+		return;
+	}
+	diag_escape(rule, sizeof(rule), before);
+	log_warn("hooks: a rule comes before fwd's jump in mangle PREROUTING (%s): packets it "
+		 "ends there are never judged, each packet fwd allows meets it twice, and if it "
+		 "rewrites the mark, fwd accepts such a packet on its third pass (see fwd(8), "
+		 "KERNEL HOOKS)", rule);
 }
 
 /*
@@ -782,8 +789,7 @@ static int hooks_tick(struct daemon *dm)
 {
 	struct fwd_state *st = &dm->st;
 	uint64_t now = clock_mono_ms();
-	char what[160];
-	bool preceded;
+	char what[160], before[384];
 	int e;
 
 	if (!dm->hooks_installed || st->no_hooks)
@@ -791,8 +797,8 @@ static int hooks_tick(struct daemon *dm)
 	if (now < dm->hooks_next_ms)
 		return (int)(dm->hooks_next_ms - now);
 	dm->hooks_next_ms = now + FWD_HOOKS_CHECK_MS;
-	e = hooks_missing(what, sizeof(what), &preceded);
-	note_preceded(dm, e, preceded);
+	e = hooks_missing(what, sizeof(what), before, sizeof(before));
+	note_preceded(dm, e, before);
 	if (e < 0 && e != dm->hooks_err)
 		log_warn("hooks: cannot read the tables to see that fwd's hooks are there: %s",
 			 strerror(-e));

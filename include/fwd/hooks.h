@@ -216,13 +216,14 @@ int hooks_remove(void);
  * Are the rules that lead into fwd's chains still in the tables the last
  * install put them in (each table read with iptables-save)? 0 when they
  * are, 1 when one is gone (WHAT says which), -errno when a table could not
- * be read. *PRECEDED: some rule of mangle PREROUTING, in a family read, comes
- * before fwd's jump (it sees each packet fwd allows twice, and may take
- * FWD_REPEAT_MARK away: loopguard.h); not where the jump is gone, since an
- * install puts it back first. Holds the lock that installs take, so
- * it never sees one half done.
+ * be read. BEFORE (BLEN bytes): the rule of mangle PREROUTING that comes
+ * before fwd's jump, as "iptables: -A PREROUTING ..." (it sees each packet
+ * fwd allows twice, and may take FWD_REPEAT_MARK away: loopguard.h), or ""
+ * when the jump is first, or gone (an install puts it back first), in each
+ * family read. Holds the lock that installs take, so it never sees one half
+ * done.
  */
-int hooks_missing(char *what, size_t len, bool *preceded);
+int hooks_missing(char *what, size_t len, char *before, size_t blen);
 #define FWD_HOOKS_CHECK_MS	5000	/* how often the daemon asks (fwd/run.c) */
 
 #endif

@@ -82,6 +82,9 @@ nsx g iptables -t mangle -I PREROUTING 1 -j CONNMARK --restore-mark
 nsx g ip6tables -t mangle -I PREROUTING 1 -j CONNMARK --restore-mark
 log_wait 1 "a rule comes before fwd's jump in mangle PREROUTING" 7 ||
 	fail "fwd did not say that a rule comes before its jump"
+assert_grep "... naming it" \
+	"before fwd's jump in mangle PREROUTING [(]ip6?tables: -A PREROUTING -j CONNMARK --restore-mark" \
+	"$FWD_LOG"
 # Each mode by a reload, which leaves fwd's jump where it is (below the rule).
 n=0 looped=0 received=0
 for mode in new every; do
