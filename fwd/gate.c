@@ -180,6 +180,8 @@ static struct {
 /*
  * Under S.lock: read both families' counts (FWD-SHED is in raw in
  * every-packet mode, in mangle in the stateful one); the total shed so far.
+ * A family with a table that cannot be read keeps its last count (taking it
+ * for a restart would count it twice once it reads again).
  */
 static uint64_t sample_locked(void)
 {
@@ -187,15 +189,18 @@ static uint64_t sample_locked(void)
 
 	for (int f = 0; f < 2; f++) {
 		uint64_t p = 0;
+		int k;
 
-		for (int k = 0; k < 2; k++) {
+		for (k = 0; k < 2; k++) {
 			char *text;
 
 			if (ipt_save(f ? 6 : 4, tables[k], &text))
-				continue;
+				break;
 			p += ipt_counted(text, FWD_HOOKS_SHED_CHAIN, " -j DROP");
 			free(text);
 		}
+		if (k < 2)
+			continue;
 		if (p < S.shed[f])
 			S.carry += S.shed[f];
 		S.shed[f] = p;

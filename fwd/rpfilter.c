@@ -17,17 +17,21 @@ static struct {
 	bool ever;			/* a table has had the check: its line may count */
 } R = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-/* Under R.lock: read both families' counts; the total so far. */
+/*
+ * Under R.lock: read both families' counts; the total so far. A family
+ * that cannot be read keeps its last count (taking it for a restart would
+ * count it twice once it reads again).
+ */
 static uint64_t sample_locked(void)
 {
 	for (int f = 0; f < 2; f++) {
-		uint64_t p = 0;
+		uint64_t p;
 		char *text;
 
-		if (!ipt_save(f ? 6 : 4, "mangle", &text)) {
-			p = ipt_counted(text, FWD_HOOKS_QUEUE_CHAIN, "--comment " FWD_RPF_COMMENT " ");
-			free(text);
-		}
+		if (ipt_save(f ? 6 : 4, "mangle", &text))
+			continue;
+		p = ipt_counted(text, FWD_HOOKS_QUEUE_CHAIN, "--comment " FWD_RPF_COMMENT " ");
+		free(text);
 		if (p < R.last[f])
 			R.carry += R.last[f];
 		R.last[f] = p;
