@@ -980,20 +980,24 @@ static bool has_jump(const char *text, const char *from, const char *to)
  */
 static void rule_before(const char *text, int family, char *out, size_t len)
 {
-	static const char from[] = "PREROUTING";
+	const char *first = NULL, *first_end = NULL;
 
-	if (!has_jump(text, from, FWD_HOOKS_QUEUE_CHAIN))
-		return;
 	for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
 		const char *r;
 
 		end = line + strcspn(line, "\n");
-		if (!(r = rule_of(line, end, from)))
+		if (!(r = rule_of(line, end, "PREROUTING")))
 			continue;
-		if (!jumps_to(r, end, FWD_HOOKS_QUEUE_CHAIN))
-			snprintf(out, len, "%s: %.*s", family == 6 ? "ip6tables" : "iptables",
-				 (int)(end - r), r);
-		return;
+		if (jumps_to(r, end, FWD_HOOKS_QUEUE_CHAIN)) {
+			if (first)
+				snprintf(out, len, "%s: %.*s", family == 6 ? "ip6tables" : "iptables",
+					 (int)(first_end - first), first);
+			return;
+		}
+		if (!first) {
+			first = r;
+			first_end = end;
+		}
 	}
 }
 
