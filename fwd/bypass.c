@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "fwd/bypass.h"
@@ -20,22 +19,9 @@
 
 static struct {
 	pthread_mutex_t lock;
-	uint64_t last_rule, last_seen, last_value, carry, base_seen;
+	struct bypass_acc acc;
 	uint64_t logged_value, logged_at_s;
 } B = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-/* The packet counter of fwd's NFQUEUE rules in FAMILY's mangle table (0 if none). */
-static uint64_t rule_packets(int family)
-{
-	char *text;
-	uint64_t sum;
-
-	if (ipt_save(family, "mangle", &text))
-		return 0;
-	sum = ipt_counted(text, FWD_HOOKS_QUEUE_CHAIN, " -j NFQUEUE");
-	free(text);
-	return sum;
-}
 
 /* Held by the kernel for fwd, and dropped by it, over fwd's queues. */
 static uint64_t proc_held_dropped(const struct fwd_state *st)
@@ -46,32 +32,47 @@ static uint64_t proc_held_dropped(const struct fwd_state *st)
 	return held + dropped;
 }
 
+uint64_t bypass_account(struct bypass_acc *a, const uint64_t rule[2], const bool read[2],
+			uint64_t seen)
+{
+	uint64_t sum, since;
+
+	for (int f = 0; f < 2; f++)
+		if (read[f])
+			a->rule[f] = rule[f];
+	sum = a->rule[0] + a->rule[1];
+	if (sum < a->last_rule) {
+		/* A reload rebuilt the chain: its counter starts again from 0. */
+		a->carry = a->value;
+		a->base_seen = a->last_seen;
+	}
+	/* Each reading is a lower bound (see bypass.h): the highest is kept. */
+	since = seen - a->base_seen;
+	if (sum > since && a->carry + sum - since > a->value)
+		a->value = a->carry + sum - since;
+	a->last_rule = sum;
+	a->last_seen = seen;
+	return a->value;
+}
+
 uint64_t bypass_sample(struct fwd_state *st)
 {
-	uint64_t rule, seen, since;
+	uint64_t rule[2], seen, v;
+	bool read[2];
 
 	/* fail: closed has no bypass: a full queue drops (queue_dropped counts it). */
 	if (st->no_hooks || !st->workers || st->hooks.fail != FWD_FAIL_OPEN)
 		return 0;
-	/* Rule counter first: a packet counted after it can only lower the result. */
-	rule = rule_packets(4) + rule_packets(6);
+	/* Rule counters first: a packet counted after them can only lower the result. */
+	for (int f = 0; f < 2; f++)
+		read[f] = !ipt_count(f ? 6 : 4, "mangle", FWD_HOOKS_QUEUE_CHAIN, " -j NFQUEUE",
+				     &rule[f]);
 	seen = proc_held_dropped(st);
 	seen += queue_received(st->workers, st->nworkers);
 	pthread_mutex_lock(&B.lock);
-	if (rule < B.last_rule) {
-		/* A reload rebuilt the chain: its counter starts again from 0. */
-		B.carry = B.last_value;
-		B.base_seen = B.last_seen;
-	}
-	since = seen - B.base_seen;
-	B.last_value = B.carry + (rule > since ? rule - since : 0);
-	if (B.last_value < B.carry)
-		B.last_value = B.carry;
-	B.last_rule = rule;
-	B.last_seen = seen;
-	since = B.last_value;
+	v = bypass_account(&B.acc, rule, read, seen);
 	pthread_mutex_unlock(&B.lock);
-	return since;
+	return v;
 }
 
 int bypass_tick(struct fwd_state *st)

@@ -150,3 +150,16 @@ uint64_t ipt_counted(const char *text, const char *chain, const char *has)
 	}
 	return sum;
 }
+
+int ipt_count(int family, const char *table, const char *chain, const char *has,
+	      uint64_t *n)
+{
+	char *text;
+	int err = ipt_save(family, table, &text);
+
+	if (err)
+		return err;
+	*n = ipt_counted(text, chain, has);
+	free(text);
+	return 0;
+}

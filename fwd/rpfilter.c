@@ -5,7 +5,6 @@
  */
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdlib.h>
 
 #include "fwd/hooks.h"
 #include "fwd/iptsave.h"
@@ -26,12 +25,10 @@ static uint64_t sample_locked(void)
 {
 	for (int f = 0; f < 2; f++) {
 		uint64_t p;
-		char *text;
 
-		if (ipt_save(f ? 6 : 4, "mangle", &text))
+		if (ipt_count(f ? 6 : 4, "mangle", FWD_HOOKS_QUEUE_CHAIN,
+			      "--comment " FWD_RPF_COMMENT " ", &p))
 			continue;
-		p = ipt_counted(text, FWD_HOOKS_QUEUE_CHAIN, "--comment " FWD_RPF_COMMENT " ");
-		free(text);
 		if (p < R.last[f])
 			R.carry += R.last[f];
 		R.last[f] = p;

@@ -10,15 +10,34 @@
  * and those it counted as dropped (/proc/net/netfilter/nfnetlink_queue).
  *
  * Every error of the sampling makes the count smaller, never larger: the
- * rule counter is read first, a reload that rebuilds the chain restarts its
- * counter (the count so far is kept), and packets in flight count as seen.
+ * rule counters are read first, a reload that rebuilds the chain restarts
+ * them (the count so far is kept), packets in flight count as seen, and a
+ * family whose table cannot be read keeps its last reading. Each sample is
+ * so a lower bound, and the count never goes down.
  */
 #ifndef FWD_BYPASS_H
 #define FWD_BYPASS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct fwd_state;
+
+/* The count so far, kept across samples. */
+struct bypass_acc {
+	uint64_t rule[2];		/* IPv4's and IPv6's rule counters, as last read */
+	uint64_t last_rule, last_seen;	/* their sum and the packets seen, last sample */
+	uint64_t value, carry, base_seen;
+};
+
+/*
+ * One sample into A: the rule counters of each family (RULE[f], where
+ * READ[f]; a family that could not be read keeps its last reading) and the
+ * packets fwd has seen (received, held and dropped by the kernel for it).
+ * Returns the packets accepted without a verdict so far.
+ */
+uint64_t bypass_account(struct bypass_acc *a, const uint64_t rule[2], const bool read[2],
+			uint64_t seen);
 
 /* Sample now; returns the packets accepted without a verdict since start. */
 uint64_t bypass_sample(struct fwd_state *st);

@@ -37,4 +37,13 @@ int ipt_save(int family, const char *table, char **text);
  */
 uint64_t ipt_counted(const char *text, const char *chain, const char *has);
 
+/*
+ * ipt_counted() of FAMILY's TABLE as ipt_save() reads it, into *N. 0, or
+ * ipt_save()'s error (*N untouched): a caller keeps its last reading then,
+ * since taking the failure for a counter restarted at 0 would count the
+ * same packets again once the table reads again.
+ */
+int ipt_count(int family, const char *table, const char *chain, const char *has,
+	      uint64_t *n);
+
 #endif
