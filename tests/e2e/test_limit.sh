@@ -53,9 +53,15 @@ stats "$T/s2.json"
 members=$("$PY" -c 'import json,sys; print(" ".join(m["addr"] for m in json.load(open(sys.argv[1]))["dynamic"]["sets"]["abusers"]["members"]))' "$T/s2.json")
 assert_eq "on_exceed added the source to abusers" 10.10.1.2 "$members"
 assert_eq "ssh: 1 limited" 1 "$(jget "$T/s2.json" dynamic.limited.ssh)"
+# Once the source is in the set, fwd/recheck.c queues its old connections'
+# packets too, and the abusers rule drops and counts them: count up from s2.
 assert_eq "the abuser is now dropped everywhere (ipv6 is not)" "timeout" \
 	"$(client tcp 10.10.2.2 80 --timeout 0.5)"
-assert_eq "abusers rule counted it" 1 "$(stats "$T/s3.json" && jget "$T/s3.json" rule:abusers.packets)"
+stats "$T/s3.json"
+assert_ge "abusers rule counted it" $(($(jget "$T/s2.json" rule:abusers.packets) + 1)) \
+	"$(jget "$T/s3.json" rule:abusers.packets)"
+assert_eq "web's limit never saw it" "$(jget "$T/s2.json" dynamic.limited.web)" \
+	"$(jget "$T/s3.json" dynamic.limited.web)"
 
 fwd_stop
 assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"
