@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <sys/mman.h>
 
+#include "fwd/bridged.h"
 #include "fwd/hairpin.h"
 #include "fwd/hooks.h"
 #include "fwd/iptsave.h"
@@ -114,6 +115,7 @@ void hooks_conf_daemon(struct fwd_hooks_conf *hc, const struct fwd_daemon *dc)
 {
 	hc->inspect = dc->inspect;
 	hc->rpfilter = dc->rpfilter;
+	hc->bridged_pass = dc->bridged_pass;
 	hc->nd_rules = dc->nd_rules;
 	hc->dhcpv6_rules = dc->dhcpv6_rules;
 	hc->ha = dc->ha;
@@ -134,7 +136,7 @@ static void render_repeat(struct tbuf *t)
 	tb_printf(t, "-A %s -m mark --mark 0x%08x/0x%08x -g %s\n", FWD_HOOKS_QUEUE_CHAIN,
 		  FWD_REPEAT_MARK, FWD_REPEAT_MARK, FWD_HOOKS_SEEN_CHAIN);
 	tb_printf(t, "-A %s -j MARK --set-xmark 0x0/0x%08x\n", FWD_HOOKS_SEEN_CHAIN,
-		  FWD_REPEAT_MARK | FWD_NEW_MARK);
+		  FWD_REPEAT_MARK | FWD_NEW_MARK | FWD_BRIDGED_MARK);
 }
 
 /*
@@ -233,6 +235,11 @@ static void render_dhcpv6(struct tbuf *t, const char *c)
 static void render_exempt(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
 			  const char *c)
 {
+	/* a switched frame (bridged.h): FWD-SEEN clears the bit; in raw it stays for mangle */
+	if (hc->bridged_pass)
+		tb_printf(t, "-A %s -m mark --mark 0x%08x/0x%08x %s\n", c, FWD_BRIDGED_MARK,
+			  FWD_BRIDGED_MARK, strcmp(c, FWD_HOOKS_QUEUE_CHAIN) ? "-j RETURN" :
+			  "-g " FWD_HOOKS_SEEN_CHAIN);
 	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
 	render_ha_pass(t, family, &hc->ha, c);
 	if (family == 6 && !hc->nd_rules)
@@ -786,6 +793,7 @@ static int install(const struct fwd_hooks_conf *hc, const struct rule_src *s)
 	}
 	r = install_family(6, hc, s);
 	G.in[1] = r >= 0;
+	bridged_apply(hc->bridged_pass);	/* without it, switched frames are judged: no error */
 	pthread_mutex_unlock(&G.lock);
 	if (r < 0 && ipv6_absent()) {
 		log_warn("hooks: no IPv6 in this network namespace: IPv4 chains only");
@@ -906,6 +914,7 @@ int hooks_remove(void)
 
 	pthread_mutex_lock(&G.lock);
 	G.in[0] = G.in[1] = false;
+	bridged_apply(false);
 	pthread_mutex_unlock(&G.lock);
 	r = remove_family(6);
 	if (r < 0)

@@ -19,6 +19,7 @@
 #include <urcu-qsbr.h>
 
 #include "fwd/crowdsec.h"
+#include "fwd/bridged.h"
 #include "fwd/gateway.h"
 #include "fwd/gate.h"
 #include "fwd/live.h"
@@ -436,8 +437,10 @@ static int reload_prep(const struct fwd_config *c, void *arg)
 	struct reload_parts *p = arg;
 
 	p->l = live_prepare(c, p->nworkers);
-	if (p->l)
+	if (p->l) {
 		gateway_forwarding_warn(c, "reload");
+		bridged_note(c->daemon.bridged_pass, "reload");
+	}
 	return p->l ? 0 : -ENOMEM;
 }
 

@@ -525,6 +525,20 @@ static void daemon_rpfilter(struct ld *l, const struct ynode *k, const struct yn
 		((struct fwd_daemon *)ctx)->rpfilter = (enum fwd_rpfilter)x;
 }
 
+/*
+ * bridged: judge (the default) or pass: frames a bridge of the gateway
+ * forwards between its own ports (which br_netfilter hands to iptables)
+ * go to the rules, or by them.
+ */
+static void daemon_bridged(struct ld *l, const struct ynode *k, const struct ynode *v,
+			   void *ctx)
+{
+	static const char *const choices[] = { "judge", "pass", NULL };
+
+	(void)k;
+	((struct fwd_daemon *)ctx)->bridged_pass = pick(l, v, "bridged", choices, NULL) == 1;
+}
+
 /* neighbor_discovery: accept (in fwd's hooks, the default) or rules. */
 static void daemon_nd(struct ld *l, const struct ynode *k, const struct ynode *v, void *ctx)
 {
@@ -575,6 +589,7 @@ static void daemon_shed(struct ld *l, const struct ynode *k, const struct ynode 
 static const struct ykey daemon_keys[] = {
 	{ "queues", daemon_queues }, { "queue_num", daemon_queue_num },
 	{ "inspect", daemon_inspect }, { "fail", daemon_fail }, { "rpfilter", daemon_rpfilter },
+	{ "bridged", daemon_bridged },
 	{ "neighbor_discovery", daemon_nd }, { "dhcpv6_client", daemon_dhcpv6 },
 	{ "log", daemon_log },
 	{ "metrics", daemon_metrics }, { "ha", daemon_ha }, { "early_drop", daemon_early },

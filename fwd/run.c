@@ -22,6 +22,7 @@
 
 #include <urcu-qsbr.h>
 
+#include "fwd/bridged.h"
 #include "fwd/bypass.h"
 #include "fwd/cmd.h"
 #include "fwd/control.h"
@@ -237,6 +238,8 @@ static int print_hooks(const struct fwd_hooks_conf *hc0, const struct fwd_rulese
 		fwrite(buf, 1, (size_t)n, stdout);
 		free(buf);
 	}
+	if (hc->bridged_pass)
+		bridged_print(stdout);
 	fflush(stdout);
 	rc = 0;
 out:
@@ -476,6 +479,8 @@ static int start(struct daemon *dm)
 		 c->daemon.inspect == FWD_INSPECT_EVERY ? "every-packet" : "new-connections",
 		 fail_names[c->daemon.fail]);
 	gateway_forwarding_warn(c, "start");
+	if (!st->no_hooks)
+		bridged_note(c->daemon.bridged_pass, "start");
 	if (dm->o.pidfile && !write_pidfile(dm->o.pidfile))
 		dm->pidfile_written = true;
 	else if (dm->o.pidfile)

@@ -244,6 +244,7 @@ struct fwd_daemon {
 	enum fwd_inspect inspect;
 	enum fwd_fail fail;
 	enum fwd_rpfilter rpfilter;
+	bool bridged_pass;		/* bridged: pass (else judge, the default) */
 	bool nd_rules;			/* neighbor_discovery: rules (else accepted in the hook) */
 	struct fwd_pos nd_pos;		/* of that key, for fwd check's warning */
 	bool dhcpv6_rules;		/* dhcpv6_client: rules (else accepted in the hook) */

@@ -6,7 +6,10 @@
  * rule from each table's PREROUTING (and nat POSTROUTING), marked with the
  * comment "fwd":
  *
- *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: loopback returns;
+ *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: with
+ *                     hc->bridged_pass, frames a bridge switches between its
+ *                     ports (FWD_BRIDGED_MARK, bridged.h) go to FWD-SEEN;
+ *                     loopback returns;
  *                     IPv6 neighbour discovery (ICMPv6 133-137, hop limit
  *                     255) and MLD from link-local (or unspecified, RFC 3590)
  *                     sources with hop limit 1 return unless nd_rules
@@ -42,9 +45,10 @@
  *                     empty while no forward rule has a target of that
  *                     family, and with hc->nat_loopback off.
  *   mangle FWD-SEEN   gone to from the top of FWD-QUEUE for packets that
- *                     carry FWD_REPEAT_MARK (fwd's repeat verdict): clears
- *                     it and FWD_NEW_MARK, and its end returns to PREROUTING, whose
- *                     later rules then see the packet.
+ *                     carry FWD_REPEAT_MARK (fwd's repeat verdict) or
+ *                     FWD_BRIDGED_MARK: clears them and FWD_NEW_MARK, and its
+ *                     end returns to PREROUTING, whose later rules then see
+ *                     the packet.
  *   mangle FWD-EARLY  jumped to from FWD-QUEUE just before the queue: the
  *                     drops the rules fix whatever else a packet carries
  *                     (fwd/early.c, early.h), by protocol and destination
@@ -128,6 +132,7 @@ struct fwd_hooks_conf {
 	enum fwd_inspect inspect;	/* new connections only, or every packet */
 	enum fwd_fail fail;		/* open: --queue-bypass */
 	enum fwd_rpfilter rpfilter;	/* daemon: rpfilter: FWD-QUEUE's reverse path drop */
+	bool bridged_pass;		/* daemon: bridged: pass (fwd/bridged.c) */
 	bool nd_rules;			/* queue neighbour discovery and MLD too */
 	bool dhcpv6_rules;		/* queue the DHCPv6 client's answers too */
 	struct fwd_ha ha;		/* zero: nothing passes for an HA pair */
@@ -139,7 +144,7 @@ struct fwd_hooks_conf {
 
 /*
  * Take into HC what the rules file's daemon: section says of the hooks and
- * a reload may change: inspect, rpfilter, neighbor_discovery, dhcpv6_client,
+ * a reload may change: inspect, rpfilter, bridged, neighbor_discovery, dhcpv6_client,
  * ha, shed, nat_loopback.
  * (The queues and fail: are fixed at start.)
  */

@@ -68,6 +68,7 @@ hooks_during() {	# TRACE COMMAND...
 	return $rc
 }
 active() { [ "$(prop ActiveState)" = active ]; }
+bridge_rules() { ebtables-nft -t nat -L PREROUTING | grep -c -- "--mark-or 0x80000000"; }
 
 rules() {
 	cat <<YAML
@@ -77,6 +78,7 @@ log: drops
 daemon:
   metrics: {file: $PROM, interval: 1}
   rpfilter: strict
+  bridged: pass
 rules:
   - name: ssh
     proto: tcp
@@ -122,6 +124,7 @@ after_reboot() {
 	echo "  is-active: $(systemctl is-active fwd)"
 	check "no fwd process is left" wait_for 50 sh -c '! pidof fwd'
 	check "its hooks are gone" nohooks
+check "its bridge rules are gone" [ "$(bridge_rules)" = 0 ]
 	check "/etc/fwd/rules.yaml stays (a conffile)" test -f $RULES
 
 	step "purge: dpkg -P fwd"
@@ -162,6 +165,8 @@ check "fwd's hooks are in the kernel" [ "$(hooks)" -gt 0 ]
 check "with the reverse path check (rpfilter: strict), made from the unit's sandbox" sh -c \
 	'iptables-save -t mangle | grep -q -- "-m rpfilter --invert .*fwd-rpfilter -j DROP" &&
 	 ip6tables-save -t mangle | grep -q -- "-m rpfilter --invert .*fwd-rpfilter -j DROP"'
+check "with the bridge rules of bridged: pass (ebtables-nft), made from the unit's sandbox" \
+	[ "$(bridge_rules)" = 2 ]
 pid=$(prop MainPID)
 run fwd stats
 

@@ -73,7 +73,7 @@ static void test_stateful_one_queue_fail_closed(void **state)
 		"-I PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
 		":FWD-SEEN - [0:0]\n"
 		"-A FWD-QUEUE -m mark --mark 0x10000000/0x10000000 -g FWD-SEEN\n"
-		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x30000000\n"
+		"-A FWD-SEEN -j MARK --set-xmark 0x0/0xb0000000\n"
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate INVALID -j DROP\n"
@@ -168,7 +168,7 @@ static void test_every_packet_four_queues_fail_open(void **state)
 		"-I PREROUTING -m comment --comment fwd -j FWD-QUEUE\n"
 		":FWD-SEEN - [0:0]\n"
 		"-A FWD-QUEUE -m mark --mark 0x10000000/0x10000000 -g FWD-SEEN\n"
-		"-A FWD-SEEN -j MARK --set-xmark 0x0/0x30000000\n"
+		"-A FWD-SEEN -j MARK --set-xmark 0x0/0xb0000000\n"
 		"-A FWD-QUEUE -i lo -j RETURN\n"
 		"-A FWD-QUEUE -p icmp -m conntrack --ctstate RELATED -j RETURN\n"
 		"-A FWD-QUEUE -m conntrack --ctstate NEW -j MARK --set-xmark 0x20000000/0x20000000\n"
@@ -298,6 +298,41 @@ static void test_rpfilter_lines(void **state)
 	hc.rpfilter = FWD_RPF_LOOSE;
 	assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, loose));
+}
+
+/*
+ * bridged: pass: a frame a bridge switched (FWD_BRIDGED_MARK, set in the
+ * bridge's nat PREROUTING) goes by before anything else is judged: to
+ * FWD-SEEN in mangle, which clears the bit, and straight back out of the
+ * raw gate, where mangle still has to see it. Judge: no line reads the bit.
+ */
+static void test_bridged_lines(void **state)
+{
+	static const char mangle[] =
+		"-A FWD-SEEN -j MARK --set-xmark 0x0/0xb0000000\n"
+		"-A FWD-QUEUE -m mark --mark 0x80000000/0x80000000 -g FWD-SEEN\n"
+		"-A FWD-QUEUE -i lo -j RETURN\n";
+	static const char raw[] =
+		"-A FWD-SHED -j DROP\n"
+		"-A FWD-GATE -m mark --mark 0x80000000/0x80000000 -j RETURN\n"
+		"-A FWD-GATE -i lo -j RETURN\n";
+	struct fwd_hooks_conf hc = stateful1;
+	char buf[8192];
+
+	(void)state;
+	assert_true(hooks_render(4, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "--mark 0x80000000"));
+	hc.bridged_pass = true;
+	for (int f = 4; f <= 6; f += 2) {
+		assert_true(hooks_render(f, &hc, NULL, buf, sizeof(buf)) > 0);
+		assert_non_null(strstr(buf, mangle));
+	}
+	hc = every4;
+	hc.fail = FWD_FAIL_CLOSED;	/* the gate, in raw */
+	hc.bridged_pass = true;
+	assert_true(hooks_render(6, &hc, NULL, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, mangle));
+	assert_non_null(strstr(buf, raw));
 }
 
 /* ipt_counted(): the lines of one chain holding a text, as iptables-save -c prints them. */
@@ -859,6 +894,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_gate_line),
 		cmocka_unit_test(test_render_errors),
 		cmocka_unit_test(test_rpfilter_lines),
+		cmocka_unit_test(test_bridged_lines),
 		cmocka_unit_test(test_ipt_counted),
 		cmocka_unit_test(test_bypass_account),
 		cmocka_unit_test(test_hairpin_needs_forwards),	/* last: its scan stays */
