@@ -235,11 +235,21 @@ static void render_dhcpv6(struct tbuf *t, const char *c)
 static void render_exempt(struct tbuf *t, int family, const struct fwd_hooks_conf *hc,
 			  const char *c)
 {
-	/* a switched frame (bridged.h): FWD-SEEN clears the bit; in raw it stays for mangle */
+	bool queue = !strcmp(c, FWD_HOOKS_QUEUE_CHAIN);
+
+	/*
+	 * A switched frame (bridged.h), unless for an address of the gateway,
+	 * which a DNAT would turn into a routed packet: FWD-SEEN clears the
+	 * bit; in raw it stays for mangle. Those for the gateway lose the bit
+	 * in mangle and go on like any packet.
+	 */
 	if (hc->bridged_pass)
-		tb_printf(t, "-A %s -m mark --mark 0x%08x/0x%08x %s\n", c, FWD_BRIDGED_MARK,
-			  FWD_BRIDGED_MARK, strcmp(c, FWD_HOOKS_QUEUE_CHAIN) ? "-j RETURN" :
-			  "-g " FWD_HOOKS_SEEN_CHAIN);
+		tb_printf(t, "-A %s -m mark --mark 0x%08x/0x%08x -m addrtype ! --dst-type LOCAL "
+			  "%s\n", c, FWD_BRIDGED_MARK, FWD_BRIDGED_MARK,
+			  queue ? "-g " FWD_HOOKS_SEEN_CHAIN : "-j RETURN");
+	if (hc->bridged_pass && queue)
+		tb_printf(t, "-A %s -m mark --mark 0x%08x/0x%08x -j MARK --set-xmark 0x0/0x%08x\n",
+			  c, FWD_BRIDGED_MARK, FWD_BRIDGED_MARK, FWD_BRIDGED_MARK);
 	tb_printf(t, "-A %s -i lo -j RETURN\n", c);
 	render_ha_pass(t, family, &hc->ha, c);
 	if (family == 6 && !hc->nd_rules)

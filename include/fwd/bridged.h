@@ -16,7 +16,10 @@
  * ships; it runs before br_netfilter's hook) that OR FWD_BRIDGED_MARK into
  * such frames' mark, IPv4 and IPv6 alike; FWD-QUEUE (and FWD-GATE) let
  * them by and FWD-SEEN clears the bit. Broadcast and multicast frames,
- * which the gateway receives as well as floods, are judged as before.
+ * which the gateway receives as well as floods, are judged as before; so
+ * are switched frames for an address of the gateway's own (FWD-QUEUE
+ * clears the bit), since a DNAT in nat PREROUTING (a port forward as Docker
+ * writes it) makes br_netfilter route such a frame instead.
  * ebtables has no comments: fwd's rules are these exact lines, which it
  * deletes (every copy) before it inserts them and when it stops.
  */

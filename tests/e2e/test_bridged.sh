@@ -15,8 +15,10 @@
 #   UDP, and the rules count none of it, while A's traffic to the gateway
 #   itself (dropped) and through it to the server (allowed by `web`) is
 #   judged as before; a rule of the operator's after fwd's jump still sees
-#   the switched frames, and none of them with fwd's mark bit; the same in
-#   every-packet mode;
+#   the switched frames, and none of them with fwd's mark bit; frames for
+#   B's MAC but the gateway's address, which a port forward of Docker's form
+#   (DNAT in nat PREROUTING) turns into routed ones, are judged (scapy); the
+#   same in every-packet mode;
 # - a reload back to judge takes fwd's two bridge rules out; a fwd killed
 #   with pass leaves them, and the next one to start takes them out.
 . "$(dirname "$0")/lib.sh"
@@ -39,16 +41,22 @@ topo_if "$NS_B" veth-b 10.10.5.3/24 fd00:5::3/64
 nsx "$NS_A" ip route add default via 10.10.5.1
 nsx "$NS_A" ip -6 route add default via fd00:5::1
 topo_settle "$NS_A" "$NS_B"
-servers_start --tcp 80
+servers_start --tcp 80 --udp 7300
 bg "$NS_B" "$T/echo-b.log" "$PY" "$E2E_DIR/echo.py" --tcp 80 --udp 5300 \
 	--events "$T/b.events" --ready "$T/b.ready"
 bg g "$T/echo-g.log" "$PY" "$E2E_DIR/echo.py" --tcp 8080 \
 	--events "$T/g.events" --ready "$T/g.ready"
 wait_for 10 test -e "$T/b.ready" -a -e "$T/g.ready" || fail "echo servers not ready"
-# The operator's own rules after fwd's jump (fwd inserts its jump first).
+# The operator's own rules after fwd's jump (fwd inserts its jump first),
+# and port forwards of the form Docker uses (to any address of the gateway).
 nsx g iptables -t mangle -A PREROUTING -i br-lan -d 10.10.5.3 -m comment --comment e2e-seen
 nsx g iptables -t mangle -A PREROUTING -m mark --mark 0x80000000/0x80000000 \
 	-m comment --comment e2e-mark
+for p in 8081 8082; do
+	nsx g iptables -t nat -A PREROUTING -m addrtype --dst-type LOCAL -p udp --dport $p \
+		-j DNAT --to-destination 10.10.2.2:7300
+done
+MAC_B=$(nsx "$NS_B" cat /sys/class/net/veth-b/address)
 
 rules() {	# DAEMON-LINE
 	cat >"$T/rules.new" <<YAML
@@ -57,6 +65,7 @@ default: drop
 $1
 rules:
   - {name: web, proto: tcp, dst: [10.10.2.2, "fd00:2::2"], dport: 80, action: allow}
+  - {name: fwd-8082, proto: udp, dport: 8082, action: allow}
 YAML
 	rules_put "$T/rules.new" "$T/rules.yaml"
 }
@@ -72,8 +81,20 @@ bridge_rules() { nsx g "$EBT" -t nat -L PREROUTING | grep -c -- "--mark-or 0x800
 counted() {	# COMMENT: packets of the operator's rule
 	nsx g iptables-save -c -t mangle | sed -n "s/^\[\([0-9]*\):.*--comment $1\$/\1/p"
 }
+# From A, 3 datagrams addressed to the gateway's br-lan address at PORT in a
+# frame for B's MAC address: the bridge would switch it, but a DNAT turns it
+# into one that the gateway routes.
+to_b_mac() {	# PORT
+	nsx "$NS_A" "$PY" -c '
+import logging, sys
+logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
+from scapy.all import Ether, IP, UDP, sendp
+f = Ether(dst=sys.argv[1]) / IP(src="10.10.5.2", dst="10.10.5.1") / UDP(sport=40000, dport=int(sys.argv[2])) / b"x"
+sendp([f] * 3, iface="veth-a", verbose=False)
+' "$MAC_B" "$1"
+}
 reload() {
-	assert_eq "fwd reload" "ok: 1 rules" "$(nsx g timeout 10 "$FWD" reload --socket "$SOCK" 2>&1)"
+	assert_eq "fwd reload" "ok: 2 rules" "$(nsx g timeout 10 "$FWD" reload --socket "$SOCK" 2>&1)"
 }
 
 rules ""
@@ -100,6 +121,12 @@ assert_eq "web counted the routed connections" \
 	$(($(jget "$T/s1.json" rule:web.packets) + 2)) "$(jget "$T/s2.json" rule:web.packets)"
 assert_ge "the operator's rule after fwd's jump saw the switched frames" 1 "$(counted e2e-seen)"
 assert_eq "none of them with fwd's mark bit" 0 "$(counted e2e-mark)"
+to_b_mac 8082
+wait_for 5 test "$(server_seen udp 7300 10.10.5.2)" -ge 3
+to_b_mac 8081
+sleep 1
+assert_eq "pass: frames for B's MAC that a DNAT routes are judged (8082 allowed, 8081 not)" \
+	3 "$(server_seen udp 7300 10.10.5.2)"
 
 rules "daemon: {bridged: pass, inspect: every-packet}"
 reload

@@ -304,17 +304,23 @@ static void test_rpfilter_lines(void **state)
  * bridged: pass: a frame a bridge switched (FWD_BRIDGED_MARK, set in the
  * bridge's nat PREROUTING) goes by before anything else is judged: to
  * FWD-SEEN in mangle, which clears the bit, and straight back out of the
- * raw gate, where mangle still has to see it. Judge: no line reads the bit.
+ * raw gate, where mangle still has to see it. One for an address of the
+ * gateway (a DNAT could route it) loses the bit and is judged. Judge: no
+ * line reads the bit.
  */
 static void test_bridged_lines(void **state)
 {
 	static const char mangle[] =
 		"-A FWD-SEEN -j MARK --set-xmark 0x0/0xb0000000\n"
-		"-A FWD-QUEUE -m mark --mark 0x80000000/0x80000000 -g FWD-SEEN\n"
+		"-A FWD-QUEUE -m mark --mark 0x80000000/0x80000000 -m addrtype ! --dst-type LOCAL "
+		"-g FWD-SEEN\n"
+		"-A FWD-QUEUE -m mark --mark 0x80000000/0x80000000 -j MARK --set-xmark "
+		"0x0/0x80000000\n"
 		"-A FWD-QUEUE -i lo -j RETURN\n";
 	static const char raw[] =
 		"-A FWD-SHED -j DROP\n"
-		"-A FWD-GATE -m mark --mark 0x80000000/0x80000000 -j RETURN\n"
+		"-A FWD-GATE -m mark --mark 0x80000000/0x80000000 -m addrtype ! --dst-type LOCAL "
+		"-j RETURN\n"
 		"-A FWD-GATE -i lo -j RETURN\n";
 	struct fwd_hooks_conf hc = stateful1;
 	char buf[8192];
