@@ -117,7 +117,7 @@ int ipt_save(int family, const char *table, char **text)
 		err = -EIO;
 	size = err ? -1 : lseek(fd, 0, SEEK_END);
 	if (!err && size < 0)
-		err = -errno;
+		err = errno ? -errno : -EIO;
 	if (!err && !(*text = malloc((size_t)size + 1)))
 		err = -ENOMEM;
 	if (!err && pread(fd, *text, (size_t)size, 0) != size)
@@ -157,8 +157,8 @@ int ipt_count(int family, const char *table, const char *chain, const char *has,
 	char *text;
 	int err = ipt_save(family, table, &text);
 
-	if (err)
-		return err;
+	if (err || !text)
+		return err ? err : -EIO;
 	*n = ipt_counted(text, chain, has);
 	free(text);
 	return 0;
