@@ -8,8 +8,9 @@
  *
  *   mangle FWD-QUEUE  jumped to from mangle PREROUTING: with
  *                     hc->bridged_pass, frames a bridge switches between its
- *                     ports (FWD_BRIDGED_MARK, bridged.h) go to FWD-SEEN;
- *                     loopback returns;
+ *                     ports (FWD_BRIDGED_MARK, bridged.h) go to FWD-SEEN,
+ *                     unless for a local address (those lose the bit and go
+ *                     on); loopback returns;
  *                     IPv6 neighbour discovery (ICMPv6 133-137, hop limit
  *                     255) and MLD from link-local (or unspecified, RFC 3590)
  *                     sources with hop limit 1 return unless nd_rules
