@@ -124,7 +124,7 @@ after_reboot() {
 	echo "  is-active: $(systemctl is-active fwd)"
 	check "no fwd process is left" wait_for 50 sh -c '! pidof fwd'
 	check "its hooks are gone" nohooks
-check "its bridge rules are gone" [ "$(bridge_rules)" = 0 ]
+	check "its bridge rules are gone" [ "$(bridge_rules)" = 0 ]
 	check "/etc/fwd/rules.yaml stays (a conffile)" test -f $RULES
 
 	step "purge: dpkg -P fwd"
@@ -411,6 +411,7 @@ check "stop succeeds" run systemctl stop fwd
 state
 check "fwd is inactive" [ "$(prop ActiveState)" = inactive ]
 check "its hooks are gone" nohooks
+check "its bridge rules are gone" [ "$(bridge_rules)" = 0 ]
 
 step "upgrade: dpkg -i the package again while fwd runs"
 run systemctl start fwd
