@@ -28,6 +28,9 @@ static struct {
 
 #define RULE_ARGS	16
 
+/* fwd's two rules differ only in the frames' protocol. */
+static const char *const protos[] = { "IPv4", "IPv6" };
+
 /* ARGV: TOOL OP (-I, -D) of the rule for frames of PROTO (IPv4, IPv6), NULL-ended. */
 static void rule_argv(const char *argv[RULE_ARGS], const char *tool, const char *op,
 		      const char *proto)
@@ -50,7 +53,6 @@ static int rule_op(const char *tool, const char *op, const char *proto)
 
 void bridged_print(FILE *f)
 {
-	static const char *const protos[] = { "IPv4", "IPv6" };
 	const char *argv[RULE_ARGS];
 
 	fprintf(f, "# ebtables-nft (daemon: bridged: pass)\n");
@@ -68,7 +70,6 @@ static bool tool(char *path, size_t len)
 
 int bridged_apply(bool pass)
 {
-	static const char *const protos[] = { "IPv4", "IPv6" };	/* as in bridged_print() */
 	char path[64];
 	int r = 0;
 
