@@ -103,6 +103,22 @@ int bridged_apply(bool pass)
 	return 0;
 }
 
+int bridged_missing(char *what, size_t len)
+{
+	char path[64];
+
+	if (!B.in || !tool(path, sizeof(path)))
+		return 0;
+	for (size_t p = 0; p < 2; p++) {
+		if (rule_op(path, "--check", protos[p]) != 1)
+			continue;	/* there, or ebtables failed (not a finding) */
+		snprintf(what, len, "ebtables -t nat: fwd's rule of PREROUTING that marks "
+			 "%s frames for other hosts is gone", protos[p]);
+		return 1;
+	}
+	return 0;
+}
+
 /* Does the sysctl-like file PATH read "1"? */
 static bool reads_one(const char *path)
 {

@@ -1048,6 +1048,8 @@ int hooks_missing(char *what, size_t len, char *before, size_t blen)
 		}
 		free(text);
 	}
+	if (!r)
+		r = bridged_missing(what, len);
 	pthread_mutex_unlock(&G.lock);
 	return r;
 }

@@ -21,7 +21,8 @@
  * clears the bit), since a DNAT in nat PREROUTING (a port forward as Docker
  * writes it) makes br_netfilter route such a frame instead.
  * ebtables has no comments: fwd's rules are these exact lines, which it
- * deletes (every copy) before it inserts them and when it stops.
+ * deletes (every copy) before it inserts them and when it stops, and
+ * which the daemon's look at its hooks checks with `ebtables --check`.
  */
 #ifndef FWD_BRIDGED_H
 #define FWD_BRIDGED_H
@@ -40,6 +41,14 @@
  * switched frames go to the rules, as with `bridged: judge`.
  */
 int bridged_apply(bool pass);
+
+/*
+ * When this process put the rules in, are both still there (`ebtables
+ * --check`)? 0 when they are (or were never put in), 1 when one is gone
+ * (WHAT, LEN bytes, says which): another tool flushed the bridge's nat
+ * table, and switched frames go to the rules until an install.
+ */
+int bridged_missing(char *what, size_t len);
 
 /* The rules as ebtables arguments, for --no-hooks: what bridged_apply(true) inserts. */
 void bridged_print(FILE *f);

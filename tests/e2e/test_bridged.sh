@@ -18,7 +18,8 @@
 #   the switched frames, and none of them with fwd's mark bit; frames for
 #   B's MAC but the gateway's address, which a port forward of Docker's form
 #   (DNAT in nat PREROUTING) turns into routed ones, are judged (scapy); the
-#   same in every-packet mode;
+#   same in every-packet mode; after another tool flushes the bridge's nat
+#   table, fwd puts its rules back within its look at its hooks;
 # - a reload back to judge takes fwd's two bridge rules out; a fwd killed
 #   with pass leaves them, and the next one to start takes them out.
 . "$(dirname "$0")/lib.sh"
@@ -122,7 +123,7 @@ assert_eq "web counted the routed connections" \
 assert_ge "the operator's rule after fwd's jump saw the switched frames" 1 "$(counted e2e-seen)"
 assert_eq "none of them with fwd's mark bit" 0 "$(counted e2e-mark)"
 to_b_mac 8082
-wait_for 5 test "$(server_seen udp 7300 10.10.5.2)" -ge 3
+wait_for 5 eval '[ "$(server_seen udp 7300 10.10.5.2)" -ge 3 ]'
 to_b_mac 8081
 sleep 1
 assert_eq "pass: frames for B's MAC that a DNAT routes are judged (8082 allowed, 8081 not)" \
@@ -134,6 +135,14 @@ assert_eq "pass, every packet: A reaches B" "ok ok ok" "$(lan)"
 assert_eq "pass, every packet: A to the gateway is judged" timeout \
 	"$(from_a tcp 10.10.5.1 8080)"
 assert_eq "still none with fwd's mark bit" 0 "$(counted e2e-mark)"
+# Another tool flushes the bridge's nat table: fwd's look at its hooks
+# (every 5 s) puts the rules back, and says why.
+nsx g "$EBT" -t nat -F
+GONE="ebtables -t nat: fwd's rule of PREROUTING that marks IPv4 frames for other hosts is gone .*; fwd's hooks are back"
+wait_for 8 grep -Eq -- "$GONE" "$FWD_LOG"
+assert_grep "fwd names the bridge rule that went, and puts it back" "$GONE" "$FWD_LOG"
+assert_eq "both bridge rules are back" 2 "$(bridge_rules)"
+assert_eq "after the flush, A reaches B again" "ok ok ok" "$(lan)"
 
 rules ""
 reload

@@ -34,7 +34,7 @@ send_dgram 10.10.2.2 161 3000
 send_dgram fd00:2::2 161 3000
 send_dgram 10.10.2.2 162 3000
 send_dgram fd00:2::2 162 3000
-wait_for 3 test "$(server_seen udp 161)" -ge 3
+wait_for 3 eval '[ "$(server_seen udp 161)" -ge 3 ]'
 assert_eq "udp 161: 1000 B, 3000 B over IPv4, 3000 B over IPv6 all arrived" 3 \
 	"$(server_seen udp 161)"
 assert_eq "udp 162 (default drop): nothing arrived" 0 "$(server_seen udp 162)"

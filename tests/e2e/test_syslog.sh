@@ -74,7 +74,7 @@ dropped_ge() { stats "$S" >/dev/null && [ "$(jget "$S" log.dropped)" -ge "$1" ];
 syslogd read "$T/syslog1.out"
 fwd_start_devlog
 connects 3
-wait_for 3 test "$(web_lines "$T/syslog1.out")" -ge 3
+wait_for 3 eval '[ "$(web_lines "$T/syslog1.out")" -ge 3 ]'
 assert_eq "the daemon got the 3 verdict lines" 3 "$(web_lines "$T/syslog1.out")"
 assert_grep "in glibc's form: <daemon.notice>TIMESTAMP fwd[PID]: MSG" \
 	"^<29>[A-Z][a-z]{2} [ 0-9][0-9] [0-9]{2}:[0-9]{2}:[0-9]{2} fwd\\[$FWD_PID\\]: allow rule=web in=" \
@@ -94,7 +94,7 @@ assert_ge "the 5 lost lines are counted dropped" 5 "$(jget "$S" log.dropped)"
 
 syslogd read "$T/syslog2.out"
 connects 2
-wait_for 3 test "$(web_lines "$T/syslog2.out")" -ge 2
+wait_for 3 eval '[ "$(web_lines "$T/syslog2.out")" -ge 2 ]'
 assert_eq "the daemon back: fwd connects again and its lines arrive" 2 \
 	"$(web_lines "$T/syslog2.out")"
 fwd_stop
