@@ -27,8 +27,9 @@ TESTLIB   := $(wildcard tests/lib/*.c)
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 DEPSTAMP  := build/.deps-ok
+JOBS      ?= $(shell nproc 2>/dev/null || echo 1)
 
-.PHONY: all deps check check-system unit golden e2e asan tsan scan bench fuzz soak demo install uninstall deb lintian clean graph
+.PHONY: all built deps check check-system unit golden e2e asan tsan scan bench fuzz soak demo install uninstall deb lintian clean graph
 all: $(B)/fwd
 
 # Every target that compiles or runs fwd makes sure the Debian packages are there.
@@ -65,6 +66,9 @@ $(B)/bench/%: tests/bench/%.c $(TESTLIB) $(B)/libfwd.a
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
+# Everything check's suites of one build run, compiled (on every CPU, with -j).
+built: $(B)/fwd $(UNIT_BIN)
+
 # The objects' dependency graph (nm): fails when modules form a cycle.
 graph: $(LIBOBJ)
 	@python3 tests/tools/modgraph.py $(LIBOBJ)
@@ -76,17 +80,20 @@ e2e: $(B)/fwd $(UNIT_BIN) $(B)/bench/spoof $(B)/bench/blast $(B)/bench/sink
 	@sh tests/e2e/run.sh $(B)/fwd $(B)
 
 # The unit and golden tests again, built with ASan and UBSan by clang.
+ASAN_MAKE = $(MAKE) --no-print-directory B=build/asan CC=clang \
+	OPT="-O1 -g -fno-omit-frame-pointer" \
+	EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
+	EXTRA_LDFLAGS="-fsanitize=address,undefined"
 asan:
-	@$(MAKE) --no-print-directory B=build/asan CC=clang OPT="-O1 -g -fno-omit-frame-pointer" \
-		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
-		EXTRA_LDFLAGS="-fsanitize=address,undefined" unit golden
+	@$(ASAN_MAKE) -j$(JOBS) built
+	@$(ASAN_MAKE) unit golden
 
 # The threaded unit tests (dynamic tables under several writers, the log
 # ring, the control socket under concurrent clients and reloads) built with
 # ThreadSanitizer by clang.
 TSAN_TESTS := test_dyn test_log test_control
 tsan:
-	@$(MAKE) --no-print-directory B=build/tsan CC=clang OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory -j$(JOBS) B=build/tsan CC=clang OPT="-O1 -g" \
 		EXTRA_CFLAGS="-fsanitize=thread" EXTRA_LDFLAGS="-fsanitize=thread" \
 		$(TSAN_TESTS:%=build/tsan/tests/%)
 	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
@@ -95,12 +102,13 @@ tsan:
 # clang's static analyzer over every object; a report fails the target.
 scan:
 	@rm -rf build/scan
-	@scan-build --status-bugs -o build/scan/report $(MAKE) --no-print-directory \
+	@scan-build --status-bugs -o build/scan/report $(MAKE) --no-print-directory -j$(JOBS) \
 		B=build/scan OPT="-O1 -g" build/scan/fwd
 
 # check runs every fuzz target briefly, so that the targets keep building
 # and their corpora keep passing; `make fuzz` alone runs them longer.
 check: all
+	@$(MAKE) --no-print-directory -j$(JOBS) built
 	@$(MAKE) --no-print-directory graph unit golden asan tsan scan e2e
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
 	@echo "make check: all suites passed"
