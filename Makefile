@@ -66,7 +66,7 @@ $(B)/bench/%: tests/bench/%.c $(TESTLIB) $(B)/libfwd.a
 unit: $(UNIT_BIN)
 	@sh tests/run-unit.sh $(UNIT_BIN)
 
-# Everything check's suites of one build run, compiled (on every CPU, with -j).
+# The binaries of one build (B) that check's suites run: made with -j$(JOBS) first.
 built: $(B)/fwd $(UNIT_BIN)
 
 # The objects' dependency graph (nm): fails when modules form a cycle.

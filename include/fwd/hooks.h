@@ -222,8 +222,8 @@ int hooks_remove(void);
  * Are the rules that lead into fwd's chains still in the tables the last
  * install put them in (each table read with iptables-save), and the bridge
  * rules of `bridged: pass` (bridged_missing())? 0 when they are, 1 when one
- * is gone (WHAT says which), -errno when a table could not
- * be read. BEFORE (BLEN bytes): the rule of mangle PREROUTING that comes
+ * is gone (WHAT says which), -errno when a table could not be read.
+ * BEFORE (BLEN bytes): the rule of mangle PREROUTING that comes
  * before fwd's jump, as "iptables: -A PREROUTING ..." (it sees each packet
  * fwd allows twice, and may take FWD_REPEAT_MARK away: loopguard.h), or ""
  * when the jump is first, or gone (an install puts it back first), in each
