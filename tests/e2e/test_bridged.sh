@@ -19,7 +19,7 @@
 #   B's MAC but the gateway's address, which a port forward of Docker's form
 #   (DNAT in nat PREROUTING) turns into routed ones, are judged (scapy); the
 #   same in every-packet mode; after another tool flushes the bridge's nat
-#   table, fwd puts its rules back within its look at its hooks;
+#   table, fwd's look at its hooks (every 5 s) puts its rules back;
 # - a reload back to judge takes fwd's two bridge rules out; a fwd killed
 #   with pass leaves them, and the next one to start takes them out.
 . "$(dirname "$0")/lib.sh"
