@@ -167,6 +167,9 @@ check "with the reverse path check (rpfilter: strict), made from the unit's sand
 	 ip6tables-save -t mangle | grep -q -- "-m rpfilter --invert .*fwd-rpfilter -j DROP"'
 check "with the bridge rules of bridged: pass (ebtables-nft), made from the unit's sandbox" \
 	[ "$(bridge_rules)" = 2 ]
+run ebtables-nft -t nat -F
+check "after ebtables -t nat -F, fwd's look at its hooks puts them back from the sandbox too" \
+	wait_for 100 sh -c '[ "$(ebtables-nft -t nat -L PREROUTING | grep -c -- "--mark-or 0x80000000")" = 2 ]'
 pid=$(prop MainPID)
 run fwd stats
 
@@ -174,7 +177,7 @@ step "systemctl reload fwd (a new rule)"
 rules "  - {name: web, proto: tcp, dport: 8080, action: allow}" >$RULES
 check "reload succeeds" run systemctl reload fwd
 state
-check "the new rule is in force" wait_for 30 sh -c 'fwd stats | grep -q "^web "'
+check "the new rule is in force when systemctl reload returns" sh -c 'fwd stats | grep -q "^web "'
 check "same process after reload" [ "$(prop MainPID)" = "$pid" ]
 fwd stats | grep '^reloads:' | sed 's/^/  /'
 
