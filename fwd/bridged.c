@@ -30,6 +30,7 @@ static struct {
 
 /* fwd's two rules differ only in the frames' protocol. */
 static const char *const protos[] = { "IPv4", "IPv6" };
+#define NPROTOS		(sizeof(protos) / sizeof(protos[0]))
 
 /* ARGV: TOOL OP (-I, -D) of the rule for frames of PROTO (IPv4, IPv6), NULL-ended. */
 static void rule_argv(const char *argv[RULE_ARGS], const char *tool, const char *op,
@@ -56,7 +57,7 @@ void bridged_print(FILE *f)
 	const char *argv[RULE_ARGS];
 
 	fprintf(f, "# ebtables-nft (daemon: bridged: pass)\n");
-	for (size_t p = 0; p < 2; p++) {
+	for (size_t p = 0; p < NPROTOS; p++) {
 		rule_argv(argv, "", "-I", protos[p]);
 		for (size_t i = 1; argv[i]; i++)
 			fprintf(f, "%s%s", argv[i], argv[i + 1] ? " " : "\n");
@@ -82,12 +83,12 @@ int bridged_apply(bool pass)
 				 "the rules");
 		return pass ? -ENOENT : 0;
 	}
-	for (size_t p = 0; p < 2; p++)
+	for (size_t p = 0; p < NPROTOS; p++)
 		for (int i = 0; i < BRIDGED_MAX_DEL && rule_op(path, "-D", protos[p]) == 0; i++)
 			;
 	B.known = true;
 	B.in = false;
-	for (size_t p = 0; pass && p < 2 && !r; p++) {
+	for (size_t p = 0; pass && p < NPROTOS && !r; p++) {
 		r = rule_op(path, "-I", protos[p]);
 		if (r > 0)
 			r = -EIO;
@@ -95,7 +96,7 @@ int bridged_apply(bool pass)
 	if (r < 0) {
 		log_warn("hooks: bridged: pass: %s -t nat -I PREROUTING failed (%s); frames "
 			 "bridges switch go to the rules", path, strerror(-r));
-		for (size_t p = 0; p < 2; p++)
+		for (size_t p = 0; p < NPROTOS; p++)
 			rule_op(path, "-D", protos[p]);
 		return r;
 	}
@@ -109,7 +110,7 @@ int bridged_missing(char *what, size_t len)
 
 	if (!B.in || !tool(path, sizeof(path)))
 		return 0;
-	for (size_t p = 0; p < 2; p++) {
+	for (size_t p = 0; p < NPROTOS; p++) {
 		if (rule_op(path, "--check", protos[p]) != 1)
 			continue;	/* there, or ebtables failed (not a finding) */
 		snprintf(what, len, "ebtables -t nat: fwd's rule of PREROUTING that marks "

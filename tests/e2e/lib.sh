@@ -32,7 +32,7 @@ E2E_FAILS=0
 E2E_BG_PIDS=()
 E2E_NS_MADE=()
 E2E_QUICK_DAD=()
-E2E_GW_INDEX=11		# the gateway's last veth index (topo_up, topo_attach)
+E2E_GW_INDEX=9		# the gateway's last veth index (gw_index)
 FWD_PID=""
 TEST_NAME=$(basename "$0" .sh)
 
@@ -243,17 +243,21 @@ quick_dad() {	# NS IFACE
 	E2E_QUICK_DAD+=("$1 $2 $rt $delay")
 }
 
+# The next index for a veth of the gateway, into E2E_GW_INDEX: from 10 up.
+# Both ends of a veth pair at the same index (2, the first link of each
+# namespace) make the kernel's link watch treat the carrier change as not
+# urgent and hold it for up to a second, and DAD with it.
+gw_index() { E2E_GW_INDEX=$((E2E_GW_INDEX + 1)); }
+
 topo_up() {
 	ns_new "$NS_C"
 	ns_new "$NS_G"
 	ns_new "$NS_S"
-	# Indexes 10 and 11: both ends of a veth pair at the same index (2, the
-	# first link of each namespace) make the kernel's link watch treat the
-	# carrier change as not urgent and hold it for up to a second, and DAD
-	# with it.
-	ip -n "$NS_G" link add veth-gw-c index 10 address $MAC_GC type veth \
+	gw_index
+	ip -n "$NS_G" link add veth-gw-c index $E2E_GW_INDEX address $MAC_GC type veth \
 		peer name veth-c address $MAC_C netns "$NS_C" || exit 1
-	ip -n "$NS_G" link add veth-gw-s index 11 address $MAC_GS type veth \
+	gw_index
+	ip -n "$NS_G" link add veth-gw-s index $E2E_GW_INDEX address $MAC_GS type veth \
 		peer name veth-s address $MAC_S netns "$NS_S" || exit 1
 	nsx g sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 
@@ -272,7 +276,7 @@ topo_up() {
 # in the gateway, veth-NAME in NS, both down and without addresses.
 topo_attach() {	# NS NAME
 	ns_new "$1"
-	E2E_GW_INDEX=$((E2E_GW_INDEX + 1))	# not 2, as veth-NAME is (topo_up)
+	gw_index
 	ip -n "$NS_G" link add "veth-gw-$2" index $E2E_GW_INDEX type veth \
 		peer name "veth-$2" netns "$1" || exit 1
 }
