@@ -17,12 +17,41 @@
 #define KEEP_HEADER	"# fwd: members of the dynamic sets, written as they change and at stop\n"
 #define KEEP_LINE_MAX	256
 
-static uint64_t unix_ms(void)
+#define BOOT_ID_LEN	36	/* /proc/sys/kernel/random/boot_id: a UUID's text */
+
+static uint64_t clock_ms(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * This boot's id, read once; "" when it cannot be read. A file written in
+ * the same boot dates itself by CLOCK_BOOTTIME, which a step of the wall
+ * clock does not move: a gateway without a battery-backed clock starts
+ * with a wrong time and steps it at its first NTP sync, and a crash after
+ * that step must not take the step for time that passed.
+ */
+static const char *boot_id(void)
+{
+	static char id[BOOT_ID_LEN + 2];
+	static bool done;
+	FILE *f;
+
+	if (done)
+		return id;
+	done = true;
+	f = fopen("/proc/sys/kernel/random/boot_id", "re");
+	if (!f)
+		return id;
+	if (!fgets(id, sizeof(id), f) || strlen(id) != BOOT_ID_LEN + 1 ||
+	    id[BOOT_ID_LEN] != '\n' || strspn(id, "0123456789abcdef-") != BOOT_ID_LEN)
+		id[0] = '\0';
+	id[BOOT_ID_LEN] = '\0';
+	fclose(f);
+	return id;
 }
 
 struct save {
@@ -55,7 +84,9 @@ char *keep_text(struct fwd_dyn *d, unsigned *saved)
 {
 	struct save sv = { .now = clock_coarse_ms() };
 
-	text_printf(&sv.t, KEEP_HEADER "saved %" PRIu64 "\n", unix_ms());
+	text_printf(&sv.t, KEEP_HEADER "saved %" PRIu64 "\n", clock_ms(CLOCK_REALTIME));
+	if (*boot_id())
+		text_printf(&sv.t, "boot %s %" PRIu64 "\n", boot_id(), clock_ms(CLOCK_BOOTTIME));
 	dyn_members(d, sv.now, save_one, &sv);
 	*saved = sv.n;
 	return text_take(&sv.t);
@@ -133,6 +164,7 @@ struct load {
 	struct keep_report *r;
 	uint64_t now;
 	bool saved_seen;
+	bool boot_seen;		/* the file's age is by this boot's clock */
 };
 
 /* Count a bad line; the first is kept as "LINE:COL: 'WORD': WHAT" (no WORD: the line). */
@@ -170,6 +202,23 @@ static const char *parse_line(char **w, struct fwd_dkey *k, uint64_t *left, cons
 	return NULL;
 }
 
+/*
+ * "boot ID MS": written in this boot, MS into it, the file's age is by the
+ * boot clock; of another boot, the wall clock's age ("saved") stands.
+ */
+static const char *load_boot(struct load *l, char **w)
+{
+	uint64_t saved, now = clock_ms(CLOCK_BOOTTIME);
+
+	if (!parse_u64(w[2], UINT64_MAX, &saved))
+		return "not a time";
+	if (!*boot_id() || strcmp(w[1], boot_id()) || saved > now)
+		return NULL;
+	l->boot_seen = true;
+	l->r->age_ms = now - saved;
+	return NULL;
+}
+
 /* One line of the file, numbered LINE, its newline gone. */
 static void load_line(struct load *l, char *text, unsigned line)
 {
@@ -187,11 +236,14 @@ static void load_line(struct load *l, char *text, unsigned line)
 			w[n++] = p;
 	if (n == 2 && !strcmp(w[0], "saved") && !l->saved_seen) {
 		l->saved_seen = parse_u64(w[1], UINT64_MAX, &saved);
-		now = unix_ms();
-		if (l->saved_seen && now > saved)
+		now = clock_ms(CLOCK_REALTIME);
+		if (l->saved_seen && now > saved && !l->boot_seen)
 			l->r->age_ms = now - saved;
 		what = l->saved_seen ? NULL : "not a time";
 		at = w[1];
+	} else if (n == 3 && !strcmp(w[0], "boot") && !l->boot_seen) {
+		what = load_boot(l, w);
+		at = w[2];
 	} else if (n != 4) {
 		what = "expected SET ADDR[/LEN] PORT/PROTO|- REMAINING_MS";
 	} else if (!(what = parse_line(w, &k, &left, &at))) {
@@ -211,7 +263,7 @@ static void load_line(struct load *l, char *text, unsigned line)
 
 int keep_load(struct fwd_dyn *d, const char *path, struct keep_report *r)
 {
-	struct load l = { d, r, clock_coarse_ms(), false };
+	struct load l = { .d = d, .r = r, .now = clock_coarse_ms() };
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), e = 0;
 	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
 	char buf[KEEP_LINE_MAX + 2];

@@ -9,12 +9,14 @@
  *
  *     # fwd: members of the dynamic sets, written as they change and at stop
  *     saved UNIX_MS
+ *     boot BOOT_ID BOOTTIME_MS
  *     SET ADDR[/LEN] PORT/PROTO|- REMAINING_MS
  *
  * ADDR/LEN is a prefix entry (`fwd block` of a range); the port is a knock
- * door's. The time since it was written (by the wall clock) comes off each
- * member's remaining time, so a file that outlived the process that wrote
- * it gives back only what has time left.
+ * door's. The time since it was written comes off each member's remaining
+ * time, so a file that outlived the process that wrote it gives back only
+ * what has time left: by CLOCK_BOOTTIME when it was written in this boot
+ * (a step of the wall clock does not count), else by the wall clock.
  */
 #ifndef FWD_KEEP_H
 #define FWD_KEEP_H

@@ -879,6 +879,79 @@ static void test_keep_lines(void **state)
 	k = pkt(0xcb007104, 6, 80);
 	assert_false(dyn_blocked(d, &k, now));
 
+	unlink(path);
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
+static uint64_t ms_of(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * A file of this boot is dated by the boot clock: written 120 s ago, with
+ * the wall clock stepped 10 days forward since (a first NTP sync), its
+ * members keep their time. Of another boot, the wall clock dates it.
+ */
+static void test_keep_boot(void **state)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs);
+	char path[] = "/tmp/fwd-test-keep.XXXXXX", text[512], id[64] = "";
+	struct keep_report r;
+	struct fwd_key k = pkt(0xcb007102, 6, 80);
+	uint64_t wall = ms_of(CLOCK_REALTIME), boot = ms_of(CLOCK_BOOTTIME), now;
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+	unsigned n;
+	char *saved;
+
+	(void)state;
+	if (f && !fgets(id, sizeof(id), f))
+		id[0] = '\0';
+	if (f)
+		fclose(f);
+	id[strcspn(id, "\n")] = '\0';
+	if (!*id)
+		skip();	/* no /proc: the wall clock dates every file */
+	close(mkstemp(path));
+	assert_true(boot > 120000);
+
+	snprintf(text, sizeof(text), "saved %llu\nboot %s %llu\nscanners 203.0.113.2 - 600000\n",
+		 (unsigned long long)(wall - 10 * 86400000ULL), id,
+		 (unsigned long long)(boot - 120000));
+	spill(path, text);
+	assert_int_equal(keep_load(d, path, &r), 0);
+	now = clock_coarse_ms();
+	assert_in_range(r.age_ms, 120000, 125000);
+	assert_int_equal(r.restored, 1);
+	assert_true(dyn_blocked(d, &k, now + 470000));
+	assert_false(dyn_blocked(d, &k, now + 485000));
+
+	snprintf(text, sizeof(text),
+		 "saved %llu\nboot 00000000-0000-0000-0000-000000000000 %llu\n"
+		 "scanners 203.0.113.3 - 600000\n",
+		 (unsigned long long)(wall - 300000), (unsigned long long)(boot - 120000));
+	spill(path, text);
+	assert_int_equal(keep_load(d, path, &r), 0);
+	now = clock_coarse_ms();
+	assert_in_range(r.age_ms, 300000, 305000);
+	assert_int_equal(r.restored, 1);
+	k = pkt(0xcb007103, 6, 80);
+	assert_true(dyn_blocked(d, &k, now + 290000));
+	assert_false(dyn_blocked(d, &k, now + 305000));
+
+	assert_int_equal(keep_save(d, path, &n), 0);
+	saved = slurp(path);
+	snprintf(text, sizeof(text), "\nboot %s ", id);
+	assert_non_null(strstr(saved, text));
+	free(saved);
+	unlink(path);
 	dyn_free(d);
 	ruleset_free(rs);
 	config_free(c);
@@ -1302,6 +1375,7 @@ int main(void)
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_keep_roundtrip),
 		cmocka_unit_test(test_keep_lines),
+		cmocka_unit_test(test_keep_boot),
 		cmocka_unit_test(test_keep_changed),
 		cmocka_unit_test(test_limit_flood),
 		cmocka_unit_test(test_limit_table_full),
