@@ -8,7 +8,8 @@
 # 10.10.1.3 and fd00:1::2 blocked by `fwd block`, and the range
 # 10.10.9.0/24, stay blocked through a restart; an unblocked one stays
 # unblocked; a block, and an unblock, outlive a kill -9 a few seconds
-# later; rules without dynamic sets take the file away; a file with a
+# later; rules without dynamic sets take the file away; a step of the
+# wall clock between two fwds takes no time off; a file with a
 # line that is not a member keeps the members it has and says which line,
 # where.
 . "$(dirname "$0")/lib.sh"
@@ -98,6 +99,20 @@ fwd_start "$T/plain.yaml" --state-file "$STATE"
 wait_for 8 eval '! test -e "$STATE"' || fail "the state file is still there 8 s after a start without dynamic sets"
 fwd_stop
 mv "$T/sets.kept" "$STATE"
+
+# The wall clock stepped 10 days forward since the file was written (the
+# first NTP sync of a gateway without a battery-backed clock): the file
+# says which boot wrote it and when by the boot clock, so the blocks stay.
+assert_grep "the file names this boot" "^boot $(cat /proc/sys/kernel/random/boot_id) [0-9]+\$" "$STATE"
+sed "s/^saved .*/saved $(($(now_ms) - 10 * 86400000))/" "$STATE" >"$STATE.new"
+mv "$STATE.new" "$STATE"
+fwd_start "$RULES" --state-file "$STATE"
+grep 'members of dynamic sets restored' "$FWD_LOG" | tail -1 >"$T/restored"
+assert_grep "a step of the wall clock is no time gone" \
+	"fwd: state: 2 members of dynamic sets restored from $STATE, saved [0-9] s ago \\(0 expired meanwhile" "$T/restored"
+assert_eq "fwd stats: the members after the step" "10.10.9.0/24 fd00:1::2" \
+	"$(members | tr '\n' ' ' | sed 's/ $//')"
+fwd_stop
 
 # A line that is not a member: the others still come back.
 {
