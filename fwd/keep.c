@@ -19,14 +19,6 @@
 
 #define BOOT_ID_LEN	36	/* /proc/sys/kernel/random/boot_id: a UUID's text */
 
-static uint64_t clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * This boot's id, read once; "" when it cannot be read. A file written in
  * the same boot dates itself by CLOCK_BOOTTIME, which a step of the wall

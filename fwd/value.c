@@ -298,6 +298,11 @@ static uint64_t clock_us(clockid_t id)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+uint64_t clock_ms(clockid_t id)
+{
+	return clock_us(id) / 1000;
+}
+
 uint64_t clock_mono_us(void)
 {
 	return clock_us(CLOCK_MONOTONIC);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "fwd/config.h"
 
@@ -98,6 +99,8 @@ bool duration_parse(const char *s, uint64_t bare_ms, uint64_t max_ms, uint64_t *
  */
 bool ipt_comment_plain(const char *s);
 
+/* Clock ID (CLOCK_REALTIME, CLOCK_BOOTTIME, ...) in milliseconds. */
+uint64_t clock_ms(clockid_t id);
 /* CLOCK_MONOTONIC in microseconds, and in milliseconds. */
 uint64_t clock_mono_us(void);
 uint64_t clock_mono_ms(void);

@@ -169,7 +169,7 @@ check "with the bridge rules of bridged: pass (ebtables-nft), made from the unit
 	[ "$(bridge_rules)" = 2 ]
 run ebtables-nft -t nat -F
 check "after ebtables -t nat -F, fwd's look at its hooks puts them back from the sandbox too" \
-	wait_for 100 sh -c '[ "$(ebtables-nft -t nat -L PREROUTING | grep -c -- "--mark-or 0x80000000")" = 2 ]'
+	wait_for 100 eval '[ "$(bridge_rules)" = 2 ]'
 pid=$(prop MainPID)
 run fwd stats
 

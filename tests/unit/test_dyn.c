@@ -885,14 +885,6 @@ static void test_keep_lines(void **state)
 	config_free(c);
 }
 
-static uint64_t ms_of(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * A file of this boot is dated by the boot clock: written 5 s ago, with
  * the wall clock stepped 10 days forward since (a first NTP sync), its
@@ -906,7 +898,7 @@ static void test_keep_boot(void **state)
 	char path[] = "/tmp/fwd-test-keep.XXXXXX", text[512], id[64] = "";
 	struct keep_report r;
 	struct fwd_key k = pkt(0xcb007102, 6, 80);
-	uint64_t wall = ms_of(CLOCK_REALTIME), boot = ms_of(CLOCK_BOOTTIME), now;
+	uint64_t wall = clock_ms(CLOCK_REALTIME), boot = clock_ms(CLOCK_BOOTTIME), now;
 	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
 	unsigned n;
 	char *saved;
