@@ -33,6 +33,10 @@
 #define JUMP_HAIRPIN	8u
 #define JUMP_MAX_DEL	16	/* jump rules deleted per chain before giving up */
 
+/* The tables fwd has chains in, in the order hooks_missing() reads them. */
+static const char *const tables[] = { "mangle", "nat", "raw" };
+#define NTABLES		(sizeof(tables) / sizeof(tables[0]))
+
 /*
  * What FWD-GATE (hooks_gate()) and FWD-HAIRPIN (hooks_hairpin()) hold,
  * rendered by every install too. LOCK is held across each render and
@@ -48,6 +52,7 @@ static struct {
 	char *hairpin[2];		/* FWD-HAIRPIN's lines, IPv4 and IPv6; NULL: none */
 	bool forwards[2];		/* the last install wants FWD-HAIRPIN's lines in that family */
 	bool in[2];			/* the last install put chains in that family (hooks_missing()) */
+	char *left[2][NTABLES];		/* own_lines() of each table after fwd's last change; NULL: unread */
 } G = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Forward rules, from a compiled table or from a plain array. */
@@ -627,6 +632,78 @@ static int tools_for(int family, struct family_tools *ft)
 	return 0;
 }
 
+/* ---- what fwd left in its chains ----------------------------------------- */
+
+#define OWN_PREFIX	"-A FWD-"
+
+/* The rule of the line [LINE, END) of iptables-save -c output, past its counters; NULL: none. */
+static const char *rule_text(const char *line, const char *end)
+{
+	const char *r = line;
+
+	if (*r == '[' && (r = memchr(r, ']', (size_t)(end - r))))
+		r += 2;		/* "[packets:bytes] " */
+	return r && r + 3 < end && !strncmp(r, "-A ", 3) ? r : NULL;
+}
+
+/* Is the rule R (up to END) FWD-GATE's rate line, which hooks_gate() changes by itself? */
+static bool gate_rate_line(const char *r, const char *end)
+{
+	static const char chain[] = "-A " FWD_HOOKS_GATE_CHAIN " ";
+	size_t n = sizeof(chain) - 1;
+
+	return (size_t)(end - r) > n && !memcmp(r, chain, n) &&
+	       memmem(r, (size_t)(end - r), FWD_HOOKS_GATE_NAME, strlen(FWD_HOOKS_GATE_NAME));
+}
+
+/*
+ * The rules of fwd's own chains in TEXT (iptables-save -c output), each on
+ * a line, without counters or the gate's rate line: malloc'd, NULL when out
+ * of memory. iptables-save prints a rule the same way each time, so two
+ * readings of the same chains give the same text.
+ */
+static char *own_lines(const char *text)
+{
+	char *out = malloc(strlen(text) + 1), *o = out;
+
+	if (!out)
+		return NULL;
+	for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
+		const char *r;
+
+		end = line + strcspn(line, "\n");
+		if (!(r = rule_text(line, end)) || strncmp(r, OWN_PREFIX, strlen(OWN_PREFIX)) ||
+		    gate_rate_line(r, end))
+			continue;
+		memcpy(o, r, (size_t)(end - r));
+		o += end - r;
+		*o++ = '\n';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Read what FAMILY's tables hold of fwd's chains now, after a change of fwd's (under G.lock). */
+static void leave(int family)
+{
+	for (size_t t = 0; t < NTABLES; t++) {
+		char *text = NULL, **left = &G.left[family == 6][t];
+
+		free(*left);
+		*left = ipt_save(family, tables[t], &text) ? NULL : own_lines(text);
+		free(text);	/* NULL: the next look takes what it reads */
+	}
+}
+
+static void forget_left(void)
+{
+	for (size_t f = 0; f < 2; f++)
+		for (size_t t = 0; t < NTABLES; t++) {
+			free(G.left[f][t]);
+			G.left[f][t] = NULL;
+		}
+}
+
 static int install_family(int family, const struct fwd_hooks_conf *hc,
 			  const struct rule_src *s)
 {
@@ -660,6 +737,8 @@ static int install_family(int family, const struct fwd_hooks_conf *hc,
 	if (r >= 0)
 		r = restore(ft.restore, text, (size_t)r);
 	free(text);
+	if (r >= 0)
+		leave(family);
 	return r;
 }
 
@@ -760,6 +839,8 @@ static int hairpin_family(int family)
 	tb_printf(&t, "COMMIT\n");
 	r = t.full ? -ENOSPC : restore(ft.restore, t.p, t.pos);
 	free(t.p);
+	if (r >= 0)
+		leave(family);
 	return r;
 }
 
@@ -924,6 +1005,7 @@ int hooks_remove(void)
 
 	pthread_mutex_lock(&G.lock);
 	G.in[0] = G.in[1] = false;
+	forget_left();
 	bridged_apply(false);
 	pthread_mutex_unlock(&G.lock);
 	r = remove_family(6);
@@ -957,12 +1039,9 @@ static const struct {
 static const char *rule_of(const char *line, const char *end, const char *from)
 {
 	size_t fl = strlen(from);
-	const char *r = line;
+	const char *r = rule_text(line, end);
 
-	if (*r == '[' && (r = memchr(r, ']', (size_t)(end - r))))
-		r += 2;		/* "[packets:bytes] " */
-	if (!r || r + 3 + fl >= end || strncmp(r, "-A ", 3) || strncmp(r + 3, from, fl) ||
-	    r[3 + fl] != ' ')
+	if (!r || r + 3 + fl >= end || strncmp(r + 3, from, fl) || r[3 + fl] != ' ')
 		return NULL;
 	return r;
 }
@@ -1020,6 +1099,107 @@ static void rule_before(const char *text, int family, char *out, size_t len)
 	}
 }
 
+/* Is the line of L bytes at LINE one of TEXT's (own_lines())? */
+static bool has_line(const char *text, const char *line, size_t l)
+{
+	for (const char *t = text; *t; t += strcspn(t, "\n") + 1)
+		if (strcspn(t, "\n") == l && !memcmp(t, line, l))
+			return true;
+	return false;
+}
+
+/*
+ * Into OUT (LEN bytes), how HAVE, fwd's chains as they are, differs from
+ * WANT, as fwd left them (own_lines() texts, not equal): the first rule that
+ * is new, or gone, or out of place, with its chain.
+ */
+static void differ(const char *tool, const char *table, const char *want, const char *have,
+		   char *out, size_t len)
+{
+	const char *w = want, *h = have, *line, *how;
+	size_t wl, hl, cl;
+
+	for (; *w && *h; w += wl + 1, h += hl + 1) {
+		wl = strcspn(w, "\n");
+		hl = strcspn(h, "\n");
+		if (wl != hl || memcmp(w, h, wl))
+			break;
+	}
+	wl = strcspn(w, "\n");
+	hl = strcspn(h, "\n");
+	if (*h && !has_line(want, h, hl)) {
+		line = h, how = "is new";
+	} else {
+		line = *w ? w : h;
+		how = *w && !has_line(have, w, wl) ? "is gone" : "is out of place";
+	}
+	wl = strcspn(line, "\n");
+	cl = strcspn(line + 3, " ");
+	snprintf(out, len, "%s -t %s: %.*s is not as fwd left it (%.*s %s)", tool, table,
+		 (int)cl, line + 3, (int)wl, line, how);
+}
+
+/* What hooks_missing() learns from the tables of one family. */
+struct look {
+	char *what, *before;
+	size_t len, blen;
+	unsigned gates;			/* FWD-GATE rate lines */
+	bool gate_other;		/* one of them not of G.gen */
+};
+
+/* Count the gate's rate lines in TEXT into L, and whether each is the one G names. */
+static void count_gates(const char *text, struct look *l)
+{
+	char name[32];
+	size_t nl = (size_t)snprintf(name, sizeof(name), "%s%u", FWD_HOOKS_GATE_NAME,
+				     G.gen % FWD_HOOKS_GATE_GENS);
+
+	for (const char *line = text, *end; *line; line = *end ? end + 1 : end) {
+		const char *r, *n;
+
+		end = line + strcspn(line, "\n");
+		if (!(r = rule_text(line, end)) || !gate_rate_line(r, end))
+			continue;
+		l->gates++;
+		n = memmem(r, (size_t)(end - r), name, nl);
+		if (!n || (n + nl < end && n[nl] != ' '))
+			l->gate_other = true;
+	}
+}
+
+/* Does FAMILY's TABLE (index T) still hold fwd's jumps and chains as fwd left them? */
+static int table_missing(int family, size_t t, struct look *l)
+{
+	const char *tool = family == 6 ? "ip6tables" : "iptables";
+	char *text = NULL, *now = NULL, **left = &G.left[family == 6][t];
+	int r = ipt_save(family, tables[t], &text);
+
+	if (r)
+		return r;
+	if (!strcmp(tables[t], "mangle") && !*l->before)
+		rule_before(text, family, l->before, l->blen);
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]) && !r; i++) {
+		if (strcmp(needs[i].table, tables[t]) || has_jump(text, needs[i].from, needs[i].to))
+			continue;
+		snprintf(l->what, l->len, "%s -t %s: no rule of %s jumps to %s", tool, tables[t],
+			 needs[i].from, needs[i].to);
+		r = 1;
+	}
+	count_gates(text, l);
+	if (!r && !(now = own_lines(text)))
+		r = -ENOMEM;
+	if (!r && !*left) {
+		*left = now;	/* fwd could not read it after its change: from now on */
+		now = NULL;
+	} else if (!r && strcmp(*left, now)) {
+		differ(tool, tables[t], *left, now, l->what, l->len);
+		r = 1;
+	}
+	free(now);
+	free(text);
+	return r;
+}
+
 int hooks_missing(char *what, size_t len, char *before, size_t blen)
 {
 	int r = 0;
@@ -1027,26 +1207,17 @@ int hooks_missing(char *what, size_t len, char *before, size_t blen)
 	*before = '\0';
 	pthread_mutex_lock(&G.lock);
 	for (int f = 0; f < 2 && !r; f++) {
-		const char *table = NULL;
-		char *text = NULL;
+		struct look l = { .what = what, .len = len, .before = before, .blen = blen };
+		unsigned want = hooks_gated(&G.hc) && G.rate;
 
-		for (size_t i = 0; G.in[f] && i < sizeof(needs) / sizeof(needs[0]) && !r; i++) {
-			if (!table || strcmp(table, needs[i].table)) {
-				free(text);
-				table = needs[i].table;
-				r = ipt_save(f ? 6 : 4, table, &text);
-				if (r)
-					break;
-				if (!strcmp(table, "mangle") && !*before)
-					rule_before(text, f ? 6 : 4, before, blen);
-			}
-			if (has_jump(text, needs[i].from, needs[i].to))
-				continue;
-			snprintf(what, len, "%s -t %s: no rule of %s jumps to %s",
-				 f ? "ip6tables" : "iptables", table, needs[i].from, needs[i].to);
-			r = 1;
-		}
-		free(text);
+		for (size_t t = 0; G.in[f] && t < NTABLES && !r; t++)
+			r = table_missing(f ? 6 : 4, t, &l);
+		if (r || !G.in[f] || (l.gates == want && !l.gate_other))
+			continue;
+		snprintf(what, len, "%s: %s is not as fwd left it (%u rate lines where fwd left %u%s)",
+			 f ? "ip6tables" : "iptables", FWD_HOOKS_GATE_CHAIN, l.gates, want,
+			 l.gate_other ? ", not of fwd's name" : "");
+		r = 1;
 	}
 	if (!r)
 		r = bridged_missing(what, len);

@@ -794,7 +794,7 @@ static int hooks_tick(struct daemon *dm)
 {
 	struct fwd_state *st = &dm->st;
 	uint64_t now = clock_mono_ms();
-	char what[160], before[384];
+	char what[384], said[512], before[384];
 	int e;
 
 	if (!dm->hooks_installed || st->no_hooks)
@@ -815,7 +815,8 @@ static int hooks_tick(struct daemon *dm)
 	if (!e)
 		st->hooks_restored++;
 	pthread_mutex_unlock(&st->lock);
-	log_warn("hooks: %s (another tool restored or flushed the table?); %s", what,
+	diag_escape(said, sizeof(said), what);
+	log_warn("hooks: %s (another tool restored or flushed the table?); %s", said,
 		 e ? "putting fwd's hooks back failed, trying again" : "fwd's hooks are back");
 	return FWD_HOOKS_CHECK_MS;
 }

@@ -220,9 +220,12 @@ int hooks_remove(void);
 
 /*
  * Are the rules that lead into fwd's chains still in the tables the last
- * install put them in (each table read with iptables-save), and the bridge
- * rules of `bridged: pass` (bridged_missing())? 0 when they are, 1 when one
- * is gone (WHAT says which), -errno when a table could not be read.
+ * install put them in (each table read with iptables-save), do fwd's chains
+ * hold what fwd left in them (read back after each change of fwd's; of
+ * FWD-GATE's rate line, which hooks_gate() changes, only its count and
+ * name), and are the bridge rules of `bridged: pass` there
+ * (bridged_missing())? 0 when all is so, 1 when not (WHAT says what first
+ * differs), -errno when a table could not be read.
  * BEFORE (BLEN bytes): the rule of mangle PREROUTING that comes
  * before fwd's jump, as "iptables: -A PREROUTING ..." (it sees each packet
  * fwd allows twice, and may take FWD_REPEAT_MARK away: loopguard.h), or ""

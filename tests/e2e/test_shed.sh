@@ -23,6 +23,7 @@
 #      allowed port (each SYN a new connection, so each is queued): the gate
 #      is in mangle FWD-QUEUE then, after conntrack, and sheds there.
 # In every-packet mode the gate is in raw PREROUTING, before conntrack.
+# Through all of it, fwd's look at its chains finds them as it left them.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 [ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs (the flood on one, the gateway on the other)"
@@ -133,4 +134,7 @@ assert_eq "stateful: the flood closed the gate in mangle FWD-GATE" yes "$(cat "$
 assert_eq "stateful: raw FWD-GATE holds no rule" 0 "$(nsx g iptables -w -t raw -S FWD-GATE | grep -c '^-A')"
 assert_ge "stateful: mangle FWD-SHED dropped packets" 1000 "$k4"
 assert_eq "stateful: fwd stats adds them to the count" "$((k + k4))" "$(jget "$T/s5.json" queue.shed)"
+# fwd checks its chains every 5 s (test_hooks_stale.sh); the gate's own
+# changes of FWD-GATE are not another tool's.
+assert_no_grep "no look took the gate's changes for another tool's" 'fwd: hooks: ' "$FWD_LOG"
 e2e_finish

@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# test_hooks_stale.sh FWD BUILD_DIR - another tool puts back an old copy of
+# fwd's chains, or adds a rule to one, and fwd puts its own back.
+#
+# The jumps into fwd's chains are not all that matters: what the chains
+# hold decides as much. The operator saves the tables while 10.10.1.1:8022
+# is forwarded to 10.10.2.2:2222 (netfilter-persistent save), then moves the
+# forward to 10.10.2.2:2424 and stops allowing 2222; two reloads later the
+# forward's mark is the old one again. A netfilter-persistent reload then
+# restores the saved nat table, old FWD-DNAT and all: every jump is there,
+# fwd judges the packet by its forward, and the stale DNAT line sends it to
+# 10.10.2.2:2222, the port the rules drop (the saved FWD-EARLY is stale too,
+# and fwd names the first line that differs). And a rule another tool puts
+# into FWD-QUEUE (`ip6tables -t mangle -I FWD-QUEUE -p tcp --dport 2424 -j
+# ACCEPT`) passes what the rules drop without fwd seeing it. Within
+# FWD_HOOKS_CHECK_MS (5 s) fwd sees that a chain of its own is not as it
+# left it, says which line, and installs its chains again.
+. "$(dirname "$0")/lib.sh"
+e2e_init "$@"
+topo_up
+servers_start --tcp 2222,2424
+RULES="$T/rules.yaml"
+cat >"$RULES" <<'YAML'
+version: 1
+default: drop
+rules:
+  - {name: ssh, proto: tcp, dport: 2222, action: allow}
+  - {name: fwd-ssh, proto: tcp, in: veth-gw-c, dst: 10.10.1.1, dport: 8022, action: forward, to: "10.10.2.2:2222"}
+  - {name: icmpv6, proto: icmpv6, action: allow}
+YAML
+
+restored() { stats "$T/s.json" && jget "$T/s.json" hooks.restored; }
+BACK="fwd's hooks are back"
+# The hole, unless fwd's look came first (it looks every 5 s).
+hole() {	# DESC EXPECTED N HOST PORT
+	local got
+	got=$(client tcp "$4" "$5" --timeout 1)
+	if [ "$got" != "$2" ] && log_has "$3" "$BACK"; then
+		pass "$1: fwd put its chains back before the client tried"
+	else
+		assert_eq "$1" "$2" "$got"
+	fi
+}
+
+fwd_start "$RULES"
+assert_eq "10.10.1.1:8022 is forwarded" "fwd-e2e tcp 2222" "$(client tcp 10.10.1.1 8022)"
+nsx g iptables-save >"$T/saved.v4"
+assert_grep "the saved nat table holds the forward" '^-A FWD-DNAT .*--to-destination 10.10.2.2:2222' \
+	"$T/saved.v4"
+
+cat >"$RULES" <<'YAML'
+version: 1
+default: drop
+rules:
+  - {name: icmpv6, proto: icmpv6, action: allow}
+  - {name: fwd-web, proto: tcp, in: veth-gw-c, dst: 10.10.1.1, dport: 8022, action: forward, to: "10.10.2.2:2424"}
+YAML
+assert_eq "fwd reload" "ok: 2 rules" "$(nsx g "$FWD" reload --socket "$SOCK" 2>&1)"
+assert_eq "fwd reload again" "ok: 2 rules" "$(nsx g "$FWD" reload --socket "$SOCK" 2>&1)"
+assert_grep "the forward has its old mark again" '^-A FWD-DNAT .*--mark 0xf000001 .*10\.10\.2\.2:2424$' \
+	<(nsx g iptables-save -t nat)
+assert_eq "tcp 2222 is dropped now" timeout "$(client tcp 10.10.2.2 2222 --timeout 1)"
+assert_eq "10.10.1.1:8022 is forwarded to 2424" "fwd-e2e tcp 2424" "$(client tcp 10.10.1.1 8022)"
+sleep 6
+assert_eq "a quiet run: nothing restored" 0 "$(restored)"
+assert_no_grep "... and no warning" 'fwd: hooks: ' "$FWD_LOG"
+
+# netfilter-persistent reload: the saved file, each table replaced whole.
+nsx g iptables-restore <"$T/saved.v4"
+T0=$(now_ms)
+hole "with the old FWD-DNAT back, 10.10.1.1:8022 reaches tcp 2222, which the rules drop" \
+	"fwd-e2e tcp 2222" 1 10.10.1.1 8022
+log_wait 1 "fwd: hooks: iptables -t (mangle|nat): FWD-[A-Z]+ is not as fwd left it \(-A FWD-.* is new\) \(another tool restored or flushed the table\?\); fwd.s hooks are back$" 8 ||
+	fail "no line says the chain was put back: $(grep 'hooks:' "$FWD_LOG")"
+assert_range "it is back within 5 s and a moment (ms)" 0 6500 "$(($(now_ms) - T0))"
+assert_eq "10.10.1.1:8022 is forwarded to 2424 again" "fwd-e2e tcp 2424" "$(client tcp 10.10.1.1 8022)"
+assert_no_grep "the stale DNAT is gone" '10\.10\.2\.2:2222' <(nsx g iptables-save -t nat)
+assert_eq "fwd stats: one restore" 1 "$(restored)"
+
+# A rule of another tool in fwd's own chain.
+nsx g ip6tables -t mangle -I FWD-QUEUE -p tcp --dport 2424 -j ACCEPT
+T0=$(now_ms)
+hole "with an ACCEPT in FWD-QUEUE, tcp 2424 gets through" "fwd-e2e tcp 2424" 2 fd00:2::2 2424
+log_wait 1 "fwd: hooks: ip6tables -t mangle: FWD-QUEUE is not as fwd left it \(-A FWD-QUEUE -p tcp -m tcp --dport 2424 -j ACCEPT is new\)" 8 ||
+	fail "no line names the rule: $(grep 'hooks:' "$FWD_LOG")"
+assert_range "it is gone within 5 s and a moment (ms)" 0 6500 "$(($(now_ms) - T0))"
+assert_eq "tcp 2424 is dropped again" timeout "$(client tcp fd00:2::2 2424 --timeout 1)"
+assert_no_grep "the rule is gone" 'dport 2424 -j ACCEPT' <(nsx g ip6tables-save -t mangle)
+
+# A line of fwd's own taken out.
+nsx g iptables -t mangle -D FWD-QUEUE 1
+log_wait 1 "fwd: hooks: iptables -t mangle: FWD-QUEUE is not as fwd left it \(-A FWD-QUEUE .* is gone\)" 8 ||
+	fail "no line says a rule is gone: $(grep 'hooks:' "$FWD_LOG")"
+assert_eq "fwd stats: three restores" 3 "$(restored)"
+sleep 6
+assert_eq "... and no more on the next look" 3 "$(restored)"
+assert_eq "the forward works all along" "fwd-e2e tcp 2424" "$(client tcp 10.10.1.1 8022)"
+
+fwd_stop
+assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"
+assert_no_grep "its chains are gone after the stop" 'FWD-' <(nsx g iptables-save; nsx g ip6tables-save)
+assert_no_sanitizer_report
+e2e_finish
