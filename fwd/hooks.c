@@ -1214,9 +1214,9 @@ int hooks_missing(char *what, size_t len, char *before, size_t blen)
 			r = table_missing(f ? 6 : 4, t, &l);
 		if (r || !G.in[f] || (l.gates == want && !l.gate_other))
 			continue;
-		snprintf(what, len, "%s: %s is not as fwd left it (%u rate lines where fwd left %u%s)",
+		snprintf(what, len, "%s: %s is not as fwd left it (rate lines: %u, fwd left %u%s)",
 			 f ? "ip6tables" : "iptables", FWD_HOOKS_GATE_CHAIN, l.gates, want,
-			 l.gate_other ? ", not of fwd's name" : "");
+			 l.gate_other ? "; one not of fwd's name" : "");
 		r = 1;
 	}
 	if (!r)

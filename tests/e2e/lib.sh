@@ -436,6 +436,21 @@ jget() {	# FILE PATH...
 	"$PY" "$E2E_DIR/jget.py" "$@"
 }
 
+# Another tool's change to the tables (test_hooks_*.sh): how often fwd put
+# its hooks back, and a hole the change opened. fwd looks every 5 s, so it
+# may have closed the hole before the client tried: the client gets
+# EXPECTED, or fwd has said its Nth "hooks are back".
+hooks_restored() { stats "$T/s.json" && jget "$T/s.json" hooks.restored; }
+hooks_hole() {	# DESC EXPECTED N HOST PORT
+	local got
+	got=$(client tcp "$4" "$5" --timeout 1)
+	if [ "$got" != "$2" ] && log_has "$3" "fwd's hooks are back"; then
+		pass "$1: fwd put its hooks back before the client tried"
+	else
+		assert_eq "$1" "$2" "$got"
+	fi
+}
+
 # `fwd SUBCOMMAND` exits 0 and answers within 2 s: a control plane held up
 # by a stalled log reader fails it.
 fwd_timed() {	# DESC SUBCOMMAND

@@ -13,7 +13,8 @@
 # 10.10.2.2:2222, the port the rules drop (the saved FWD-EARLY is stale too,
 # and fwd names the first line that differs). And a rule another tool puts
 # into FWD-QUEUE (`ip6tables -t mangle -I FWD-QUEUE -p tcp --dport 2424 -j
-# ACCEPT`) passes what the rules drop without fwd seeing it. Within
+# ACCEPT`) passes what the rules drop without fwd seeing it, and a rate
+# line in FWD-GATE sheds what the rules allow. Within
 # FWD_HOOKS_CHECK_MS (5 s) fwd sees that a chain of its own is not as it
 # left it, says which line, and installs its chains again.
 . "$(dirname "$0")/lib.sh"
@@ -29,19 +30,6 @@ rules:
   - {name: fwd-ssh, proto: tcp, in: veth-gw-c, dst: 10.10.1.1, dport: 8022, action: forward, to: "10.10.2.2:2222"}
   - {name: icmpv6, proto: icmpv6, action: allow}
 YAML
-
-restored() { stats "$T/s.json" && jget "$T/s.json" hooks.restored; }
-BACK="fwd's hooks are back"
-# The hole, unless fwd's look came first (it looks every 5 s).
-hole() {	# DESC EXPECTED N HOST PORT
-	local got
-	got=$(client tcp "$4" "$5" --timeout 1)
-	if [ "$got" != "$2" ] && log_has "$3" "$BACK"; then
-		pass "$1: fwd put its chains back before the client tried"
-	else
-		assert_eq "$1" "$2" "$got"
-	fi
-}
 
 fwd_start "$RULES"
 assert_eq "10.10.1.1:8022 is forwarded" "fwd-e2e tcp 2222" "$(client tcp 10.10.1.1 8022)"
@@ -63,25 +51,25 @@ assert_grep "the forward has its old mark again" '^-A FWD-DNAT .*--mark 0xf00000
 assert_eq "tcp 2222 is dropped now" timeout "$(client tcp 10.10.2.2 2222 --timeout 1)"
 assert_eq "10.10.1.1:8022 is forwarded to 2424" "fwd-e2e tcp 2424" "$(client tcp 10.10.1.1 8022)"
 sleep 6
-assert_eq "a quiet run: nothing restored" 0 "$(restored)"
+assert_eq "a quiet run: nothing restored" 0 "$(hooks_restored)"
 assert_no_grep "... and no warning" 'fwd: hooks: ' "$FWD_LOG"
 
 # netfilter-persistent reload: the saved file, each table replaced whole.
 nsx g iptables-restore <"$T/saved.v4"
 T0=$(now_ms)
-hole "with the old FWD-DNAT back, 10.10.1.1:8022 reaches tcp 2222, which the rules drop" \
+hooks_hole "with the old FWD-DNAT back, 10.10.1.1:8022 reaches tcp 2222, which the rules drop" \
 	"fwd-e2e tcp 2222" 1 10.10.1.1 8022
 log_wait 1 "fwd: hooks: iptables -t (mangle|nat): FWD-[A-Z]+ is not as fwd left it \(-A FWD-.* is new\) \(another tool restored or flushed the table\?\); fwd.s hooks are back$" 8 ||
 	fail "no line says the chain was put back: $(grep 'hooks:' "$FWD_LOG")"
 assert_range "it is back within 5 s and a moment (ms)" 0 6500 "$(($(now_ms) - T0))"
 assert_eq "10.10.1.1:8022 is forwarded to 2424 again" "fwd-e2e tcp 2424" "$(client tcp 10.10.1.1 8022)"
 assert_no_grep "the stale DNAT is gone" '10\.10\.2\.2:2222' <(nsx g iptables-save -t nat)
-assert_eq "fwd stats: one restore" 1 "$(restored)"
+assert_eq "fwd stats: one restore" 1 "$(hooks_restored)"
 
 # A rule of another tool in fwd's own chain.
 nsx g ip6tables -t mangle -I FWD-QUEUE -p tcp --dport 2424 -j ACCEPT
 T0=$(now_ms)
-hole "with an ACCEPT in FWD-QUEUE, tcp 2424 gets through" "fwd-e2e tcp 2424" 2 fd00:2::2 2424
+hooks_hole "with an ACCEPT in FWD-QUEUE, tcp 2424 gets through" "fwd-e2e tcp 2424" 2 fd00:2::2 2424
 log_wait 1 "fwd: hooks: ip6tables -t mangle: FWD-QUEUE is not as fwd left it \(-A FWD-QUEUE -p tcp -m tcp --dport 2424 -j ACCEPT is new\)" 8 ||
 	fail "no line names the rule: $(grep 'hooks:' "$FWD_LOG")"
 assert_range "it is gone within 5 s and a moment (ms)" 0 6500 "$(($(now_ms) - T0))"
@@ -92,9 +80,17 @@ assert_no_grep "the rule is gone" 'dport 2424 -j ACCEPT' <(nsx g ip6tables-save 
 nsx g iptables -t mangle -D FWD-QUEUE 1
 log_wait 1 "fwd: hooks: iptables -t mangle: FWD-QUEUE is not as fwd left it \(-A FWD-QUEUE .* is gone\)" 8 ||
 	fail "no line says a rule is gone: $(grep 'hooks:' "$FWD_LOG")"
-assert_eq "fwd stats: three restores" 3 "$(restored)"
+
+# A rate line in FWD-GATE that fwd did not put there (a saved one, from a
+# flood): it would shed what comes faster, flood or not.
+nsx g iptables -t raw -A FWD-GATE -m hashlimit --hashlimit-above 1/sec \
+	--hashlimit-name fwd-gate-999 -j FWD-SHED
+log_wait 1 "fwd: hooks: iptables: FWD-GATE is not as fwd left it \(rate lines: 1, fwd left 0; one not of fwd's name\)" 8 ||
+	fail "no line names the gate: $(grep 'hooks:' "$FWD_LOG")"
+assert_eq "the gate's line is gone" 0 "$(nsx g iptables -t raw -S FWD-GATE | grep -c hashlimit)"
+assert_eq "fwd stats: four restores" 4 "$(hooks_restored)"
 sleep 6
-assert_eq "... and no more on the next look" 3 "$(restored)"
+assert_eq "... and no more on the next look" 4 "$(hooks_restored)"
 assert_eq "the forward works all along" "fwd-e2e tcp 2424" "$(client tcp 10.10.1.1 8022)"
 
 fwd_stop
