@@ -446,6 +446,31 @@ check "and said so (in the file sink)" wait_for 30 grep -q \
 check "the operator's rule stays" sh -c 'iptables-save -t mangle | grep -q -- "--dport 9 -j MARK"'
 check "fwd stats counts it" sh -c 'fwd stats --json | grep -q "\"hooks\":{\"restored\":1}"'
 
+# netfilter-persistent save while fwd runs keeps fwd's chains as they are
+# then. After a reload of fwd has changed them, netfilter-persistent reload
+# brings the old ones back, every jump in place: fwd compares its chains
+# line for line and puts its own back. The operator's file comes back
+# after, for the reboot.
+step "netfilter-persistent save, a reload of fwd, netfilter-persistent reload"
+cp /etc/iptables/rules.v4 /tmp/operator.v4
+cp /etc/iptables/rules.v6 /tmp/operator.v6
+check "netfilter-persistent save succeeds" run netfilter-persistent save
+check "the saved file holds fwd's chains" grep -q '^-A FWD-QUEUE ' /etc/iptables/rules.v4
+rules "  - {name: web, proto: tcp, dport: 8080, action: allow}
+  - {name: dmz, proto: tcp, dst: 10.99.0.1, dport: 8081, action: forward, to: 10.99.0.5:80}" |
+	sed '/^daemon:/a\  log: {sink: file, file: '$LOG'}' >$RULES
+check "reload with a forward rule succeeds" run systemctl reload fwd
+dnat() { iptables-save -t nat | grep -q -- '^-A FWD-DNAT .*--to-destination 10.99.0.5:80$'; }
+check "FWD-DNAT holds the forward" wait_for 30 dnat
+check "netfilter-persistent reload succeeds" run netfilter-persistent reload
+check "fwd says a chain of its own is not as it left it" wait_for 70 grep -q \
+	"hooks: ip6\?tables -t [a-z]*: FWD-[A-Z]* is not as fwd left it (.*) (another tool" "$LOG"
+check "the forward's DNAT line is back" wait_for 30 dnat
+check "fwd stats counts it" sh -c 'fwd stats --json | grep -q "\"hooks\":{\"restored\":2}"'
+run sh -c "grep 'not as fwd left it' $LOG"
+cp /tmp/operator.v4 /etc/iptables/rules.v4
+cp /tmp/operator.v6 /etc/iptables/rules.v6
+
 # A block that a reboot must not lift: the unit's --state-file keeps it
 # over the shutdown's SIGTERM.
 step "reboot, with a source blocked"
