@@ -35,6 +35,7 @@
 #include "fwd/live.h"
 #include "fwd/log.h"
 #include "fwd/metrics.h"
+#include "fwd/nftwatch.h"
 #include "fwd/priv.h"
 #include "fwd/queue.h"
 #include "fwd/recheck.h"
@@ -186,10 +187,12 @@ struct daemon {
 	uint32_t keep_gen;		/* the table the state file was written from; 0: none */
 	int keep_err;			/* the last write's error, logged once */
 	uint64_t hooks_next_ms;		/* next look at the hooks (hooks_tick()) */
+	uint64_t hooks_last_ms;		/* the last look */
 	int hooks_err;			/* the last look's error, logged once */
 	bool preceded_said;		/* the last look saw a rule before fwd's jump */
 	struct grew looped, unseen, errors;	/* counter_warns()'s last lines */
 	int link_fd;			/* link changes (link_open()); -errno: none */
+	int nft_fd;			/* nf_tables events (nftwatch_open()); -errno: none */
 };
 
 static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
@@ -462,6 +465,8 @@ static int start(struct daemon *dm)
 	 * up after it has its event waiting for the main loop, not lost.
 	 */
 	dm->link_fd = link_open();
+	/* Before the hooks go in; the events of fwd's own install bring one look. */
+	dm->nft_fd = st->no_hooks ? -ENOTCONN : nftwatch_open();
 	l = live_new(rs, c, nq);
 	rs = NULL;
 	if (!l) {
@@ -522,6 +527,8 @@ static void stop(struct daemon *dm)
 		log_stop();
 	if (dm->link_fd >= 0)
 		close(dm->link_fd);
+	if (dm->nft_fd >= 0)
+		close(dm->nft_fd);
 	free(st->workers);
 	free(st->metrics_file);
 	st->metrics_file = NULL;
@@ -802,6 +809,7 @@ static int hooks_tick(struct daemon *dm)
 	if (now < dm->hooks_next_ms)
 		return (int)(dm->hooks_next_ms - now);
 	dm->hooks_next_ms = now + FWD_HOOKS_CHECK_MS;
+	dm->hooks_last_ms = now;
 	e = hooks_missing(what, sizeof(what), before, sizeof(before));
 	note_preceded(dm, e, before);
 	if (e < 0 && e != dm->hooks_err)
@@ -821,6 +829,22 @@ static int hooks_tick(struct daemon *dm)
 	return FWD_HOOKS_CHECK_MS;
 }
 
+/*
+ * nf_tables reported a change that may concern fwd's hooks (nftwatch.h):
+ * look FWD_HOOKS_SETTLE_MS from now, when the other tool's restore of the
+ * other family may be done too, and FWD_HOOKS_GAP_MS after the last look at
+ * the soonest, so a tool that keeps changing them costs bounded work.
+ */
+static void hooks_soon(struct daemon *dm)
+{
+	uint64_t at = clock_mono_ms() + FWD_HOOKS_SETTLE_MS;
+
+	if (at < dm->hooks_last_ms + FWD_HOOKS_GAP_MS)
+		at = dm->hooks_last_ms + FWD_HOOKS_GAP_MS;
+	if (at < dm->hooks_next_ms)
+		dm->hooks_next_ms = at;
+}
+
 static int min_timeout(int a, int b)
 {
 	if (a < 0)
@@ -832,13 +856,18 @@ static int min_timeout(int a, int b)
 
 static void main_loop(struct daemon *dm, int sfd)
 {
-	int link_fd = dm->link_fd;
+	int link_fd = dm->link_fd, nft_fd = dm->nft_fd;
 	int wd = watchdog_ms();
-	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
-			       { .fd = link_fd, .events = POLLIN } };
+	/* poll() passes over an entry whose fd is negative. */
+	struct pollfd p[3] = { { .fd = sfd, .events = POLLIN },
+			       { .fd = link_fd, .events = POLLIN },
+			       { .fd = nft_fd, .events = POLLIN } };
 
 	if (link_fd < 0)
 		log_warn("cannot follow link changes: %s", strerror(-link_fd));
+	if (nft_fd < 0 && nft_fd != -ENOTCONN)
+		log_info("hooks: no nf_tables events (%s): fwd looks at its hooks every %d s only",
+			 strerror(-nft_fd), FWD_HOOKS_CHECK_MS / 1000);
 	if (wd > 0)
 		notify("WATCHDOG=1");
 	for (;;) {
@@ -848,7 +877,7 @@ static void main_loop(struct daemon *dm, int sfd)
 		to = min_timeout(to, min_timeout(bypass_tick(&dm->st), gate_tick(&dm->st)));
 		to = min_timeout(to, min_timeout(recheck_tick(&dm->st), keep_tick(dm)));
 		to = min_timeout(to, hooks_tick(dm));
-		n = poll(p, link_fd >= 0 ? 2 : 1, to);
+		n = poll(p, 3, to);
 
 		if (n < 0 && errno != EINTR)
 			break;
@@ -858,8 +887,10 @@ static void main_loop(struct daemon *dm, int sfd)
 			continue;
 		if (p[0].revents && !on_signal(dm, sfd))
 			break;
-		if (link_fd >= 0 && p[1].revents)
+		if (p[1].revents)
 			link_event(&dm->st, link_fd);
+		if (p[2].revents && nftwatch_read(nft_fd))
+			hooks_soon(dm);
 	}
 }
 
@@ -882,7 +913,7 @@ static int block_signals(sigset_t *set)
 
 int cmd_run(int argc, char **argv)
 {
-	struct daemon dm = { .link_fd = -1 };
+	struct daemon dm = { .link_fd = -1, .nft_fd = -1 };
 	sigset_t set;
 	int rc, sfd;
 

@@ -235,5 +235,9 @@ int hooks_remove(void);
  */
 int hooks_missing(char *what, size_t len, char *before, size_t blen);
 #define FWD_HOOKS_CHECK_MS	5000	/* how often the daemon asks (fwd/run.c) */
+/* After an nf_tables event that concerns them (nftwatch.h): so long from the event, */
+#define FWD_HOOKS_SETTLE_MS	100
+/* and so long from the last look at the soonest. */
+#define FWD_HOOKS_GAP_MS	500
 
 #endif

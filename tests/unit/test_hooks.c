@@ -26,11 +26,16 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include "fwd/bypass.h"
 #include "fwd/hairpin.h"
 #include "fwd/hooks.h"
 #include "fwd/iptsave.h"
+#include "fwd/nftwatch.h"
 
 static const struct fwd_hooks_conf stateful1 = {
 	.queue_base = 0, .queues = 1, .inspect = FWD_INSPECT_NEW, .fail = FWD_FAIL_CLOSED,
@@ -342,6 +347,85 @@ static void test_bridged_lines(void **state)
 }
 
 /* ipt_counted(): the lines of one chain holding a text, as iptables-save -c prints them. */
+/*
+ * One nf_tables event as the kernel sends it: TYPE in FAMILY, naming TABLE
+ * and CHAIN (NULL: no such attribute), a rule's handle after them.
+ */
+static size_t nft_event(char *buf, uint16_t type, uint8_t family, const char *table,
+			const char *chain)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *g;
+	bool rule = type == NFT_MSG_NEWRULE || type == NFT_MSG_DELRULE;
+
+	nlh->nlmsg_type = (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type);
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = family;
+	if (table)
+		mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, table);
+	if (chain)
+		mnl_attr_put_strz(nlh, rule ? NFTA_RULE_CHAIN : NFTA_CHAIN_NAME, chain);
+	if (rule)	/* a handle whose last byte is 0: no name */
+		mnl_attr_put_u64(nlh, NFTA_RULE_HANDLE, htobe64(0x100));
+	return nlh->nlmsg_len;
+}
+
+/* Which nf_tables events bring a look at the hooks (nftwatch.h). */
+static void test_nftwatch_counts(void **state)
+{
+	static const struct {
+		uint16_t type;
+		uint8_t family;
+		const char *table, *chain;
+		bool counts;
+	} cases[] = {
+		{ NFT_MSG_NEWRULE, NFPROTO_IPV4, "mangle", "FWD-QUEUE", true },
+		{ NFT_MSG_DELRULE, NFPROTO_IPV6, "nat", "FWD-DNAT", true },
+		{ NFT_MSG_DELRULE, NFPROTO_IPV4, "mangle", "PREROUTING", true },
+		{ NFT_MSG_NEWRULE, NFPROTO_IPV6, "nat", "POSTROUTING", true },
+		{ NFT_MSG_DELCHAIN, NFPROTO_IPV4, "nat", "FWD-HAIRPIN", true },
+		{ NFT_MSG_DELTABLE, NFPROTO_IPV4, "raw", NULL, true },
+		{ NFT_MSG_NEWTABLE, NFPROTO_IPV6, "mangle", NULL, true },
+		{ NFT_MSG_NEWRULE, NFPROTO_BRIDGE, "nat", "PREROUTING", true },
+		/* the gate's own changes, other tools' chains and tables, other families */
+		{ NFT_MSG_NEWRULE, NFPROTO_IPV4, "raw", "FWD-GATE", false },
+		{ NFT_MSG_DELRULE, NFPROTO_IPV4, "mangle", "FWD-GATE", false },
+		{ NFT_MSG_NEWRULE, NFPROTO_IPV4, "nat", "KUBE-SERVICES", false },
+		{ NFT_MSG_NEWCHAIN, NFPROTO_IPV4, "nat", "DOCKER", false },
+		{ NFT_MSG_NEWRULE, NFPROTO_IPV4, "filter", "INPUT", false },
+		{ NFT_MSG_DELTABLE, NFPROTO_IPV4, "filter", NULL, false },
+		{ NFT_MSG_NEWRULE, NFPROTO_BRIDGE, "filter", "FORWARD", false },
+		{ NFT_MSG_NEWRULE, NFPROTO_INET, "mangle", "PREROUTING", false },
+		{ NFT_MSG_NEWSET, NFPROTO_IPV4, "mangle", NULL, false },
+		{ NFT_MSG_NEWGEN, NFPROTO_UNSPEC, NULL, NULL, false },
+		/* names missing */
+		{ NFT_MSG_NEWRULE, NFPROTO_IPV4, NULL, "FWD-QUEUE", false },
+		{ NFT_MSG_NEWRULE, NFPROTO_IPV4, "mangle", NULL, false },
+	};
+	char buf[2 * MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(NLMSG_ALIGNTO)));
+	size_t len, more;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		len = nft_event(buf, cases[i].type, cases[i].family, cases[i].table,
+				cases[i].chain);
+		if (nftwatch_counts(buf, len) != cases[i].counts)
+			fail_msg("event %zu (type %u, %s %s) counts %d, expected %d", i,
+				 cases[i].type, cases[i].table ? cases[i].table : "-",
+				 cases[i].chain ? cases[i].chain : "-", !cases[i].counts,
+				 cases[i].counts);
+	}
+	/* A batch: the event that counts after two that do not. */
+	len = nft_event(buf, NFT_MSG_NEWRULE, NFPROTO_IPV4, "nat", "DOCKER");
+	len += nft_event(buf + len, NFT_MSG_NEWGEN, NFPROTO_UNSPEC, NULL, NULL);
+	more = nft_event(buf + len, NFT_MSG_DELRULE, NFPROTO_IPV4, "mangle", "FWD-EARLY");
+	assert_false(nftwatch_counts(buf, len));
+	assert_true(nftwatch_counts(buf, len + more));
+	/* Cut short: the message that would count is not read. */
+	assert_false(nftwatch_counts(buf, len + more - 1));
+	assert_false(nftwatch_counts(buf, 8));
+}
+
 static void test_ipt_counted(void **state)
 {
 	static const char text[] =
@@ -902,6 +986,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_rpfilter_lines),
 		cmocka_unit_test(test_bridged_lines),
 		cmocka_unit_test(test_ipt_counted),
+		cmocka_unit_test(test_nftwatch_counts),
 		cmocka_unit_test(test_bypass_account),
 		cmocka_unit_test(test_hairpin_needs_forwards),	/* last: its scan stays */
 	};
