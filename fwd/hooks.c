@@ -1128,7 +1128,8 @@ static void differ(const char *tool, const char *table, const char *want, const 
 	wl = strcspn(w, "\n");
 	hl = strcspn(h, "\n");
 	if (*h && !has_line(want, h, hl)) {
-		line = h, how = "is new";
+		line = h;
+		how = "is new";
 	} else {
 		line = *w ? w : h;
 		how = *w && !has_line(have, w, wl) ? "is gone" : "is out of place";

@@ -192,7 +192,7 @@ struct daemon {
 	bool preceded_said;		/* the last look saw a rule before fwd's jump */
 	struct grew looped, unseen, errors;	/* counter_warns()'s last lines */
 	int link_fd;			/* link changes (link_open()); -errno: none */
-	int nft_fd;			/* nf_tables events (nftwatch_open()); -errno: none */
+	int nft_fd;			/* nf_tables events (nftwatch_open()); < 0: none */
 };
 
 static unsigned default_queues(const struct fwd_config *c, const struct run_opts *o)
@@ -466,7 +466,9 @@ static int start(struct daemon *dm)
 	 */
 	dm->link_fd = link_open();
 	/* Before the hooks go in; the events of fwd's own install bring one look. */
-	dm->nft_fd = st->no_hooks ? -ENOTCONN : nftwatch_open();
+	if (!st->no_hooks && (dm->nft_fd = nftwatch_open()) < 0)
+		log_info("hooks: no nf_tables events (%s): fwd looks at its hooks every %d s only",
+			 strerror(-dm->nft_fd), FWD_HOOKS_CHECK_MS / 1000);
 	l = live_new(rs, c, nq);
 	rs = NULL;
 	if (!l) {
@@ -865,9 +867,6 @@ static void main_loop(struct daemon *dm, int sfd)
 
 	if (link_fd < 0)
 		log_warn("cannot follow link changes: %s", strerror(-link_fd));
-	if (nft_fd < 0 && nft_fd != -ENOTCONN)
-		log_info("hooks: no nf_tables events (%s): fwd looks at its hooks every %d s only",
-			 strerror(-nft_fd), FWD_HOOKS_CHECK_MS / 1000);
 	if (wd > 0)
 		notify("WATCHDOG=1");
 	for (;;) {

@@ -135,8 +135,9 @@ done
 sleep 3	# the last abusers leave, the last reload settles
 rss_end=$(rss_kb) fd_end=$(fds_min)
 stats "$T/end.json"
-read -r received qd ud rok rfail lw ldrop sinkp <<<"$(jget "$T/end.json" queue.received queue.queue_dropped \
-	queue.user_dropped reloads.ok reloads.failed log.written log.dropped rule:sink.packets | tr '\n' ' ')"
+read -r received qd ud rok rfail lw ldrop sinkp hooksr <<<"$(jget "$T/end.json" queue.received \
+	queue.queue_dropped queue.user_dropped reloads.ok reloads.failed log.written log.dropped \
+	rule:sink.packets hooks.restored | tr '\n' ' ')"
 say "figures: ${DUR}s, rate $RATE/s, received $received, sink packets $sinkp, queue_dropped $qd, user_dropped $ud"
 say "figures: reloads ok $rok failed $rfail (sent $reloads), log rotations $rot, link flaps $flaps, abuse rounds $abuses, stats failures $stats_bad"
 say "figures: VmRSS ${rss10:-?} kB at 10%, $rss_end kB at the end; descriptors ${fd10:-?} at 10%, $fd_end at the end"
@@ -153,6 +154,9 @@ assert_ge "packets judged (80% of the offered load)" $((RATE * DUR * 8 / 10)) "$
 assert_range "RSS growth from 10% to the end (kB)" -4096 2048 $((rss_end - ${rss10:-0}))
 assert_range "descriptors from 10% to the end" -2 2 $((fd_end - ${fd10:-0}))
 assert_grep "the current log file is written after the rotations" 'fwd: ' "$FLOG"
+# Each reload and link flap changes fwd's chains and brings a look at them
+# (nf_tables reports it): none may take fwd's own change for another tool's.
+assert_eq "hooks put back after another tool's change" 0 "$hooksr"
 
 # kill -9, fail closed: nothing passes while fwd is down; a restarted fwd
 # passes traffic within 1 s of its launch.
