@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
 #include <sys/socket.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
@@ -14,22 +13,11 @@
 
 #include "fwd/hooks.h"
 #include "fwd/nftwatch.h"
+#include "fwd/value.h"
 
 int nftwatch_open(void)
 {
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK,
-				  .nl_groups = 1u << (NFNLGRP_NFTABLES - 1) };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
-
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = -errno;
-
-		close(fd);
-		return e;
-	}
-	return fd;
+	return netlink_listen(NETLINK_NETFILTER, 1u << (NFNLGRP_NFTABLES - 1));
 }
 
 /* The names an event carries; NULL where it carries none. */

@@ -99,6 +99,12 @@ bool duration_parse(const char *s, uint64_t bare_ms, uint64_t max_ms, uint64_t *
  */
 bool ipt_comment_plain(const char *s);
 
+/*
+ * A nonblocking netlink socket of PROTOCOL (NETLINK_ROUTE, ...) bound to the
+ * multicast GROUPS (a mask), for a poll loop; or -errno.
+ */
+int netlink_listen(int protocol, uint32_t groups);
+
 /* Clock ID (CLOCK_REALTIME, CLOCK_BOOTTIME, ...) in milliseconds. */
 uint64_t clock_ms(clockid_t id);
 /* CLOCK_MONOTONIC in microseconds, and in milliseconds. */
