@@ -112,9 +112,10 @@ bool nftwatch_read(int fd)
 	bool counts = false;
 
 	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		/* MSG_TRUNC: the datagram's whole length, which may exceed BUF's */
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 
-		if (n < 0 && errno == ENOBUFS)
+		if ((n < 0 && errno == ENOBUFS) || n > (ssize_t)sizeof(buf))
 			counts = true;
 		else if (n > 0)
 			counts = counts || nftwatch_counts(buf, (size_t)n);

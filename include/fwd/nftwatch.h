@@ -28,7 +28,8 @@ int nftwatch_open(void);
 
 /*
  * Read everything waiting on FD. Whether one of the events counts, or the
- * socket overran (ENOBUFS: what was lost may have counted).
+ * socket overran (ENOBUFS) or a message was longer than fwd reads: what
+ * was lost may have counted.
  */
 bool nftwatch_read(int fd);
 

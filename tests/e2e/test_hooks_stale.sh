@@ -87,8 +87,9 @@ assert_range "it is back within 1.5 s (ms)" 0 1500 "$(($(now_ms) - T0))"
 
 # A rate line in FWD-GATE that fwd did not put there (a saved one, from a
 # flood): it would shed what comes faster, flood or not. fwd takes no event
-# of FWD-GATE for a cue (its gate changes the chain by itself), so the look
-# every 5 s finds it.
+# of FWD-GATE for a cue (its gate changes the chain by itself), so the next
+# look finds it: the one every 5 s, or one another change brought (here the
+# look after fwd's own restore above may come first).
 nsx g iptables -t raw -A FWD-GATE -m hashlimit --hashlimit-above 1/sec \
 	--hashlimit-name fwd-gate-999 -j FWD-SHED
 T0=$(now_ms)
