@@ -8,6 +8,9 @@ set -eu
 # tests/e2e/test_ha.sh (which runs them in namespaces of its own).
 # dnsmasq-base, isc-dhcp-client: a DHCPv6 server and client for
 # tests/e2e/test_dhcpv6.sh (neither package starts a service).
+# nmap: the scanner of tests/e2e/test_scan_nmap.sh. (knockd's `knock` client,
+# prometheus' promtool and crowdsec are unpacked by the tests themselves,
+# never installed: their packages would start daemons.)
 PKGS="build-essential pkg-config
 libnetfilter-queue-dev libmnl-dev libyaml-dev liburcu-dev
 libcap-ng-dev libseccomp-dev libcmocka-dev
@@ -18,7 +21,8 @@ man-db
 debhelper dpkg-dev lintian
 debootstrap systemd-container
 keepalived conntrackd conntrack
-dnsmasq-base isc-dhcp-client"
+dnsmasq-base isc-dhcp-client
+nmap"
 
 missing=""
 for p in $PKGS; do

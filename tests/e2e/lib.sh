@@ -128,6 +128,37 @@ e2e_finish() {
 	exit 0
 }
 
+# --- programs taken from Debian's packages without installing them -----
+
+# A package whose install would start a daemon on the host (crowdsec,
+# knockd, prometheus) or run a script that needs the internet is unpacked
+# instead: `apt-get download` and `dpkg-deb -x` into the repository's
+# build/debs/PKG/root, once for every build of fwd that runs the tests.
+DEB_DIR="$(cd "$E2E_DIR/../.." && pwd)/build/debs"
+deb_root() { echo "$DEB_DIR/$1/root"; }	# PKG
+deb_fetch() {	# PKG: prints why and fails when it cannot
+	local d="$DEB_DIR/$1" tmp deb
+	[ -d "$d/root" ] && return 0
+	mkdir -p "$DEB_DIR" && tmp=$(mktemp -d "$DEB_DIR/.$1.XXXXXX") || {
+		echo "cannot make a directory under $DEB_DIR"
+		return 1
+	}
+	(cd "$tmp" && apt-get download "$1" >"$tmp/download.log" 2>&1) || {
+		echo "apt-get download $1 failed: $(tail -n 1 "$tmp/download.log")"
+		rm -rf "$tmp"
+		return 1
+	}
+	deb=$(ls "$tmp/$1"_*.deb 2>/dev/null | head -n 1)
+	if ! dpkg-deb -x "$deb" "$tmp/root" 2>"$tmp/x.log"; then
+		echo "dpkg-deb -x $deb failed: $(tail -n 1 "$tmp/x.log")"
+		rm -rf "$tmp"
+		return 1
+	fi
+	rm -f "$deb"
+	mv -T "$tmp" "$d" 2>/dev/null || rm -rf "$tmp"	# another run was first
+	[ -d "$d/root" ]
+}
+
 # --- assertions: each prints what it expected and what it got ---------
 
 fail() {

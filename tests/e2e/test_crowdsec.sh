@@ -4,7 +4,7 @@
 # e2e-timeout: 300
 #
 # crowdsec 1.4.6 from Debian, unpacked (never installed: its postinst wants
-# the internet) into build/crowdsec, runs with a config of this test's
+# the internet) into build/debs/crowdsec, runs with a config of this test's
 # own (sqlite in $T, no online client, no hub) in namespace L:
 #
 #   client .2 .3 .4 ---- gateway 1 (fwd) ---- server          L: crowdsec LAPI
@@ -24,24 +24,8 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 
-# In the repository's build/, whichever build of fwd runs (test_asan.sh
-# passes build/asan): one download serves them all.
-CS_DIR="$(cd "$E2E_DIR/../.." && pwd)/build/crowdsec"
-CS_ROOT="$CS_DIR/root"
-crowdsec_fetch() {
-	local d="$CS_DIR" deb
-	[ -x "$CS_ROOT/usr/bin/crowdsec" ] && return 0
-	mkdir -p "$d" || return 1
-	(cd "$d" && apt-get download crowdsec >"$d/download.log" 2>&1) || {
-		echo "apt-get download crowdsec failed: $(tail -n 1 "$d/download.log")"
-		return 1
-	}
-	deb=$(ls "$d"/crowdsec_*.deb 2>/dev/null | head -n 1)
-	dpkg-deb -x "$deb" "$CS_ROOT" || { echo "dpkg-deb -x $deb failed"; return 1; }
-}
-if ! why=$(crowdsec_fetch); then
-	skip "$why"
-fi
+why=$(deb_fetch crowdsec) || skip "$why"
+CS_ROOT=$(deb_root crowdsec)
 CROWDSEC="$CS_ROOT/usr/bin/crowdsec"
 INTERVAL_MS=1000
 

@@ -136,6 +136,16 @@ if [ -s "$P" ]; then
 	else
 		fail "promcheck: $(cat "$T/promcheck.err")"
 	fi
+	# Prometheus' own linter, as an operator's CI runs it on what it scrapes.
+	if why=$(deb_fetch prometheus); then
+		if "$(deb_root prometheus)/usr/bin/promtool" check metrics <"$P" >"$T/promtool.out" 2>&1; then
+			pass "promtool check metrics finds nothing"
+		else
+			fail "promtool check metrics: $(tr '\n' ' ' <"$T/promtool.out")"
+		fi
+	else
+		say "SKIP promtool check metrics: $why"
+	fi
 	last=$(grep '^fwd_rule_last_hit_seconds{rule="flood"' "$P" | awk '{ print $2 }')
 	now=$(date +%s)
 	assert_range "metrics: last hit of flood is now" $((now - 10)) "$now" "$last"

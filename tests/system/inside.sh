@@ -251,7 +251,7 @@ check "every reject was answered" sh -c '! grep -Eq "\"unanswered\":[1-9]" /tmp/
 step "CrowdSec: fwd pulls the LAPI's decisions from inside the sandbox"
 CSB=/crowdsec/usr/bin
 if [ ! -x $CSB/crowdsec ]; then
-	echo "SKIP this step: no crowdsec to run (build/crowdsec, which tests/e2e/test_crowdsec.sh unpacks, is missing)"
+	echo "SKIP this step: no crowdsec to run (build/debs/crowdsec, which tests/e2e/test_crowdsec.sh unpacks, is missing)"
 else
 	CS=/tmp/cs
 	. /share/crowdsec_lapi.sh

@@ -27,7 +27,7 @@ CACHE=$S/rootfs-bookworm
 # hooks), fwd's libraries (the container has no network to fetch them),
 # node_exporter and curl to read its port, iproute2 and procps to look,
 # logrotate for the package's rotation of the file sink, SQLite for the
-# CrowdSec LAPI (its binaries come from build/crowdsec: test_crowdsec.sh),
+# CrowdSec LAPI (its binaries come from build/debs/crowdsec: test_crowdsec.sh),
 # iptables-persistent for the operator's own rules restored beside fwd's.
 INCLUDE=systemd,systemd-sysv,dbus,iptables,iptables-persistent,iproute2,procps,curl,prometheus-node-exporter,logrotate,libsqlite3-0,libnetfilter-queue1,libmnl0,libyaml-0-2,liburcu8,libcap-ng0,libseccomp2
 BOOT_TIMEOUT=${FWD_SYSTEM_TIMEOUT:-180}
@@ -117,7 +117,7 @@ cp "$deb" "$S/share/fwd.deb"
 say "booting $RUN with systemd-nspawn (private network, timeout ${BOOT_TIMEOUT}s)"
 # Debian's crowdsec, unpacked by tests/e2e/test_crowdsec.sh, read-only.
 cs=()
-[ -x "$B/crowdsec/root/usr/bin/crowdsec" ] && cs=(--bind-ro="$B/crowdsec/root:/crowdsec")
+[ -x "$B/debs/crowdsec/root/usr/bin/crowdsec" ] && cs=(--bind-ro="$B/debs/crowdsec/root:/crowdsec")
 # The unified cgroup hierarchy, CAP_BPF and bpf() let the container's systemd
 # attach its cgroup BPF programs, as it does on a Debian host: the unit's
 # IPAddressDeny= and PrivateDevices='s device policy are then enforced, not
