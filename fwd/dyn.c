@@ -480,8 +480,38 @@ static void member_added(struct fwd_dyn *d, struct dset *s)
 		atomic_store_explicit(&d->recheck_due, true, memory_order_release);
 }
 
+/*
+ * OUT (if not NULL and nothing earlier filled it) gets the event of TYPE for
+ * K's source and destination: NAME, and A and B as enum fwd_ev_type says.
+ */
+static void event_fill(struct fwd_dyn_event *out, enum fwd_ev_type type, const struct fwd_key *k,
+		       const char *name, uint8_t proto, uint32_t a, uint32_t b)
+{
+	struct fwd_log_event *ev;
+
+	if (!out || out->due)
+		return;
+	ev = &out->ev;
+	memset(ev, 0, sizeof(*ev));
+	ev->type = (uint8_t)type;
+	ev->action = FWD_DROP;
+	ev->family = k->family;
+	ev->proto = proto;
+	ev->src = k->src;
+	ev->dst = k->dst;
+	ev->dport = a;
+	ev->sport = b;
+	snprintf(ev->rule, sizeof(ev->rule), "%s", name);
+	out->due = true;
+}
+
+static uint32_t seconds(uint32_t ms)
+{
+	return (uint32_t)(((uint64_t)ms + 999) / 1000);
+}
+
 static void open_door(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
-		      const struct fwd_key *k, uint64_t now)
+		      const struct fwd_key *k, uint64_t now, struct fwd_dyn_event *out)
 {
 	struct fwd_dkey door = {
 		.family = k->family, .proto = kc->open.proto, .port = kc->open.port,
@@ -491,6 +521,8 @@ static void open_door(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
 	if (dtable_put(&d->sets[kc->set].t, &door, 0, now + kc->timeout_ms, now) >= 0) {
 		atomic_fetch_add_explicit(&d->opened, 1, memory_order_relaxed);
 		member_added(d, &d->sets[kc->set]);
+		event_fill(out, FWD_EV_KNOCK, k, kc->name, kc->open.proto, kc->open.port,
+			   seconds(kc->timeout_ms));
 	}
 }
 
@@ -512,7 +544,8 @@ static void progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t 
 }
 
 /* Advance (or reset) the progress of K's source in sequence I. */
-static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint64_t now)
+static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, uint64_t now,
+		       struct fwd_dyn_event *out)
 {
 	const struct fwd_knock_conf *kc = &d->knocks[i];
 	struct fwd_dkey pk = { .family = k->family, .tag = i + 1, .addr = k->src };
@@ -526,7 +559,7 @@ static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, u
 	    kc->step[done].port == k->dport) {
 		if (done + 1 == kc->nsteps) {
 			dtable_del(&d->progress, &pk);
-			open_door(d, kc, k, now);
+			open_door(d, kc, k, now, out);
 		} else {
 			progress_put(d, &pk, done + 1, under_way ? expires : now + kc->window_ms,
 				     now);
@@ -551,7 +584,8 @@ static bool in_sequence(const struct fwd_knock_conf *kc, const struct fwd_key *k
 	return false;
 }
 
-bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now)
+bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
+	       struct fwd_dyn_event *out)
 {
 	bool any = false;
 
@@ -560,7 +594,7 @@ bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now)
 	atomic_fetch_add_explicit(&d->nknock_pkts, 1, memory_order_relaxed);
 	for (uint32_t i = 0; i < d->nknocks; i++)
 		if (in_sequence(&d->knocks[i], k)) {
-			knock_step(d, i, k, now);
+			knock_step(d, i, k, now, out);
 			any = true;
 		}
 	return any;
@@ -572,7 +606,7 @@ static bool scan_ignored(const struct fwd_dyn *d, const struct fwd_key *k)
 }
 
 bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
-	      struct fwd_log_event *ev)
+	      struct fwd_dyn_event *out)
 {
 	struct dset *s;
 	struct fwd_dkey m = { .family = k->family, .addr = k->src };
@@ -591,16 +625,7 @@ bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
 	dtable_put(&s->t, &m, 0, now + d->scan_conf.timeout_ms, now);
 	member_added(d, s);
 	outbox_push(FWD_CS_SCAN, k->family, k->src, d->scan_conf.timeout_ms, n, s->name);
-	memset(ev, 0, sizeof(*ev));
-	ev->type = FWD_EV_SCAN;
-	ev->action = FWD_DROP;
-	ev->family = k->family;
-	ev->proto = k->proto;
-	ev->src = k->src;
-	ev->dst = k->dst;
-	ev->dport = n;
-	ev->sport = (d->scan_conf.window_ms + 999) / 1000;
-	strcpy(ev->rule, s->name);
+	event_fill(out, FWD_EV_SCAN, k, s->name, k->proto, n, seconds(d->scan_conf.window_ms));
 	return true;
 }
 
@@ -707,7 +732,8 @@ static bool limit_take(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_ke
 	return false;
 }
 
-bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64_t now)
+bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64_t now,
+	       struct fwd_dyn_event *out)
 {
 	struct dlimit *dl;
 
@@ -725,6 +751,7 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
 		if (dtable_put(&s->t, &m, 0, now + t, now) == 1) {
 			member_added(d, s);
 			outbox_push(FWD_CS_LIMIT, k->family, k->src, t, 0, dl->name);
+			event_fill(out, FWD_EV_LIMIT, k, dl->name, k->proto, k->dport, seconds(t));
 		}
 	}
 	return true;
@@ -816,17 +843,18 @@ int dyn_resolve_ctl(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struc
 }
 
 int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
-	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_log_event *ev,
-	       bool *scanned)
+	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_dyn_event *out)
 {
+	out->due = false;
 	/* Knocks are dropped (the ports look closed); dynamic sources refine idx. */
-	if (opens && dyn_knock(d, k, now))
+	if (opens && dyn_knock(d, k, now, out))
 		return FWD_DYN_DROP;
 	/* A scan puts its source in the block set: this packet already meets it. */
-	*scanned = opens && dyn_scan(d, k, now, ev);
+	if (opens)
+		dyn_scan(d, k, now, out);
 	idx = dyn_resolve(d, rs, k, idx, worker, now);
 	/* Past its per-source limit the rule's packet is dropped (counted there). */
-	if (opens && idx >= 0 && dyn_limit(d, (uint32_t)idx, k, now))
+	if (opens && idx >= 0 && dyn_limit(d, (uint32_t)idx, k, now, out))
 		return FWD_DYN_DROP;
 	return idx;
 }

@@ -241,19 +241,52 @@ static size_t format_verdict_kv(char *out, size_t outlen, const struct fwd_log_e
 	return l.len;
 }
 
+/* What a knock door opens, as `open: {port:}` says it: "2222/tcp", or "all". */
+static void door_str(char *out, size_t outlen, const struct fwd_log_event *ev)
+{
+	char proto[8];
+
+	proto_str(proto, sizeof(proto), ev->proto);
+	if (ev->dport)
+		snprintf(out, outlen, "%u/%s", ev->dport, proto);
+	else
+		snprintf(out, outlen, "all");
+}
+
+/* A limit's packet: " dpt=N" (JSON: ,"dest_port":N) where it has ports. */
+static void dpt_str(char *out, size_t outlen, const struct fwd_log_event *ev, bool json)
+{
+	*out = '\0';
+	if (ev->dport > 65535)
+		return;
+	if (json)
+		snprintf(out, outlen, ",\"dest_port\":%u", ev->dport);
+	else
+		snprintf(out, outlen, " dpt=%u", ev->dport);
+}
+
 size_t log_format_kv(char *out, size_t outlen, const struct fwd_log_event *ev,
 		     const char *ifname)
 {
 	struct ev_text t;
+	char x[32];
 	int n;
 
 	if (!outlen)
 		return 0;
 	ev_text(&t, ev, ifname);
-	if (ev->type == FWD_EV_SCAN)
+	if (ev->type == FWD_EV_SCAN) {
 		n = snprintf(out, outlen, "fwd: scan src=%s ports=%u window=%us set=%s", t.src,
 			     ev->dport, ev->sport, t.rule);
-	else if (ev->type == FWD_EV_MALFORMED)
+	} else if (ev->type == FWD_EV_KNOCK) {
+		door_str(x, sizeof(x), ev);
+		n = snprintf(out, outlen, "fwd: knock name=%s src=%s dst=%s open=%s timeout=%us",
+			     t.rule, t.src, t.dst, x, ev->sport);
+	} else if (ev->type == FWD_EV_LIMIT) {
+		dpt_str(x, sizeof(x), ev, false);
+		n = snprintf(out, outlen, "fwd: limit rule=%s src=%s dst=%s proto=%s%s timeout=%us",
+			     t.rule, t.src, t.dst, t.proto, x, ev->sport);
+	} else if (ev->type == FWD_EV_MALFORMED)
 		n = snprintf(out, outlen, "fwd: malformed reason=%s in=%s proto=%s src=%s dst=%s",
 			     packet_reason_name(ev->reason), t.in, t.proto, t.src, t.dst);
 	else
@@ -333,6 +366,20 @@ size_t log_format_json(char *out, size_t outlen, const struct fwd_log_event *ev,
 		return clamp(snprintf(out, outlen, "{\"timestamp\":\"%s\",\"event_type\":\"scan\","
 				      "\"src_ip\":\"%s\",\"ports\":%u,\"window\":%u,\"set\":\"%s\"}",
 				      when, t.src, ev->dport, ev->sport, rule), outlen);
+	if (ev->type == FWD_EV_KNOCK) {
+		door_str(extra, sizeof(extra), ev);
+		return clamp(snprintf(out, outlen, "{\"timestamp\":\"%s\",\"event_type\":\"knock\","
+				      "\"src_ip\":\"%s\",\"dest_ip\":\"%s\",\"knock\":\"%s\","
+				      "\"open\":\"%s\",\"timeout\":%u}",
+				      when, t.src, t.dst, rule, extra, ev->sport), outlen);
+	}
+	if (ev->type == FWD_EV_LIMIT) {
+		dpt_str(dpt, sizeof(dpt), ev, true);
+		return clamp(snprintf(out, outlen, "{\"timestamp\":\"%s\",\"event_type\":\"limit\","
+				      "\"src_ip\":\"%s\",\"dest_ip\":\"%s\"%s,\"proto\":\"%s\","
+				      "\"rule\":\"%s\",\"timeout\":%u}",
+				      when, t.src, t.dst, dpt, t.proto, rule, ev->sport), outlen);
+	}
 	if (t.ports) {
 		snprintf(spt, sizeof(spt), ",\"src_port\":%u", ev->sport);
 		snprintf(dpt, sizeof(dpt), ",\"dest_port\":%u", ev->dport);

@@ -312,15 +312,17 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 	}
 	idx = classify(b->live->rs, k);
 	if (b->live->dyn) {
-		struct fwd_log_event sev;
-		bool scanned = false;
+		struct fwd_dyn_event de;
 
 		if (!b->now_ms)
 			b->now_ms = clock_coarse_ms();
 		idx = dyn_packet(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms, opens,
-				 &sev, &scanned);
-		if (scanned)
-			ring_push(b->w->ring, &sev);
+				 &de);
+		if (de.due && may_log(b, &b->w->dyn_bucket)) {
+			de.ev.suppressed = b->w->dyn_bucket.suppressed;
+			if (ring_push(b->w->ring, &de.ev))
+				b->w->dyn_bucket.suppressed = 0;
+		}
 		if (idx == FWD_DYN_DROP) {
 			add_verdict(b, id, NF_DROP, 0);
 			return;

@@ -40,15 +40,17 @@ void suppress_sweep_live(const struct fwd_live *l)
 
 void suppress_sweep(struct fwd_state *st)
 {
-	uint64_t dflt = 0, malformed = 0;
+	uint64_t dflt = 0, malformed = 0, dyn = 0;
 
 	pthread_mutex_lock(&st->lock);
 	suppress_sweep_live(st->live);
 	for (unsigned w = 0; st->workers && w < st->nworkers; w++) {
 		dflt += take(&st->workers[w].dflt_bucket);
 		malformed += take(&st->workers[w].malformed_bucket);
+		dyn += take(&st->workers[w].dyn_bucket);
 	}
 	pthread_mutex_unlock(&st->lock);
 	log_suppressed("default", dflt);
 	log_suppressed("malformed", malformed);
+	log_suppressed("dynamic", dyn);
 }

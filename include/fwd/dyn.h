@@ -14,6 +14,7 @@
 
 #include "fwd/config.h"
 #include "fwd/dtable.h"
+#include "fwd/log.h"
 #include "fwd/ruleset.h"
 #include "fwd/scan.h"
 
@@ -45,11 +46,25 @@ void dyn_carry_state(struct fwd_dyn *d, struct fwd_dyn *old, uint64_t now);
 void dyn_carry(struct fwd_dyn *d, struct fwd_dyn *old);
 
 /*
+ * What a packet changed that the log tells: a knock door it opened, a scan
+ * it showed, a source a limit put in a set. The packet path sets DUE to
+ * false, and EV is filled (DUE true) by the one of these that happened first.
+ * Only the states a packet changed are logged, one line each, never the
+ * packets of a knock or over a limit themselves.
+ */
+struct fwd_dyn_event {
+	bool due;
+	struct fwd_log_event ev;
+};
+
+/*
  * Packet path, before classify(): is K a knock (a packet to a port of a
  * `knock:` sequence)? Then it advances or resets its source's progress,
- * may open the door, and must be dropped: returns true.
+ * may open the door (then OUT, if not NULL, gets its FWD_EV_KNOCK event),
+ * and must be dropped: returns true.
  */
-bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now);
+bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
+	       struct fwd_dyn_event *out);
 /*
  * Packet path, after classify() returned IDX: while rule IDX has a `src:
  * $SET` condition that K does not meet, go on to the next matching rule.
@@ -65,21 +80,22 @@ int dyn_resolve(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fw
 int dyn_resolve_ctl(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
 		    int idx, uint64_t now);
 
-struct fwd_log_event;
 /*
  * Packet path, after dyn_knock(): count K (tcp or udp) toward `scan:`. True
  * when this packet shows its source scanning: the source was put in the
- * block set and EV is filled as the one FWD_EV_SCAN event to log.
+ * block set and OUT (if not NULL) gets the one FWD_EV_SCAN event to log.
  */
 bool dyn_scan(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,
-	      struct fwd_log_event *ev);
+	      struct fwd_dyn_event *out);
 
 /*
  * Packet path, once rule RULE decided K: true when RULE has a `limit:` and
  * K's source has used up its tokens: K is then dropped (counted as limited;
- * with on_exceed: {add: SET} its source joins SET).
+ * with on_exceed: {add: SET} its source joins SET, and OUT, if not NULL,
+ * gets a FWD_EV_LIMIT event when it was not a member yet).
  */
-bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64_t now);
+bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64_t now,
+	       struct fwd_dyn_event *out);
 
 /* dyn_packet()'s answer for a packet that must be dropped. */
 #define FWD_DYN_DROP	(-2)
@@ -89,12 +105,11 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
  * dyn_scan(), dyn_resolve() and dyn_limit() in that order; only a packet
  * that OPENS a connection (flow_opens()) advances a knock, counts toward a
  * scan or takes a limit's token. Returns the rule index, -1 (the default)
- * or FWD_DYN_DROP (a knock, or over a limit). When the packet shows a scan,
- * *SCANNED is set and EV holds its event to log.
+ * or FWD_DYN_DROP (a knock, or over a limit). OUT->due tells whether OUT->ev
+ * holds an event to log.
  */
 int dyn_packet(struct fwd_dyn *d, const struct fwd_ruleset *rs, const struct fwd_key *k,
-	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_log_event *ev,
-	       bool *scanned);
+	       int idx, unsigned worker, uint64_t now, bool opens, struct fwd_dyn_event *out);
 
 /*
  * A set blocks when a drop or reject rule has it as `src:`. A source that

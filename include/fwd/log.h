@@ -26,7 +26,9 @@
 enum fwd_ev_type {
 	FWD_EV_VERDICT,
 	FWD_EV_MALFORMED,
-	FWD_EV_SCAN,	/* fwd/knock.c: dport = ports seen, sport = window (s), rule = set */
+	FWD_EV_SCAN,	/* fwd/dyn.c: dport = ports seen, sport = window (s), rule = set */
+	FWD_EV_KNOCK,	/* a door opened: proto/dport = what it opens (0: all), sport = timeout (s), rule = knock */
+	FWD_EV_LIMIT,	/* a limit's on_exceed: add: sport = timeout (s), rule = the rule */
 };
 
 /*

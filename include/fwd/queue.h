@@ -87,6 +87,7 @@ struct fwd_worker {
 	struct fwd_ring *ring;
 	struct fwd_bucket dflt_bucket;		/* log buckets of what has no rule */
 	struct fwd_bucket malformed_bucket;
+	struct fwd_bucket dyn_bucket;		/* doors opened, scans, limits' adds */
 	char *rxbuf;
 	struct fwd_wstats stats;
 };

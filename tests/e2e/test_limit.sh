@@ -5,8 +5,9 @@
 # `web` allows tcp 80 with limit {rate: 5/30s, burst: 5}: from one source
 # the first 5 new connections pass and the 6th..10th are dropped (counted
 # as limited in `fwd stats --json`); `ssh` (tcp 22) has on_exceed: {add:
-# abusers}: its 4th connection puts the source into `abusers`, whose drop
-# rule comes first, so even tcp 80 from there is dropped afterwards. A
+# abusers}: its 4th connection puts the source into `abusers` (logged as
+# a `limit` line), whose drop rule comes first, so even tcp 80 from there
+# is dropped afterwards. A
 # reload in between keeps the buckets.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
@@ -53,6 +54,10 @@ stats "$T/s2.json"
 members=$("$PY" -c 'import json,sys; print(" ".join(m["addr"] for m in json.load(open(sys.argv[1]))["dynamic"]["sets"]["abusers"]["members"]))' "$T/s2.json")
 assert_eq "on_exceed added the source to abusers" 10.10.1.2 "$members"
 assert_eq "ssh: 1 limited" 1 "$(jget "$T/s2.json" dynamic.limited.ssh)"
+line='^fwd: limit rule=ssh src=10\.10\.1\.2 dst=10\.10\.2\.2 proto=tcp dpt=22 timeout=60s$'
+log_wait 1 "$line" 3
+assert_eq "the log tells that the source joined abusers, once" 1 "$(log_count "$line")"
+assert_eq "and nothing of web's limit (no on_exceed: add)" 0 "$(log_count '^fwd: limit rule=web ')"
 # Once the source is in the set, fwd/recheck.c queues its old connections'
 # packets too, and the abusers rule drops and counts them: count up from s2.
 assert_eq "the abuser is now dropped everywhere (ipv6 is not)" "timeout" \

@@ -286,7 +286,7 @@ static bool knock(struct kctx *x, uint32_t src, uint8_t proto, uint32_t port, ui
 {
 	struct fwd_key k = pkt(src, proto, port);
 
-	return dyn_knock(x->d, &k, now);
+	return dyn_knock(x->d, &k, now, NULL);
 }
 
 static void test_knock(void **state)
@@ -558,7 +558,7 @@ static void test_scan_dyn(void **state)
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 	struct fwd_dyn *d;
-	struct fwd_log_event ev;
+	struct fwd_dyn_event de = { 0 };
 	struct fwd_key k;
 	char line[256];
 	uint32_t a = 0xcb007109, ig = 0x0a090001;	/* 203.0.113.9, 10.9.0.1 */
@@ -575,22 +575,22 @@ static void test_scan_dyn(void **state)
 	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 100), 1);
 	for (uint32_t p = 1; p <= 5; p++) {
 		k = pkt(a, 6, p);
-		assert_false(dyn_scan(d, &k, 100, &ev));
+		assert_false(dyn_scan(d, &k, 100, &de));
 		k = pkt(ig, 6, p);
-		assert_false(dyn_scan(d, &k, 100, &ev));
+		assert_false(dyn_scan(d, &k, 100, &de));
 		k = pkt(ig, 6, p + 10);
-		assert_false(dyn_scan(d, &k, 100, &ev));
+		assert_false(dyn_scan(d, &k, 100, &de));
 	}
 	k = pkt(a, 6, 7000);					/* a knock port: not counted */
-	assert_false(dyn_scan(d, &k, 100, &ev));
+	assert_false(dyn_scan(d, &k, 100, &de));
 	k = pkt(a, 1, FWD_NOPORT);				/* no ports: not counted */
-	assert_false(dyn_scan(d, &k, 100, &ev));
+	assert_false(dyn_scan(d, &k, 100, &de));
 	k = pkt(a, 17, 6);
-	assert_true(dyn_scan(d, &k, 100, &ev));
-	log_format_kv(line, sizeof(line), &ev, "");
+	assert_true(dyn_scan(d, &k, 100, &de));
+	log_format_kv(line, sizeof(line), &de.ev, "");
 	assert_string_equal(line, "fwd: scan src=203.0.113.9 ports=6 window=10s set=scanners");
 	k = pkt(a, 6, 7);
-	assert_false(dyn_scan(d, &k, 101, &ev));		/* blocked: not counted again */
+	assert_false(dyn_scan(d, &k, 101, &de));		/* blocked: not counted again */
 	k = pkt(a, 6, 80);
 	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 200), 0);
 	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 100 + 60000), 1);
@@ -678,7 +678,7 @@ static void test_recheck_due(void **state)
 	struct fwd_config *c;
 	struct fwd_ruleset *rs;
 	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs);
-	struct fwd_log_event ev;
+	struct fwd_dyn_event de = { 0 };
 	struct fwd_key k;
 	uint32_t scanner = 0xcb007109, abuser = 0xcb00710a, knocker = 0xcb00710b;
 	unsigned removed;
@@ -690,9 +690,9 @@ static void test_recheck_due(void **state)
 	assert_false(dyn_recheck_due(d));
 
 	k = pkt(knocker, 6, 7000);
-	assert_true(dyn_knock(d, &k, 100));
+	assert_true(dyn_knock(d, &k, 100, NULL));
 	k = pkt(knocker, 6, 8000);
-	assert_true(dyn_knock(d, &k, 101));
+	assert_true(dyn_knock(d, &k, 101, NULL));
 	k = pkt(knocker, 6, 22);
 	assert_int_equal(dyn_resolve(d, rs, &k, classify(rs, &k), 0, 102), 2);	/* door open */
 	assert_false(dyn_recheck_due(d));
@@ -700,7 +700,7 @@ static void test_recheck_due(void **state)
 
 	for (uint32_t p = 1; p <= 6; p++) {
 		k = pkt(scanner, 6, p);
-		dyn_scan(d, &k, 200, &ev);
+		dyn_scan(d, &k, 200, &de);
 	}
 	assert_true(dyn_recheck_due(d));
 	assert_false(dyn_recheck_due(d));
@@ -709,10 +709,10 @@ static void test_recheck_due(void **state)
 	assert_false(dyn_blocked(d, &k, 200 + 10 * 60000));	/* expired */
 
 	k = pkt(abuser, 6, 80);
-	assert_false(dyn_limit(d, 3, &k, 300));
+	assert_false(dyn_limit(d, 3, &k, 300, NULL));
 	assert_false(dyn_blocked(d, &k, 300));
 	assert_false(dyn_recheck_due(d));
-	assert_true(dyn_limit(d, 3, &k, 301));			/* over: joins abusers */
+	assert_true(dyn_limit(d, 3, &k, 301, NULL));			/* over: joins abusers */
 	assert_true(dyn_recheck_due(d));
 	assert_true(dyn_blocked(d, &k, 302));
 	k.family = 6;
@@ -738,6 +738,72 @@ static void test_recheck_due(void **state)
 	assert_int_equal(dyn_unblock(d, "203.0.113.9", &removed), 0);	/* the scanner */
 	assert_int_equal(removed, 1);
 	assert_true(dyn_recheck_due(d));
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
+/* LINE, the kv line of DE's event (which must be due). */
+static void kv_of(char *line, size_t len, const struct fwd_dyn_event *de)
+{
+	assert_true(de->due);
+	log_format_kv(line, len, &de->ev, "");
+}
+
+/*
+ * What dyn_packet() gives the log: a door opened, a scan shown, a source a
+ * limit put in a set, each once; never a knock or a limited packet as such.
+ */
+static void test_events(void **state)
+{
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs);
+	struct fwd_dyn_event de;
+	struct fwd_key k;
+	char line[512];
+	uint32_t knocker = 0xcb00710b, abuser = 0xcb00710a, scanner = 0xcb007109;
+
+#define PACKET(src, proto, port, now) \
+	(k = pkt(src, proto, port), \
+	 dyn_packet(d, rs, &k, classify(rs, &k), 0, now, true, &de))
+	(void)state;
+	assert_int_equal(PACKET(knocker, 6, 7000, 100), FWD_DYN_DROP);
+	assert_false(de.due);
+	assert_int_equal(PACKET(knocker, 6, 8000, 101), FWD_DYN_DROP);
+	kv_of(line, sizeof(line), &de);
+	assert_string_equal(line, "fwd: knock name=k src=203.0.113.11 dst=10.0.0.2 open=22/tcp "
+			    "timeout=30s");
+	log_format_json(line, sizeof(line), &de.ev, "", &(struct timespec){ 0, 0 });
+	assert_non_null(strstr(line, "\"event_type\":\"knock\",\"src_ip\":\"203.0.113.11\","
+				     "\"dest_ip\":\"10.0.0.2\",\"knock\":\"k\",\"open\":\"22/tcp\","
+				     "\"timeout\":30}"));
+	assert_int_equal(PACKET(knocker, 6, 22, 102), 2);		/* the door */
+	assert_false(de.due);
+
+	assert_int_equal(PACKET(abuser, 6, 80, 200), 3);
+	assert_false(de.due);
+	assert_int_equal(PACKET(abuser, 6, 80, 201), FWD_DYN_DROP);	/* over: joins abusers */
+	kv_of(line, sizeof(line), &de);
+	assert_string_equal(line, "fwd: limit rule=web src=203.0.113.10 dst=10.0.0.2 proto=tcp "
+			    "dpt=80 timeout=600s");
+	log_format_json(line, sizeof(line), &de.ev, "", &(struct timespec){ 0, 0 });
+	assert_non_null(strstr(line, "\"event_type\":\"limit\",\"src_ip\":\"203.0.113.10\","
+				     "\"dest_ip\":\"10.0.0.2\",\"dest_port\":80,\"proto\":\"tcp\","
+				     "\"rule\":\"web\",\"timeout\":600}"));
+	assert_int_equal(PACKET(abuser, 6, 81, 202), 1);		/* a member now: rejected */
+	assert_false(de.due);
+
+	for (uint32_t p = 1; p <= 5; p++) {
+		assert_int_equal(PACKET(scanner, 6, p, 300), -1);
+		assert_false(de.due);
+	}
+	assert_int_equal(PACKET(scanner, 6, 6, 301), 0);		/* blocked at once */
+	kv_of(line, sizeof(line), &de);
+	assert_string_equal(line, "fwd: scan src=203.0.113.9 ports=6 window=10s set=scanners");
+	assert_int_equal(PACKET(scanner, 6, 7, 302), 0);
+	assert_false(de.due);
+#undef PACKET
 	dyn_free(d);
 	ruleset_free(rs);
 	config_free(c);
@@ -788,9 +854,9 @@ static void test_keep_roundtrip(void **state)
 	assert_int_equal(dyn_prefix_put(d, dyn_set_find(d, "abusers"), 4, 0xc6336400, 24,
 					now + 3600000, now), 1);
 	k = pkt(0xcb00710b, 6, 7000);
-	assert_true(dyn_knock(d, &k, now));
+	assert_true(dyn_knock(d, &k, now, NULL));
 	k = pkt(0xcb00710b, 6, 8000);
-	assert_true(dyn_knock(d, &k, now));
+	assert_true(dyn_knock(d, &k, now, NULL));
 
 	assert_int_equal(keep_save(d, path, &n), 0);
 	assert_int_equal(n, 4);
@@ -1073,10 +1139,10 @@ static void test_limit_flood(void **state)
 	for (uint64_t ms = 1000; ms < 11000; ms++) {
 		for (unsigned i = 0; i < 100; i++, spoofed += 0x9e3779b1u) {
 			k = pkt(spoofed, 6, 80);
-			dyn_limit(d, 0, &k, ms);
+			dyn_limit(d, 0, &k, ms, NULL);
 		}
 		k = pkt(a, 6, 80);
-		if (ms % 100 == 0 && !dyn_limit(d, 0, &k, ms))
+		if (ms % 100 == 0 && !dyn_limit(d, 0, &k, ms, NULL))
 			passed++;
 	}
 	print_message("limited source: %u of 100 SYNs passed among 1M spoofed\n", passed);
@@ -1094,7 +1160,7 @@ static void fill_refused(struct fwd_dyn *d, uint32_t first, uint64_t now)
 	for (unsigned i = 0; i < 40000; i++, first += 0x9e3779b1u) {
 		k = pkt(first, 6, 80);
 		for (int j = 0; j < 3; j++)
-			dyn_limit(d, 0, &k, now);
+			dyn_limit(d, 0, &k, now, NULL);
 	}
 }
 
@@ -1115,7 +1181,7 @@ static void test_limit_table_full(void **state)
 	(void)state;
 	fill_refused(d, 0xc0000000u, 100000);
 	for (unsigned i = 0; i < 1000; i++)
-		passed += !dyn_limit(d, 0, &k, 101000 + i * 10);
+		passed += !dyn_limit(d, 0, &k, 101000 + i * 10, NULL);
 	print_message("hammering source: %u of 1000 SYNs passed a full table\n", passed);
 	assert_int_equal(passed, 1);
 	dyn_free(d);
@@ -1138,7 +1204,7 @@ static void test_limit_clock_skew(void **state)
 
 	(void)state;
 	for (unsigned i = 0; i < 100; i++)
-		passed += !dyn_limit(d, 0, &k, i % 2 ? 99999 : 100000);
+		passed += !dyn_limit(d, 0, &k, i % 2 ? 99999 : 100000, NULL);
 	assert_int_equal(passed, 2);
 	dyn_free(d);
 	ruleset_free(rs);
@@ -1160,7 +1226,7 @@ static void *take_loop(void *arg)
 	struct fwd_key k = pkt(0x0a0a0102, 6, 80);
 
 	for (unsigned i = 0; i < TAKE_TRIES; i++)
-		t->passed += !dyn_limit(t->d, 0, &k, 1000);
+		t->passed += !dyn_limit(t->d, 0, &k, 1000, NULL);
 	return NULL;
 }
 
@@ -1193,7 +1259,7 @@ static void test_limit_two_workers(void **state)
 	 * descheduled while it puts the key in its slot hides it), which is
 	 * the one burst more fwd-rules(5) tells of.
 	 */
-	passed = !dyn_limit(d, 0, &k, 1000);
+	passed = !dyn_limit(d, 0, &k, 1000, NULL);
 	for (unsigned i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, take_loop, &t[i]), 0);
 	for (unsigned i = 0; i < 2; i++)
@@ -1270,48 +1336,48 @@ static void test_reload_keeps_state(void **state)
 	static const char other[] = RELOAD_YAML("2/m", "7000/tcp, 8001/udp, 9000/tcp");
 	uint32_t a = 0x0a0a0102, scanner = 0xcb007109;
 	uint64_t now = clock_coarse_ms();
-	struct fwd_log_event ev;
+	struct fwd_dyn_event de = { 0 };
 	struct fwd_key k;
 	struct gen g, h;
 
 	(void)state;
 	gen_up(&g, same, NULL, now);
 	k = pkt(a, 6, 80);
-	assert_false(dyn_limit(g.d, 2, &k, now));
-	assert_false(dyn_limit(g.d, 2, &k, now));
-	assert_true(dyn_limit(g.d, 2, &k, now));		/* the burst is spent */
+	assert_false(dyn_limit(g.d, 2, &k, now, NULL));
+	assert_false(dyn_limit(g.d, 2, &k, now, NULL));
+	assert_true(dyn_limit(g.d, 2, &k, now, NULL));		/* the burst is spent */
 	k = pkt(a, 6, 7000);
-	assert_true(dyn_knock(g.d, &k, now));
+	assert_true(dyn_knock(g.d, &k, now, NULL));
 	k = pkt(a, 17, 8000);
-	assert_true(dyn_knock(g.d, &k, now));
+	assert_true(dyn_knock(g.d, &k, now, NULL));
 	for (uint32_t p = 1; p <= 5; p++) {
 		k = pkt(scanner, 6, p);
-		assert_false(dyn_scan(g.d, &k, now, &ev));
+		assert_false(dyn_scan(g.d, &k, now, &de));
 	}
 
 	gen_up(&h, same, &g, now + 1);
 	k = pkt(a, 6, 80);
-	assert_true(dyn_limit(h.d, 2, &k, now + 1));		/* still spent */
+	assert_true(dyn_limit(h.d, 2, &k, now + 1, NULL));		/* still spent */
 	k = pkt(a, 6, 9000);
-	assert_true(dyn_knock(h.d, &k, now + 1));
+	assert_true(dyn_knock(h.d, &k, now + 1, NULL));
 	k = pkt(a, 6, 22);
 	assert_int_equal(dyn_resolve(h.d, h.rs, &k, classify(h.rs, &k), 0, now + 1), 1);
 	k = pkt(scanner, 6, 6);
-	assert_true(dyn_scan(h.d, &k, now + 1, &ev));		/* the sixth port */
+	assert_true(dyn_scan(h.d, &k, now + 1, &de));		/* the sixth port */
 
 	k = pkt(0x0a0a0103, 6, 7000);				/* b's first knock */
-	assert_true(dyn_knock(h.d, &k, now + 1));
+	assert_true(dyn_knock(h.d, &k, now + 1, NULL));
 
 	gen_up(&g, other, &h, now + 2);
 	k = pkt(a, 6, 80);
-	assert_false(dyn_limit(g.d, 2, &k, now + 2));		/* another rate: a new bucket */
+	assert_false(dyn_limit(g.d, 2, &k, now + 2, NULL));		/* another rate: a new bucket */
 	k = pkt(a, 6, 22);					/* the door stays open */
 	assert_int_equal(dyn_resolve(g.d, g.rs, &k, classify(g.rs, &k), 0, now + 2), 1);
 	/* Another sequence: b's first knock does not count towards it. */
 	k = pkt(0x0a0a0103, 17, 8001);
-	assert_true(dyn_knock(g.d, &k, now + 2));
+	assert_true(dyn_knock(g.d, &k, now + 2, NULL));
 	k = pkt(0x0a0a0103, 6, 9000);
-	assert_true(dyn_knock(g.d, &k, now + 2));
+	assert_true(dyn_knock(g.d, &k, now + 2, NULL));
 	k = pkt(0x0a0a0103, 6, 22);
 	assert_int_equal(dyn_resolve(g.d, g.rs, &k, classify(g.rs, &k), 0, now + 2), -1);
 	gen_down(&g);
@@ -1332,11 +1398,11 @@ static void test_reload_keeps_doorkeeper(void **state)
 	(void)state;
 	gen_up(&g, limit_yaml, NULL, now);
 	fill_refused(g.d, 0xc0000000u, now);
-	passed += !dyn_limit(g.d, 0, &k, now + 10);
+	passed += !dyn_limit(g.d, 0, &k, now + 10, NULL);
 	gen_up(&h, limit_yaml, &g, now + 20);
 	fill_refused(h.d, 0x20000000u, now + 20);
 	for (unsigned i = 0; i < 10; i++)
-		passed += !dyn_limit(h.d, 0, &k, now + 30 + i * 10);
+		passed += !dyn_limit(h.d, 0, &k, now + 30 + i * 10, NULL);
 	print_message("hammering source: %u of 11 SYNs passed a full table over a reload\n",
 		      passed);
 	assert_int_equal(passed, 1);
@@ -1362,6 +1428,7 @@ int main(void)
 		cmocka_unit_test(test_scan_spoofed_flood),
 		cmocka_unit_test(test_knock_flood),
 		cmocka_unit_test(test_recheck_due),
+		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_recheck_none),
 		cmocka_unit_test(test_block),
 		cmocka_unit_test(test_keep_roundtrip),
