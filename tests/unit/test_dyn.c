@@ -743,11 +743,19 @@ static void test_recheck_due(void **state)
 	config_free(c);
 }
 
-/* LINE, the kv line of DE's event (which must be due). */
-static void kv_of(char *line, size_t len, const struct fwd_dyn_event *de)
+/* DE holds an event whose kv line is KV and whose JSON object holds JSON (if given). */
+static void assert_event(const struct fwd_dyn_event *de, const char *kv, const char *json)
 {
+	char line[512];
+
 	assert_true(de->due);
-	log_format_kv(line, len, &de->ev, "");
+	log_format_kv(line, sizeof(line), &de->ev, "");
+	assert_string_equal(line, kv);
+	if (!json)
+		return;
+	log_format_json(line, sizeof(line), &de->ev, "", &(struct timespec){ 0, 0 });
+	if (!strstr(line, json))
+		fail_msg("%s\nholds no\n%s", line, json);
 }
 
 /*
@@ -761,7 +769,6 @@ static void test_events(void **state)
 	struct fwd_dyn *d = dyn_up(recheck_yaml, &c, &rs);
 	struct fwd_dyn_event de;
 	struct fwd_key k;
-	char line[512];
 	uint32_t knocker = 0xcb00710b, abuser = 0xcb00710a, scanner = 0xcb007109;
 
 #define PACKET(src, proto, port, now) \
@@ -771,26 +778,19 @@ static void test_events(void **state)
 	assert_int_equal(PACKET(knocker, 6, 7000, 100), FWD_DYN_DROP);
 	assert_false(de.due);
 	assert_int_equal(PACKET(knocker, 6, 8000, 101), FWD_DYN_DROP);
-	kv_of(line, sizeof(line), &de);
-	assert_string_equal(line, "fwd: knock name=k src=203.0.113.11 dst=10.0.0.2 open=22/tcp "
-			    "timeout=30s");
-	log_format_json(line, sizeof(line), &de.ev, "", &(struct timespec){ 0, 0 });
-	assert_non_null(strstr(line, "\"event_type\":\"knock\",\"src_ip\":\"203.0.113.11\","
-				     "\"dest_ip\":\"10.0.0.2\",\"knock\":\"k\",\"open\":\"22/tcp\","
-				     "\"timeout\":30}"));
+	assert_event(&de, "fwd: knock name=k src=203.0.113.11 dst=10.0.0.2 open=22/tcp timeout=30s",
+		     "\"event_type\":\"knock\",\"src_ip\":\"203.0.113.11\",\"dest_ip\":\"10.0.0.2\","
+		     "\"knock\":\"k\",\"open\":\"22/tcp\",\"timeout\":30}");
 	assert_int_equal(PACKET(knocker, 6, 22, 102), 2);		/* the door */
 	assert_false(de.due);
 
 	assert_int_equal(PACKET(abuser, 6, 80, 200), 3);
 	assert_false(de.due);
 	assert_int_equal(PACKET(abuser, 6, 80, 201), FWD_DYN_DROP);	/* over: joins abusers */
-	kv_of(line, sizeof(line), &de);
-	assert_string_equal(line, "fwd: limit rule=web src=203.0.113.10 dst=10.0.0.2 proto=tcp "
-			    "dpt=80 timeout=600s");
-	log_format_json(line, sizeof(line), &de.ev, "", &(struct timespec){ 0, 0 });
-	assert_non_null(strstr(line, "\"event_type\":\"limit\",\"src_ip\":\"203.0.113.10\","
-				     "\"dest_ip\":\"10.0.0.2\",\"dest_port\":80,\"proto\":\"tcp\","
-				     "\"rule\":\"web\",\"timeout\":600}"));
+	assert_event(&de, "fwd: limit rule=web src=203.0.113.10 dst=10.0.0.2 proto=tcp dpt=80 "
+		     "timeout=600s",
+		     "\"event_type\":\"limit\",\"src_ip\":\"203.0.113.10\",\"dest_ip\":\"10.0.0.2\","
+		     "\"dest_port\":80,\"proto\":\"tcp\",\"rule\":\"web\",\"timeout\":600}");
 	assert_int_equal(PACKET(abuser, 6, 81, 202), 1);		/* a member now: rejected */
 	assert_false(de.due);
 
@@ -799,8 +799,7 @@ static void test_events(void **state)
 		assert_false(de.due);
 	}
 	assert_int_equal(PACKET(scanner, 6, 6, 301), 0);		/* blocked at once */
-	kv_of(line, sizeof(line), &de);
-	assert_string_equal(line, "fwd: scan src=203.0.113.9 ports=6 window=10s set=scanners");
+	assert_event(&de, "fwd: scan src=203.0.113.9 ports=6 window=10s set=scanners", NULL);
 	assert_int_equal(PACKET(scanner, 6, 7, 302), 0);
 	assert_false(de.due);
 #undef PACKET

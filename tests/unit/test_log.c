@@ -209,6 +209,23 @@ static void test_kv_lines(void **state)
 	log_format_kv(line, sizeof(line), &ev, "eth0");
 	assert_string_equal(line, "fwd: malformed reason=tcp-doff in=eth0 proto=tcp "
 			    "src=10.10.1.2 dst=10.10.2.2");
+
+	/* A door without `open: port:` opens everything; a limited ICMP packet has no port. */
+	ev = tcp4_drop();
+	ev.type = FWD_EV_KNOCK;
+	ev.proto = 0;
+	ev.dport = 0;
+	ev.sport = 30;
+	strcpy(ev.rule, "all-doors");
+	log_format_kv(line, sizeof(line), &ev, "eth0");
+	assert_string_equal(line, "fwd: knock name=all-doors src=10.10.1.2 dst=10.10.2.2 open=all "
+			    "timeout=30s");
+	ev.type = FWD_EV_LIMIT;
+	ev.proto = IPPROTO_ICMP;
+	ev.dport = FWD_NOPORT;
+	log_format_kv(line, sizeof(line), &ev, "eth0");
+	assert_string_equal(line, "fwd: limit rule=all-doors src=10.10.1.2 dst=10.10.2.2 proto=icmp "
+			    "timeout=30s");
 }
 
 static void test_kv_truncates(void **state)
