@@ -474,16 +474,20 @@ static void answer_block(struct conn *c, const char *args)
 static void answer_unblock(struct conn *c, const char *addr)
 {
 	unsigned removed = 0;
-	char ans[128];
+	char ans[128], esc[4 * 64 + 1];
 	int e;
 
 	pthread_mutex_lock(&C.st->lock);
 	e = dyn_unblock(C.st->live->dyn, addr, &removed);
 	pthread_mutex_unlock(&C.st->lock);
-	if (e)
+	if (e) {
 		snprintf(ans, sizeof(ans), "error: invalid address '%.64s'\n", addr);
-	else
+	} else {
 		snprintf(ans, sizeof(ans), "ok: %u entries removed\n", removed);
+		/* as a block is: who lifted one shows in the log */
+		log_escape(esc, sizeof(esc), addr);
+		log_info("unblock: %.64s: %u entries removed (fwd unblock)", esc, removed);
+	}
 	reply_str(c, ans);
 }
 

@@ -4,7 +4,8 @@
 #
 # The knock opens tcp 2222 for 60 s; `fwd stats --json` lists the client in
 # the set `doors`; `fwd unblock 10.10.1.2` removes it: 2222 is refused again
-# and the member is gone from the JSON and from the text `fwd stats`.
+# and the member is gone from the JSON and from the text `fwd stats`; the
+# log says so, as it says what `fwd block` did.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 topo_up
@@ -49,6 +50,8 @@ out=$(nsx g "$FWD" unblock --socket "$SOCK" 10.10.1.2)
 assert_eq "fwd unblock exit status" 0 $?
 assert_eq "fwd unblock answer" "ok: 1 entries removed" "$out"
 assert_eq "2222 closed at once after unblock" refused "$(client tcp $dst 2222 --timeout 3)"
+assert_grep "the log tells of the unblock" \
+	'^fwd: unblock: 10\.10\.1\.2: 1 entries removed \(fwd unblock\)$' "$FWD_LOG"
 stats "$T/s2.json"
 assert_eq "stats JSON no longer lists it" none "$(members "$T/s2.json")"
 nsx g "$FWD" stats --socket "$SOCK" >"$T/s2.txt"
