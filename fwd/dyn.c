@@ -526,21 +526,86 @@ static void open_door(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
 	}
 }
 
-/* A progress entry is worth the steps it has done. */
+/*
+ * A progress entry's value: the steps done (bits 0-7), the steps seen before
+ * their turn (bits 8-15, one a step) and when the first of those came (ms,
+ * bits 32-63). Hits sent back to back reach fwd out of order where they
+ * take different queues (a multi-queue NIC, RPS, fwd's own queues: a busy
+ * worker lags an idle one), so a step that comes early waits
+ * FWD_KNOCK_SLACK_MS for the steps before it.
+ */
+#define PROG_DONE(v)	((uint32_t)(v) & 0xffu)
+#define PROG_AHEAD(v)	((uint32_t)((v) >> 8) & 0xffu)
+#define PROG_AT(v)	((uint32_t)((v) >> 32))
+#define PROG(done, ahead, at) \
+	((uint64_t)(done) | (uint64_t)(ahead) << 8 | (uint64_t)(uint32_t)(at) << 32)
+
+/* A progress entry is worth the steps it has done (early ones count nothing). */
 static uint64_t progress_score(const void *arg, uint64_t val, uint64_t expires, uint64_t now)
 {
 	(void)arg;
 	(void)expires;
 	(void)now;
-	return val;
+	return PROG_DONE(val);
 }
 
-static void progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t done,
+static void progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t val,
 			 uint64_t expires, uint64_t now)
 {
-	struct fwd_devict ev = { progress_score, NULL, done };
+	struct fwd_devict ev = { progress_score, NULL, PROG_DONE(val) };
 
-	dtable_put_scored(&d->progress, pk, done, expires, now, &ev);
+	dtable_put_scored(&d->progress, pk, val, expires, now, &ev);
+}
+
+static bool step_is(const struct fwd_knock_step *st, const struct fwd_key *k)
+{
+	return st->proto == k->proto && st->port == k->dport;
+}
+
+/* The step K is in KC from step FROM on: the first that matches, or nsteps. */
+static uint32_t step_of(const struct fwd_knock_conf *kc, const struct fwd_key *k, uint32_t from)
+{
+	while (from < kc->nsteps && !step_is(&kc->step[from], k))
+		from++;
+	return from;
+}
+
+/*
+ * Progress value V (0: none) after K at NOW: its step in turn advances it
+ * (and the early steps right after it); a later step is kept as early.
+ * Returns false for a wrong knock: a step already done, or any knock while
+ * an early step has waited longer than the slack (it came out of order).
+ */
+static bool progress_next(const struct fwd_knock_conf *kc, const struct fwd_key *k, uint64_t now,
+			  uint64_t *v)
+{
+	uint32_t done = PROG_DONE(*v), ahead = PROG_AHEAD(*v), at = PROG_AT(*v);
+	uint32_t s = step_of(kc, k, done);
+
+	if ((ahead && (uint32_t)now - at > FWD_KNOCK_SLACK_MS) || s >= kc->nsteps)
+		return false;
+	if (s == done) {
+		for (done++; ahead & (1u << done); done++)
+			;
+		ahead &= ~((2u << done) - 1);
+	} else {
+		if (!ahead)
+			at = (uint32_t)now;
+		ahead |= 1u << s;
+	}
+	*v = PROG(done, ahead, at);
+	return true;
+}
+
+/* A wrong knock: start over, or from step one when it is the first port. */
+static void knock_reset(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
+			const struct fwd_dkey *pk, const struct fwd_key *k, uint64_t now)
+{
+	atomic_fetch_add_explicit(&d->resets, 1, memory_order_relaxed);
+	if (step_is(&kc->step[0], k))
+		progress_put(d, pk, PROG(1, 0, 0), now + kc->window_ms, now);
+	else
+		dtable_del(&d->progress, pk);
 }
 
 /* Advance (or reset) the progress of K's source in sequence I. */
@@ -549,39 +614,39 @@ static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, u
 {
 	const struct fwd_knock_conf *kc = &d->knocks[i];
 	struct fwd_dkey pk = { .family = k->family, .tag = i + 1, .addr = k->src };
-	uint64_t done = 0, expires = 0;
-	bool under_way = dtable_get(&d->progress, &pk, now, &done, &expires);
-	const struct fwd_knock_step *first = &kc->step[0];
 
-	if (!under_way)
-		done = 0;
-	if (done < kc->nsteps && kc->step[done].proto == k->proto &&
-	    kc->step[done].port == k->dport) {
-		if (done + 1 == kc->nsteps) {
+	for (unsigned tries = 0; tries < 8; tries++) {
+		uint64_t v = 0, next, expires = 0;
+		bool under_way = dtable_get(&d->progress, &pk, now, &v, &expires);
+
+		if (!under_way) {
+			v = 0;
+			expires = now + kc->window_ms;
+		}
+		next = v;
+		if (!progress_next(kc, k, now, &next)) {
+			if (under_way)
+				knock_reset(d, kc, &pk, k, now);
+			return;
+		}
+		if (PROG_DONE(next) >= kc->nsteps) {
 			dtable_del(&d->progress, &pk);
 			open_door(d, kc, k, now, out);
-		} else {
-			progress_put(d, &pk, done + 1, under_way ? expires : now + kc->window_ms,
-				     now);
+			return;
 		}
-		return;
+		/* Another worker may have moved this source on meanwhile: then again. */
+		if (!under_way) {
+			progress_put(d, &pk, next, expires, now);
+			return;
+		}
+		if (dtable_replace(&d->progress, &pk, v, next, expires, now) != -EAGAIN)
+			return;
 	}
-	if (!under_way)
-		return;
-	/* A wrong knock: start over, or from step one when it is the first port. */
-	atomic_fetch_add_explicit(&d->resets, 1, memory_order_relaxed);
-	if (first->proto == k->proto && first->port == k->dport)
-		progress_put(d, &pk, 1, now + kc->window_ms, now);
-	else
-		dtable_del(&d->progress, &pk);
 }
 
 static bool in_sequence(const struct fwd_knock_conf *kc, const struct fwd_key *k)
 {
-	for (uint32_t j = 0; j < kc->nsteps; j++)
-		if (kc->step[j].proto == k->proto && kc->step[j].port == k->dport)
-			return true;
-	return false;
+	return step_of(kc, k, 0) < kc->nsteps;
 }
 
 bool dyn_knock(struct fwd_dyn *d, const struct fwd_key *k, uint64_t now,

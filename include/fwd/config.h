@@ -300,6 +300,7 @@ struct fwd_scan_conf {
 };
 #define FWD_KNOCKS_MAX		16
 #define FWD_KNOCK_PROGRESS_MAX	65536	/* sources with a sequence under way */
+#define FWD_KNOCK_SLACK_MS	50	/* how long a step that came early waits for those before it */
 
 struct fwd_crowdsec_conf;	/* include/fwd/crowdsec.h */
 struct fwd_chunk;		/* fwd/rvalue.c */

@@ -10,6 +10,8 @@
 # A wrong order and a sequence sent too slowly (-d) open nothing; the
 # client's IPv6 knock (-6) opens the door of its IPv6 address only. Each
 # door opened is logged once (`fwd: knock name=ssh src=...`), with `log: none`.
+# Hits less than 50 ms apart count in any order (fwd-rules(5), KNOCKING):
+# knock's default, no delay, reversed, opens too.
 . "$(dirname "$0")/lib.sh"
 e2e_init "$@"
 why=$(deb_fetch knockd) || skip "$why"
@@ -32,8 +34,8 @@ ssh_port() {	# HOST [SRC]
 
 dst=10.10.2.2
 assert_eq "2222 closed before knocking" refused "$(ssh_port $dst)"
-knock $dst 7000:tcp 9000:tcp 8000:udp
-assert_eq "a wrong order opens nothing" refused "$(ssh_port $dst)"
+knock -d 100 $dst 7000:tcp 9000:tcp 8000:udp
+assert_eq "a wrong order, hits 100 ms apart, opens nothing" refused "$(ssh_port $dst)"
 knock -d 1500 $dst 7000:tcp 8000:udp 9000:tcp
 assert_eq "hits 3 s apart, window 2 s: nothing opens" refused "$(ssh_port $dst)"
 knock $dst 7000:tcp 8000:udp 9000:tcp
@@ -53,6 +55,12 @@ assert_eq "knock -6 opens 2222 over IPv6" "fwd-e2e tcp 2222" "$(ssh_port fd00:2:
 assert_eq "and not for the client's IPv4 address" refused "$(ssh_port $dst)"
 assert_grep "the IPv6 door is logged" \
 	'^fwd: knock name=ssh src=fd00:1::2 dst=fd00:2::2 open=2222/tcp timeout=4s$' "$FWD_LOG"
+
+# Hits sent back to back may reach fwd out of order where they take several
+# queues; within 50 ms they count in order: even all three reversed.
+sleep 4.5
+knock $dst 9000:tcp 8000:udp 7000:tcp
+assert_eq "hits back to back, reversed, open 2222" "fwd-e2e tcp 2222" "$(ssh_port $dst)"
 
 fwd_stop
 assert_eq "fwd exit status after SIGTERM" 0 "$FWD_STATUS"

@@ -292,7 +292,7 @@ static bool knock(struct kctx *x, uint32_t src, uint8_t proto, uint32_t port, ui
 static void test_knock(void **state)
 {
 	struct kctx x;
-	uint32_t a = 0x0a0a0102, b = 0x0a0a0103;
+	uint32_t a = 0x0a0a0102, b = 0x0a0a0103, c = 0x0a0a0104, e = 0x0a0a0105;
 
 	(void)state;
 	kctx_up(&x);
@@ -316,6 +316,21 @@ static void test_knock(void **state)
 	assert_true(knock(&x, b, 6, 9000, 12000));
 	assert_int_equal(verdict(&x, b, 22, 12001), 1);
 	assert_false(knock(&x, b, 6, 22, 100));
+	/*
+	 * Hits sent back to back may reach fwd out of order (several queues):
+	 * within FWD_KNOCK_SLACK_MS they count in order, later they do not.
+	 */
+	assert_true(knock(&x, c, 6, 9000, 20000));
+	assert_true(knock(&x, c, 17, 8000, 20001));
+	assert_int_equal(verdict(&x, c, 22, 20002), 1);
+	assert_true(knock(&x, c, 6, 7000, 20000 + FWD_KNOCK_SLACK_MS));
+	assert_int_equal(verdict(&x, c, 22, 20100), 0);		/* reversed, yet in time */
+	assert_true(knock(&x, e, 17, 8000, 30000));
+	assert_true(knock(&x, e, 6, 7000, 30001 + FWD_KNOCK_SLACK_MS));	/* 8000 waited too long */
+	assert_true(knock(&x, e, 6, 9000, 30060));
+	assert_int_equal(verdict(&x, e, 22, 30061), 1);		/* the early 8000 is gone */
+	assert_true(knock(&x, e, 17, 8000, 30062));		/* 7000 counted: from step two */
+	assert_int_equal(verdict(&x, e, 22, 30063), 0);
 	kctx_down(&x);
 }
 
