@@ -634,12 +634,12 @@ static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, u
 			open_door(d, kc, k, now, out);
 			return;
 		}
-		/* Another worker may have moved this source on meanwhile: then again. */
 		if (!under_way) {
 			progress_put(d, &pk, next, expires, now);
 			return;
 		}
-		if (dtable_replace(&d->progress, &pk, v, next, expires, now) != -EAGAIN)
+		/* Another worker moved this source on, or the entry went: again. */
+		if (!dtable_replace(&d->progress, &pk, v, next, expires, now))
 			return;
 	}
 }
