@@ -149,6 +149,14 @@ static bool may_log(struct burst *b, struct fwd_bucket *bk)
 	return bucket_take(bk, b->now_ms, b->live->log_rate, b->live->log_burst);
 }
 
+/* EV, which BK let through, to the logger, with what BK suppressed before it. */
+static void push_counted(struct burst *b, struct fwd_log_event *ev, struct fwd_bucket *bk)
+{
+	ev->suppressed = bk->suppressed;
+	if (ring_push(b->w->ring, ev))
+		bk->suppressed = 0;
+}
+
 static void push_event(struct burst *b, struct fwd_log_event *ev, struct fwd_bucket *bk,
 		       const char *rule)
 {
@@ -156,9 +164,7 @@ static void push_event(struct burst *b, struct fwd_log_event *ev, struct fwd_buc
 
 	memcpy(ev->rule, rule, n);
 	ev->rule[n] = '\0';
-	ev->suppressed = bk->suppressed;
-	if (ring_push(b->w->ring, ev))
-		bk->suppressed = 0;
+	push_counted(b, ev, bk);
 }
 
 static void send_verdicts(struct burst *b)
@@ -318,11 +324,8 @@ static void judge(struct burst *b, uint32_t id, struct fwd_key *k, uint32_t ifin
 			b->now_ms = clock_coarse_ms();
 		idx = dyn_packet(b->live->dyn, b->live->rs, k, idx, b->w->id, b->now_ms, opens,
 				 &de);
-		if (de.due && may_log(b, &b->w->dyn_bucket)) {
-			de.ev.suppressed = b->w->dyn_bucket.suppressed;
-			if (ring_push(b->w->ring, &de.ev))
-				b->w->dyn_bucket.suppressed = 0;
-		}
+		if (de.due && may_log(b, &b->w->dyn_bucket))
+			push_counted(b, &de.ev, &b->w->dyn_bucket);
 		if (idx == FWD_DYN_DROP) {
 			add_verdict(b, id, NF_DROP, 0);
 			return;

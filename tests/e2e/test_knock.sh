@@ -38,8 +38,9 @@ assert_eq "IPv6 sequence opens 2222" "fwd-e2e tcp 2222" "$(client tcp fd00:2::2 
 assert_eq "IPv4 still closed" refused "$(client tcp $dst 2222 --timeout 3)"
 
 # 300 sources knock the whole sequence at once (scapy, from the client's
-# link, with sources of 10.10.3.0/24 and 10.10.4.0/24): each opens its door, and the log tells of the doors at the
-# log rate (a burst of 50 a worker, then 10/s) and sums the rest.
+# link, with sources of 10.10.3.0/24 and 10.10.4.0/24): each opens its
+# door, and the log tells of the doors at the log rate (a burst of 50 a
+# worker, then 10/s) and sums the rest.
 stats "$T/k0.json"
 opened0=$(jget "$T/k0.json" dynamic.knock.opened)
 t0=$(date +%s)
