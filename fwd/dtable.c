@@ -19,8 +19,9 @@
  * acquire fence; while it is odd they retry a bounded number of times, then
  * take the slot as holding nothing (its key is on its way in or out). Fields
  * are atomics read relaxed, so the protocol has no data race in C11 terms.
- * Two workers adding the same key at once can leave two copies; lookups
- * accept either and deletes remove both.
+ * Two workers putting the same key at once can leave two copies; lookups
+ * accept either and deletes remove both. dtable_add_scored() starts a key
+ * at most once: it holds the key's first slot while it looks and writes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -77,6 +78,16 @@ struct snap {
 /* Tries of a reader that meets a key write in flight (a few stores long). */
 #define SLOT_READ_TRIES	256
 
+/* A spinning thread's pause: lets the writer it waits for run on its core. */
+static inline void spin_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 /* A consistent copy of S, or false while a key write is in flight. */
 static bool slot_read_once(struct fwd_dslot *s, struct snap *o)
 {
@@ -124,6 +135,15 @@ static bool slot_own(struct fwd_dslot *s, const struct snap *o)
 	return false;
 }
 
+/* Own S, waiting out another writer (a few stores long) a bounded while. */
+static bool slot_hold(struct fwd_dslot *s, struct snap *o)
+{
+	for (unsigned i = 0; i < SLOT_READ_TRIES; i++, spin_pause())
+		if (slot_read_once(s, o) && slot_own(s, o))
+			return true;
+	return false;
+}
+
 static void slot_disown(struct fwd_dslot *s, const struct snap *o)
 {
 	atomic_store_explicit(&s->own, o->own + 2, memory_order_release);
@@ -156,8 +176,9 @@ static struct fwd_dslot *slot_at(struct fwd_dtable *t, uint32_t h, unsigned i)
 
 /*
  * Refresh K in place when it is live in one of its slots; with OLD, only if
- * its value is still *OLD (slot_own() fails if any writer came since the
- * slot was read, so the value cannot change between the two).
+ * its value is still *OLD. The slot is judged again once held: another
+ * writer in it (a few stores long) is waited out a bounded while rather
+ * than taken for a lost race.
  */
 static int refresh(struct fwd_dtable *t, const struct fwd_dkey *k, uint32_t h, uint64_t val,
 		   uint64_t expires, uint64_t now, const uint64_t *old)
@@ -169,9 +190,13 @@ static int refresh(struct fwd_dtable *t, const struct fwd_dkey *k, uint32_t h, u
 
 		if (!slot_read(s, &o) || o.expires <= now || !snap_is(&o, k))
 			continue;
-		/* the key stays: no seqlock, a reader sees it all along */
-		if ((old && o.val != *old) || !slot_own(s, &o))
+		if (!slot_hold(s, &o))
 			return -EAGAIN;
+		if (o.expires <= now || !snap_is(&o, k) || (old && o.val != *old)) {
+			slot_disown(s, &o);
+			return -EAGAIN;
+		}
+		/* the key stays: no seqlock, a reader sees it all along */
 		atomic_store_explicit(&s->expires, expires, rlx);
 		atomic_store_explicit(&s->val, val, rlx);
 		slot_disown(s, &o);
@@ -221,6 +246,33 @@ static int victim_for(struct fwd_dtable *t, uint32_t h, uint64_t now,
 	return 0;
 }
 
+/*
+ * Put K in S, as O saw it (a free, expired or evicted slot). HELD: the
+ * caller owns S already (dtable_add_scored()'s first slot): only `seq` moves.
+ */
+static int slot_take(struct fwd_dtable *t, struct fwd_dslot *s, const struct snap *o, bool held,
+		     const struct fwd_dkey *k, uint64_t val, uint64_t expires, uint64_t now)
+{
+	if (held) {
+		atomic_store_explicit(&s->seq, o->seq + 1, rlx);
+		atomic_thread_fence(memory_order_release);
+	} else if (!slot_lock(s, o)) {
+		return -EAGAIN;
+	}
+	if (o->expires > now)
+		atomic_fetch_add_explicit(&t->evicted, 1, rlx);
+	atomic_store_explicit(&s->meta, key_meta(k), rlx);
+	atomic_store_explicit(&s->a0, (uint64_t)k->addr, rlx);
+	atomic_store_explicit(&s->a1, (uint64_t)(k->addr >> 64), rlx);
+	atomic_store_explicit(&s->expires, expires, rlx);
+	atomic_store_explicit(&s->val, val, rlx);
+	atomic_store_explicit(&s->seq, o->seq + 2, memory_order_release);
+	if (!held)
+		slot_disown(s, o);
+	atomic_fetch_add_explicit(&t->added, 1, rlx);
+	return 1;
+}
+
 int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
 		      uint64_t expires, uint64_t now, const struct fwd_devict *ev)
 {
@@ -232,20 +284,33 @@ int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t v
 	if (r <= 0)
 		return r;
 	r = victim_for(t, h, now, ev, &victim, &vo);
-	if (r)
-		return r;
-	if (!slot_lock(victim, &vo))
+	return r ? r : slot_take(t, victim, &vo, false, k, val, expires, now);
+}
+
+/*
+ * Two adds of one key hold its first slot while they look and write, so
+ * the second finds the first's entry. The first slot may be the victim:
+ * then the add writes it under the hold it has.
+ */
+int dtable_add_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
+		      uint64_t expires, uint64_t now, const struct fwd_devict *ev)
+{
+	uint32_t h = key_hash(t, k);
+	struct fwd_dslot *home = slot_at(t, h, 0), *victim = NULL;
+	struct snap ho, vo = { 0 };
+	int r;
+
+	if (!slot_hold(home, &ho))
 		return -EAGAIN;
-	if (vo.expires > now)
-		atomic_fetch_add_explicit(&t->evicted, 1, rlx);
-	atomic_store_explicit(&victim->meta, key_meta(k), rlx);
-	atomic_store_explicit(&victim->a0, (uint64_t)k->addr, rlx);
-	atomic_store_explicit(&victim->a1, (uint64_t)(k->addr >> 64), rlx);
-	atomic_store_explicit(&victim->expires, expires, rlx);
-	atomic_store_explicit(&victim->val, val, rlx);
-	slot_unlock(victim, &vo);
-	atomic_fetch_add_explicit(&t->added, 1, rlx);
-	return 1;
+	if (dtable_get(t, k, now, NULL, NULL))
+		r = -EEXIST;
+	else
+		r = victim_for(t, h, now, ev, &victim, &vo);
+	if (!r)
+		r = victim == home ? slot_take(t, home, &ho, true, k, val, expires, now)
+				   : slot_take(t, victim, &vo, false, k, val, expires, now);
+	slot_disown(home, &ho);
+	return r;
 }
 
 int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uint64_t expires,

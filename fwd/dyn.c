@@ -49,9 +49,9 @@ struct dset {
  * once the source was refused, a bit set when it came back after its entry
  * was lost, and the tokens (thousandths, 30 bits: burst <= 1000000) low.
  * A bucket is written back with a compare and swap (dtable_replace()):
- * workers taking tokens of one source at once each take their own. Only a
- * new source's first packets on two workers at once may make two buckets
- * (one worker finds the other's key still on its way into its slot).
+ * workers taking tokens of one source at once each take their own. A new
+ * source's bucket is made with dtable_add_scored(), so of two workers
+ * making it at once the second takes its token from the first's.
  *
  * Under a flood of spoofed sources each takes one token and makes a new
  * entry; a table that evicts the oldest hands a hammering source a fresh,
@@ -286,10 +286,10 @@ struct carry {
 };
 
 static void plen_note(struct dset *s, uint8_t family, unsigned plen);
-static void progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t done,
-			 uint64_t expires, uint64_t now);
+static int progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t done,
+			uint64_t expires, uint64_t now, bool fresh);
 static int limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
-		     uint64_t expires, uint64_t now);
+		     uint64_t expires, uint64_t now, bool fresh);
 
 /*
  * Copy one member, unless the new set holds it already with a later expiry:
@@ -359,7 +359,7 @@ static void carry_bucket(void *arg, const struct fwd_dkey *k, uint64_t val, uint
 {
 	struct carry_entries *ce = arg;
 
-	limit_put(ce->lim, k, val, expires, ce->now);
+	limit_put(ce->lim, k, val, expires, ce->now, false);
 }
 
 static void carry_progress(void *arg, const struct fwd_dkey *k, uint64_t val, uint64_t expires)
@@ -370,7 +370,7 @@ static void carry_progress(void *arg, const struct fwd_dkey *k, uint64_t val, ui
 	if (!k->tag || k->tag > FWD_KNOCKS_MAX || !ce->tag[k->tag - 1])
 		return;
 	pk.tag = ce->tag[k->tag - 1];
-	progress_put(ce->d, &pk, val, expires, ce->now);
+	progress_put(ce->d, &pk, val, expires, ce->now, false);
 }
 
 static bool same_limit(const struct fwd_limit_conf *a, const struct fwd_limit_conf *b)
@@ -549,12 +549,14 @@ static uint64_t progress_score(const void *arg, uint64_t val, uint64_t expires, 
 	return PROG_DONE(val);
 }
 
-static void progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t val,
-			 uint64_t expires, uint64_t now)
+/* FRESH: a source's first progress, unless another worker started it meanwhile. */
+static int progress_put(struct fwd_dyn *d, const struct fwd_dkey *pk, uint64_t val,
+			uint64_t expires, uint64_t now, bool fresh)
 {
 	struct fwd_devict ev = { progress_score, NULL, PROG_DONE(val) };
 
-	dtable_put_scored(&d->progress, pk, val, expires, now, &ev);
+	return (fresh ? dtable_add_scored : dtable_put_scored)(&d->progress, pk, val, expires,
+								now, &ev);
 }
 
 static bool step_is(const struct fwd_knock_step *st, const struct fwd_key *k)
@@ -603,7 +605,7 @@ static void knock_reset(struct fwd_dyn *d, const struct fwd_knock_conf *kc,
 {
 	atomic_fetch_add_explicit(&d->resets, 1, memory_order_relaxed);
 	if (step_is(&kc->step[0], k))
-		progress_put(d, pk, PROG(1, 0, 0), now + kc->window_ms, now);
+		progress_put(d, pk, PROG(1, 0, 0), now + kc->window_ms, now, false);
 	else
 		dtable_del(&d->progress, pk);
 }
@@ -634,13 +636,18 @@ static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, u
 			open_door(d, kc, k, now, out);
 			return;
 		}
+		/*
+		 * Another worker started this source's progress, moved it on,
+		 * or the entry went: again, from what the table holds now.
+		 */
 		if (!under_way) {
-			progress_put(d, &pk, next, expires, now);
+			int r = progress_put(d, &pk, next, expires, now, true);
+
+			if (r != -EEXIST && r != -EAGAIN)
+				return;
+		} else if (!dtable_replace(&d->progress, &pk, v, next, expires, now)) {
 			return;
 		}
-		/* Another worker moved this source on, or the entry went: again. */
-		if (!dtable_replace(&d->progress, &pk, v, next, expires, now))
-			return;
 	}
 }
 
@@ -721,13 +728,15 @@ static uint64_t limit_score(const void *arg, uint64_t val, uint64_t expires, uin
 	return (val & LIM_REFUSED ? 1ull << 33 : 0) | (val & LIM_BACK ? 1ull << 32 : 0) | lack;
 }
 
+/* FRESH: a new source's bucket, unless another worker made it meanwhile. */
 static int limit_put(struct dlimit *dl, const struct fwd_dkey *m, uint64_t val,
-		     uint64_t expires, uint64_t now)
+		     uint64_t expires, uint64_t now, bool fresh)
 {
 	struct fwd_devict ev = { limit_score, &dl->conf, 0 };
 
 	ev.mine = limit_score(&dl->conf, val, expires, now);
-	return dtable_put_scored(&dl->t, m, val, expires, now, &ev);
+	return (fresh ? dtable_add_scored : dtable_put_scored)(&dl->t, m, val, expires, now,
+							       &ev);
 }
 
 /* 64 mixed bits of K's source for the doorkeeper, keyed with SEED. */
@@ -738,9 +747,9 @@ static uint64_t src_bits(const struct fwd_key *k, uint64_t seed)
 
 /*
  * One try at a token of K's source (key M) in DL at NOW: 1 taken, 0 none,
- * -EAGAIN when another worker changed the bucket between the read and the
- * write. A source the full table refuses a place keeps no bucket: it would
- * get a full one again at its next packet. So only its first packet passes;
+ * -EAGAIN when another worker changed or made the bucket between the read
+ * and the write. A source the full table refuses a place keeps no bucket:
+ * it would get a full one again at its next packet. So only its first packet passes;
  * one that comes back (the doorkeeper saw it a moment ago) gets nothing.
  */
 static int limit_try(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_key *k,
@@ -770,9 +779,10 @@ static int limit_try(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_key 
 	r = had ? dtable_replace(&dl->t, m, val, next, now + refill_ms, now) : 1;
 	if (r <= 0)
 		return r ? -EAGAIN : 1;
-	if (limit_put(dl, m, next, now + refill_ms, now) == -ENOSPC)
+	r = limit_put(dl, m, next, now + refill_ms, now, true);
+	if (r == -ENOSPC)
 		return !(flags & LIM_BACK);
-	return 1;
+	return r == -EEXIST || r == -EAGAIN ? -EAGAIN : 1;
 }
 
 /*

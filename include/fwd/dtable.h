@@ -98,6 +98,15 @@ int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uin
 int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
 		      uint64_t expires, uint64_t now, const struct fwd_devict *ev);
 /*
+ * Add K only if it is not live, rated as dtable_put_scored() (EV may be
+ * NULL): 1 when added, -EEXIST when K is live (dtable_get() it and
+ * dtable_replace()), -EAGAIN when a slot was busy, -ENOSPC when EV refused
+ * K. Of two adds of one key at once, one gets -EEXIST or -EAGAIN; a
+ * dtable_put() of the same key does not take part.
+ */
+int dtable_add_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
+		      uint64_t expires, uint64_t now, const struct fwd_devict *ev);
+/*
  * Compare and swap: K's value and expiry become VAL and EXPIRES if K is
  * live and its value is still OLD (what dtable_get() gave). 0 when done,
  * -EAGAIN when another thread wrote K's slot meanwhile, 1 when K is gone.
