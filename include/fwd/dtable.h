@@ -6,14 +6,15 @@
  * A struct fwd_dtable is a fixed-size open-addressing hash table allocated
  * once (bounded memory: capacity * sizeof(struct fwd_dslot)). Every worker
  * reads and writes it without locks: a writer takes a slot with a CAS on
- * its `own` word, and its sequence number is odd only while the slot's key
- * changes (insert, evict, delete); a refresh of a present key never makes
- * it look absent. Readers retry a slot whose number changed under them, a
- * bounded number of times. A key lives in one
- * of FWD_DPROBE slots after its hash; when all of them hold live entries the
- * one that expires first is evicted and counted, or, for a table whose user
- * rates its entries (struct fwd_devict), the one worth least, and only when
- * it is worth no more than the newcomer. Nothing here allocates after
+ * its `own` word (one that finds it taken tries again a bounded number of
+ * times, then gives up), and its sequence number is odd only while the
+ * slot's key changes (insert, evict, delete); a refresh of a present key
+ * never makes it look absent. Readers retry a slot whose number changed
+ * under them, a bounded number of times. A key lives in one of FWD_DPROBE
+ * slots after its hash; when all of them hold live entries the one that
+ * expires first is evicted and counted, or, for a table whose user rates
+ * its entries (struct fwd_devict), the one worth least, and only when it is
+ * worth no more than the newcomer. Nothing here allocates after
  * dtable_init().
  */
 #ifndef FWD_DTABLE_H
