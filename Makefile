@@ -89,9 +89,10 @@ asan:
 	@$(ASAN_MAKE) unit golden
 
 # The threaded unit tests (dynamic tables under several writers, the log
-# ring, the control socket under concurrent clients and reloads) built with
-# ThreadSanitizer by clang.
-TSAN_TESTS := test_dyn test_log test_control
+# ring, the control socket under concurrent clients and reloads, CrowdSec's
+# outbox under four producers, the client against a server thread) built
+# with ThreadSanitizer by clang. Every unit test that starts a thread is here.
+TSAN_TESTS := test_dyn test_log test_control test_crowdsec test_client
 tsan:
 	@$(MAKE) --no-print-directory -j$(JOBS) B=build/tsan CC=clang OPT="-O1 -g" \
 		EXTRA_CFLAGS="-fsanitize=thread" EXTRA_LDFLAGS="-fsanitize=thread" \
