@@ -91,8 +91,8 @@ asan:
 # The threaded unit tests (dynamic tables under several writers, the log
 # ring, the control socket under concurrent clients and reloads, CrowdSec's
 # outbox under four producers, the client against a server thread) built
-# with ThreadSanitizer by clang. Every unit test that starts a thread is here.
-TSAN_TESTS := test_dyn test_log test_control test_crowdsec test_client
+# with ThreadSanitizer by clang: every unit test that starts a thread.
+TSAN_TESTS := $(basename $(notdir $(shell grep -l pthread_create tests/unit/*.c)))
 tsan:
 	@$(MAKE) --no-print-directory -j$(JOBS) B=build/tsan CC=clang OPT="-O1 -g" \
 		EXTRA_CFLAGS="-fsanitize=thread" EXTRA_LDFLAGS="-fsanitize=thread" \
