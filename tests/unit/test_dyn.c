@@ -746,6 +746,8 @@ static void test_knock_first_race(void **state)
 	kctx_up(&x);
 	race(&x, knock_first_two, knock_third, n, r);
 	json = dyn_stats_json(x.d);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"opened\":"));
 	opened = strtoul(strstr(json, "\"opened\":") + 9, NULL, 10);
 	print_message("%lu of %u doors opened\n", opened, n);
 	assert_true(opened >= n - n / 1000);
