@@ -755,6 +755,40 @@ static void test_knock_first_race(void **state)
 	kctx_down(&x);
 }
 
+static void knock_last(struct racer *r, uint32_t src)
+{
+	knock(r->ctx, src, 6, 9000, 100001);
+}
+
+/*
+ * The last knock of one source on two workers at once (a retransmitted SYN,
+ * a client that knocks twice): the door opened, and was logged, twice.
+ */
+static void test_knock_last_race(void **state)
+{
+	struct kctx x;
+	struct racer r[2];
+	uint32_t n = 10000;
+	char *json;
+	unsigned long opened;
+
+	(void)state;
+	kctx_up(&x);
+	for (uint32_t i = 1; i <= n; i++) {
+		knock(&x, 0xc6120000u + i, 6, 7000, 100000);
+		knock(&x, 0xc6120000u + i, 17, 8000, 100000);
+	}
+	race(&x, knock_last, NULL, n, r);
+	json = dyn_stats_json(x.d);
+	assert_non_null(json);
+	assert_non_null(strstr(json, "\"opened\":"));
+	opened = strtoul(strstr(json, "\"opened\":") + 9, NULL, 10);
+	print_message("%lu doors opened for %u sources\n", opened, n);
+	assert_int_equal(opened, n);
+	free(json);
+	kctx_down(&x);
+}
+
 static const char limit_yaml[] =
 	"version: 1\n"
 	"default: drop\n"
@@ -1599,6 +1633,7 @@ int main(void)
 		cmocka_unit_test(test_scan_spoofed_flood),
 		cmocka_unit_test(test_knock_flood),
 		cmocka_unit_test(test_knock_first_race),
+		cmocka_unit_test(test_knock_last_race),
 		cmocka_unit_test(test_recheck_due),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_recheck_none),
