@@ -633,7 +633,7 @@ static void knock_step(struct fwd_dyn *d, uint32_t i, const struct fwd_key *k, u
 		}
 		if (PROG_DONE(next) >= kc->nsteps) {
 			/* Ended once: a copy of this step on another worker finds it gone. */
-			if (under_way && dtable_replace(&d->progress, &pk, v, 0, now, now))
+			if (under_way && dtable_replace(&d->progress, &pk, v, 0, 0, now))
 				continue;
 			open_door(d, kc, k, now, out);
 			return;

@@ -109,8 +109,9 @@ int dtable_add_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t v
 		      uint64_t expires, uint64_t now, const struct fwd_devict *ev);
 /*
  * Compare and swap: K's value and expiry become VAL and EXPIRES if K is
- * live and its value is still OLD (what dtable_get() gave). 0 when done,
- * -EAGAIN when another thread wrote K's slot meanwhile, 1 when K is gone.
+ * live and its value is still OLD (what dtable_get() gave); EXPIRES 0 frees
+ * K's slot, a delete of that value only. 0 when done, -EAGAIN when another
+ * thread wrote K's slot meanwhile, 1 when K is gone.
  */
 int dtable_replace(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t old, uint64_t val,
 		   uint64_t expires, uint64_t now);
