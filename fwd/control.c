@@ -478,7 +478,7 @@ static void answer_unblock(struct conn *c, const char *addr)
 	int e;
 
 	pthread_mutex_lock(&C.st->lock);
-	e = dyn_unblock(C.st->live->dyn, addr, &removed);
+	e = dyn_unblock(C.st->live->dyn, addr, &removed, clock_coarse_ms());
 	pthread_mutex_unlock(&C.st->lock);
 	if (e) {
 		snprintf(ans, sizeof(ans), "error: invalid address '%.64s'\n", addr);

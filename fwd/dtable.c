@@ -368,7 +368,7 @@ unsigned dtable_del(struct fwd_dtable *t, const struct fwd_dkey *k)
 	return n;
 }
 
-unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr)
+unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr, uint64_t now)
 {
 	unsigned n = 0;
 	struct snap o;
@@ -377,8 +377,9 @@ unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr)
 		struct fwd_dslot *s = &t->slot[i];
 
 		if (slot_read(s, &o) && o.expires && (uint8_t)(o.meta >> 56) == family &&
-		    o.a0 == (uint64_t)addr && o.a1 == (uint64_t)(addr >> 64))
-			n += slot_clear(s, &o);
+		    o.a0 == (uint64_t)addr && o.a1 == (uint64_t)(addr >> 64) &&
+		    slot_clear(s, &o) && o.expires > now)
+			n++;
 	}
 	return n;
 }

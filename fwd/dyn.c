@@ -1032,7 +1032,7 @@ static void members_gone(struct fwd_dyn *d, struct dset *s, unsigned n)
 		atomic_store_explicit(&d->recheck_due, true, memory_order_release);
 }
 
-int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
+int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed, uint64_t now)
 {
 	fwd_u128 a = 0;
 	uint8_t family = (uint8_t)addr_parse(addr, &a);
@@ -1043,12 +1043,12 @@ int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed)
 	if (!d)
 		return 0;
 	for (uint32_t i = 0; i < d->nsets; i++) {
-		unsigned n = dtable_del_addr(&d->sets[i].t, family, a);
+		unsigned n = dtable_del_addr(&d->sets[i].t, family, a, now);
 
 		members_gone(d, &d->sets[i], n);
 		*removed += n;
 	}
-	*removed += dtable_del_addr(&d->progress, family, a);
+	*removed += dtable_del_addr(&d->progress, family, a, now);
 	if (d->scan)
 		scan_forget(d->scan, family, a);
 	return 0;

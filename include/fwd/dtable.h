@@ -120,8 +120,12 @@ bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, ui
 		uint64_t *expires);
 /* Remove K (every copy). Returns how many. */
 unsigned dtable_del(struct fwd_dtable *t, const struct fwd_dkey *k);
-/* Remove every entry of FAMILY/ADDR whatever its port or tag. Off the packet path. */
-unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr);
+/*
+ * Remove every entry of FAMILY/ADDR whatever its port or tag; returns how
+ * many were live at NOW (an expired one was in force no more). Off the
+ * packet path.
+ */
+unsigned dtable_del_addr(struct fwd_dtable *t, uint8_t family, fwd_u128 addr, uint64_t now);
 /* Live entries at NOW (walks the table; off the packet path). */
 uint32_t dtable_count(struct fwd_dtable *t, uint64_t now);
 /* Call FN for each live entry at NOW with its value and expiry (off the packet path). */

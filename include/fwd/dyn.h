@@ -138,8 +138,11 @@ int dyn_block(struct fwd_dyn *d, const char *name, uint8_t family, fwd_u128 addr
 	      uint64_t *for_ms, uint64_t now, char *err, size_t errlen);
 /* The name of set I. */
 const char *dyn_set_name(const struct fwd_dyn *d, int i);
-/* Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table. */
-int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed);
+/*
+ * Remove ADDR ("1.2.3.4" or "2001:db8::1") from every set and knock table;
+ * REMOVED: the entries that were in force at NOW.
+ */
+int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed, uint64_t now);
 /* Append `"dynamic":{...}` (no leading comma) to a malloc'd JSON text; NULL on ENOMEM. */
 char *dyn_stats_json(struct fwd_dyn *d);
 /* The same for `fwd stats` (lines, "" when nothing is dynamic); NULL on ENOMEM. */

@@ -49,8 +49,12 @@ static void test_timeout(void **state)
 	k.proto = 6;
 	k.port = 22;
 	assert_false(dtable_get(&t, &k, 2000, NULL, NULL));
-	assert_int_equal(dtable_del_addr(&t, 4, 0x0a000001), 1);
+	assert_int_equal(dtable_del_addr(&t, 4, 0x0a000001, 2000), 1);
 	assert_int_equal(dtable_count(&t, 2000), 0);
+	/* an entry past its expiry is removed, not counted: it was in force no more */
+	assert_int_equal(dtable_put(&t, &k, 0, 3000, 2000), 1);
+	assert_int_equal(dtable_del_addr(&t, 4, 0x0a000001, 3000), 0);
+	assert_int_equal(dtable_put(&t, &k, 0, 4000, 3000), 1);	/* its slot was freed */
 	dtable_free(&t);
 }
 
@@ -897,10 +901,10 @@ static void test_recheck_due(void **state)
 	assert_true(dyn_recheck_due(d));
 	assert_int_equal(dyn_prefix_del(d, dyn_set_find(d, "abusers"), 4, 0xc6336400, 24), 0);
 	assert_false(dyn_recheck_due(d));
-	assert_int_equal(dyn_unblock(d, "203.0.113.11", &removed), 0);	/* the knocker */
+	assert_int_equal(dyn_unblock(d, "203.0.113.11", &removed, 402), 0);	/* the knocker */
 	assert_int_equal(removed, 1);		/* its door */
 	assert_false(dyn_recheck_due(d));
-	assert_int_equal(dyn_unblock(d, "203.0.113.9", &removed), 0);	/* the scanner */
+	assert_int_equal(dyn_unblock(d, "203.0.113.9", &removed, 402), 0);	/* the scanner */
 	assert_int_equal(removed, 1);
 	assert_true(dyn_recheck_due(d));
 	dyn_free(d);
@@ -1209,9 +1213,9 @@ static void test_keep_changed(void **state)
 	assert_non_null(strstr(text, "\nscanners 203.0.113.9 - "));
 	assert_null(strstr(text, "abusers"));
 	free(text);
-	assert_int_equal(dyn_unblock(d, "198.51.100.0", &removed), 0);
+	assert_int_equal(dyn_unblock(d, "198.51.100.0", &removed, now), 0);
 	assert_false(dyn_kept_changed(d));			/* nothing of a kept set */
-	assert_int_equal(dyn_unblock(d, "203.0.113.9", &removed), 0);
+	assert_int_equal(dyn_unblock(d, "203.0.113.9", &removed, now), 0);
 	assert_int_equal(removed, 1);
 	assert_true(dyn_kept_changed(d));
 
