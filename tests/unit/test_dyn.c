@@ -1482,6 +1482,65 @@ static void test_limit_first_race(void **state)
 	config_free(c);
 }
 
+/* Over the limit (its one token taken before the race): counts the events. */
+static void limit_over(struct racer *r, uint32_t src)
+{
+	struct fwd_key k = pkt(src, 6, 80);
+	struct fwd_dyn_event ev = { 0 };
+
+	if (dyn_limit(r->ctx, 0, &k, 1000, &ev))
+		r->count += ev.due;
+	else
+		r->count += 1000000;	/* passed: out of the test's bounds */
+}
+
+static void count_member(void *arg, const char *set, const struct fwd_dkey *k, uint64_t expires)
+{
+	(void)set;
+	(void)k;
+	(void)expires;
+	++*(unsigned long *)arg;
+}
+
+/*
+ * A source over its limit on two workers at once, `on_exceed: {add: SET}`:
+ * both added it, so the set held it twice and the addition was logged (and
+ * sent to CrowdSec) twice. Now once.
+ */
+static void test_limit_add_race(void **state)
+{
+	static const char yaml[] =
+		"version: 1\n"
+		"default: drop\n"
+		"dynamic:\n"
+		"  abusers: {timeout: 10m, max: 20000}\n"
+		"rules:\n"
+		"  - {name: web, proto: tcp, dport: 80, action: allow,"
+		" limit: {rate: 1/h, burst: 1}, on_exceed: {add: abusers}}\n";
+	struct fwd_config *c;
+	struct fwd_ruleset *rs;
+	struct fwd_dyn *d = dyn_up(yaml, &c, &rs);
+	struct racer r[2];
+	uint32_t n = 2000;	/* an eighth of the limit's table: no source is refused a bucket */
+	unsigned long members = 0;
+
+	(void)state;
+	for (uint32_t i = 1; i <= n; i++) {
+		struct fwd_key k = pkt(0xc6120000u + i, 6, 80);
+
+		assert_false(dyn_limit(d, 0, &k, 1000, NULL));
+	}
+	race(d, limit_over, NULL, n, r);
+	dyn_members(d, 1000, count_member, &members);
+	print_message("%lu events, %lu members for %u sources\n", r[0].count + r[1].count,
+		      members, n);
+	assert_int_equal(r[0].count + r[1].count, n);
+	assert_int_equal(members, n);
+	dyn_free(d);
+	ruleset_free(rs);
+	config_free(c);
+}
+
 /* One file's dynamic state, for the reload tests. */
 struct gen {
 	struct fwd_config *c;
@@ -1651,6 +1710,7 @@ int main(void)
 		cmocka_unit_test(test_limit_clock_skew),
 		cmocka_unit_test(test_limit_two_workers),
 		cmocka_unit_test(test_limit_first_race),
+		cmocka_unit_test(test_limit_add_race),
 		cmocka_unit_test(test_reload_keeps_state),
 		cmocka_unit_test(test_reload_keeps_doorkeeper),
 		cmocka_unit_test(test_scan_dyn),
