@@ -19,9 +19,9 @@
  * acquire fence; while it is odd they retry a bounded number of times, then
  * take the slot as holding nothing (its key is on its way in or out). Fields
  * are atomics read relaxed, so the protocol has no data race in C11 terms.
- * Two workers putting the same key at once can leave two copies; lookups
- * accept either and deletes remove both. dtable_add_scored() starts a key
- * at most once: it holds the key's first slot while it looks and writes.
+ * A key is added only while its first slot is held (dtable_add_scored()),
+ * so two workers adding one key at once make one entry: the second finds
+ * the first's. A refresh needs no such hold.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -273,20 +273,6 @@ static int slot_take(struct fwd_dtable *t, struct fwd_dslot *s, const struct sna
 	return 1;
 }
 
-int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
-		      uint64_t expires, uint64_t now, const struct fwd_devict *ev)
-{
-	uint32_t h = key_hash(t, k);
-	struct fwd_dslot *victim = NULL;
-	struct snap vo = { 0 };
-	int r = refresh(t, k, h, val, expires, now, NULL);
-
-	if (r <= 0)
-		return r;
-	r = victim_for(t, h, now, ev, &victim, &vo);
-	return r ? r : slot_take(t, victim, &vo, false, k, val, expires, now);
-}
-
 /*
  * Two adds of one key hold its first slot while they look and write, so
  * the second finds the first's entry. The first slot may be the victim:
@@ -311,6 +297,24 @@ int dtable_add_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t v
 				   : slot_take(t, victim, &vo, false, k, val, expires, now);
 	slot_disown(home, &ho);
 	return r;
+}
+
+/* A refresh, or an add; a key another worker added meanwhile is refreshed. */
+int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
+		      uint64_t expires, uint64_t now, const struct fwd_devict *ev)
+{
+	uint32_t h = key_hash(t, k);
+
+	for (unsigned tries = 0; tries < 4; tries++) {
+		int r = refresh(t, k, h, val, expires, now, NULL);
+
+		if (r <= 0)
+			return r;
+		r = dtable_add_scored(t, k, val, expires, now, ev);
+		if (r != -EEXIST)
+			return r;
+	}
+	return -EAGAIN;
 }
 
 int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uint64_t expires,

@@ -825,12 +825,8 @@ bool dyn_limit(struct fwd_dyn *d, uint32_t rule, const struct fwd_key *k, uint64
 		struct fwd_dkey m = { .family = k->family, .addr = k->src };
 		uint32_t t = dl->conf.add_timeout_ms ? dl->conf.add_timeout_ms : s->timeout_ms;
 
-		/* Added once, by one worker; a source in the set already is kept longer. */
-		int r = dtable_add_scored(&s->t, &m, 0, now + t, now, NULL);
-
-		if (r == -EEXIST)
-			dtable_put(&s->t, &m, 0, now + t, now);
-		if (r == 1) {
+		/* 1 for one worker only: a source in the set already is kept longer. */
+		if (dtable_put(&s->t, &m, 0, now + t, now) == 1) {
 			member_added(d, s);
 			outbox_push(FWD_CS_LIMIT, k->family, k->src, t, 0, dl->name);
 			event_fill(out, FWD_EV_LIMIT, k, dl->name, k->proto, k->dport, seconds(t));

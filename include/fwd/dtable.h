@@ -89,6 +89,8 @@ size_t dtable_memory(const struct fwd_dtable *t);
 /*
  * Add K with VAL until EXPIRES (ms), or refresh it if present. Returns 1
  * when added, 0 when refreshed, -EAGAIN when every candidate slot was busy.
+ * Of two workers putting one new key at once, one adds it and the other
+ * refreshes that entry: a key is never in the table twice.
  */
 int dtable_put(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val, uint64_t expires,
 	       uint64_t now);
@@ -102,8 +104,7 @@ int dtable_put_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t v
  * Add K only if it is not live, rated as dtable_put_scored() (EV may be
  * NULL): 1 when added, -EEXIST when K is live (dtable_get() it and
  * dtable_replace()), -EAGAIN when a slot was busy, -ENOSPC when EV refused
- * K. Of two adds of one key at once, one gets -EEXIST or -EAGAIN; a
- * dtable_put() of the same key does not take part.
+ * K. Of two adds (or puts) of one key at once, only one adds it.
  */
 int dtable_add_scored(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t val,
 		      uint64_t expires, uint64_t now, const struct fwd_devict *ev);
@@ -118,7 +119,7 @@ int dtable_replace(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t old,
 /* Is K a live member at NOW? Fills VAL and EXPIRES when not NULL. */
 bool dtable_get(struct fwd_dtable *t, const struct fwd_dkey *k, uint64_t now, uint64_t *val,
 		uint64_t *expires);
-/* Remove K (every copy). Returns how many. */
+/* Remove K. Returns how many slots held it (1 or 0). */
 unsigned dtable_del(struct fwd_dtable *t, const struct fwd_dkey *k);
 /*
  * Remove every entry of FAMILY/ADDR whatever its port or tag; returns how
