@@ -1036,7 +1036,7 @@ static void members_gone(struct fwd_dyn *d, struct dset *s, unsigned n)
 int dyn_unblock(struct fwd_dyn *d, const char *addr, unsigned *removed, uint64_t now)
 {
 	fwd_u128 a = 0;
-	uint8_t family = (uint8_t)addr_parse(addr, &a);
+	uint8_t family = (uint8_t)addr_unmap(addr_parse(addr, &a), &a, NULL);
 
 	*removed = 0;
 	if (!family)

@@ -447,6 +447,11 @@ static int parse_cidr(struct ld *l, const struct ynode *n, const char *s, fwd_u1
 				   (unsigned)plen, s, bits);
 		return 0;
 	}
+	if (plen == 128 && addr_unmap(fam, &a, NULL) == 4) {
+		fam = 4;
+		bits = 32;
+		plen = 32;
+	}
 	/* A shift by the full 128 bits is undefined: ::/0 is spelled out. */
 	mask = plen == (uint64_t)bits ? 0 : plen == 0 ? ~(fwd_u128)0 >> (128 - bits) :
 	       ((fwd_u128)1 << (bits - plen)) - 1;

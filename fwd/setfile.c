@@ -126,6 +126,11 @@ static void sf_token(struct sf *s, const char *tok, uint32_t col)
 			return;
 		}
 	}
+	if (plen == 128 && addr_unmap(fam, &a, NULL) == 4) {
+		fam = 4;
+		bits = 32;
+		plen = 32;
+	}
 	mask = plen == (unsigned long)bits ? 0 : plen == 0 ? ~(fwd_u128)0 >> (128 - bits) :
 	       ((fwd_u128)1 << (bits - plen)) - 1;
 	if (a & mask) {

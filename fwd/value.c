@@ -108,6 +108,16 @@ int addr_parse(const char *s, fwd_u128 *a)
 	return n == 4 ? 4 : 6;
 }
 
+int addr_unmap(int family, fwd_u128 *a, unsigned *plen)
+{
+	if (family != 6 || (plen && *plen != 128) || *a >> 32 != 0xffff)
+		return family;
+	*a &= 0xffffffffu;
+	if (plen)
+		*plen = 32;
+	return 4;
+}
+
 int prefix_parse(const char *s, fwd_u128 *a, unsigned *plen)
 {
 	const char *slash = strchr(s, '/');
@@ -135,7 +145,7 @@ int prefix_parse(const char *s, fwd_u128 *a, unsigned *plen)
 	}
 	*plen = (unsigned)len;
 	*a &= fwd_prefix_mask(fam, *plen);
-	return fam;
+	return addr_unmap(fam, a, plen);
 }
 
 /* Dotted quad by hand: glibc's inet_ntop() goes through sprintf(), and the logger prints many. */

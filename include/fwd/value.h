@@ -45,6 +45,16 @@ void proto_names(char *out, size_t outlen);
  * address sets. Returns 4, 6, or 0 when S is neither.
  */
 int addr_parse(const char *s, fwd_u128 *a);
+/*
+ * FAMILY/A/PLEN, an IPv4-mapped IPv6 address (::ffff:a.b.c.d, RFC 4291
+ * 2.5.5.2), as the IPv4 address it names; anything else as it is. Returns
+ * the family. A dual-stack socket reports an IPv4 peer so, and an operator
+ * copies that from a server's log: as IPv6 it would match nothing, since no
+ * packet carries it. Whole addresses only (PLEN 128): a prefix such as
+ * ::ffff:0:0/96, which IPv6 bogon lists hold, stays IPv6. PLEN may be NULL
+ * (a whole address).
+ */
+int addr_unmap(int family, fwd_u128 *a, unsigned *plen);
 /* The network mask of a PLEN-bit prefix in the host order of fwd_u128 addresses. */
 static inline fwd_u128 fwd_prefix_mask(int family, unsigned plen)
 {
@@ -59,7 +69,8 @@ static inline fwd_u128 fwd_prefix_mask(int family, unsigned plen)
 }
 /*
  * "ADDR" or "ADDR/LEN" into the network (host bits cleared) and its length
- * (ADDR alone: 32 or 128). Returns 4, 6, or 0 when S is neither.
+ * (ADDR alone: 32 or 128), a mapped address unmapped (addr_unmap()).
+ * Returns 4, 6, or 0 when S is neither.
  */
 int prefix_parse(const char *s, fwd_u128 *a, unsigned *plen);
 /* The N bytes at B (network order: 4 or 16) as an address in that host order. */

@@ -904,7 +904,7 @@ static void test_recheck_due(void **state)
 	assert_int_equal(dyn_unblock(d, "203.0.113.11", &removed, 402), 0);	/* the knocker */
 	assert_int_equal(removed, 1);		/* its door */
 	assert_false(dyn_recheck_due(d));
-	assert_int_equal(dyn_unblock(d, "203.0.113.9", &removed, 402), 0);	/* the scanner */
+	assert_int_equal(dyn_unblock(d, "::ffff:203.0.113.9", &removed, 402), 0);	/* the scanner */
 	assert_int_equal(removed, 1);
 	assert_true(dyn_recheck_due(d));
 	dyn_free(d);

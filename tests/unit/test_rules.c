@@ -141,7 +141,7 @@ static void test_services(void **state)
 		"unknown service 'ssh' for udp");
 }
 
-/* prefix_parse(): `fwd block`'s and CrowdSec's ADDR[/LEN], host bits cleared. */
+/* prefix_parse(): `fwd block`'s and CrowdSec's ADDR[/LEN], host bits cleared, unmapped. */
 static void test_prefix_parse(void **state)
 {
 	static const struct {
@@ -155,6 +155,10 @@ static void test_prefix_parse(void **state)
 		{ "0.0.0.0/0", 4, 0, 0 },
 		{ "2001:db8::1/32", 6, (fwd_u128)0x20010db8 << 96, 32 },
 		{ "::1", 6, 1, 128 },
+		/* mapped: the IPv4 address; a mapped prefix stays IPv6 */
+		{ "::ffff:203.0.113.9", 4, 0xcb007109, 32 },
+		{ "::ffff:203.0.113.9/128", 4, 0xcb007109, 32 },
+		{ "::ffff:0:0/96", 6, (fwd_u128)0xffff << 32, 96 },
 	};
 	static const char *const bad[] = {
 		"", "203.0.113.9/", "203.0.113.9/33", "203.0.113.9/-1", "203.0.113.9/8x",
