@@ -258,6 +258,9 @@ static FILE *sf_open(struct sf *s)
 	return NULL;
 }
 
+/* What an editor may put before the first line of a UTF-8 text: not part of it. */
+#define UTF8_BOM	"\xef\xbb\xbf"
+
 bool setfile_load(const char *path, struct fwd_pos at, struct fwd_addrset *out,
 		  struct fwd_diags *d)
 {
@@ -280,6 +283,8 @@ bool setfile_load(const char *path, struct fwd_pos at, struct fwd_addrset *out,
 		nul = memchr(line, '\0', (size_t)n);
 		if (nul)
 			sf_error(&s, (uint32_t)(nul - line) + 1, "NUL byte; a set file is text");
+		else if (s.line == 1 && !strncmp(line, UTF8_BOM, strlen(UTF8_BOM)))
+			sf_line(&s, line + strlen(UTF8_BOM));
 		else
 			sf_line(&s, line);
 	}
