@@ -219,7 +219,7 @@ int cmd_block(int argc, char **argv)
 		}
 	}
 	if (dur && !duration_parse(dur, 0, FWD_DYN_TIMEOUT_MAX_MS, &ms)) {
-		fprintf(stderr, "fwd block: invalid duration '%s'; expected such as 30s, 10m or 1h "
+		fprintf(stderr, "fwd block: invalid duration '%s'; expected such as 30s, 10m, 1h or 1d "
 			"(at most 7 days)\n", dur);
 		return 2;
 	}

@@ -15,17 +15,12 @@
 #include "fwd/ruleset.h"
 #include "fwd/value.h"
 
-/* A duration in the largest unit that divides it: "90s", "10m", "1h", "250ms". */
 static void print_duration(struct fwd_text *t, uint32_t ms)
 {
-	if (ms && ms % 3600000u == 0)
-		text_printf(t, "%uh", ms / 3600000u);
-	else if (ms && ms % 60000u == 0)
-		text_printf(t, "%um", ms / 60000u);
-	else if (ms && ms % 1000u == 0)
-		text_printf(t, "%us", ms / 1000u);
-	else
-		text_printf(t, "%ums", ms);
+	char d[32];
+
+	duration_format(d, sizeof(d), ms);
+	text_printf(t, "%s", d);
 }
 
 /* [LO, HI] of FAMILY (BITS 32 or 128) as the fewest CIDR blocks, comma separated. */

@@ -37,7 +37,7 @@ static bool want_duration(struct ld *l, const struct ynode *v, const char *what,
 	if (parse_duration(v->s, ms))
 		return true;
 	diag_error(l->d, v->pos,
-		   "invalid %s '%s'; expected a duration such as 500ms, 30s, 10m or 1h (at most 7 days)",
+		   "invalid %s '%s'; expected a duration such as 500ms, 30s, 10m, 1h or 1d (at most 7 days)",
 		   what, v->s);
 	return false;
 }

@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,11 +278,14 @@ bool addrset_has(const struct fwd_addrset *s, unsigned family, fwd_u128 a)
 
 /* ---- durations and clocks ------------------------------------------------- */
 
+/* The units of a duration, smallest first. */
+static const struct { const char *unit; uint64_t ms; } duration_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 }, { "d", 86400000 },
+};
+#define NUNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
 bool duration_parse(const char *s, uint64_t bare_ms, uint64_t max_ms, uint64_t *ms)
 {
-	static const struct { const char *unit; uint64_t ms; } u[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
-	};
 	const char *e = s;
 	uint64_t n = 0, mul = 0;
 
@@ -294,13 +298,22 @@ bool duration_parse(const char *s, uint64_t bare_ms, uint64_t max_ms, uint64_t *
 		return false;
 	if (!*e)
 		mul = bare_ms;
-	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]) && !mul; i++)
-		if (!strcmp(e, u[i].unit))
-			mul = u[i].ms;
+	for (size_t i = 0; i < NUNITS && !mul; i++)
+		if (!strcmp(e, duration_units[i].unit))
+			mul = duration_units[i].ms;
 	if (!mul || n == 0 || n * mul > max_ms)
 		return false;
 	*ms = n * mul;
 	return true;
+}
+
+void duration_format(char *out, size_t outlen, uint64_t ms)
+{
+	size_t i = NUNITS - 1;
+
+	while (i && (!ms || ms % duration_units[i].ms))
+		i--;
+	snprintf(out, outlen, "%" PRIu64 "%s", ms / duration_units[i].ms, duration_units[i].unit);
 }
 
 static uint64_t clock_us(clockid_t id)

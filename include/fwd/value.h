@@ -99,10 +99,12 @@ int endpoint_parse(const char *s, fwd_u128 *addr, uint32_t *port);
 bool addrset_has(const struct fwd_addrset *s, unsigned family, fwd_u128 a);
 
 /*
- * The one duration grammar: digits followed by ms, s, m or h; a bare number
+ * The one duration grammar: digits followed by ms, s, m, h or d; a bare number
  * counts BARE_MS each (0: a unit is required). Into *MS, 1 .. MAX_MS.
  */
 bool duration_parse(const char *s, uint64_t bare_ms, uint64_t max_ms, uint64_t *ms);
+/* MS in the largest unit that divides it, as duration_parse() reads it: "90s", "1d", "250ms". */
+void duration_format(char *out, size_t outlen, uint64_t ms);
 
 /*
  * Is S a name iptables-save prints verbatim in a comment (letters, digits,
