@@ -834,6 +834,12 @@ static FILE *config_open(const char *path, struct fwd_diags *d)
 		diag_error(d, (struct fwd_pos){ 0, 0 }, "file is larger than %u bytes (%lld)",
 			   FWD_CONFIG_MAX, (long long)st.st_size);
 	} else {
+		/* as systemd says of a unit file: the policy is anyone's to change */
+		if (st.st_mode & S_IWOTH)
+			diag_warning(d, (struct fwd_pos){ 0, 0 },
+				     "is writable by every user (mode %04o): anyone on this host can "
+				     "change the policy; chmod o-w it",
+				     (unsigned)(st.st_mode & 07777));
 		f = fdopen(fd, "r");
 		if (f)
 			return f;

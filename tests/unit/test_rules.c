@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "fwd/config.h"
@@ -44,6 +45,33 @@ static struct fwd_config *load_as_file(const char *buf, size_t len)
 	diags_free(&d);
 	unlink(path);
 	return c;
+}
+
+/* A rules file every user may write loads, with a warning that says so. */
+static void test_world_writable(void **state)
+{
+	static const char yaml[] = "version: 1\nrules:\n  - {name: r, action: allow}\n";
+	char path[] = "/tmp/fwd-test-rules.XXXXXX";
+	int fd = mkstemp(path);
+	struct fwd_diags d;
+	struct fwd_config *c;
+	bool warned;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+	close(fd);
+	for (int mode = 0600; mode; mode = mode == 0600 ? 0666 : 0) {
+		assert_int_equal(chmod(path, (mode_t)mode), 0);
+		diags_init(&d, path);
+		c = config_load(path, &d);
+		assert_non_null(c);
+		warned = d.text && strstr(d.text, "writable by every user (mode 0666)");
+		assert_true(warned == (mode == 0666));
+		config_free(c);
+		diags_free(&d);
+	}
+	unlink(path);
 }
 
 /* Load a file with one rule whose body is BODY (already indented). */
@@ -516,6 +544,7 @@ int main(void)
 		cmocka_unit_test(test_file_grows),
 		cmocka_unit_test(test_too_many_port_classes),
 		cmocka_unit_test(test_all_errors),
+		cmocka_unit_test(test_world_writable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
