@@ -192,7 +192,11 @@ static int refresh(struct fwd_dtable *t, const struct fwd_dkey *k, uint32_t h, u
 			continue;
 		if (!slot_hold(s, &o))
 			return -EAGAIN;
-		if (o.expires <= now || !snap_is(&o, k) || (old && o.val != *old)) {
+		if (o.expires <= now || !snap_is(&o, k)) {	/* gone meanwhile */
+			slot_disown(s, &o);
+			return 1;
+		}
+		if (old && o.val != *old) {
 			slot_disown(s, &o);
 			return -EAGAIN;
 		}
