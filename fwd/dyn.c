@@ -751,8 +751,9 @@ static uint64_t src_bits(const struct fwd_key *k, uint64_t seed)
  * One try at a token of K's source (key M) in DL at NOW: 1 taken, 0 none,
  * -EAGAIN when another worker changed or made the bucket between the read
  * and the write. A source the full table refuses a place keeps no bucket:
- * it would get a full one again at its next packet. So only its first packet passes;
- * one that comes back (the doorkeeper saw it a moment ago) gets nothing.
+ * it would get a full one again at its next packet. So only its first
+ * packet passes; one that comes back (the doorkeeper saw it a moment ago)
+ * gets nothing.
  */
 static int limit_try(struct fwd_dyn *d, struct dlimit *dl, const struct fwd_key *k,
 		     const struct fwd_dkey *m, uint64_t now)
