@@ -326,7 +326,7 @@ bool if_elem(struct ld *l, const struct ynode *n, struct fwd_ifpat *p)
 	}
 	memcpy(p->name, s, len);
 	p->name[len] = '\0';
-	/* `ip link` prints a VLAN or veth as NAME@LINK; the name ends at the '@' */
+	/* `ip link` prints a VLAN or veth as NAME@PARENT; the name ends at the '@' */
 	if (memchr(s, '@', len))
 		diag_warning(l->d, n->pos, "interface name '%s' holds '@': `ip link` shows a "
 			     "link as NAME@PARENT, and its name is only the part before the '@'",
