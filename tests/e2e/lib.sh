@@ -520,6 +520,20 @@ log_wait() {	# N ERE [SECONDS]
 
 log_has() { [ "$(grep -Ec -- "$2" "$FWD_LOG")" -ge "$1" ]; }
 
+# The time (now_ms) at which fwd's log first held N lines matching ERE,
+# looked at every 20 ms for up to SECONDS; fails when it never did. Run it in
+# the background right after a change, so that what the test does meanwhile
+# (a client that waits out its timeout) is not counted as fwd's time.
+log_when() {	# N ERE SECONDS
+	local deadline=$(($(now_ms) + $3 * 1000))
+
+	while [ "$(now_ms)" -lt "$deadline" ]; do
+		log_has "$1" "$2" && { now_ms; return 0; }
+		sleep 0.02
+	done
+	return 1
+}
+
 log_count() { grep -Ec -- "$1" "$FWD_LOG"; }
 
 # Sanitizer reports in fwd's log fail any test (the ASan build runs the same
